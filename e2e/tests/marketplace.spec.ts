@@ -1,0 +1,76 @@
+import { expect, test, type Page } from '@playwright/test';
+import { createApiClient } from '../../libs/api-client/src/index';
+
+// The issue's browser flow: a provider signs up and adds a host; a buyer signs up, registers a
+// configuration, finds that host with the right prices and stores the machine on it.
+const run = Date.now().toString(36);
+const provider = { handle: `prov-${run}`, email: `prov-${run}@example.com`, password: 'provider-password' };
+const buyer = { handle: `buyer-${run}`, email: `buyer-${run}@example.com`, password: 'buyer-password' };
+
+async function signUp(page: Page, user: typeof provider, role: 'buyer' | 'provider') {
+  await page.goto('/signup');
+  await page.getByLabel('Handle').fill(user.handle);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByLabel(role === 'buyer' ? 'Buyer' : 'Provider', { exact: true }).check();
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.getByText(user.handle).first()).toBeVisible();
+}
+
+test('provider adds a host; buyer registers, finds it with the right prices and stores the machine', async ({ page, baseURL }) => {
+  // Provider: the report's fig. 27 host.
+  await signUp(page, provider, 'provider');
+  await page.goto('/hosts/new');
+  const host = {
+    Name: `virt8-${run}`, Processor: 'Pentium3', Speed: '10000', 'Speed unit': '1000', 'Speed unit price': '0.00001',
+    Memory: '512', 'Memory unit': '4', 'Memory unit price': '0.00001', 'Running period': '3600',
+    Storage: '100000', 'Storage unit': '100', 'Storage unit price': '0.01', 'Storage period': '30',
+    'Connection speed': '1Gbps', 'Agent host': '127.0.0.1', 'Agent port': '8000',
+  };
+  for (const [label, value] of Object.entries(host)) await page.getByLabel(label, { exact: true }).fill(value);
+  await page.getByRole('button', { name: 'Add host' }).click();
+  await expect(page.getByRole('cell', { name: host.Name })).toBeVisible();
+
+  // Switch to a new buyer.
+  await page.goto('/switch-user');
+  await signUp(page, buyer, 'buyer');
+
+  // Register the fig. 31 configuration: 4000 bogomips, 256 MB, 1000 MB, generous asked prices.
+  await page.goto('/configure');
+  const config = {
+    Name: `win2000Pro-${run}`, Processor: 'Pentium3', Speed: '4000', 'Operating system': 'winPro',
+    Memory: '256', Disk: '1000', 'Asked storage price per month': '60', 'Asked running price per hour': '10.11',
+  };
+  for (const [label, value] of Object.entries(config)) await page.getByLabel(label, { exact: true }).fill(value);
+  await page.getByRole('button', { name: /Register configuration/ }).click();
+  await expect(page.getByText('registered').first()).toBeVisible();
+
+  // Search providers for it: the host appears with 3 / 30 days and 2.448 / 3600 seconds (fig. 31).
+  await page.goto('/computers');
+  const row = page.getByRole('row', { name: new RegExp(config.Name) });
+  await row.getByRole('button', { name: /Search providers/i }).click();
+  const offer = page.getByRole('row', { name: new RegExp(host.Name) });
+  await expect(offer).toContainText('3 / 30 days');
+  await expect(offer).toContainText('2.448 / 3600 seconds');
+  await offer.getByRole('radio').check();
+  await page.getByRole('button', { name: 'Store machine' }).click();
+
+  // My computers shows it stored with exactly the stored state's actions.
+  await expect(page.getByRole('heading', { name: /stored/i })).toBeVisible();
+  const stored = page.getByRole('row', { name: new RegExp(config.Name) });
+  await expect(stored.getByRole('button', { name: 'Start' })).toBeVisible();
+  await expect(stored.getByRole('button', { name: /Search providers/i })).toHaveCount(0);
+
+  // The API agrees: the machine is stored on that host at the fixed fig. 31 prices, and the fee was charged.
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'virtuoso_session');
+  expect(session).toBeTruthy();
+  const api = createApiClient({ baseUrl: baseURL, headers: { cookie: `virtuoso_session=${session!.value}` } });
+  const { data: machines } = await api.GET('/api/machines');
+  const machine = machines!.find((m) => m.name === config.Name)!;
+  expect(machine.state).toBe('stored');
+  expect(machine.host?.name).toBe(host.Name);
+  expect([machine.runningPrice, machine.runningUnitAmount, machine.storagePrice, machine.storageAmount]).toEqual(['2.448', 3600, '3', 30]);
+  const { data: me } = await api.GET('/api/auth/me');
+  expect(me!.balance).toBe('99.95'); // the 100 welcome credit less the 0.05 registration fee
+});

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the project and ends with one line: "tests: N passed, N failed".
+#   1. builds every project (a build failure counts as a failed test and stops the run),
+#   2. vitest: unit, API and integration tests of every project, plus the OpenAPI drift check,
+#   3. Playwright in Debian's chromium against the whole system.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true
+rm -rf test-results && mkdir -p test-results
+
+build_failed=0
+echo "== build"
+if ! npx nx run-many -t build --outputStyle=stream; then build_failed=1; fi
+if [ -x tools/guest-image/build.sh ] && [ "$build_failed" = 0 ]; then
+  echo "== guest images"
+  tools/guest-image/build.sh || build_failed=1
+fi
+
+if [ "$build_failed" = 0 ]; then
+  echo "== vitest"
+  npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+  echo "== playwright"
+  npx playwright test -c e2e/playwright.config.ts
+fi
+
+BUILD_FAILED=$build_failed node tools/count-tests.mjs
