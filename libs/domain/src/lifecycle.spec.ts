@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ACTIONS,
+  type MachineAction,
+  type MachineState,
+  type MachineStatus,
+  STATES,
+  allowedActions,
+  applyEvent,
+  beginAction,
+  completeAction,
+  isAllowed,
+  isTransient,
+  stateGroups,
+} from './lifecycle';
+
+/** Runs one action to its end, as the API and agent would: begin, hold the transient, settle. */
+function perform(machine: MachineStatus, action: MachineAction, outcome: 'succeeded' | 'failed' = 'succeeded'): MachineStatus {
+  const begun = beginAction(machine, action);
+  if (!begun.ok) throw new Error(begun.reason);
+  if (!isTransient(begun.transient)) return { state: begun.target, version: machine.version };
+  return completeAction({ state: begun.transient, version: machine.version, previousState: machine.state }, outcome);
+}
+
+const EXPECTED: Record<MachineState, MachineAction[]> = {
+  registered: ['edit', 'searchProviders', 'store', 'delete'],
+  stored: ['start', 'migrate', 'delete'],
+  running: ['stop', 'suspend', 'console'],
+  stopped: ['start', 'migrate', 'delete'],
+  suspended: ['resume', 'migrate', 'delete'],
+  storing: [],
+  starting: [],
+  stopping: [],
+  suspending: [],
+  resuming: [],
+  migrating: [],
+  deleting: [],
+  deleted: [],
+};
+
+describe('the transition table', () => {
+  it.each(STATES.map((state) => [state, EXPECTED[state]] as const))('%s allows %j', (state, actions) => {
+    expect(allowedActions(state)).toEqual(actions);
+  });
+
+  it('refuses every (state, action) pair not in the table, with a sentence naming what is allowed', () => {
+    let refused = 0;
+    for (const state of STATES) {
+      for (const action of ACTIONS) {
+        if (EXPECTED[state].includes(action)) continue;
+        const result = beginAction({ state, version: 7 }, action);
+        expect(result.ok).toBe(false);
+        expect(isAllowed(state, action)).toBe(false);
+        if (!result.ok) {
+          expect(result.allowed).toEqual(EXPECTED[state]);
+          expect(result.reason).toBe(`Cannot ${action} a machine that is ${state}; allowed: ${EXPECTED[state].join(', ') || 'none'}`);
+        }
+        refused++;
+      }
+    }
+    // 13 states × 10 actions = 130 pairs, of which 4 + 3 + 3 + 3 + 3 = 16 are allowed
+    expect(refused).toBe(114);
+  });
+
+  it('explains a refusal as the report would want a buyer to read it', () => {
+    expect(beginAction({ state: 'running', version: 1 }, 'start')).toEqual({
+      ok: false,
+      reason: 'Cannot start a machine that is running; allowed: stop, suspend, console',
+      allowed: ['stop', 'suspend', 'console'],
+    });
+  });
+
+  it('marks exactly the in-between states as transient, and groups states for "my computers"', () => {
+    expect(STATES.filter(isTransient)).toEqual(['storing', 'starting', 'stopping', 'suspending', 'resuming', 'migrating', 'deleting']);
+    expect(stateGroups).toEqual([
+      'registered', 'stored', 'running', 'stopped', 'suspended',
+      'storing', 'starting', 'stopping', 'suspending', 'resuming', 'migrating', 'deleting',
+    ]);
+  });
+
+  it('reports instant actions as not changing state', () => {
+    expect(beginAction({ state: 'registered', version: 0 }, 'edit')).toMatchObject({ ok: true, transient: 'registered', target: 'registered', changesState: false });
+    expect(beginAction({ state: 'running', version: 3 }, 'console')).toMatchObject({ ok: true, transient: 'running', target: 'running', changesState: false });
+    expect(beginAction({ state: 'stored', version: 1 }, 'start')).toMatchObject({ ok: true, previousState: 'stored', transient: 'starting', target: 'running', changesState: true });
+  });
+});
+
+describe('whole lifecycles with versions', () => {
+  it('register → store → start → stop → start → suspend → resume → stop → migrate → delete', () => {
+    let m: MachineStatus = { state: 'registered', version: 0 };
+    m = perform(m, 'edit'); //      registered v0 (edit changes nothing)
+    m = perform(m, 'store'); //     storing → stored v1 (becomes stored: +1)
+    expect(m).toEqual({ state: 'stored', version: 1 });
+    m = perform(m, 'start'); //     starting → running v1 (starting never changes the version)
+    expect(m).toEqual({ state: 'running', version: 1 });
+    m = perform(m, 'console'); //   running v1
+    m = perform(m, 'stop'); //      stopping → stopped v2 (+1)
+    expect(m).toEqual({ state: 'stopped', version: 2 });
+    m = perform(m, 'start'); //     running v2
+    m = perform(m, 'suspend'); //   suspending → suspended v3 (+1)
+    expect(m).toEqual({ state: 'suspended', version: 3 });
+    m = perform(m, 'resume'); //    resuming → running v3
+    expect(m).toEqual({ state: 'running', version: 3 });
+    m = perform(m, 'stop'); //      stopped v4
+    m = perform(m, 'migrate'); //   migrating → stopped at the destination v5 (+1 on arrival)
+    expect(m).toEqual({ state: 'stopped', version: 5 });
+    m = perform(m, 'delete'); //    deleting → deleted v5
+    expect(m).toEqual({ state: 'deleted', version: 5 });
+    expect(allowedActions(m.state)).toEqual([]);
+  });
+
+  it('migrates from stored and from suspended back to the state it left, +1 each', () => {
+    // stored v1 → migrating → stored v2; suspended v4 → migrating → suspended v5
+    expect(perform({ state: 'stored', version: 1 }, 'migrate')).toEqual({ state: 'stored', version: 2 });
+    expect(perform({ state: 'suspended', version: 4 }, 'migrate')).toEqual({ state: 'suspended', version: 5 });
+  });
+
+  it('deletes a registered machine at once, with nothing on a provider to wait for', () => {
+    // registered v0 → deleted v0
+    expect(beginAction({ state: 'registered', version: 0 }, 'delete')).toMatchObject({ ok: true, transient: 'deleted', target: 'deleted', changesState: true });
+    expect(perform({ state: 'registered', version: 0 }, 'delete')).toEqual({ state: 'deleted', version: 0 });
+  });
+
+  it('returns a failed step to the state it left with the version unchanged', () => {
+    // stored v1: a failed start → stored v1; running v1: a failed suspend → running v1;
+    // suspended v3: a failed migration → suspended v3 (no arrival, no +1); registered v0: failed store → registered v0
+    expect(perform({ state: 'stored', version: 1 }, 'start', 'failed')).toEqual({ state: 'stored', version: 1 });
+    expect(perform({ state: 'running', version: 1 }, 'suspend', 'failed')).toEqual({ state: 'running', version: 1 });
+    expect(perform({ state: 'suspended', version: 3 }, 'migrate', 'failed')).toEqual({ state: 'suspended', version: 3 });
+    expect(perform({ state: 'registered', version: 0 }, 'store', 'failed')).toEqual({ state: 'registered', version: 0 });
+    expect(perform({ state: 'stopped', version: 2 }, 'delete', 'failed')).toEqual({ state: 'stopped', version: 2 });
+  });
+
+  it('refuses to complete what cannot be under way', () => {
+    expect(() => completeAction({ state: 'running', version: 1, previousState: 'stored' }, 'succeeded')).toThrow(/no action to complete/);
+    // nothing leads from registered to stopping
+    expect(() => completeAction({ state: 'stopping', version: 1, previousState: 'registered' }, 'succeeded')).toThrow(RangeError);
+  });
+});
+
+describe('a guest powering itself off', () => {
+  it('stops a running machine and counts a version (report weakness fixed: state is not lost)', () => {
+    // running v3 → stopped v4
+    expect(applyEvent({ state: 'running', version: 3 }, 'guestPoweredOff')).toEqual({ state: 'stopped', version: 4, changed: true });
+  });
+
+  it('changes nothing in any other state; a stop under way settles itself', () => {
+    // stopping v3 stays stopping v3; the stop's completion then gives stopped v4 (one +1, not two)
+    expect(applyEvent({ state: 'stopping', version: 3 }, 'guestPoweredOff')).toEqual({ state: 'stopping', version: 3, changed: false });
+    expect(applyEvent({ state: 'stopped', version: 4 }, 'guestPoweredOff')).toEqual({ state: 'stopped', version: 4, changed: false });
+  });
+});
