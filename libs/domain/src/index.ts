@@ -4,3 +4,4 @@ export * from './pricing';
 export * from './matching';
 export * from './market';
 export * from './lifecycle';
+export * from './billing';
