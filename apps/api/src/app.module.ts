@@ -1,0 +1,64 @@
+import { DynamicModule, Global, Module, Type } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountsModule } from './accounts/accounts.module';
+import { AuthModule } from './auth/auth.module';
+import { CatalogModule } from './catalog/catalog.module';
+import { Database } from './common/database.service';
+import { APP_CONFIG, AppConfig } from './config';
+import { ENTITIES } from './entities';
+import { HealthController } from './health/health.controller';
+import { HostAgentGateway } from './machines/host-agent.gateway';
+import { MachinesModule } from './machines/machines.module';
+import { MarketModule } from './market/market.module';
+import { ProvidersModule } from './providers/providers.module';
+import { SeedModule } from './seed/seed.module';
+import { RUNTIME_OPTIONS, RuntimeOptions } from './seed/startup.service';
+import { SpaModule } from './web/spa.module';
+
+/** Configuration, runtime options and the database door, for every module. */
+@Global()
+@Module({})
+class CoreModule {
+  static forRoot(config: AppConfig, options: RuntimeOptions): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: RUNTIME_OPTIONS, useValue: options }, Database],
+      exports: [APP_CONFIG, RUNTIME_OPTIONS, Database],
+    };
+  }
+}
+
+export interface AppModuleOptions extends RuntimeOptions {
+  gateway?: HostAgentGateway | Type<HostAgentGateway>;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }),
+        TypeOrmModule.forRoot({
+          type: 'sqlite',
+          database: config.dbPath,
+          entities: ENTITIES,
+          // Schema from the entities; migrations come with the PostgreSQL issue.
+          synchronize: true,
+          enableWAL: config.dbPath !== ':memory:',
+          logging: false,
+        }),
+        AccountsModule,
+        AuthModule,
+        CatalogModule,
+        ProvidersModule,
+        MarketModule,
+        MachinesModule.register(options.gateway),
+        SeedModule,
+        // The built SPA at /, falling back to index.html for client routes; /api stays the API's.
+        ...(config.webDir ? [SpaModule.serve(config.webDir)] : []),
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

@@ -1,0 +1,70 @@
+import 'reflect-metadata';
+import { LoggerService, LogLevel, Type, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AppModule } from './app.module';
+import { ErrorFilter } from './common/error.filter';
+import { validationException } from './common/errors';
+import { AppConfig, loadConfig } from './config';
+import { HostAgentGateway } from './machines/host-agent.gateway';
+import { buildOpenApiDocument } from './openapi';
+
+export interface CreateAppOptions {
+  /** Environment to read VIRTUOSO_* from; process.env by default. */
+  env?: Record<string, string | undefined>;
+  /** Values that win over the environment (tests: a temp database, a low bcrypt cost). */
+  config?: Partial<AppConfig>;
+  /** Seed the catalog (and demo accounts per VIRTUOSO_SEED_DEMO) on start. Default true. */
+  seed?: boolean;
+  /** Start the market-average daemon. Default true. */
+  daemons?: boolean;
+  /** Mount swagger-ui at /api/docs and the document at /api/docs-json. Default true. */
+  docs?: boolean;
+  /** Replaces the NoAgentGateway. */
+  gateway?: HostAgentGateway | Type<HostAgentGateway>;
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+export const API_PREFIX = 'api';
+
+/**
+ * Builds the whole API, initialised but not listening: main.ts listens, tests drive it with
+ * supertest, the OpenAPI exporter only reads its routes. Throws ConfigError naming every bad variable.
+ */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const config = loadConfig(options.env ?? process.env, options.config);
+  if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
+
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true, gateway: options.gateway }),
+    { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
+  );
+  app.set('etag', false); // our ETags are machine versions, set explicitly
+  app.disable('x-powered-by');
+  app.setGlobalPrefix(API_PREFIX);
+  app.use(cookieParser());
+  app.useGlobalFilters(new ErrorFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      // The target tells the exception factory which DTO refused an unknown field (e.g. a locked host total).
+      validationError: { target: true, value: false },
+      exceptionFactory: validationException,
+    }),
+  );
+  if (options.docs ?? true) {
+    SwaggerModule.setup(`${API_PREFIX}/docs`, app, () => buildOpenApiDocument(app), {
+      jsonDocumentUrl: `${API_PREFIX}/docs-json`,
+      yamlDocumentUrl: `${API_PREFIX}/docs-yaml`,
+      customSiteTitle: 'Virtuoso API',
+    });
+  }
+  await app.init();
+  return app;
+}

@@ -1,0 +1,171 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { ApiTokenDto, CreatedApiTokenDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
+import * as bcrypt from 'bcryptjs';
+import type { Request, Response } from 'express';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { AccountsService, handleKey } from '../accounts/accounts.service';
+import { User } from '../accounts/user.entity';
+import { AuthUser } from '../common/auth.decorators';
+import { Database } from '../common/database.service';
+import { ApiError, notFound } from '../common/errors';
+import { isoAfter, nowIso } from '../common/time';
+import { APP_CONFIG, AppConfig } from '../config';
+import { ApiToken } from './api-token.entity';
+import { Session } from './session.entity';
+import { SigninLimiter } from './signin-limiter';
+
+export const SESSION_COOKIE = 'virtuoso_session';
+export const TOKEN_PREFIX = 'vt_';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+@Injectable()
+export class AuthService {
+  /** Compared against when the handle does not exist, so a wrong handle costs as long as a wrong password. */
+  private readonly decoyHash: string;
+
+  constructor(
+    private readonly db: Database,
+    private readonly accounts: AccountsService,
+    private readonly limiter: SigninLimiter,
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    @InjectRepository(ApiToken) private readonly tokens: Repository<ApiToken>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.decoyHash = bcrypt.hashSync('not a password of anyone', config.bcryptCost);
+  }
+
+  hashPassword(password: string): Promise<string> {
+    return bcrypt.hash(password, this.config.bcryptCost);
+  }
+
+  async signUp(dto: SignUpDto, req: Request, res: Response): Promise<UserDto> {
+    const passwordHash = await this.hashPassword(dto.password);
+    const user = await this.db.transaction(async (em) => {
+      if (await em.existsBy(User, { handleKey: handleKey(dto.handle) })) {
+        throw new ApiError(409, `the handle ${dto.handle} is taken`, { fields: { handle: [`the handle ${dto.handle} is taken`] } });
+      }
+      return this.accounts.create(em, { handle: dto.handle, email: dto.email, passwordHash, role: dto.role });
+    });
+    await this.startSession(user, req, res);
+    return this.accounts.toDto(user);
+  }
+
+  async signIn(dto: SignInDto, req: Request, res: Response): Promise<UserDto> {
+    const key = `${req.ip ?? 'unknown'}|${handleKey(dto.handle)}`;
+    const wait = this.limiter.retryAfter(key);
+    if (wait > 0) {
+      throw new ApiError(429, `too many failed sign-ins for ${dto.handle}; try again in ${wait} s`, {}, { 'Retry-After': String(wait) });
+    }
+    const user = await this.accounts.findByHandle(dto.handle);
+    const matches = await bcrypt.compare(dto.password, user?.passwordHash ?? this.decoyHash);
+    if (!user || !matches) {
+      this.limiter.fail(key);
+      throw new ApiError(401, 'handle or password is wrong');
+    }
+    this.limiter.succeed(key);
+    await this.startSession(user, req, res);
+    return this.accounts.toDto(user);
+  }
+
+  async signOut(req: Request, res: Response): Promise<void> {
+    await this.endSession(req);
+    res.clearCookie(SESSION_COOKIE, this.cookieOptions());
+  }
+
+  async me(user: AuthUser): Promise<UserDto> {
+    const row = await this.accounts.findById(user.id);
+    if (!row) throw new ApiError(401, 'not signed in');
+    return this.accounts.toDto(row);
+  }
+
+  /** Who sent the request: a session cookie, else a bearer token; null when neither is valid. */
+  async authenticate(req: Request): Promise<AuthUser | null> {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1];
+    if (bearer) return this.byToken(bearer);
+    const cookie = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
+    if (cookie) return this.bySession(cookie);
+    return null;
+  }
+
+  async listTokens(user: AuthUser): Promise<ApiTokenDto[]> {
+    const rows = await this.tokens.find({ where: { userId: user.id }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return rows.map((row) => this.tokenDto(row));
+  }
+
+  async createToken(user: AuthUser, name: string): Promise<CreatedApiTokenDto> {
+    const token = TOKEN_PREFIX + randomBytes(24).toString('hex');
+    const row: ApiToken = {
+      id: randomUUID(),
+      userId: user.id,
+      name,
+      prefix: token.slice(0, 7),
+      tokenHash: sha256(token),
+      createdAt: nowIso(),
+      lastUsedAt: null,
+    };
+    await this.db.transaction((em) => em.insert(ApiToken, row));
+    return { ...this.tokenDto(row), token };
+  }
+
+  async revokeToken(user: AuthUser, id: string): Promise<void> {
+    const result = await this.db.transaction((em) => em.delete(ApiToken, { id, userId: user.id }));
+    if (result.affected !== 1) throw notFound('token');
+  }
+
+  private async byToken(token: string): Promise<AuthUser | null> {
+    if (!token.startsWith(TOKEN_PREFIX)) return null;
+    const row = await this.tokens.findOneBy({ tokenHash: sha256(token) });
+    if (!row) return null;
+    const user = await this.accounts.findById(row.userId);
+    if (!user) return null;
+    // Recorded at most once a minute, so a busy script does not write on every call.
+    const now = nowIso();
+    if (!row.lastUsedAt || Date.parse(now) - Date.parse(row.lastUsedAt) > 60_000) {
+      await this.db.transaction((em) => em.update(ApiToken, { id: row.id }, { lastUsedAt: now }));
+    }
+    return { id: user.id, handle: user.handle, role: user.role, sessionId: null, tokenId: row.id };
+  }
+
+  private async bySession(token: string): Promise<AuthUser | null> {
+    const session = await this.sessions.findOneBy({ tokenHash: sha256(token) });
+    if (!session || session.expiresAt <= nowIso()) return null;
+    const user = await this.accounts.findById(session.userId);
+    if (!user) return null;
+    return { id: user.id, handle: user.handle, role: user.role, sessionId: session.id, tokenId: null };
+  }
+
+  /** Signing in or up replaces the browser's previous session (switch user, report §6.1.1). */
+  private async startSession(user: User, req: Request, res: Response): Promise<void> {
+    const token = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    await this.endSession(req);
+    await this.db.transaction(async (em) => {
+      // Expired sessions of this user go with the new one.
+      await em.createQueryBuilder().delete().from(Session).where('userId = :userId AND expiresAt <= :now', { userId: user.id, now: nowIso() }).execute();
+      await em.insert(Session, {
+        id: randomUUID(),
+        tokenHash: sha256(token),
+        userId: user.id,
+        createdAt: new Date(now).toISOString(),
+        expiresAt: isoAfter(this.config.sessionTtlHours * 3600, now),
+      });
+    });
+    res.cookie(SESSION_COOKIE, token, { ...this.cookieOptions(), maxAge: this.config.sessionTtlHours * 3600 * 1000 });
+  }
+
+  private async endSession(req: Request): Promise<void> {
+    const cookie = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
+    if (cookie) await this.db.transaction((em) => em.delete(Session, { tokenHash: sha256(cookie) }));
+  }
+
+  private cookieOptions() {
+    return { httpOnly: true, sameSite: 'lax' as const, secure: this.config.cookieSecure, path: '/' };
+  }
+
+  private tokenDto(row: ApiToken): ApiTokenDto {
+    return { id: row.id, name: row.name, prefix: row.prefix, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt };
+  }
+}

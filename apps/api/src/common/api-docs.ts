@@ -1,0 +1,47 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiHeader, ApiParam, ApiResponse } from '@nestjs/swagger';
+import { ErrorDto } from '@virtuoso/contracts';
+
+export const SESSION_SECURITY = 'session';
+export const TOKEN_SECURITY = 'token';
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed.',
+  401: 'Not signed in: send the session cookie or `Authorization: Bearer <token>`.',
+  402: 'The balance does not cover the charge. Nothing was changed.',
+  403: 'The signed-in user\'s role may not do this.',
+  404: 'No such resource among yours.',
+  409: 'Conflicts with the current state; for a machine, `allowedActions` lists what its state allows.',
+  412: 'If-Match names a version the machine is no longer at.',
+  429: 'Too many attempts; retry after the number of seconds in the Retry-After header.',
+  502: 'The provider host failed to carry out the action; the machine is back in its previous state.',
+};
+
+/** Documents the ErrorDto answers an operation can give; `[status, description]` overrides the usual wording. */
+export function ApiErrors(...statuses: Array<number | [number, string]>) {
+  return applyDecorators(
+    ...statuses.map((entry) => {
+      const [status, description] = typeof entry === 'number' ? [entry, DESCRIPTIONS[entry] ?? 'Error.'] : entry;
+      return ApiResponse({ status, description, type: ErrorDto });
+    }),
+  );
+}
+
+/** The `:id` path parameter of one resource. */
+export function ApiIdParam(what: string) {
+  return ApiParam({ name: 'id', description: `The ${what} id.`, example: '2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e' });
+}
+
+/** A route that needs a signed-in user (cookie or bearer token). */
+export function ApiSignedIn() {
+  return applyDecorators(ApiCookieAuth(SESSION_SECURITY), ApiBearerAuth(TOKEN_SECURITY));
+}
+
+export function ApiIfMatch() {
+  return ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on.',
+    example: '"1"',
+  });
+}

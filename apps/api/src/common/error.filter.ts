@@ -1,0 +1,49 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { ErrorDto } from '@virtuoso/contracts';
+import type { Response } from 'express';
+import { ApiError, statusText } from './errors';
+
+/** Every error leaves as an ErrorDto; unexpected ones are logged and answered with a bare 500. */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = this.toBody(exception);
+    if (exception instanceof ApiError) {
+      for (const [name, value] of Object.entries(exception.headers)) response.setHeader(name, value);
+    }
+    if (body.statusCode >= 500 && !(exception instanceof ApiError)) {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    }
+    if (response.headersSent) return;
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorDto {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const raw = exception.getResponse();
+      if (typeof raw === 'string') return { statusCode: status, error: statusText(status), message: raw };
+      const given = raw as Partial<ErrorDto> & { message?: string | string[] };
+      let message = Array.isArray(given.message) ? given.message[0] : given.message;
+      // Nest maps body-parser's SyntaxError to a bare BadRequestException carrying the parser's words.
+      if (!(exception instanceof ApiError) && status === 400 && message && /JSON/.test(message)) {
+        message = `the request body is not valid JSON (${message})`;
+      }
+      const body: ErrorDto = { statusCode: status, error: statusText(status), message: message ?? exception.message };
+      if (given.fields) body.fields = given.fields;
+      if (given.allowedActions) body.allowedActions = given.allowedActions;
+      return body;
+    }
+    // Errors raised by express middleware before Nest (e.g. a body that is not JSON) carry a status.
+    const status = (exception as { status?: unknown; statusCode?: unknown })?.status ?? (exception as { statusCode?: unknown })?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const type = (exception as { type?: string }).type;
+      const message = type === 'entity.parse.failed' ? 'the request body is not valid JSON' : (exception as Error).message;
+      return { statusCode: status, error: statusText(status), message };
+    }
+    return { statusCode: 500, error: statusText(500), message: 'internal error; it has been logged' };
+  }
+}

@@ -1,0 +1,10 @@
+import { LedgerEntry } from './accounts/ledger-entry.entity';
+import { User } from './accounts/user.entity';
+import { ApiToken } from './auth/api-token.entity';
+import { Session } from './auth/session.entity';
+import { Configuration } from './catalog/configuration.entity';
+import { Machine } from './machines/machine.entity';
+import { Host } from './providers/host.entity';
+
+/** Every table, listed explicitly (no globbing): the same classes map to SQLite and PostgreSQL. */
+export const ENTITIES = [User, LedgerEntry, Session, ApiToken, Configuration, Host, Machine];

@@ -1,0 +1,139 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseInterceptors } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
+import { MachineDto, OfferDto, RegisterMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { ApiErrors, ApiIdParam, ApiIfMatch, ApiSignedIn } from '../common/api-docs';
+import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
+import { VersionEtagInterceptor } from '../common/etag.interceptor';
+import { IfMatch } from '../common/if-match';
+import { MachinesService } from './machines.service';
+
+const machineWithEtag: ApiResponseOptions = {
+  type: MachineDto,
+  description: 'The machine; the ETag header is its version in quotes.',
+  headers: { ETag: { description: 'The machine version, e.g. "1".', schema: { type: 'string', example: '"1"' } } },
+};
+
+@ApiTags('machines')
+@ApiSignedIn()
+@Roles('buyer')
+@UseInterceptors(VersionEtagInterceptor)
+@Controller('machines')
+export class MachinesController {
+  constructor(private readonly machines: MachinesService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'My computers: my machines that are not deleted, each with the actions its state allows' })
+  @ApiOkResponse({ type: MachineDto, isArray: true, description: 'My machines, oldest first.' })
+  @ApiErrors(401, 403)
+  listMachines(@CurrentUser() user: AuthUser): Promise<MachineDto[]> {
+    return this.machines.list(user);
+  }
+
+  @Post()
+  @ApiOperation({
+    summary: 'Register a configuration (charges the registration fee)',
+    description: 'With the id of a preconfigured catalog entry, processor, size and OS come from the entry and its disk image is used.',
+  })
+  @ApiCreatedResponse(machineWithEtag)
+  @ApiErrors(400, 401, 402, 403)
+  registerMachine(@CurrentUser() user: AuthUser, @Body() dto: RegisterMachineDto): Promise<MachineDto> {
+    return this.machines.register(user, dto);
+  }
+
+  @Get(':id')
+  @ApiIdParam('machine')
+  @ApiOperation({ summary: 'One of my machines' })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(401, 403, 404)
+  getMachine(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<MachineDto> {
+    return this.machines.get(user, id);
+  }
+
+  @Patch(':id')
+  @ApiIdParam('machine')
+  @ApiIfMatch()
+  @ApiOperation({ summary: 'Edit a registered configuration: size and asked prices', description: 'Only while registered (409 otherwise).' })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(400, 401, 403, 404, 409, 412)
+  updateMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateMachineDto, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+    return this.machines.update(user, id, dto, ifMatch);
+  }
+
+  @Delete(':id')
+  @ApiIdParam('machine')
+  @HttpCode(204)
+  @ApiIfMatch()
+  @ApiOperation({ summary: 'Delete a machine', description: 'Allowed while registered, stored, stopped or suspended; frees its resources on the host.' })
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @ApiErrors(401, 403, 404, 409, 412, 502)
+  deleteMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<void> {
+    return this.machines.remove(user, id, ifMatch);
+  }
+
+  @Get(':id/offers')
+  @ApiIdParam('machine')
+  @ApiOperation({ summary: 'Search providers for a registered machine at its asked prices (report fig. 11)' })
+  @ApiOkResponse({ type: OfferDto, isArray: true, description: 'Hosts that can hold the machine at its asked prices, cheapest to run first.' })
+  @ApiErrors(401, 403, 404, 409)
+  listMachineOffers(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<OfferDto[]> {
+    return this.machines.offers(user, id);
+  }
+
+  @Post(':id/store')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiIfMatch()
+  @ApiOperation({
+    summary: 'Store a registered machine on a host',
+    description: 'Re-checks that the host fits and asks no more than the asked prices, reserves its speed, memory and storage, and fixes the prices.',
+  })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(400, 401, 403, 404, 409, 412, 502)
+  storeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StoreMachineDto, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+    return this.machines.store(user, id, dto.hostId, ifMatch);
+  }
+
+  @Post(':id/start')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiIfMatch()
+  @ApiOperation({ summary: 'Start a stored or stopped machine' })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(401, 403, 404, 409, 412, 502)
+  startMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+    return this.machines.act(user, id, 'start', ifMatch);
+  }
+
+  @Post(':id/stop')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiIfMatch()
+  @ApiOperation({ summary: 'Stop a running machine' })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(401, 403, 404, 409, 412, 502)
+  stopMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+    return this.machines.act(user, id, 'stop', ifMatch);
+  }
+
+  @Post(':id/suspend')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiIfMatch()
+  @ApiOperation({ summary: 'Suspend a running machine (its memory is saved)' })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(401, 403, 404, 409, 412, 502)
+  suspendMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+    return this.machines.act(user, id, 'suspend', ifMatch);
+  }
+
+  @Post(':id/resume')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiIfMatch()
+  @ApiOperation({ summary: 'Resume a suspended machine' })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(401, 403, 404, 409, 412, 502)
+  resumeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+    return this.machines.act(user, id, 'resume', ifMatch);
+  }
+}

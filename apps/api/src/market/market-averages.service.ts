@@ -1,0 +1,79 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { marketAverage } from '@virtuoso/domain';
+import { CatalogService } from '../catalog/catalog.service';
+import { nowIso } from '../common/time';
+import { APP_CONFIG, AppConfig } from '../config';
+import { HostsService } from '../providers/hosts.service';
+
+export interface AveragesPass {
+  /** Catalog entries whose averages were recomputed. */
+  updated: number;
+  /** Entries no host could hold: their last price stays. */
+  kept: number;
+}
+
+/**
+ * The market-average daemon (report §6.1.9, priceaverage.pl): for each catalog entry, the mean
+ * storage and running price over every host that could hold it, refreshed on an interval.
+ */
+@Injectable()
+export class MarketAveragesService implements OnModuleDestroy {
+  private readonly logger = new Logger('MarketAverages');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<AveragesPass> | null = null;
+
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly hosts: HostsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Runs one pass now, then every VIRTUOSO_MARKET_INTERVAL_SECONDS until the app closes. */
+  async start(): Promise<void> {
+    await this.runPassSafely();
+    this.stop();
+    this.timer = setInterval(() => void this.runPassSafely(), this.config.marketIntervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  onModuleDestroy(): void {
+    this.stop();
+  }
+
+  /** One pass over the catalog. Overlapping calls share the pass in progress. */
+  runPass(): Promise<AveragesPass> {
+    this.running ??= this.pass().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async runPassSafely(): Promise<void> {
+    try {
+      await this.runPass();
+    } catch (error) {
+      this.logger.error(`market-average pass failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async pass(): Promise<AveragesPass> {
+    const [entries, hosts] = await Promise.all([this.catalog.all(), this.hosts.marketHosts()]);
+    const at = nowIso();
+    const result: AveragesPass = { updated: 0, kept: 0 };
+    for (const entry of entries) {
+      const average = marketAverage(hosts, { speed: entry.speed, memory: entry.memory, disk: entry.disk });
+      if (!average) {
+        result.kept += 1;
+        continue;
+      }
+      await this.catalog.setAverages(entry.id, average, at);
+      result.updated += 1;
+    }
+    return result;
+  }
+}

@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CreateHostDto, HostDto, UpdateHostDto } from '@virtuoso/contracts';
+import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
+import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
+import { HostsService } from './hosts.service';
+
+@ApiTags('hosts')
+@ApiSignedIn()
+@Roles('provider')
+@Controller('hosts')
+export class HostsController {
+  constructor(private readonly hosts: HostsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List my hosts, with free resources and machine counts' })
+  @ApiOkResponse({ type: HostDto, isArray: true, description: 'My hosts, oldest first.' })
+  @ApiErrors(401, 403)
+  listHosts(@CurrentUser() user: AuthUser): Promise<HostDto[]> {
+    return this.hosts.listMine(user);
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Add a host: totals, units, unit prices and periods (report fig. 27)', description: 'To copy a host, read it and post its fields under a new name.' })
+  @ApiCreatedResponse({ type: HostDto, description: 'The new host.' })
+  @ApiErrors(400, 401, 403, 409)
+  createHost(@CurrentUser() user: AuthUser, @Body() dto: CreateHostDto): Promise<HostDto> {
+    return this.hosts.create(user, dto);
+  }
+
+  @Get(':id')
+  @ApiIdParam('host')
+  @ApiOperation({ summary: 'One of my hosts' })
+  @ApiOkResponse({ type: HostDto, description: 'The host.' })
+  @ApiErrors(401, 403, 404)
+  getHost(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<HostDto> {
+    return this.hosts.getMine(user, id);
+  }
+
+  @Patch(':id')
+  @ApiIdParam('host')
+  @ApiOperation({
+    summary: 'Edit a host\'s units, unit prices and periods',
+    description: 'Totals and the other fields are locked (400 naming the field). Not retroactive: machines already stored keep their prices.',
+  })
+  @ApiOkResponse({ type: HostDto, description: 'The host.' })
+  @ApiErrors(400, 401, 403, 404)
+  updateHost(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateHostDto): Promise<HostDto> {
+    return this.hosts.update(user, id, dto);
+  }
+
+  @Delete(':id')
+  @ApiIdParam('host')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a host', description: 'Refused (409) while machines are stored on it.' })
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @ApiErrors(401, 403, 404, 409)
+  deleteHost(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+    return this.hosts.remove(user, id);
+  }
+}

@@ -1,0 +1,38 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { CatalogService } from '../catalog/catalog.service';
+import { APP_CONFIG, AppConfig } from '../config';
+import { MarketAveragesService } from '../market/market-averages.service';
+import { DemoSeedService } from './demo-seed.service';
+
+export const RUNTIME_OPTIONS = Symbol('RuntimeOptions');
+
+/** What a process wants of the app besides configuration: the server wants all, the OpenAPI exporter none. */
+export interface RuntimeOptions {
+  /** Seed the catalog when empty (and the demo accounts, if VIRTUOSO_SEED_DEMO). */
+  seed: boolean;
+  /** Run the market-average daemon. */
+  daemons: boolean;
+}
+
+/** Runs once the app is up, in order: catalog, demo accounts, then the daemons (whose first pass sees them). */
+@Injectable()
+export class StartupService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Startup');
+
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly demo: DemoSeedService,
+    private readonly averages: MarketAveragesService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(RUNTIME_OPTIONS) private readonly options: RuntimeOptions,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.seed) {
+      const added = await this.catalog.seedIfEmpty();
+      if (added > 0) this.logger.log(`seeded the catalog with ${added} configurations`);
+      if (this.config.seedDemo) await this.demo.seedIfEmpty();
+    }
+    if (this.options.daemons) await this.averages.start();
+  }
+}

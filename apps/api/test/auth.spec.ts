@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestApp, startApp, uniqueHandle } from './helpers';
+
+describe('accounts and sessions', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ config: { signinMaxFailures: 3, signinWindowSeconds: 60 } });
+  });
+  afterAll(() => t.close());
+
+  it('signs up a buyer with the sign-up credit and sets an HttpOnly SameSite=Lax session cookie', async () => {
+    const handle = uniqueHandle('alice');
+    const agent = t.anonymous();
+    const response = await agent.post('/api/auth/signup').send({ handle, email: 'alice@example.com', password: 'long enough', role: 'buyer' });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ handle, email: 'alice@example.com', role: 'buyer', balance: '1000' });
+    expect(response.body).not.toHaveProperty('passwordHash');
+    const cookie = String(response.headers['set-cookie']);
+    expect(cookie).toMatch(/virtuoso_session=[^;]+/);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).not.toMatch(/Secure/);
+    const me = await agent.get('/api/auth/me');
+    expect(me.status).toBe(200);
+    expect(me.body.handle).toBe(handle);
+  });
+
+  it('a provider starts at 0', async () => {
+    const provider = await t.signUp('provider');
+    expect((await provider.get('/api/auth/me')).body).toMatchObject({ role: 'provider', balance: '0' });
+  });
+
+  it('refuses a short password, a bad role and a bad email with 400 naming the field, creating nothing', async () => {
+    const before = await t.snapshot();
+    const base = { handle: uniqueHandle('bob'), email: 'bob@example.com', password: 'long enough', role: 'buyer' };
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ ...base, password: 'short' }, 'password', /at least 8 characters/],
+      [{ ...base, role: 'admin' }, 'role', /buyer or provider/],
+      [{ ...base, email: 'nope' }, 'email', /valid email/],
+      [{ ...base, handle: 'a b' }, 'handle', /handle must be/],
+      [{ ...base, admin: true }, 'admin', /property admin should not exist/],
+    ];
+    for (const [body, field, message] of cases) {
+      const response = await t.anonymous().post('/api/auth/signup').send(body);
+      expect(response.status, field).toBe(400);
+      expect(response.body.message).toMatch(message);
+      expect(response.body.fields[field][0]).toMatch(message);
+    }
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('refuses a duplicate handle with 409, whatever its case', async () => {
+    const handle = uniqueHandle('Carol');
+    await t.signUp('buyer', handle);
+    const response = await t.anonymous().post('/api/auth/signup').send({ handle: handle.toLowerCase(), email: 'c@example.com', password: 'long enough', role: 'provider' });
+    expect(response.status).toBe(409);
+    expect(response.body.message).toMatch(/is taken/);
+    expect(response.body.fields.handle).toBeDefined();
+  });
+
+  it('signs in, signs out and switches user', async () => {
+    const first = await t.signUp('buyer');
+    const second = await t.signUp('provider');
+    const browser = t.anonymous();
+    let response = await browser.post('/api/auth/signin').send({ handle: first.handle, password: 'correct horse' });
+    expect(response.status).toBe(200);
+    expect(response.body.handle).toBe(first.handle);
+    expect((await browser.get('/api/auth/me')).body.handle).toBe(first.handle);
+    // Switch user: signing in again replaces the session.
+    response = await browser.post('/api/auth/signin').send({ handle: second.handle, password: 'correct horse' });
+    expect(response.status).toBe(200);
+    expect((await browser.get('/api/auth/me')).body.handle).toBe(second.handle);
+    response = await browser.post('/api/auth/signout');
+    expect(response.status).toBe(204);
+    expect(String(response.headers['set-cookie'])).toMatch(/virtuoso_session=;/);
+    expect((await browser.get('/api/auth/me')).status).toBe(401);
+  });
+
+  it('a signed-out session cookie no longer works even if replayed', async () => {
+    const user = await t.signUp('buyer');
+    const login = await t.anonymous().post('/api/auth/signin').send({ handle: user.handle, password: 'correct horse' });
+    const cookie = String(login.headers['set-cookie']).split(';')[0];
+    expect((await t.anonymous().get('/api/auth/me').set('Cookie', cookie)).status).toBe(200);
+    await t.anonymous().post('/api/auth/signout').set('Cookie', cookie);
+    expect((await t.anonymous().get('/api/auth/me').set('Cookie', cookie)).status).toBe(401);
+  });
+
+  it('answers a wrong password or unknown handle with the same 401', async () => {
+    const user = await t.signUp('buyer');
+    const wrong = await t.anonymous().post('/api/auth/signin').send({ handle: user.handle, password: 'not the password' });
+    const unknown = await t.anonymous().post('/api/auth/signin').send({ handle: uniqueHandle('ghost'), password: 'whatever1' });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'handle or password is wrong' });
+    expect(unknown.body).toEqual(wrong.body);
+  });
+
+  it('rate-limits sign-in per address and handle: 429 with Retry-After, even with the right password', async () => {
+    const user = await t.signUp('buyer');
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      expect((await t.anonymous().post('/api/auth/signin').send({ handle: user.handle, password: 'wrong password' })).status).toBe(401);
+    }
+    const limited = await t.anonymous().post('/api/auth/signin').send({ handle: user.handle, password: 'correct horse' });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(limited.body.message).toMatch(/too many failed sign-ins/);
+    // Another handle from the same address is not affected.
+    const other = await t.signUp('buyer');
+    expect((await t.anonymous().post('/api/auth/signin').send({ handle: other.handle, password: 'correct horse' })).status).toBe(200);
+  });
+
+  describe('personal API tokens', () => {
+    it('lets a third party use the API with a bearer token until it is revoked', async () => {
+      const buyer = await t.signUp('buyer');
+      const created = await buyer.post('/api/auth/tokens').send({ name: 'billing-script' });
+      expect(created.status).toBe(201);
+      const token: string = created.body.token;
+      expect(token).toMatch(/^vt_[0-9a-f]{48}$/);
+      expect(created.body).toMatchObject({ name: 'billing-script', prefix: token.slice(0, 7), lastUsedAt: null });
+
+      const thirdParty = t.anonymous();
+      const me = await thirdParty.get('/api/auth/me').set('Authorization', `Bearer ${token}`);
+      expect(me.status).toBe(200);
+      expect(me.body.handle).toBe(buyer.handle);
+      const machines = await thirdParty.get('/api/machines').set('Authorization', `Bearer ${token}`);
+      expect(machines.status).toBe(200);
+
+      const list = await buyer.get('/api/auth/tokens');
+      expect(list.body).toHaveLength(1);
+      expect(list.body[0]).not.toHaveProperty('token');
+      expect(list.body[0].lastUsedAt).not.toBeNull();
+
+      // Another user cannot see or revoke it.
+      const stranger = await t.signUp('buyer');
+      expect((await stranger.get('/api/auth/tokens')).body).toEqual([]);
+      expect((await stranger.delete(`/api/auth/tokens/${created.body.id}`)).status).toBe(404);
+
+      expect((await buyer.delete(`/api/auth/tokens/${created.body.id}`)).status).toBe(204);
+      const revoked = await thirdParty.get('/api/auth/me').set('Authorization', `Bearer ${token}`);
+      expect(revoked.status).toBe(401);
+      expect((await thirdParty.get('/api/auth/me').set('Authorization', 'Bearer vt_made_up')).status).toBe(401);
+    });
+
+    it('refuses a token without a name', async () => {
+      const buyer = await t.signUp('buyer');
+      const response = await buyer.post('/api/auth/tokens').send({ name: '' });
+      expect(response.status).toBe(400);
+      expect(response.body.fields.name).toBeDefined();
+    });
+  });
+});

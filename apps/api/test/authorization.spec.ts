@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+
+type Method = 'get' | 'post' | 'patch' | 'delete';
+interface Route {
+  method: Method;
+  path: string;
+  /** Who may call it: anyone, any signed-in user, or one role. */
+  access: 'public' | 'signed-in' | 'buyer' | 'provider';
+  body?: object;
+  /** For routes on one resource: the owner's resource id is substituted for :id. */
+  owned?: 'host' | 'machine' | 'token';
+}
+
+/** Every operation of the API. The last test checks this list against the OpenAPI document. */
+const ROUTES: Route[] = [
+  { method: 'get', path: '/api/health', access: 'public' },
+  { method: 'get', path: '/api/catalog', access: 'public' },
+  { method: 'post', path: '/api/auth/signup', access: 'public' },
+  { method: 'post', path: '/api/auth/signin', access: 'public' },
+  { method: 'post', path: '/api/auth/signout', access: 'public' },
+  { method: 'get', path: '/api/auth/me', access: 'signed-in' },
+  { method: 'get', path: '/api/auth/tokens', access: 'signed-in' },
+  { method: 'post', path: '/api/auth/tokens', access: 'signed-in', body: { name: 'x' } },
+  { method: 'delete', path: '/api/auth/tokens/:id', access: 'signed-in', owned: 'token' },
+  { method: 'get', path: '/api/market/hosts', access: 'signed-in' },
+  { method: 'post', path: '/api/market/search', access: 'buyer', body: win2000Pro() },
+  { method: 'get', path: '/api/hosts', access: 'provider' },
+  { method: 'post', path: '/api/hosts', access: 'provider', body: virt8({ name: 'another' }) },
+  { method: 'get', path: '/api/hosts/:id', access: 'provider', owned: 'host' },
+  { method: 'patch', path: '/api/hosts/:id', access: 'provider', owned: 'host', body: { speedUnitPrice: '0.00002' } },
+  { method: 'delete', path: '/api/hosts/:id', access: 'provider', owned: 'host' },
+  { method: 'get', path: '/api/machines', access: 'buyer' },
+  { method: 'post', path: '/api/machines', access: 'buyer', body: win2000Pro() },
+  { method: 'get', path: '/api/machines/:id', access: 'buyer', owned: 'machine' },
+  { method: 'patch', path: '/api/machines/:id', access: 'buyer', owned: 'machine', body: { memory: 128 } },
+  { method: 'delete', path: '/api/machines/:id', access: 'buyer', owned: 'machine' },
+  { method: 'get', path: '/api/machines/:id/offers', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/store', access: 'buyer', owned: 'machine', body: { hostId: '00000000-0000-4000-8000-000000000000' } },
+  { method: 'post', path: '/api/machines/:id/start', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/stop', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/suspend', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/resume', access: 'buyer', owned: 'machine' },
+];
+
+const label = (route: Route) => `${route.method.toUpperCase()} ${route.path}`;
+
+describe('authorisation of every endpoint', () => {
+  let t: TestApp;
+  let buyer: Agent;
+  let provider: Agent;
+  const ids: Record<'host' | 'machine' | 'token', string> = { host: '', machine: '', token: '' };
+
+  beforeAll(async () => {
+    t = await startApp();
+    buyer = await t.signUp('buyer');
+    provider = await t.signUp('provider');
+    ids.host = (await provider.post('/api/hosts').send(virt8())).body.id;
+    ids.machine = (await buyer.post('/api/machines').send(win2000Pro())).body.id;
+    ids.token = (await buyer.post('/api/auth/tokens').send({ name: 'mine' })).body.id;
+  });
+  afterAll(() => t.close());
+
+  const call = (agent: Agent, route: Route, id?: string) => {
+    const path = route.path.replace(':id', id ?? ids[route.owned ?? 'host']);
+    const pending = agent[route.method](path);
+    return route.body ? pending.send(route.body) : pending;
+  };
+
+  it('answers 401 to every non-public route without a session, changing nothing', async () => {
+    const before = await t.snapshot();
+    for (const route of ROUTES.filter((r) => r.access !== 'public')) {
+      const response = await call(t.anonymous(), route);
+      expect(response.status, label(route)).toBe(401);
+      expect(response.body, label(route)).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    }
+    // An unknown session cookie or a malformed bearer is the same as none.
+    expect((await t.anonymous().get('/api/auth/me').set('Cookie', 'virtuoso_session=forged')).status).toBe(401);
+    expect((await t.anonymous().get('/api/auth/me').set('Authorization', 'Bearer nonsense')).status).toBe(401);
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('answers 403 to every route of the other role, changing nothing', async () => {
+    const before = await t.snapshot();
+    for (const route of ROUTES.filter((r) => r.access === 'buyer' || r.access === 'provider')) {
+      const wrong = route.access === 'buyer' ? provider : buyer;
+      const response = await call(wrong, route);
+      expect(response.status, label(route)).toBe(403);
+      expect(response.body.message, label(route)).toBe(route.access === 'buyer' ? 'this action is for buyers' : 'this action is for providers');
+    }
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it("answers 404 for another user's host, machine or token, changing nothing", async () => {
+    const otherBuyer = await t.signUp('buyer');
+    const otherProvider = await t.signUp('provider');
+    const before = await t.snapshot();
+    for (const route of ROUTES.filter((r) => r.owned)) {
+      const stranger = route.access === 'provider' ? otherProvider : otherBuyer;
+      const response = await call(stranger, route);
+      expect(response.status, label(route)).toBe(404);
+      expect(response.body.message, label(route)).toMatch(/not found/);
+    }
+    // And for ids that do not exist at all.
+    expect((await buyer.get('/api/machines/no-such-id')).status).toBe(404);
+    expect((await provider.get('/api/hosts/no-such-id')).status).toBe(404);
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('lets the public routes through without a session', async () => {
+    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok' });
+    expect((await t.anonymous().get('/api/catalog')).status).toBe(200);
+    expect((await t.anonymous().post('/api/auth/signout')).status).toBe(204);
+  });
+
+  it('lists every operation of the OpenAPI document', async () => {
+    const document = (await t.anonymous().get('/api/docs-json')).body as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(document.paths)
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{id\}/g, ':id')}`))
+      .sort();
+    expect(ROUTES.map(label).sort()).toEqual(documented);
+  });
+});

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+
+describe('provider hosts', () => {
+  let t: TestApp;
+  let provider: Agent & { handle: string };
+  beforeAll(async () => {
+    t = await startApp();
+    provider = await t.signUp('provider');
+  });
+  afterAll(() => t.close());
+
+  it('adds a host with every field of fig. 27, prices made canonical, everything free', async () => {
+    const response = await provider.post('/api/hosts').send(virt8({ name: 'add-me', speedUnitPrice: '1e-05' }));
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({
+      ...virt8({ name: 'add-me', speedUnitPrice: '0.00001', memoryUnitPrice: '0.00001', storageUnitPrice: '0.01' }),
+      owner: provider.handle,
+      free: { speed: 10000, memory: 512, storage: 100000 },
+      machineCount: 0,
+    });
+    expect((await provider.get(`/api/hosts/${response.body.id}`)).body).toEqual(response.body);
+    expect((await provider.get('/api/hosts')).body.map((h: { name: string }) => h.name)).toContain('add-me');
+  });
+
+  it('refuses bad fields with 400 naming the field, creating nothing', async () => {
+    const before = await t.snapshot();
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [virt8({ speed: 0 }), 'speed', /speed must be at least 1/],
+      [virt8({ speed: 10.5 }), 'speed', /speed must be a whole number/],
+      [virt8({ speedUnitPrice: 0.00001 }), 'speedUnitPrice', /written as a string/],
+      [virt8({ memoryUnitPrice: '-1' }), 'memoryUnitPrice', /non-negative decimal/],
+      [virt8({ storageUnitPrice: '0.0000000000001' }), 'storageUnitPrice', /at most 12 digits/],
+      [virt8({ agentPort: 70000 }), 'agentPort', /at most 65535/],
+      [virt8({ agentHost: 'not a host!' }), 'agentHost', /host name or IP/],
+      [virt8({ name: undefined }), 'name', /name must be 1 to 60/],
+      [virt8({ owner: 'someone' }), 'owner', /property owner should not exist/],
+    ];
+    for (const [body, field, message] of cases) {
+      const response = await provider.post('/api/hosts').send(body);
+      expect(response.status, field).toBe(400);
+      expect(response.body.message, field).toMatch(message);
+      expect(response.body.fields[field], field).toBeDefined();
+    }
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('refuses a second host of the same name with 409', async () => {
+    await provider.post('/api/hosts').send(virt8({ name: 'twin' }));
+    const response = await provider.post('/api/hosts').send(virt8({ name: 'twin' }));
+    expect(response.status).toBe(409);
+    expect(response.body.fields.name[0]).toMatch(/already have a host named twin/);
+  });
+
+  it('edits units, prices and periods but not totals or other fields (400 naming the field, nothing changed)', async () => {
+    const host = (await provider.post('/api/hosts').send(virt8({ name: 'editable' }))).body;
+    const edited = await provider.patch(`/api/hosts/${host.id}`).send({ speedUnitPrice: '0.00002', memoryUnit: 8, storageAmount: 10 });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ speedUnitPrice: '0.00002', memoryUnit: 8, storageAmount: 10, speed: 10000 });
+
+    const before = await t.snapshot();
+    for (const field of ['speed', 'memory', 'storage']) {
+      const response = await provider.patch(`/api/hosts/${host.id}`).send({ [field]: 1, speedUnitPrice: '1' });
+      expect(response.status).toBe(400);
+      expect(response.body.message).toBe(`${field} cannot be changed after the host is added`);
+      expect(response.body.fields[field]).toEqual([`${field} cannot be changed after the host is added`]);
+    }
+    const renamed = await provider.patch(`/api/hosts/${host.id}`).send({ name: 'other' });
+    expect(renamed.body.message).toBe('name cannot be changed after the host is added');
+    const nulled = await provider.patch(`/api/hosts/${host.id}`).send({ speedUnit: null });
+    expect(nulled.status).toBe(400);
+    expect(nulled.body.fields.speedUnit).toBeDefined();
+    const bad = await provider.patch(`/api/hosts/${host.id}`).send({ storageUnit: 0 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields.storageUnit).toBeDefined();
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('deletes a host with nothing stored; refuses while machines are stored, naming the host and count', async () => {
+    const empty = (await provider.post('/api/hosts').send(virt8({ name: 'empty' }))).body;
+    expect((await provider.delete(`/api/hosts/${empty.id}`)).status).toBe(204);
+    expect((await provider.get(`/api/hosts/${empty.id}`)).status).toBe(404);
+
+    const busy = (await provider.post('/api/hosts').send(virt8({ name: 'busy' }))).body;
+    const buyer = await t.signUp('buyer');
+    for (const name of ['one', 'two']) {
+      const machine = (await buyer.post('/api/machines').send(win2000Pro({ name }))).body;
+      expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: busy.id })).status).toBe(200);
+    }
+    const before = await t.snapshot();
+    const refused = await provider.delete(`/api/hosts/${busy.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toBe('host busy still stores 2 machines; they must leave first');
+    expect(await t.snapshot()).toEqual(before);
+    expect((await provider.get(`/api/hosts/${busy.id}`)).body.machineCount).toBe(2);
+
+    // Once they are gone, it can go.
+    for (const machine of (await buyer.get('/api/machines')).body) {
+      expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
+    }
+    expect((await provider.get(`/api/hosts/${busy.id}`)).body).toMatchObject({ machineCount: 0, free: { speed: 10000, memory: 512, storage: 100000 } });
+    expect((await provider.delete(`/api/hosts/${busy.id}`)).status).toBe(204);
+  });
+});

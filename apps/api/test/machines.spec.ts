@@ -1,0 +1,342 @@
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
+import type { AgentHost, HostAgentGateway, VmSpec } from '../src/machines/host-agent.gateway';
+import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+
+type User = Agent & { handle: string; userId: string };
+
+describe('buyer machines', () => {
+  let t: TestApp;
+  let provider: User;
+  let buyer: User;
+  let host: { id: string; name: string };
+
+  beforeAll(async () => {
+    t = await startApp();
+    provider = await t.signUp('provider');
+    buyer = await t.signUp('buyer');
+    host = (await provider.post('/api/hosts').send(virt8())).body;
+  });
+  afterAll(() => t.close());
+
+  const register = async (agent: Agent, overrides: Record<string, unknown> = {}) => {
+    const response = await agent.post('/api/machines').send(win2000Pro(overrides));
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    return response.body as { id: string; version: number; state: string };
+  };
+  const balance = async (agent: Agent) => (await agent.get('/api/auth/me')).body.balance as string;
+  const hostFree = async () => (await provider.get(`/api/hosts/${host.id}`)).body.free;
+
+  it('registers a configuration: charges the 0.05 fee exactly, with a ledger entry to the market', async () => {
+    const before = await balance(buyer);
+    const machine = await register(buyer, { askedStoragePerMonth: '6e1' });
+    expect(machine).toMatchObject({
+      ...win2000Pro({ askedStoragePerMonth: '60' }),
+      state: 'registered',
+      version: 0,
+      allowedActions: ['edit', 'searchProviders', 'store', 'delete'],
+      host: null,
+      storagePrice: null,
+      runningPrice: null,
+      preconfigured: false,
+      image: null,
+      registrationFee: '0.05',
+      lastError: null,
+    });
+    expect(machine).toHaveProperty('macAddress');
+    expect((machine as unknown as { macAddress: string }).macAddress).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
+    expect(before).toBe('1000');
+    expect(await balance(buyer)).toBe('999.95');
+    const entries = await t.app.get(DataSource).getRepository(LedgerEntry).findBy({ machineId: machine.id });
+    expect(entries).toEqual([
+      expect.objectContaining({ key: `fee:${machine.id}`, kind: 'fee', amount: '0.05', debitAccount: `user:${buyer.userId}`, creditAccount: 'market' }),
+    ]);
+    const listed = (await buyer.get('/api/machines')).body as Array<{ id: string }>;
+    expect(listed.map((m) => m.id)).toContain(machine.id);
+    const one = await buyer.get(`/api/machines/${machine.id}`);
+    expect(one.headers.etag).toBe('"0"');
+  });
+
+  it('refuses to register when the balance is below the fee (402), changing nothing', async () => {
+    const poor = await startApp({ config: { signupCredit: '0.01' } });
+    try {
+      const someone = await poor.signUp('buyer');
+      const before = await poor.snapshot();
+      const response = await someone.post('/api/machines').send(win2000Pro());
+      expect(response.status).toBe(402);
+      expect(response.body).toEqual({ statusCode: 402, error: 'Payment Required', message: 'balance 0.01 is below the registration fee 0.05' });
+      expect(await poor.snapshot()).toEqual(before);
+    } finally {
+      await poor.close();
+    }
+  });
+
+  it('registers a preconfigured machine with the size, OS and image of its catalog entry', async () => {
+    const tiny = ((await t.anonymous().get('/api/catalog')).body as Array<{ id: string; name: string }>).find((entry) => entry.name === 'tiny-linux')!;
+    const machine = await register(buyer, { name: 'my-tiny', configurationId: tiny.id, speed: 9999, memory: 999, disk: 999, os: 'whatever' });
+    expect(machine).toMatchObject({ name: 'my-tiny', processor: 'QEMU TCG', speed: 2000, memory: 128, disk: 64, os: 'Linux (busybox)', preconfigured: true, image: 'tiny-linux.qcow2' });
+    const osEdit = await buyer.patch(`/api/machines/${machine.id}`).send({ os: 'win98' });
+    expect(osEdit.status).toBe(400);
+    expect(osEdit.body.fields.os).toBeDefined();
+    const shrink = await buyer.patch(`/api/machines/${machine.id}`).send({ disk: 10 });
+    expect(shrink.status).toBe(400);
+    expect(shrink.body.message).toBe('disk must be at least 64 MB to hold the tiny-linux image');
+    const unknown = await buyer.post('/api/machines').send(win2000Pro({ configurationId: '00000000-0000-4000-8000-000000000000' }));
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.fields.configurationId).toBeDefined();
+  });
+
+  it('refuses bad input on every machine route with 400 naming the field, changing nothing', async () => {
+    const machine = await register(buyer, { name: 'bad-input' });
+    const before = await t.snapshot();
+    const cases: Array<[() => Promise<{ status: number; body: { message: string; fields: Record<string, string[]> } }>, string]> = [
+      [() => buyer.post('/api/machines').send(win2000Pro({ speed: -1 })), 'speed'],
+      [() => buyer.post('/api/machines').send(win2000Pro({ memory: 8 })), 'memory'],
+      [() => buyer.post('/api/machines').send(win2000Pro({ askedRunningPerHour: 'cheap' })), 'askedRunningPerHour'],
+      [() => buyer.post('/api/machines').send(win2000Pro({ askedRunningPerHour: '0.0000000000001' })), 'askedRunningPerHour'],
+      [() => buyer.post('/api/machines').send(win2000Pro({ askedStoragePerMonth: '1e999' })), 'askedStoragePerMonth'],
+      [() => buyer.post('/api/machines').send(win2000Pro({ name: '' })), 'name'],
+      [() => buyer.post('/api/machines').send(win2000Pro({ state: 'running' })), 'state'],
+      [() => buyer.patch(`/api/machines/${machine.id}`).send({ disk: 'big' }), 'disk'],
+      [() => buyer.patch(`/api/machines/${machine.id}`).send({ configurationId: machine.id }), 'configurationId'],
+      [() => buyer.patch(`/api/machines/${machine.id}`).send({ memory: null }), 'memory'],
+      [() => buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: 'virt8' }), 'hostId'],
+      [() => buyer.post(`/api/machines/${machine.id}/start`).set('If-Match', 'three'), 'If-Match'],
+    ];
+    for (const [send, field] of cases) {
+      const response = await send();
+      expect(response.status, field).toBe(400);
+      expect(response.body.fields[field], field).toBeDefined();
+      expect(response.body.message, field).toBe(response.body.fields[field][0]);
+    }
+    const locked = await buyer.patch(`/api/machines/${machine.id}`).send({ configurationId: machine.id });
+    expect(locked.body.message).toBe('configurationId cannot be changed after the machine is registered');
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('edits a registered machine and honours If-Match', async () => {
+    const machine = await register(buyer, { name: 'editable' });
+    const edited = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"0"').send({ memory: 128, askedRunningPerHour: '1e-1' });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ memory: 128, askedRunningPerHour: '0.1', version: 0 });
+    expect(edited.headers.etag).toBe('"0"');
+    const stale = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"7"').send({ memory: 64 });
+    expect(stale.status).toBe(412);
+    expect(stale.body.message).toMatch(/is at version 0, not 7/);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body.memory).toBe(128);
+  });
+
+  it('walks the whole flow: search, store (reserving and fixing prices), refused host delete, start/stop/suspend/resume, delete', async () => {
+    const machine = await register(buyer, { name: 'the-flow' });
+    const freeBefore = await hostFree();
+
+    // Search for the registered machine: fig. 31 prices.
+    const offers = await buyer.get(`/api/machines/${machine.id}/offers`);
+    expect(offers.status).toBe(200);
+    expect(offers.body.find((offer: { hostId: string }) => offer.hostId === host.id)).toMatchObject({
+      hostName: 'virt8',
+      owner: provider.handle,
+      runningPrice: '2.448',
+      runningUnitAmount: 3600,
+      storagePrice: '3',
+      storageAmount: 30,
+    });
+
+    // Store: resources reserved on the host, prices fixed, version 1.
+    const stored = await buyer.post(`/api/machines/${machine.id}/store`).set('If-Match', '"0"').send({ hostId: host.id });
+    expect(stored.status).toBe(200);
+    expect(stored.headers.etag).toBe('"1"');
+    expect(stored.body).toMatchObject({
+      state: 'stored',
+      version: 1,
+      allowedActions: ['start', 'migrate', 'delete'],
+      host: { id: host.id, name: 'virt8', owner: provider.handle },
+      storagePrice: '3',
+      storageAmount: 30,
+      runningPrice: '2.448',
+      runningUnitAmount: 3600,
+    });
+    expect(await hostFree()).toEqual({ speed: freeBefore.speed - 4000, memory: freeBefore.memory - 256, storage: freeBefore.storage - 1000 });
+
+    // Registered-only routes now answer 409 with the allowed actions.
+    const search = await buyer.get(`/api/machines/${machine.id}/offers`);
+    expect(search.status).toBe(409);
+    expect(search.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'Cannot searchProviders a machine that is stored', allowedActions: ['start', 'migrate', 'delete'] });
+    expect((await buyer.patch(`/api/machines/${machine.id}`).send({ memory: 64 })).status).toBe(409);
+    expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id })).status).toBe(409);
+
+    // The provider cannot delete the host while it stores the machine.
+    const refused = await provider.delete(`/api/hosts/${host.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toMatch(/^host virt8 still stores \d+ machines?; they must leave first$/);
+
+    // Lifecycle through the NoAgentGateway, with versions: stored 1, running 1, stopped 2, running 2, suspended 3, running 3.
+    const step = async (action: string, state: string, version: number) => {
+      const response = await buyer.post(`/api/machines/${machine.id}/${action}`);
+      expect(response.status, `${action}: ${JSON.stringify(response.body)}`).toBe(200);
+      expect(response.body).toMatchObject({ state, version, lastError: null });
+      expect(response.headers.etag).toBe(`"${version}"`);
+    };
+    await step('start', 'running', 1);
+    const twice = await buyer.post(`/api/machines/${machine.id}/start`);
+    expect(twice.status).toBe(409);
+    expect(twice.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'Cannot start a machine that is running', allowedActions: ['stop', 'suspend', 'console'] });
+    expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(409);
+    expect((await buyer.post(`/api/machines/${machine.id}/resume`)).status).toBe(409);
+    await step('stop', 'stopped', 2);
+    await step('start', 'running', 2);
+    await step('suspend', 'suspended', 3);
+    expect((await buyer.post(`/api/machines/${machine.id}/start`)).body.allowedActions).toEqual(['resume', 'migrate', 'delete']);
+    await step('resume', 'running', 3);
+    await step('stop', 'stopped', 4);
+
+    // If-Match on an action: a stale version is refused with 412 and nothing changes.
+    const stale = await buyer.post(`/api/machines/${machine.id}/start`).set('If-Match', '"3"');
+    expect(stale.status).toBe(412);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stopped', version: 4 });
+    expect((await buyer.delete(`/api/machines/${machine.id}`).set('If-Match', '"1"')).status).toBe(412);
+
+    // Delete frees the host's resources; the machine is gone from the list.
+    expect((await buyer.delete(`/api/machines/${machine.id}`).set('If-Match', '"4"')).status).toBe(204);
+    expect(await hostFree()).toEqual(freeBefore);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).status).toBe(404);
+    expect(((await buyer.get('/api/machines')).body as Array<{ id: string }>).map((m) => m.id)).not.toContain(machine.id);
+  });
+
+  it('keeps stored machines at their fixed prices when the provider edits prices (not retroactive)', async () => {
+    const dearHost = (await provider.post('/api/hosts').send(virt8({ name: 'edits' }))).body;
+    const early = await register(buyer, { name: 'early' });
+    await buyer.post(`/api/machines/${early.id}/store`).send({ hostId: dearHost.id });
+    expect((await provider.patch(`/api/hosts/${dearHost.id}`).send({ speedUnitPrice: '0.00002', storageUnitPrice: '0.02' })).status).toBe(200);
+    // Early keeps fig. 31 prices; a machine stored now pays the new ones: (8 + 64) × 0.00001 × 3600 = 2.592; 10 × 0.02 × 30 = 6.
+    expect((await buyer.get(`/api/machines/${early.id}`)).body).toMatchObject({ runningPrice: '2.448', storagePrice: '3' });
+    const late = await register(buyer, { name: 'late' });
+    const stored = await buyer.post(`/api/machines/${late.id}/store`).send({ hostId: dearHost.id });
+    expect(stored.body).toMatchObject({ runningPrice: '2.592', storagePrice: '6' });
+  });
+
+  it('refuses to store on a host that no longer fits (409 naming the resource) or now asks too much, changing nothing', async () => {
+    const small = (await provider.post('/api/hosts').send(virt8({ name: 'small', memory: 300 }))).body;
+    const first = await register(buyer, { name: 'first' });
+    const second = await register(buyer, { name: 'second' });
+    expect((await buyer.post(`/api/machines/${first.id}/store`).send({ hostId: small.id })).status).toBe(200);
+    let before = await t.snapshot();
+    const full = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: small.id });
+    expect(full.status).toBe(409);
+    expect(full.body.message).toBe('host small no longer has enough memory: 44 MB free, the machine needs 256 MB');
+    expect(await t.snapshot()).toEqual(before);
+
+    const pricey = (await provider.post('/api/hosts').send(virt8({ name: 'pricey', speedUnitPrice: '1' }))).body;
+    before = await t.snapshot();
+    const tooDear = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: pricey.id });
+    expect(tooDear.status).toBe(409);
+    expect(tooDear.body.message).toMatch(/^host pricey asks .* above the asked 60 and 10.11$/);
+    expect(await t.snapshot()).toEqual(before);
+
+    const missing = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: '00000000-0000-4000-8000-000000000000' });
+    expect(missing.status).toBe(404);
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('applies exactly one of two concurrent starts', async () => {
+    const machine = await register(buyer, { name: 'racer' });
+    await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id });
+    const results = await Promise.all([buyer.post(`/api/machines/${machine.id}/start`), buyer.post(`/api/machines/${machine.id}/start`)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    const loser = results.find((r) => r.status === 409)!;
+    expect(loser.body.message).toMatch(/^Cannot start a machine that is (starting|running)$/);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'running', version: 1 });
+  });
+
+  it('never reserves a size other than the one stored when an edit races a store', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const roomy = (await provider.post('/api/hosts').send(virt8({ name: `race-${round}` }))).body;
+      const machine = await register(buyer, { name: `edit-race-${round}`, memory: 64 });
+      await Promise.all([
+        buyer.patch(`/api/machines/${machine.id}`).send({ memory: 128 }),
+        buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: roomy.id }),
+      ]);
+      const now = (await buyer.get(`/api/machines/${machine.id}`)).body;
+      const free = (await provider.get(`/api/hosts/${roomy.id}`)).body.free;
+      expect(free.memory).toBe(now.state === 'stored' ? 512 - now.memory : 512);
+    }
+  });
+
+  it('deletes a registered machine at once', async () => {
+    const machine = await register(buyer, { name: 'short-lived' });
+    expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).status).toBe(404);
+    expect((await buyer.post(`/api/machines/${machine.id}/start`)).status).toBe(404);
+  });
+
+  it('applies exactly one of two concurrent stores of the last room on a host', async () => {
+    const tight = (await provider.post('/api/hosts').send(virt8({ name: 'tight', memory: 256 }))).body;
+    const a = await register(buyer, { name: 'a' });
+    const b = await register(buyer, { name: 'b' });
+    const results = await Promise.all([
+      buyer.post(`/api/machines/${a.id}/store`).send({ hostId: tight.id }),
+      buyer.post(`/api/machines/${b.id}/store`).send({ hostId: tight.id }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect((await provider.get(`/api/hosts/${tight.id}`)).body).toMatchObject({ machineCount: 1, free: { memory: 0 } });
+  });
+});
+
+describe('when the host agent fails', () => {
+  let t: TestApp;
+  const failing = new Set<string>();
+  const calls: string[] = [];
+  const gateway: HostAgentGateway = Object.fromEntries(
+    (['createVm', 'startVm', 'stopVm', 'suspendVm', 'resumeVm', 'deleteVm'] as const).map((method) => [
+      method,
+      async (_machineId: string, host: AgentHost, spec: VmSpec) => {
+        calls.push(`${method} ${spec.name} v${spec.version} on ${host.name}:${host.agentPort}`);
+        if (failing.has(method)) throw new Error('agent unreachable');
+      },
+    ]),
+  ) as unknown as HostAgentGateway;
+
+  beforeAll(async () => {
+    t = await startApp({ gateway });
+  });
+  afterAll(() => t.close());
+
+  it('returns the machine to its previous state and version with lastError, releasing a failed store (502)', async () => {
+    const provider = await t.signUp('provider');
+    const buyer = await t.signUp('buyer');
+    const host = (await provider.post('/api/hosts').send(virt8())).body;
+    const machine = (await buyer.post('/api/machines').send(win2000Pro())).body;
+
+    failing.add('createVm');
+    const store = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id });
+    expect(store.status).toBe(502);
+    expect(store.body.message).toBe('host virt8 could not store win2000Pro: agent unreachable');
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'registered', version: 0, host: null, storagePrice: null, lastError: store.body.message });
+    expect((await provider.get(`/api/hosts/${host.id}`)).body.free).toEqual({ speed: 10000, memory: 512, storage: 100000 });
+
+    failing.clear();
+    const stored = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id });
+    expect(stored.body).toMatchObject({ state: 'stored', version: 1, lastError: null });
+    failing.add('startVm');
+    const start = await buyer.post(`/api/machines/${machine.id}/start`);
+    expect(start.status).toBe(502);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stored', version: 1, lastError: 'host virt8 could not start win2000Pro: agent unreachable' });
+    failing.clear();
+    expect((await buyer.post(`/api/machines/${machine.id}/start`)).body).toMatchObject({ state: 'running', lastError: null });
+    expect((await buyer.post(`/api/machines/${machine.id}/stop`)).body).toMatchObject({ state: 'stopped', version: 2 });
+    failing.add('deleteVm');
+    expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(502);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stopped', version: 2 });
+    expect((await provider.get(`/api/hosts/${host.id}`)).body.machineCount).toBe(1);
+    // The agent was told the version each action leads to.
+    expect(calls).toEqual([
+      'createVm win2000Pro v1 on virt8:8000',
+      'createVm win2000Pro v1 on virt8:8000',
+      'startVm win2000Pro v1 on virt8:8000',
+      'startVm win2000Pro v1 on virt8:8000',
+      'stopVm win2000Pro v2 on virt8:8000',
+      'deleteVm win2000Pro v2 on virt8:8000',
+    ]);
+  });
+});
