@@ -72,5 +72,5 @@ test('provider adds a host; buyer registers, finds it with the right prices and 
   expect(machine.host?.name).toBe(host.Name);
   expect([machine.runningPrice, machine.runningUnitAmount, machine.storagePrice, machine.storageAmount]).toEqual(['2.448', 3600, '3', 30]);
   const { data: me } = await api.GET('/api/auth/me');
-  expect(me!.balance).toBe('99.95'); // the 100 welcome credit less the 0.05 registration fee
+  expect(me!.balance).toBe('999.95'); // the 1000 welcome credit less the 0.05 registration fee
 });

@@ -1,0 +1,173 @@
+import type { EventEmitter } from 'node:events';
+
+/**
+ * The VMM driver interface of the provider agent (report §6.2.3: vm_control.pm wrapped the VMM's
+ * API "to make it possible in the future to use similar APIs provided by other VMMs").
+ * One implementation exists: QemuDriver (./qemu/qemu-driver.ts).
+ *
+ * A machine is a directory named by its id under the driver's machines directory:
+ *   disk.qcow2    the disk (blank of the registered size, or a copy of a preconfigured image)
+ *   machine.json  spec, version, attached media, suspend info
+ *   state.bin     device + memory state while suspended (absent otherwise)
+ *   qmp.sock      QMP monitor (unix socket), vnc.sock (VNC, unix socket — never TCP)
+ *   serial.sock   serial console (unix socket; the driver stays connected), serial.log its log
+ *   qemu.pid      pid of the running VMM process (lets a restarted agent reattach)
+ */
+
+/** What the front-end registers. id and mac are issued by the front-end, never generated here. */
+export interface MachineSpec {
+  /** UUID issued by the front-end; also the directory name and the SMBIOS UUID. */
+  id: string;
+  /** Ethernet address issued by the front-end (unicast, "52:54:00:12:34:56"). */
+  mac: string;
+  vcpus: number;
+  memoryMb: number;
+  diskMb: number;
+  /** Path of a preconfigured disk image to copy (any format qemu-img reads; qcow2 expected). */
+  baseImage?: string;
+}
+
+export type MachineState = 'stopped' | 'running' | 'paused' | 'suspended';
+
+export interface MachineStatus {
+  id: string;
+  state: MachineState;
+  /** Machine version: +1 each time a run ends (stop, suspend, guest power-off, crash). */
+  version: number;
+  pid?: number;
+  /** Raw VMM run state when the process is alive (QEMU: running, paused, inmigrate, ...). */
+  vmmStatus?: string;
+  accel?: string;
+  /** ISO currently in (or recorded for) the CD-ROM drive. */
+  media?: string | null;
+  /** Effective disk size in MiB (a preconfigured image larger than the registered size keeps its size). */
+  diskMb: number;
+}
+
+export interface DirectKernelBoot {
+  kernel: string;
+  initrd?: string;
+  append?: string;
+}
+
+export interface StartOptions {
+  /** Boot device order. 'disk' (default): disk, then CD-ROM. 'cdrom': CD-ROM first (install media). */
+  bootFrom?: 'disk' | 'cdrom';
+  /** Insert this ISO in the CD-ROM drive at start (same as attachMedia before start). */
+  media?: string;
+  /** Boot a kernel directly (tests, diagnostics). Production machines boot their disk. */
+  directKernel?: DirectKernelBoot;
+}
+
+export interface StopOptions {
+  /** How long the guest gets to power itself off after the ACPI power button. Default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface StopResult {
+  /** true when the guest ignored the power button and the VMM was quit/killed. */
+  forced: boolean;
+  /** false when the machine was not running (nothing done). */
+  wasRunning: boolean;
+}
+
+export interface SuspendOptions {
+  /** Attempts while the VMM refuses to save state (report: VMware refused while booting). */
+  attempts?: number;
+  /** Pause between attempts. */
+  retryDelayMs?: number;
+}
+
+export interface SuspendResult {
+  attempts: number;
+  stateBytes: number;
+  durationMs: number;
+}
+
+/** Events emitted on VmmDriver.events. */
+export interface VmmEvents {
+  /** The guest powered itself off (not as a result of stop()/suspend()/delete()). */
+  poweredOff: (e: { id: string; reason: string }) => void;
+  /** The VMM process of a machine ended, for whatever reason. */
+  exited: (e: {
+    id: string;
+    reason: 'stopped' | 'suspended' | 'poweredOff' | 'deleted' | 'crashed';
+    code: number | null;
+    signal: string | null;
+  }) => void;
+  /** Bytes the guest wrote on its serial console (also logged to serial.log by the VMM). */
+  serial: (e: { id: string; data: Buffer }) => void;
+}
+
+export class MachineNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`machine ${id} not found`);
+    this.name = 'MachineNotFoundError';
+  }
+}
+
+export class InvalidMachineStateError extends Error {
+  constructor(
+    readonly id: string,
+    readonly state: MachineState,
+    action: string,
+  ) {
+    super(`cannot ${action} machine ${id}: it is ${state}`);
+    this.name = 'InvalidMachineStateError';
+  }
+}
+
+export class SuspendFailedError extends Error {
+  constructor(
+    readonly id: string,
+    readonly attempts: number,
+    readonly lastError: string,
+  ) {
+    super(`suspend of ${id} failed after ${attempts} attempts (machine left running): ${lastError}`);
+    this.name = 'SuspendFailedError';
+  }
+}
+
+export interface VmmDriver {
+  /** Name of the VMM ("qemu"). */
+  readonly kind: string;
+  /** Emits the events of VmmEvents. */
+  readonly events: EventEmitter;
+
+  /** Make the machine directory and its disk. Fails if the id already exists. */
+  create(spec: MachineSpec): Promise<MachineStatus>;
+  /** Boot a stopped machine (not a suspended one: resume it). */
+  start(id: string, opts?: StartOptions): Promise<MachineStatus>;
+  /** ACPI power button, then a forced quit after opts.timeoutMs (report §6.2.3's auto-answer). */
+  stop(id: string, opts?: StopOptions): Promise<StopResult>;
+  /** Save device + memory state to state.bin and end the VMM process. Retries, then throws
+   *  SuspendFailedError leaving the machine running. */
+  suspend(id: string, opts?: SuspendOptions): Promise<SuspendResult>;
+  /** Restore from state.bin and continue running. */
+  resume(id: string): Promise<MachineStatus>;
+  /** Kill the machine if it runs and remove its directory. */
+  delete(id: string): Promise<void>;
+  status(id: string): Promise<MachineStatus>;
+  /** Ids of the machines stored here. */
+  list(): Promise<string[]>;
+  /** Find a VMM process left running by a previous agent and take control of it again.
+   *  Returns false when the machine is not running. */
+  reattach(id: string): Promise<boolean>;
+
+  /** Insert an ISO in the CD-ROM drive (live if running; remembered for the next start). */
+  attachMedia(id: string, isoPath: string): Promise<void>;
+  /** Eject the CD-ROM (forced: the guest may have locked the tray). */
+  ejectMedia(id: string): Promise<void>;
+  /** Write the current screen to a file: PNG if the path ends in .png, PPM otherwise. */
+  screendump(id: string, path: string): Promise<void>;
+
+  /** Type into the serial console. */
+  serialWrite(id: string, data: string | Buffer): Promise<void>;
+  /** Path of the machine's VNC unix socket (for the console relay). */
+  vncSocketPath(id: string): string;
+  /** Path of the serial console log. */
+  serialLogPath(id: string): string;
+
+  /** Drop connections without touching the VMM processes (agent shutdown). */
+  detachAll(): Promise<void>;
+}
