@@ -4,3 +4,4 @@ export * from './auth.dto';
 export * from './catalog.dto';
 export * from './hosts.dto';
 export * from './machines.dto';
+export * from './agent';

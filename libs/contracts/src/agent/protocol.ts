@@ -1,0 +1,134 @@
+/**
+ * Messages between the front-end (apps/api) and a provider agent (apps/provider-agent).
+ *
+ * Front-end → agent: NestJS microservice TCP transport at the host's agentHost:agentPort. Each
+ * command is `send(pattern, SignedEnvelope)` signed on channel = pattern; the agent verifies it
+ * (see signing.ts) and refuses + logs anything else. Replies are plain JSON (`AgentReply`).
+ *
+ * Agent → front-end: HTTP on the front-end's URL, signed the same way on channel = the path:
+ *   POST /api/agents/join       { joinToken, ... }          (authenticated by the one-time join token)
+ *   POST /api/agents/heartbeat  SignedEnvelope<Heartbeat>    every HEARTBEAT_INTERVAL_MS
+ *   GET  /api/agents/images/:name, /api/agents/media/:id    (envelope of `{ path }` in the
+ *                                                            `x-virtuoso-agent` header, base64 JSON)
+ *
+ * Console: the agent also listens on `consolePort` (plain TCP). The front-end first sends
+ * `console.open` with a one-time ticket; then it connects to consolePort, writes the ticket and
+ * '\n', and from there bytes are RFB between the viewer and QEMU's VNC unix socket.
+ */
+
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** A host that has not sent a heartbeat for this long is shown offline. */
+export const OFFLINE_AFTER_MS = 3 * HEARTBEAT_INTERVAL_MS;
+
+export const AgentCommands = {
+  facts: 'host.facts',
+  create: 'vm.create',
+  start: 'vm.start',
+  stop: 'vm.stop',
+  suspend: 'vm.suspend',
+  resume: 'vm.resume',
+  delete: 'vm.delete',
+  attachMedia: 'vm.media.attach',
+  ejectMedia: 'vm.media.eject',
+  sendKeys: 'vm.sendKeys',
+  consoleOpen: 'console.open',
+  list: 'vm.list',
+} as const;
+export type AgentCommand = (typeof AgentCommands)[keyof typeof AgentCommands];
+
+/** What the agent measures on its host (report §6.2.1 virt_machine_info.pm). */
+export interface HostFacts {
+  /** Sum of bogomips over /proc/cpuinfo, rounded down. */
+  bogomips: number;
+  cpus: number;
+  /** Total memory in MB. */
+  memoryMb: number;
+  /** Free disk in MB where the agent keeps machines. */
+  freeDiskMb: number;
+  /** Accelerator the boot probe chose: 'kvm' or 'tcg'. */
+  accelerator: string;
+  agentVersion: string;
+  hostname: string;
+}
+
+export interface JoinRequest {
+  joinToken: string;
+  /** Where the front-end reaches the agent's command port and console port. */
+  agentHost: string;
+  agentPort: number;
+  consolePort: number;
+  facts: HostFacts;
+}
+
+export interface JoinResponse {
+  /** The agent's identity; becomes the host's id once the provider adds the host. */
+  agentId: string;
+  /** The shared HMAC secret. Kept on the agent's disk (mode 0600); never sent again. */
+  secret: string;
+}
+
+/** A machine as the agent sees it. */
+export interface AgentVmState {
+  machineId: string;
+  /** 'absent' = the agent holds no such machine. */
+  state: 'stopped' | 'running' | 'paused' | 'suspended' | 'absent';
+  version: number;
+  media: string | null;
+}
+
+export interface AgentEvent {
+  machineId: string;
+  kind: 'poweredOff' | 'crashed';
+  at: string;
+  version: number;
+}
+
+export interface Heartbeat {
+  agentId: string;
+  facts: HostFacts;
+  vms: AgentVmState[];
+  /** Events since the last acknowledged heartbeat; the agent resends until a 2xx. */
+  events: AgentEvent[];
+}
+
+export interface VmCreateCommand {
+  machineId: string;
+  mac: string;
+  vcpus: number;
+  memoryMb: number;
+  diskMb: number;
+  /** The version the front-end records once stored. */
+  version: number;
+  /** Preconfigured image to fetch from the front-end's image store (GET /api/agents/images/:name), with its sha256. */
+  image?: { name: string; sha256: string };
+}
+
+export interface VmCommand {
+  machineId: string;
+  /** Version the front-end holds; the agent refuses a mismatch (report §7.1.5: versions never diverge). */
+  version: number;
+}
+
+export interface VmStopCommand extends VmCommand {
+  timeoutMs?: number;
+}
+
+export interface VmStartCommand extends VmCommand {
+  bootFrom?: 'disk' | 'cdrom';
+}
+
+export interface VmMediaCommand extends VmCommand {
+  /** Media to fetch from GET /api/agents/media/:id (cached by the agent), with its sha256. */
+  media: { id: string; sha256: string };
+}
+
+export interface ConsoleOpenCommand {
+  machineId: string;
+  /** One-time ticket the front-end will present on the console port; expires at `expiresAt`. */
+  ticket: string;
+  expiresAt: number;
+}
+
+export type AgentReply<T = unknown> =
+  | { ok: true; result: T }
+  | { ok: false; error: string; code: 'unauthenticated' | 'not-found' | 'conflict' | 'refused' | 'failed' };

@@ -1,0 +1,79 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * How the front-end and a provider agent authenticate each other (DESIGN.md §4; the report's
+ * provider trusted the front-end blindly, §6.2.3 footnote 26). Both ends share a per-host secret
+ * handed to the agent when it joins. Every message carries a timestamp, a nonce and an
+ * HMAC-SHA256 over `${channel}\n${ts}\n${nonce}\n${body}`, where `body` is the exact JSON text
+ * sent (so both ends sign the same bytes). The receiver refuses a bad signature, a timestamp
+ * more than MAX_SKEW_MS away from its clock, and a nonce it has already seen in that window.
+ */
+export const MAX_SKEW_MS = 60_000;
+
+export interface SignedEnvelope {
+  /** Host id the secret belongs to. */
+  hostId: string;
+  /** Milliseconds since the epoch, sender's clock. */
+  ts: number;
+  /** 16 random bytes, hex. */
+  nonce: string;
+  /** The message body as JSON text — signed as is. */
+  body: string;
+  /** HMAC-SHA256, hex. */
+  sig: string;
+}
+
+export function signature(secret: string, channel: string, ts: number, nonce: string, body: string): string {
+  return createHmac('sha256', secret).update(`${channel}\n${ts}\n${nonce}\n${body}`).digest('hex');
+}
+
+export function sign(secret: string, hostId: string, channel: string, payload: unknown, now = Date.now()): SignedEnvelope {
+  const body = JSON.stringify(payload ?? null);
+  const nonce = randomBytes(16).toString('hex');
+  return { hostId, ts: now, nonce, body, sig: signature(secret, channel, now, nonce, body) };
+}
+
+export type VerifyFailure = 'malformed' | 'bad-signature' | 'stale' | 'replayed';
+
+/** Remembers nonces for the skew window so that a captured message cannot be replayed. */
+export class NonceCache {
+  private readonly seen = new Map<string, number>();
+
+  /** false when the nonce was already used inside the window. */
+  remember(nonce: string, now = Date.now()): boolean {
+    for (const [n, at] of this.seen) if (now - at > 2 * MAX_SKEW_MS) this.seen.delete(n);
+    if (this.seen.has(nonce)) return false;
+    this.seen.set(nonce, now);
+    return true;
+  }
+}
+
+export function verify(
+  secret: string,
+  channel: string,
+  envelope: unknown,
+  nonces: NonceCache,
+  now = Date.now(),
+): { ok: true; body: unknown; hostId: string } | { ok: false; reason: VerifyFailure } {
+  const e = envelope as Partial<SignedEnvelope> | null;
+  if (!e || typeof e !== 'object' || typeof e.ts !== 'number' || typeof e.nonce !== 'string' || typeof e.body !== 'string' || typeof e.sig !== 'string' || typeof e.hostId !== 'string') {
+    return { ok: false, reason: 'malformed' };
+  }
+  const expected = Buffer.from(signature(secret, channel, e.ts, e.nonce, e.body), 'hex');
+  const given = Buffer.from(e.sig, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
+  if (Math.abs(now - e.ts) > MAX_SKEW_MS) return { ok: false, reason: 'stale' };
+  if (!nonces.remember(e.nonce, now)) return { ok: false, reason: 'replayed' };
+  try {
+    return { ok: true, body: JSON.parse(e.body), hostId: e.hostId };
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+}
+
+/** HTTP form (agent → front-end): `Authorization: VirtuosoAgent <base64url(JSON envelope without body)>`; body is the request body. */
+export const AGENT_AUTH_SCHEME = 'VirtuosoAgent';
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
