@@ -1,0 +1,113 @@
+import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
+import { ApiRequestError, errorMessage } from '../lib/api';
+
+/** Server messages for one field of a failed mutation. */
+export function fieldErrors(error: unknown, name: string): string[] | undefined {
+  return error instanceof ApiRequestError ? error.field(name) : undefined;
+}
+
+interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value'> {
+  label: string;
+  value: string;
+  onChange?: (value: string) => void;
+  /** Shown after the input, e.g. "bogomips". */
+  unit?: string;
+  hint?: ReactNode;
+  errors?: string[];
+  /** Locked fields are shown read-only with a lock note (report fig. 29). */
+  locked?: boolean;
+}
+
+/** A labelled input with its unit, a hint, and the server's validation messages beneath it. */
+export function Field({ label, value, onChange, unit, hint, errors, locked, id, className, ...input }: FieldProps) {
+  const autoId = useId();
+  const inputId = id ?? `f${autoId}`;
+  const hintId = `${inputId}-hint`;
+  const errorId = `${inputId}-error`;
+  const describedBy = [hint ? hintId : null, errors?.length ? errorId : null].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className={`field${errors?.length ? ' field--invalid' : ''}${locked ? ' field--locked' : ''}${className ? ` ${className}` : ''}`}>
+      <label htmlFor={inputId}>{label}</label>
+      <div className="field__control">
+        <input
+          id={inputId}
+          value={value}
+          onChange={onChange ? (event) => onChange(event.target.value) : undefined}
+          readOnly={locked || !onChange}
+          aria-invalid={errors?.length ? true : undefined}
+          aria-describedby={describedBy}
+          {...input}
+        />
+        {unit && <span className="field__unit">{unit}</span>}
+        {locked && (
+          <span className="field__lock" title="Locked once the host is added">
+            locked
+          </span>
+        )}
+      </div>
+      {hint && (
+        <p className="field__hint" id={hintId}>
+          {hint}
+        </p>
+      )}
+      {errors?.length ? (
+        <ul className="field__errors" id={errorId}>
+          {errors.map((message) => (
+            <li key={message}>{message}</li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+/** The general message of a failed request, shown on top of a form or page. */
+export function ErrorBanner({ error, title }: { error: unknown; title?: string }) {
+  if (!error) return null;
+  const status = error instanceof ApiRequestError ? error.status : undefined;
+  const allowed = error instanceof ApiRequestError ? error.body.allowedActions : undefined;
+  const heading =
+    title ??
+    (status === 409
+      ? 'Not possible right now'
+      : status === 402
+        ? 'Insufficient balance'
+        : status === 412
+          ? 'The machine changed meanwhile'
+          : status === 429
+            ? 'Too many attempts'
+            : status === 403
+              ? 'Not allowed'
+              : undefined);
+  return (
+    <div className={`alert alert--error${status === 409 ? ' alert--conflict' : ''}`} role="alert">
+      {heading && <strong className="alert__title">{heading}</strong>}
+      <span className="alert__message">{errorMessage(error)}</span>
+      {allowed && <span className="alert__extra">Allowed now: {allowed.length ? allowed.join(', ') : 'nothing'}.</span>}
+    </div>
+  );
+}
+
+export function Notice({ children, tone = 'success' }: { children: ReactNode; tone?: 'success' | 'info' | 'warning' }) {
+  return (
+    <div className={`alert alert--${tone}`} role="status">
+      {children}
+    </div>
+  );
+}
+
+export function Loading({ what = 'Loading' }: { what?: string }) {
+  return (
+    <p className="loading" role="status" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />
+      {what}…
+    </p>
+  );
+}
+
+/** Query loading / error handling around a page section. */
+export function QueryState({ query, what }: { query: { isPending: boolean; error: unknown }; what?: string }) {
+  if (query.error) return <ErrorBanner error={query.error} />;
+  if (query.isPending) return <Loading what={what} />;
+  return null;
+}

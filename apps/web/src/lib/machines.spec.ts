@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { groupByState, groupTitle, isTransient, uiActions } from './machines';
+
+const m = (name: string, state: string) => ({ name, state });
+
+describe('groupByState', () => {
+  it('orders groups registered, stored, running, stopped, suspended, then transient states', () => {
+    const machines = [
+      m('a', 'running'),
+      m('b', 'storing'),
+      m('c', 'registered'),
+      m('d', 'suspended'),
+      m('e', 'stopped'),
+      m('f', 'stored'),
+      m('g', 'migrating'),
+      m('h', 'registered'),
+    ];
+    const groups = groupByState(machines);
+    expect(groups.map((g) => g.state)).toEqual(['registered', 'stored', 'running', 'stopped', 'suspended', 'storing', 'migrating']);
+    // Order inside a group is the API's.
+    expect(groups[0].machines.map((x) => x.name)).toEqual(['c', 'h']);
+  });
+  it('leaves deleted machines out and keeps unknown states at the end', () => {
+    const groups = groupByState([m('a', 'deleted'), m('b', 'hibernating'), m('c', 'stored')]);
+    expect(groups.map((g) => g.state)).toEqual(['stored', 'hibernating']);
+  });
+  it('returns no groups for no machines', () => {
+    expect(groupByState([])).toEqual([]);
+  });
+  it('titles a group like the report (fig. 9)', () => {
+    expect(groupTitle('registered')).toBe('Your registered machines');
+  });
+});
+
+describe('uiActions', () => {
+  it('shows exactly what a registered machine allows, store folded into Search providers', () => {
+    expect(uiActions(['edit', 'searchProviders', 'store', 'delete'])).toEqual(['searchProviders', 'edit', 'delete']);
+  });
+  it('shows only stop and suspend for a running machine (fig. 17), never console or migrate', () => {
+    expect(uiActions(['stop', 'suspend', 'console'])).toEqual(['stop', 'suspend']);
+  });
+  it('shows start for a stored machine (fig. 12) and resume for a suspended one', () => {
+    expect(uiActions(['start', 'migrate', 'delete'])).toEqual(['start', 'delete']);
+    expect(uiActions(['resume', 'migrate'])).toEqual(['resume']);
+  });
+  it('shows nothing while migrating (fig. 21)', () => {
+    expect(uiActions([])).toEqual([]);
+  });
+  it('never adds an action the state did not allow', () => {
+    for (const allowed of [['edit'], ['start'], ['stop'], ['delete'], ['store']]) {
+      const shown = uiActions(allowed);
+      for (const action of shown) expect(action === 'searchProviders' ? allowed.includes('store') || allowed.includes('searchProviders') : allowed.includes(action)).toBe(true);
+    }
+  });
+});
+
+describe('isTransient', () => {
+  it('knows the states that move on their own', () => {
+    expect(isTransient('storing')).toBe(true);
+    expect(isTransient('stored')).toBe(false);
+  });
+});

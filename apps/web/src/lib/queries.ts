@@ -1,0 +1,125 @@
+// Every read of the API as a react-query hook; pages run mutations with useMutation and
+// invalidate these keys on success.
+import { QueryCache, QueryClient, useQuery } from '@tanstack/react-query';
+import { api, ApiRequestError, call, type MachineSpec, type User } from './api';
+import { isTransient } from './machines';
+
+export const keys = {
+  me: ['me'] as const,
+  catalog: ['catalog'] as const,
+  machines: ['machines'] as const,
+  machine: (id: string) => ['machines', id] as const,
+  offers: (id: string) => ['machines', id, 'offers'] as const,
+  search: (spec: MachineSpec) => ['market', 'search', spec] as const,
+  hosts: ['hosts'] as const,
+  host: (id: string) => ['hosts', id] as const,
+  marketHosts: ['market', 'hosts'] as const,
+  tokens: ['tokens'] as const,
+};
+
+export function createQueryClient(): QueryClient {
+  const client: QueryClient = new QueryClient({
+    queryCache: new QueryCache({
+      onError: (error, query) => {
+        // The session ended (expired, or signed out in another tab): forget who we were.
+        if (error instanceof ApiRequestError && error.status === 401 && query.queryKey[0] !== 'me') {
+          client.setQueryData(keys.me, null);
+        }
+      },
+    }),
+    defaultOptions: {
+      queries: {
+        staleTime: 10_000,
+        retry: (failures, error) => !(error instanceof ApiRequestError && error.status < 500) && failures < 2,
+      },
+      mutations: { retry: false },
+    },
+  });
+  return client;
+}
+
+/**
+ * Another user signed in (or nobody): drop every cached answer of the previous user but keep the
+ * `me` query object itself, so the components observing it see the new user at once.
+ */
+export async function resetSession(client: QueryClient, user: User | null): Promise<void> {
+  await client.cancelQueries();
+  client.removeQueries({ predicate: (query) => query.queryKey[0] !== keys.me[0] });
+  client.setQueryData(keys.me, user);
+}
+
+/** The signed-in user, or null when nobody is signed in. */
+export function useMe() {
+  return useQuery({
+    queryKey: keys.me,
+    queryFn: async (): Promise<User | null> => {
+      try {
+        return await call(api.GET('/api/auth/me'));
+      } catch (error) {
+        if (error instanceof ApiRequestError && error.status === 401) return null;
+        throw error;
+      }
+    },
+    staleTime: 60_000,
+  });
+}
+
+export function useCatalog() {
+  return useQuery({ queryKey: keys.catalog, queryFn: () => call(api.GET('/api/catalog')) });
+}
+
+/** The buyer's machines; polls every 2 s while any is in a transient state. */
+export function useMachines(enabled = true) {
+  return useQuery({
+    queryKey: keys.machines,
+    queryFn: () => call(api.GET('/api/machines')),
+    enabled,
+    refetchInterval: (query) => (query.state.data?.some((m) => isTransient(m.state)) ? 2000 : false),
+  });
+}
+
+export function useMachine(id: string) {
+  return useQuery({
+    queryKey: keys.machine(id),
+    queryFn: () => call(api.GET('/api/machines/{id}', { params: { path: { id } } })),
+    refetchInterval: (query) => (query.state.data && isTransient(query.state.data.state) ? 2000 : false),
+  });
+}
+
+export function useOffers(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.offers(id),
+    queryFn: () => call(api.GET('/api/machines/{id}/offers', { params: { path: { id } } })),
+    enabled,
+    staleTime: 0,
+  });
+}
+
+export function useSearch(spec: MachineSpec, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.search(spec),
+    queryFn: () => call(api.POST('/api/market/search', { body: spec })),
+    enabled,
+    staleTime: 5_000,
+  });
+}
+
+export function useHosts(enabled = true) {
+  return useQuery({ queryKey: keys.hosts, queryFn: () => call(api.GET('/api/hosts')), enabled });
+}
+
+export function useHost(id: string | null) {
+  return useQuery({
+    queryKey: keys.host(id ?? ''),
+    queryFn: () => call(api.GET('/api/hosts/{id}', { params: { path: { id: id! } } })),
+    enabled: !!id,
+  });
+}
+
+export function useMarketHosts() {
+  return useQuery({ queryKey: keys.marketHosts, queryFn: () => call(api.GET('/api/market/hosts')) });
+}
+
+export function useTokens() {
+  return useQuery({ queryKey: keys.tokens, queryFn: () => call(api.GET('/api/auth/tokens')) });
+}

@@ -1,0 +1,85 @@
+import { Link } from 'react-router';
+import { useMe } from '../lib/queries';
+
+export function HomePage() {
+  const me = useMe();
+  const user = me.data ?? null;
+  return (
+    <>
+      <section className="hero">
+        <div className="hero__text">
+          <h1>Rent raw virtual machines from providers you choose</h1>
+          <p className="lead">
+            Virtuoso is a marketplace for virtual machines. <strong>Buyers</strong> pick a configuration — processor speed,
+            memory, disk and the highest price they will pay — and register it. Virtuoso finds the <strong>providers</strong>{' '}
+            whose hosts can hold it at that price; the buyer stores the machine on one, then starts, stops, suspends and
+            resumes it at will, paying for storage by the day and for running by the second.
+          </p>
+          <div className="actions">
+            {!user && (
+              <>
+                <Link className="btn btn--primary btn--large" to="/signup">
+                  Sign up for an account
+                </Link>
+                <Link className="btn btn--large" to="/signin">
+                  Sign in
+                </Link>
+              </>
+            )}
+            {user?.role === 'buyer' && (
+              <>
+                <Link className="btn btn--primary btn--large" to="/browse">
+                  Browse machines
+                </Link>
+                <Link className="btn btn--large" to="/computers">
+                  My computers
+                </Link>
+              </>
+            )}
+            {user?.role === 'provider' && (
+              <>
+                <Link className="btn btn--primary btn--large" to="/hosts/new">
+                  Add a host
+                </Link>
+                <Link className="btn btn--large" to="/hosts">
+                  My hosts
+                </Link>
+              </>
+            )}
+          </div>
+          {user && (
+            <p className="muted">
+              Signed in as <strong>{user.handle}</strong> ({user.role}).
+            </p>
+          )}
+        </div>
+      </section>
+
+      <section className="cards" aria-label="How it works">
+        <article className="card">
+          <h2>Browse</h2>
+          <p>Standard configurations and preconfigured machines, each with the market-average price to store and to run it.</p>
+          <Link to="/browse">Browse machines →</Link>
+        </article>
+        <article className="card">
+          <h2>Configure &amp; register</h2>
+          <p>Set the speed, memory and disk you need and the highest storage and running prices you accept. Registering costs $0.05.</p>
+          <Link to="/configure">Configure a machine →</Link>
+        </article>
+        <article className="card">
+          <h2>Find a provider &amp; store</h2>
+          <p>Every host that fits your machine at your prices is listed. Pick one: its resources are reserved and its prices fixed.</p>
+          <Link to="/computers">My computers →</Link>
+        </article>
+        <article className="card">
+          <h2>Sell your hosts</h2>
+          <p>
+            Providers describe a physical host — total speed, memory and storage, the units they sell them in and the unit prices —
+            and see what other providers charge.
+          </p>
+          <Link to="/marketplace">Provider marketplace →</Link>
+        </article>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,203 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link, useLocation } from 'react-router';
+import { ErrorBanner, Notice, QueryState } from '../components/forms';
+import { api, call, type Host } from '../lib/api';
+import { keys, useHosts } from '../lib/queries';
+
+const COLUMNS = 17;
+
+/** Report fig. 26 / 28: the provider's hosts with every field, and Add / Copy / Edit / Delete. */
+export function HostsList() {
+  const location = useLocation();
+  const notice = (location.state as { notice?: string } | null)?.notice;
+  const hosts = useHosts();
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>My hosts</h1>
+          <p className="muted">The physical machines you sell, with their resources, units and prices.</p>
+        </div>
+        <div className="btn-row">
+          <Link className="btn btn--primary" to="/hosts/new">
+            Add host
+          </Link>
+          <Link className="btn" to="/marketplace">
+            Provider marketplace
+          </Link>
+        </div>
+      </div>
+      {notice && <Notice>{notice}</Notice>}
+      <QueryState query={hosts} what="Loading your hosts" />
+      {hosts.data && hosts.data.length === 0 && (
+        <div className="empty empty--boxed">
+          <strong>You have no hosts yet.</strong>
+          <span>
+            Install the provider agent on a physical machine, then <Link to="/hosts/new">add it</Link> with its resources and prices.
+          </span>
+        </div>
+      )}
+      {hosts.data && hosts.data.length > 0 && (
+        <div className="table-wrap">
+          <table className="table table--compact table--hosts">
+            <thead>
+              <tr>
+                <th scope="col" rowSpan={2}>
+                  Name
+                </th>
+                <th scope="col" rowSpan={2}>
+                  Processor
+                </th>
+                <th scope="colgroup" colSpan={3} className="group">
+                  Speed (bogomips)
+                </th>
+                <th scope="colgroup" colSpan={3} className="group">
+                  Memory (MB)
+                </th>
+                <th scope="col" rowSpan={2} className="num wrap-head">
+                  Running period (s)
+                </th>
+                <th scope="colgroup" colSpan={3} className="group">
+                  Storage (MB)
+                </th>
+                <th scope="col" rowSpan={2} className="num wrap-head">
+                  Storage period (days)
+                </th>
+                <th scope="col" rowSpan={2}>
+                  Connection
+                </th>
+                <th scope="col" rowSpan={2}>
+                  Agent host:port
+                </th>
+                <th scope="col" rowSpan={2} className="wrap-head">
+                  Free speed / memory / storage
+                </th>
+                <th scope="col" rowSpan={2} className="num">
+                  VMs
+                </th>
+              </tr>
+              <tr>
+                <th scope="col" className="num">
+                  Total
+                </th>
+                <th scope="col" className="num">
+                  Unit
+                </th>
+                <th scope="col" className="num">
+                  $/unit/s
+                </th>
+                <th scope="col" className="num">
+                  Total
+                </th>
+                <th scope="col" className="num">
+                  Unit
+                </th>
+                <th scope="col" className="num">
+                  $/unit/s
+                </th>
+                <th scope="col" className="num">
+                  Total
+                </th>
+                <th scope="col" className="num">
+                  Unit
+                </th>
+                <th scope="col" className="num">
+                  $/unit/day
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {hosts.data.map((host) => (
+                <HostRow key={host.id} host={host} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+function HostRow({ host }: { host: Host }) {
+  const queryClient = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const remove = useMutation({
+    mutationFn: () => call(api.DELETE('/api/hosts/{id}', { params: { path: { id: host.id } } })),
+    onSuccess: () => {
+      queryClient.removeQueries({ queryKey: keys.host(host.id), exact: true });
+      queryClient.invalidateQueries({ queryKey: keys.hosts });
+      queryClient.invalidateQueries({ queryKey: keys.marketHosts });
+    },
+    onError: () => setConfirming(false),
+  });
+  return (
+    <>
+      <tr className={confirming || remove.error ? 'has-subrow' : undefined}>
+        <th scope="row" className="cell-name">
+          <span className="cell-name__title">{host.name}</span>
+          <div className="btn-row">
+            <Link className="btn btn--small" to={`/hosts/${host.id}/edit`} aria-label={`Edit ${host.name}`}>
+              Edit
+            </Link>
+            <Link className="btn btn--small" to={`/hosts/new?copy=${host.id}`} aria-label={`Copy ${host.name}`}>
+              Copy
+            </Link>
+            <button
+              type="button"
+              className="btn btn--small btn--danger-ghost"
+              onClick={() => {
+                remove.reset();
+                setConfirming(true);
+              }}
+              disabled={confirming}
+              aria-label={`Delete ${host.name}`}
+            >
+              Delete
+            </button>
+          </div>
+        </th>
+        <td>{host.processor}</td>
+        <td className="num">{host.speed}</td>
+        <td className="num">{host.speedUnit}</td>
+        <td className="num money">{host.speedUnitPrice}</td>
+        <td className="num">{host.memory}</td>
+        <td className="num">{host.memoryUnit}</td>
+        <td className="num money">{host.memoryUnitPrice}</td>
+        <td className="num">{host.runningUnitAmount}</td>
+        <td className="num">{host.storage}</td>
+        <td className="num">{host.storageUnit}</td>
+        <td className="num money">{host.storageUnitPrice}</td>
+        <td className="num">{host.storageAmount}</td>
+        <td>{host.connectionSpeed}</td>
+        <td className="mono">
+          {host.agentHost}:{host.agentPort}
+        </td>
+        <td>
+          {host.free.speed} / {host.free.memory} / {host.free.storage}
+        </td>
+        <td className="num">{host.machineCount}</td>
+      </tr>
+      {(confirming || remove.error) && (
+        <tr className="subrow">
+          <td colSpan={COLUMNS}>
+            {confirming && (
+              <div className="confirm" role="group" aria-label={`Delete ${host.name}?`}>
+                <span>
+                  Delete <strong>{host.name}</strong>? Buyers can no longer store machines on it.
+                </span>
+                <button type="button" className="btn btn--small btn--danger" disabled={remove.isPending} onClick={() => remove.mutate()}>
+                  Confirm delete
+                </button>
+                <button type="button" className="btn btn--small btn--ghost" onClick={() => setConfirming(false)}>
+                  Cancel
+                </button>
+              </div>
+            )}
+            {remove.error ? <ErrorBanner error={remove.error} title={`Cannot delete ${host.name}:`} /> : null}
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,41 @@
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Notice, QueryState } from '../components/forms';
+import { MachineActions } from '../components/MachineActions';
+import { MachineSummary } from '../components/MachineSummary';
+import { formatDateTime, formatMoney } from '../lib/format';
+import { useMachine } from '../lib/queries';
+
+/** Report fig. 8: the confirmation after registering, and the machine's page afterwards. */
+export function MachineDetailPage() {
+  const { id = '' } = useParams();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const machine = useMachine(id);
+  if (machine.isPending || machine.error) return <QueryState query={machine} what="Loading the machine" />;
+  const m = machine.data;
+  const justRegistered = params.get('registered') === '1';
+  return (
+    <section className="panel">
+      <div className="page-head">
+        <div>
+          <h1>{justRegistered ? 'Registered configuration' : m.name}</h1>
+          <p className="muted">
+            Registered {formatDateTime(m.createdAt)} · fee {formatMoney(m.registrationFee)}
+          </p>
+        </div>
+        <Link className="btn btn--ghost" to="/computers">
+          My computers
+        </Link>
+      </div>
+      {justRegistered && (
+        <Notice>
+          <strong>{m.name}</strong> is registered. A fee of {formatMoney(m.registrationFee)} was charged. The prices below are your bid:
+          nothing else is charged until you store the machine on a host.
+        </Notice>
+      )}
+      <MachineSummary machine={m} />
+      <h2 className="form-section">Actions</h2>
+      <MachineActions machine={m} onDeleted={() => navigate('/computers', { state: { notice: `${m.name} was deleted.` } })} />
+    </section>
+  );
+}

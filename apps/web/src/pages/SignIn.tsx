@@ -1,0 +1,60 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router';
+import { ErrorBanner, Field, fieldErrors } from '../components/forms';
+import { api, call } from '../lib/api';
+import { resetSession } from '../lib/queries';
+
+/** Only local paths are followed after sign-in (no open redirect). */
+export function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/computers';
+}
+
+export function SignInForm({ title = 'Sign in', notice }: { title?: string; notice?: string }) {
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [handle, setHandle] = useState('');
+  const [password, setPassword] = useState('');
+  const signIn = useMutation({
+    mutationFn: () => call(api.POST('/api/auth/signin', { body: { handle: handle.trim(), password } })),
+    onSuccess: async (user) => {
+      await resetSession(queryClient, user);
+      navigate(safeNext(params.get('next')), { replace: true });
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    signIn.mutate();
+  };
+  return (
+    <section className="panel panel--narrow">
+      <h1>{title}</h1>
+      {notice && <p className="muted">{notice}</p>}
+      <form onSubmit={submit} noValidate>
+        <ErrorBanner error={signIn.error} />
+        <Field label="Handle" value={handle} onChange={setHandle} autoComplete="username" autoFocus errors={fieldErrors(signIn.error, 'handle')} />
+        <Field
+          label="Password"
+          type="password"
+          value={password}
+          onChange={setPassword}
+          autoComplete="current-password"
+          errors={fieldErrors(signIn.error, 'password')}
+        />
+        <div className="form-actions">
+          <button type="submit" className="btn btn--primary" disabled={signIn.isPending}>
+            {signIn.isPending ? 'Signing in…' : 'Sign in'}
+          </button>
+          <span className="muted">
+            or <Link to={`/signup${params.get('next') ? `?next=${encodeURIComponent(params.get('next')!)}` : ''}`}>sign up for an account</Link>
+          </span>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+export function SignInPage() {
+  return <SignInForm />;
+}

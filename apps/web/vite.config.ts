@@ -1,0 +1,26 @@
+import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// The SPA. In development `npm run dev:web` proxies /api to the API on :8080; in production the
+// API serves apps/web/dist itself, so every request stays same-origin (the session cookie is SameSite).
+export default defineConfig({
+  root: here('.'),
+  plugins: [react()],
+  resolve: {
+    alias: { '@virtuoso/api-client': here('../../libs/api-client/src/index.ts') },
+  },
+  build: {
+    outDir: here('dist'),
+    emptyOutDir: true,
+    sourcemap: true,
+  },
+  server: {
+    port: 5173,
+    proxy: {
+      '/api': { target: 'http://127.0.0.1:8080', changeOrigin: false, ws: true },
+    },
+  },
+});
