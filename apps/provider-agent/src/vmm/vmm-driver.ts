@@ -59,6 +59,11 @@ export interface StartOptions {
   directKernel?: DirectKernelBoot;
 }
 
+export interface CreateOptions {
+  /** Version to record for the new machine (the front-end's; report §7.1.5). Default 1. */
+  version?: number;
+}
+
 export interface StopOptions {
   /** How long the guest gets to power itself off after the ACPI power button. Default 30 s. */
   timeoutMs?: number;
@@ -91,7 +96,9 @@ export interface VmmEvents {
   /** The VMM process of a machine ended, for whatever reason. */
   exited: (e: {
     id: string;
-    reason: 'stopped' | 'suspended' | 'poweredOff' | 'deleted' | 'crashed';
+    /** 'unobserved': the process had already ended when a driver looked for it again (it ended
+     *  while no agent was attached, e.g. the agent was down); the run is counted (version + 1). */
+    reason: 'stopped' | 'suspended' | 'poweredOff' | 'deleted' | 'crashed' | 'unobserved';
     code: number | null;
     signal: string | null;
   }) => void;
@@ -135,7 +142,7 @@ export interface VmmDriver {
   readonly events: EventEmitter;
 
   /** Make the machine directory and its disk. Fails if the id already exists. */
-  create(spec: MachineSpec): Promise<MachineStatus>;
+  create(spec: MachineSpec, opts?: CreateOptions): Promise<MachineStatus>;
   /** Boot a stopped machine (not a suspended one: resume it). */
   start(id: string, opts?: StartOptions): Promise<MachineStatus>;
   /** ACPI power button, then a forced quit after opts.timeoutMs (report §6.2.3's auto-answer). */
@@ -160,6 +167,9 @@ export interface VmmDriver {
   ejectMedia(id: string): Promise<void>;
   /** Write the current screen to a file: PNG if the path ends in .png, PPM otherwise. */
   screendump(id: string, path: string): Promise<void>;
+
+  /** Press keys together on the guest's keyboard (QEMU qcodes, e.g. ['ctrl', 'alt', 'delete']). */
+  sendKeys(id: string, keys: string[]): Promise<void>;
 
   /** Type into the serial console. */
   serialWrite(id: string, data: string | Buffer): Promise<void>;

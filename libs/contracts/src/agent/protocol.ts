@@ -80,7 +80,11 @@ export interface AgentEvent {
   machineId: string;
   kind: 'poweredOff' | 'crashed';
   at: string;
+  /** The machine's version after the run ended (already + 1). (machineId, version) identifies an
+   *  event: a resent one (its ack was lost) carries the same pair. */
   version: number;
+  /** Human-readable cause, e.g. 'guest-shutdown', 'the VMM process ended unexpectedly (signal SIGKILL)'. */
+  detail?: string;
 }
 
 export interface Heartbeat {
@@ -122,6 +126,14 @@ export interface VmMediaCommand extends VmCommand {
   media: { id: string; sha256: string };
 }
 
+/** Keys pressed together on the guest's keyboard (QEMU qcodes), e.g. Ctrl-Alt-Del =
+ *  `['ctrl', 'alt', 'delete']`. `version` is checked only when given. */
+export interface VmSendKeysCommand {
+  machineId: string;
+  keys: string[];
+  version?: number;
+}
+
 export interface ConsoleOpenCommand {
   machineId: string;
   /** One-time ticket the front-end will present on the console port; expires at `expiresAt`. */
@@ -129,6 +141,20 @@ export interface ConsoleOpenCommand {
   expiresAt: number;
 }
 
+/** Result of `console.open` (the front-end then connects to the agent's consolePort). */
+export interface ConsoleOpenResult {
+  machineId: string;
+  expiresAt: number;
+  consolePort: number;
+}
+
+/**
+ * `result` of each command's successful reply:
+ *   host.facts → HostFacts          vm.list → AgentVmState[]          console.open → ConsoleOpenResult
+ *   vm.create, vm.start, vm.stop, vm.suspend, vm.resume, vm.media.attach, vm.media.eject,
+ *   vm.sendKeys → AgentVmState (after the action; stop and suspend return version + 1)
+ *   vm.delete → AgentVmState with state 'absent' (also when the machine was already gone)
+ */
 export type AgentReply<T = unknown> =
   | { ok: true; result: T }
   | { ok: false; error: string; code: 'unauthenticated' | 'not-found' | 'conflict' | 'refused' | 'failed' };

@@ -22,6 +22,7 @@ import {
   InvalidMachineStateError,
   MachineNotFoundError,
   SuspendFailedError,
+  type CreateOptions,
   type DirectKernelBoot,
   type MachineSpec,
   type MachineStatus,
@@ -246,8 +247,10 @@ export class QemuDriver implements VmmDriver {
   // ---------------------------------------------------------------------------------------------
   // lifecycle
 
-  async create(spec: MachineSpec): Promise<MachineStatus> {
+  async create(spec: MachineSpec, opts: CreateOptions = {}): Promise<MachineStatus> {
     validateSpec(spec);
+    const version = opts.version ?? 1;
+    if (!Number.isSafeInteger(version) || version < 0) throw new Error(`invalid version: ${version}`);
     const dir = this.machineDir(spec.id);
     const longest = path.join(dir, F.serial);
     if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) {
@@ -279,7 +282,7 @@ export class QemuDriver implements VmmDriver {
         const config: MachineConfig = {
           format: 1,
           spec: { ...spec },
-          version: 1,
+          version,
           diskMb,
           createdAt: new Date().toISOString(),
           media: null,
@@ -560,6 +563,14 @@ export class QemuDriver implements VmmDriver {
     }
   }
 
+  async sendKeys(id: string, keys: string[]): Promise<void> {
+    if (!Array.isArray(keys) || keys.length < 1 || keys.length > 8 || !keys.every((k) => typeof k === 'string' && /^[a-z0-9_]{1,24}$/.test(k))) {
+      throw new Error(`invalid keys (1 to 8 QEMU qcodes expected): ${JSON.stringify(keys)}`);
+    }
+    const rt = await this.requireRuntime(id, 'send keys to');
+    await rt.qmp!.execute('send-key', { keys: keys.map((k) => ({ type: 'qcode', data: k })) });
+  }
+
   async serialWrite(id: string, data: string | Buffer): Promise<void> {
     const rt = await this.requireRuntime(id, 'write to the serial console of');
     const sock = rt.serial;
@@ -744,7 +755,17 @@ export class QemuDriver implements VmmDriver {
       return undefined;
     }
     if (!(pid > 0) || !isQemuOf(pid, dir, id)) {
+      // The run ended while no driver watched it (e.g. the guest powered off while the agent was
+      // down): count the run as stop/suspend would, and say so.
       rmSync(pidFile, { force: true });
+      if (pid > 0) {
+        try {
+          this.updateConfig(id, (c) => (c.version += 1));
+        } catch {
+          return undefined;
+        }
+        this.events.emit('exited', { id, reason: 'unobserved', code: null, signal: null });
+      }
       return undefined;
     }
     const rt = this.newRuntime(id, dir, pid);

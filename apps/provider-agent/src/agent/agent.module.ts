@@ -1,0 +1,29 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CommandAuth } from './command-auth';
+import { CommandsController, CONSOLE_PORT } from './commands.controller';
+import { ConsoleRelay } from './console-relay';
+import { MachinesService } from './machines.service';
+
+export interface AgentModuleDeps {
+  auth: CommandAuth;
+  machines: MachinesService;
+  relay: ConsoleRelay;
+  consolePort: number;
+}
+
+/** The command port's Nest module; its services are built by bootstrap (they outlive Nest's app). */
+@Module({})
+export class AgentModule {
+  static register(deps: AgentModuleDeps): DynamicModule {
+    return {
+      module: AgentModule,
+      controllers: [CommandsController],
+      providers: [
+        { provide: CommandAuth, useValue: deps.auth },
+        { provide: MachinesService, useValue: deps.machines },
+        { provide: ConsoleRelay, useValue: deps.relay },
+        { provide: CONSOLE_PORT, useValue: deps.consolePort },
+      ],
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { INestMicroservice } from '@nestjs/common';
+import type { AgentConfig } from '../config';
+import { QemuDriver } from '../vmm/qemu/qemu-driver';
+import { AGENT_VERSION } from '../version';
+import { AgentModule } from './agent.module';
+import { ArtifactCache } from './artifact-cache';
+import { CommandAuth } from './command-auth';
+import { ConsoleRelay } from './console-relay';
+import { EventQueue } from './event-queue';
+import { FrontendClient } from './frontend-client';
+import { HeartbeatLoop } from './heartbeat';
+import { ensureJoined, type AgentFile } from './identity';
+import { LocalState } from './local-state';
+import { MachinesService } from './machines.service';
+
+export interface RunningAgent {
+  config: AgentConfig;
+  identity: AgentFile;
+  driver: QemuDriver;
+  machines: MachinesService;
+  relay: ConsoleRelay;
+  heartbeat: HeartbeatLoop;
+  app: INestMicroservice;
+  /** Graceful shutdown: heartbeats and servers stop, VMs keep running (driver.detachAll). */
+  close(): Promise<void>;
+}
+
+export const LOG_LEVELS: LogLevel[] = ['log', 'warn', 'error', 'fatal'];
+
+/**
+ * Start the provider agent: VMM driver and accelerator, machines found running again, command
+ * port (NestJS microservice over TCP) and console port, join (first start) or agent.json, then
+ * heartbeats. Used by main.ts; tests may call it in-process.
+ */
+export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLevel[] } = {}): Promise<RunningAgent> {
+  const log = new Logger('Agent');
+  if (config.imageDir) process.env['VIRTUOSO_IMAGE_DIR'] = config.imageDir; // the accelerator probe's guest
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const machinesDir = path.join(config.dataDir, 'machines');
+  mkdirSync(machinesDir, { recursive: true });
+  log.log(`provider agent ${AGENT_VERSION} (pid ${process.pid}), data ${config.dataDir}`);
+
+  const driver = new QemuDriver({ machinesDir, accel: config.accel });
+  const accel = await driver.accelerator();
+  log.log(`accelerator ${accel.accel} (${accel.reason})`);
+
+  const events = new EventQueue(config.dataDir);
+  const state = new LocalState(config.dataDir);
+  const frontend = new FrontendClient(config.frontendUrl ?? '');
+  const cache = new ArtifactCache(config.dataDir, frontend);
+  const auth = new CommandAuth();
+  const machines = new MachinesService(driver, state, cache, events, config.dataDir, accel.accel);
+  machines.watchDriver();
+  await machines.reattachAll();
+  if (events.size) log.log(`${events.size} event(s) queued for the front-end`);
+
+  const relay = new ConsoleRelay({ isRunning: (id) => machines.isRunning(id), vncSocketPath: (id) => driver.vncSocketPath(id) });
+  let app: INestMicroservice | undefined;
+  let heartbeat: HeartbeatLoop | undefined;
+  let closing = false;
+  const shutdown = async () => {
+    closing = true;
+    await heartbeat?.stop();
+    await app?.close().catch((e) => log.error(`closing the command port: ${(e as Error).message}`));
+    await relay.close();
+    await driver.detachAll();
+  };
+  try {
+    app = await NestFactory.createMicroservice<MicroserviceOptions>(
+      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort }),
+      {
+        transport: Transport.TCP,
+        options: { host: config.listenHost, port: config.port },
+        logger: opts.logLevels ?? LOG_LEVELS,
+      },
+    );
+    await app.listen();
+    await relay.listen(config.listenHost, config.consolePort);
+    log.log(`commands on ${config.listenHost}:${config.port}, consoles on ${config.listenHost}:${config.consolePort} (advertised as ${config.advertiseHost})`);
+
+    const identity = await ensureJoined(config, () => machines.facts(), { shouldStop: () => closing });
+    auth.setCredentials(identity);
+    frontend.setIdentity(identity);
+    heartbeat = new HeartbeatLoop(identity.agentId, frontend, machines, events, config.heartbeatMs);
+    machines.onEvent = () => heartbeat?.kick();
+    heartbeat.start();
+    log.log(`ready: agent ${identity.agentId}, heartbeats to ${identity.frontendUrl} every ${config.heartbeatMs} ms`);
+    return { config, identity, driver, machines, relay, heartbeat, app, close: shutdown };
+  } catch (e) {
+    await shutdown();
+    throw e;
+  }
+}

@@ -1,0 +1,276 @@
+import { Logger } from '@nestjs/common';
+import type {
+  AgentEvent,
+  AgentVmState,
+  HostFacts,
+  VmCommand,
+  VmCreateCommand,
+  VmMediaCommand,
+  VmSendKeysCommand,
+  VmStartCommand,
+  VmStopCommand,
+} from '@virtuoso/contracts';
+import { MachineNotFoundError, type MachineStatus, type VmmDriver, type VmmEvents } from '../vmm/vmm-driver';
+import type { ArtifactCache } from './artifact-cache';
+import { CommandError } from './errors';
+import type { EventQueue } from './event-queue';
+import { measureHostFacts } from './host-facts';
+import type { LocalState } from './local-state';
+
+/**
+ * The agent's side of the machine commands (report §6.3): version checks, fetching images and
+ * media, then the VMM driver. Lifecycle commands on one machine run one at a time, so the version
+ * check and the action it guards cannot interleave with another command.
+ */
+export class MachinesService {
+  private readonly log = new Logger('Machines');
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly deleting = new Set<string>();
+  /** Called when an event is queued (the heartbeat sends it at once). */
+  onEvent: () => void = () => undefined;
+
+  constructor(
+    private readonly driver: VmmDriver,
+    private readonly state: LocalState,
+    private readonly cache: ArtifactCache,
+    private readonly events: EventQueue,
+    private readonly dataDir: string,
+    private readonly accelerator: string,
+  ) {}
+
+  /** Queue the driver's unrequested endings (guest power-off, crash, ended while away). */
+  watchDriver(): void {
+    this.driver.events.on('exited', (e: Parameters<VmmEvents['exited']>[0]) => {
+      if (e.reason === 'stopped' || e.reason === 'suspended' || e.reason === 'deleted') return;
+      if (this.deleting.has(e.id)) return;
+      const kind: AgentEvent['kind'] = e.reason === 'poweredOff' ? 'poweredOff' : 'crashed';
+      const detail =
+        e.reason === 'poweredOff'
+          ? 'guest-shutdown'
+          : e.reason === 'unobserved'
+            ? 'the VMM process ended while the agent was not running'
+            : `the VMM process ended unexpectedly (${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`})`;
+      void this.driver
+        .status(e.id)
+        .then((st) => {
+          const ev: AgentEvent = { machineId: e.id, kind, at: new Date().toISOString(), version: st.version, detail };
+          this.events.push(ev);
+          this.log.log(`machine ${e.id}: ${kind} (${detail}), version ${st.version}; queued for the front-end`);
+          this.onEvent();
+        })
+        .catch((err) => this.log.error(`machine ${e.id} ended (${e.reason}) but its status is unreadable: ${(err as Error).message}`));
+    });
+  }
+
+  /** After a restart: take control of the VMs still running (the driver's reattach). */
+  async reattachAll(): Promise<{ running: string[]; stopped: string[] }> {
+    const running: string[] = [];
+    const stopped: string[] = [];
+    for (const id of await this.driver.list()) {
+      try {
+        if (await this.driver.reattach(id)) running.push(id);
+        else stopped.push(id);
+      } catch (e) {
+        this.log.error(`machine ${id}: reattach failed: ${(e as Error).message}`);
+      }
+    }
+    if (running.length) this.log.log(`found ${running.length} running machine(s) again: ${running.join(', ')}`);
+    return { running, stopped };
+  }
+
+  facts(): HostFacts {
+    return measureHostFacts(this.dataDir, this.accelerator);
+  }
+
+  /** Every machine's state (heartbeat, vm.list). */
+  async list(): Promise<AgentVmState[]> {
+    const out: AgentVmState[] = [];
+    for (const id of await this.driver.list()) {
+      if (this.deleting.has(id)) continue;
+      try {
+        out.push(this.toState(await this.driver.status(id)));
+      } catch (e) {
+        if (!(e instanceof MachineNotFoundError)) this.log.warn(`machine ${id}: status failed: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  async vmState(id: string): Promise<AgentVmState> {
+    return this.toState(await this.driver.status(id));
+  }
+
+  async create(cmd: VmCreateCommand): Promise<AgentVmState> {
+    return this.locked(cmd.machineId, async () => {
+      const existing = await this.driver.status(cmd.machineId).catch((e) => {
+        if (e instanceof MachineNotFoundError) return undefined;
+        throw e;
+      });
+      if (existing) {
+        // A retried create (its reply was lost) finds the machine it made.
+        if (existing.version === cmd.version && this.state.get(cmd.machineId)?.image?.sha256 === cmd.image?.sha256) {
+          this.log.log(`machine ${cmd.machineId}: already stored (retried create)`);
+          return this.toState(existing);
+        }
+        throw new CommandError('conflict', `machine ${cmd.machineId} already exists here (version ${existing.version})`);
+      }
+      let baseImage: string | undefined;
+      if (cmd.image) {
+        try {
+          baseImage = await this.cache.image(cmd.image.name, cmd.image.sha256);
+        } catch (e) {
+          throw new CommandError('failed', `cannot fetch image ${cmd.image.name}: ${(e as Error).message}`);
+        }
+      }
+      const t0 = Date.now();
+      const st = await this.driver.create(
+        { id: cmd.machineId, mac: cmd.mac, vcpus: cmd.vcpus, memoryMb: cmd.memoryMb, diskMb: cmd.diskMb, baseImage },
+        { version: cmd.version },
+      );
+      this.state.set(cmd.machineId, { image: cmd.image, media: null, createdAt: new Date().toISOString() });
+      this.log.log(`machine ${cmd.machineId}: created (${cmd.image ? `image ${cmd.image.name}` : `blank ${cmd.diskMb} MB disk`}, version ${cmd.version}) in ${Date.now() - t0} ms`);
+      return this.toState(st);
+    });
+  }
+
+  async start(cmd: VmStartCommand): Promise<AgentVmState> {
+    return this.versioned(cmd, 'start', async () => {
+      const st = await this.driver.start(cmd.machineId, { bootFrom: cmd.bootFrom });
+      this.log.log(`machine ${cmd.machineId}: started${cmd.bootFrom === 'cdrom' ? ' from the CD-ROM' : ''} (pid ${st.pid}, ${st.accel})`);
+      return st;
+    });
+  }
+
+  async stop(cmd: VmStopCommand): Promise<AgentVmState> {
+    return this.versioned(cmd, 'stop', async () => {
+      const r = await this.driver.stop(cmd.machineId, { timeoutMs: cmd.timeoutMs });
+      const st = await this.driver.status(cmd.machineId);
+      this.log.log(`machine ${cmd.machineId}: ${r.wasRunning ? (r.forced ? 'stopped (forced after the timeout)' : 'stopped') : 'was not running'}, version ${st.version}`);
+      return st;
+    });
+  }
+
+  async suspend(cmd: VmCommand): Promise<AgentVmState> {
+    return this.versioned(cmd, 'suspend', async () => {
+      const r = await this.driver.suspend(cmd.machineId);
+      const st = await this.driver.status(cmd.machineId);
+      this.log.log(`machine ${cmd.machineId}: suspended in ${r.durationMs} ms (${r.stateBytes} bytes, ${r.attempts} attempt(s)), version ${st.version}`);
+      return st;
+    });
+  }
+
+  async resume(cmd: VmCommand): Promise<AgentVmState> {
+    return this.versioned(cmd, 'resume', async () => {
+      const st = await this.driver.resume(cmd.machineId);
+      this.log.log(`machine ${cmd.machineId}: resumed`);
+      return st;
+    });
+  }
+
+  async delete(cmd: VmCommand, beforeDelete?: () => void): Promise<AgentVmState> {
+    return this.locked(cmd.machineId, async () => {
+      let st: MachineStatus;
+      try {
+        st = await this.driver.status(cmd.machineId);
+      } catch (e) {
+        if (!(e instanceof MachineNotFoundError)) throw e;
+        this.state.delete(cmd.machineId);
+        return { machineId: cmd.machineId, state: 'absent', version: cmd.version, media: null };
+      }
+      this.checkVersion(cmd, st, 'delete');
+      beforeDelete?.();
+      this.deleting.add(cmd.machineId);
+      try {
+        await this.driver.delete(cmd.machineId);
+      } finally {
+        this.deleting.delete(cmd.machineId);
+      }
+      this.state.delete(cmd.machineId);
+      this.log.log(`machine ${cmd.machineId}: deleted`);
+      return { machineId: cmd.machineId, state: 'absent', version: st.version, media: null };
+    });
+  }
+
+  async attachMedia(cmd: VmMediaCommand): Promise<AgentVmState> {
+    return this.versioned(cmd, 'attach media to', async () => {
+      let iso: string;
+      try {
+        iso = await this.cache.media(cmd.media.id, cmd.media.sha256);
+      } catch (e) {
+        throw new CommandError('failed', `cannot fetch media ${cmd.media.id}: ${(e as Error).message}`);
+      }
+      await this.driver.attachMedia(cmd.machineId, iso);
+      this.state.update(cmd.machineId, (r) => (r.media = { id: cmd.media.id, sha256: cmd.media.sha256, path: iso }));
+      this.log.log(`machine ${cmd.machineId}: media ${cmd.media.id} in the CD-ROM drive`);
+      return this.driver.status(cmd.machineId);
+    });
+  }
+
+  async ejectMedia(cmd: VmCommand): Promise<AgentVmState> {
+    return this.versioned(cmd, 'eject media of', async () => {
+      await this.driver.ejectMedia(cmd.machineId);
+      this.state.update(cmd.machineId, (r) => (r.media = null));
+      this.log.log(`machine ${cmd.machineId}: CD-ROM ejected`);
+      return this.driver.status(cmd.machineId);
+    });
+  }
+
+  /** Not serialized with lifecycle commands: Ctrl-Alt-Del must get through while a stop waits. */
+  async sendKeys(cmd: VmSendKeysCommand): Promise<AgentVmState> {
+    const st = await this.driver.status(cmd.machineId);
+    if (cmd.version !== undefined) this.checkVersion({ machineId: cmd.machineId, version: cmd.version }, st, 'send keys to');
+    if (st.state !== 'running' && st.state !== 'paused') throw new CommandError('conflict', `cannot send keys to machine ${cmd.machineId}: it is ${st.state}`);
+    await this.driver.sendKeys(cmd.machineId, cmd.keys);
+    this.log.log(`machine ${cmd.machineId}: keys ${cmd.keys.join('-')} sent`);
+    return this.toState(await this.driver.status(cmd.machineId));
+  }
+
+  /** Is the machine's VMM process up (console relay)? */
+  async isRunning(id: string): Promise<{ running: boolean; state: string }> {
+    try {
+      const st = await this.driver.status(id);
+      return { running: st.state === 'running' || st.state === 'paused', state: st.state };
+    } catch (e) {
+      if (e instanceof MachineNotFoundError) return { running: false, state: 'absent' };
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private toState(st: MachineStatus): AgentVmState {
+    const rec = this.state.get(st.id);
+    let media: string | null = null;
+    if (st.media) media = rec?.media && rec.media.path === st.media ? rec.media.id : st.media.split('/').pop()!;
+    return { machineId: st.id, state: st.state, version: st.version, media };
+  }
+
+  private checkVersion(cmd: VmCommand, st: MachineStatus, action: string): void {
+    if (st.version !== cmd.version) {
+      throw new CommandError(
+        'conflict',
+        `cannot ${action} machine ${cmd.machineId}: the agent holds version ${st.version}, the command is for version ${cmd.version}`,
+      );
+    }
+  }
+
+  private versioned(cmd: VmCommand, action: string, fn: () => Promise<MachineStatus>): Promise<AgentVmState> {
+    return this.locked(cmd.machineId, async () => {
+      const st = await this.driver.status(cmd.machineId);
+      this.checkVersion(cmd, st, action);
+      return this.toState(await fn());
+    });
+  }
+
+  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(id, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    }
+  }
+}
