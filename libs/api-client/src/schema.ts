@@ -249,7 +249,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search providers for a registered machine at its asked prices (report fig. 11) */
+        /**
+         * Search providers for a registered machine at its asked prices (report fig. 11)
+         * @description The `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every host that qualifies.
+         */
         get: operations["listMachineOffers"];
         put?: never;
         post?: never;
@@ -375,7 +378,7 @@ export interface paths {
         put?: never;
         /**
          * Search providers for a configuration not registered yet
-         * @description Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices, cheapest to run first.
+         * @description Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices: the `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every such host.
          */
         post: operations["searchMarket"];
         delete?: never;
@@ -2149,7 +2152,10 @@ export interface operations {
     };
     listMachineOffers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description At most this many offers, the cheapest (1 to 500, default 100). The X-Total-Count header of the answer counts them all. */
+                limit?: number;
+            };
             header?: never;
             path: {
                 /** @description The machine id. */
@@ -2159,13 +2165,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Hosts that can hold the machine at its asked prices, cheapest to run first. */
+            /** @description The cheapest hosts that can hold the machine at its asked prices, cheapest to run first. */
             200: {
                 headers: {
+                    /** @description How many hosts fit and are acceptable in all, before `limit`. */
+                    "X-Total-Count": number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OfferDto"][];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
@@ -2660,7 +2677,10 @@ export interface operations {
     };
     searchMarket: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description At most this many offers, the cheapest (1 to 500, default 100). The X-Total-Count header of the answer counts them all. */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2671,9 +2691,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Matching hosts, cheapest to run first. */
+            /** @description The cheapest matching hosts, cheapest to run first. */
             200: {
                 headers: {
+                    /** @description How many hosts fit and are acceptable in all, before `limit`. */
+                    "X-Total-Count": number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { marketAverage } from './market';
-import type { MarketHost } from './matching';
-import type { HostPrices } from './pricing';
+import { type MarketHost, fits, freeResources } from './matching';
+import { roundMoney } from './money/money';
+import { Ratio } from './money/ratio';
+import type { HostPrices, MachineSize } from './pricing';
 
 // Report fig. 33's two price sheets (speed, memory, storage unit prices) with virt8's units.
 const units = { speedUnit: 1000, memoryUnit: 4, runningUnitAmount: 3600, storageUnit: 100, storageAmount: 30 };
@@ -81,5 +84,45 @@ describe('market average edge cases', () => {
     expect(marketAverage(hosts, { speed: 4000, memory: 64, disk: 100 })).toMatchObject({ runningPerHour: '0.002016', hostCount: 1 });
     expect(marketAverage(hosts, { speed: 4001, memory: 64, disk: 100 })).toBeNull();
     expect(marketAverage([], { speed: 1, memory: 1, disk: 1 })).toBeNull();
+  });
+});
+
+describe('market average against a plain reference', () => {
+  // The mean the obvious way: one exact Ratio sum over the fitting hosts, divided, rounded once.
+  const reference = (hosts: MarketHost[], size: MachineSize) => {
+    const fitting = hosts.filter((h) => fits(freeResources(h.total, h.reserved), size));
+    if (fitting.length === 0) return null;
+    const mean = (rate: (p: HostPrices) => Ratio) => fitting.reduce((sum, h) => sum.add(rate(h.prices)), Ratio.ZERO).div(Ratio.of(fitting.length));
+    return {
+      storagePerMonth: roundMoney(mean((p) => Ratio.of(size.disk, p.storageUnit).mul(Ratio.parse(p.storageUnitPrice))).mul(Ratio.of(30))),
+      runningPerHour: roundMoney(
+        mean((p) => Ratio.of(size.speed, p.speedUnit).mul(Ratio.parse(p.speedUnitPrice)).add(Ratio.of(size.memory, p.memoryUnit).mul(Ratio.parse(p.memoryUnitPrice)))).mul(
+          Ratio.of(3600),
+        ),
+      ),
+      hostCount: fitting.length,
+    };
+  };
+  const price = fc.constantFrom('0.00001', '1e-5', '0.00002', '0.000015', '3e-7', '0.1', '0.07', '0.003', '0');
+  const arbHost = fc
+    .record({
+      speedUnit: fc.constantFrom(1, 3, 1000, 2000),
+      speedUnitPrice: price,
+      memoryUnit: fc.constantFrom(1, 3, 4, 7),
+      memoryUnitPrice: price,
+      storageUnit: fc.constantFrom(7, 50, 100, 300),
+      storageUnitPrice: price,
+      freeSpeed: fc.integer({ min: 0, max: 10000 }),
+    })
+    .map(({ freeSpeed, ...prices }) => host('h', { ...units, ...prices }, freeSpeed));
+  const arbSize = fc.record({ speed: fc.integer({ min: 0, max: 8000 }), memory: fc.integer({ min: 0, max: 1024 }), disk: fc.integer({ min: 0, max: 10000 }) });
+
+  it('gives the same means and count over many distinct units and prices', () => {
+    fc.assert(
+      fc.property(fc.array(arbHost, { maxLength: 60 }), arbSize, (hosts, size) => {
+        expect(marketAverage(hosts, size)).toEqual(reference(hosts, size));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -3,10 +3,15 @@ import { Ratio } from './money/ratio';
 import {
   type HostPrices,
   askedRatesAccept,
+  compareRates,
+  parsePrice,
   quote,
+  quoteRates,
+  runningRate,
   runningPricePerPeriod,
   runningRatePerSecond,
   storagePricePerPeriod,
+  storageRate,
   storageRatePerDay,
 } from './pricing';
 
@@ -122,5 +127,33 @@ describe('asked rates at the boundary (virt8, win2000Pro)', () => {
   it('compares rates, not period prices: a 10-day host against a monthly ask', () => {
     // 0.1 /day billed every 10 days = 1 per period; the ask of 3 /month is 0.1 /day → accept
     expect(askedRatesAccept({ runningPerHour: '2.448', storagePerMonth: '3' }, { ...virt8, storageAmount: 10 }, win2000Pro)).toBe(true);
+  });
+});
+
+describe('rates as unreduced fractions (the search fast path)', () => {
+  it('compares equal rates written differently as equal, without reducing', () => {
+    // 4000 bogomips on 1000-unit chunks at 0.00001 and on 2000-unit chunks at 0.00002: 0.00004 /s both,
+    // kept as 4000 × 1 / (1000 × 100000) and 4000 × 1 / (2000 × 50000) and never reduced
+    const a = runningRate(virt8, 4000n, 0n);
+    const b = runningRate({ ...virt8, speedUnit: 2000, speedUnitPrice: '0.00002' }, 4000n, 0n);
+    expect(compareRates(a, b)).toBe(0);
+    // one smallest money unit more per unit and it is dearer
+    expect(compareRates(a, runningRate({ ...virt8, speedUnitPrice: '0.000010000001' }, 4000n, 0n))).toBe(-1);
+    expect(compareRates(storageRate(virt8, 1000n), storageRate(virt8, 999n))).toBe(1);
+  });
+
+  it('agrees with the Ratio functions and quote', () => {
+    const running = runningRate(virt8, 4000n, 256n);
+    const storage = storageRate(virt8, 1000n);
+    expect(Ratio.of(running.num, running.den).eq(runningRatePerSecond(virt8, win2000Pro))).toBe(true);
+    expect(Ratio.of(storage.num, storage.den).eq(storageRatePerDay(virt8, win2000Pro))).toBe(true);
+    expect(quoteRates(virt8, running, storage)).toEqual(quote(virt8, win2000Pro));
+  });
+
+  it('parses each price string once and refuses a bad one every time', () => {
+    expect(parsePrice('0.00001')).toBe(parsePrice('0.00001'));
+    expect(parsePrice('1e-5').eq(parsePrice('0.00001'))).toBe(true);
+    expect(() => parsePrice('cheap')).toThrow(/not a number/);
+    expect(() => parsePrice('cheap')).toThrow(/not a number/);
   });
 });

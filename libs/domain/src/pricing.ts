@@ -37,49 +37,117 @@ export interface Quote {
 export const SECONDS_PER_HOUR = 3600;
 export const DAYS_PER_MONTH = 30;
 
-function wholeNumber(value: number, field: string, min: number): Ratio {
+/**
+ * An exact rate as an unreduced fraction num/den, den always positive. Searches compute one per
+ * host (or price sheet) and compare them by cross-multiplying; nothing is reduced until a figure is shown.
+ */
+export interface Rate {
+  readonly num: bigint;
+  readonly den: bigint;
+}
+
+/** −1, 0 or 1 as rate a is below, equal to or above rate b; exact, by cross-multiplication. */
+export function compareRates(a: Rate, b: Rate): -1 | 0 | 1 {
+  const left = a.num * b.den;
+  const right = b.num * a.den;
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+export const rateToRatio = (rate: Rate): Ratio => Ratio.of(rate.num, rate.den);
+
+function wholeNumber(value: number, field: string, min: number): bigint {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new RangeError(`${field} must be an integer of at least ${min}, got ${value}`);
   }
-  return Ratio.of(value);
+  return BigInt(value);
 }
 const unit = (value: number, field: string) => wholeNumber(value, field, 1);
 const amount = (value: number, field: string) => wholeNumber(value, field, 0);
 
-/** Units are fractional: a 50 MB disk on 100 MB units is half a unit, never rounded up. */
-function unitsOf(size: number, sizeField: string, unitSize: number, unitField: string): Ratio {
-  return amount(size, sizeField).div(unit(unitSize, unitField));
+/** A machine size checked once (whole, non-negative), for pricing it on many hosts. */
+export interface ExactSize {
+  speed: bigint;
+  memory: bigint;
+  disk: bigint;
+}
+
+export function exactSize(size: MachineSize): ExactSize {
+  return { speed: amount(size.speed, 'speed'), memory: amount(size.memory, 'memory'), disk: amount(size.disk, 'disk') };
+}
+
+// A market holds few distinct price strings and every search meets each of them many times, so
+// each is parsed once. Ratios are immutable, so sharing them is safe; the bound keeps odd input
+// from growing the map without end.
+const PRICE_MEMO_LIMIT = 10_000;
+const parsedPrices = new Map<string, Ratio>();
+
+/** Ratio.parse for a host's unit price, remembered. */
+export function parsePrice(text: string): Ratio {
+  let value = parsedPrices.get(text);
+  if (value === undefined) {
+    value = Ratio.parse(text);
+    if (parsedPrices.size >= PRICE_MEMO_LIMIT) parsedPrices.clear();
+    parsedPrices.set(text, value);
+  }
+  return value;
+}
+
+/**
+ * $ per second while running, unreduced: speed/speedUnit × speedUnitPrice + memory/memoryUnit ×
+ * memoryUnitPrice. Units are fractional: a 50 MB disk on 100 MB units is half a unit, never rounded up.
+ */
+export function runningRate(prices: HostPrices, speed: bigint, memory: bigint): Rate {
+  const speedPrice = parsePrice(prices.speedUnitPrice);
+  const memoryPrice = parsePrice(prices.memoryUnitPrice);
+  const speedDen = unit(prices.speedUnit, 'speedUnit') * speedPrice.denominator;
+  const memoryDen = unit(prices.memoryUnit, 'memoryUnit') * memoryPrice.denominator;
+  return {
+    num: speed * speedPrice.numerator * memoryDen + memory * memoryPrice.numerator * speedDen,
+    den: speedDen * memoryDen,
+  };
+}
+
+/** $ per day while stored, unreduced: disk/storageUnit × storageUnitPrice. */
+export function storageRate(prices: HostPrices, disk: bigint): Rate {
+  const price = parsePrice(prices.storageUnitPrice);
+  return { num: disk * price.numerator, den: unit(prices.storageUnit, 'storageUnit') * price.denominator };
 }
 
 /** $ per second while running = speed/speedUnit × speedUnitPrice + memory/memoryUnit × memoryUnitPrice. */
 export function runningRatePerSecond(prices: HostPrices, size: MachineSize): Ratio {
-  const speed = unitsOf(size.speed, 'speed', prices.speedUnit, 'speedUnit').mul(Ratio.parse(prices.speedUnitPrice));
-  const memory = unitsOf(size.memory, 'memory', prices.memoryUnit, 'memoryUnit').mul(Ratio.parse(prices.memoryUnitPrice));
-  return speed.add(memory);
+  return rateToRatio(runningRate(prices, amount(size.speed, 'speed'), amount(size.memory, 'memory')));
 }
 
 /** $ per day while stored = disk/storageUnit × storageUnitPrice. */
 export function storageRatePerDay(prices: HostPrices, size: MachineSize): Ratio {
-  return unitsOf(size.disk, 'disk', prices.storageUnit, 'storageUnit').mul(Ratio.parse(prices.storageUnitPrice));
+  return rateToRatio(storageRate(prices, amount(size.disk, 'disk')));
 }
 
+const priceOver = (rate: Rate, units: bigint): string => roundMoney(Ratio.of(rate.num * units, rate.den));
+
 export function runningPricePerPeriod(prices: HostPrices, size: MachineSize): string {
-  return roundMoney(runningRatePerSecond(prices, size).mul(unit(prices.runningUnitAmount, 'runningUnitAmount')));
+  return priceOver(runningRate(prices, amount(size.speed, 'speed'), amount(size.memory, 'memory')), unit(prices.runningUnitAmount, 'runningUnitAmount'));
 }
 
 export function storagePricePerPeriod(prices: HostPrices, size: MachineSize): string {
-  return roundMoney(storageRatePerDay(prices, size).mul(unit(prices.storageAmount, 'storageAmount')));
+  return priceOver(storageRate(prices, amount(size.disk, 'disk')), unit(prices.storageAmount, 'storageAmount'));
+}
+
+/** The quote for rates already worked out (a search computes each host's rates once). */
+export function quoteRates(prices: HostPrices, running: Rate, storage: Rate): Quote {
+  return {
+    runningPrice: priceOver(running, unit(prices.runningUnitAmount, 'runningUnitAmount')),
+    runningUnitAmount: prices.runningUnitAmount,
+    storagePrice: priceOver(storage, unit(prices.storageAmount, 'storageAmount')),
+    storageAmount: prices.storageAmount,
+    runningPerHour: priceOver(running, BigInt(SECONDS_PER_HOUR)),
+    storagePerMonth: priceOver(storage, BigInt(DAYS_PER_MONTH)),
+  };
 }
 
 export function quote(prices: HostPrices, size: MachineSize): Quote {
-  return {
-    runningPrice: runningPricePerPeriod(prices, size),
-    runningUnitAmount: prices.runningUnitAmount,
-    storagePrice: storagePricePerPeriod(prices, size),
-    storageAmount: prices.storageAmount,
-    runningPerHour: roundMoney(runningRatePerSecond(prices, size).mul(Ratio.of(SECONDS_PER_HOUR))),
-    storagePerMonth: roundMoney(storageRatePerDay(prices, size).mul(Ratio.of(DAYS_PER_MONTH))),
-  };
+  const exact = exactSize(size);
+  return quoteRates(prices, runningRate(prices, exact.speed, exact.memory), storageRate(prices, exact.disk));
 }
 
 /** What the buyer bids: $ per 30-day month for storage, $ per hour for running. */
@@ -88,12 +156,30 @@ export interface AskedPrices {
   runningPerHour: string;
 }
 
+/** The highest rates an ask accepts: $ per second for running, $ per day for storage. */
+export interface AskedRates {
+  running: Rate;
+  storage: Rate;
+}
+
+export function askedRates(asked: AskedPrices): AskedRates {
+  const perHour = Ratio.parse(asked.runningPerHour);
+  const perMonth = Ratio.parse(asked.storagePerMonth);
+  return {
+    running: { num: perHour.numerator, den: perHour.denominator * BigInt(SECONDS_PER_HOUR) },
+    storage: { num: perMonth.numerator, den: perMonth.denominator * BigInt(DAYS_PER_MONTH) },
+  };
+}
+
+/** Whether a host's exact rates are within the ask's; equal rates are accepted. */
+export const ratesWithin = (running: Rate, storage: Rate, limits: AskedRates): boolean =>
+  compareRates(storage, limits.storage) <= 0 && compareRates(running, limits.running) <= 0;
+
 /**
  * Compared as exact rates, not as period prices: a host billing every 10 days and a buyer asking
  * per month must meet on $ per day, and rounding either side could flip an exact tie.
  */
 export function askedRatesAccept(asked: AskedPrices, prices: HostPrices, size: MachineSize): boolean {
-  const askedPerDay = Ratio.parse(asked.storagePerMonth).div(Ratio.of(DAYS_PER_MONTH));
-  const askedPerSecond = Ratio.parse(asked.runningPerHour).div(Ratio.of(SECONDS_PER_HOUR));
-  return storageRatePerDay(prices, size).lte(askedPerDay) && runningRatePerSecond(prices, size).lte(askedPerSecond);
+  const exact = exactSize(size);
+  return ratesWithin(runningRate(prices, exact.speed, exact.memory), storageRate(prices, exact.disk), askedRates(asked));
 }

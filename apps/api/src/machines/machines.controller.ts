@@ -1,10 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
 import { MachineDto, OfferDto, RegisterMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiIdParam, ApiIfMatch, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { VersionEtagInterceptor } from '../common/etag.interceptor';
 import { IfMatch } from '../common/if-match';
+import type { Response } from 'express';
+import { ApiSearchLimit, SearchLimit, TOTAL_COUNT_DOC, setTotalCount } from '../market/search-limit';
 import { MachinesService } from './machines.service';
 
 const machineWithEtag: ApiResponseOptions = {
@@ -72,11 +74,27 @@ export class MachinesController {
 
   @Get(':id/offers')
   @ApiIdParam('machine')
-  @ApiOperation({ summary: 'Search providers for a registered machine at its asked prices (report fig. 11)' })
-  @ApiOkResponse({ type: OfferDto, isArray: true, description: 'Hosts that can hold the machine at its asked prices, cheapest to run first.' })
-  @ApiErrors(401, 403, 404, 409)
-  listMachineOffers(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<OfferDto[]> {
-    return this.machines.offers(user, id);
+  @ApiOperation({
+    summary: 'Search providers for a registered machine at its asked prices (report fig. 11)',
+    description: 'The `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every host that qualifies.',
+  })
+  @ApiSearchLimit()
+  @ApiOkResponse({
+    type: OfferDto,
+    isArray: true,
+    description: 'The cheapest hosts that can hold the machine at its asked prices, cheapest to run first.',
+    headers: TOTAL_COUNT_DOC,
+  })
+  @ApiErrors(400, 401, 403, 404, 409)
+  async listMachineOffers(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @SearchLimit() limit: number,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OfferDto[]> {
+    const { offers, total } = await this.machines.offers(user, id, limit);
+    setTotalCount(res, total);
+    return offers;
   }
 
   @Post(':id/store')

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { MachineDto, OfferDto, RegisterMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { MachineDto, RegisterMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import {
   type MachineAction,
   type MachineSize,
@@ -21,7 +21,7 @@ import { ApiError, badRequest, conflict, explainUnknownProperties, notFound, wit
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
-import { MarketService } from '../market/market.service';
+import { MarketService, OfferPage } from '../market/market.service';
 import { HostsService, pricesOf } from '../providers/hosts.service';
 import { AgentHost, HOST_AGENT_GATEWAY, HostAgentGateway, VmSpec } from './host-agent.gateway';
 import { Machine } from './machine.entity';
@@ -138,10 +138,10 @@ export class MachinesService {
   }
 
   /** Search providers for a registered machine at its asked prices (report fig. 11). */
-  async offers(user: AuthUser, id: string): Promise<OfferDto[]> {
+  async offers(user: AuthUser, id: string, limit: number): Promise<OfferPage> {
     const machine = await this.own(user, id);
     this.begin(machine, 'searchProviders');
-    return this.market.offers(sizeOf(machine), { storagePerMonth: machine.askedStoragePerMonth, runningPerHour: machine.askedRunningPerHour });
+    return this.market.offers(sizeOf(machine), { storagePerMonth: machine.askedStoragePerMonth, runningPerHour: machine.askedRunningPerHour }, limit);
   }
 
   /**

@@ -1,9 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MachineSpecDto, MarketHostDto, OfferDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiSignedIn } from '../common/api-docs';
 import { Roles } from '../common/auth.decorators';
+import type { Response } from 'express';
 import { MarketService } from './market.service';
+import { ApiSearchLimit, SearchLimit, TOTAL_COUNT_DOC, setTotalCount } from './search-limit';
 
 @ApiTags('market')
 @ApiSignedIn()
@@ -24,11 +26,16 @@ export class MarketController {
   @Roles('buyer')
   @ApiOperation({
     summary: 'Search providers for a configuration not registered yet',
-    description: 'Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices, cheapest to run first.',
+    description:
+      'Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices: the `limit` cheapest to run, ' +
+      'then to store, then by name. The X-Total-Count header counts every such host.',
   })
-  @ApiOkResponse({ type: OfferDto, isArray: true, description: 'Matching hosts, cheapest to run first.' })
+  @ApiSearchLimit()
+  @ApiOkResponse({ type: OfferDto, isArray: true, description: 'The cheapest matching hosts, cheapest to run first.', headers: TOTAL_COUNT_DOC })
   @ApiErrors(400, 401, 403)
-  searchMarket(@Body() dto: MachineSpecDto): Promise<OfferDto[]> {
-    return this.market.searchSpec(dto);
+  async searchMarket(@Body() dto: MachineSpecDto, @SearchLimit() limit: number, @Res({ passthrough: true }) res: Response): Promise<OfferDto[]> {
+    const { offers, total } = await this.market.searchSpec(dto, limit);
+    setTotalCount(res, total);
+    return offers;
   }
 }

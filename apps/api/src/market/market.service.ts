@@ -1,8 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { MachineSpecDto, MarketHostDto, OfferDto } from '@virtuoso/contracts';
-import { type AskedPrices, type MachineSize, storeSearch } from '@virtuoso/domain';
+import { type AskedPrices, type MachineSize, freeResources, storeSearch } from '@virtuoso/domain';
 import { exactAmount } from '../common/money';
-import { HostsService, freeOf } from '../providers/hosts.service';
+import { HostsService } from '../providers/hosts.service';
+
+/** A page of offers, cheapest first, and how many hosts qualified in all. */
+export interface OfferPage {
+  offers: OfferDto[];
+  total: number;
+}
 
 /** Searching the market: the rules are libs/domain's storeSearch; this reads the hosts and shapes offers. */
 @Injectable()
@@ -14,30 +20,43 @@ export class MarketService {
   }
 
   /** Search for a configuration not registered yet (report searchproviderspre.pl). */
-  searchSpec(dto: MachineSpecDto): Promise<OfferDto[]> {
+  searchSpec(dto: MachineSpecDto, limit: number): Promise<OfferPage> {
     const asked = {
       storagePerMonth: exactAmount('askedStoragePerMonth', dto.askedStoragePerMonth),
       runningPerHour: exactAmount('askedRunningPerHour', dto.askedRunningPerHour),
     };
-    return this.offers({ speed: dto.speed, memory: dto.memory, disk: dto.disk }, asked);
+    return this.offers({ speed: dto.speed, memory: dto.memory, disk: dto.disk }, asked, limit);
   }
 
-  /** Hosts that can hold `size` at rates the asked prices accept, cheapest to run first. */
-  async offers(size: MachineSize, asked: AskedPrices): Promise<OfferDto[]> {
+  /**
+   * The `limit` cheapest hosts that can hold `size` at rates the asked prices accept, cheapest to
+   * run first, then to store, then by name; quotes are exact (libs/domain).
+   */
+  async offers(size: MachineSize, asked: AskedPrices, limit: number): Promise<OfferPage> {
     const candidates = await this.hosts.marketHosts(size);
-    return storeSearch(candidates, size, asked).map(({ host, quote }) => ({
-      hostId: host.id,
-      hostName: host.name,
-      owner: host.owner,
-      processor: host.row.processor,
-      connectionSpeed: host.row.connectionSpeed,
-      storagePrice: quote.storagePrice,
-      storageAmount: quote.storageAmount,
-      runningPrice: quote.runningPrice,
-      runningUnitAmount: quote.runningUnitAmount,
-      storagePerMonth: quote.storagePerMonth,
-      runningPerHour: quote.runningPerHour,
-      free: freeOf(host.row),
-    }));
+    const { offers, total } = storeSearch(candidates, size, asked, { limit });
+    const details = await this.hosts.offerDetails(offers.map(({ host }) => host.id));
+    const page = offers.flatMap(({ host, quote }): OfferDto[] => {
+      const detail = details.get(host.id);
+      // A host deleted between the two reads is left out of the page.
+      if (!detail) return [];
+      return [
+        {
+          hostId: host.id,
+          hostName: host.name,
+          owner: detail.owner,
+          processor: detail.processor,
+          connectionSpeed: detail.connectionSpeed,
+          storagePrice: quote.storagePrice,
+          storageAmount: quote.storageAmount,
+          runningPrice: quote.runningPrice,
+          runningUnitAmount: quote.runningUnitAmount,
+          storagePerMonth: quote.storagePerMonth,
+          runningPerHour: quote.runningPerHour,
+          free: freeResources(host.total, host.reserved),
+        },
+      ];
+    });
+    return { offers: page, total };
   }
 }

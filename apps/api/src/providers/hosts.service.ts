@@ -5,6 +5,7 @@ import { type HostCapacity, type HostPrices, type MachineSize, type MachineState
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In, Not, Repository } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
+import { User } from '../accounts/user.entity';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, conflict, explainUnknownProperties, notFound, withoutUndefined } from '../common/errors';
@@ -24,12 +25,6 @@ explainUnknownProperties(UpdateHostDto, (property) =>
   (CREATE_FIELDS as readonly string[]).includes(property) ? `${property} cannot be changed after the host is added` : undefined,
 );
 
-/** A host as the market rules of libs/domain see it, with its row and its owner's handle. */
-export interface MarketHostRow extends MarketHost {
-  row: Host;
-  owner: string;
-}
-
 export const pricesOf = (host: Host): HostPrices => ({
   speedUnit: host.speedUnit,
   speedUnitPrice: host.speedUnitPrice,
@@ -43,6 +38,76 @@ export const pricesOf = (host: Host): HostPrices => ({
 export const totalOf = (host: Host): HostCapacity => ({ speed: host.speed, memory: host.memory, storage: host.storage });
 export const reservedOf = (host: Host): HostCapacity => ({ speed: host.reservedSpeed, memory: host.reservedMemory, storage: host.reservedStorage });
 export const freeOf = (host: Host): ResourceAmountsDto => freeResources(totalOf(host), reservedOf(host));
+
+/** An offer's host details besides its prices. */
+export interface OfferDetails {
+  processor: string;
+  connectionSpeed: string;
+  owner: string;
+}
+
+// The market search's fields of a host, in packing order: first its price sheet, then its
+// capacities, its id and its name. Numbers and canonical prices hold no space and ids are UUIDs;
+// the name, which may, comes last and takes the rest.
+const SHEET_FIELDS = [
+  'speedUnit', 'memoryUnit', 'runningUnitAmount', 'storageUnit', 'storageAmount', 'speedUnitPrice', 'memoryUnitPrice', 'storageUnitPrice',
+] as const satisfies ReadonlyArray<keyof Host>;
+const PACKED_FIELDS = [
+  ...SHEET_FIELDS, 'speed', 'reservedSpeed', 'memory', 'reservedMemory', 'storage', 'reservedStorage', 'id', 'name',
+] as const satisfies ReadonlyArray<keyof Host>;
+
+/**
+ * Unpacks market hosts. Hosts with the same price sheet get the same HostPrices object, which
+ * libs/domain's searches then price once.
+ */
+class MarketHostReader {
+  private readonly sheets = new Map<string, HostPrices>();
+
+  read(packed: string): MarketHost {
+    let at = 0;
+    for (let field = 0; field < SHEET_FIELDS.length; field++) at = packed.indexOf(' ', at) + 1;
+    const prices = this.sheet(packed.slice(0, at - 1));
+    const next = (): string => {
+      const end = packed.indexOf(' ', at);
+      const value = packed.slice(at, end);
+      at = end + 1;
+      return value;
+    };
+    const speed = Number(next());
+    const reservedSpeed = Number(next());
+    const memory = Number(next());
+    const reservedMemory = Number(next());
+    const storage = Number(next());
+    const reservedStorage = Number(next());
+    const id = next();
+    return {
+      id,
+      name: packed.slice(at),
+      prices,
+      total: { speed, memory, storage },
+      reserved: { speed: reservedSpeed, memory: reservedMemory, storage: reservedStorage },
+    };
+  }
+
+  private sheet(key: string): HostPrices {
+    let prices = this.sheets.get(key);
+    if (prices === undefined) {
+      const [speedUnit, memoryUnit, runningUnitAmount, storageUnit, storageAmount, speedUnitPrice, memoryUnitPrice, storageUnitPrice] = key.split(' ');
+      prices = {
+        speedUnit: Number(speedUnit),
+        speedUnitPrice,
+        memoryUnit: Number(memoryUnit),
+        memoryUnitPrice,
+        runningUnitAmount: Number(runningUnitAmount),
+        storageUnit: Number(storageUnit),
+        storageUnitPrice,
+        storageAmount: Number(storageAmount),
+      };
+      this.sheets.set(key, prices);
+    }
+    return prices;
+  }
+}
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
@@ -109,25 +174,54 @@ export class HostsService {
     });
   }
 
-  /** Every host for the market rules; with a size, only rows whose free resources could hold it are read. */
-  async marketHosts(size?: MachineSize, em: EntityManager = this.db.manager): Promise<MarketHostRow[]> {
-    const query = em.getRepository(Host).createQueryBuilder('host');
+  /**
+   * Every host as the market rules see it; with a size, only rows whose free resources could hold
+   * it are read (libs/domain still decides what fits). Read raw, not as entities, and packed: the
+   * sqlite3 driver's cost is per value returned, so the fields come back as one text column per
+   * row (10,000 rows: ~40 ms as 16 columns, ~12 ms packed). CAST and || mean the same on PostgreSQL.
+   */
+  async marketHosts(size?: MachineSize, em: EntityManager = this.db.manager): Promise<MarketHost[]> {
+    const query = em
+      .getRepository(Host)
+      .createQueryBuilder('host')
+      .select(PACKED_FIELDS.map((field) => `CAST(host.${field} AS VARCHAR)`).join(" || ' ' || "), 'packed');
     if (size) {
-      // Narrows the rows read; libs/domain still decides what fits.
       query
         .where('host.speed - host.reservedSpeed >= :speed', { speed: size.speed })
         .andWhere('host.memory - host.reservedMemory >= :memory', { memory: size.memory })
         .andWhere('host.storage - host.reservedStorage >= :disk', { disk: size.disk });
     }
-    const rows = await query.orderBy('host.name', 'ASC').addOrderBy('host.id', 'ASC').getMany();
-    const owners = await this.accounts.handlesOf(rows.map((row) => row.ownerId));
-    return rows.map((row) => this.toMarketHost(row, owners.get(row.ownerId) ?? '?'));
+    // Name then id: the order the search keeps between hosts equal on price and name.
+    const rows = await query.orderBy('host.name', 'ASC').addOrderBy('host.id', 'ASC').getRawMany<{ packed: string }>();
+    const reader = new MarketHostReader();
+    return rows.map(({ packed }) => reader.read(packed));
+  }
+
+  /** What an offer shows besides its price, for the few hosts on a page of search results. */
+  async offerDetails(ids: readonly string[]): Promise<Map<string, OfferDetails>> {
+    const details = new Map<string, OfferDetails>();
+    // In chunks: databases cap the number of bound parameters in one statement.
+    for (let start = 0; start < ids.length; start += 500) {
+      const rows = await this.hosts
+        .createQueryBuilder('host')
+        .leftJoin(User, 'owner', 'owner.id = host.ownerId')
+        .select('host.id', 'id')
+        .addSelect('host.processor', 'processor')
+        .addSelect('host.connectionSpeed', 'connectionSpeed')
+        .addSelect('owner.handle', 'owner')
+        .where({ id: In(ids.slice(start, start + 500)) })
+        .getRawMany<{ id: string; processor: string; connectionSpeed: string; owner: string | null }>();
+      for (const row of rows) details.set(row.id, { processor: row.processor, connectionSpeed: row.connectionSpeed, owner: row.owner ?? '?' });
+    }
+    return details;
   }
 
   async marketplace(): Promise<MarketHostDto[]> {
-    return (await this.marketHosts()).map(({ row, owner }) => ({
+    const rows = await this.hosts.find({ order: { name: 'ASC', id: 'ASC' } });
+    const owners = await this.accounts.handlesOf(rows.map((row) => row.ownerId));
+    return rows.map((row) => ({
       id: row.id,
-      owner,
+      owner: owners.get(row.ownerId) ?? '?',
       name: row.name,
       processor: row.processor,
       free: freeOf(row),
@@ -142,13 +236,6 @@ export class HostsService {
       storageAmount: row.storageAmount,
       connectionSpeed: row.connectionSpeed,
     }));
-  }
-
-  async findMarketHost(id: string, em: EntityManager = this.db.manager): Promise<MarketHostRow | null> {
-    const row = await em.findOneBy(Host, { id });
-    if (!row) return null;
-    const owners = await this.accounts.handlesOf([row.ownerId]);
-    return this.toMarketHost(row, owners.get(row.ownerId) ?? '?');
   }
 
   async findById(id: string): Promise<Host | null> {
@@ -228,10 +315,6 @@ export class HostsService {
       if (value !== undefined) prices[field] = exactAmount(field, value);
     }
     return prices;
-  }
-
-  private toMarketHost(row: Host, owner: string): MarketHostRow {
-    return { id: row.id, name: row.name, prices: pricesOf(row), total: totalOf(row), reserved: reservedOf(row), row, owner };
   }
 
   toDto(row: Host, owner: string, machineCount: number): HostDto {
