@@ -12,7 +12,9 @@ export default defineConfig({
     name: 'api',
     include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
     environment: 'node',
-    testTimeout: 30_000,
+    // Builds the provider agent and the tiny guest images: the tests run real agents and real QEMU.
+    globalSetup: ['./test/global-setup.ts'],
+    testTimeout: 60_000,
     hookTimeout: 60_000,
   },
 });

@@ -1,15 +1,17 @@
-import { DynamicModule, Global, Module, Type } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from './accounts/accounts.module';
+import { AgentsModule } from './agents/agents.module';
 import { AuthModule } from './auth/auth.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { Database } from './common/database.service';
+import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config';
 import { ENTITIES } from './entities';
 import { HealthController } from './health/health.controller';
-import { HostAgentGateway } from './machines/host-agent.gateway';
 import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
+import { MediaModule } from './media/media.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SeedModule } from './seed/seed.module';
 import { RUNTIME_OPTIONS, RuntimeOptions } from './seed/startup.service';
@@ -28,9 +30,7 @@ class CoreModule {
   }
 }
 
-export interface AppModuleOptions extends RuntimeOptions {
-  gateway?: HostAgentGateway | Type<HostAgentGateway>;
-}
+export type AppModuleOptions = RuntimeOptions;
 
 @Module({})
 export class AppModule {
@@ -53,7 +53,10 @@ export class AppModule {
         CatalogModule,
         ProvidersModule,
         MarketModule,
-        MachinesModule.register(options.gateway),
+        AgentsModule,
+        MachinesModule,
+        MediaModule,
+        ConsoleModule,
         SeedModule,
         // The built SPA at /, falling back to index.html for client routes; /api stays the API's.
         ...(config.webDir ? [SpaModule.serve(config.webDir)] : []),

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { LoggerService, LogLevel, Type, ValidationPipe } from '@nestjs/common';
+import { LoggerService, LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -10,7 +10,6 @@ import { AppModule } from './app.module';
 import { ErrorFilter } from './common/error.filter';
 import { validationException } from './common/errors';
 import { AppConfig, loadConfig } from './config';
-import { HostAgentGateway } from './machines/host-agent.gateway';
 import { buildOpenApiDocument } from './openapi';
 
 export interface CreateAppOptions {
@@ -24,8 +23,6 @@ export interface CreateAppOptions {
   daemons?: boolean;
   /** Mount swagger-ui at /api/docs and the document at /api/docs-json. Default true. */
   docs?: boolean;
-  /** Replaces the NoAgentGateway. */
-  gateway?: HostAgentGateway | Type<HostAgentGateway>;
   logger?: LoggerService | LogLevel[] | false;
 }
 
@@ -40,7 +37,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
 
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true, gateway: options.gateway }),
+    AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true }),
     { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
   );
   app.set('etag', false); // our ETags are machine versions, set explicitly

@@ -1,3 +1,4 @@
+import { OFFLINE_AFTER_MS } from '@virtuoso/contracts';
 import { money } from '@virtuoso/domain';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -24,6 +25,25 @@ export interface AppConfig {
   seedDemo: boolean;
   cookieSecure: boolean;
   bcryptCost: number;
+  /** The URL agents and browsers reach this API at; null = taken from each request's Host header. */
+  publicUrl: string | null;
+  /** Preconfigured images served to agents (GET /api/agents/images/:name). */
+  imageDir: string;
+  /** Reconciler pass interval (machines stuck in a transient state, missed events). */
+  reconcileIntervalSeconds: number;
+  /** A host whose agent sent no heartbeat for this long is offline. */
+  agentOfflineMs: number;
+  /** How long a guest gets to power off after the ACPI button before the agent forces it. */
+  stopTimeoutMs: number;
+  /** Command timeouts: vm.create with an image, and every other command (stop: stopTimeoutMs + 10 s). */
+  agentCreateTimeoutMs: number;
+  agentCommandTimeoutMs: number;
+  /** Time to establish the TCP connection to an agent before it counts as unreachable. */
+  agentConnectTimeoutMs: number;
+  /** Largest install medium a buyer may upload. */
+  mediaMaxMb: number;
+  /** Lifetime of a console token. */
+  consoleTokenTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -103,7 +123,27 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     seedDemo: boolean('VIRTUOSO_SEED_DEMO', true),
     cookieSecure: boolean('VIRTUOSO_COOKIE_SECURE', false),
     bcryptCost: integer('VIRTUOSO_BCRYPT_COST', 10, 4, 15),
+    publicUrl: null,
+    imageDir: resolve(raw('VIRTUOSO_IMAGE_DIR') ?? join(REPO_ROOT, '.cache', 'guest-image')),
+    reconcileIntervalSeconds: integer('VIRTUOSO_RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
+    agentOfflineMs: integer('VIRTUOSO_AGENT_OFFLINE_SECONDS', OFFLINE_AFTER_MS / 1000, 1, 86_400) * 1000,
+    stopTimeoutMs: integer('VIRTUOSO_STOP_TIMEOUT_SECONDS', 30, 0, 600) * 1000,
+    agentCreateTimeoutMs: 120_000,
+    agentCommandTimeoutMs: 30_000,
+    agentConnectTimeoutMs: 3_000,
+    mediaMaxMb: integer('VIRTUOSO_MEDIA_MAX_MB', 1024, 1, 1_048_576),
+    consoleTokenTtlMs: 30_000,
   };
+  const publicText = raw('VIRTUOSO_PUBLIC_URL');
+  if (publicText !== undefined) {
+    try {
+      const url = new URL(publicText);
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) throw new Error('not a base URL');
+      config.publicUrl = url.toString().replace(/\/+$/, '');
+    } catch {
+      problems.push(`VIRTUOSO_PUBLIC_URL must be an http(s) base URL such as https://virtuoso.example.org (got "${publicText}")`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { ...config, ...overrides };
 }

@@ -1,10 +1,13 @@
 import { LedgerEntry } from './accounts/ledger-entry.entity';
+import { Agent } from './agents/agent.entity';
+import { JoinToken } from './agents/join-token.entity';
 import { User } from './accounts/user.entity';
 import { ApiToken } from './auth/api-token.entity';
 import { Session } from './auth/session.entity';
 import { Configuration } from './catalog/configuration.entity';
 import { Machine } from './machines/machine.entity';
+import { Media } from './media/media.entity';
 import { Host } from './providers/host.entity';
 
 /** Every table, listed explicitly (no globbing): the same classes map to SQLite and PostgreSQL. */
-export const ENTITIES = [User, LedgerEntry, Session, ApiToken, Configuration, Host, Machine];
+export const ENTITIES = [User, LedgerEntry, Session, ApiToken, Configuration, Host, Machine, Agent, JoinToken, Media];

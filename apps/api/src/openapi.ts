@@ -8,6 +8,9 @@ const TAGS: Array<[string, string]> = [
   ['hosts', 'A provider\'s physical machines'],
   ['market', 'The provider marketplace and searching it'],
   ['machines', 'A buyer\'s virtual machines and their lifecycle'],
+  ['console', 'Browser consoles of running machines (noVNC over a websocket) and keys'],
+  ['media', 'A buyer\'s install media (ISO images) for CD-ROM drives'],
+  ['agents', 'Provider agents: join tokens, joins, heartbeats and downloads (the last three are called by agents, signed)'],
   ['health', 'Liveness'],
 ];
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -30,6 +30,20 @@ describe('configuration', () => {
   it('reads the variables, and :memory: as the database', () => {
     const config = loadConfig({ VIRTUOSO_PORT: '9000', VIRTUOSO_DB_PATH: ':memory:', VIRTUOSO_REGISTRATION_FEE: '1e-2', VIRTUOSO_SEED_DEMO: 'false', VIRTUOSO_COOKIE_SECURE: 'yes' });
     expect(config).toMatchObject({ port: 9000, dbPath: ':memory:', registrationFee: '0.01', seedDemo: false, cookieSecure: true });
+  });
+
+  it('reads the agent, console and media variables', () => {
+    const config = loadConfig({
+      VIRTUOSO_PUBLIC_URL: 'https://virtuoso.example.org/',
+      VIRTUOSO_IMAGE_DIR: '/srv/images',
+      VIRTUOSO_RECONCILE_INTERVAL_SECONDS: '2',
+      VIRTUOSO_AGENT_OFFLINE_SECONDS: '30',
+      VIRTUOSO_STOP_TIMEOUT_SECONDS: '60',
+      VIRTUOSO_MEDIA_MAX_MB: '4096',
+    });
+    expect(config).toMatchObject({ publicUrl: 'https://virtuoso.example.org', imageDir: '/srv/images', reconcileIntervalSeconds: 2, agentOfflineMs: 30_000, stopTimeoutMs: 60_000, mediaMaxMb: 4096 });
+    expect(loadConfig({})).toMatchObject({ publicUrl: null, reconcileIntervalSeconds: 5, agentOfflineMs: 15_000, stopTimeoutMs: 30_000, mediaMaxMb: 1024, consoleTokenTtlMs: 30_000 });
+    expect(() => loadConfig({ VIRTUOSO_PUBLIC_URL: 'ftp://x', VIRTUOSO_MEDIA_MAX_MB: '0' })).toThrow(/VIRTUOSO_PUBLIC_URL[\s\S]*VIRTUOSO_MEDIA_MAX_MB|VIRTUOSO_MEDIA_MAX_MB[\s\S]*VIRTUOSO_PUBLIC_URL/);
   });
 
   it('fails naming every bad variable at once', () => {
@@ -143,6 +157,17 @@ describe('first start', () => {
       // The boot pass priced the catalog from the two demo hosts.
       const catalog = (await t.anonymous().get('/api/catalog')).body as Array<{ averageRunningPerHour: string | null }>;
       expect(catalog.every((entry) => entry.averageRunningPerHour !== null)).toBe(true);
+      // npm start reads how to run their agents: one-time tokens bound to the demo hosts.
+      const demo = JSON.parse(readFileSync(join(t.dir, 'demo-agents.json'), 'utf8'));
+      expect(demo.agents.map((a: { host: string; port: number; consolePort: number; joined: boolean }) => [a.host, a.port, a.consolePort, a.joined])).toEqual([
+        ['demo-host-1', 7101, 7201, false],
+        ['demo-host-2', 7102, 7202, false],
+      ]);
+      expect(demo.agents[0].command).toBe(`npm run agent -- --frontend ${demo.frontend} --join ${demo.agents[0].token} --data ${demo.agents[0].dataDir} --port 7101 --console-port 7201`);
+      const facts = { bogomips: 20000, cpus: 4, memoryMb: 8192, freeDiskMb: 200000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'demo' };
+      const joined = await t.anonymous().post('/api/agents/join').send({ joinToken: demo.agents[0].token, agentHost: '127.0.0.1', agentPort: 7101, consolePort: 7201, facts });
+      expect(joined.status).toBe(201);
+      expect(((await provider.get('/api/hosts')).body as Array<{ name: string; agentId: string | null }>)[0]).toMatchObject({ name: 'demo-host-1', agentId: joined.body.agentId });
     } finally {
       await t.app.close();
     }
@@ -153,6 +178,12 @@ describe('first start', () => {
       await provider.post('/api/auth/signin').send({ handle: 'demo-provider', password: 'demo-provider-pw' });
       expect((await provider.get('/api/hosts')).body).toHaveLength(2);
       expect((await again.anonymous().get('/api/catalog')).body).toHaveLength(11);
+      // The joined one needs no token any more; the other gets a fresh one.
+      const demo = JSON.parse(readFileSync(join(again.dir, 'demo-agents.json'), 'utf8'));
+      expect(demo.agents.map((a: { joined: boolean; token: string | null }) => [a.joined, a.token === null])).toEqual([
+        [true, true],
+        [false, false],
+      ]);
     } finally {
       await again.close();
     }

@@ -1,15 +1,19 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from './agent-process';
 import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+
+type Owned = 'host' | 'machine' | 'token' | 'media' | 'joinToken';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 interface Route {
   method: Method;
   path: string;
-  /** Who may call it: anyone, any signed-in user, or one role. */
-  access: 'public' | 'signed-in' | 'buyer' | 'provider';
+  /** Who may call it: anyone, any signed-in user, one role, or a joined provider agent (a signed envelope; 401 otherwise). */
+  access: 'public' | 'signed-in' | 'buyer' | 'provider' | 'agent';
   body?: object;
   /** For routes on one resource: the owner's resource id is substituted for :id. */
-  owned?: 'host' | 'machine' | 'token';
+  owned?: Owned;
 }
 
 /** Every operation of the API. The last test checks this list against the OpenAPI document. */
@@ -41,6 +45,20 @@ const ROUTES: Route[] = [
   { method: 'post', path: '/api/machines/:id/stop', access: 'buyer', owned: 'machine' },
   { method: 'post', path: '/api/machines/:id/suspend', access: 'buyer', owned: 'machine' },
   { method: 'post', path: '/api/machines/:id/resume', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/media', access: 'buyer', owned: 'machine', body: { mediaId: '00000000-0000-4000-8000-000000000000' } },
+  { method: 'delete', path: '/api/machines/:id/media', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/console', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/keys', access: 'buyer', owned: 'machine', body: { keys: ['ctrl', 'alt', 'delete'] } },
+  { method: 'get', path: '/api/media', access: 'buyer' },
+  { method: 'post', path: '/api/media', access: 'buyer' },
+  { method: 'delete', path: '/api/media/:id', access: 'buyer', owned: 'media' },
+  { method: 'get', path: '/api/agents', access: 'provider' },
+  { method: 'post', path: '/api/agents/join-tokens', access: 'provider', body: {} },
+  { method: 'get', path: '/api/agents/join-tokens/:id', access: 'provider', owned: 'joinToken' },
+  { method: 'post', path: '/api/agents/join', access: 'public' },
+  { method: 'post', path: '/api/agents/heartbeat', access: 'agent', body: { agentId: 'x', facts: {}, vms: [], events: [] } },
+  { method: 'get', path: '/api/agents/images/:name', access: 'agent' },
+  { method: 'get', path: '/api/agents/media/:id', access: 'agent', owned: 'media' },
 ];
 
 const label = (route: Route) => `${route.method.toUpperCase()} ${route.path}`;
@@ -49,7 +67,7 @@ describe('authorisation of every endpoint', () => {
   let t: TestApp;
   let buyer: Agent;
   let provider: Agent;
-  const ids: Record<'host' | 'machine' | 'token', string> = { host: '', machine: '', token: '' };
+  const ids: Record<Owned, string> = { host: '', machine: '', token: '', media: '', joinToken: '' };
 
   beforeAll(async () => {
     t = await startApp();
@@ -58,11 +76,13 @@ describe('authorisation of every endpoint', () => {
     ids.host = (await provider.post('/api/hosts').send(virt8())).body.id;
     ids.machine = (await buyer.post('/api/machines').send(win2000Pro())).body.id;
     ids.token = (await buyer.post('/api/auth/tokens').send({ name: 'mine' })).body.id;
+    ids.media = (await buyer.post('/api/media').attach('file', join(REPO, '.cache', 'guest-image', 'tiny-linux.iso'))).body.id;
+    ids.joinToken = (await provider.post('/api/agents/join-tokens').send({})).body.id;
   });
   afterAll(() => t.close());
 
   const call = (agent: Agent, route: Route, id?: string) => {
-    const path = route.path.replace(':id', id ?? ids[route.owned ?? 'host']);
+    const path = route.path.replace(':id', id ?? ids[route.owned ?? 'host']).replace(':name', 'tiny-linux.qcow2');
     const pending = agent[route.method](path);
     return route.body ? pending.send(route.body) : pending;
   };
@@ -95,7 +115,7 @@ describe('authorisation of every endpoint', () => {
     const otherBuyer = await t.signUp('buyer');
     const otherProvider = await t.signUp('provider');
     const before = await t.snapshot();
-    for (const route of ROUTES.filter((r) => r.owned)) {
+    for (const route of ROUTES.filter((r) => r.owned && r.access !== 'agent')) {
       const stranger = route.access === 'provider' ? otherProvider : otherBuyer;
       const response = await call(stranger, route);
       expect(response.status, label(route)).toBe(404);
@@ -116,7 +136,7 @@ describe('authorisation of every endpoint', () => {
   it('lists every operation of the OpenAPI document', async () => {
     const document = (await t.anonymous().get('/api/docs-json')).body as { paths: Record<string, Record<string, unknown>> };
     const documented = Object.entries(document.paths)
-      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{id\}/g, ':id')}`))
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`))
       .sort();
     expect(ROUTES.map(label).sort()).toEqual(documented);
   });

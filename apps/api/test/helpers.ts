@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -13,6 +14,8 @@ export type Agent = TestAgent;
 export interface TestApp {
   app: NestExpressApplication;
   dir: string;
+  /** http://127.0.0.1:<port> when started with listen: true (agents reach the API there), else ''. */
+  url: string;
   /** A client without cookies. */
   anonymous(): Agent;
   /** Signs up a new user and returns a client holding its session cookie. */
@@ -25,8 +28,11 @@ export interface TestApp {
 let counter = 0;
 export const uniqueHandle = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
 
-/** The real app on a real SQLite file in a temp directory; no daemons, a cheap bcrypt cost. */
-export async function startApp(options: CreateAppOptions = {}): Promise<TestApp> {
+/**
+ * The real app on a real SQLite file in a temp directory; no daemons, a cheap bcrypt cost. With
+ * `listen`, it listens on a loopback port so that real provider agents can join and heartbeat.
+ */
+export async function startApp(options: CreateAppOptions & { listen?: boolean } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-api-'));
   const app = await createApp({
     env: {},
@@ -35,13 +41,20 @@ export async function startApp(options: CreateAppOptions = {}): Promise<TestApp>
     docs: true,
     logger: false,
     ...options,
-    config: { dbPath: join(dir, 'test.sqlite'), dataDir: dir, webDir: null, seedDemo: false, bcryptCost: 4, ...options.config },
+    // Blank test machines run SeaBIOS only, which ignores the ACPI power button: stops are forced after 1 s.
+    config: { dbPath: join(dir, 'test.sqlite'), dataDir: dir, webDir: null, seedDemo: false, bcryptCost: 4, stopTimeoutMs: 1000, ...options.config },
   });
+  let url = '';
+  if (options.listen) {
+    await app.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  }
   const server = app.getHttpServer();
   const dataSource = app.get(DataSource);
   return {
     app,
     dir,
+    url,
     anonymous: () => request.agent(server),
     async signUp(role, handle = uniqueHandle(role)) {
       const agent = request.agent(server);
@@ -94,3 +107,27 @@ export const win2000Pro = (overrides: Record<string, unknown> = {}) => ({
   askedRunningPerHour: '10.11',
   ...overrides,
 });
+
+/** A host of `provider` served by `agentId`: virt8 with totals well within what an agent measures here (8000 bogomips, 20000 MB of disk). */
+export async function addAgentHost(provider: Agent, agentId: string, overrides: Record<string, unknown> = {}): Promise<{ id: string; name: string; speed: number }> {
+  const body = virt8({ speed: 8000, storage: 20000, ...overrides, agentId });
+  delete (body as Record<string, unknown>).agentHost;
+  delete (body as Record<string, unknown>).agentPort;
+  const response = await provider.post('/api/hosts').send(body);
+  if (response.status !== 201) throw new Error(`adding host ${String(body.name)}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+/** Deletes every machine of `buyer` stored on the host (stopping running ones), then the host: its agent is free again. */
+export async function retireHost(provider: Agent, buyer: Agent, hostId: string): Promise<void> {
+  for (const machine of (await buyer.get('/api/machines')).body as Array<{ id: string; state: string; host: { id: string } | null }>) {
+    if (machine.host?.id !== hostId) continue;
+    if (machine.state === 'running') await buyer.post(`/api/machines/${machine.id}/stop`);
+    if (machine.state === 'suspended' || machine.state === 'running' || machine.state === 'stored' || machine.state === 'stopped') {
+      const deleted = await buyer.delete(`/api/machines/${machine.id}`);
+      if (deleted.status !== 204) throw new Error(`deleting ${machine.id}: ${deleted.status} ${JSON.stringify(deleted.body)}`);
+    }
+  }
+  const gone = await provider.delete(`/api/hosts/${hostId}`);
+  if (gone.status !== 204) throw new Error(`deleting host ${hostId}: ${gone.status} ${JSON.stringify(gone.body)}`);
+}

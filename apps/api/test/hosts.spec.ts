@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+import { AgentProcess } from './agent-process';
+import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 
 describe('provider hosts', () => {
   let t: TestApp;
   let provider: Agent & { handle: string };
   beforeAll(async () => {
-    t = await startApp();
+    t = await startApp({ listen: true });
     provider = await t.signUp('provider');
   });
   afterAll(() => t.close());
@@ -18,6 +19,11 @@ describe('provider hosts', () => {
       owner: provider.handle,
       free: { speed: 10000, memory: 512, storage: 100000 },
       machineCount: 0,
+      // Added by hand: no agent yet, so offline.
+      agentId: null,
+      online: false,
+      lastHeartbeatAt: null,
+      facts: null,
     });
     expect((await provider.get(`/api/hosts/${response.body.id}`)).body).toEqual(response.body);
     expect((await provider.get('/api/hosts')).body.map((h: { name: string }) => h.name)).toContain('add-me');
@@ -35,6 +41,9 @@ describe('provider hosts', () => {
       [virt8({ agentHost: 'not a host!' }), 'agentHost', /host name or IP/],
       [virt8({ name: undefined }), 'name', /name must be 1 to 60/],
       [virt8({ owner: 'someone' }), 'owner', /property owner should not exist/],
+      [virt8({ agentHost: undefined }), 'agentHost', /host name or IP/],
+      [virt8({ agentId: 'not-an-agent' }), 'agentId', /agentId must be the id of one of your joined agents/],
+      [virt8({ agentId: '00000000-0000-4000-8000-000000000000' }), 'agentId', /agentId must be the id of one of your joined agents/],
     ];
     for (const [body, field, message] of cases) {
       const response = await provider.post('/api/hosts').send(body);
@@ -59,7 +68,7 @@ describe('provider hosts', () => {
     expect(edited.body).toMatchObject({ speedUnitPrice: '0.00002', memoryUnit: 8, storageAmount: 10, speed: 10000 });
 
     const before = await t.snapshot();
-    for (const field of ['speed', 'memory', 'storage']) {
+    for (const field of ['speed', 'memory', 'storage', 'agentId']) {
       const response = await provider.patch(`/api/hosts/${host.id}`).send({ [field]: 1, speedUnitPrice: '1' });
       expect(response.status).toBe(400);
       expect(response.body.message).toBe(`${field} cannot be changed after the host is added`);
@@ -81,24 +90,31 @@ describe('provider hosts', () => {
     expect((await provider.delete(`/api/hosts/${empty.id}`)).status).toBe(204);
     expect((await provider.get(`/api/hosts/${empty.id}`)).status).toBe(404);
 
-    const busy = (await provider.post('/api/hosts').send(virt8({ name: 'busy' }))).body;
-    const buyer = await t.signUp('buyer');
-    for (const name of ['one', 'two']) {
-      const machine = (await buyer.post('/api/machines').send(win2000Pro({ name }))).body;
-      expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: busy.id })).status).toBe(200);
-    }
-    const before = await t.snapshot();
-    const refused = await provider.delete(`/api/hosts/${busy.id}`);
-    expect(refused.status).toBe(409);
-    expect(refused.body.message).toBe('host busy still stores 2 machines; they must leave first');
-    expect(await t.snapshot()).toEqual(before);
-    expect((await provider.get(`/api/hosts/${busy.id}`)).body.machineCount).toBe(2);
+    // Storing needs the host's agent: a real one, whose machines are real (blank) QEMU disks.
+    const agent = await AgentProcess.join(t, provider);
+    try {
+      const busy = await addAgentHost(provider, agent.agentId, { name: 'busy' });
+      const buyer = await t.signUp('buyer');
+      for (const name of ['one', 'two']) {
+        const machine = (await buyer.post('/api/machines').send(win2000Pro({ name }))).body;
+        expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: busy.id })).status).toBe(200);
+      }
+      const before = await t.snapshot();
+      const refused = await provider.delete(`/api/hosts/${busy.id}`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.message).toBe('host busy still stores 2 machines; they must leave first');
+      expect(await t.snapshot()).toEqual(before);
+      expect((await provider.get(`/api/hosts/${busy.id}`)).body.machineCount).toBe(2);
 
-    // Once they are gone, it can go.
-    for (const machine of (await buyer.get('/api/machines')).body) {
-      expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
+      // Once they are gone, it can go, and its agent can serve another host.
+      for (const machine of (await buyer.get('/api/machines')).body) {
+        expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
+      }
+      expect((await provider.get(`/api/hosts/${busy.id}`)).body).toMatchObject({ machineCount: 0, free: { speed: 8000, memory: 512, storage: 20000 } });
+      expect((await provider.delete(`/api/hosts/${busy.id}`)).status).toBe(204);
+      expect((await addAgentHost(provider, agent.agentId, { name: 'busy-again' })).name).toBe('busy-again');
+    } finally {
+      await agent.cleanup();
     }
-    expect((await provider.get(`/api/hosts/${busy.id}`)).body).toMatchObject({ machineCount: 0, free: { speed: 10000, memory: 512, storage: 100000 } });
-    expect((await provider.delete(`/api/hosts/${busy.id}`)).status).toBe(204);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+import { AgentProcess } from './agent-process';
+import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 
 interface Offer {
   hostId: string;
@@ -45,18 +46,28 @@ describe('market search: limit and X-Total-Count', () => {
   let provider: Agent;
   let buyer: Agent;
   let machineId: string;
+  let agent: AgentProcess;
 
   beforeAll(async () => {
-    t = await startApp();
+    t = await startApp({ listen: true });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
+    // c-low is where a machine gets stored: it is served by a real agent (8000 bogomips, 20000 MB sold).
+    agent = await AgentProcess.join(t, provider);
     for (const host of HOSTS) {
+      if (host.name === 'c-low') {
+        await addAgentHost(provider, agent.agentId, host);
+        continue;
+      }
       const response = await provider.post('/api/hosts').send(virt8(host));
       if (response.status !== 201) throw new Error(JSON.stringify(response.body));
     }
     machineId = (await buyer.post('/api/machines').send(win2000Pro())).body.id;
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await agent?.cleanup();
+    await t?.close();
+  });
 
   it('without a limit returns every qualifying host (fewer than 100), cheapest to run, then to store, then by name', async () => {
     const response = await search(buyer);
@@ -70,7 +81,7 @@ describe('market search: limit and X-Total-Count', () => {
       ['2.592', '3'],
       ['2.736', '3'],
     ]);
-    expect(response.body[0]).toMatchObject({ runningPrice: '2.448', free: { speed: 10000, memory: 512, storage: 100000 } });
+    expect(response.body[0]).toMatchObject({ runningPrice: '2.448', free: { speed: 8000, memory: 512, storage: 20000 } });
   });
 
   it('with ?limit= returns only the cheapest, and X-Total-Count still counts them all', async () => {
@@ -116,8 +127,8 @@ describe('market search: limit and X-Total-Count', () => {
   });
 
   it('counts fit on free resources: a host that fills up leaves the count', async () => {
-    // A 9000-bogomip machine on c-low leaves it 1000 bogomips, too few for win2000Pro's 4000.
-    const filler = (await buyer.post('/api/machines').send(win2000Pro({ name: 'filler', speed: 9000, memory: 16, disk: 100 }))).body;
+    // A 300 MB machine on c-low leaves it 212 MB of memory, too few for win2000Pro's 256.
+    const filler = (await buyer.post('/api/machines').send(win2000Pro({ name: 'filler', speed: 1000, memory: 300, disk: 100 }))).body;
     const cLow = (await search(buyer)).body[0] as Offer;
     expect((await buyer.post(`/api/machines/${filler.id}/store`).send({ hostId: cLow.hostId })).status).toBe(200);
     const after = await search(buyer, '?limit=1');
@@ -189,19 +200,29 @@ describe('market search: the default limit', () => {
 
 describe('market search: what it reads of a host', () => {
   let t: TestApp;
+  let agent: AgentProcess;
   beforeAll(async () => {
-    t = await startApp();
+    t = await startApp({ listen: true });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await agent?.cleanup();
+    await t?.close();
+  });
 
   it('keeps names with spaces, units, periods and reservations intact', async () => {
     const provider = await t.signUp('provider');
     const buyer = await t.signUp('buyer');
-    const host = (
-      await provider.post('/api/hosts').send(
-        virt8({ name: ' rack 7  slot 2 ', processor: 'Xeon E5 v4', connectionSpeed: '10 Gbps', memoryUnit: 3, runningUnitAmount: 60, storageUnit: 300, storageAmount: 7 }),
-      )
-    ).body;
+    // A reservation needs a stored machine, so a real agent (this app's own) serves the host.
+    agent = await AgentProcess.join(t, provider);
+    const host = await addAgentHost(provider, agent.agentId, {
+      name: ' rack 7  slot 2 ',
+      processor: 'Xeon E5 v4',
+      connectionSpeed: '10 Gbps',
+      memoryUnit: 3,
+      runningUnitAmount: 60,
+      storageUnit: 300,
+      storageAmount: 7,
+    });
     const stored = (await buyer.post('/api/machines').send(win2000Pro({ name: 'first', speed: 1000, memory: 16, disk: 100 }))).body;
     expect((await buyer.post(`/api/machines/${stored.id}/store`).send({ hostId: host.id })).status).toBe(200);
     const response = await search(buyer);
@@ -221,7 +242,7 @@ describe('market search: what it reads of a host', () => {
         storageAmount: 7,
         runningPerHour: '3.216',
         storagePerMonth: '1',
-        free: { speed: 9000, memory: 496, storage: 99900 },
+        free: { speed: 7000, memory: 496, storage: 19900 },
       },
     ]);
   });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quote } from '@virtuoso/domain';
 import { MarketAveragesService } from '../src/market/market-averages.service';
-import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+import { AgentProcess } from './agent-process';
+import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 
 describe('the market-average daemon', () => {
   it('runs on its interval after boot and stops when the app closes', async () => {
@@ -26,12 +27,17 @@ describe('market', () => {
   let t: TestApp;
   let provider: Agent & { handle: string };
   let buyer: Agent;
+  let agent: AgentProcess;
   beforeAll(async () => {
-    t = await startApp();
+    t = await startApp({ listen: true });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
+    agent = await AgentProcess.join(t, provider);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await agent?.cleanup();
+    await t?.close();
+  });
 
   const catalogEntry = async (name: string) => ((await t.anonymous().get('/api/catalog')).body as Array<Record<string, unknown>>).find((entry) => entry.name === name)!;
 
@@ -48,7 +54,8 @@ describe('market', () => {
     // No hosts yet: nothing fits, every entry keeps its (null) price.
     expect(await averages.runPass()).toEqual({ updated: 0, kept: 11 });
 
-    const cheap = (await provider.post('/api/hosts').send(virt8({ name: 'avg-cheap', memory: 100 }))).body;
+    // The cheap host is where a machine gets stored, so a real agent serves it.
+    const cheap = await addAgentHost(provider, agent.agentId, { name: 'avg-cheap', memory: 100 });
     await provider.post('/api/hosts').send(virt8({ name: 'avg-dear', memory: 100, speedUnitPrice: '0.00003', storageUnitPrice: '0.03' }));
     // Both hosts have 100 MB of memory: the 64 and 32 MB configurations fit, tiny-linux (128 MB) does not.
     expect(await averages.runPass()).toEqual({ updated: 10, kept: 1 });
@@ -66,10 +73,9 @@ describe('market', () => {
     await averages.runPass();
     expect(await catalogEntry('Configuration1')).toMatchObject({ averageRunningPerHour: '1.008', averageStoragePerMonth: '0.9' });
 
-    // ...and when no host fits any more, the last price stays.
+    // ...and when no host fits any more (the dear host leaves the market), the last price stays.
     const dear = ((await provider.get('/api/hosts')).body as Array<{ id: string; name: string }>).find((h) => h.name === 'avg-dear')!;
-    const filler2 = (await buyer.post('/api/machines').send(win2000Pro({ name: 'filler2', memory: 96, disk: 100, speed: 1000 }))).body;
-    expect((await buyer.post(`/api/machines/${filler2.id}/store`).send({ hostId: dear.id })).status).toBe(200);
+    expect((await provider.delete(`/api/hosts/${dear.id}`)).status).toBe(204);
     const stamp = (await catalogEntry('Configuration1')).averagesUpdatedAt;
     expect(await averages.runPass()).toMatchObject({ updated: 0 });
     expect(await catalogEntry('Configuration1')).toMatchObject({ averageRunningPerHour: '1.008', averageStoragePerMonth: '0.9', averagesUpdatedAt: stamp });
@@ -95,6 +101,9 @@ describe('market', () => {
         storageUnitPrice: '0.01',
         storageAmount: 30,
         connectionSpeed: '1GB',
+        // Added by hand: no agent.
+        online: false,
+        lastHeartbeatAt: null,
       });
     }
   });

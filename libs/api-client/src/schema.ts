@@ -4,6 +4,134 @@
  */
 
 export interface paths {
+    "/api/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My provider agents: where they listen, what they measured, whether they are online and which host they serve */
+        get: operations["listAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A provider agent's heartbeat (called by the agent every few seconds)
+         * @description Records the facts and machine states; events (guest power-off, crash) stop running machines with version + 1. Unsigned, tampered, stale or replayed: 401, nothing recorded.
+         */
+        post: operations["heartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/images/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a preconfigured image (called by an agent storing a preconfigured machine) */
+        get: operations["downloadImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A provider agent joins with a one-time token (called by the agent)
+         * @description Answers the agent its id and its HMAC secret, once. A bad, expired or used token is a 401.
+         */
+        post: operations["join"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/join-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a one-time join token and the command that starts a provider agent with it
+         * @description Valid for one hour and one join. With a hostId, the agent that joins becomes the agent of that host (added by hand before).
+         */
+        post: operations["createJoinToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/join-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether an agent has joined with a token, and what it measured (poll it to prefill the host form) */
+        get: operations["getJoinToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/media/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download install media (called by an agent attaching it to a machine of its host) */
+        get: operations["downloadMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/me": {
         parameters: {
             query?: never;
@@ -242,6 +370,64 @@ export interface paths {
         patch: operations["updateMachine"];
         trace?: never;
     };
+    "/api/machines/{id}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time console token for my running machine (report fig. 15–18)
+         * @description Open a websocket to `path` within 30 seconds, with the same session cookie or bearer token (noVNC: subprotocol 'binary'); RFB flows both ways. The token works once; a new viewer replaces the previous one.
+         */
+        post: operations["openConsole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Press keys together on my running machine's keyboard, e.g. Ctrl-Alt-Del */
+        post: operations["sendKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put an ISO of my media library in the machine's CD-ROM drive
+         * @description Stored or stopped: the agent keeps it for the next start (start with bootFrom 'cdrom' to boot it). Running: inserted live.
+         */
+        post: operations["attachMachineMedia"];
+        /** Eject the install medium from the machine's CD-ROM drive (live while running) */
+        delete: operations["ejectMachineMedia"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/machines/{id}/offers": {
         parameters: {
             query?: never;
@@ -288,7 +474,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a stored or stopped machine */
+        /**
+         * Start a stored or stopped machine
+         * @description Optional body: bootFrom 'cdrom' boots the attached install media first.
+         */
         post: operations["startMachine"];
         delete?: never;
         options?: never;
@@ -387,10 +576,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My media library: install ISOs and the machines they are attached to */
+        get: operations["listMedia"];
+        put?: never;
+        /**
+         * Upload an install ISO to my media library
+         * @description Anything without the ISO 9660 signature is refused (400 "not an ISO image").
+         */
+        post: operations["uploadMedia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/media/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an ISO from my media library
+         * @description Refused (409) while a machine has it in its CD-ROM drive.
+         */
+        delete: operations["deleteMedia"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AgentDto: {
+            /**
+             * @description Agent id (send it as agentId when adding the host).
+             * @example 9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11
+             */
+            agentId: string;
+            /**
+             * @description Address the front-end reaches the agent at.
+             * @example 127.0.0.1
+             */
+            agentHost: string;
+            /**
+             * @description The agent's command port.
+             * @example 7101
+             */
+            agentPort: number;
+            /**
+             * @description The agent's console port.
+             * @example 7102
+             */
+            consolePort: number;
+            /** @description Host facts the agent measured; they cap the totals of the host. */
+            facts: components["schemas"]["HostFactsDto"];
+            /**
+             * @description True when the agent sent a heartbeat recently.
+             * @example true
+             */
+            online: boolean;
+            /**
+             * @description When its last heartbeat arrived (ISO 8601), or null.
+             * @example 2026-11-25T10:00:05.000Z
+             */
+            lastHeartbeatAt: string | null;
+            /**
+             * @description When it joined (ISO 8601).
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            joinedAt: string;
+            /**
+             * @description The host it serves, or null while no host uses it.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            hostId: string | null;
+            /**
+             * @description Name of the host it serves, or null.
+             * @example virt8
+             */
+            hostName: string | null;
+        };
         ApiTokenDto: {
             /**
              * @description Token id.
@@ -417,6 +696,13 @@ export interface components {
              * @example null
              */
             lastUsedAt: string | null;
+        };
+        AttachMediaDto: {
+            /**
+             * @description An ISO of your media library.
+             * @example 6a1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e
+             */
+            mediaId: string;
         };
         ConfigurationDto: {
             /**
@@ -479,6 +765,23 @@ export interface components {
              * @example 2026-11-25T10:00:00.000Z
              */
             averagesUpdatedAt: string | null;
+        };
+        ConsoleSessionDto: {
+            /**
+             * @description One-time token, bound to you and this machine; valid for 30 seconds.
+             * @example Yp3m0bB2c4d5e6f7g8h9i0j1k2l3m4n5o6p7q8r9s0t1
+             */
+            token: string;
+            /**
+             * @description Open a websocket here (same origin, subprotocol 'binary'; the session cookie or bearer token is checked too): RFB both ways.
+             * @example /api/console/ws?token=Yp3m0bB2c4d5e6f7g8h9i0j1k2l3m4n5o6p7q8r9s0t1
+             */
+            path: string;
+            /**
+             * @description When the token stops working (ISO 8601).
+             * @example 2026-11-25T10:00:30.000Z
+             */
+            expiresAt: string;
         };
         CreateApiTokenDto: {
             /**
@@ -559,15 +862,27 @@ export interface components {
              */
             connectionSpeed: string;
             /**
-             * @description Address where the provider agent listens.
+             * @description A joined agent of yours that no other host uses (GET /api/agents/join-tokens/{id} names it). With it, agentHost and agentPort come from the agent and the totals may not exceed what it measured. Without it the host is added by hand and stays offline until an agent joins for it (POST /api/agents/join-tokens with its hostId).
+             * @example 9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11
+             */
+            agentId?: string;
+            /**
+             * @description Address where the provider agent listens (required without agentId; taken from the agent with it).
              * @example 127.0.0.1
              */
-            agentHost: string;
+            agentHost?: string;
             /**
-             * @description Port where the provider agent listens.
+             * @description Port where the provider agent listens (required without agentId; taken from the agent with it).
              * @example 8000
              */
-            agentPort: number;
+            agentPort?: number;
+        };
+        CreateJoinTokenDto: {
+            /**
+             * @description A host of yours added by hand that has no agent yet: the agent that joins with this token becomes its agent.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            hostId?: string;
         };
         CreatedApiTokenDto: {
             /**
@@ -718,6 +1033,11 @@ export interface components {
              */
             connectionSpeed: string;
             /**
+             * @description Host id.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            id: string;
+            /**
              * @description Address where the provider agent listens.
              * @example 127.0.0.1
              */
@@ -728,10 +1048,22 @@ export interface components {
              */
             agentPort: number;
             /**
-             * @description Host id.
-             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             * @description The agent serving this host, or null for a host added by hand whose agent has not joined yet.
+             * @example 9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11
              */
-            id: string;
+            agentId: string | null;
+            /**
+             * @description True when its agent sent a heartbeat recently; a host without an agent is offline.
+             * @example true
+             */
+            online: boolean;
+            /**
+             * @description When its agent's last heartbeat arrived (ISO 8601), or null.
+             * @example 2026-11-25T10:00:05.000Z
+             */
+            lastHeartbeatAt: string | null;
+            /** @description What its agent measured (last heartbeat), or null without an agent. */
+            facts: components["schemas"]["HostFactsDto"] | null;
             /**
              * @description Handle of the provider who owns the host.
              * @example RsrcProvider
@@ -750,6 +1082,43 @@ export interface components {
              */
             createdAt: string;
         };
+        HostFactsDto: {
+            /**
+             * @description Sum of bogomips over /proc/cpuinfo, rounded down.
+             * @example 10399
+             */
+            bogomips: number;
+            /**
+             * @description Number of CPUs.
+             * @example 2
+             */
+            cpus: number;
+            /**
+             * @description Total memory in MB.
+             * @example 24105
+             */
+            memoryMb: number;
+            /**
+             * @description Free disk in MB where the agent keeps machines.
+             * @example 51200
+             */
+            freeDiskMb: number;
+            /**
+             * @description Accelerator the agent's boot probe chose: kvm or tcg.
+             * @example tcg
+             */
+            accelerator: string;
+            /**
+             * @description Version of the provider agent.
+             * @example 0.1.0
+             */
+            agentVersion: string;
+            /**
+             * @description Host name of the machine the agent runs on.
+             * @example rack7-slot2
+             */
+            hostname: string;
+        };
         HostRefDto: {
             /**
              * @description Host id.
@@ -766,6 +1135,112 @@ export interface components {
              * @example RsrcProvider
              */
             owner: string;
+            /**
+             * @description True when the host's agent sent a heartbeat recently (actions on an offline host fail fast).
+             * @example true
+             */
+            online: boolean;
+        };
+        JoinRequestDto: {
+            /**
+             * @description The one-time join token from the "add host" page.
+             * @example vj_Yp3m0bB2c4d5e6f7g8h9i0j1k2l3m4n5o6p7q8r9s0
+             */
+            joinToken: string;
+            /**
+             * @description Where the front-end reaches the agent's command and console ports.
+             * @example 127.0.0.1
+             */
+            agentHost: string;
+            /**
+             * @description Command port (NestJS TCP transport).
+             * @example 7101
+             */
+            agentPort: number;
+            /**
+             * @description Console relay port.
+             * @example 7102
+             */
+            consolePort: number;
+            /** @description What the agent measured on its host. */
+            facts: components["schemas"]["HostFactsDto"];
+        };
+        JoinResponseDto: {
+            /**
+             * @description The agent's identity.
+             * @example 9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11
+             */
+            agentId: string;
+            /**
+             * @description The shared HMAC secret (64 hex digits). Returned once, never again.
+             * @example 5c1f0e2d...
+             */
+            secret: string;
+        };
+        JoinTokenDto: {
+            /**
+             * @description Token id: poll GET /api/agents/join-tokens/{id} to see the agent join.
+             * @example 3f2a1b0c-9d8e-4c65-8b7a-2f1e0d9c8b7a
+             */
+            id: string;
+            /**
+             * @description The one-time join token (shown only here; stored hashed).
+             * @example vj_Yp3m0bB2c4d5e6f7g8h9i0j1k2l3m4n5o6p7q8r9s0
+             */
+            token: string;
+            /**
+             * @description When the token stops working (ISO 8601), one hour after it was made.
+             * @example 2026-11-25T11:00:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description The command that starts a provider agent on the host and joins it with this token.
+             * @example npm run agent -- --frontend http://127.0.0.1:8080 --join vj_Yp3m... --data ~/.virtuoso/agent-3f2a1b0c --port 7101
+             */
+            command: string;
+        };
+        JoinTokenStatusDto: {
+            /**
+             * @description Token id.
+             * @example 3f2a1b0c-9d8e-4c65-8b7a-2f1e0d9c8b7a
+             */
+            id: string;
+            /**
+             * @description When the token stops working (ISO 8601).
+             * @example 2026-11-25T11:00:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description True once an agent has joined with the token.
+             * @example true
+             */
+            joined: boolean;
+            /** @description The agent that joined with the token, or null. */
+            agent: components["schemas"]["JoinedAgentDto"] | null;
+        };
+        JoinedAgentDto: {
+            /**
+             * @description Agent id (send it as agentId when adding the host).
+             * @example 9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11
+             */
+            agentId: string;
+            /**
+             * @description Address the front-end reaches the agent at.
+             * @example 127.0.0.1
+             */
+            agentHost: string;
+            /**
+             * @description The agent's command port.
+             * @example 7101
+             */
+            agentPort: number;
+            /**
+             * @description The agent's console port.
+             * @example 7102
+             */
+            consolePort: number;
+            /** @description Host facts the agent measured; they cap the totals of the host. */
+            facts: components["schemas"]["HostFactsDto"];
         };
         MachineDto: {
             /**
@@ -881,6 +1356,8 @@ export interface components {
              * @example null
              */
             lastError: string | null;
+            /** @description Install medium in its CD-ROM drive, or null. */
+            media: components["schemas"]["MediaRefDto"] | null;
             /**
              * @description When it was registered (ISO 8601).
              * @example 2026-11-25T10:00:00.000Z
@@ -984,6 +1461,77 @@ export interface components {
              * @example 1Gbps
              */
             connectionSpeed: string;
+            /**
+             * @description True when the agent of the host sent a heartbeat recently.
+             * @example true
+             */
+            online: boolean;
+            /**
+             * @description When the host's agent last sent a heartbeat (ISO 8601), or null.
+             * @example 2026-11-25T10:00:05.000Z
+             */
+            lastHeartbeatAt: string | null;
+        };
+        MediaDto: {
+            /**
+             * @description Media id.
+             * @example 6a1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e
+             */
+            id: string;
+            /**
+             * @description Name shown in the library.
+             * @example debian-12-netinst.iso
+             */
+            name: string;
+            /**
+             * @description Size in bytes.
+             * @example 11534336
+             */
+            size: number;
+            /**
+             * @description SHA-256 of the file, hex.
+             * @example b04015860c2655744f80168f0a311924590e40c0dd9358786f09b4a310ffb776
+             */
+            sha256: string;
+            /**
+             * @description Machines it is attached to as CD-ROM.
+             * @example [
+             *       {
+             *         "id": "2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e",
+             *         "name": "Configuration1"
+             *       }
+             *     ]
+             */
+            attachedTo: components["schemas"]["MediaMachineRefDto"][];
+            /**
+             * @description When it was uploaded (ISO 8601).
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+        };
+        MediaMachineRefDto: {
+            /**
+             * @description Machine id.
+             * @example 2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e
+             */
+            id: string;
+            /**
+             * @description Machine name.
+             * @example Configuration1
+             */
+            name: string;
+        };
+        MediaRefDto: {
+            /**
+             * @description Media id.
+             * @example 6a1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e
+             */
+            id: string;
+            /**
+             * @description Media name.
+             * @example debian-12-netinst.iso
+             */
+            name: string;
         };
         OfferDto: {
             /**
@@ -1108,6 +1656,17 @@ export interface components {
              */
             storage: number;
         };
+        SendKeysDto: {
+            /**
+             * @description QEMU qcodes pressed together, e.g. ['ctrl', 'alt', 'delete'].
+             * @example [
+             *       "ctrl",
+             *       "alt",
+             *       "delete"
+             *     ]
+             */
+            keys: string[];
+        };
         SignInDto: {
             /**
              * @description User handle.
@@ -1142,6 +1701,41 @@ export interface components {
              * @enum {string}
              */
             role: "buyer" | "provider";
+        };
+        SignedEnvelopeDto: {
+            /**
+             * @description Agent id the secret belongs to.
+             * @example 9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11
+             */
+            hostId: string;
+            /**
+             * @description Milliseconds since the epoch on the sender's clock.
+             * @example 1795600000000
+             */
+            ts: number;
+            /**
+             * @description 16 random bytes, hex.
+             * @example 0f1e2d3c4b5a69788796a5b4c3d2e1f0
+             */
+            nonce: string;
+            /**
+             * @description The message as JSON text, signed as is (for a heartbeat: agentId, facts, vms, events).
+             * @example {"agentId":"9b2d...","facts":{},"vms":[],"events":[]}
+             */
+            body: string;
+            /**
+             * @description HMAC-SHA256 of `${channel}\n${ts}\n${nonce}\n${body}`, hex.
+             * @example a3f1...
+             */
+            sig: string;
+        };
+        StartMachineDto: {
+            /**
+             * @description Boot device: 'disk' (default; then the CD-ROM), or 'cdrom' first to boot attached install media.
+             * @example cdrom
+             * @enum {string}
+             */
+            bootFrom?: "disk" | "cdrom";
         };
         StoreMachineDto: {
             /**
@@ -1276,6 +1870,316 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listAgents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My agents, in the order they joined. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentDto"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    heartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A Heartbeat (facts, every machine's state, events) signed with the agent's secret on channel /api/agents/heartbeat. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignedEnvelopeDto"];
+            };
+        };
+        responses: {
+            /** @description Recorded; the events are acknowledged. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed by a joined agent, stale, or replayed. Nothing was recorded. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    downloadImage: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Base64 of a SignedEnvelope of `{ path }` on channel = the path, signed by a joined agent. */
+                "x-virtuoso-agent": string;
+            };
+            path: {
+                /** @description A catalog entry's image name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not signed by a joined agent for this path. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    join: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JoinRequestDto"];
+            };
+        };
+        responses: {
+            /** @description The agent's identity and secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JoinResponseDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The join token is unknown, expired or already used. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    createJoinToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateJoinTokenDto"];
+            };
+        };
+        responses: {
+            /** @description The token (shown only now) and the command line. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JoinTokenDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    getJoinToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The join token id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token and the agent that joined with it, if any. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JoinTokenStatusDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    downloadMedia: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Base64 of a SignedEnvelope of `{ path }` on channel = the path, signed by a joined agent. */
+                "x-virtuoso-agent": string;
+            };
+            path: {
+                /** @description Media id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ISO image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not signed by a joined agent for this path. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such media attached to a machine on the agent's host. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     getMe: {
         parameters: {
             query?: never;
@@ -2053,8 +2957,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description The provider host failed to carry out the action; the machine is back in its previous state. */
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2141,6 +3063,351 @@ export interface operations {
             };
             /** @description If-Match names a version the machine is no longer at. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    openConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token and the websocket path. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSessionDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    sendKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendKeysDto"];
+            };
+        };
+        responses: {
+            /** @description The keys were pressed and released. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent is not reachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    attachMachineMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttachMediaDto"];
+            };
+        };
+        responses: {
+            /** @description The machine; the ETag header is its version in quotes. */
+            200: {
+                headers: {
+                    /** @description The machine version, e.g. "1". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    ejectMachineMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The machine; the ETag header is its version in quotes. */
+            200: {
+                headers: {
+                    /** @description The machine version, e.g. "1". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2294,8 +3561,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description The provider host failed to carry out the action; the machine is back in its previous state. */
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2318,7 +3603,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartMachineDto"];
+            };
+        };
         responses: {
             /** @description The machine; the ETag header is its version in quotes. */
             200: {
@@ -2329,6 +3618,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
@@ -2376,8 +3674,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description The provider host failed to carry out the action; the machine is back in its previous state. */
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2458,8 +3774,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description The provider host failed to carry out the action; the machine is back in its previous state. */
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2553,8 +3887,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description The provider host failed to carry out the action; the machine is back in its previous state. */
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2635,8 +3987,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description The provider host failed to carry out the action; the machine is back in its previous state. */
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2722,6 +4092,173 @@ export interface operations {
             };
             /** @description The signed-in user's role may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    listMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My media, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaDto"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    uploadMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The ISO image (multipart field `file`, at most VIRTUOSO_MEDIA_MAX_MB, 1024 MB by default) and an optional name. */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description An ISO 9660 image.
+                     */
+                    file: string;
+                    /**
+                     * @description Name shown in the library; the file's name when left out.
+                     * @example debian-12-netinst.iso
+                     */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The stored medium. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The file is larger than the upload limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    deleteMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The media id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,6 @@
-import { ApiProperty, OmitType, PartialType, PickType } from '@nestjs/swagger';
-import { IsString, Length, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType, PickType } from '@nestjs/swagger';
+import { IsOptional, IsString, IsUUID, Length, Matches, ValidateIf } from 'class-validator';
+import { HostFactsDto } from './agents.dto';
 import { IsPrice, IsWholeNumber } from './validation';
 
 /** Every field of the report's "add machine" form (fig. 27). Totals are locked once the host exists. */
@@ -63,14 +64,27 @@ export class CreateHostDto {
   @Length(1, 40, { message: 'connectionSpeed must be 1 to 40 characters' })
   connectionSpeed: string;
 
-  @ApiProperty({ description: 'Address where the provider agent listens.', example: '127.0.0.1' })
-  @IsString()
-  @Matches(/^[A-Za-z0-9.:-]{1,255}$/, { message: 'agentHost must be a host name or IP address' })
-  agentHost: string;
+  @ApiPropertyOptional({
+    description:
+      'A joined agent of yours that no other host uses (GET /api/agents/join-tokens/{id} names it). With it, agentHost and ' +
+      'agentPort come from the agent and the totals may not exceed what it measured. Without it the host is added by hand ' +
+      'and stays offline until an agent joins for it (POST /api/agents/join-tokens with its hostId).',
+    example: '9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11',
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'agentId must be the id of one of your joined agents' })
+  agentId?: string;
 
-  @ApiProperty({ description: 'Port where the provider agent listens.', example: 8000 })
+  @ApiPropertyOptional({ description: 'Address where the provider agent listens (required without agentId; taken from the agent with it).', example: '127.0.0.1' })
+  @ValidateIf((dto: CreateHostDto) => dto.agentId === undefined || dto.agentHost !== undefined)
+  @IsString({ message: 'agentHost must be a host name or IP address' })
+  @Matches(/^[A-Za-z0-9.:-]{1,255}$/, { message: 'agentHost must be a host name or IP address' })
+  agentHost?: string;
+
+  @ApiPropertyOptional({ description: 'Port where the provider agent listens (required without agentId; taken from the agent with it).', example: 8000 })
+  @ValidateIf((dto: CreateHostDto) => dto.agentId === undefined || dto.agentPort !== undefined)
   @IsWholeNumber('agentPort', 1, 65535)
-  agentPort: number;
+  agentPort?: number;
 }
 
 /** Only units, unit prices and periods may change (report §5.2.3); changes are not retroactive. */
@@ -98,9 +112,27 @@ export class ResourceAmountsDto {
   storage: number;
 }
 
-export class HostDto extends OmitType(CreateHostDto, [] as const) {
+export class HostDto extends OmitType(CreateHostDto, ['agentId', 'agentHost', 'agentPort'] as const) {
   @ApiProperty({ description: 'Host id.', example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })
   id: string;
+
+  @ApiProperty({ description: 'Address where the provider agent listens.', example: '127.0.0.1' })
+  agentHost: string;
+
+  @ApiProperty({ description: 'Port where the provider agent listens.', example: 8000 })
+  agentPort: number;
+
+  @ApiProperty({ description: 'The agent serving this host, or null for a host added by hand whose agent has not joined yet.', example: '9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11', nullable: true, type: String })
+  agentId: string | null;
+
+  @ApiProperty({ description: 'True when its agent sent a heartbeat recently; a host without an agent is offline.', example: true })
+  online: boolean;
+
+  @ApiProperty({ description: "When its agent's last heartbeat arrived (ISO 8601), or null.", example: '2026-11-25T10:00:05.000Z', nullable: true, type: String })
+  lastHeartbeatAt: string | null;
+
+  @ApiProperty({ description: 'What its agent measured (last heartbeat), or null without an agent.', type: HostFactsDto, nullable: true })
+  facts: HostFactsDto | null;
 
   @ApiProperty({ description: 'Handle of the provider who owns the host.', example: 'RsrcProvider' })
   owner: string;
@@ -161,4 +193,10 @@ export class MarketHostDto {
 
   @ApiProperty({ description: 'Connection speed.', example: '1Gbps' })
   connectionSpeed: string;
+
+  @ApiProperty({ description: 'True when the agent of the host sent a heartbeat recently.', example: true })
+  online: boolean;
+
+  @ApiProperty({ description: "When the host's agent last sent a heartbeat (ISO 8601), or null.", example: '2026-11-25T10:00:05.000Z', nullable: true, type: String })
+  lastHeartbeatAt: string | null;
 }

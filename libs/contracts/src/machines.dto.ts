@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { ResourceAmountsDto } from './hosts.dto';
+import { MediaRefDto } from './media.dto';
 import { IsPrice, IsWholeNumber } from './validation';
 
 export const MACHINE_STATES = [
@@ -74,6 +75,19 @@ export class HostRefDto {
 
   @ApiProperty({ description: 'Provider handle.', example: 'RsrcProvider' })
   owner: string;
+
+  @ApiProperty({ description: "True when the host's agent sent a heartbeat recently (actions on an offline host fail fast).", example: true })
+  online: boolean;
+}
+
+export const BOOT_DEVICES = ['disk', 'cdrom'] as const;
+
+/** Optional body of POST /api/machines/{id}/start. */
+export class StartMachineDto {
+  @ApiPropertyOptional({ description: "Boot device: 'disk' (default; then the CD-ROM), or 'cdrom' first to boot attached install media.", enum: BOOT_DEVICES, example: 'cdrom' })
+  @IsOptional()
+  @IsIn(BOOT_DEVICES as unknown as string[], { message: "bootFrom must be 'disk' or 'cdrom'" })
+  bootFrom?: (typeof BOOT_DEVICES)[number];
 }
 
 export class MachineDto {
@@ -142,6 +156,9 @@ export class MachineDto {
 
   @ApiProperty({ description: 'Last failure of an action on this machine, or null.', example: null, nullable: true, type: String })
   lastError: string | null;
+
+  @ApiProperty({ description: 'Install medium in its CD-ROM drive, or null.', type: MediaRefDto, nullable: true })
+  media: MediaRefDto | null;
 
   @ApiProperty({ description: 'When it was registered (ISO 8601).', example: '2026-11-25T10:00:00.000Z' })
   createdAt: string;

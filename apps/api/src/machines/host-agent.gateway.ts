@@ -1,37 +1,74 @@
-/** Where the provider agent of a host listens. */
-export interface AgentHost {
-  id: string;
-  name: string;
-  agentHost: string;
-  agentPort: number;
+import type {
+  AgentVmState,
+  ConsoleOpenCommand,
+  VmCommand,
+  VmCreateCommand,
+  VmMediaCommand,
+  VmSendKeysCommand,
+  VmStartCommand,
+  VmStopCommand,
+} from '@virtuoso/contracts';
+
+/** The host a command is for, and its agent (null for a host added by hand whose agent has not joined). */
+export interface AgentTarget {
+  hostId: string;
+  hostName: string;
+  agentId: string | null;
 }
 
-/** What the agent needs to create or run a machine. */
-export interface VmSpec {
-  name: string;
-  speed: number;
-  memory: number;
-  disk: number;
-  os: string;
-  /** Disk image of a preconfigured machine, or null for a blank disk. */
-  image: string | null;
-  macAddress: string;
-  /** The version the machine will have once the action succeeds. */
-  version: number;
+/** Where to connect for a console once `console.open` registered the ticket. */
+export interface ConsoleEndpoint {
+  host: string;
+  port: number;
 }
 
 /**
- * The VM side of the lifecycle: each call asks the provider agent on `host` to carry out one action
- * and resolves when it is done; a rejection means the action failed and the machine goes back to
- * the state it left. The provider-agent issue brings the real implementation.
+ * The VM side of the lifecycle (report §6.3): each call asks the provider agent of a host to carry
+ * out one command and resolves with the machine as the agent then sees it. Rejections are one of
+ * the errors below, so the caller knows whether the command certainly did nothing.
  */
 export interface HostAgentGateway {
-  createVm(machineId: string, host: AgentHost, spec: VmSpec): Promise<void>;
-  startVm(machineId: string, host: AgentHost, spec: VmSpec): Promise<void>;
-  stopVm(machineId: string, host: AgentHost, spec: VmSpec): Promise<void>;
-  suspendVm(machineId: string, host: AgentHost, spec: VmSpec): Promise<void>;
-  resumeVm(machineId: string, host: AgentHost, spec: VmSpec): Promise<void>;
-  deleteVm(machineId: string, host: AgentHost, spec: VmSpec): Promise<void>;
+  createVm(target: AgentTarget, command: VmCreateCommand): Promise<AgentVmState>;
+  startVm(target: AgentTarget, command: VmStartCommand): Promise<AgentVmState>;
+  stopVm(target: AgentTarget, command: VmStopCommand): Promise<AgentVmState>;
+  suspendVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
+  resumeVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
+  deleteVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
+  attachMedia(target: AgentTarget, command: VmMediaCommand): Promise<AgentVmState>;
+  ejectMedia(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
+  sendKeys(target: AgentTarget, command: VmSendKeysCommand): Promise<AgentVmState>;
+  openConsole(target: AgentTarget, command: ConsoleOpenCommand): Promise<ConsoleEndpoint>;
+  listVms(target: AgentTarget): Promise<AgentVmState[]>;
 }
 
 export const HOST_AGENT_GATEWAY = Symbol('HostAgentGateway');
+
+/** The command never reached an agent (none joined, connection refused, no connection in time): nothing happened. 503. */
+export class AgentUnavailableError extends Error {
+  readonly status = 503;
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentUnavailableError';
+  }
+}
+
+/** The agent answered and refused or failed the command: nothing changed on the host. 502. */
+export class AgentRefusedError extends Error {
+  readonly status = 502;
+  constructor(
+    message: string,
+    readonly code: 'unauthenticated' | 'not-found' | 'conflict' | 'refused' | 'failed',
+  ) {
+    super(message);
+    this.name = 'AgentRefusedError';
+  }
+}
+
+/** The command was sent but no answer came (timeout, connection dropped): the outcome is unknown until a heartbeat tells. 504. */
+export class AgentNoAnswerError extends Error {
+  readonly status = 504;
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentNoAnswerError';
+  }
+}

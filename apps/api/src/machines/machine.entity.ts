@@ -91,8 +91,17 @@ export class Machine {
   @TextColumn(500, { nullable: true })
   lastError: string | null;
 
+  /** Install medium in the CD-ROM drive (media library), or null. */
+  @Index()
+  @RefColumn({ nullable: true })
+  mediaId: string | null;
+
   @TimeColumn({ nullable: true })
   storedAt: string | null;
+
+  /** When the action under way began (set with a transient state): the reconciler's clock. */
+  @TimeColumn({ nullable: true })
+  transientSince: string | null;
 
   @TimeColumn()
   createdAt: string;

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
-import { MachineDto, OfferDto, RegisterMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { AttachMediaDto, MachineDto, OfferDto, RegisterMachineDto, StartMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiIdParam, ApiIfMatch, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { VersionEtagInterceptor } from '../common/etag.interceptor';
@@ -8,6 +8,13 @@ import { IfMatch } from '../common/if-match';
 import type { Response } from 'express';
 import { ApiSearchLimit, SearchLimit, TOTAL_COUNT_DOC, setTotalCount } from '../market/search-limit';
 import { MachinesService } from './machines.service';
+
+/** What an action carried out by the host's agent may answer besides the lifecycle's own errors. */
+const AGENT_ERRORS: Array<[number, string]> = [
+  [502, "The host's agent refused or failed the action; the machine is back in its previous state and lastError says why."],
+  [503, 'The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state).'],
+  [504, "The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it."],
+];
 
 const machineWithEtag: ApiResponseOptions = {
   type: MachineDto,
@@ -67,7 +74,7 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Delete a machine', description: 'Allowed while registered, stored, stopped or suspended; frees its resources on the host.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiErrors(401, 403, 404, 409, 412, 502)
+  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
   deleteMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<void> {
     return this.machines.remove(user, id, ifMatch);
   }
@@ -106,7 +113,7 @@ export class MachinesController {
     description: 'Re-checks that the host fits and asks no more than the asked prices, reserves its speed, memory and storage, and fixes the prices.',
   })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(400, 401, 403, 404, 409, 412, 502)
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   storeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StoreMachineDto, @IfMatch() ifMatch?: number): Promise<MachineDto> {
     return this.machines.store(user, id, dto.hostId, ifMatch);
   }
@@ -115,11 +122,11 @@ export class MachinesController {
   @ApiIdParam('machine')
   @HttpCode(200)
   @ApiIfMatch()
-  @ApiOperation({ summary: 'Start a stored or stopped machine' })
+  @ApiOperation({ summary: 'Start a stored or stopped machine', description: "Optional body: bootFrom 'cdrom' boots the attached install media first." })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, 502)
-  startMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
-    return this.machines.act(user, id, 'start', ifMatch);
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  startMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StartMachineDto, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+    return this.machines.start(user, id, dto, ifMatch);
   }
 
   @Post(':id/stop')
@@ -128,7 +135,7 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Stop a running machine' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, 502)
+  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
   stopMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
     return this.machines.act(user, id, 'stop', ifMatch);
   }
@@ -139,7 +146,7 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Suspend a running machine (its memory is saved)' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, 502)
+  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
   suspendMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
     return this.machines.act(user, id, 'suspend', ifMatch);
   }
@@ -150,8 +157,31 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Resume a suspended machine' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, 502)
+  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
   resumeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
     return this.machines.act(user, id, 'resume', ifMatch);
+  }
+
+  @Post(':id/media')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Put an ISO of my media library in the machine's CD-ROM drive",
+    description: "Stored or stopped: the agent keeps it for the next start (start with bootFrom 'cdrom' to boot it). Running: inserted live.",
+  })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(400, 401, 403, 404, 409, ...AGENT_ERRORS)
+  attachMachineMedia(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: AttachMediaDto): Promise<MachineDto> {
+    return this.machines.attachMedia(user, id, dto.mediaId);
+  }
+
+  @Delete(':id/media')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Eject the install medium from the machine's CD-ROM drive (live while running)" })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(401, 403, 404, 409, ...AGENT_ERRORS)
+  ejectMachineMedia(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<MachineDto> {
+    return this.machines.ejectMedia(user, id);
   }
 }

@@ -1,31 +1,21 @@
-import { DynamicModule, Module, Type } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module';
+import { AgentsModule } from '../agents/agents.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { MarketModule } from '../market/market.module';
+import { MediaModule } from '../media/media.module';
 import { ProvidersModule } from '../providers/providers.module';
-import { HOST_AGENT_GATEWAY, HostAgentGateway } from './host-agent.gateway';
 import { Machine } from './machine.entity';
+import { MachineCoreModule } from './machine-core.module';
 import { MachinesController } from './machines.controller';
 import { MachinesService } from './machines.service';
-import { NoAgentGateway } from './no-agent.gateway';
 
-@Module({})
-export class MachinesModule {
-  /** `gateway` replaces the NoAgentGateway (tests use a failing one; the agent issue brings the real one). */
-  static register(gateway?: HostAgentGateway | Type<HostAgentGateway>): DynamicModule {
-    const provider =
-      gateway === undefined
-        ? { provide: HOST_AGENT_GATEWAY, useClass: NoAgentGateway }
-        : typeof gateway === 'function'
-          ? { provide: HOST_AGENT_GATEWAY, useClass: gateway }
-          : { provide: HOST_AGENT_GATEWAY, useValue: gateway };
-    return {
-      module: MachinesModule,
-      imports: [AccountsModule, CatalogModule, ProvidersModule, MarketModule, TypeOrmModule.forFeature([Machine])],
-      controllers: [MachinesController],
-      providers: [MachinesService, provider],
-      exports: [MachinesService],
-    };
-  }
-}
+/** A buyer's machines: the lifecycle, carried out on the host by its agent (AgentsModule's gateway). */
+@Module({
+  imports: [AccountsModule, CatalogModule, ProvidersModule, MarketModule, MachineCoreModule, AgentsModule, MediaModule, TypeOrmModule.forFeature([Machine])],
+  controllers: [MachinesController],
+  providers: [MachinesService],
+  exports: [MachinesService],
+})
+export class MachinesModule {}

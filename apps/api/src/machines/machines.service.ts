@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { MachineDto, RegisterMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { type AgentVmState, MachineDto, RegisterMachineDto, StartMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import {
   type MachineAction,
   type MachineSize,
@@ -14,6 +14,8 @@ import {
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EntityManager, Not, Repository } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
+import { ImageStore, ImageUnavailableError } from '../agents/image-store.service';
+import { vcpusFor } from '../agents/online';
 import { CatalogService } from '../catalog/catalog.service';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
@@ -22,26 +24,41 @@ import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MarketService, OfferPage } from '../market/market.service';
+import { MediaService } from '../media/media.service';
 import { HostsService, pricesOf } from '../providers/hosts.service';
-import { AgentHost, HOST_AGENT_GATEWAY, HostAgentGateway, VmSpec } from './host-agent.gateway';
+import {
+  AgentNoAnswerError,
+  AgentRefusedError,
+  AgentTarget,
+  AgentUnavailableError,
+  HOST_AGENT_GATEWAY,
+  HostAgentGateway,
+} from './host-agent.gateway';
 import { Machine } from './machine.entity';
+import { MachineStore } from './machine-store.service';
 
 explainUnknownProperties(UpdateMachineDto, (property) =>
   property === 'configurationId' ? 'configurationId cannot be changed after the machine is registered' : undefined,
 );
 
-/** Lifecycle actions that go to the provider agent, and the gateway call for each. */
+/** Lifecycle actions that go to the provider agent. */
 export type VmAction = 'start' | 'stop' | 'suspend' | 'resume';
-type GatewayCall = (gateway: HostAgentGateway) => HostAgentGateway[keyof HostAgentGateway];
+type AgentAction = 'store' | 'delete' | VmAction;
 
-const CALLS: Record<'store' | 'delete' | VmAction, GatewayCall> = {
-  store: (gateway) => gateway.createVm.bind(gateway),
-  start: (gateway) => gateway.startVm.bind(gateway),
-  stop: (gateway) => gateway.stopVm.bind(gateway),
-  suspend: (gateway) => gateway.suspendVm.bind(gateway),
-  resume: (gateway) => gateway.resumeVm.bind(gateway),
-  delete: (gateway) => gateway.deleteVm.bind(gateway),
-};
+/** Options of an action for the agent (start: the boot device). */
+interface ActionOptions {
+  bootFrom?: 'disk' | 'cdrom';
+}
+
+/** A failure the agent gateway (or the image store) reports, as an HTTP status and whether anything may have happened. */
+function failureOf(error: unknown): { status: number; message: string; unknown: boolean } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof AgentNoAnswerError) return { status: 504, message, unknown: true };
+  if (error instanceof AgentUnavailableError || error instanceof ImageUnavailableError) return { status: 503, message, unknown: false };
+  if (error instanceof AgentRefusedError) return { status: 502, message, unknown: false };
+  if (error instanceof ApiError) return { status: error.getStatus(), message: (error.getResponse() as { message?: string }).message ?? message, unknown: false };
+  return { status: 502, message, unknown: false };
+}
 
 /** Extra work done in the same transaction as a state change; returns columns to set with it. */
 interface Hooks {
@@ -60,12 +77,17 @@ const sizeOf = (machine: Pick<Machine, 'speed' | 'memory' | 'disk'>): MachineSiz
  */
 @Injectable()
 export class MachinesService {
+  private readonly logger = new Logger('Machines');
+
   constructor(
     private readonly db: Database,
     private readonly accounts: AccountsService,
     private readonly catalog: CatalogService,
     private readonly hosts: HostsService,
     private readonly market: MarketService,
+    private readonly machineStore: MachineStore,
+    private readonly images: ImageStore,
+    private readonly media: MediaService,
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -110,7 +132,9 @@ export class MachinesService {
       macAddress: '',
       registrationFee: fee,
       lastError: null,
+      mediaId: null,
       storedAt: null,
+      transientSince: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -132,7 +156,7 @@ export class MachinesService {
     if (dto.askedRunningPerHour !== undefined) changes.askedRunningPerHour = exactAmount('askedRunningPerHour', dto.askedRunningPerHour);
     if (machine.preconfigured) await this.checkImageEdit(machine, changes);
     await this.db.transaction(async (em) => {
-      if (!(await this.compareAndSet(em, machine, changes))) throw await this.lostRace(em, machine.id, 'edit', ifMatch);
+      if (!(await this.machineStore.write(em, machine, changes))) throw await this.lostRace(em, machine.id, 'edit', ifMatch);
     });
     return this.get(user, id);
   }
@@ -179,8 +203,12 @@ export class MachinesService {
     });
   }
 
-  act(user: AuthUser, id: string, action: VmAction, ifMatch?: number): Promise<MachineDto> {
-    return this.perform(user, id, action, ifMatch, {});
+  act(user: AuthUser, id: string, action: VmAction, ifMatch?: number, options: ActionOptions = {}): Promise<MachineDto> {
+    return this.perform(user, id, action, ifMatch, {}, options);
+  }
+
+  start(user: AuthUser, id: string, dto: StartMachineDto, ifMatch?: number): Promise<MachineDto> {
+    return this.act(user, id, 'start', ifMatch, { bootFrom: dto.bootFrom });
   }
 
   /** Deletes the machine: at once while registered, else through the host agent, then frees its resources. */
@@ -193,7 +221,92 @@ export class MachinesService {
     });
   }
 
-  private async perform(user: AuthUser, id: string, action: 'store' | 'delete' | VmAction, ifMatch: number | undefined, hooks: Hooks): Promise<MachineDto> {
+  /**
+   * Puts an ISO of the buyer's library in the machine's CD-ROM drive: live while running, else
+   * remembered by the agent for the next start (boot from it with start's bootFrom: 'cdrom').
+   */
+  async attachMedia(user: AuthUser, id: string, mediaId: string): Promise<MachineDto> {
+    const machine = await this.own(user, id);
+    this.checkMediaState(machine, 'attach media to');
+    const medium = await this.media.own(user, mediaId);
+    const target = await this.targetOf(machine.hostId);
+    const ungrant = target.agentId ? this.media.grant(target.agentId, medium.id) : () => undefined;
+    try {
+      const seen = await this.gateway.attachMedia(target, { machineId: machine.id, version: machine.version, media: { id: medium.id, sha256: medium.sha256 } });
+      this.checkAgentVersion(machine, 'attach media', seen, machine.version);
+    } catch (error) {
+      throw this.agentFailure(machine, `attach ${medium.name} to`, error);
+    } finally {
+      ungrant();
+    }
+    return this.toDto(await this.recordMedia(machine, medium.id));
+  }
+
+  /** Takes the medium out of the drive (live while running). */
+  async ejectMedia(user: AuthUser, id: string): Promise<MachineDto> {
+    const machine = await this.own(user, id);
+    if (machine.mediaId === null) return this.toDto(machine);
+    this.checkMediaState(machine, 'eject media of');
+    const target = await this.targetOf(machine.hostId);
+    try {
+      const seen = await this.gateway.ejectMedia(target, { machineId: machine.id, version: machine.version });
+      this.checkAgentVersion(machine, 'eject media', seen, machine.version);
+    } catch (error) {
+      throw this.agentFailure(machine, 'eject the media of', error);
+    }
+    return this.toDto(await this.recordMedia(machine, null));
+  }
+
+  /** The buyer's running machine and its host, for a console (409 unless running). */
+  async consoleTarget(user: Pick<AuthUser, 'id'>, id: string): Promise<{ machine: Machine; target: AgentTarget }> {
+    const machine = await this.own(user, id);
+    this.begin(machine, 'console');
+    return { machine, target: await this.targetOf(machine.hostId) };
+  }
+
+  /** Presses keys together on a running machine's keyboard (e.g. Ctrl-Alt-Del). */
+  async sendKeys(user: AuthUser, id: string, keys: string[]): Promise<void> {
+    const { machine, target } = await this.consoleTarget(user, id);
+    try {
+      await this.gateway.sendKeys(target, { machineId: machine.id, keys, version: machine.version });
+    } catch (error) {
+      throw this.agentFailure(machine, `send ${keys.join('-')} to`, error);
+    }
+  }
+
+  private checkMediaState(machine: Machine, what: string): void {
+    if (!['stored', 'stopped', 'running'].includes(machine.state)) {
+      throw new ApiError(409, `Cannot ${what} a machine that is ${machine.state}: only stored, stopped or running machines have a CD-ROM drive to change`, {
+        allowedActions: allowedActions(machine.state),
+      });
+    }
+  }
+
+  private async recordMedia(machine: Machine, mediaId: string | null): Promise<Machine> {
+    return this.db.transaction(async (em) => {
+      const fresh = await em.findOneByOrFail(Machine, { id: machine.id });
+      const written = await this.machineStore.write(em, fresh, { mediaId });
+      if (!written) throw conflict(`machine ${machine.name} changed meanwhile; reload it`);
+      return written;
+    });
+  }
+
+  /** An agent failure outside the lifecycle (media, keys): nothing changed here; 503/502/504 with the reason. */
+  private agentFailure(machine: Machine, what: string, error: unknown): ApiError {
+    if (error instanceof ApiError) return error;
+    const failure = failureOf(error);
+    return new ApiError(failure.status, `could not ${what} ${machine.name}: ${failure.message}`.slice(0, 500));
+  }
+
+  private checkAgentVersion(machine: Machine, action: string, seen: AgentVmState | undefined, expected: number): void {
+    if (seen && typeof seen.version === 'number' && seen.version !== expected) {
+      this.logger.warn(
+        `${machine.name} (${machine.id}): after ${action} the agent holds version ${seen.version}, the lifecycle says ${expected}; keeping ${expected}, the reconciler aligns them`,
+      );
+    }
+  }
+
+  private async perform(user: AuthUser, id: string, action: AgentAction, ifMatch: number | undefined, hooks: Hooks, options: ActionOptions = {}): Promise<MachineDto> {
     const machine = await this.own(user, id);
     this.checkVersion(machine, ifMatch);
     const begun = this.begin(machine, action);
@@ -203,8 +316,8 @@ export class MachinesService {
       const extra = hooks.begin ? await hooks.begin(em, machine) : {};
       const changes: Partial<Machine> = instant
         ? { ...extra, state: begun.target, previousState: null, lastError: null }
-        : { ...extra, state: begun.transient, previousState: machine.state, lastError: null };
-      const written = await this.compareAndSet(em, machine, changes);
+        : { ...extra, state: begun.transient, previousState: machine.state, lastError: null, transientSince: nowIso() };
+      const written = await this.machineStore.write(em, machine, changes);
       if (!written) throw await this.lostRace(em, machine.id, action, ifMatch);
       return written;
     });
@@ -212,25 +325,62 @@ export class MachinesService {
 
     const status = { state: underway.state, version: underway.version, previousState: machine.state };
     const success = completeAction(status, 'succeeded');
-    let hostName = 'of the machine';
     try {
-      const host = await this.agentHost(underway.hostId);
-      hostName = host.name;
-      await CALLS[action](this.gateway)(underway.id, host, this.vmSpec(underway, success.version));
+      const target = await this.targetOf(underway.hostId);
+      const seen = await this.callAgent(action, target, underway, success.version, options);
+      this.checkAgentVersion(underway, action, seen, success.version);
     } catch (error) {
-      // Whatever went wrong, the machine does not stay in its transient state.
-      const failure = completeAction(status, 'failed');
-      const lastError = `host ${hostName} could not ${action} ${machine.name}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500);
-      await this.settle(underway, { state: failure.state, version: failure.version, lastError }, hooks.failed);
-      throw new ApiError(502, lastError);
+      const failure = failureOf(error);
+      if (failure.unknown) {
+        // Sent but unanswered: the agent may have done it. The machine stays in its transient state
+        // until the reconciler settles it from the agent's heartbeat.
+        const lastError = `${action} of ${machine.name}: ${failure.message}; the machine will be settled from the agent's heartbeats`.slice(0, 500);
+        await this.db.transaction((em) => this.machineStore.write(em, underway, { lastError })).catch(() => null);
+        throw new ApiError(failure.status, lastError);
+      }
+      // It did not happen: the machine does not stay in its transient state.
+      const back = completeAction(status, 'failed');
+      const lastError = `could not ${action} ${machine.name}: ${failure.message}`.slice(0, 500);
+      await this.settle(underway, { state: back.state, version: back.version, lastError }, hooks.failed);
+      throw new ApiError(failure.status, lastError);
     }
     return this.toDto(await this.settle(underway, { state: success.state, version: success.version, lastError: null }, hooks.succeeded));
+  }
+
+  /** One command to the agent for a lifecycle action, with the version it holds (create: the version once stored). */
+  private async callAgent(action: AgentAction, target: AgentTarget, machine: Machine, nextVersion: number, options: ActionOptions): Promise<AgentVmState> {
+    const vm = { machineId: machine.id, version: machine.version };
+    switch (action) {
+      case 'store': {
+        const image = machine.image ? await this.images.describe(machine.image) : null;
+        const facts = (await this.hosts.agentStatus([{ id: target.hostId, agentId: target.agentId }])).get(target.hostId)?.facts ?? null;
+        return this.gateway.createVm(target, {
+          machineId: machine.id,
+          mac: machine.macAddress,
+          vcpus: vcpusFor(machine.speed, facts),
+          memoryMb: machine.memory,
+          diskMb: machine.disk,
+          version: nextVersion,
+          ...(image ? { image: { name: image.name, sha256: image.sha256 } } : {}),
+        });
+      }
+      case 'start':
+        return this.gateway.startVm(target, { ...vm, ...(options.bootFrom ? { bootFrom: options.bootFrom } : {}) });
+      case 'stop':
+        return this.gateway.stopVm(target, { ...vm, timeoutMs: this.config.stopTimeoutMs });
+      case 'suspend':
+        return this.gateway.suspendVm(target, vm);
+      case 'resume':
+        return this.gateway.resumeVm(target, vm);
+      case 'delete':
+        return this.gateway.deleteVm(target, vm);
+    }
   }
 
   private async settle(underway: Machine, outcome: Pick<Machine, 'state' | 'version' | 'lastError'>, hook?: Hooks['succeeded']): Promise<Machine> {
     return this.db.transaction(async (em) => {
       const extra = hook ? await hook(em, underway) : {};
-      const written = await this.compareAndSet(em, underway, { ...extra, ...outcome, previousState: null });
+      const written = await this.machineStore.write(em, underway, { ...extra, ...outcome, previousState: null, transientSince: null });
       if (!written) throw conflict(`machine ${underway.name} changed while ${underway.state}; reload it`);
       return written;
     });
@@ -249,16 +399,6 @@ export class MachinesService {
     if (ifMatch !== undefined && ifMatch !== machine.version) {
       throw new ApiError(412, `machine ${machine.name} is at version ${machine.version}, not ${ifMatch}; reload it and try again`);
     }
-  }
-
-  /**
-   * Compare-and-set on (id, state, version, revision): the machine as written, or null when
-   * another command got there first.
-   */
-  private async compareAndSet(em: EntityManager, machine: Machine, changes: Partial<Machine>): Promise<Machine | null> {
-    const written = { ...changes, revision: machine.revision + 1, updatedAt: nowIso() };
-    const result = await em.update(Machine, { id: machine.id, state: machine.state, version: machine.version, revision: machine.revision }, written);
-    return result.affected === 1 ? { ...machine, ...written } : null;
   }
 
   /** Explains a compare-and-set that found the machine moved on, from what it is now. */
@@ -282,20 +422,17 @@ export class MachinesService {
     }
   }
 
-  private async own(user: AuthUser, id: string): Promise<Machine> {
+  private async own(user: Pick<AuthUser, 'id'>, id: string): Promise<Machine> {
     const machine = await this.machines.findOneBy({ id, ownerId: user.id });
     if (!machine || machine.state === 'deleted') throw notFound('machine');
     return machine;
   }
 
-  private async agentHost(hostId: string | null): Promise<AgentHost> {
+  /** The host of a stored machine and its agent, for the gateway. */
+  private async targetOf(hostId: string | null): Promise<AgentTarget> {
     const host = hostId ? await this.hosts.findById(hostId) : null;
-    if (!host) throw new Error('its host is gone');
-    return { id: host.id, name: host.name, agentHost: host.agentHost, agentPort: host.agentPort };
-  }
-
-  private vmSpec(machine: Machine, version: number): VmSpec {
-    return { name: machine.name, ...sizeOf(machine), os: machine.os, image: machine.image, macAddress: machine.macAddress, version };
+    if (!host) throw new AgentUnavailableError('its host is gone');
+    return { hostId: host.id, hostName: host.name, agentId: host.agentId };
   }
 
   /** A locally administered address in QEMU's 52:54:00 range, unique among machines. */
@@ -315,7 +452,9 @@ export class MachinesService {
     const hostIds = [...new Set(machines.map((machine) => machine.hostId).filter((id): id is string => id !== null))];
     const hosts = hostIds.length ? await this.hosts.findByIds(hostIds) : [];
     const owners = await this.accounts.handlesOf(hosts.map((host) => host.ownerId));
-    const refs = new Map(hosts.map((host) => [host.id, { id: host.id, name: host.name, owner: owners.get(host.ownerId) ?? '?' }]));
+    const status = await this.hosts.agentStatus(hosts);
+    const refs = new Map(hosts.map((host) => [host.id, { id: host.id, name: host.name, owner: owners.get(host.ownerId) ?? '?', online: status.get(host.id)?.online ?? false }]));
+    const mediaNames = await this.media.namesOf([...new Set(machines.map((machine) => machine.mediaId).filter((id): id is string => id !== null))]);
     return machines.map((machine) => ({
       id: machine.id,
       name: machine.name,
@@ -339,6 +478,7 @@ export class MachinesService {
       macAddress: machine.macAddress,
       registrationFee: machine.registrationFee,
       lastError: machine.lastError,
+      media: machine.mediaId ? { id: machine.mediaId, name: mediaNames.get(machine.mediaId) ?? '?' } : null,
       createdAt: machine.createdAt,
     }));
   }

@@ -63,6 +63,11 @@ export class Host {
   @IntColumn()
   agentPort: number;
 
+  /** The provider agent serving this host (agentHost/agentPort are then the agent's), or null. */
+  @Index({ unique: true })
+  @RefColumn({ nullable: true })
+  agentId: string | null;
+
   /** Sums of the sizes of the machines stored here (storing reserves whether or not they run). */
   @IntColumn({ default: 0 })
   reservedSpeed: number;

@@ -1,16 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { CreateHostDto, HostDto, MarketHostDto, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
+import { CreateHostDto, HostDto, type HostFacts, MarketHostDto, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
 import { type HostCapacity, type HostPrices, type MachineSize, type MachineState, type MarketHost, fits, freeResources, release, reserve } from '@virtuoso/domain';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In, Not, Repository } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { User } from '../accounts/user.entity';
+import { Agent } from '../agents/agent.entity';
+import { isOnline, parseFacts } from '../agents/online';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
-import { ApiError, conflict, explainUnknownProperties, notFound, withoutUndefined } from '../common/errors';
+import { ApiError, badRequest, conflict, explainUnknownProperties, notFound, withoutUndefined } from '../common/errors';
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
+import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
 import { Host } from './host.entity';
 
@@ -18,11 +21,13 @@ const CREATE_FIELDS = [
   'name', 'processor', 'speed', 'speedUnit', 'speedUnitPrice', 'memory', 'memoryUnit', 'memoryUnitPrice', 'runningUnitAmount',
   'storage', 'storageUnit', 'storageUnitPrice', 'storageAmount', 'connectionSpeed', 'agentHost', 'agentPort',
 ] as const;
+/** Fields locked once the host exists (PATCH names them). */
+const LOCKED_FIELDS: readonly string[] = [...CREATE_FIELDS, 'agentId'];
 const PRICE_FIELDS = ['speedUnitPrice', 'memoryUnitPrice', 'storageUnitPrice'] as const;
 
 // Report §5.2.3: only units, unit prices and periods may change once a host is added.
 explainUnknownProperties(UpdateHostDto, (property) =>
-  (CREATE_FIELDS as readonly string[]).includes(property) ? `${property} cannot be changed after the host is added` : undefined,
+  LOCKED_FIELDS.includes(property) ? `${property} cannot be changed after the host is added` : undefined,
 );
 
 export const pricesOf = (host: Host): HostPrices => ({
@@ -111,6 +116,21 @@ class MarketHostReader {
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
+/** What a host's agent says about it, for HostDto, MarketHostDto and machines' host references. */
+export interface AgentStatus {
+  online: boolean;
+  lastHeartbeatAt: string | null;
+  facts: HostFacts | null;
+}
+const NO_AGENT: AgentStatus = { online: false, lastHeartbeatAt: null, facts: null };
+
+/** The totals a provider may sell on a host are capped by what its agent measured. */
+const CAPS: Array<[field: 'speed' | 'memory' | 'storage', fact: 'bogomips' | 'memoryMb' | 'freeDiskMb', what: string]> = [
+  ['speed', 'bogomips', 'bogomips'],
+  ['memory', 'memoryMb', 'MB of memory'],
+  ['storage', 'freeDiskMb', 'MB of free disk'],
+];
+
 @Injectable()
 export class HostsService {
   constructor(
@@ -118,19 +138,27 @@ export class HostsService {
     private readonly accounts: AccountsService,
     @InjectRepository(Host) private readonly hosts: Repository<Host>,
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
+    @InjectRepository(Agent) private readonly agents: Repository<Agent>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async listMine(user: AuthUser): Promise<HostDto[]> {
     const rows = await this.hosts.find({ where: { ownerId: user.id }, order: { createdAt: 'ASC', name: 'ASC' } });
     const counts = await this.machineCounts(rows.map((row) => row.id));
-    return rows.map((row) => this.toDto(row, user.handle, counts.get(row.id) ?? 0));
+    const status = await this.agentStatus(rows);
+    return rows.map((row) => this.toDto(row, user.handle, counts.get(row.id) ?? 0, status.get(row.id)));
   }
 
   async getMine(user: AuthUser, id: string): Promise<HostDto> {
     const row = await this.ownHost(user, id);
-    return this.toDto(row, user.handle, await this.machineCount(row.id));
+    return this.toDto(row, user.handle, await this.machineCount(row.id), (await this.agentStatus([row])).get(row.id));
   }
 
+  /**
+   * Adds a host. With agentId (a joined agent of this provider that serves no host yet) the agent
+   * address comes from the agent and the totals may not exceed what it measured; without, the host
+   * is added by hand and stays offline until an agent joins for it.
+   */
   async create(user: AuthUser, dto: CreateHostDto): Promise<HostDto> {
     const now = nowIso();
     const row: Host = {
@@ -138,6 +166,7 @@ export class HostsService {
       ownerId: user.id,
       ...Object.fromEntries(CREATE_FIELDS.map((field) => [field, dto[field]])),
       ...this.canonicalPrices(dto),
+      agentId: null,
       reservedSpeed: 0,
       reservedMemory: 0,
       reservedStorage: 0,
@@ -145,13 +174,46 @@ export class HostsService {
       updatedAt: now,
     } as Host;
     await this.db.transaction(async (em) => {
+      if (dto.agentId !== undefined) {
+        const agent = await em.findOneBy(Agent, { id: dto.agentId, providerId: user.id });
+        if (!agent) throw badRequest('agentId', 'agentId must be the id of one of your joined agents');
+        const serving = await em.findOneBy(Host, { agentId: agent.id });
+        if (serving) throw badRequest('agentId', `that agent already serves your host ${serving.name}`);
+        this.checkCaps(dto, parseFacts(agent.facts));
+        Object.assign(row, { agentId: agent.id, agentHost: agent.agentHost, agentPort: agent.agentPort });
+      }
       if (await em.existsBy(Host, { ownerId: user.id, name: dto.name })) {
         const message = `you already have a host named ${dto.name}`;
         throw new ApiError(409, message, { fields: { name: [message] } });
       }
       await em.insert(Host, row);
     });
-    return this.toDto(row, user.handle, 0);
+    return this.toDto(row, user.handle, 0, (await this.agentStatus([row])).get(row.id));
+  }
+
+  /** 400 naming every total above what the agent measured. */
+  private checkCaps(dto: CreateHostDto, facts: HostFacts | null): void {
+    if (!facts) return;
+    const fields: Record<string, string[]> = {};
+    for (const [field, fact, what] of CAPS) {
+      if (dto[field] > facts[fact]) fields[field] = [`${field} ${dto[field]} exceeds the ${facts[fact]} ${what} the agent measured`];
+    }
+    const first = Object.values(fields)[0]?.[0];
+    if (first) throw new ApiError(400, first, { fields });
+  }
+
+  /** Online, last heartbeat and facts of each host's agent (hosts without one: offline). */
+  async agentStatus(rows: Pick<Host, 'id' | 'agentId'>[]): Promise<Map<string, AgentStatus>> {
+    const ids = [...new Set(rows.map((row) => row.agentId).filter((id): id is string => !!id))];
+    const agents = ids.length ? await this.agents.findBy({ id: In(ids) }) : [];
+    const now = Date.now();
+    const byId = new Map(
+      agents.map((agent) => [
+        agent.id,
+        { online: isOnline(agent.lastHeartbeatAt, this.config.agentOfflineMs, now), lastHeartbeatAt: agent.lastHeartbeatAt, facts: parseFacts(agent.facts) },
+      ]),
+    );
+    return new Map(rows.map((row) => [row.id, (row.agentId && byId.get(row.agentId)) || NO_AGENT]));
   }
 
   /** Units, unit prices and periods only; machines already stored keep the prices fixed when they were stored. */
@@ -219,6 +281,7 @@ export class HostsService {
   async marketplace(): Promise<MarketHostDto[]> {
     const rows = await this.hosts.find({ order: { name: 'ASC', id: 'ASC' } });
     const owners = await this.accounts.handlesOf(rows.map((row) => row.ownerId));
+    const status = await this.agentStatus(rows);
     return rows.map((row) => ({
       id: row.id,
       owner: owners.get(row.ownerId) ?? '?',
@@ -235,6 +298,8 @@ export class HostsService {
       storageUnitPrice: row.storageUnitPrice,
       storageAmount: row.storageAmount,
       connectionSpeed: row.connectionSpeed,
+      online: status.get(row.id)!.online,
+      lastHeartbeatAt: status.get(row.id)!.lastHeartbeatAt,
     }));
   }
 
@@ -317,11 +382,15 @@ export class HostsService {
     return prices;
   }
 
-  toDto(row: Host, owner: string, machineCount: number): HostDto {
+  toDto(row: Host, owner: string, machineCount: number, agent: AgentStatus = NO_AGENT): HostDto {
     return {
       id: row.id,
       owner,
       ...(Object.fromEntries(CREATE_FIELDS.map((field) => [field, row[field]])) as Pick<Host, (typeof CREATE_FIELDS)[number]>),
+      agentId: row.agentId,
+      online: agent.online,
+      lastHeartbeatAt: agent.lastHeartbeatAt,
+      facts: agent.facts,
       free: freeOf(row),
       machineCount,
       createdAt: row.createdAt,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module';
+import { AgentsModule } from '../agents/agents.module';
 import { AuthModule } from '../auth/auth.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { MarketModule } from '../market/market.module';
@@ -8,7 +9,7 @@ import { DemoSeedService } from './demo-seed.service';
 import { StartupService } from './startup.service';
 
 @Module({
-  imports: [AccountsModule, AuthModule, CatalogModule, ProvidersModule, MarketModule],
+  imports: [AccountsModule, AgentsModule, AuthModule, CatalogModule, ProvidersModule, MarketModule],
   providers: [DemoSeedService, StartupService],
   exports: [DemoSeedService],
 })

@@ -4,15 +4,9 @@ import { APP_CONFIG, AppConfig } from '../config';
 import { MarketAveragesService } from '../market/market-averages.service';
 import { DemoSeedService } from './demo-seed.service';
 
-export const RUNTIME_OPTIONS = Symbol('RuntimeOptions');
+import { RUNTIME_OPTIONS, RuntimeOptions } from '../runtime-options';
 
-/** What a process wants of the app besides configuration: the server wants all, the OpenAPI exporter none. */
-export interface RuntimeOptions {
-  /** Seed the catalog when empty (and the demo accounts, if VIRTUOSO_SEED_DEMO). */
-  seed: boolean;
-  /** Run the market-average daemon. */
-  daemons: boolean;
-}
+export { RUNTIME_OPTIONS, RuntimeOptions };
 
 /** Runs once the app is up, in order: catalog, demo accounts, then the daemons (whose first pass sees them). */
 @Injectable()
@@ -31,7 +25,10 @@ export class StartupService implements OnApplicationBootstrap {
     if (this.options.seed) {
       const added = await this.catalog.seedIfEmpty();
       if (added > 0) this.logger.log(`seeded the catalog with ${added} configurations`);
-      if (this.config.seedDemo) await this.demo.seedIfEmpty();
+      if (this.config.seedDemo) {
+        await this.demo.seedIfEmpty();
+        await this.demo.writeAgentTokens();
+      }
     }
     if (this.options.daemons) await this.averages.start();
   }

@@ -1,0 +1,45 @@
+import { Column, Entity, Index } from 'typeorm';
+import { IdColumn, IntColumn, RefColumn, TextColumn, TimeColumn } from '../common/columns';
+
+/**
+ * A provider agent that joined with a one-time token (report §6.2: the provider system). It
+ * becomes a host's agent when the provider adds the host with its id. Its HMAC secret signs every
+ * command the front-end sends and every heartbeat and download it sends back.
+ */
+@Entity('agents')
+export class Agent {
+  /** Issued by the front-end at the join; the `hostId` of its signed envelopes. */
+  @IdColumn()
+  id: string;
+
+  @Index()
+  @RefColumn()
+  providerId: string;
+
+  /** The shared HMAC secret (64 hex digits). Never returned after the join. */
+  @TextColumn(128)
+  secret: string;
+
+  @TextColumn(255)
+  agentHost: string;
+
+  @IntColumn()
+  agentPort: number;
+
+  @IntColumn()
+  consolePort: number;
+
+  /** HostFacts as JSON, from the join and then from every heartbeat. */
+  @TextColumn(2000)
+  facts: string;
+
+  /** AgentVmState[] of the last heartbeat, as JSON (the reconciler settles machines from it). */
+  @Column({ type: 'text', default: '[]' })
+  vms: string;
+
+  @TimeColumn({ nullable: true })
+  lastHeartbeatAt: string | null;
+
+  @TimeColumn()
+  joinedAt: string;
+}

@@ -1,0 +1,204 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ClientTCP } from '@nestjs/microservices';
+import { InjectRepository } from '@nestjs/typeorm';
+import {
+  AgentCommands,
+  type AgentReply,
+  type AgentVmState,
+  type ConsoleOpenCommand,
+  type ConsoleOpenResult,
+  type VmCommand,
+  type VmCreateCommand,
+  type VmMediaCommand,
+  type VmSendKeysCommand,
+  type VmStartCommand,
+  type VmStopCommand,
+  sign,
+} from '@virtuoso/contracts';
+import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
+import { Repository } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config';
+import {
+  AgentNoAnswerError,
+  AgentRefusedError,
+  AgentTarget,
+  AgentUnavailableError,
+  ConsoleEndpoint,
+  HostAgentGateway,
+} from '../machines/host-agent.gateway';
+import { Agent } from './agent.entity';
+
+/** Stop gets the guest's power-off time plus this much for the agent's own work. */
+const STOP_MARGIN_MS = 10_000;
+
+interface Connection {
+  /** host:port the client dials; a re-joined agent at another address gets a new client. */
+  address: string;
+  client: ClientTCP;
+}
+
+/**
+ * The real HostAgentGateway: one NestJS ClientTCP per agent, every command a SignedEnvelope on
+ * channel = pattern with the agent's secret (report §6.3, without the blind trust of footnote 26).
+ * Fails fast when there is no agent or its port refuses; a command that was sent but not answered
+ * in time is an AgentNoAnswerError (outcome unknown: the reconciler settles it from heartbeats).
+ */
+@Injectable()
+export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
+  private readonly logger = new Logger('AgentGateway');
+  private readonly connections = new Map<string, Connection>();
+
+  constructor(
+    @InjectRepository(Agent) private readonly agents: Repository<Agent>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  createVm(target: AgentTarget, command: VmCreateCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.create, command, command.image ? this.config.agentCreateTimeoutMs : this.config.agentCommandTimeoutMs);
+  }
+
+  startVm(target: AgentTarget, command: VmStartCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.start, command);
+  }
+
+  stopVm(target: AgentTarget, command: VmStopCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.stop, command, (command.timeoutMs ?? 30_000) + STOP_MARGIN_MS);
+  }
+
+  suspendVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.suspend, command);
+  }
+
+  resumeVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.resume, command);
+  }
+
+  deleteVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.delete, command);
+  }
+
+  attachMedia(target: AgentTarget, command: VmMediaCommand): Promise<AgentVmState> {
+    // The agent fetches the ISO first (cached by sha256 afterwards).
+    return this.command(target, AgentCommands.attachMedia, command, this.config.agentCreateTimeoutMs);
+  }
+
+  ejectMedia(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.ejectMedia, command);
+  }
+
+  sendKeys(target: AgentTarget, command: VmSendKeysCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.sendKeys, command);
+  }
+
+  async openConsole(target: AgentTarget, command: ConsoleOpenCommand): Promise<ConsoleEndpoint> {
+    const agent = await this.agentOf(target);
+    const result = await this.command<ConsoleOpenResult>(target, AgentCommands.consoleOpen, command);
+    return { host: agent.agentHost, port: result.consolePort || agent.consolePort };
+  }
+
+  listVms(target: AgentTarget): Promise<AgentVmState[]> {
+    return this.command(target, AgentCommands.list, {});
+  }
+
+  onApplicationShutdown(): void {
+    for (const { client } of this.connections.values()) client.close();
+    this.connections.clear();
+  }
+
+  private async command<T>(target: AgentTarget, pattern: string, body: unknown, timeoutMs = this.config.agentCommandTimeoutMs): Promise<T> {
+    const agent = await this.agentOf(target);
+    const client = await this.connect(target, agent);
+    const started = Date.now();
+    let reply: AgentReply<T>;
+    try {
+      reply = await firstValueFrom(client.send<AgentReply<T>>(pattern, sign(agent.secret, agent.id, pattern, body)).pipe(timeout(timeoutMs)));
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        throw new AgentNoAnswerError(`the agent of host ${target.hostName} did not answer ${pattern} within ${Math.round(timeoutMs / 1000)} s`);
+      }
+      this.drop(agent.id);
+      throw new AgentNoAnswerError(`the connection to the agent of host ${target.hostName} broke during ${pattern} (${describe(error)})`);
+    }
+    if (!reply || typeof reply !== 'object' || typeof reply.ok !== 'boolean') {
+      throw new AgentRefusedError(`the agent of host ${target.hostName} answered ${pattern} with something that is not a reply`, 'failed');
+    }
+    if (!reply.ok) {
+      this.logger.warn(`${pattern} on ${target.hostName} (agent ${agent.id}) → ${reply.code}: ${reply.error}`);
+      throw new AgentRefusedError(explain(target.hostName, reply), reply.code);
+    }
+    this.logger.debug(`${pattern} on ${target.hostName} answered in ${Date.now() - started} ms`);
+    return reply.result;
+  }
+
+  private async agentOf(target: AgentTarget): Promise<Agent> {
+    const agent = target.agentId ? await this.agents.findOneBy({ id: target.agentId }) : null;
+    if (!agent) {
+      throw new AgentUnavailableError(
+        `host ${target.hostName} has no agent yet: start one on the host with a join token for it (POST /api/agents/join-tokens with its hostId)`,
+      );
+    }
+    return agent;
+  }
+
+  /** The agent's client, connected; refuses at once when the agent's port does (ECONNREFUSED). */
+  private async connect(target: AgentTarget, agent: Agent): Promise<ClientTCP> {
+    const address = `${agent.agentHost}:${agent.agentPort}`;
+    let connection = this.connections.get(agent.id);
+    if (connection && connection.address !== address) {
+      this.drop(agent.id);
+      connection = undefined;
+    }
+    if (!connection) {
+      connection = { address, client: new ClientTCP({ host: agent.agentHost, port: agent.agentPort }) };
+      this.connections.set(agent.id, connection);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        connection.client.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no connection within ${this.config.agentConnectTimeoutMs} ms`)), this.config.agentConnectTimeoutMs);
+        }),
+      ]);
+      return connection.client;
+    } catch (error) {
+      this.drop(agent.id);
+      throw new AgentUnavailableError(`the agent of host ${target.hostName} is not reachable (${describe(error)} at ${address})`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private drop(agentId: string): void {
+    const connection = this.connections.get(agentId);
+    if (!connection) return;
+    this.connections.delete(agentId);
+    const socket = (connection.client as unknown as { socket?: { netSocket?: { destroy(): void } } | null }).socket;
+    connection.client.close();
+    socket?.netSocket?.destroy();
+  }
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.message : String((error as { message?: unknown })?.message ?? error);
+}
+
+/** An agent's refusal as a sentence for the buyer (and lastError). */
+function explain(hostName: string, reply: Extract<AgentReply, { ok: false }>): string {
+  const agent = `the agent of host ${hostName}`;
+  switch (reply.code) {
+    case 'unauthenticated':
+      return `${agent} refused the front-end's signature (${reply.error}); it may have joined another front-end`;
+    case 'not-found':
+      return `${agent} does not hold the machine (${reply.error})`;
+    case 'conflict':
+      return `${agent} refused: ${reply.error}`;
+    case 'refused':
+      return `the virtual machine monitor on host ${hostName} refused: ${reply.error}`;
+    default:
+      return `${agent} failed: ${reply.error}`;
+  }
+}

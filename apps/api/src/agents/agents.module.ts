@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModule } from '../catalog/catalog.module';
+import { HOST_AGENT_GATEWAY } from '../machines/host-agent.gateway';
+import { Machine } from '../machines/machine.entity';
+import { MachineCoreModule } from '../machines/machine-core.module';
+import { Host } from '../providers/host.entity';
+import { ProvidersModule } from '../providers/providers.module';
+import { Agent } from './agent.entity';
+import { AgentAuth } from './agent-auth.service';
+import { AgentDownloads } from './agent-downloads.service';
+import { AgentGateway } from './agent.gateway';
+import { AgentsController } from './agents.controller';
+import { AgentsService } from './agents.service';
+import { ImageStore } from './image-store.service';
+import { JoinToken } from './join-token.entity';
+import { Reconciler } from './reconciler.service';
+
+/**
+ * Provider agents: join tokens and joins, verified heartbeats, the gateway that sends them signed
+ * commands, the reconciler that settles machines from their heartbeats, and the image store they
+ * download preconfigured machines from.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([Agent, JoinToken, Host, Machine]), CatalogModule, ProvidersModule, MachineCoreModule],
+  controllers: [AgentsController],
+  providers: [AgentsService, AgentAuth, AgentDownloads, ImageStore, Reconciler, AgentGateway, { provide: HOST_AGENT_GATEWAY, useExisting: AgentGateway }],
+  exports: [AgentsService, AgentAuth, ImageStore, Reconciler, HOST_AGENT_GATEWAY],
+})
+export class AgentsModule {}

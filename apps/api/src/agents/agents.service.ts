@@ -1,0 +1,236 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import {
+  type AgentDto,
+  type AgentEvent,
+  type AgentVmState,
+  type CreateJoinTokenDto,
+  type Heartbeat,
+  type HostFacts,
+  type JoinRequestDto,
+  type JoinResponseDto,
+  type JoinTokenDto,
+  type JoinTokenStatusDto,
+  type JoinedAgentDto,
+} from '@virtuoso/contracts';
+import type { Request } from 'express';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { In, IsNull, Repository } from 'typeorm';
+import { AuthUser } from '../common/auth.decorators';
+import { Database } from '../common/database.service';
+import { ApiError, badRequest, notFound } from '../common/errors';
+import { isoAfter, nowIso } from '../common/time';
+import { APP_CONFIG, AppConfig } from '../config';
+import { Host } from '../providers/host.entity';
+import { Agent } from './agent.entity';
+import { AgentAuth } from './agent-auth.service';
+import { JoinToken } from './join-token.entity';
+import { isOnline, parseFacts } from './online';
+import { Reconciler } from './reconciler.service';
+
+export const HEARTBEAT_CHANNEL = '/api/agents/heartbeat';
+export const JOIN_TOKEN_PREFIX = 'vj_';
+const JOIN_TOKEN_TTL_SECONDS = 3600;
+/** First port suggested for a provider's agents; each further agent two higher (its console port is port + 1). */
+const FIRST_AGENT_PORT = 7101;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** What a join token command should hold. */
+export interface AgentCommandLine {
+  frontendUrl: string;
+  /** null: the agent has joined already (agent.json in its data dir); no token needed. */
+  token: string | null;
+  dataDir: string;
+  port: number;
+  consolePort?: number;
+}
+
+/** The line the "add host" page shows (npm run agent is the repository's script for apps/provider-agent). */
+export function agentCommand(line: AgentCommandLine): string {
+  const parts = ['npm run agent --', '--frontend', line.frontendUrl, ...(line.token ? ['--join', line.token] : []), '--data', line.dataDir, '--port', String(line.port)];
+  if (line.consolePort) parts.push('--console-port', String(line.consolePort));
+  return parts.join(' ');
+}
+
+/**
+ * Provider agents (report §6.2, DESIGN.md §4): one-time join tokens (stored hashed, one hour),
+ * the join that hands an agent its id and HMAC secret, its heartbeats (facts, machine states,
+ * events), and the provider's view of them.
+ */
+@Injectable()
+export class AgentsService {
+  private readonly logger = new Logger('Agents');
+
+  constructor(
+    private readonly db: Database,
+    private readonly auth: AgentAuth,
+    private readonly reconciler: Reconciler,
+    @InjectRepository(Agent) private readonly agents: Repository<Agent>,
+    @InjectRepository(JoinToken) private readonly tokens: Repository<JoinToken>,
+    @InjectRepository(Host) private readonly hosts: Repository<Host>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The base URL agents reach this API at: VIRTUOSO_PUBLIC_URL, else what the request was sent to. */
+  publicUrl(req?: Request): string {
+    if (this.config.publicUrl) return this.config.publicUrl;
+    const host = req?.get('host');
+    if (host) return `${req!.protocol}://${host}`;
+    const address = this.config.host === '0.0.0.0' || this.config.host === '::' ? '127.0.0.1' : this.config.host;
+    return `http://${address.includes(':') ? `[${address}]` : address}:${this.config.port}`;
+  }
+
+  async createJoinToken(user: AuthUser, dto: CreateJoinTokenDto, frontendUrl: string, suggest?: { port: number; consolePort?: number; dataDir?: string }): Promise<JoinTokenDto> {
+    if (dto.hostId) {
+      const host = await this.hosts.findOneBy({ id: dto.hostId, ownerId: user.id });
+      if (!host) throw badRequest('hostId', 'hostId must be one of your hosts');
+      if (host.agentId) throw badRequest('hostId', `host ${host.name} already has an agent`);
+    }
+    const token = JOIN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const row: JoinToken = {
+      id: randomUUID(),
+      providerId: user.id,
+      tokenHash: sha256(token),
+      hostId: dto.hostId ?? null,
+      expiresAt: isoAfter(JOIN_TOKEN_TTL_SECONDS, now),
+      usedAt: null,
+      agentId: null,
+      createdAt: new Date(now).toISOString(),
+    };
+    const joined = await this.agents.countBy({ providerId: user.id });
+    await this.db.transaction((em) => em.insert(JoinToken, row));
+    const command = agentCommand({
+      frontendUrl,
+      token,
+      dataDir: suggest?.dataDir ?? `~/.virtuoso/agent-${row.id.slice(0, 8)}`,
+      port: suggest?.port ?? FIRST_AGENT_PORT + 2 * joined,
+      consolePort: suggest?.consolePort,
+    });
+    return { id: row.id, token, expiresAt: row.expiresAt, command };
+  }
+
+  async joinTokenStatus(user: AuthUser, id: string): Promise<JoinTokenStatusDto> {
+    const row = await this.tokens.findOneBy({ id, providerId: user.id });
+    if (!row) throw notFound('join token');
+    const agent = row.agentId ? await this.agents.findOneBy({ id: row.agentId }) : null;
+    return { id: row.id, expiresAt: row.expiresAt, joined: row.usedAt !== null, agent: agent ? this.joinedDto(agent) : null };
+  }
+
+  /**
+   * An agent joins with a one-time token: it gets its id and a fresh secret, once. A token made for
+   * a host added by hand makes the agent that host's agent.
+   */
+  async join(dto: JoinRequestDto, from?: string): Promise<JoinResponseDto> {
+    const refuse = (message: string) => {
+      this.logger.warn(`join refused${from ? ` from ${from}` : ''}: ${message}`);
+      return new ApiError(401, message);
+    };
+    const token = await this.tokens.findOneBy({ tokenHash: sha256(dto.joinToken) });
+    if (!token) throw refuse('this join token is unknown');
+    if (token.usedAt) throw refuse('this join token was already used; make a new one on the "add host" page');
+    if (token.expiresAt <= nowIso()) throw refuse(`this join token expired at ${token.expiresAt}; make a new one on the "add host" page`);
+    const now = nowIso();
+    const agent: Agent = {
+      id: randomUUID(),
+      providerId: token.providerId,
+      secret: randomBytes(32).toString('hex'),
+      agentHost: dto.agentHost,
+      agentPort: dto.agentPort,
+      consolePort: dto.consolePort,
+      facts: JSON.stringify(factsOf(dto.facts)),
+      vms: '[]',
+      lastHeartbeatAt: null,
+      joinedAt: now,
+    };
+    const bound = await this.db.transaction(async (em) => {
+      const used = await em.update(JoinToken, { id: token.id, usedAt: IsNull() }, { usedAt: now, agentId: agent.id });
+      if (used.affected !== 1) throw refuse('this join token was already used; make a new one on the "add host" page');
+      await em.insert(Agent, agent);
+      if (!token.hostId) return null;
+      const host = await em.findOneBy(Host, { id: token.hostId, ownerId: token.providerId });
+      if (!host || host.agentId) {
+        this.logger.warn(`agent ${agent.id} joined with a token for host ${token.hostId}, which ${host ? 'has an agent by now' : 'is gone'}; it serves no host yet`);
+        return null;
+      }
+      await em.update(Host, { id: host.id }, { agentId: agent.id, agentHost: agent.agentHost, agentPort: agent.agentPort, updatedAt: now });
+      return host;
+    });
+    this.logger.log(
+      `agent ${agent.id} joined from ${dto.agentHost}:${dto.agentPort} (console ${dto.consolePort}; ${dto.facts.cpus} cpus, ${dto.facts.bogomips} bogomips, ` +
+        `${dto.facts.memoryMb} MB, ${dto.facts.freeDiskMb} MB free, ${dto.facts.accelerator})${bound ? ` for host ${bound.name}` : ''}`,
+    );
+    return { agentId: agent.id, secret: agent.secret };
+  }
+
+  async list(user: AuthUser): Promise<AgentDto[]> {
+    const rows = await this.agents.find({ where: { providerId: user.id }, order: { joinedAt: 'ASC', id: 'ASC' } });
+    const hosts = rows.length ? await this.hosts.findBy({ agentId: In(rows.map((row) => row.id)) }) : [];
+    return rows.map((row) => {
+      const host = hosts.find((h) => h.agentId === row.id);
+      return {
+        ...this.joinedDto(row),
+        online: isOnline(row.lastHeartbeatAt, this.config.agentOfflineMs),
+        lastHeartbeatAt: row.lastHeartbeatAt,
+        joinedAt: row.joinedAt,
+        hostId: host?.id ?? null,
+        hostName: host?.name ?? null,
+      };
+    });
+  }
+
+  /** POST /api/agents/heartbeat: verified, recorded (facts, machine states), then its events applied. */
+  async heartbeat(envelope: unknown, from?: string): Promise<void> {
+    const { agent, body } = await this.auth.verifyBody(HEARTBEAT_CHANNEL, envelope, from);
+    const hb = body as Partial<Heartbeat> | null;
+    if (!hb || typeof hb !== 'object' || hb.agentId !== agent.id || !Array.isArray(hb.vms) || !Array.isArray(hb.events) || !hb.facts || typeof hb.facts !== 'object') {
+      this.logger.warn(`agent ${agent.id}: malformed heartbeat refused`);
+      throw new ApiError(400, 'a heartbeat carries agentId (the signer), facts, vms and events');
+    }
+    const vms = hb.vms.filter(isVmState);
+    const events = hb.events.filter(isEvent);
+    await this.db.transaction((em) =>
+      em.update(Agent, { id: agent.id }, { lastHeartbeatAt: nowIso(), facts: JSON.stringify(factsOf(hb.facts as HostFacts)), vms: JSON.stringify(vms) }),
+    );
+    if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${vms.length} machine(s))`);
+    await this.reconciler.applyEvents(agent, events);
+  }
+
+  private joinedDto(agent: Agent): JoinedAgentDto {
+    return {
+      agentId: agent.id,
+      agentHost: agent.agentHost,
+      agentPort: agent.agentPort,
+      consolePort: agent.consolePort,
+      facts: (parseFacts(agent.facts) ?? {}) as HostFacts,
+    };
+  }
+}
+
+/** Only the known facts, so a heartbeat cannot stuff the row. */
+function factsOf(facts: HostFacts): HostFacts {
+  const text = (value: unknown, max: number) => (typeof value === 'string' ? value.slice(0, max) : '');
+  const whole = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? Math.max(0, Math.floor(value)) : 0);
+  return {
+    bogomips: whole(facts.bogomips),
+    cpus: whole(facts.cpus),
+    memoryMb: whole(facts.memoryMb),
+    freeDiskMb: whole(facts.freeDiskMb),
+    accelerator: text(facts.accelerator, 20),
+    agentVersion: text(facts.agentVersion, 40),
+    hostname: text(facts.hostname, 255),
+  };
+}
+
+const VM_STATES = ['stopped', 'running', 'paused', 'suspended', 'absent'];
+
+function isVmState(vm: unknown): vm is AgentVmState {
+  const v = vm as AgentVmState;
+  return !!v && typeof v.machineId === 'string' && VM_STATES.includes(v.state) && Number.isSafeInteger(v.version);
+}
+
+function isEvent(event: unknown): event is AgentEvent {
+  const e = event as AgentEvent;
+  return !!e && typeof e.machineId === 'string' && (e.kind === 'poweredOff' || e.kind === 'crashed') && Number.isSafeInteger(e.version);
+}

@@ -1,0 +1,213 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { AgentEvent, AgentVmState } from '@virtuoso/contracts';
+import { type MachineState, applyEvent, completeAction, isTransient } from '@virtuoso/domain';
+import { In, IsNull, Not, Repository } from 'typeorm';
+import { Database } from '../common/database.service';
+import { APP_CONFIG, AppConfig } from '../config';
+import { Machine } from '../machines/machine.entity';
+import { MachineStore } from '../machines/machine-store.service';
+import { RunningEndCause } from '../machines/running-meter.service';
+import { HostsService } from '../providers/hosts.service';
+import { Host } from '../providers/host.entity';
+import { RUNTIME_OPTIONS, RuntimeOptions } from '../runtime-options';
+import { Agent } from './agent.entity';
+import { Seen, Settlement, abandonTransient, settleAtRest, settleTransient } from './settle';
+
+/** After a change, heartbeats taken this soon may still show the state before it. */
+const FRESH_AFTER_MS = 2_000;
+/** Slack on top of an action's own timeout before the reconciler steps in. */
+const GRACE_MS = 5_000;
+
+const TRANSIENT: MachineState[] = ['storing', 'starting', 'stopping', 'suspending', 'resuming', 'deleting'];
+const AT_REST: MachineState[] = ['stored', 'running', 'stopped', 'suspended'];
+
+export interface PassResult {
+  /** Machines whose state or version changed. */
+  settled: number;
+}
+
+/**
+ * Keeps the front-end's machines in step with their agents (issue point 7, report footnote 11):
+ * - events of a heartbeat (the guest powered itself off, the VMM crashed) stop a running machine
+ *   with version + 1 at once;
+ * - every few seconds, a machine whose action outlived its timeout is settled from the last
+ *   heartbeat (or, when its agent has been silent since, returned where the action started), and a
+ *   machine at rest that its agent reports otherwise (a missed event) is brought in line.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Reconciler');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<PassResult> | null = null;
+  /** (machineId, version) of events already applied: a resent event (lost ack) changes nothing twice. */
+  private readonly applied = new Set<string>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly store: MachineStore,
+    private readonly hosts: HostsService,
+    @InjectRepository(Machine) private readonly machines: Repository<Machine>,
+    @InjectRepository(Agent) private readonly agents: Repository<Agent>,
+    @InjectRepository(Host) private readonly hostRows: Repository<Host>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(RUNTIME_OPTIONS) private readonly options: RuntimeOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.options.daemons) return;
+    this.timer = setInterval(() => void this.runPass().catch((error) => this.logger.error(`pass failed: ${(error as Error).stack ?? error}`)), this.config.reconcileIntervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * A heartbeat's events. Only a machine the front-end has running is stopped, and only by an event
+   * newer than its version (the event's version is the one after the run ended).
+   */
+  async applyEvents(agent: Agent, events: AgentEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const host = await this.hostRows.findOneBy({ agentId: agent.id });
+    let changed = 0;
+    for (const event of [...events].sort((a, b) => a.version - b.version)) {
+      const key = `${event.machineId}:${event.version}`;
+      if (this.applied.has(key)) continue;
+      const machine = host ? await this.machines.findOneBy({ id: event.machineId, hostId: host.id }) : null;
+      if (!machine) {
+        this.logger.warn(`agent ${agent.id}: ${event.kind} of ${event.machineId}, which no host of this agent stores; ignored`);
+        continue;
+      }
+      if (machine.state !== 'running' || event.version <= machine.version) {
+        this.logger.log(`${machine.name} (${machine.id}): ${event.kind} v${event.version} while ${machine.state} v${machine.version}; nothing to change`);
+        this.remember(key);
+        continue;
+      }
+      const next = applyEvent({ state: machine.state, version: machine.version }, 'guestPoweredOff');
+      if (next.version !== event.version) {
+        this.logger.warn(`${machine.name} (${machine.id}): the agent reports version ${event.version} after ${event.kind}, the lifecycle says ${next.version}; keeping ${next.version}, the reconciler aligns it`);
+      }
+      const crashed = event.kind === 'crashed';
+      const written = await this.db.transaction((em) =>
+        this.store.write(
+          em,
+          machine,
+          { state: next.state, version: next.version, previousState: null, transientSince: null, lastError: crashed ? `the virtual machine ended unexpectedly: ${event.detail ?? 'crashed'}`.slice(0, 500) : null },
+          crashed ? 'crashed' : 'guest-powered-off',
+        ),
+      );
+      if (written) {
+        changed++;
+        this.remember(key);
+        this.logger.log(`${machine.name} (${machine.id}): ${event.kind} (${event.detail ?? 'no detail'}) → ${next.state} v${next.version}`);
+      }
+    }
+    return changed;
+  }
+
+  /** One pass over every machine on a host; tests call it directly. Passes never overlap. */
+  async runPass(now = Date.now()): Promise<PassResult> {
+    if (this.running) return this.running;
+    this.running = this.pass(now).finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async pass(now: number): Promise<PassResult> {
+    const machines = await this.machines.find({ where: { state: In([...TRANSIENT, ...AT_REST]), hostId: Not(IsNull()) } });
+    if (machines.length === 0) return { settled: 0 };
+    const hosts = await this.hostRows.findBy({ id: In([...new Set(machines.map((m) => m.hostId!))]) });
+    const agentIds = hosts.map((host) => host.agentId).filter((id): id is string => !!id);
+    const agents = agentIds.length ? await this.agents.findBy({ id: In(agentIds) }) : [];
+    const agentOfHost = new Map(hosts.map((host) => [host.id, agents.find((agent) => agent.id === host.agentId) ?? null]));
+    const reports = new Map(agents.map((agent) => [agent.id, parseVms(agent.vms)]));
+
+    let settled = 0;
+    for (const machine of machines) {
+      const agent = agentOfHost.get(machine.hostId!) ?? null;
+      const heartbeatAt = agent?.lastHeartbeatAt ? Date.parse(agent.lastHeartbeatAt) : 0;
+      const seenOf = (): Seen => {
+        const vm = reports.get(agent!.id)?.get(machine.id);
+        return vm ? { state: vm.state, version: vm.version } : { state: 'absent', version: machine.version };
+      };
+      let outcome: Settlement | null = null;
+      if (isTransient(machine.state)) {
+        const since = Date.parse(machine.transientSince ?? machine.updatedAt);
+        const deadline = since + this.timeoutOf(machine) + GRACE_MS;
+        if (now < deadline) continue;
+        if (agent && heartbeatAt > since + FRESH_AFTER_MS) outcome = settleTransient(machine, seenOf());
+        else if (now > deadline + this.config.agentOfflineMs) outcome = abandonTransient(machine);
+      } else if (agent && heartbeatAt > Date.parse(machine.updatedAt) + FRESH_AFTER_MS) {
+        outcome = settleAtRest(machine, seenOf());
+      }
+      if (outcome && (await this.apply(machine, outcome))) settled++;
+    }
+    return { settled };
+  }
+
+  /** How long the machine's action may take before the reconciler settles it. */
+  private timeoutOf(machine: Machine): number {
+    switch (machine.state) {
+      case 'storing':
+        return this.config.agentCreateTimeoutMs;
+      case 'stopping':
+        return this.config.stopTimeoutMs + 10_000;
+      default:
+        return this.config.agentCommandTimeoutMs;
+    }
+  }
+
+  private async apply(machine: Machine, outcome: Settlement): Promise<boolean> {
+    const written = await this.db.transaction(async (em) => {
+      const fresh = await em.findOneBy(Machine, { id: machine.id });
+      if (!fresh || fresh.revision !== machine.revision) return null; // it moved meanwhile: next pass
+      const succeeded =
+        isTransient(fresh.state) && fresh.previousState
+          ? safeTarget(fresh) === outcome.state
+          : true;
+      const changes: Partial<Machine> = {
+        state: outcome.state,
+        version: outcome.version,
+        previousState: null,
+        transientSince: null,
+        lastError: succeeded ? (isTransient(fresh.state) ? null : fresh.lastError) : `${describeAction(fresh)} settled from the agent's heartbeat: ${outcome.note}`.slice(0, 500),
+      };
+      if (outcome.release && fresh.hostId) await this.hosts.release(em, fresh.hostId, { speed: fresh.speed, memory: fresh.memory, disk: fresh.disk });
+      if (outcome.unstore) Object.assign(changes, { hostId: null, storagePrice: null, storageAmount: null, runningPrice: null, runningUnitAmount: null });
+      const cause: RunningEndCause = outcome.state === 'suspended' ? 'suspended' : 'reconciled';
+      return this.store.write(em, fresh, changes, cause);
+    });
+    if (written) {
+      this.logger.log(`${machine.name} (${machine.id}): ${machine.state} v${machine.version} → ${outcome.state} v${outcome.version} (${outcome.note})`);
+    }
+    return !!written;
+  }
+
+  private remember(key: string): void {
+    this.applied.add(key);
+    if (this.applied.size > 10_000) this.applied.delete(this.applied.values().next().value as string);
+  }
+}
+
+function safeTarget(machine: Machine): MachineState | null {
+  try {
+    return completeAction({ state: machine.state, version: machine.version, previousState: machine.previousState! }, 'succeeded').state;
+  } catch {
+    return null;
+  }
+}
+
+function describeAction(machine: Machine): string {
+  return isTransient(machine.state) ? `${machine.state} (from ${machine.previousState ?? '?'})` : `${machine.state}`;
+}
+
+function parseVms(text: string): Map<string, AgentVmState> {
+  try {
+    const vms = JSON.parse(text) as AgentVmState[];
+    return new Map(Array.isArray(vms) ? vms.map((vm) => [vm.machineId, vm]) : []);
+  } catch {
+    return new Map();
+  }
+}

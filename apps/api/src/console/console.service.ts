@@ -1,0 +1,216 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { CONSOLE_CLOSE, ConsoleSessionDto } from '@virtuoso/contracts';
+import type { Request } from 'express';
+import type { IncomingMessage, Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { AuthService } from '../auth/auth.service';
+import { AuthUser } from '../common/auth.decorators';
+import { ApiError } from '../common/errors';
+import { APP_CONFIG, AppConfig } from '../config';
+import { MachinesService } from '../machines/machines.service';
+import { AgentTarget, HOST_AGENT_GATEWAY, HostAgentGateway } from '../machines/host-agent.gateway';
+
+export const CONSOLE_WS_PATH = '/api/console/ws';
+
+interface ConsoleToken {
+  userId: string;
+  machineId: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+/**
+ * Consoles in the browser (report §6.1.8 and fig. 15–18, without the VNC password): the SPA asks
+ * for a one-time token bound to user and machine (30 s), opens a websocket to the API with it, and
+ * the API relays RFB to the agent's console port — which relays to QEMU's VNC unix socket. The
+ * token is checked with the session cookie (or bearer token) of the upgrade request; an unknown,
+ * expired, reused or foreign token, or a machine that is not running, gets the websocket closed
+ * with a reason and no RFB byte. A new viewer of a machine replaces the old one.
+ */
+@Injectable()
+export class ConsoleService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Console');
+  private readonly tokens = new Map<string, ConsoleToken>();
+  private readonly viewers = new Map<string, WebSocket>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    // noVNC asks for 'binary'; a client that asks for nothing gets no subprotocol.
+    handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
+    maxPayload: 16 * 1024 * 1024,
+  });
+  private server?: Server;
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly auth: AuthService,
+    private readonly machines: MachinesService,
+    @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    this.server?.on('upgrade', this.onUpgrade);
+  }
+
+  onApplicationShutdown(): void {
+    this.server?.off('upgrade', this.onUpgrade);
+    for (const ws of this.viewers.values()) ws.terminate();
+    this.viewers.clear();
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  /** POST /api/machines/:id/console: a one-time token for the buyer's running machine. */
+  async createSession(user: AuthUser, machineId: string): Promise<ConsoleSessionDto> {
+    const { machine } = await this.machines.consoleTarget(user, machineId);
+    this.prune();
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = Date.now() + this.config.consoleTokenTtlMs;
+    this.tokens.set(token, { userId: user.id, machineId: machine.id, expiresAt, used: false });
+    return { token, path: `${CONSOLE_WS_PATH}?token=${token}`, expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    for (const [token, entry] of this.tokens) if (entry.expiresAt < now - 60_000) this.tokens.delete(token);
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== CONSOLE_WS_PATH) {
+      // Other /api paths have no websocket; anything else is left to other listeners (e.g. a dev server).
+      if (url.pathname.startsWith('/api/')) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.on('error', () => undefined);
+    const token = url.searchParams.get('token') ?? '';
+    void this.userOf(req)
+      .catch(() => null)
+      .then((user) => this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, user, token, req.socket.remoteAddress)));
+  }
+
+  /** The session cookie or bearer token of the upgrade request, as the HTTP guard reads them. */
+  private async userOf(req: IncomingMessage): Promise<AuthUser | null> {
+    const cookies: Record<string, string> = {};
+    for (const part of (req.headers.cookie ?? '').split(';')) {
+      const eq = part.indexOf('=');
+      if (eq > 0) {
+        try {
+          cookies[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+        } catch {
+          /* a malformed cookie is no cookie */
+        }
+      }
+    }
+    const shim = { cookies, header: (name: string) => req.headers[name.toLowerCase()] as string | undefined } as unknown as Request;
+    return this.auth.authenticate(shim);
+  }
+
+  private async admit(ws: WebSocket, user: AuthUser | null, token: string, peer?: string): Promise<void> {
+    const close = (code: number, reason: string) => {
+      this.logger.warn(`console websocket from ${peer ?? '?'} closed: ${reason}`);
+      ws.close(code, reason);
+    };
+    const entry = this.tokens.get(token);
+    if (!user) return close(CONSOLE_CLOSE.notSignedIn, 'sign in first: no valid session cookie or API token');
+    if (!entry) return close(CONSOLE_CLOSE.unknownToken, 'unknown console token');
+    if (entry.used) return close(CONSOLE_CLOSE.reusedToken, 'console token already used; ask for a new one');
+    entry.used = true; // one presentation, whatever happens next
+    if (entry.userId !== user.id) return close(CONSOLE_CLOSE.foreignToken, 'this console token belongs to another user');
+    if (entry.expiresAt < Date.now()) return close(CONSOLE_CLOSE.expiredToken, 'console token expired; ask for a new one');
+
+    let target: AgentTarget;
+    let machineName: string;
+    try {
+      const found = await this.machines.consoleTarget(user, entry.machineId);
+      target = found.target;
+      machineName = found.machine.name;
+    } catch (error) {
+      const message = error instanceof ApiError ? (error.getResponse() as { message: string }).message : String(error);
+      return close(CONSOLE_CLOSE.notRunning, clip(`no console: ${message}`));
+    }
+    if (ws.readyState !== WebSocket.OPEN) return;
+
+    const ticket = randomBytes(32).toString('base64url');
+    let agentSocket: net.Socket;
+    try {
+      const endpoint = await this.gateway.openConsole(target, { machineId: entry.machineId, ticket, expiresAt: Date.now() + 30_000 });
+      agentSocket = await connect(endpoint.host, endpoint.port, this.config.agentConnectTimeoutMs);
+    } catch (error) {
+      return close(CONSOLE_CLOSE.agentUnavailable, clip(`no console: ${(error as Error).message}`));
+    }
+    if (ws.readyState !== WebSocket.OPEN) {
+      agentSocket.destroy();
+      return;
+    }
+    agentSocket.setNoDelay(true);
+    agentSocket.write(`${ticket}\n`);
+
+    const previous = this.viewers.get(entry.machineId);
+    this.viewers.set(entry.machineId, ws);
+    if (previous && previous !== ws) previous.close(CONSOLE_CLOSE.replaced, 'replaced by a new viewer');
+    this.logger.log(`console of ${machineName} (${entry.machineId}) opened by ${user.handle} from ${peer ?? '?'}`);
+
+    let ended = false;
+    const end = (why: string) => {
+      if (ended) return;
+      ended = true;
+      if (this.viewers.get(entry.machineId) === ws) this.viewers.delete(entry.machineId);
+      agentSocket.destroy();
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000, clip(why));
+      this.logger.log(`console of ${machineName} (${entry.machineId}) closed: ${why}`);
+    };
+    agentSocket.on('data', (chunk: Buffer) => {
+      ws.send(chunk, { binary: true });
+      // Backpressure: let the browser catch up before reading more from the agent.
+      if (ws.bufferedAmount > 4 * 1024 * 1024) {
+        agentSocket.pause();
+        const resume = setInterval(() => {
+          if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount < 1024 * 1024) {
+            clearInterval(resume);
+            agentSocket.resume();
+          }
+        }, 20);
+      }
+    });
+    agentSocket.on('close', () => end('the console closed (the machine stopped or another viewer took over)'));
+    agentSocket.on('error', () => undefined);
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      agentSocket.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
+    });
+    ws.on('close', () => end('the viewer left'));
+    ws.on('error', () => undefined);
+  }
+}
+
+/** Close reasons are at most 123 bytes. */
+function clip(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let text = reason;
+  while (Buffer.byteLength(`${text}…`) > 123) text = text.slice(0, -1);
+  return `${text}…`;
+}
+
+function connect(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the console port ${host}:${port} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`the console port ${host}:${port} is not reachable (${(error as NodeJS.ErrnoException).code ?? error.message})`));
+    });
+  });
+}

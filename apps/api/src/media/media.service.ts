@@ -1,0 +1,152 @@
+import { Inject, Injectable, Logger, StreamableFile } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { MediaDto, UploadMediaDto } from '@virtuoso/contracts';
+import type { MachineState } from '@virtuoso/domain';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { In, Not, Repository } from 'typeorm';
+import { AgentAuth } from '../agents/agent-auth.service';
+import { hashFile } from '../agents/image-store.service';
+import { AuthUser } from '../common/auth.decorators';
+import { Database } from '../common/database.service';
+import { ApiError, conflict, notFound } from '../common/errors';
+import { nowIso } from '../common/time';
+import { APP_CONFIG, AppConfig } from '../config';
+import { Machine } from '../machines/machine.entity';
+import { Host } from '../providers/host.entity';
+import type { UploadedFile } from './iso-upload.interceptor';
+import { Media } from './media.entity';
+
+/** ISO 9660: the primary volume descriptor at sector 16 (0x8000) starts with type 1 and "CD001". */
+const ISO_MAGIC_OFFSET = 0x8001;
+const ISO_MAGIC = 'CD001';
+
+/**
+ * A buyer's library of install media (the report's future work, §5.1.4: a buyer installs an OS
+ * on a blank machine). Files live at <data>/media/<id>.iso with their sha256; agents download the
+ * ones attached to machines on their host (GET /api/agents/media/:id, signed).
+ */
+@Injectable()
+export class MediaService {
+  private readonly logger = new Logger('Media');
+  /** (agentId, mediaId) pairs an attach in progress lets download before the machine row records it. */
+  private readonly grants = new Map<string, number>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly auth: AgentAuth,
+    @InjectRepository(Media) private readonly media: Repository<Media>,
+    @InjectRepository(Machine) private readonly machines: Repository<Machine>,
+    @InjectRepository(Host) private readonly hosts: Repository<Host>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private get dir(): string {
+    return join(this.config.dataDir, 'media');
+  }
+
+  pathOf(id: string): string {
+    return join(this.dir, `${id}.iso`);
+  }
+
+  async list(user: AuthUser): Promise<MediaDto[]> {
+    const rows = await this.media.find({ where: { ownerId: user.id }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.toDtos(rows);
+  }
+
+  async upload(user: AuthUser, file: UploadedFile | undefined, dto: UploadMediaDto): Promise<MediaDto> {
+    if (!file) throw new ApiError(400, 'file is required: send the ISO image in the multipart field "file"', { fields: { file: ['file is required'] } });
+    try {
+      if (!hasIsoMagic(file.path)) {
+        throw new ApiError(400, 'not an ISO image (no ISO 9660 volume descriptor "CD001" at offset 0x8001)', { fields: { file: ['not an ISO image'] } });
+      }
+      const name = (dto.name ?? basename(file.originalname || 'install.iso')).slice(0, 120) || 'install.iso';
+      const row: Media = { id: randomUUID(), ownerId: user.id, name, size: statSync(file.path).size, sha256: await hashFile(file.path), createdAt: nowIso() };
+      mkdirSync(this.dir, { recursive: true });
+      renameSync(file.path, this.pathOf(row.id));
+      try {
+        await this.db.transaction((em) => em.insert(Media, row));
+      } catch (error) {
+        rmSync(this.pathOf(row.id), { force: true });
+        throw error;
+      }
+      this.logger.log(`${user.handle} uploaded ${name} (${row.size} bytes, sha256 ${row.sha256.slice(0, 12)}…) as ${row.id}`);
+      return (await this.toDtos([row]))[0];
+    } finally {
+      rmSync(file.path, { force: true });
+    }
+  }
+
+  /** Deletes an ISO of the library; refused (409) while a machine has it in its drive. */
+  async remove(user: AuthUser, id: string): Promise<void> {
+    const row = await this.own(user, id);
+    await this.db.transaction(async (em) => {
+      const using = await em.find(Machine, { where: { mediaId: row.id, state: Not<MachineState>('deleted') }, order: { name: 'ASC' } });
+      if (using.length) throw conflict(`${row.name} is in the CD-ROM drive of ${using.map((m) => m.name).join(', ')}; eject it first`);
+      await em.delete(Media, { id: row.id });
+    });
+    rmSync(this.pathOf(row.id), { force: true });
+  }
+
+  async own(user: AuthUser, id: string): Promise<Media> {
+    const row = await this.media.findOneBy({ id, ownerId: user.id });
+    if (!row) throw notFound('media');
+    return row;
+  }
+
+  async namesOf(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    return new Map((await this.media.findBy({ id: In(ids) })).map((row) => [row.id, row.name]));
+  }
+
+  /** While an attach runs, the agent may download the medium before the machine row names it. */
+  grant(agentId: string, mediaId: string): () => void {
+    const key = `${agentId}/${mediaId}`;
+    this.grants.set(key, (this.grants.get(key) ?? 0) + 1);
+    return () => {
+      const left = (this.grants.get(key) ?? 1) - 1;
+      if (left > 0) this.grants.set(key, left);
+      else this.grants.delete(key);
+    };
+  }
+
+  /** GET /api/agents/media/:id: a signed agent, and only media attached to a machine on its host. */
+  async download(id: string, header: string | undefined, from?: string): Promise<StreamableFile> {
+    const agent = await this.auth.verifyHeader(`/api/agents/media/${id}`, header, from);
+    const row = await this.media.findOneBy({ id });
+    let allowed = !!row && this.grants.has(`${agent.id}/${id}`);
+    if (row && !allowed) {
+      const host = await this.hosts.findOneBy({ agentId: agent.id });
+      allowed = !!host && (await this.machines.existsBy({ mediaId: id, hostId: host.id, state: Not<MachineState>('deleted') }));
+    }
+    if (!row || !allowed) {
+      this.logger.warn(`agent ${agent.id} asked for media ${id}, which no machine of its host has attached`);
+      throw notFound('media');
+    }
+    return new StreamableFile(createReadStream(this.pathOf(row.id)), { type: 'application/octet-stream', length: row.size });
+  }
+
+  private async toDtos(rows: Media[]): Promise<MediaDto[]> {
+    const ids = rows.map((row) => row.id);
+    const using = ids.length ? await this.machines.find({ where: { mediaId: In(ids), state: Not<MachineState>('deleted') }, order: { name: 'ASC' } }) : [];
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      size: row.size,
+      sha256: row.sha256,
+      attachedTo: using.filter((machine) => machine.mediaId === row.id).map((machine) => ({ id: machine.id, name: machine.name })),
+      createdAt: row.createdAt,
+    }));
+  }
+}
+
+function hasIsoMagic(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(ISO_MAGIC.length);
+    return readSync(fd, buffer, 0, buffer.length, ISO_MAGIC_OFFSET) === buffer.length && buffer.toString('latin1') === ISO_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,232 @@
+import { sign } from '@virtuoso/contracts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent as AgentRow } from '../src/agents/agent.entity';
+import { JoinToken } from '../src/agents/join-token.entity';
+import { AgentProcess, eventually } from './agent-process';
+import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
+
+type User = Agent & { handle: string; userId: string };
+
+/**
+ * Joining and heartbeats with a REAL provider agent process (no VM is booted here). Offline after
+ * 1.5 s without a heartbeat (the agent beats every 300 ms) so that the offline test is quick.
+ */
+describe('provider agents: join and heartbeats', () => {
+  let t: TestApp;
+  let provider: User;
+  let agent: AgentProcess;
+
+  beforeAll(async () => {
+    t = await startApp({ listen: true, config: { agentOfflineMs: 1500 } });
+    provider = await t.signUp('provider');
+  });
+  afterAll(async () => {
+    await agent?.cleanup();
+    await t.close();
+  });
+
+  const agentRow = (id: string) => t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id });
+  const secretOf = (a: AgentProcess) => JSON.parse(readFileSync(join(a.dataDir, 'agent.json'), 'utf8')).secret as string;
+
+  it('makes a one-time join token with the command line; the agent joins with it and its facts show', async () => {
+    const made = await provider.post('/api/agents/join-tokens').send({});
+    expect(made.status).toBe(201);
+    expect(made.body).toEqual({ id: expect.any(String), token: expect.stringMatching(/^vj_[A-Za-z0-9_-]{43}$/), expiresAt: expect.any(String), command: expect.any(String) });
+    // One hour, stored hashed.
+    expect(Date.parse(made.body.expiresAt) - Date.now()).toBeGreaterThan(3590_000);
+    expect(made.body.command).toBe(`npm run agent -- --frontend ${t.url} --join ${made.body.token} --data ~/.virtuoso/agent-${made.body.id.slice(0, 8)} --port 7101`);
+    const stored = await t.app.get(DataSource).getRepository(JoinToken).findOneByOrFail({ id: made.body.id });
+    expect(stored.tokenHash).not.toContain(made.body.token);
+    expect(JSON.stringify(stored)).not.toContain(made.body.token);
+    expect((await provider.get(`/api/agents/join-tokens/${made.body.id}`)).body).toEqual({ id: made.body.id, expiresAt: made.body.expiresAt, joined: false, agent: null });
+
+    const t0 = Date.now();
+    agent = await AgentProcess.join(t, provider, { heartbeatMs: 300 });
+    const joined = Date.now() - t0;
+    // The first heartbeat follows the join at once.
+    await eventually(async () => (await agentRow(agent.agentId)).lastHeartbeatAt, 'the first heartbeat');
+    console.log(`agent process start → joined: ${joined} ms; → first heartbeat recorded: ${Date.now() - t0} ms`);
+
+    const agents = (await provider.get('/api/agents')).body;
+    expect(agents).toEqual([
+      {
+        agentId: agent.agentId,
+        agentHost: '127.0.0.1',
+        agentPort: agent.port,
+        consolePort: agent.consolePort,
+        facts: expect.objectContaining({ bogomips: expect.any(Number), cpus: expect.any(Number), memoryMb: expect.any(Number), freeDiskMb: expect.any(Number), accelerator: 'tcg' }),
+        online: true,
+        lastHeartbeatAt: expect.any(String),
+        joinedAt: expect.any(String),
+        hostId: null,
+        hostName: null,
+      },
+    ]);
+    // Agents are a provider's business.
+    const buyer = await t.signUp('buyer');
+    expect((await buyer.get('/api/agents')).status).toBe(403);
+    expect((await (await t.signUp('provider')).get('/api/agents')).body).toEqual([]);
+  });
+
+  it('shows the joined agent on its token; adds a host with it, the totals capped by its facts (400 naming the field)', async () => {
+    const made = await provider.post('/api/agents/join-tokens').send({});
+    const second = await AgentProcess.join(t, provider, { heartbeatMs: 300 });
+    try {
+      // A fresh token shows nothing joined; the agent made with it does.
+      expect((await provider.get(`/api/agents/join-tokens/${made.body.id}`)).body.joined).toBe(false);
+      const tokens = await t.app.get(DataSource).getRepository(JoinToken).findBy({ agentId: second.agentId });
+      const status = (await provider.get(`/api/agents/join-tokens/${tokens[0].id}`)).body;
+      expect(status).toMatchObject({ joined: true, agent: { agentId: second.agentId, agentHost: '127.0.0.1', agentPort: second.port, consolePort: second.consolePort } });
+      const facts = status.agent.facts;
+      expect(facts.bogomips).toBeGreaterThan(0);
+
+      const over = await provider.post('/api/hosts').send({ ...virt8({ name: 'too-big', speed: facts.bogomips + 1, memory: facts.memoryMb + 1, storage: 1000 }), agentId: second.agentId });
+      expect(over.status).toBe(400);
+      expect(over.body.message).toBe(`speed ${facts.bogomips + 1} exceeds the ${facts.bogomips} bogomips the agent measured`);
+      expect(over.body.fields).toEqual({
+        speed: [`speed ${facts.bogomips + 1} exceeds the ${facts.bogomips} bogomips the agent measured`],
+        memory: [`memory ${facts.memoryMb + 1} exceeds the ${facts.memoryMb} MB of memory the agent measured`],
+      });
+      const stranger = await t.signUp('provider');
+      const foreign = await stranger.post('/api/hosts').send({ ...virt8({ speed: 1000 }), agentId: second.agentId });
+      expect(foreign.status).toBe(400);
+      expect(foreign.body.fields.agentId).toEqual(['agentId must be the id of one of your joined agents']);
+
+      // With agentId the agent's address is used, whatever the form said.
+      const host = await provider.post('/api/hosts').send({ ...virt8({ name: 'with-agent', speed: Math.min(8000, facts.bogomips), storage: 1000, agentHost: '10.9.9.9', agentPort: 1 }), agentId: second.agentId });
+      expect(host.status).toBe(201);
+      expect(host.body).toMatchObject({ agentId: second.agentId, agentHost: '127.0.0.1', agentPort: second.port, online: true, lastHeartbeatAt: expect.any(String), facts });
+      // One agent, one host.
+      const twice = await provider.post('/api/hosts').send({ ...virt8({ name: 'again', speed: 1000, storage: 1000 }), agentId: second.agentId });
+      expect(twice.status).toBe(400);
+      expect(twice.body.fields.agentId).toEqual(['that agent already serves your host with-agent']);
+      expect((await provider.get('/api/agents')).body.find((a: { agentId: string }) => a.agentId === second.agentId)).toMatchObject({ hostId: host.body.id, hostName: 'with-agent' });
+      // The marketplace shows it online.
+      const row = ((await provider.get('/api/market/hosts')).body as Array<{ id: string; online: boolean }>).find((h) => h.id === host.body.id);
+      expect(row).toMatchObject({ online: true, lastHeartbeatAt: expect.any(String) });
+      // A host added by hand has no agent and is offline.
+      const byHand = (await provider.post('/api/hosts').send(virt8({ name: 'by-hand' }))).body;
+      expect(byHand).toMatchObject({ agentId: null, online: false, lastHeartbeatAt: null, facts: null, agentHost: '129.105.44.205', agentPort: 8000 });
+
+      // A token is single-use: the agent that joined used it; another try is refused, as is garbage.
+      const used = await t.anonymous().post('/api/agents/join').send({ joinToken: 'x', agentHost: '127.0.0.1', agentPort: 1, consolePort: 2, facts });
+      expect(used.status).toBe(401);
+      expect(used.body.message).toBe('this join token is unknown');
+    } finally {
+      await second.cleanup();
+    }
+  });
+
+  it('refuses a used, expired or unknown join token (401 with a message) and a malformed join (400)', async () => {
+    const facts = { bogomips: 1000, cpus: 1, memoryMb: 1024, freeDiskMb: 1000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
+    const made = (await provider.post('/api/agents/join-tokens').send({})).body;
+    const join = (token: string) => t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts });
+    const first = await join(made.token);
+    expect(first.status).toBe(201);
+    expect(first.body).toEqual({ agentId: expect.any(String), secret: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const again = await join(made.token);
+    expect(again.status).toBe(401);
+    expect(again.body.message).toBe('this join token was already used; make a new one on the "add host" page');
+    // The secret is never shown again.
+    expect(JSON.stringify((await provider.get(`/api/agents/join-tokens/${made.id}`)).body)).not.toContain(first.body.secret);
+    expect(JSON.stringify((await provider.get('/api/agents')).body)).not.toContain(first.body.secret);
+
+    const old = (await provider.post('/api/agents/join-tokens').send({})).body;
+    await t.app.get(DataSource).getRepository(JoinToken).update({ id: old.id }, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const expired = await join(old.token);
+    expect(expired.status).toBe(401);
+    expect(expired.body.message).toMatch(/^this join token expired at /);
+
+    const bad = await t.anonymous().post('/api/agents/join').send({ joinToken: made.token, agentHost: 'not a host!', agentPort: 70000, consolePort: 1, facts });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.fields).sort()).toEqual(['agentHost', 'agentPort']);
+  });
+
+  it('binds a host added by hand to the agent that joins with a token made for it', async () => {
+    const byHand = (await provider.post('/api/hosts').send(virt8({ name: 'later', speed: 1000 }))).body;
+    const bound = await AgentProcess.join(t, provider, { hostId: byHand.id, heartbeatMs: 300 });
+    try {
+      const host = await eventually(async () => {
+        const now = (await provider.get(`/api/hosts/${byHand.id}`)).body;
+        return now.online && now;
+      }, 'the host online');
+      expect(host).toMatchObject({ agentId: bound.agentId, agentHost: '127.0.0.1', agentPort: bound.port, online: true });
+      // A host that has an agent gets no second token.
+      const refused = await provider.post('/api/agents/join-tokens').send({ hostId: byHand.id });
+      expect(refused.status).toBe(400);
+      expect(refused.body.message).toBe('host later already has an agent');
+    } finally {
+      await bound.cleanup();
+    }
+  });
+
+  it('refuses unsigned, tampered, foreign-signed, stale and replayed heartbeats with 401, recording nothing', async () => {
+    const secret = secretOf(agent);
+    const channel = '/api/agents/heartbeat';
+    const forged = { agentId: agent.agentId, facts: { bogomips: 1, cpus: 1, memoryMb: 1, freeDiskMb: 1, accelerator: 'tcg', agentVersion: 'x', hostname: 'forged' }, vms: [], events: [] };
+    const hostnames = async () => JSON.parse((await agentRow(agent.agentId)).facts).hostname as string;
+    const cases: Array<[string, unknown]> = [
+      ['unsigned', forged],
+      ['tampered', { ...sign(secret, agent.agentId, channel, { ...forged, facts: { ...forged.facts, hostname: 'honest' } }), body: JSON.stringify(forged) }],
+      ['signed with another secret', sign('0'.repeat(64), agent.agentId, channel, forged)],
+      ['signed for another channel', sign(secret, agent.agentId, '/api/agents/join', forged)],
+      ['stale', sign(secret, agent.agentId, channel, forged, Date.now() - 120_000)],
+      ['unknown agent', sign(secret, '00000000-0000-4000-8000-000000000000', channel, { ...forged, agentId: '00000000-0000-4000-8000-000000000000' })],
+    ];
+    for (const [what, body] of cases) {
+      const response = await t.anonymous().post(channel).send(body as object);
+      expect(response.status, what).toBe(401);
+      expect(response.body.message, what).toMatch(/^agent message refused: /);
+    }
+    // A correctly signed one is recorded (it carries the real facts, so nothing else changes) ...
+    const real = { ...forged, facts: JSON.parse((await agentRow(agent.agentId)).facts) };
+    const envelope = sign(secret, agent.agentId, channel, real);
+    expect((await t.anonymous().post(channel).send(envelope)).status).toBe(204);
+    // ... once: the same envelope again is a replay.
+    const replay = await t.anonymous().post(channel).send(envelope);
+    expect(replay.status).toBe(401);
+    expect(replay.body.message).toBe('agent message refused: replayed');
+    expect(await hostnames()).not.toBe('forged');
+    // Downloads are verified the same way.
+    expect((await t.anonymous().get('/api/agents/images/tiny-linux.qcow2')).status).toBe(401);
+    const header = (path: string) => Buffer.from(JSON.stringify(sign(secret, agent.agentId, path, { path }))).toString('base64');
+    expect((await t.anonymous().get('/api/agents/images/tiny-linux.qcow2').set('x-virtuoso-agent', header('/api/agents/images/other.qcow2'))).status).toBe(401);
+    const image = await t.anonymous().get('/api/agents/images/tiny-linux.qcow2').set('x-virtuoso-agent', header('/api/agents/images/tiny-linux.qcow2')).buffer(true);
+    expect(image.status).toBe(200);
+    expect(Number(image.headers['content-length'])).toBeGreaterThan(1_000_000);
+    expect((await t.anonymous().get('/api/agents/images/passwd').set('x-virtuoso-agent', header('/api/agents/images/passwd'))).status).toBe(404);
+  });
+
+  it('shows a host online while its agent heartbeats and offline once the agent is stopped', async () => {
+    const host = await addAgentHost(provider, agent.agentId, { name: 'watched', speed: 1000 });
+    expect((await provider.get(`/api/hosts/${host.id}`)).body.online).toBe(true);
+    await agent.kill('SIGTERM');
+    const stoppedAt = Date.now();
+    await eventually(async () => (await provider.get(`/api/hosts/${host.id}`)).body.online === false, 'the host offline', 5000);
+    console.log(`host offline ${Date.now() - stoppedAt} ms after its agent stopped (threshold 1500 ms)`);
+    expect((await provider.get('/api/agents')).body.find((a: { agentId: string }) => a.agentId === agent.agentId).online).toBe(false);
+    // Back online when it comes back.
+    await agent.restart();
+    await eventually(async () => (await provider.get(`/api/hosts/${host.id}`)).body.online, 'the host online again', 5000);
+  });
+
+  it('fails fast on a host without an agent: storing answers 503 naming the host, the machine stays registered, nothing reserved or charged', async () => {
+    const byHand = (await provider.post('/api/hosts').send(virt8({ name: 'no-agent-yet' }))).body;
+    const buyer = await t.signUp('buyer');
+    const machine = (await buyer.post('/api/machines').send(win2000Pro())).body;
+    const balance = (await buyer.get('/api/auth/me')).body.balance;
+    const t0 = Date.now();
+    const store = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: byHand.id });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(store.status).toBe(503);
+    expect(store.body.message).toBe(
+      'could not store win2000Pro: host no-agent-yet has no agent yet: start one on the host with a join token for it (POST /api/agents/join-tokens with its hostId)',
+    );
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'registered', version: 0, host: null, storagePrice: null, lastError: store.body.message });
+    expect((await provider.get(`/api/hosts/${byHand.id}`)).body).toMatchObject({ free: { speed: 10000, memory: 512, storage: 100000 }, machineCount: 0 });
+    expect((await buyer.get('/api/auth/me')).body.balance).toBe(balance);
+  });
+});
