@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
 # npm start — installs what is missing, builds, and runs the marketplace on the embedded default:
-# SQLite under ./data (VIRTUOSO_DATA_DIR), the API serving the built SPA, swagger-ui at /api/docs.
+# SQLite under ./data (VIRTUOSO_DATA_DIR), the API serving the built SPA, swagger-ui at /api/docs,
+# and two local provider agents on loopback for the demo provider's two hosts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NX_DAEMON=false NX_NO_CLOUD=true
+
+# Debian packages the agents need (QEMU) and the guest-image builder uses. Installed when missing and root.
+packages=(qemu-system-x86 qemu-utils xorriso isolinux syslinux syslinux-common mtools dosfstools e2fsprogs xz-utils zstd busybox-static)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian packages: ${missing[*]}"
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "missing Debian packages (install them as root): ${missing[*]}" >&2
+    exit 1
+  fi
+fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== installing npm packages"
@@ -12,8 +27,49 @@ fi
 
 echo "== building"
 npx nx run-many -t build --outputStyle=static >/dev/null
+echo "== guest images (built once from Debian's kernel and busybox, then cached)"
+bash tools/guest-image/build.sh >/dev/null
 
 export VIRTUOSO_DATA_DIR="${VIRTUOSO_DATA_DIR:-$PWD/data}"
+export VIRTUOSO_PORT="${VIRTUOSO_PORT:-8080}"
 mkdir -p "$VIRTUOSO_DATA_DIR"
+
+children=()
+stop_all() {
+  trap - INT TERM EXIT
+  # Agents first (their VMs keep running and are found again on the next start), then the API.
+  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
 echo "== starting Virtuoso (data in $VIRTUOSO_DATA_DIR)"
-exec node apps/api/dist/main.js
+node apps/api/dist/main.js &
+children+=($!)
+for _ in $(seq 1 300); do
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+    "http://127.0.0.1:$VIRTUOSO_PORT/api/health" && break
+  kill -0 "${children[0]}" 2>/dev/null || exit 1
+  sleep 0.2
+done
+
+# The demo provider's hosts get local agents (a join token the first time, agent.json afterwards).
+demo="$VIRTUOSO_DATA_DIR/demo-agents.json"
+if [ -f "$demo" ]; then
+  while IFS=$'\t' read -r host dir port console token frontend; do
+    mkdir -p "$dir"
+    args=(--frontend "$frontend" --data "$dir" --port "$port" --console-port "$console")
+    [ "$token" != "-" ] && args+=(--join "$token")
+    echo "== starting the provider agent of $host on 127.0.0.1:$port (data in $dir)"
+    node apps/provider-agent/dist/main.js "${args[@]}" > "$dir.log" 2>&1 &
+    children+=($!)
+  done < <(node -e '
+    const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    for (const a of d.agents) console.log([a.host, a.dataDir, a.port, a.consolePort, a.token ?? "-", d.frontend].join("\t"));
+  ' "$demo")
+fi
+
+echo
+echo "Virtuoso is running at http://127.0.0.1:$VIRTUOSO_PORT/ (API docs: http://127.0.0.1:$VIRTUOSO_PORT/api/docs)"
+echo "Demo logins: buyer demo-buyer / demo-buyer-pw, provider demo-provider / demo-provider-pw. Ctrl-C stops it."
+wait "${children[0]}"
