@@ -3,13 +3,22 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-// The whole system under test: the built API serving the built SPA, on a fresh SQLite file.
+// The whole system under test: the built API serving the built SPA, on a fresh SQLite file; the
+// tests start real provider agents (apps/provider-agent/dist) joined to it, which boot QEMU guests.
 const port = Number(process.env.E2E_PORT ?? 18080);
-const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'virtuoso-e2e-'));
+// Made once by the runner; its worker processes, which load this file again, inherit it through the
+// environment (instead of each making an unused directory), and globalTeardown removes it.
+if (!process.env.E2E_DATA_DIR) {
+  process.env.E2E_DATA_DIR = mkdtempSync(join(tmpdir(), 'virtuoso-e2e-'));
+  process.env.E2E_REMOVE_DATA_DIR = '1';
+}
+const dataDir = process.env.E2E_DATA_DIR;
 const repo = resolve(__dirname, '..');
 
 export default defineConfig({
   testDir: './tests',
+  globalSetup: './global-setup.ts',
+  globalTeardown: './global-teardown.ts',
   timeout: 120_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
@@ -51,6 +60,8 @@ export default defineConfig({
       VIRTUOSO_DATA_DIR: dataDir,
       VIRTUOSO_SEED_DEMO: 'false',
       VIRTUOSO_MARKET_INTERVAL_SECONDS: '2',
+      // The preconfigured images the API hands to agents (tools/guest-image/build.sh; see globalSetup).
+      VIRTUOSO_IMAGE_DIR: process.env.VIRTUOSO_IMAGE_DIR ?? join(repo, '.cache', 'guest-image'),
     },
   },
 });

@@ -12,7 +12,16 @@ export default defineConfig({
   resolve: {
     alias: { '@virtuoso/api-client': here('../../libs/api-client/src/index.ts') },
   },
+  // noVNC (@novnc/novnc, ESM) uses top-level await (core/util/browser.js probes H.264 decoding),
+  // so the output and the dev pre-bundle must target ES2022 or later. It is loaded lazily by the
+  // console page (its own chunk); listing it here pre-bundles it at dev-server start, so opening
+  // a console does not trigger a re-optimisation and a full reload.
+  optimizeDeps: {
+    include: ['@novnc/novnc'],
+    esbuildOptions: { target: 'es2022' },
+  },
   build: {
+    target: 'es2022',
     outDir: here('dist'),
     emptyOutDir: true,
     sourcemap: true,

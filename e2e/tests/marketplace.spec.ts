@@ -1,11 +1,19 @@
 import { expect, test, type Page } from '@playwright/test';
 import { createApiClient } from '../../libs/api-client/src/index';
+import { startAgent, tokenOfCommand, type TestAgent } from '../support/agent';
 
 // The issue's browser flow: a provider signs up and adds a host; a buyer signs up, registers a
-// configuration, finds that host with the right prices and stores the machine on it.
+// configuration, finds that host with the right prices and stores the machine on it. The host that
+// holds the machine is added the safe way (the provider agent, started by this test with the join
+// command the page shows); the report's by-hand form stays as the secondary, offline path.
 const run = Date.now().toString(36);
 const provider = { handle: `prov-${run}`, email: `prov-${run}@example.com`, password: 'provider-password' };
 const buyer = { handle: `buyer-${run}`, email: `buyer-${run}@example.com`, password: 'buyer-password' };
+
+let agent: TestAgent | null = null;
+test.afterAll(async () => {
+  await agent?.stop();
+});
 
 async function signUp(page: Page, user: typeof provider, role: 'buyer' | 'provider') {
   await page.goto('/signup');
@@ -18,18 +26,39 @@ async function signUp(page: Page, user: typeof provider, role: 'buyer' | 'provid
 }
 
 test('provider adds a host; buyer registers, finds it with the right prices and stores the machine', async ({ page, baseURL }) => {
-  // Provider: the report's fig. 27 host.
+  // Provider: the report's fig. 27 host, first by hand (no agent: it is listed offline).
   await signUp(page, provider, 'provider');
   await page.goto('/hosts/new');
+  await page.getByRole('link', { name: 'Add without an agent (offline)' }).click();
+  const byHand = `offline-${run}`;
   const host = {
-    Name: `virt8-${run}`, Processor: 'Pentium3', Speed: '10000', 'Speed unit': '1000', 'Speed unit price': '0.00001',
+    Name: byHand, Processor: 'Pentium3', Speed: '10000', 'Speed unit': '1000', 'Speed unit price': '0.00001',
     Memory: '512', 'Memory unit': '4', 'Memory unit price': '0.00001', 'Running period': '3600',
     Storage: '100000', 'Storage unit': '100', 'Storage unit price': '0.01', 'Storage period': '30',
     'Connection speed': '1Gbps', 'Agent host': '127.0.0.1', 'Agent port': '8000',
   };
   for (const [label, value] of Object.entries(host)) await page.getByLabel(label, { exact: true }).fill(value);
   await page.getByRole('button', { name: 'Add host' }).click();
-  await expect(page.getByRole('row', { name: new RegExp(host.Name) })).toBeVisible();
+  const offlineRow = page.getByRole('row', { name: new RegExp(byHand) });
+  await expect(offlineRow).toBeVisible();
+  await expect(offlineRow.getByText('Offline', { exact: true })).toBeVisible();
+
+  // Then a copy of it (same units and prices) for a machine with the provider agent: the page
+  // shows the join command; the agent started with it joins and its measured facts fill the totals.
+  await offlineRow.getByRole('link', { name: `Copy ${byHand}` }).click();
+  const command = await page.getByTestId('join-command').textContent();
+  agent = await startAgent(baseURL!, tokenOfCommand(command ?? ''));
+  await expect(page.getByTestId('agent-facts')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByLabel('Speed unit price', { exact: true })).toHaveValue('0.00001');
+  await expect(page.getByLabel('Storage unit', { exact: true })).toHaveValue('100');
+  const speed = Number(await page.getByLabel('Speed', { exact: true }).inputValue());
+  expect(speed).toBeGreaterThanOrEqual(4000); // the measured bogomips, enough for the machine below
+  const hostName = `virt8-${run}`;
+  await page.getByLabel('Name', { exact: true }).fill(hostName);
+  await page.getByRole('button', { name: 'Add host' }).click();
+  const agentRow = page.getByRole('row', { name: new RegExp(hostName) });
+  await expect(agentRow).toBeVisible();
+  await expect(agentRow.getByText('Online', { exact: true })).toBeVisible({ timeout: 20_000 });
 
   // Switch to a new buyer.
   await page.goto('/switch-user');
@@ -49,10 +78,10 @@ test('provider adds a host; buyer registers, finds it with the right prices and 
   await page.goto('/computers');
   const row = page.getByRole('row', { name: new RegExp(config.Name) });
   await row.getByRole('link', { name: 'Search providers' }).click();
-  const offer = page.getByRole('row', { name: new RegExp(host.Name) });
+  const offer = page.getByRole('row', { name: new RegExp(hostName) });
   await expect(offer).toContainText('3 / 30 days');
   await expect(offer).toContainText('2.448 / 3600 seconds');
-  await page.getByRole('radio', { name: host.Name }).check();
+  await page.getByRole('radio', { name: hostName }).check();
   await page.getByRole('button', { name: 'Store machine' }).click();
 
   // My computers shows it stored with exactly the stored state's actions.
@@ -70,7 +99,7 @@ test('provider adds a host; buyer registers, finds it with the right prices and 
   const { data: machines } = await api.GET('/api/machines');
   const machine = machines!.find((m) => m.name === config.Name)!;
   expect(machine.state).toBe('stored');
-  expect(machine.host?.name).toBe(host.Name);
+  expect(machine.host?.name).toBe(hostName);
   expect([machine.runningPrice, machine.runningUnitAmount, machine.storagePrice, machine.storageAmount]).toEqual(['2.448', 3600, '3', 30]);
   const { data: me } = await api.GET('/api/auth/me');
   expect(me!.balance).toBe('999.95'); // the 1000 welcome credit less the 0.05 registration fee

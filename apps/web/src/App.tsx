@@ -3,13 +3,15 @@ import { RequireUser } from './components/guards';
 import { Layout } from './components/Layout';
 import { AccountPage } from './pages/Account';
 import { BrowsePage } from './pages/Browse';
+import { ConsolePage } from './pages/Console';
 import { ConfigurePage } from './pages/Configure';
 import { EditMachinePage } from './pages/EditMachine';
 import { HomePage } from './pages/Home';
-import { AddHostPage, EditHostPage } from './pages/HostForm';
+import { AddHostPage, ConnectAgentPage, EditHostPage } from './pages/HostForm';
 import { HostsList } from './pages/Hosts';
 import { MachineDetailPage } from './pages/MachineDetail';
 import { MarketplacePage } from './pages/Marketplace';
+import { MediaPage } from './pages/Media';
 import { MyComputersPage } from './pages/MyComputers';
 import { OffersPage } from './pages/Offers';
 import { SearchPage } from './pages/Search';
@@ -32,9 +34,12 @@ export function App() {
         <Route path="computers" element={<RequireUser>{(user) => <MyComputersPage user={user} />}</RequireUser>} />
         <Route path="machines/:id" element={<RequireUser role="buyer">{() => <MachineDetailPage />}</RequireUser>} />
         <Route path="machines/:id/edit" element={<RequireUser role="buyer">{() => <EditMachinePage />}</RequireUser>} />
+        <Route path="machines/:id/console" element={<RequireUser role="buyer">{() => <ConsolePage />}</RequireUser>} />
+        <Route path="media" element={<RequireUser role="buyer">{() => <MediaPage />}</RequireUser>} />
         <Route path="machines/:id/offers" element={<RequireUser role="buyer">{() => <OffersPage />}</RequireUser>} />
         <Route path="hosts" element={<RequireUser role="provider">{() => <HostsList />}</RequireUser>} />
         <Route path="hosts/new" element={<RequireUser role="provider">{() => <AddHostPage />}</RequireUser>} />
+        <Route path="hosts/:id/agent" element={<RequireUser role="provider">{() => <ConnectAgentPage />}</RequireUser>} />
         <Route path="hosts/:id/edit" element={<RequireUser role="provider">{() => <EditHostPage />}</RequireUser>} />
         <Route path="marketplace" element={<RequireUser>{() => <MarketplacePage />}</RequireUser>} />
         <Route path="account" element={<RequireUser>{(user) => <AccountPage user={user} />}</RequireUser>} />

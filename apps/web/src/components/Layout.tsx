@@ -25,6 +25,7 @@ export function Layout() {
             </NavLink>
             {user?.role !== 'provider' && <NavLink to="/browse">Browse machines</NavLink>}
             {user && <NavLink to={user.role === 'provider' ? '/hosts' : '/computers'}>My computers</NavLink>}
+            {user?.role === 'buyer' && <NavLink to="/media">Media</NavLink>}
             {user && <NavLink to="/marketplace">Provider marketplace</NavLink>}
             {user && <NavLink to="/account">Account</NavLink>}
             <NavLink to="/switch-user">Switch user</NavLink>

@@ -2,23 +2,10 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, call, ifMatch, type Machine } from '../lib/api';
+import { sendCommand } from '../lib/commands';
 import { ACTION_LABELS, isCommand, uiActions, type MachineCommand } from '../lib/machines';
 import { keys } from '../lib/queries';
 import { ErrorBanner } from './forms';
-
-function sendCommand(machine: Machine, command: MachineCommand) {
-  const options = { params: { path: { id: machine.id } }, headers: ifMatch(machine.version) };
-  switch (command) {
-    case 'start':
-      return call(api.POST('/api/machines/{id}/start', options));
-    case 'stop':
-      return call(api.POST('/api/machines/{id}/stop', options));
-    case 'suspend':
-      return call(api.POST('/api/machines/{id}/suspend', options));
-    case 'resume':
-      return call(api.POST('/api/machines/{id}/resume', options));
-  }
-}
 
 /**
  * Exactly the buttons the machine's state allows (MachineDto.allowedActions), each named after
@@ -63,6 +50,13 @@ export function MachineActions({ machine, onDeleted }: { machine: Machine; onDel
             return (
               <Link key={action} className="btn btn--small btn--primary" to={`/machines/${machine.id}/offers`}>
                 {ACTION_LABELS.searchProviders}
+              </Link>
+            );
+          }
+          if (action === 'console') {
+            return (
+              <Link key={action} className="btn btn--small" to={`/machines/${machine.id}/console`} aria-label={`Console of ${machine.name}`}>
+                {ACTION_LABELS.console}
               </Link>
             );
           }

@@ -54,7 +54,16 @@ export function MachineSummary({ machine }: { machine: Summary }) {
           </div>
           <div>
             <dt>Host</dt>
-            <dd>{machine.host ? `${machine.host.name} (${machine.host.owner})` : '—'}</dd>
+            <dd>
+              {machine.host ? (
+                <>
+                  {machine.host.name} ({machine.host.owner}){' '}
+                  <span className={`status status--${machine.host.online ? 'online' : 'offline'}`}>{machine.host.online ? 'Online' : 'Offline'}</span>
+                </>
+              ) : (
+                '—'
+              )}
+            </dd>
           </div>
           <div>
             <dt>Machine status</dt>

@@ -2,7 +2,12 @@
 // helper that turns an openapi-fetch result into data or a thrown ApiRequestError (for react-query).
 import { createApiClient, type ApiError, type Schemas } from '@virtuoso/api-client';
 
-export const api = createApiClient();
+/**
+ * `cache: 'no-store'`: react-query is the SPA's cache. The browser's HTTP cache must not answer for
+ * the API: a machine's ETag is its (disk) version, which a start or stop does not change, so a
+ * revalidated GET would come back 304 and the browser would show the machine's old state.
+ */
+export const api = createApiClient({ cache: 'no-store' });
 
 export type User = Schemas['UserDto'];
 export type Role = User['role'];
@@ -18,6 +23,10 @@ export type UpdateMachine = Schemas['UpdateMachineDto'];
 export type Offer = Schemas['OfferDto'];
 export type ApiToken = Schemas['ApiTokenDto'];
 export type CreatedApiToken = Schemas['CreatedApiTokenDto'];
+/** A join token as polled (GET /api/agents/join-tokens/{id}); `CreatedJoinToken` carries the token and command once. */
+export type JoinToken = Schemas['JoinTokenStatusDto'];
+export type CreatedJoinToken = Schemas['JoinTokenDto'];
+export type Media = Schemas['MediaDto'];
 
 /** A 4xx/5xx answer of the API, carrying its ErrorDto body. */
 export class ApiRequestError extends Error {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAskedPrice, formatMoney, formatPeriodPrice, formatUnitPrice, toPrice, toWholeNumber } from './format';
+import { formatAgo, formatAskedPrice, formatBytes, formatMoney, formatPeriodPrice, formatUnitPrice, toPrice, toWholeNumber } from './format';
 
 describe('formatPeriodPrice', () => {
   it('writes storage as the report does (fig. 11): price / period days', () => {
@@ -47,5 +47,29 @@ describe('form conversions', () => {
   });
   it('keeps prices as trimmed text', () => {
     expect(toPrice(' 0.00001 ')).toBe('0.00001');
+  });
+});
+
+describe('formatBytes', () => {
+  it('writes sizes in binary units with three significant digits', () => {
+    expect(formatBytes(700)).toBe('700 B');
+    expect(formatBytes(1536)).toBe('1.50 KB');
+    expect(formatBytes(12.3 * 1024 * 1024)).toBe('12.3 MB');
+    expect(formatBytes(700 * 1024 * 1024)).toBe('700 MB');
+    expect(formatBytes(4.2 * 1024 ** 3)).toBe('4.20 GB');
+    expect(formatBytes(null)).toBe('—');
+  });
+});
+
+describe('formatAgo', () => {
+  const now = Date.parse('2026-11-25T12:00:00Z');
+  it('counts seconds, minutes and hours since a heartbeat', () => {
+    expect(formatAgo('2026-11-25T12:00:00Z', now)).toBe('just now');
+    expect(formatAgo('2026-11-25T11:59:48Z', now)).toBe('12 s ago');
+    expect(formatAgo('2026-11-25T11:56:00Z', now)).toBe('4 min ago');
+    expect(formatAgo('2026-11-25T09:00:00Z', now)).toBe('3 h ago');
+  });
+  it('says never for a host that never sent one', () => {
+    expect(formatAgo(null, now)).toBe('never');
   });
 });

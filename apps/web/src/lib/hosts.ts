@@ -92,9 +92,12 @@ export function hostToForm(host: HostLike, copy = false): HostForm {
   };
 }
 
-/** POST /api/hosts (CreateHostDto). */
-export function toCreateHostBody(form: HostForm) {
-  return {
+/**
+ * POST /api/hosts (CreateHostDto). With an agent, the host is bound to it (`agentId`) and its
+ * address comes from the agent; without one, the address typed in the form is sent (offline host).
+ */
+export function toCreateHostBody(form: HostForm, agentId?: string) {
+  const common = {
     name: form.name.trim(),
     processor: form.processor.trim(),
     speed: toWholeNumber(form.speed),
@@ -109,9 +112,9 @@ export function toCreateHostBody(form: HostForm) {
     storageUnitPrice: toPrice(form.storageUnitPrice),
     storageAmount: toWholeNumber(form.storageAmount),
     connectionSpeed: form.connectionSpeed.trim(),
-    agentHost: form.agentHost.trim(),
-    agentPort: toWholeNumber(form.agentPort),
   };
+  if (agentId) return { ...common, agentId };
+  return { ...common, agentHost: form.agentHost.trim(), agentPort: toWholeNumber(form.agentPort) };
 }
 
 /** PATCH /api/hosts/{id} (UpdateHostDto): units, unit prices and periods only. */

@@ -36,8 +36,8 @@ describe('uiActions', () => {
   it('shows exactly what a registered machine allows, store folded into Search providers', () => {
     expect(uiActions(['edit', 'searchProviders', 'store', 'delete'])).toEqual(['searchProviders', 'edit', 'delete']);
   });
-  it('shows only stop and suspend for a running machine (fig. 17), never console or migrate', () => {
-    expect(uiActions(['stop', 'suspend', 'console'])).toEqual(['stop', 'suspend']);
+  it('shows console, stop and suspend for a running machine (fig. 17: view, stop, suspend), never migrate', () => {
+    expect(uiActions(['stop', 'suspend', 'console', 'migrate'])).toEqual(['console', 'stop', 'suspend']);
   });
   it('shows start for a stored machine (fig. 12) and resume for a suspended one', () => {
     expect(uiActions(['start', 'migrate', 'delete'])).toEqual(['start', 'delete']);

@@ -55,7 +55,7 @@ export function hasFixedPrices(machine: { storagePrice: string | null; runningPr
   return machine.storagePrice != null && machine.runningPrice != null;
 }
 
-export type UiAction = 'edit' | 'searchProviders' | 'start' | 'stop' | 'suspend' | 'resume' | 'delete';
+export type UiAction = 'edit' | 'searchProviders' | 'start' | 'stop' | 'suspend' | 'resume' | 'console' | 'delete';
 
 /** Commands sent as POST /api/machines/{id}/{command}. */
 export type MachineCommand = 'start' | 'stop' | 'suspend' | 'resume';
@@ -67,16 +67,17 @@ export const ACTION_LABELS: Record<UiAction, string> = {
   stop: 'Stop',
   suspend: 'Suspend',
   resume: 'Resume',
+  console: 'Console',
   delete: 'Delete',
 };
 
-const UI_ORDER: UiAction[] = ['searchProviders', 'edit', 'start', 'resume', 'stop', 'suspend', 'delete'];
+const UI_ORDER: UiAction[] = ['searchProviders', 'edit', 'start', 'resume', 'console', 'stop', 'suspend', 'delete'];
 
 /**
  * The buttons to show for a machine, from the actions its state allows. Only allowed actions
  * appear. "store" needs a chosen host, so it is reached through the provider search: either
- * action shows the one "Search providers" button. Console and migration belong to later pages
- * and are not shown here.
+ * action shows the one "Search providers" button. "Console" links to the console page (the
+ * report's viewmachine, fig. 17). Migration belongs to a later page and is not shown here.
  */
 export function uiActions(allowedActions: readonly string[]): UiAction[] {
   const allowed = new Set(allowedActions);

@@ -15,6 +15,8 @@ export const keys = {
   host: (id: string) => ['hosts', id] as const,
   marketHosts: ['market', 'hosts'] as const,
   tokens: ['tokens'] as const,
+  media: ['media'] as const,
+  joinToken: (id: string) => ['joinTokens', id] as const,
 };
 
 export function createQueryClient(): QueryClient {
@@ -78,11 +80,17 @@ export function useMachines(enabled = true) {
   });
 }
 
-export function useMachine(id: string) {
+/**
+ * One machine; polls every 2 s while it is in a transient state, and every `pollMs` otherwise
+ * when given (the console page watches for a guest that powers itself off).
+ */
+export function useMachine(id: string, pollMs?: number) {
   return useQuery({
     queryKey: keys.machine(id),
     queryFn: () => call(api.GET('/api/machines/{id}', { params: { path: { id } } })),
-    refetchInterval: (query) => (query.state.data && isTransient(query.state.data.state) ? 2000 : false),
+    refetchInterval: (query) => (query.state.data && isTransient(query.state.data.state) ? 2000 : (pollMs ?? false)),
+    // A page that watches the machine starts from its current state, not a cached one.
+    staleTime: pollMs ? 0 : undefined,
   });
 }
 
@@ -104,8 +112,9 @@ export function useSearch(spec: MachineSpec, enabled: boolean) {
   });
 }
 
+/** The provider's hosts; refreshed every 10 s so Online / Offline follows the heartbeats. */
 export function useHosts(enabled = true) {
-  return useQuery({ queryKey: keys.hosts, queryFn: () => call(api.GET('/api/hosts')), enabled });
+  return useQuery({ queryKey: keys.hosts, queryFn: () => call(api.GET('/api/hosts')), enabled, refetchInterval: 10_000 });
 }
 
 export function useHost(id: string | null) {
@@ -117,7 +126,28 @@ export function useHost(id: string | null) {
 }
 
 export function useMarketHosts() {
-  return useQuery({ queryKey: keys.marketHosts, queryFn: () => call(api.GET('/api/market/hosts')) });
+  return useQuery({ queryKey: keys.marketHosts, queryFn: () => call(api.GET('/api/market/hosts')), refetchInterval: 10_000 });
+}
+
+/** The buyer's media library (ISO images). */
+export function useMedia(enabled = true) {
+  return useQuery({ queryKey: keys.media, queryFn: () => call(api.GET('/api/media')), enabled });
+}
+
+/** A join token, polled every 2 s until its agent has joined or it expired. */
+export function useJoinToken(id: string | null) {
+  return useQuery({
+    queryKey: keys.joinToken(id ?? ''),
+    queryFn: () => call(api.GET('/api/agents/join-tokens/{id}', { params: { path: { id: id! } } })),
+    enabled: !!id,
+    staleTime: 0,
+    refetchInterval: (query) => {
+      const token = query.state.data;
+      if (!token) return 2000;
+      if (token.joined) return false;
+      return Date.parse(token.expiresAt) > Date.now() ? 2000 : false;
+    },
+  });
 }
 
 export function useTokens() {

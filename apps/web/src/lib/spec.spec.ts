@@ -63,6 +63,11 @@ describe('host form', () => {
     expect(hostToForm(host, true).name).toBe('virt8-copy');
     expect(toCreateHostBody(hostToForm(host))).toEqual(host);
   });
+  it('binds a host to its agent: agentId instead of a typed address', () => {
+    const body = toCreateHostBody(hostToForm(host), 'agent-1');
+    const { agentHost: _h, agentPort: _p, ...rest } = host;
+    expect(body).toEqual({ ...rest, agentId: 'agent-1' });
+  });
   it('sends only units, unit prices and periods on edit (fig. 29)', () => {
     expect(Object.keys(toUpdateHostBody(hostToForm(host))).sort()).toEqual(
       ['memoryUnit', 'memoryUnitPrice', 'runningUnitAmount', 'speedUnit', 'speedUnitPrice', 'storageAmount', 'storageUnit', 'storageUnitPrice'],

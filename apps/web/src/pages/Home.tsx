@@ -13,7 +13,8 @@ export function HomePage() {
             Virtuoso is a marketplace for virtual machines. <strong>Buyers</strong> pick a configuration — processor speed,
             memory, disk and the highest price they will pay — and register it. Virtuoso finds the <strong>providers</strong>{' '}
             whose hosts can hold it at that price; the buyer stores the machine on one, then starts, stops, suspends and
-            resumes it at will, paying for storage by the day and for running by the second.
+            resumes it at will, sees its screen in the browser and installs an operating system from an ISO image, paying
+            for storage by the day and for running by the second.
           </p>
           <div className="actions">
             {!user && (
@@ -72,9 +73,14 @@ export function HomePage() {
           <Link to="/computers">My computers →</Link>
         </article>
         <article className="card">
+          <h2>Use it in the browser</h2>
+          <p>Each running machine has a console in the page: its screen, its keyboard, Ctrl-Alt-Del. Upload an ISO to install any system.</p>
+          <Link to="/media">Media →</Link>
+        </article>
+        <article className="card">
           <h2>Sell your hosts</h2>
           <p>
-            Providers describe a physical host — total speed, memory and storage, the units they sell them in and the unit prices —
+            Providers start the provider agent on a physical host, which measures it, then set the units they sell and the unit prices —
             and see what other providers charge.
           </p>
           <Link to="/marketplace">Provider marketplace →</Link>

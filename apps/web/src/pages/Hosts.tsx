@@ -2,10 +2,11 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useLocation } from 'react-router';
 import { ErrorBanner, Notice, QueryState } from '../components/forms';
+import { HostStatus } from '../components/HostStatus';
 import { api, call, type Host } from '../lib/api';
 import { keys, useHosts } from '../lib/queries';
 
-const COLUMNS = 17;
+const COLUMNS = 18;
 
 /** Report fig. 26 / 28: the provider's hosts with every field, and Add / Copy / Edit / Delete. */
 export function HostsList() {
@@ -34,7 +35,8 @@ export function HostsList() {
         <div className="empty empty--boxed">
           <strong>You have no hosts yet.</strong>
           <span>
-            Install the provider agent on a physical machine, then <Link to="/hosts/new">add it</Link> with its resources and prices.
+            <Link to="/hosts/new">Add a host</Link>: the page gives you the command that starts the provider agent on it; the agent measures
+            the machine and you set your prices.
           </span>
         </div>
       )}
@@ -45,6 +47,9 @@ export function HostsList() {
               <tr>
                 <th scope="col" rowSpan={2}>
                   Name
+                </th>
+                <th scope="col" rowSpan={2}>
+                  Status
                 </th>
                 <th scope="col" rowSpan={2}>
                   Processor
@@ -143,6 +148,11 @@ function HostRow({ host }: { host: Host }) {
             <Link className="btn btn--small" to={`/hosts/new?copy=${host.id}`} aria-label={`Copy ${host.name}`}>
               Copy
             </Link>
+            {!host.agentId && (
+              <Link className="btn btn--small btn--primary" to={`/hosts/${host.id}/agent`} aria-label={`Connect an agent to ${host.name}`}>
+                Connect agent
+              </Link>
+            )}
             <button
               type="button"
               className="btn btn--small btn--danger-ghost"
@@ -157,6 +167,9 @@ function HostRow({ host }: { host: Host }) {
             </button>
           </div>
         </th>
+        <td>
+          <HostStatus online={host.online} lastHeartbeatAt={host.lastHeartbeatAt} />
+        </td>
         <td>{host.processor}</td>
         <td className="num">{host.speed}</td>
         <td className="num">{host.speedUnit}</td>

@@ -1,6 +1,7 @@
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { Notice, QueryState } from '../components/forms';
 import { MachineActions } from '../components/MachineActions';
+import { MachineMedia } from '../components/MachineMedia';
 import { MachineSummary } from '../components/MachineSummary';
 import { formatDateTime, formatMoney } from '../lib/format';
 import { useMachine } from '../lib/queries';
@@ -36,6 +37,12 @@ export function MachineDetailPage() {
       <MachineSummary machine={m} />
       <h2 className="form-section">Actions</h2>
       <MachineActions machine={m} onDeleted={() => navigate('/computers', { state: { notice: `${m.name} was deleted.` } })} />
+      {m.state !== 'registered' && (
+        <>
+          <h2 className="form-section">Install media</h2>
+          <MachineMedia machine={m} />
+        </>
+      )}
     </section>
   );
 }

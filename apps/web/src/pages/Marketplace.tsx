@@ -1,4 +1,5 @@
 import { QueryState } from '../components/forms';
+import { HostStatus } from '../components/HostStatus';
 import { useMarketHosts } from '../lib/queries';
 
 /** Report fig. 33 (getproviders.pl): every host with its free resources and prices. */
@@ -24,6 +25,7 @@ export function MarketplacePage() {
               <tr>
                 <th scope="col">Provider</th>
                 <th scope="col">Host</th>
+                <th scope="col">Status</th>
                 <th scope="col">Processor</th>
                 <th scope="col" className="num">
                   Free speed (bogomips)
@@ -51,6 +53,9 @@ export function MarketplacePage() {
                 <tr key={host.id}>
                   <td>{host.owner}</td>
                   <th scope="row">{host.name}</th>
+                  <td>
+                    <HostStatus online={host.online} lastHeartbeatAt={host.lastHeartbeatAt} />
+                  </td>
                   <td>{host.processor}</td>
                   <td className="num">
                     <Pair main={String(host.free.speed)} detail={`of ${host.total.speed}`} />

@@ -1,0 +1,162 @@
+import { useMutation } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import { api, call, type JoinToken } from '../lib/api';
+import { formatBogomips, formatDateTime, formatMb } from '../lib/format';
+import { useJoinToken } from '../lib/queries';
+import { ErrorBanner, Loading } from './forms';
+
+export type JoinedAgent = NonNullable<JoinToken['agent']>;
+
+export interface JoinFlow {
+  command: string | null;
+  expiresAt: string | null;
+  creating: boolean;
+  createError: unknown;
+  pollError: unknown;
+  expired: boolean;
+  agent: JoinedAgent | null;
+  newToken: () => void;
+}
+
+/**
+ * A one-time join token made as soon as `enabled` (once, even under StrictMode), then polled
+ * until an agent joins with it or it expires. `hostId` makes the agent that joins serve a host
+ * that was added by hand.
+ */
+export function useJoinFlow(enabled: boolean, hostId?: string): JoinFlow {
+  const requested = useRef(false);
+  const [joinId, setJoinId] = useState<string | null>(null);
+  const create = useMutation({
+    mutationFn: () => call(api.POST('/api/agents/join-tokens', { body: hostId ? { hostId } : {} })),
+    onSuccess: (token) => setJoinId(token.id),
+  });
+  const { mutate } = create;
+  useEffect(() => {
+    if (!enabled || requested.current) return;
+    requested.current = true;
+    mutate();
+  }, [enabled, mutate]);
+  const join = useJoinToken(joinId);
+  // Re-render when the token expires, so the page offers a new one without waiting for a poll.
+  const [, setTick] = useState(0);
+  const expiresAt = join.data?.expiresAt ?? create.data?.expiresAt ?? null;
+  useEffect(() => {
+    if (!expiresAt || join.data?.joined) return;
+    const left = Date.parse(expiresAt) - Date.now();
+    if (left <= 0 || left > 2 ** 31 - 1) return;
+    const timer = setTimeout(() => setTick((t) => t + 1), left + 50);
+    return () => clearTimeout(timer);
+  }, [expiresAt, join.data?.joined]);
+  return {
+    command: create.data?.command ?? null,
+    expiresAt,
+    creating: create.isPending,
+    createError: create.error,
+    pollError: join.error,
+    expired: !!expiresAt && !join.data?.joined && Date.parse(expiresAt) <= Date.now(),
+    agent: join.data?.agent ?? null,
+    newToken: () => {
+      setJoinId(null);
+      create.mutate();
+    },
+  };
+}
+
+/** Step 1: the command to run on the host; step 2: what the agent measured once it joined. */
+export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: string }) {
+  const { command, expiresAt, creating, createError, pollError, expired, agent, newToken } = flow;
+  const [copied, setCopied] = useState(false);
+  const copy = () => {
+    if (!command) return;
+    navigator.clipboard
+      ?.writeText(command)
+      .then(() => setCopied(true))
+      .catch(() => undefined);
+  };
+  return (
+    <div className="join-steps">
+      <section className={`join-step${agent ? ' join-step--done' : ''}`} aria-labelledby="join-step-1">
+        <h2 id="join-step-1">1. Start the provider agent on the host</h2>
+        {createError ? (
+          <>
+            <ErrorBanner error={createError} title="No join command" />
+            <button type="button" className="btn btn--small" onClick={newToken}>
+              Try again
+            </button>
+          </>
+        ) : !command ? (
+          <Loading what={creating ? 'Creating a join command' : 'Preparing'} />
+        ) : (
+          <>
+            <p className="muted small">
+              Run this on the physical machine, in a Virtuoso checkout with QEMU installed. The token in it works once, until{' '}
+              {formatDateTime(expiresAt)}.
+            </p>
+            <div className="command">
+              <pre data-testid="join-command" aria-label="Command to start the provider agent">
+                {command}
+              </pre>
+              <button type="button" className="btn btn--small" onClick={copy}>
+                {copied ? 'Copied' : 'Copy'}
+              </button>
+            </div>
+            {agent ? null : expired ? (
+              <div className="alert alert--warning" role="status">
+                This command expired before an agent joined.{' '}
+                <button type="button" className="btn btn--small" onClick={newToken}>
+                  New command
+                </button>
+              </div>
+            ) : (
+              <p className="loading" role="status" aria-live="polite">
+                <span className="spinner" aria-hidden="true" />
+                Waiting for the agent to join…
+              </p>
+            )}
+            {pollError ? <ErrorBanner error={pollError} /> : null}
+          </>
+        )}
+      </section>
+      {agent && (
+        <section className="join-step join-step--done" aria-labelledby="join-step-2">
+          <h2 id="join-step-2">2. The agent joined: {agent.facts.hostname}</h2>
+          <p className="muted small">{joinedNote ?? 'It measured the host. The totals below are prefilled with these values and may not exceed them.'}</p>
+          <AgentFacts agent={agent} />
+        </section>
+      )}
+    </div>
+  );
+}
+
+export function AgentFacts({ agent }: { agent: JoinedAgent }) {
+  return (
+    <dl className="facts" data-testid="agent-facts">
+      <div>
+        <dt>Speed</dt>
+        <dd>{formatBogomips(agent.facts.bogomips)}</dd>
+      </div>
+      <div>
+        <dt>CPUs</dt>
+        <dd>{agent.facts.cpus}</dd>
+      </div>
+      <div>
+        <dt>Memory</dt>
+        <dd>{formatMb(agent.facts.memoryMb)}</dd>
+      </div>
+      <div>
+        <dt>Free disk</dt>
+        <dd>{formatMb(agent.facts.freeDiskMb)}</dd>
+      </div>
+      <div>
+        <dt>Accelerator</dt>
+        <dd>{agent.facts.accelerator.toUpperCase()}</dd>
+      </div>
+      <div>
+        <dt>Agent</dt>
+        <dd className="mono">
+          {agent.agentHost}:{agent.agentPort} · v{agent.facts.agentVersion}
+        </dd>
+      </div>
+    </dl>
+  );
+}
