@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
+import type { NextFunction, Request, Response } from 'express';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppModule } from './app.module';
@@ -44,6 +45,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   app.disable('x-powered-by');
   app.setGlobalPrefix(API_PREFIX);
   app.use(cookieParser());
+  // API answers are live state, never to be cached; and since our ETag is the machine version (for
+  // If-Match), not a validator of the whole representation — a start changes the state but not
+  // the version — a conditional GET must never turn into a stale 304.
+  app.use(`/${API_PREFIX}`, (req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Cache-Control', 'no-store');
+    delete req.headers['if-none-match'];
+    next();
+  });
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(
     new ValidationPipe({

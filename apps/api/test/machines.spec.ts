@@ -75,6 +75,12 @@ describe('buyer machines', () => {
     expect(listed.map((m) => m.id)).toContain(machine.id);
     const one = await buyer.get(`/api/machines/${machine.id}`);
     expect(one.headers.etag).toBe('"0"');
+    // The ETag is the version (for If-Match), which a start does not change: a conditional GET
+    // must still get the live machine, never a stale 304, and nothing may cache it.
+    const again = await buyer.get(`/api/machines/${machine.id}`).set('If-None-Match', '"0"');
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(machine.id);
+    expect(again.headers['cache-control']).toBe('no-store');
   });
 
   it('refuses to register when the balance is below the fee (402), changing nothing', async () => {
