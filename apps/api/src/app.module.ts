@@ -3,7 +3,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from './accounts/accounts.module';
 import { AgentsModule } from './agents/agents.module';
 import { AuthModule } from './auth/auth.module';
+import { BillingModule } from './billing/billing.module';
 import { CatalogModule } from './catalog/catalog.module';
+import { CLOCK, Clock, ScaledClock, systemClock } from './common/clock';
 import { Database } from './common/database.service';
 import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config';
@@ -12,6 +14,7 @@ import { HealthController } from './health/health.controller';
 import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
 import { MediaModule } from './media/media.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SeedModule } from './seed/seed.module';
 import { RUNTIME_OPTIONS, RuntimeOptions } from './seed/startup.service';
@@ -21,16 +24,21 @@ import { SpaModule } from './web/spa.module';
 @Global()
 @Module({})
 class CoreModule {
-  static forRoot(config: AppConfig, options: RuntimeOptions): DynamicModule {
+  static forRoot(config: AppConfig, options: RuntimeOptions, clock?: Clock): DynamicModule {
+    const test = config.testClock;
+    const time = clock ?? (test ? new ScaledClock(test.originMs, test.offsetMs, test.rate) : systemClock);
     return {
       module: CoreModule,
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: RUNTIME_OPTIONS, useValue: options }, Database],
-      exports: [APP_CONFIG, RUNTIME_OPTIONS, Database],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: RUNTIME_OPTIONS, useValue: options }, { provide: CLOCK, useValue: time }, Database],
+      exports: [APP_CONFIG, RUNTIME_OPTIONS, CLOCK, Database],
     };
   }
 }
 
-export type AppModuleOptions = RuntimeOptions;
+export interface AppModuleOptions extends RuntimeOptions {
+  /** The time billing and the daemons go by; default the system clock (or the test clock of the config). */
+  clock?: Clock;
+}
 
 @Module({})
 export class AppModule {
@@ -38,7 +46,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }),
+        CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock),
         TypeOrmModule.forRoot({
           type: 'sqlite',
           database: config.dbPath,
@@ -54,6 +62,8 @@ export class AppModule {
         ProvidersModule,
         MarketModule,
         AgentsModule,
+        NotificationsModule,
+        BillingModule,
         MachinesModule,
         MediaModule,
         ConsoleModule,

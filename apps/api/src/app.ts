@@ -8,6 +8,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppModule } from './app.module';
+import type { Clock } from './common/clock';
 import { ErrorFilter } from './common/error.filter';
 import { validationException } from './common/errors';
 import { AppConfig, loadConfig } from './config';
@@ -24,6 +25,8 @@ export interface CreateAppOptions {
   daemons?: boolean;
   /** Mount swagger-ui at /api/docs and the document at /api/docs-json. Default true. */
   docs?: boolean;
+  /** The clock billing and the daemons go by (tests: a ManualClock). */
+  clock?: Clock;
   logger?: LoggerService | LogLevel[] | false;
 }
 
@@ -38,7 +41,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
 
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true }),
+    AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true, clock: options.clock }),
     { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
   );
   app.set('etag', false); // our ETags are machine versions, set explicitly

@@ -44,6 +44,18 @@ export interface AppConfig {
   mediaMaxMb: number;
   /** Lifetime of a console token. */
   consoleTokenTtlMs: number;
+  /** Billing daemon: a pass every this many seconds (and once at boot). */
+  billingIntervalSeconds: number;
+  /** Meters handled per billing transaction. */
+  billingBatchSize: number;
+  /** How long a buyer whose balance cannot cover the next charges has before their running machines are suspended. */
+  lowBalanceGraceSeconds: number;
+  /** smtp(s)://user:pass@host:port for email; null = write each email as a .eml file in outboxDir. */
+  smtpUrl: string | null;
+  mailFrom: string;
+  outboxDir: string;
+  /** A fast or shifted clock for tests of real processes; null = the system clock. */
+  testClock: { originMs: number; offsetMs: number; rate: number } | null;
 }
 
 export class ConfigError extends Error {
@@ -133,6 +145,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     agentConnectTimeoutMs: 3_000,
     mediaMaxMb: integer('VIRTUOSO_MEDIA_MAX_MB', 1024, 1, 1_048_576),
     consoleTokenTtlMs: 30_000,
+    billingIntervalSeconds: integer('VIRTUOSO_BILLING_INTERVAL_SECONDS', 60, 1, 86_400),
+    billingBatchSize: integer('VIRTUOSO_BILLING_BATCH_SIZE', 1000, 1, 10_000),
+    lowBalanceGraceSeconds: integer('VIRTUOSO_LOW_BALANCE_GRACE_SECONDS', 86_400, 0, 31_536_000),
+    smtpUrl: smtpUrl(raw('VIRTUOSO_SMTP_URL'), problems),
+    mailFrom: raw('VIRTUOSO_MAIL_FROM') ?? 'Virtuoso <noreply@virtuoso.invalid>',
+    // Empty: <data>/outbox of the data directory in force after overrides (below).
+    outboxDir: raw('VIRTUOSO_OUTBOX_DIR') === undefined ? '' : resolve(raw('VIRTUOSO_OUTBOX_DIR')!),
+    testClock: testClock(raw, problems),
   };
   const publicText = raw('VIRTUOSO_PUBLIC_URL');
   if (publicText !== undefined) {
@@ -145,7 +165,47 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...config, ...overrides };
+  const merged = { ...config, ...overrides };
+  return merged.outboxDir ? merged : { ...merged, outboxDir: join(merged.dataDir, 'outbox') };
+}
+
+function smtpUrl(text: string | undefined, problems: string[]): string | null {
+  if (text === undefined) return null;
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('not smtp');
+    return text;
+  } catch {
+    problems.push('VIRTUOSO_SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.org:587');
+    return null;
+  }
+}
+
+const TEST_CLOCK_VARIABLES = ['VIRTUOSO_CLOCK_OFFSET_MS', 'VIRTUOSO_CLOCK_RATE', 'VIRTUOSO_CLOCK_ORIGIN_MS'] as const;
+
+/** VIRTUOSO_CLOCK_* shift and speed up the clock, and only where VIRTUOSO_ALLOW_TEST_CLOCK=true says so. */
+function testClock(raw: (name: string) => string | undefined, problems: string[]): AppConfig['testClock'] {
+  const set = TEST_CLOCK_VARIABLES.filter((name) => raw(name) !== undefined);
+  const allowed = ['1', 'true', 'yes', 'on'].includes(raw('VIRTUOSO_ALLOW_TEST_CLOCK')?.toLowerCase() ?? '');
+  if (!allowed) {
+    if (set.length > 0) problems.push(`${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} honoured only with VIRTUOSO_ALLOW_TEST_CLOCK=true (a test clock, never in production)`);
+    return null;
+  }
+  const whole = (name: string, fallback: number): number => {
+    const text = raw(name);
+    if (text === undefined) return fallback;
+    if (!/^-?\d{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) {
+      problems.push(`${name} must be a whole number of milliseconds (got "${text}")`);
+      return fallback;
+    }
+    return Number(text);
+  };
+  const rateText = raw('VIRTUOSO_CLOCK_RATE') ?? '1';
+  const rate = Number(rateText);
+  if (!/^\d+(\.\d+)?$/.test(rateText) || !(rate > 0) || rate > 1_000_000) {
+    problems.push(`VIRTUOSO_CLOCK_RATE must be a number above 0 and at most 1000000 (got "${rateText}")`);
+  }
+  return { originMs: whole('VIRTUOSO_CLOCK_ORIGIN_MS', Date.now()), offsetMs: whole('VIRTUOSO_CLOCK_OFFSET_MS', 0), rate };
 }
 
 export const APP_CONFIG = Symbol('AppConfig');

@@ -4,10 +4,16 @@ import { JoinToken } from './agents/join-token.entity';
 import { User } from './accounts/user.entity';
 import { ApiToken } from './auth/api-token.entity';
 import { Session } from './auth/session.entity';
+import { BILLING_ENTITIES } from './billing/billing.module';
 import { Configuration } from './catalog/configuration.entity';
 import { Machine } from './machines/machine.entity';
 import { Media } from './media/media.entity';
+import { PricePoint, ResourcePricePoint } from './market/price-point.entity';
+import { Notification } from './notifications/notification.entity';
 import { Host } from './providers/host.entity';
 
 /** Every table, listed explicitly (no globbing): the same classes map to SQLite and PostgreSQL. */
-export const ENTITIES = [User, LedgerEntry, Session, ApiToken, Configuration, Host, Machine, Agent, JoinToken, Media];
+export const ENTITIES = [
+  User, LedgerEntry, Session, ApiToken, Configuration, Host, Machine, Agent, JoinToken, Media,
+  ...BILLING_ENTITIES, Notification, PricePoint, ResourcePricePoint,
+];

@@ -11,6 +11,8 @@ const TAGS: Array<[string, string]> = [
   ['console', 'Browser consoles of running machines (noVNC over a websocket) and keys'],
   ['media', 'A buyer\'s install media (ISO images) for CD-ROM drives'],
   ['agents', 'Provider agents: join tokens, joins, heartbeats and downloads (the last three are called by agents, signed)'],
+  ['account', 'Balances, what machines cost, top-ups and the ledger statement'],
+  ['notifications', 'In-app notices (also sent by email)'],
   ['health', 'Liveness'],
 ];
 

@@ -4,6 +4,6 @@ export const RUNTIME_OPTIONS = Symbol('RuntimeOptions');
 export interface RuntimeOptions {
   /** Seed the catalog when empty (and the demo accounts, if VIRTUOSO_SEED_DEMO). */
   seed: boolean;
-  /** Run the daemons: the market-average pass and the reconciler. */
+  /** Run the daemons: the market-average pass, the reconciler and billing (which also sends emails left pending). */
   daemons: boolean;
 }

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from './agent-process';
+import { Database } from '../src/common/database.service';
+import { NotificationsService } from '../src/notifications/notifications.service';
 import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
 
-type Owned = 'host' | 'machine' | 'token' | 'media' | 'joinToken';
+type Owned = 'host' | 'machine' | 'token' | 'media' | 'joinToken' | 'notification';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 interface Route {
@@ -59,6 +61,15 @@ const ROUTES: Route[] = [
   { method: 'post', path: '/api/agents/heartbeat', access: 'agent', body: { agentId: 'x', facts: {}, vms: [], events: [] } },
   { method: 'get', path: '/api/agents/images/:name', access: 'agent' },
   { method: 'get', path: '/api/agents/media/:id', access: 'agent', owned: 'media' },
+  { method: 'get', path: '/api/account/buyer', access: 'buyer' },
+  { method: 'post', path: '/api/account/top-ups', access: 'buyer', body: { amount: '1' } },
+  { method: 'get', path: '/api/account/provider', access: 'provider' },
+  { method: 'get', path: '/api/account/statement', access: 'signed-in' },
+  { method: 'get', path: '/api/notifications', access: 'signed-in' },
+  { method: 'post', path: '/api/notifications/read-all', access: 'signed-in' },
+  { method: 'post', path: '/api/notifications/:id/read', access: 'signed-in', owned: 'notification' },
+  { method: 'get', path: '/api/catalog/:id/price-history', access: 'public' },
+  { method: 'get', path: '/api/market/price-history', access: 'signed-in' },
 ];
 
 const label = (route: Route) => `${route.method.toUpperCase()} ${route.path}`;
@@ -67,7 +78,7 @@ describe('authorisation of every endpoint', () => {
   let t: TestApp;
   let buyer: Agent;
   let provider: Agent;
-  const ids: Record<Owned, string> = { host: '', machine: '', token: '', media: '', joinToken: '' };
+  const ids: Record<Owned, string> = { host: '', machine: '', token: '', media: '', joinToken: '', notification: '' };
 
   beforeAll(async () => {
     t = await startApp();
@@ -78,6 +89,11 @@ describe('authorisation of every endpoint', () => {
     ids.token = (await buyer.post('/api/auth/tokens').send({ name: 'mine' })).body.id;
     ids.media = (await buyer.post('/api/media').attach('file', join(REPO, '.cache', 'guest-image', 'tiny-linux.iso'))).body.id;
     ids.joinToken = (await provider.post('/api/agents/join-tokens').send({})).body.id;
+    const buyerId = (await buyer.get('/api/auth/me')).body.id as string;
+    await t.app.get(Database).transaction((em) =>
+      t.app.get(NotificationsService).notify(em, { userId: buyerId, kind: 'lowBalance', key: 'test', subject: 'test', body: 'test', email: false }),
+    );
+    ids.notification = (await buyer.get('/api/notifications')).body.items[0].id;
   });
   afterAll(() => t.close());
 

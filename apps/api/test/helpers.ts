@@ -64,7 +64,13 @@ export async function startApp(options: CreateAppOptions & { listen?: boolean } 
     },
     async snapshot() {
       const tables: Record<string, unknown> = {};
-      for (const entity of ENTITIES) tables[entity.name] = await dataSource.getRepository(entity).find({ order: { id: 'ASC' } as never });
+      for (const entity of ENTITIES) {
+        const repository = dataSource.getRepository(entity);
+        const order = Object.fromEntries(repository.metadata.primaryColumns.map((column) => [column.propertyName, 'ASC']));
+        const rows = (await repository.find({ order: order as never })) as unknown as Array<Record<string, unknown>>;
+        // Heartbeats arrive on their own clock: what an agent last reported is not a change a request made.
+        tables[entity.name] = entity.name === 'Agent' ? rows.map(({ facts: _f, vms: _v, lastHeartbeatAt: _l, ...rest }) => rest) : rows;
+      }
       return tables;
     },
     async close() {

@@ -4,6 +4,80 @@
  */
 
 export interface paths {
+    "/api/account/buyer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Buyer account page (report figs. 22, 23): balance, each machine's costs and next debits, totals, low-balance standing */
+        get: operations["getBuyerAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/provider": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Provider account page (report figs. 30, 32): balance, each host's prices, income and machines, what they make */
+        get: operations["getProviderAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My ledger entries, newest first, filtered and paginated; CSV with ?format=csv or Accept: text/csv
+         * @description CSV columns: at,kind,amount,machine,host,description,key (amounts exact and signed: negative = debit).
+         */
+        get: operations["getStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/top-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add value: credit the balance from outside (a ledger top-up)
+         * @description Clears a low-balance hold once the balance covers the next charges. With `requestId`, a retry adds nothing more.
+         */
+        post: operations["createTopUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agents": {
         parameters: {
             query?: never;
@@ -261,6 +335,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/catalog/{id}/price-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Market averages of a catalog configuration over time, for a chart (at most 200 points)
+         * @description Recorded by each market-average pass. Each point is the last one recorded in its bucket of [from, to].
+         */
+        get: operations["getConfigurationPriceHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -312,7 +406,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a host
-         * @description Refused (409) while machines are stored on it.
+         * @description Refused (409) while machines are stored on it, unless forced: `?force=true` with `{"confirmName": "<the host's name>"}`. Each machine stored there then goes back to registered (its configuration kept, its disk gone with the host), its billing stops, and its owner gets a notice and an email naming the provider's handle and contact email.
          */
         delete: operations["deleteHost"];
         options?: never;
@@ -556,6 +650,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/market/price-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Mean resource prices of the whole market over time (at most 200 points)
+         * @description Units: $ per second for 1000 bogomips, $ per second per MB of memory, $ per day for 100 MB of storage; each host counts once.
+         */
+        get: operations["getMarketPriceHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/market/search": {
         parameters: {
             query?: never;
@@ -612,6 +726,60 @@ export interface paths {
          * @description Refused (409) while a machine has it in its CD-ROM drive.
          */
         delete: operations["deleteMedia"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My notices, newest first: low balance, machines suspended, balance restored, a host removed
+         * @description Each is also sent by email (SMTP, or the operator's outbox directory).
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark all my notices read */
+        post: operations["readAllNotifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark one notice read */
+        post: operations["readNotification"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -704,6 +872,128 @@ export interface components {
              */
             mediaId: string;
         };
+        BuyerAccountDto: {
+            /**
+             * @description Account handle.
+             * @example ResourceBuyer
+             */
+            handle: string;
+            /**
+             * @description Current balance; may fall below zero within the grace period (charges are never skipped).
+             * @example 996.97984
+             */
+            balance: string;
+            /**
+             * @description The instant the figures are for (ISO 8601).
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            asOf: string;
+            /** @description The buyer's low-balance standing. */
+            standing: components["schemas"]["BuyerStandingDto"];
+            /**
+             * @description Every billed machine, oldest first.
+             * @example []
+             */
+            machines: components["schemas"]["BuyerMachineCostDto"][];
+            /** @description "Total Current Cost": storage of every billed machine per day, running of those running per second. */
+            totals: components["schemas"]["CostRatesDto"];
+        };
+        BuyerMachineCostDto: {
+            /**
+             * @description Machine id.
+             * @example 2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e
+             */
+            id: string;
+            /**
+             * @description Machine name.
+             * @example Configuration1
+             */
+            name: string;
+            /**
+             * @description Lifecycle state.
+             * @example stored
+             * @enum {string}
+             */
+            state: "registered" | "storing" | "stored" | "starting" | "running" | "stopping" | "stopped" | "suspending" | "suspended" | "resuming" | "migrating" | "deleting" | "deleted";
+            /** @description Host it is stored on (null if the host is gone). */
+            host: components["schemas"]["HostRefDto"] | null;
+            /**
+             * @description Fixed storage charge per storage period.
+             * @example 3
+             */
+            storagePrice: string;
+            /**
+             * @description Storage period in days.
+             * @example 30
+             */
+            storageAmount: number;
+            /**
+             * @description Fixed running charge per running slice.
+             * @example 0.002016
+             */
+            runningPrice: string;
+            /**
+             * @description Running slice in seconds.
+             * @example 3600
+             */
+            runningUnitAmount: number;
+            /**
+             * @description Its storage cost per day.
+             * @example 0.1
+             */
+            storagePerDay: string;
+            /**
+             * @description Its running cost per second of running.
+             * @example 0.00000056
+             */
+            runningPerSecond: string;
+            /**
+             * @description True while billed as running.
+             * @example false
+             */
+            running: boolean;
+            /** @description The next storage debit. */
+            nextStorageDebit: components["schemas"]["DebitDto"];
+            /** @description The next running debit; null = "Not currently running". */
+            nextRunningDebit: components["schemas"]["DebitDto"] | null;
+            /**
+             * @description Prepaid running time left, in ms (paused while not running).
+             * @example 3566000
+             */
+            prepaidMsLeft: number;
+        };
+        BuyerStandingDto: {
+            /**
+             * @description What the balance must cover: over every billed machine, its next storage debit plus, while it runs, its next running debit.
+             * @example 3.002016
+             */
+            nextCharges: string;
+            /**
+             * @description True when the balance does not cover nextCharges (the buyer has been warned, in the app and by email).
+             * @example false
+             */
+            low: boolean;
+            /**
+             * @description Since when it has not, or null.
+             * @example null
+             */
+            lowSince: string | null;
+            /**
+             * @description Since when a charge has taken the balance below zero (charges are never skipped), or null. The grace period runs from here.
+             * @example null
+             */
+            overdrawnSince: string | null;
+            /**
+             * @description When running machines will be suspended unless the buyer tops up (overdrawnSince + the grace period), or null.
+             * @example null
+             */
+            suspendAt: string | null;
+            /**
+             * @description True once the grace period ran out: running machines are suspended and none may start or resume until a top-up covers nextCharges.
+             * @example false
+             */
+            held: boolean;
+        };
         ConfigurationDto: {
             /**
              * @description Catalog entry id.
@@ -782,6 +1072,18 @@ export interface components {
              * @example 2026-11-25T10:00:30.000Z
              */
             expiresAt: string;
+        };
+        CostRatesDto: {
+            /**
+             * @description $ per day of storage (exact plain decimal).
+             * @example 0.1000000001
+             */
+            storagePerDay: string;
+            /**
+             * @description $ per second of running (exact plain decimal, 14 significant digits when it does not terminate).
+             * @example 0.00000000000027777777777778
+             */
+            runningPerSecond: string;
         };
         CreateApiTokenDto: {
             /**
@@ -915,6 +1217,23 @@ export interface components {
              * @example vt_3f9a0c2b1e8d4f6a9b7c5d3e1f0a2b4c
              */
             token: string;
+        };
+        DebitDto: {
+            /**
+             * @description When it falls due (ISO 8601).
+             * @example 2026-12-25T10:00:00.000Z
+             */
+            at: string;
+            /**
+             * @description Milliseconds from now (the page's "29.9920949074074 days", "3566 seconds").
+             * @example 2591317000
+             */
+            inMs: number;
+            /**
+             * @description What it will debit.
+             * @example 3
+             */
+            amount: string;
         };
         ErrorDto: {
             /**
@@ -1533,6 +1852,61 @@ export interface components {
              */
             name: string;
         };
+        NotificationDto: {
+            /**
+             * @description Notice id.
+             * @example 0b7d3c1e-5a4f-4e8b-9c2d-1f0e9d8c7b6a
+             */
+            id: string;
+            /**
+             * @description lowBalance: the balance does not cover the next charges; suspended: the grace period ran out and running machines were suspended; balanceRestored: a top-up covers the next charges again; hostRemoved: the provider removed the host a machine was stored on.
+             * @example lowBalance
+             * @enum {string}
+             */
+            kind: "lowBalance" | "suspended" | "balanceRestored" | "hostRemoved";
+            /**
+             * @description One line.
+             * @example Your Virtuoso balance is running low
+             */
+            subject: string;
+            /**
+             * @description The whole notice, plain text (the email says the same).
+             * @example Your balance 0.5 does not cover the next charges of your machines, 3.002016 in all. …
+             */
+            body: string;
+            /**
+             * @description The machine it is about, if one.
+             * @example null
+             */
+            machineId: string | null;
+            /**
+             * @description When it was raised (ISO 8601).
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description When it was marked read, or null.
+             * @example null
+             */
+            readAt: string | null;
+            /**
+             * @description True once its email has been sent (or written to the outbox).
+             * @example true
+             */
+            emailed: boolean;
+        };
+        NotificationListDto: {
+            /**
+             * @description How many of my notices are unread, in all.
+             * @example 1
+             */
+            unread: number;
+            /**
+             * @description The notices, newest first.
+             * @example []
+             */
+            items: components["schemas"]["NotificationDto"][];
+        };
         OfferDto: {
             /**
              * @description Host id.
@@ -1592,6 +1966,232 @@ export interface components {
             /** @description Free resources on the host. */
             free: components["schemas"]["ResourceAmountsDto"];
         };
+        PriceHistoryDto: {
+            /**
+             * @description Catalog configuration id.
+             * @example d9b2d3a4-1111-4a53-9d0e-6c1f0f2f9b11
+             */
+            configurationId: string;
+            /**
+             * @description Configuration name.
+             * @example Configuration1
+             */
+            name: string;
+            /**
+             * @description Start of the range (ISO 8601).
+             * @example 2026-11-01T00:00:00.000Z
+             */
+            from: string;
+            /**
+             * @description End of the range (ISO 8601).
+             * @example 2026-12-01T00:00:00.000Z
+             */
+            to: string;
+            /**
+             * @description Width of a bucket: at most 200 points, the last of each bucket.
+             * @example 12960000
+             */
+            bucketMs: number;
+            /** @description The latest point, whatever the range; null if none yet. */
+            current: components["schemas"]["PricePointDto"] | null;
+            /**
+             * @description Oldest first.
+             * @example []
+             */
+            points: components["schemas"]["PricePointDto"][];
+        };
+        PricePointDto: {
+            /**
+             * @description When the averages pass recorded it (ISO 8601).
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            at: string;
+            /**
+             * @description Mean storage price per month (30 days).
+             * @example 3
+             */
+            storagePerMonth: string;
+            /**
+             * @description Mean running price per hour.
+             * @example 2.448
+             */
+            runningPerHour: string;
+            /**
+             * @description Hosts the mean is over.
+             * @example 12
+             */
+            hostCount: number;
+        };
+        ProviderAccountDto: {
+            /**
+             * @description Account handle.
+             * @example RsrcProvider
+             */
+            handle: string;
+            /**
+             * @description Current balance.
+             * @example 1000.00000002
+             */
+            balance: string;
+            /**
+             * @description ISO 8601.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            asOf: string;
+            /**
+             * @description Income from every host, including removed ones.
+             * @example 0.00000002
+             */
+            income: string;
+            /** @description "Currently making you X per day of storing … and Y per second of running …", over all hosts. */
+            making: components["schemas"]["CostRatesDto"];
+            /**
+             * @description Every host of the provider, oldest first.
+             * @example []
+             */
+            hosts: components["schemas"]["ProviderHostAccountDto"][];
+        };
+        ProviderHostAccountDto: {
+            /**
+             * @description Host id.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            id: string;
+            /**
+             * @description Host name.
+             * @example virt8
+             */
+            name: string;
+            /**
+             * @description Processor type.
+             * @example Pentium3
+             */
+            processor: string;
+            /**
+             * @description Total speed, bogomips.
+             * @example 10000
+             */
+            speed: number;
+            /**
+             * @description Total memory, MB.
+             * @example 512
+             */
+            memory: number;
+            /**
+             * @description Total storage, MB.
+             * @example 100000
+             */
+            storage: number;
+            /**
+             * @description Speed is sold in chunks of this many bogomips.
+             * @example 1000
+             */
+            speedUnit: number;
+            /**
+             * @description Current price per second of one speed unit (for machines stored from now on).
+             * @example 0.00001
+             */
+            speedUnitPrice: string;
+            /**
+             * @description Memory is sold in chunks of this many MB.
+             * @example 4
+             */
+            memoryUnit: number;
+            /**
+             * @description Current price per second of one memory unit.
+             * @example 0.00001
+             */
+            memoryUnitPrice: string;
+            /**
+             * @description Running is charged once every this many seconds.
+             * @example 3600
+             */
+            runningUnitAmount: number;
+            /**
+             * @description Storage is sold in chunks of this many MB.
+             * @example 100
+             */
+            storageUnit: number;
+            /**
+             * @description Current price per day of one storage unit.
+             * @example 0.01
+             */
+            storageUnitPrice: string;
+            /**
+             * @description Storage is charged once every this many days.
+             * @example 30
+             */
+            storageAmount: number;
+            /**
+             * @description Everything credited for machines on this host so far.
+             * @example 0.00000002
+             */
+            income: string;
+            /** @description What its machines currently make per day of storage and per second of running. */
+            making: components["schemas"]["CostRatesDto"];
+            /**
+             * @description Machines billed on it.
+             * @example []
+             */
+            machines: components["schemas"]["ProviderMachineDto"][];
+        };
+        ProviderMachineDto: {
+            /**
+             * @description Machine id.
+             * @example 2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e
+             */
+            id: string;
+            /**
+             * @description Machine name.
+             * @example 50
+             */
+            name: string;
+            /**
+             * @description Lifecycle state.
+             * @example running
+             * @enum {string}
+             */
+            state: "registered" | "storing" | "stored" | "starting" | "running" | "stopping" | "stopped" | "suspending" | "suspended" | "resuming" | "migrating" | "deleting" | "deleted";
+            /**
+             * @description What it pays per storage period.
+             * @example 0.000000001
+             */
+            storagePrice: string;
+            /**
+             * @description Storage period in days.
+             * @example 10
+             */
+            storageAmount: number;
+            /**
+             * @description What it pays per running slice.
+             * @example 0.000000001
+             */
+            runningPrice: string;
+            /**
+             * @description Running slice in seconds.
+             * @example 3600
+             */
+            runningUnitAmount: number;
+            /**
+             * @description Its storage cost per day.
+             * @example 0.0000000001
+             */
+            storagePerDay: string;
+            /**
+             * @description Its running cost per second of running.
+             * @example 0.00000000000027777777777778
+             */
+            runningPerSecond: string;
+            /**
+             * @description True while running.
+             * @example true
+             */
+            running: boolean;
+            /** @description "Client Next Billed for Storage". */
+            nextStorageBill: components["schemas"]["DebitDto"];
+            /** @description "Client Next Billed for Running"; null when not running. */
+            nextRunningBill: components["schemas"]["DebitDto"] | null;
+        };
         RegisterMachineDto: {
             /**
              * @description Speed in bogomips.
@@ -1639,6 +2239,13 @@ export interface components {
              */
             configurationId?: string;
         };
+        RemoveHostDto: {
+            /**
+             * @description The host's name typed again, to confirm a forced removal.
+             * @example virt8
+             */
+            confirmName?: string;
+        };
         ResourceAmountsDto: {
             /**
              * @description Speed in bogomips.
@@ -1655,6 +2262,57 @@ export interface components {
              * @example 99000
              */
             storage: number;
+        };
+        ResourcePriceHistoryDto: {
+            /**
+             * @description Start of the range (ISO 8601).
+             * @example 2026-11-01T00:00:00.000Z
+             */
+            from: string;
+            /**
+             * @description End of the range (ISO 8601).
+             * @example 2026-12-01T00:00:00.000Z
+             */
+            to: string;
+            /**
+             * @description Width of a bucket: at most 200 points, the last of each bucket.
+             * @example 12960000
+             */
+            bucketMs: number;
+            /** @description The latest point, whatever the range; null if none yet. */
+            current: components["schemas"]["ResourcePricePointDto"] | null;
+            /**
+             * @description Oldest first.
+             * @example []
+             */
+            points: components["schemas"]["ResourcePricePointDto"][];
+        };
+        ResourcePricePointDto: {
+            /**
+             * @description When the averages pass recorded it (ISO 8601).
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            at: string;
+            /**
+             * @description $ per second for 1000 bogomips.
+             * @example 0.00001
+             */
+            speedPer1000BogomipsPerSecond: string;
+            /**
+             * @description $ per second for 1 MB of memory.
+             * @example 0.0000025
+             */
+            memoryPerMbPerSecond: string;
+            /**
+             * @description $ per day for 100 MB of storage.
+             * @example 0.01
+             */
+            storagePer100MbPerDay: string;
+            /**
+             * @description Hosts the mean is over (every host in the market).
+             * @example 12
+             */
+            hostCount: number;
         };
         SendKeysDto: {
             /**
@@ -1737,12 +2395,98 @@ export interface components {
              */
             bootFrom?: "disk" | "cdrom";
         };
+        StatementEntryDto: {
+            /**
+             * @description The movement's unique key.
+             * @example storage:2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e:1764064800000:0
+             */
+            key: string;
+            /**
+             * @description fee, storage, running, topUp (also the sign-up credit) or refund.
+             * @example storage
+             * @enum {string}
+             */
+            kind: "fee" | "storage" | "running" | "topUp" | "refund";
+            /**
+             * @description When it took effect (a charge: when it fell due), ISO 8601.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            at: string;
+            /**
+             * @description Signed exact amount for this account: negative = debit, positive = credit.
+             * @example -3
+             */
+            amount: string;
+            /**
+             * @description Machine it concerns, or null.
+             * @example 2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e
+             */
+            machineId: string | null;
+            /**
+             * @description Its name, or null.
+             * @example Configuration1
+             */
+            machineName: string | null;
+            /**
+             * @description Host a storage or running charge was for, or null.
+             * @example virt8
+             */
+            hostName: string | null;
+            /**
+             * @description In words.
+             * @example storage period 1 of Configuration1 on virt8
+             */
+            description: string;
+        };
+        StatementPageDto: {
+            /**
+             * @description Matching entries in all.
+             * @example 250
+             */
+            total: number;
+            /**
+             * @description Page size.
+             * @example 100
+             */
+            limit: number;
+            /**
+             * @description Entries skipped.
+             * @example 0
+             */
+            offset: number;
+            /**
+             * @description Newest first.
+             * @example []
+             */
+            items: components["schemas"]["StatementEntryDto"][];
+        };
         StoreMachineDto: {
             /**
              * @description The host to store the machine on (one of the search results).
              * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
              */
             hostId: string;
+        };
+        TopUpDto: {
+            /**
+             * @description Amount to add: above 0, at most 12 decimals ("add value").
+             * @example 25
+             */
+            amount: string;
+            /**
+             * @description A UUID of the client's choosing: a retry with the same one adds nothing more and answers the same.
+             * @example 6c0e2b8a-3f5d-4e7c-9b1a-2d4f6e8a0c1b
+             */
+            requestId?: string;
+        };
+        TopUpResultDto: {
+            /**
+             * @description The balance after the top-up.
+             * @example 1021.95
+             */
+            balance: string;
+            /** @description The top-up as a statement entry. */
+            entry: components["schemas"]["StatementEntryDto"];
         };
         UpdateHostDto: {
             /**
@@ -1870,6 +2614,198 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getBuyerAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures as of now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuyerAccountDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    getProviderAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures as of now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderAccountDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    getStatement: {
+        parameters: {
+            query?: {
+                /** @description Entries at or after this instant (ISO 8601). */
+                from?: string;
+                /** @description Entries before this instant (ISO 8601). */
+                to?: string;
+                /** @description Only this kind. */
+                kind?: "fee" | "storage" | "running" | "topUp" | "refund";
+                /** @description Only entries of this machine. */
+                machineId?: string;
+                /** @description Page size, 1 to 500 (default 100). CSV ignores it and exports every matching entry. */
+                limit?: number;
+                /** @description Entries to skip, newest first (default 0). */
+                offset?: number;
+                /** @description csv for a CSV file (same as Accept: text/csv). */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries (or the CSV file of every matching entry). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementPageDto"];
+                    "text/csv": components["schemas"]["StatementPageDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                    "text/csv": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                    "text/csv": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    createTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TopUpDto"];
+            };
+        };
+        responses: {
+            /** @description The new balance and the ledger entry. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopUpResultDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     listAgents: {
         parameters: {
             query?: never;
@@ -2450,6 +3386,52 @@ export interface operations {
             };
         };
     };
+    getConfigurationPriceHistory: {
+        parameters: {
+            query?: {
+                /** @description Start (ISO 8601); default 30 days before `to`. */
+                from?: string;
+                /** @description End (ISO 8601); default now. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The configuration id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The points, oldest first, and the latest point. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceHistoryDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -2620,7 +3602,10 @@ export interface operations {
     };
     deleteHost: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: remove the host even though machines are stored on it (with confirmName). They go back to registered and their owners are told. */
+                force?: "true" | "false";
+            };
             header?: never;
             path: {
                 /** @description The host id. */
@@ -2628,7 +3613,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Only for a forced removal: the host's name typed again. */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RemoveHostDto"];
+            };
+        };
         responses: {
             /** @description Deleted. */
             204: {
@@ -2636,6 +3626,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
@@ -4045,6 +5044,49 @@ export interface operations {
             };
         };
     };
+    getMarketPriceHistory: {
+        parameters: {
+            query?: {
+                /** @description Start (ISO 8601); default 30 days before `to`. */
+                from?: string;
+                /** @description End (ISO 8601); default now. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The points, oldest first, and the latest point. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourcePriceHistoryDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     searchMarket: {
         parameters: {
             query?: {
@@ -4259,6 +5301,117 @@ export interface operations {
             };
             /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /** @description Only unread notices. */
+                unread?: "true" | "false";
+                /** @description At most this many (1 to 200, default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notices and how many are unread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationListDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    readAllNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    readNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notice. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,3 +8,6 @@ export * from './media.dto';
 export * from './machines.dto';
 export * from './console.dto';
 export * from './agent';
+export * from './billing.dto';
+export * from './notifications.dto';
+export * from './host-removal.dto';

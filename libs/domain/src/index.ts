@@ -5,3 +5,6 @@ export * from './matching';
 export * from './market';
 export * from './lifecycle';
 export * from './billing';
+export * from './billing-format';
+export * from './billing-next';
+export * from './market-history';

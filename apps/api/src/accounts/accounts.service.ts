@@ -1,13 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Role, UserDto } from '@virtuoso/contracts';
-import { addMoney, compareMoney, subMoney } from '@virtuoso/domain';
+import { compareMoney } from '@virtuoso/domain';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config';
 import { ApiError } from '../common/errors';
 import { nowIso } from '../common/time';
-import { LedgerEntry, LedgerKind, MARKET_ACCOUNT, userAccount } from './ledger-entry.entity';
+import { CLOCK, Clock } from '../common/clock';
+import { LedgerKind, MARKET_ACCOUNT, OUTSIDE_ACCOUNT, userAccount } from './ledger-entry.entity';
+import { LedgerService } from './ledger.service';
 import { User } from './user.entity';
 
 export const handleKey = (handle: string) => handle.toLowerCase();
@@ -24,7 +26,9 @@ export interface NewUser {
 export class AccountsService {
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly ledger: LedgerService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   findById(id: string): Promise<User | null> {
@@ -50,7 +54,7 @@ export class AccountsService {
     return this.users.count();
   }
 
-  /** Creates the user; a buyer starts with the configured sign-up credit, recorded as a top-up. */
+  /** Creates the user; a buyer starts with the configured sign-up credit, a ledger top-up from outside. */
   async create(em: EntityManager, input: NewUser, credit = input.role === 'buyer' ? this.config.signupCredit : '0'): Promise<User> {
     const user = em.create(User, {
       id: randomUUID(),
@@ -64,46 +68,39 @@ export class AccountsService {
     });
     await em.insert(User, user);
     if (compareMoney(credit, '0') > 0) {
-      user.balance = await this.credit(em, user, credit, { key: `signup:${user.id}`, kind: 'topup', from: 'credit:signup' });
+      user.balance = await this.credit(em, user, credit, { key: `signup:${user.id}`, kind: 'topUp', from: OUTSIDE_ACCOUNT });
     }
     return user;
   }
 
   /**
-   * Moves `amount` from the user to the market operator in one transaction, or refuses with 402
-   * when the balance does not cover it. The update is a compare-and-set on the balance read.
+   * Moves `amount` from the user to the market operator (or `to`) in the caller's transaction, or
+   * refuses with 402 when the balance does not cover it. Returns the new balance.
    */
   async debit(
     em: EntityManager,
     userId: string,
     amount: string,
-    entry: { key: string; kind: LedgerKind; machineId?: string | null; to?: string; what: string },
+    entry: { key: string; kind: LedgerKind; machineId?: string | null; to?: string; what: string; at?: number },
   ): Promise<string> {
     const user = await em.findOneByOrFail(User, { id: userId });
     if (compareMoney(user.balance, amount) < 0) {
       throw new ApiError(402, `balance ${user.balance} is below the ${entry.what} ${amount}`);
     }
-    const balance = subMoney(user.balance, amount);
-    await this.setBalance(em, user, balance);
-    await this.append(em, { key: entry.key, kind: entry.kind, debitAccount: userAccount(userId), creditAccount: entry.to ?? MARKET_ACCOUNT, amount, machineId: entry.machineId ?? null });
-    return balance;
+    await this.ledger.post(em, [
+      { key: entry.key, kind: entry.kind, from: userAccount(userId), to: entry.to ?? MARKET_ACCOUNT, amount, at: entry.at ?? this.clock.now(), machineId: entry.machineId ?? null },
+    ]);
+    return this.balanceOf(em, userId);
   }
 
-  async credit(em: EntityManager, user: User, amount: string, entry: { key: string; kind: LedgerKind; from: string }): Promise<string> {
-    const fresh = await em.findOneByOrFail(User, { id: user.id });
-    const balance = addMoney(fresh.balance, amount);
-    await this.setBalance(em, fresh, balance);
-    await this.append(em, { key: entry.key, kind: entry.kind, debitAccount: entry.from, creditAccount: userAccount(user.id), amount, machineId: null });
-    return balance;
+  /** Moves `amount` into the user's account from `from` (outside, for top-ups). Returns the new balance. */
+  async credit(em: EntityManager, user: Pick<User, 'id'>, amount: string, entry: { key: string; kind: LedgerKind; from: string; at?: number }): Promise<string> {
+    await this.ledger.post(em, [{ key: entry.key, kind: entry.kind, from: entry.from, to: userAccount(user.id), amount, at: entry.at ?? this.clock.now() }]);
+    return this.balanceOf(em, user.id);
   }
 
-  private async setBalance(em: EntityManager, user: User, balance: string): Promise<void> {
-    const result = await em.update(User, { id: user.id, balance: user.balance }, { balance });
-    if (result.affected !== 1) throw new ApiError(409, 'the balance changed while charging; try again');
-  }
-
-  private async append(em: EntityManager, entry: Omit<LedgerEntry, 'id' | 'createdAt'>): Promise<void> {
-    await em.insert(LedgerEntry, { id: randomUUID(), createdAt: nowIso(), ...entry });
+  async balanceOf(em: EntityManager, userId: string): Promise<string> {
+    return (await em.findOneOrFail(User, { select: { id: true, balance: true }, where: { id: userId } })).balance;
   }
 
   toDto(user: User): UserDto {

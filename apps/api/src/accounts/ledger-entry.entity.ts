@@ -1,44 +1,58 @@
-import { Entity, Index } from 'typeorm';
-import { IdColumn, MoneyColumn, RefColumn, TextColumn, TimeColumn } from '../common/columns';
+import { MARKET_ACCOUNT as DOMAIN_MARKET_ACCOUNT, OUTSIDE_ACCOUNT as DOMAIN_OUTSIDE_ACCOUNT, type MovementKind } from '@virtuoso/domain';
+import { Entity, Index, PrimaryColumn } from 'typeorm';
+import { MoneyColumn, MsColumn, RefColumn, TextColumn, TimeColumn } from '../common/columns';
 
-export const LEDGER_KINDS = ['fee', 'charge', 'topup', 'refund'] as const;
-export type LedgerKind = (typeof LEDGER_KINDS)[number];
+/** libs/domain's movement kinds: fee, storage, running, topUp, refund. */
+export type LedgerKind = MovementKind;
+export const LEDGER_KINDS: readonly LedgerKind[] = ['fee', 'storage', 'running', 'topUp', 'refund'];
 
 /** The account of the marketplace operator, credited with registration fees. */
-export const MARKET_ACCOUNT = 'market';
+export const MARKET_ACCOUNT = DOMAIN_MARKET_ACCOUNT;
+/** Where top-ups (and the sign-up credit) come from and refunds go to. */
+export const OUTSIDE_ACCOUNT = DOMAIN_OUTSIDE_ACCOUNT;
 export const userAccount = (userId: string) => `user:${userId}`;
+export const userOfAccount = (account: string): string | null => (account.startsWith('user:') ? account.slice(5) : null);
 
 /**
- * One movement of money from debitAccount to creditAccount: every entry balances by
- * construction. `key` is unique, so a charge retried after a crash is recorded once.
+ * One movement of money from debitAccount to creditAccount (double entry in one row: the debit
+ * side is −amount, the credit side +amount, so every movement and the whole ledger sum to zero).
+ * Immutable: never updated or deleted. The primary key is the movement's key (libs/domain: e.g.
+ * `storage:<machineId>:<storedAtMs>:<period>`, `running:<machineId>:<slice>`, `fee:<machineId>`,
+ * `topup:<userId>:<id>`), so a charge retried after a crash can never be recorded twice.
+ * A user's balance always equals their credits minus their debits (LedgerService.verify).
  */
 @Entity('ledger_entries')
+@Index(['debitAccount', 'at'])
+@Index(['creditAccount', 'at'])
 export class LedgerEntry {
-  @IdColumn()
-  id: string;
-
-  @Index({ unique: true })
-  @TextColumn(120)
+  @PrimaryColumn({ type: 'varchar', length: 120 })
   key: string;
 
   @TextColumn(10)
   kind: LedgerKind;
 
-  @Index()
   @TextColumn(60)
   debitAccount: string;
 
-  @Index()
   @TextColumn(60)
   creditAccount: string;
 
+  /** Exact money text, never negative. */
   @MoneyColumn()
   amount: string;
 
-  @Index()
   @RefColumn({ nullable: true })
   machineId: string | null;
 
+  /** The host whose provider a storage or running charge credits (provider income per host). */
+  @RefColumn({ nullable: true })
+  hostId: string | null;
+
+  /** When the movement took effect, ms since the epoch: a charge's dueAt, a top-up's instant. */
+  @MsColumn({ default: 0 })
+  at: number;
+
+  /** When the row was written (ISO). */
   @TimeColumn()
   createdAt: string;
 }

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { finalizeStatements } from './sql';
 
 /**
  * One door for writes. SQLite through TypeORM has a single connection that every query shares, so
@@ -9,7 +10,7 @@ import { DataSource, EntityManager } from 'typeorm';
  * services keeps concurrent writers honest there).
  */
 @Injectable()
-export class Database {
+export class Database implements BeforeApplicationShutdown {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly serialize: boolean;
 
@@ -20,6 +21,12 @@ export class Database {
   /** For reads outside a transaction. */
   get manager(): EntityManager {
     return this.dataSource.manager;
+  }
+
+  /** The hot paths' prepared statements go before the connection closes (after every module's onModuleDestroy). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.tail.catch(() => undefined);
+    await finalizeStatements(this.dataSource.manager);
   }
 
   transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {

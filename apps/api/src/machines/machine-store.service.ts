@@ -7,7 +7,8 @@ import { RunningEndCause, RunningMeter } from './running-meter.service';
 /**
  * Every write of a machine row: a compare-and-set on (id, state, version, revision), so a command
  * acts on exactly the row it read, and the running meter hears every move into and out of
- * `running` in the same transaction — from a buyer's action, a heartbeat event or the reconciler.
+ * `running`, and into and out of being stored, in the same transaction — from a buyer's action, a
+ * heartbeat event, the reconciler or a host's removal — and bills it there.
  */
 @Injectable()
 export class MachineStore {
@@ -20,16 +21,23 @@ export class MachineStore {
     const result = await em.update(Machine, { id: machine.id, state: machine.state, version: machine.version, revision: machine.revision }, written);
     if (result.affected !== 1) return null;
     const after: Machine = { ...machine, ...written };
+    const wasBilled = BILLED.has(machine.state);
+    const isBilled = BILLED.has(after.state);
     const wasRunning = VM_RUNS.has(machine.state);
     const isRunning = VM_RUNS.has(after.state);
-    if (!wasRunning && isRunning) await this.meter.runningStarted(em, after, at);
-    if (wasRunning && !isRunning) await this.meter.runningEnded(em, after, at, cause ?? causeOf(after));
+    if (!wasBilled && isBilled) await this.meter.stored(em, after);
+    if (!wasRunning && isRunning) await this.meter.runningStarted(em, after);
+    if (wasRunning && !isRunning) await this.meter.runningEnded(em, after, cause ?? causeOf(after));
+    if (wasBilled && !isBilled) await this.meter.removed(em, after);
     return after;
   }
 }
 
+/** States in which the machine is stored on a host (and charged for storage): from a completed store until deleted or unstored. */
+export const BILLED = new Set<string>(['stored', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'migrating', 'deleting']);
+
 /** States in which the guest runs (and is charged for running): a stop or suspend under way has not ended it yet. */
-const VM_RUNS = new Set<string>(['running', 'stopping', 'suspending']);
+export const VM_RUNS = new Set<string>(['running', 'stopping', 'suspending']);
 
 function causeOf(machine: Machine): RunningEndCause {
   if (machine.state === 'suspended' || machine.state === 'suspending') return 'suspended';

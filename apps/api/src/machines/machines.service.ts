@@ -14,6 +14,7 @@ import {
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EntityManager, Not, Repository } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
+import { BillingService } from '../billing/billing.service';
 import { ImageStore, ImageUnavailableError } from '../agents/image-store.service';
 import { vcpusFor } from '../agents/online';
 import { CatalogService } from '../catalog/catalog.service';
@@ -85,6 +86,7 @@ export class MachinesService {
     private readonly catalog: CatalogService,
     private readonly hosts: HostsService,
     private readonly market: MarketService,
+    private readonly billing: BillingService,
     private readonly machineStore: MachineStore,
     private readonly images: ImageStore,
     private readonly media: MediaService,
@@ -141,7 +143,7 @@ export class MachinesService {
     await this.db.transaction(async (em) => {
       machine.macAddress = await this.newMacAddress(em);
       await em.insert(Machine, machine);
-      await this.accounts.debit(em, user.id, fee, { key: `fee:${machine.id}`, kind: 'fee', machineId: machine.id, what: 'registration fee' });
+      await this.billing.chargeRegistrationFee(em, machine, fee);
     });
     return this.toDto(machine);
   }
@@ -187,6 +189,7 @@ export class MachinesService {
           );
         }
         const fixed = quote(prices, size);
+        await this.billing.assertMayStore(em, machine.ownerId, fixed.storagePrice);
         return {
           hostId: host.id,
           storagePrice: fixed.storagePrice,
@@ -204,7 +207,19 @@ export class MachinesService {
   }
 
   act(user: AuthUser, id: string, action: VmAction, ifMatch?: number, options: ActionOptions = {}): Promise<MachineDto> {
-    return this.perform(user, id, action, ifMatch, {}, options);
+    // Nothing starts or resumes while its buyer is held for a low balance, or cannot pay the slice it would start.
+    const hooks: Hooks =
+      action === 'start' || action === 'resume'
+        ? { begin: async (em, machine) => (await this.billing.assertMayStart(em, machine.id, machine.ownerId), {}) }
+        : {};
+    return this.perform(user, id, action, ifMatch, hooks, options);
+  }
+
+  /** MachineControl: billing suspends a held buyer's running machine through the normal lifecycle (never deletes it). */
+  async suspendForBilling(machineId: string): Promise<void> {
+    const machine = await this.machines.findOneBy({ id: machineId });
+    if (!machine || machine.state !== 'running') return;
+    await this.act({ id: machine.ownerId, handle: '', role: 'buyer', sessionId: null, tokenId: null }, machine.id, 'suspend');
   }
 
   start(user: AuthUser, id: string, dto: StartMachineDto, ifMatch?: number): Promise<MachineDto> {

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { marketAverage } from '@virtuoso/domain';
+import { type MarketAverage, marketAverage, meanResourcePrices } from '@virtuoso/domain';
 import { CatalogService } from '../catalog/catalog.service';
-import { nowIso } from '../common/time';
+import { CLOCK, Clock, isoOf } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config';
 import { HostsService } from '../providers/hosts.service';
+import { PriceHistoryService } from './price-history.service';
 
 export interface AveragesPass {
   /** Catalog entries whose averages were recomputed. */
@@ -25,7 +26,9 @@ export class MarketAveragesService implements OnModuleDestroy {
   constructor(
     private readonly catalog: CatalogService,
     private readonly hosts: HostsService,
+    private readonly history: PriceHistoryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** Runs one pass now, then every VIRTUOSO_MARKET_INTERVAL_SECONDS until the app closes. */
@@ -63,8 +66,10 @@ export class MarketAveragesService implements OnModuleDestroy {
 
   private async pass(): Promise<AveragesPass> {
     const [entries, hosts] = await Promise.all([this.catalog.all(), this.hosts.marketHosts()]);
-    const at = nowIso();
+    const now = this.clock.now();
+    const at = isoOf(now);
     const result: AveragesPass = { updated: 0, kept: 0 };
+    const recorded: Array<{ configurationId: string; average: MarketAverage }> = [];
     for (const entry of entries) {
       const average = marketAverage(hosts, { speed: entry.speed, memory: entry.memory, disk: entry.disk });
       if (!average) {
@@ -72,8 +77,11 @@ export class MarketAveragesService implements OnModuleDestroy {
         continue;
       }
       await this.catalog.setAverages(entry.id, average, at);
+      recorded.push({ configurationId: entry.id, average });
       result.updated += 1;
     }
+    // Price history: what this pass found (a configuration no host fits records nothing).
+    await this.history.record(now, recorded, meanResourcePrices(hosts.map((host) => host.prices)));
     return result;
   }
 }

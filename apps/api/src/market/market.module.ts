@@ -4,11 +4,13 @@ import { ProvidersModule } from '../providers/providers.module';
 import { MarketAveragesService } from './market-averages.service';
 import { MarketController } from './market.controller';
 import { MarketService } from './market.service';
+import { PriceHistoryController } from './price-history.controller';
+import { PriceHistoryService } from './price-history.service';
 
 @Module({
   imports: [ProvidersModule, CatalogModule],
-  controllers: [MarketController],
-  providers: [MarketService, MarketAveragesService],
-  exports: [MarketService, MarketAveragesService],
+  controllers: [MarketController, PriceHistoryController],
+  providers: [MarketService, MarketAveragesService, PriceHistoryService],
+  exports: [MarketService, MarketAveragesService, PriceHistoryService],
 })
 export class MarketModule {}

@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CreateHostDto, HostDto, UpdateHostDto } from '@virtuoso/contracts';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CreateHostDto, HostDto, RemoveHostDto, RemoveHostQueryDto, UpdateHostDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { HostsService } from './hosts.service';
@@ -52,10 +52,17 @@ export class HostsController {
   @Delete(':id')
   @ApiIdParam('host')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a host', description: 'Refused (409) while machines are stored on it.' })
+  @ApiOperation({
+    summary: 'Delete a host',
+    description:
+      'Refused (409) while machines are stored on it, unless forced: `?force=true` with `{"confirmName": "<the host\'s name>"}`. ' +
+      'Each machine stored there then goes back to registered (its configuration kept, its disk gone with the host), its ' +
+      'billing stops, and its owner gets a notice and an email naming the provider\'s handle and contact email.',
+  })
+  @ApiBody({ type: RemoveHostDto, required: false, description: 'Only for a forced removal: the host\'s name typed again.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiErrors(401, 403, 404, 409)
-  deleteHost(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
-    return this.hosts.remove(user, id);
+  @ApiErrors(400, 401, 403, 404, 409)
+  deleteHost(@CurrentUser() user: AuthUser, @Param('id') id: string, @Query() query: RemoveHostQueryDto, @Body() dto: RemoveHostDto): Promise<void> {
+    return this.hosts.remove(user, id, { force: query.force === 'true', confirmName: dto.confirmName });
   }
 }

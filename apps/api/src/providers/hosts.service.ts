@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CreateHostDto, HostDto, type HostFacts, MarketHostDto, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
 import { type HostCapacity, type HostPrices, type MachineSize, type MachineState, type MarketHost, fits, freeResources, release, reserve } from '@virtuoso/domain';
@@ -15,6 +16,7 @@ import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
+import { HOST_EVICTOR, HostEvictor } from './host-evictor';
 import { Host } from './host.entity';
 
 const CREATE_FIELDS = [
@@ -140,6 +142,7 @@ export class HostsService {
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   async listMine(user: AuthUser): Promise<HostDto[]> {
@@ -224,8 +227,21 @@ export class HostsService {
     return this.getMine(user, id);
   }
 
-  async remove(user: AuthUser, id: string): Promise<void> {
+  /**
+   * Deletes the host. While machines are stored on it: 409, unless forced with its name typed
+   * again (confirmName), which sends each of them back to `registered` and tells its owner.
+   */
+  async remove(user: AuthUser, id: string, options: { force?: boolean; confirmName?: string } = {}): Promise<void> {
     const row = await this.ownHost(user, id);
+    if (options.force) {
+      if (options.confirmName !== row.name) {
+        const stored = await this.machineCount(row.id);
+        const message = `host ${row.name} still stores ${plural(stored, 'machine')}; to remove it anyway, confirm with its name: confirmName "${row.name}"`;
+        throw new ApiError(409, message, { fields: { confirmName: [message] } });
+      }
+      await this.moduleRef.get<HostEvictor>(HOST_EVICTOR, { strict: false }).evict(user, row);
+      return;
+    }
     await this.db.transaction(async (em) => {
       const stored = await em.countBy(Machine, { hostId: row.id, state: Not<MachineState>('deleted') });
       if (stored > 0) throw conflict(`host ${row.name} still stores ${plural(stored, 'machine')}; they must leave first`);

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BillingPassService } from '../billing/billing-pass.service';
 import { CatalogService } from '../catalog/catalog.service';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MarketAveragesService } from '../market/market-averages.service';
-import { DemoSeedService } from './demo-seed.service';
-
+import { NotificationsService } from '../notifications/notifications.service';
 import { RUNTIME_OPTIONS, RuntimeOptions } from '../runtime-options';
+import { DemoSeedService } from './demo-seed.service';
 
 export { RUNTIME_OPTIONS, RuntimeOptions };
 
@@ -17,6 +18,8 @@ export class StartupService implements OnApplicationBootstrap {
     private readonly catalog: CatalogService,
     private readonly demo: DemoSeedService,
     private readonly averages: MarketAveragesService,
+    private readonly billing: BillingPassService,
+    private readonly notifications: NotificationsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RUNTIME_OPTIONS) private readonly options: RuntimeOptions,
   ) {}
@@ -30,6 +33,10 @@ export class StartupService implements OnApplicationBootstrap {
         await this.demo.writeAgentTokens();
       }
     }
-    if (this.options.daemons) await this.averages.start();
+    if (this.options.daemons) {
+      await this.averages.start();
+      await this.billing.start();
+      void this.notifications.dispatch();
+    }
   }
 }

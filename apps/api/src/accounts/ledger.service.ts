@@ -1,0 +1,183 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { type LedgerEntry as DomainEntry, ledgerBalances, ledgerEntries, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
+import type { EntityManager } from 'typeorm';
+import { Database } from '../common/database.service';
+import { ApiError } from '../common/errors';
+import { MAX_PARAMS, Sql, chunks, exec, reusableChunks, select } from '../common/sql';
+import { nowIso } from '../common/time';
+import { LedgerKind, userAccount, userOfAccount } from './ledger-entry.entity';
+
+/** One movement to record: `amount` from account `from` to account `to`. */
+export interface Posting {
+  key: string;
+  kind: LedgerKind;
+  from: string;
+  to: string;
+  amount: string;
+  /** ms since the epoch. */
+  at: number;
+  machineId?: string | null;
+  hostId?: string | null;
+}
+
+export interface Posted {
+  /** The movements recorded (those whose key was not in the ledger yet). */
+  applied: Posting[];
+  /** New balance of each user account they moved, by user id. */
+  balances: Map<string, string>;
+}
+
+export interface LedgerCheck {
+  /** Every movement sums to zero and so does the whole ledger (one row = both sides). */
+  total: string;
+  /** Users whose stored balance differs from their credits minus their debits. */
+  mismatches: Array<{ userId: string; balance: string; ledger: string }>;
+  /** Movement keys that do not have exactly two sides (never, with the key as primary key). */
+  malformed: string[];
+  users: number;
+  entries: number;
+}
+
+const LEDGER_COLUMNS = ['key', 'kind', 'debitAccount', 'creditAccount', 'amount', 'machineId', 'hostId', 'at', 'createdAt'] as const;
+
+/**
+ * The one writer of the ledger and of user balances. Posting happens in the caller's transaction:
+ * keys already in the ledger are skipped (a movement can never apply twice), the new rows are
+ * inserted, and each user's balance moves by the exact sum of their new entries with a
+ * compare-and-set on the balance read, so concurrent writers on PostgreSQL cannot lose an update.
+ */
+@Injectable()
+export class LedgerService {
+  private readonly logger = new Logger('Ledger');
+
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Records the movements not yet in the ledger and moves the balances they touch. Returns those
+   * it recorded, and the new balance of every user account they moved.
+   */
+  async post(em: EntityManager, postings: readonly Posting[]): Promise<Posted> {
+    if (postings.length === 0) return { applied: [], balances: new Map() };
+    const byKey = new Map<string, Posting>();
+    const units = new Map<string, bigint>();
+    for (const posting of postings) {
+      if (byKey.has(posting.key)) continue;
+      if (posting.from === posting.to) throw new Error(`movement ${posting.key} pays ${posting.from} to itself`);
+      let amount = units.get(posting.amount);
+      if (amount === undefined) {
+        amount = moneyToUnits(posting.amount);
+        units.set(posting.amount, amount);
+      }
+      if (amount < 0n) throw new Error(`movement ${posting.key} has a negative amount`);
+      byKey.set(posting.key, posting);
+    }
+    // In key order: inserting into the key index in order touches each of its pages once.
+    const unique = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // The usual case: none of the keys is in the ledger yet, and one INSERT … ON CONFLICT DO NOTHING
+    // says so by its row count. Otherwise undo it and insert only the keys not there.
+    await exec(em, 'SAVEPOINT ledger_post', [], true);
+    let applied = unique;
+    if ((await this.insert(em, unique)) !== unique.length) {
+      await exec(em, 'ROLLBACK TO SAVEPOINT ledger_post', [], true);
+      const existing = await this.existingKeys(em, unique.map((posting) => posting.key));
+      this.logger.warn(`skipped ${existing.size} movement(s) already in the ledger, e.g. ${[...existing][0]}`);
+      applied = unique.filter((posting) => !existing.has(posting.key));
+      if ((await this.insert(em, applied)) !== applied.length) throw new ApiError(409, 'the ledger changed while posting; try again');
+    }
+    await exec(em, 'RELEASE SAVEPOINT ledger_post', [], true);
+    const balances = await this.moveBalances(em, applied, units);
+    return { applied, balances };
+  }
+
+  private async existingKeys(em: EntityManager, keys: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const part of chunks(keys, MAX_PARAMS)) {
+      const sql = new Sql(em);
+      const rows = await select<{ key: string }>(em, `SELECT "key" FROM "ledger_entries" WHERE "key" IN ${sql.list(part)}`, sql.params);
+      for (const row of rows) found.add(row.key);
+    }
+    return found;
+  }
+
+  /** Inserts the rows, skipping keys already present; returns how many it inserted. */
+  private async insert(em: EntityManager, postings: Posting[]): Promise<number> {
+    let inserted = 0;
+    const createdAt = nowIso();
+    const perRow = LEDGER_COLUMNS.length - 1;
+    for (const part of reusableChunks(postings, perRow)) {
+      const sql = new Sql(em);
+      // createdAt is the same for every row: bound once, not once a row (placeholders in text order).
+      const created = sql.p(createdAt);
+      const rows = part.map((p) => sql.row([p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]));
+      const result = await exec(
+        em,
+        `INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
+          `SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, CAST(v.column8 AS bigint), ${created} ` +
+          `FROM (VALUES ${rows.join(', ')}) AS v WHERE true ON CONFLICT ("key") DO NOTHING`,
+        sql.params,
+        true,
+      );
+      inserted += result.affected;
+    }
+    return inserted;
+  }
+
+  /** Moves each user's balance by the sum of their new entries (bigint units: exact, one write per user). */
+  private async moveBalances(em: EntityManager, postings: Posting[], units: Map<string, bigint>): Promise<Map<string, string>> {
+    const deltas = new Map<string, bigint>();
+    for (const posting of postings) {
+      const amount = units.get(posting.amount)!;
+      const payer = userOfAccount(posting.from);
+      const payee = userOfAccount(posting.to);
+      if (payer) deltas.set(payer, (deltas.get(payer) ?? 0n) - amount);
+      if (payee) deltas.set(payee, (deltas.get(payee) ?? 0n) + amount);
+    }
+    const balances = new Map<string, string>();
+    const ids = [...deltas.keys()];
+    for (const part of reusableChunks(ids, 3)) {
+      const read = new Sql(em);
+      const rows = await select<{ id: string; balance: string }>(em, `SELECT "id", "balance" FROM "users" WHERE "id" IN ${read.list(part)}`, read.params, true);
+      if (rows.length !== part.length) {
+        const missing = part.filter((id) => !rows.some((row) => row.id === id));
+        throw new Error(`no such user account: ${missing.slice(0, 3).map(userAccount).join(', ')}`);
+      }
+      const write = new Sql(em);
+      const values = rows.map((row) => {
+        const balance = unitsToMoney(moneyToUnits(row.balance) + deltas.get(row.id)!);
+        balances.set(row.id, balance);
+        return write.row([row.id, balance, row.balance]);
+      });
+      const result = await exec(
+        em,
+        `UPDATE "users" SET "balance" = v.column2 FROM (VALUES ${values.join(', ')}) AS v ` +
+          `WHERE "users"."id" = v.column1 AND "users"."balance" = v.column3`,
+        write.params,
+        true,
+      );
+      if (result.affected !== rows.length) throw new ApiError(409, 'a balance changed while posting to the ledger; try again');
+    }
+    return balances;
+  }
+
+  /**
+   * Checks the ledger with libs/domain's ledgerBalances: each movement balances, the ledger sums to
+   * zero, and every user's stored balance equals their credits minus their debits.
+   */
+  async verify(em: EntityManager = this.db.manager): Promise<LedgerCheck> {
+    const rows = await select<{ key: string; kind: LedgerKind; debitAccount: string; creditAccount: string; amount: string; at: number | string }>(
+      em,
+      'SELECT "key", "kind", "debitAccount", "creditAccount", "amount", "at" FROM "ledger_entries"',
+      [],
+    );
+    const entries: DomainEntry[] = [];
+    for (const row of rows) {
+      entries.push(...ledgerEntries({ key: row.key, kind: row.kind, payer: row.debitAccount, payee: row.creditAccount, amount: row.amount, at: Number(row.at) }));
+    }
+    const summary = ledgerBalances(entries);
+    const users = await select<{ id: string; balance: string }>(em, 'SELECT "id", "balance" FROM "users"', []);
+    const mismatches = users
+      .map((user) => ({ userId: user.id, balance: user.balance, ledger: summary.balances[userAccount(user.id)] ?? '0' }))
+      .filter((user) => moneyToUnits(user.balance) !== moneyToUnits(user.ledger));
+    return { total: summary.total, mismatches, malformed: [...summary.malformed, ...summary.unbalanced], users: users.length, entries: rows.length };
+  }
+}

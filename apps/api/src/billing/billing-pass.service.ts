@@ -1,0 +1,174 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { dueCharges } from '@virtuoso/domain';
+import { CLOCK, Clock } from '../common/clock';
+import { Database } from '../common/database.service';
+import { ApiError } from '../common/errors';
+import { select } from '../common/sql';
+import { APP_CONFIG, AppConfig } from '../config';
+import { Machine } from '../machines/machine.entity';
+import { BILLED, VM_RUNS } from '../machines/machine-store.service';
+import { NotificationsService } from '../notifications/notifications.service';
+import { BillingService, MeterChange } from './billing.service';
+import { BillingStatus } from './billing-status.entity';
+import { LowBalanceService } from './low-balance.service';
+import { dueMeters } from './meter-rows';
+
+export interface BillingPass {
+  /** The clock reading the pass charged up to. */
+  at: number;
+  meters: number;
+  charges: number;
+  batches: number;
+  ms: number;
+}
+
+/** A meter far behind (a long outage, 1-second slices) is worked through over several batches. */
+const MAX_CHARGES_PER_METER = 1000;
+const CONFLICT_RETRIES = 3;
+
+/**
+ * The billing daemon (report §6.1.9, storageupdate.pl and runningupdate.pl in one): every
+ * VIRTUOSO_BILLING_INTERVAL_SECONDS, and once at boot, it reads `now` from the clock once and
+ * charges everything due by then. Meters WHERE nextDueAt <= now are taken in batches of
+ * VIRTUOSO_BILLING_BATCH_SIZE in nextDueAt order; each batch is one transaction — libs/domain's
+ * dueCharges for every meter, the ledger rows (a key never twice), balances, host incomes and the
+ * meter rows — so a crash (even SIGKILL) loses or doubles nothing: a batch committed is done, one
+ * not committed is redone by the next pass, to the same charges with the same keys. Then buyers
+ * charged are checked for low balance, grace periods enforced and pending emails sent.
+ */
+@Injectable()
+export class BillingPassService implements OnModuleDestroy {
+  private readonly logger = new Logger('BillingPass');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<BillingPass> | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly billing: BillingService,
+    private readonly lowBalance: LowBalanceService,
+    private readonly notifications: NotificationsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** A pass now, then one every interval until the app closes. */
+  async start(): Promise<void> {
+    this.stop();
+    this.closing = false;
+    await this.adoptUnbilled().catch((error: unknown) => this.logger.error(`adopting unbilled machines failed: ${error instanceof Error ? error.message : String(error)}`));
+    await this.runPassSafely();
+    this.timer = setInterval(() => void this.runPassSafely(), this.config.billingIntervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Stops the timer and lets a pass in progress finish its batch (before the database closes). */
+  async onModuleDestroy(): Promise<void> {
+    this.stop();
+    this.closing = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass at the clock's now. Overlapping calls share the pass in progress. */
+  runPass(): Promise<BillingPass> {
+    this.running ??= this.pass(this.clock.now()).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /**
+   * Machines stored before billing existed (a database from an older version) have no meter: they
+   * are billed from now on, as if stored now (and started now, if running). Returns how many.
+   */
+  async adoptUnbilled(): Promise<number> {
+    const rows = await select<{ id: string; state: string }>(
+      this.db.manager,
+      'SELECT m."id", m."state" FROM "machines" m LEFT JOIN "machine_meters" b ON b."machineId" = m."id" ' +
+        `WHERE b."machineId" IS NULL AND m."hostId" IS NOT NULL AND m."storagePrice" IS NOT NULL AND m."state" IN (${[...BILLED].map((state) => `'${state}'`).join(', ')})`,
+      [],
+    );
+    for (const row of rows) {
+      await this.db.transaction(async (em) => {
+        const machine = await em.findOneByOrFail(Machine, { id: row.id });
+        await this.billing.onStored(em, machine);
+        if (VM_RUNS.has(machine.state)) await this.billing.onStarted(em, machine.id);
+      });
+    }
+    if (rows.length > 0) this.logger.log(`billing ${rows.length} machine(s) stored before billing existed, from now on`);
+    return rows.length;
+  }
+
+  private async runPassSafely(): Promise<void> {
+    try {
+      const pass = await this.runPass();
+      if (pass.charges > 0) this.logger.log(`charged ${pass.charges} over ${pass.meters} meters in ${pass.ms} ms`);
+    } catch (error) {
+      this.logger.error(`billing pass failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+  }
+
+  private async pass(now: number): Promise<BillingPass> {
+    const started = performance.now();
+    const result: BillingPass = { at: now, meters: 0, charges: 0, batches: 0, ms: 0 };
+    for (;;) {
+      if (this.closing) return result;
+      const batch = await this.batchWithRetries(now);
+      if (batch === null) break;
+      result.batches += 1;
+      result.meters += batch.meters;
+      result.charges += batch.charges;
+    }
+    await this.lowBalance.enforce(now);
+    result.ms = Math.round(performance.now() - started);
+    await this.db.transaction(async (em) => {
+      const status = await em.findOneBy(BillingStatus, { id: 'billing' });
+      await em.save(BillingStatus, {
+        id: 'billing',
+        lastPassAt: Math.max(now, status?.lastPassAt ?? 0),
+        lastPassMeters: result.meters,
+        lastPassCharges: result.charges,
+        lastPassMs: result.ms,
+        passes: (status?.passes ?? 0) + 1,
+      });
+    });
+    void this.notifications.dispatch();
+    return result;
+  }
+
+  private async batchWithRetries(now: number) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.batch(now);
+      } catch (error) {
+        // A hook changed a meter of the batch meanwhile (PostgreSQL): redo it from fresh rows.
+        if (!(error instanceof ApiError && error.getStatus() === 409) || attempt >= CONFLICT_RETRIES) throw error;
+      }
+    }
+  }
+
+  /**
+   * One transaction: the next meters due, charged up to now, and the low-balance standing of
+   * their buyers judged on the balances that leaves. null when none is due.
+   */
+  private batch(now: number): Promise<{ meters: number; charges: number } | null> {
+    return this.db.transaction(async (em) => {
+      const due = await dueMeters(em, now, this.config.billingBatchSize);
+      if (due.length === 0) return null;
+      const buyers = new Set<string>();
+      const changes: MeterChange[] = due.map(({ meter, hostId, revision }) => {
+        buyers.add(meter.buyerId);
+        // (Nothing due after all would mean a stale nextDueAt: writing the meter recomputes it.)
+        return { step: dueCharges(meter, now, { limit: MAX_CHARGES_PER_METER }), hostId, revision, terms: false };
+      });
+      const { charges, balances } = await this.billing.apply(em, changes);
+      await this.lowBalance.afterCharges(em, [...buyers].map((id) => ({ id, balance: balances.get(id) ?? null })), now);
+      return { meters: changes.length, charges: charges.length };
+    });
+  }
+}

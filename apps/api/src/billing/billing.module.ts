@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountsModule } from '../accounts/accounts.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { ProvidersModule } from '../providers/providers.module';
+import { AccountController } from './account.controller';
+import { AccountService } from './account.service';
+import { BillingPassService } from './billing-pass.service';
+import { BillingStatus } from './billing-status.entity';
+import { BillingService } from './billing.service';
+import { BuyerStanding } from './buyer-standing.entity';
+import { HostIncome } from './host-income.entity';
+import { LowBalanceService } from './low-balance.service';
+import { MachineMeterRow } from './machine-meter.entity';
+
+/** Meters, the billing pass, low-balance handling and the account pages. The machines module calls BillingService's hooks. */
+@Module({
+  imports: [AccountsModule, NotificationsModule, ProvidersModule, TypeOrmModule.forFeature([MachineMeterRow, HostIncome, BuyerStanding, BillingStatus])],
+  controllers: [AccountController],
+  providers: [BillingService, BillingPassService, LowBalanceService, AccountService],
+  exports: [BillingService, BillingPassService, LowBalanceService],
+})
+export class BillingModule {}
+
+/** Every billing table, for ENTITIES. */
+export const BILLING_ENTITIES = [MachineMeterRow, HostIncome, BuyerStanding, BillingStatus];

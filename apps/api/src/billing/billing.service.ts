@@ -1,0 +1,346 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  type Charge,
+  type MachineMeter,
+  type MeterStep,
+  type MeterTerms,
+  MARKET_ACCOUNT,
+  chargeMovement,
+  compareMoney,
+  meterOnArrived,
+  meterOnRemoved,
+  meterOnRestored,
+  meterOnStart,
+  meterOnStop,
+  meterOnStored,
+  moneyToUnits,
+  registrationFeeCharge,
+  unitsToMoney,
+} from '@virtuoso/domain';
+import type { EntityManager } from 'typeorm';
+import { userAccount } from '../accounts/ledger-entry.entity';
+import { LedgerService, Posting } from '../accounts/ledger.service';
+import { User } from '../accounts/user.entity';
+import { CLOCK, Clock } from '../common/clock';
+import { ApiError } from '../common/errors';
+import { Sql, exec, reusableChunks, select } from '../common/sql';
+import { nowIso } from '../common/time';
+import { Host } from '../providers/host.entity';
+import { BuyerStanding } from './buyer-standing.entity';
+import { HostIncome } from './host-income.entity';
+import { MachineMeterRow } from './machine-meter.entity';
+import { LowBalanceService } from './low-balance.service';
+import { METER_COLUMNS, PROGRESS_SET, PROGRESS_WIDTH, meterOf, meterValues, progressValues } from './meter-rows';
+
+/** The fields of a machine billing reads when it is stored or arrives: its owner, host and fixed prices. */
+export interface BilledMachine {
+  id: string;
+  ownerId: string;
+  hostId: string | null;
+  storagePrice: string | null;
+  storageAmount: number | null;
+  runningPrice: string | null;
+  runningUnitAmount: number | null;
+}
+
+/** One meter advanced by libs/domain, to write with the charges it made. */
+export interface MeterChange {
+  step: MeterStep;
+  hostId: string | null;
+  /** The revision read; null for a machine never billed before (a new row). */
+  revision: number | null;
+  /** Prices, provider or host changed (store, arrival): write every column, not only progress. */
+  terms: boolean;
+}
+
+/** A time given to a hook: ms, an ISO string, or nothing (the clock's now). */
+export type HookTime = number | string | undefined;
+
+/**
+ * Billing hooks, called by the machines module inside the transaction that changes a machine's
+ * state (the EntityManager passed in), so the charges and the state commit together or not at all:
+ *   onStored    stored on a host (charges storage period 0; a machine stored again after its host
+ *               was removed keeps the running time it paid for)
+ *   onStarted   started or resumed (charges a running slice if none is prepaid)
+ *   onStopped   stopped, suspended, or the guest powered itself off (pauses the slice, unrounded)
+ *   onRemoved   deleted, or its host removed: billing stops
+ *   onArrived   a migration committed on another host (storage restarts at the new prices)
+ * and chargeRegistrationFee when a configuration is registered. The rules are libs/domain's
+ * (billing.ts); this posts what they return: ledger entries (a key never twice), balances, the
+ * provider's income per host, the meter row (compare-and-set on its revision). Then the buyer's
+ * low-balance standing is re-checked. assertMayStart/assertMayStore refuse with 402 beforehand.
+ */
+@Injectable()
+export class BillingService {
+  private readonly logger = new Logger('Billing');
+
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly lowBalance: LowBalanceService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  // ——— hooks —————————————————————————————————————————————————————————————————————————————
+
+  async onStored(em: EntityManager, machine: BilledMachine, at?: HookTime): Promise<Charge[]> {
+    const when = this.instant(at);
+    const terms = await this.termsOf(em, machine);
+    const current = await this.load(em, machine.id);
+    let step: MeterStep;
+    if (!current) {
+      step = meterOnStored({ machineId: machine.id, buyerId: machine.ownerId, at: when, ...terms });
+    } else if (current.meter.removedAt !== null) {
+      step = meterOnRestored(current.meter, { at: Math.max(when, current.meter.removedAt, current.meter.storedAt + 1), ...terms });
+    } else {
+      this.logger.warn(`machine ${machine.id} is already billed as stored; store ignored`);
+      return [];
+    }
+    return this.commit(em, [{ step, hostId: machine.hostId, revision: current?.revision ?? null, terms: true }], when);
+  }
+
+  onStarted(em: EntityManager, machineId: string, at?: HookTime): Promise<Charge[]> {
+    return this.advance(em, machineId, at, (meter, when) => (meter.removedAt === null ? meterOnStart(meter, when) : null));
+  }
+
+  onStopped(em: EntityManager, machineId: string, at?: HookTime): Promise<Charge[]> {
+    return this.advance(em, machineId, at, (meter, when) => meterOnStop(meter, when));
+  }
+
+  onRemoved(em: EntityManager, machineId: string, at?: HookTime): Promise<Charge[]> {
+    return this.advance(em, machineId, at, (meter, when) => meterOnRemoved(meter, when));
+  }
+
+  async onArrived(em: EntityManager, machine: BilledMachine, at?: HookTime): Promise<Charge[]> {
+    const when = this.instant(at);
+    const current = await this.load(em, machine.id);
+    if (!current || current.meter.removedAt !== null) return this.onStored(em, machine, when);
+    const terms = await this.termsOf(em, machine);
+    const step = meterOnArrived(current.meter, Math.max(when, current.meter.storedAt + 1), terms);
+    return this.commit(em, [{ step, hostId: machine.hostId, revision: current.revision, terms: true }], when);
+  }
+
+  /** The registration fee (libs/domain registrationFeeCharge), or 402 when the balance is below it. */
+  async chargeRegistrationFee(em: EntityManager, machine: { id: string; ownerId: string }, amount: string, at?: HookTime): Promise<Charge> {
+    const when = this.instant(at);
+    const charge = registrationFeeCharge({ machineId: machine.id, buyerId: machine.ownerId, at: when, amount });
+    const balance = await this.balanceOf(em, machine.ownerId);
+    if (compareMoney(balance, charge.amount) < 0) throw new ApiError(402, `balance ${balance} is below the registration fee ${charge.amount}`);
+    await this.ledger.post(em, [this.posting(charge, null)]);
+    return charge;
+  }
+
+  /** Keeps a removed host's name with its income (the provider's account page still shows it). */
+  async hostRemoved(em: EntityManager, host: { id: string; name: string }): Promise<void> {
+    await em.update(HostIncome, { hostId: host.id }, { hostName: host.name, updatedAt: nowIso() });
+  }
+
+  // ——— refusals ——————————————————————————————————————————————————————————————————————————
+
+  /**
+   * Before a start or resume: 402 while the buyer is held (grace over, balance short), or when
+   * the balance does not cover what starting would charge at once (a running slice).
+   */
+  async assertMayStart(em: EntityManager, machineId: string, ownerId: string, at?: HookTime): Promise<void> {
+    const when = this.instant(at);
+    const balance = await this.balanceOf(em, ownerId);
+    await this.assertNotHeld(em, ownerId, balance);
+    const current = await this.load(em, machineId);
+    if (!current || current.meter.removedAt !== null) return;
+    const due = sum(meterOnStart(current.meter, when).charges);
+    if (moneyToUnits(balance) < due) throw topUpFirst(balance, unitsToMoney(due));
+  }
+
+  /** Before a store: 402 while held, or when the balance does not cover storage period 0. */
+  async assertMayStore(em: EntityManager, ownerId: string, storagePrice: string): Promise<void> {
+    const balance = await this.balanceOf(em, ownerId);
+    await this.assertNotHeld(em, ownerId, balance);
+    if (compareMoney(balance, storagePrice) < 0) throw topUpFirst(balance, storagePrice);
+  }
+
+  private async assertNotHeld(em: EntityManager, ownerId: string, balance: string): Promise<void> {
+    const standing = await em.findOneBy(BuyerStanding, { userId: ownerId });
+    if (!standing || standing.heldAt === null) return;
+    const required = await this.lowBalance.requiredOf(em, ownerId);
+    if (moneyToUnits(balance) < required || moneyToUnits(balance) < 0n) throw topUpFirst(balance, unitsToMoney(required));
+  }
+
+  // ——— posting ———————————————————————————————————————————————————————————————————————————
+
+  /** Posts the changes and re-checks their buyers' standing (hooks). */
+  private async commit(em: EntityManager, changes: MeterChange[], at: number): Promise<Charge[]> {
+    const { charges } = await this.apply(em, changes);
+    await this.lowBalance.evaluate(em, [...new Set(changes.map((change) => change.step.meter.buyerId))], at);
+    return charges;
+  }
+
+  private async advance(
+    em: EntityManager,
+    machineId: string,
+    at: HookTime,
+    rule: (meter: MachineMeter, at: number) => MeterStep | null,
+  ): Promise<Charge[]> {
+    const when = this.instant(at);
+    const current = await this.load(em, machineId);
+    if (!current) return []; // never stored since billing began: nothing to bill
+    const step = rule(current.meter, when);
+    if (!step || (step.meter === current.meter && step.charges.length === 0)) return [];
+    return this.commit(em, [{ step, hostId: current.hostId, revision: current.revision, terms: false }], when);
+  }
+
+  /**
+   * Writes meter changes and their charges in the caller's transaction: ledger rows (keys already
+   * there are skipped), balances, host incomes, then the meter rows with a compare-and-set on
+   * their revision. Returns the charges recorded and the new balances of the accounts they moved.
+   * The billing pass calls it with a whole batch.
+   */
+  async apply(em: EntityManager, changes: readonly MeterChange[]): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
+    const postings: Posting[] = [];
+    const byKey = new Map<string, Charge>();
+    for (const change of changes) {
+      for (const charge of change.step.charges) {
+        postings.push(this.posting(charge, change.hostId));
+        byKey.set(charge.key, charge);
+      }
+    }
+    const { applied, balances } = await this.ledger.post(em, postings);
+    await this.addIncome(em, applied);
+    await this.writeMeters(em, changes);
+    return { charges: applied.map((posting) => byKey.get(posting.key)!), balances };
+  }
+
+  private posting(charge: Charge, hostId: string | null): Posting {
+    const movement = chargeMovement(charge);
+    return {
+      key: movement.key,
+      kind: movement.kind,
+      from: userAccount(movement.payer),
+      to: movement.payee === MARKET_ACCOUNT ? MARKET_ACCOUNT : userAccount(movement.payee),
+      amount: movement.amount,
+      at: movement.at,
+      machineId: movement.machineId ?? null,
+      hostId: charge.kind === 'fee' ? null : hostId,
+    };
+  }
+
+  /** Adds storage and running charges to the income of the host they were for. */
+  private async addIncome(em: EntityManager, postings: readonly Posting[]): Promise<void> {
+    const deltas = new Map<string, { providerId: string; units: bigint }>();
+    const units = new Map<string, bigint>();
+    for (const posting of postings) {
+      if (!posting.hostId || (posting.kind !== 'storage' && posting.kind !== 'running')) continue;
+      let amount = units.get(posting.amount);
+      if (amount === undefined) {
+        amount = moneyToUnits(posting.amount);
+        units.set(posting.amount, amount);
+      }
+      const entry = deltas.get(posting.hostId) ?? { providerId: posting.to.slice('user:'.length), units: 0n };
+      entry.units += amount;
+      deltas.set(posting.hostId, entry);
+    }
+    if (deltas.size === 0) return;
+    const updatedAt = nowIso();
+    for (const part of reusableChunks([...deltas.keys()], 5)) {
+      const read = new Sql(em);
+      const rows = await select<{ hostId: string; income: string }>(em, `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.list(part)}`, read.params, true);
+      const known = new Map(rows.map((row) => [row.hostId, row.income]));
+      const fresh = part.filter((hostId) => !known.has(hostId));
+      for (const known of reusableChunks(rows, 4)) {
+        const write = new Sql(em);
+        const values = known.map((row) => write.row([row.hostId, unitsToMoney(moneyToUnits(row.income) + deltas.get(row.hostId)!.units), row.income, updatedAt]));
+        const result = await exec(
+          em,
+          `UPDATE "host_incomes" SET "income" = v.column2, "updatedAt" = v.column4 FROM (VALUES ${values.join(', ')}) AS v ` +
+            `WHERE "host_incomes"."hostId" = v.column1 AND "host_incomes"."income" = v.column3`,
+          write.params,
+          true,
+        );
+        if (result.affected !== known.length) throw new ApiError(409, 'a host income changed while billing; try again');
+      }
+      for (const added of reusableChunks(fresh, 5)) {
+        const insert = new Sql(em);
+        const values = added.map((hostId) => insert.row([hostId, deltas.get(hostId)!.providerId, null, unitsToMoney(deltas.get(hostId)!.units), updatedAt]));
+        await exec(em, `INSERT INTO "host_incomes" ("hostId", "providerId", "hostName", "income", "updatedAt") VALUES ${values.join(', ')}`, insert.params, true);
+      }
+    }
+  }
+
+  /**
+   * Writes meter rows with a compare-and-set on their revision: progress (charges, starts, stops)
+   * as one UPDATE … FROM (VALUES …) of the changing columns; a (re)store or an arrival as an upsert
+   * of every column, inserted only if no row exists. A row that moved on meanwhile throws (409), so
+   * the transaction rolls back and the work is redone from fresh rows.
+   */
+  private async writeMeters(em: EntityManager, changes: readonly MeterChange[]): Promise<void> {
+    // In primary-key order, for the same reason as the ledger's inserts.
+    const progress = changes
+      .filter((change) => !change.terms && change.revision !== null)
+      .sort((a, b) => (a.step.meter.machineId < b.step.meter.machineId ? -1 : a.step.meter.machineId > b.step.meter.machineId ? 1 : 0));
+    for (const part of reusableChunks(progress, PROGRESS_WIDTH)) {
+      const sql = new Sql(em);
+      const values = part.map((change) => sql.row(progressValues(change.step.meter, change.revision!)));
+      const result = await exec(
+        em,
+        `UPDATE "machine_meters" SET ${PROGRESS_SET} FROM (VALUES ${values.join(', ')}) AS v ` +
+          `WHERE "machine_meters"."machineId" = v.column1 AND "machine_meters"."revision" = CAST(v.column2 AS integer)`,
+        sql.params,
+        true,
+      );
+      if (result.affected !== part.length) throw new ApiError(409, 'a machine\'s billing changed meanwhile; try again');
+    }
+    const whole = changes.filter((change) => change.terms || change.revision === null);
+    const set = METER_COLUMNS.filter((column) => column !== 'machineId').map((column) => `"${column}" = excluded."${column}"`);
+    for (const part of reusableChunks(whole, METER_COLUMNS.length)) {
+      const sql = new Sql(em);
+      const values = part.map((change) => sql.row(meterValues(change.step.meter, change.hostId, (change.revision ?? -1) + 1)));
+      const result = await exec(
+        em,
+        `INSERT INTO "machine_meters" (${METER_COLUMNS.map((column) => `"${column}"`).join(', ')}) VALUES ${values.join(', ')} ` +
+          `ON CONFLICT ("machineId") DO UPDATE SET ${set.join(', ')} WHERE "machine_meters"."revision" = excluded."revision" - 1`,
+        sql.params,
+        true,
+      );
+      if (result.affected !== part.length) throw new ApiError(409, 'a machine\'s billing changed meanwhile; try again');
+    }
+  }
+
+  // ——— reading ———————————————————————————————————————————————————————————————————————————
+
+  async load(em: EntityManager, machineId: string): Promise<{ meter: MachineMeter; hostId: string | null; revision: number } | null> {
+    const row = await em.findOneBy(MachineMeterRow, { machineId });
+    return row ? { meter: meterOf(row), hostId: row.hostId, revision: row.revision } : null;
+  }
+
+  private async termsOf(em: EntityManager, machine: BilledMachine): Promise<MeterTerms> {
+    const host = machine.hostId ? await em.findOne(Host, { select: { id: true, ownerId: true }, where: { id: machine.hostId } }) : null;
+    if (!host) throw new Error(`machine ${machine.id} has no host to bill for`);
+    if (machine.storagePrice === null || machine.storageAmount === null || machine.runningPrice === null || machine.runningUnitAmount === null) {
+      throw new Error(`machine ${machine.id} has no fixed prices`);
+    }
+    return {
+      providerId: host.ownerId,
+      storagePrice: machine.storagePrice,
+      storageAmountDays: machine.storageAmount,
+      runningPrice: machine.runningPrice,
+      runningUnitSeconds: machine.runningUnitAmount,
+    };
+  }
+
+  private async balanceOf(em: EntityManager, userId: string): Promise<string> {
+    return (await em.findOneOrFail(User, { select: { id: true, balance: true }, where: { id: userId } })).balance;
+  }
+
+  private instant(at: HookTime): number {
+    if (at === undefined) return this.clock.now();
+    const value = typeof at === 'number' ? at : Date.parse(at);
+    if (!Number.isSafeInteger(value)) throw new Error(`not an instant: ${String(at)}`);
+    return value;
+  }
+}
+
+const sum = (charges: readonly Charge[]): bigint => charges.reduce((total, charge) => total + moneyToUnits(charge.amount), 0n);
+
+export const topUpFirst = (balance: string, charge: string) => new ApiError(402, `top up first: balance ${balance} is below the next charge ${charge}`);

@@ -1,0 +1,132 @@
+import { type MachineMeter, nextDebitsAmount, nextDueAt } from '@virtuoso/domain';
+import type { EntityManager } from 'typeorm';
+import { Sql, select } from '../common/sql';
+import type { MachineMeterRow } from './machine-meter.entity';
+
+/** Every column of machine_meters, in insert order. */
+export const METER_COLUMNS = [
+  'machineId', 'buyerId', 'providerId', 'hostId', 'storagePrice', 'storageAmountDays', 'runningPrice', 'runningUnitSeconds',
+  'storedAt', 'storagePeriodsCharged', 'slicesCharged', 'prepaidMsLeft', 'runningSince', 'asOf', 'removedAt', 'nextDueAt',
+  'nextDebits', 'revision',
+] as const satisfies ReadonlyArray<keyof MachineMeterRow>;
+
+/** A meter as stored: libs/domain's MachineMeter plus its host and revision. */
+export interface StoredMeter {
+  meter: MachineMeter;
+  hostId: string | null;
+  revision: number;
+}
+
+const ms = (value: unknown): number => (typeof value === 'number' ? value : Number(value));
+const msOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : ms(value));
+
+/** A row as read raw (SQLite gives numbers, PostgreSQL gives int8 as text) or through the entity. */
+export function meterOf(row: Record<string, unknown> | MachineMeterRow): MachineMeter {
+  const r = row as Record<string, unknown>;
+  return {
+    machineId: r.machineId as string,
+    buyerId: r.buyerId as string,
+    providerId: r.providerId as string,
+    storagePrice: r.storagePrice as string,
+    storageAmountDays: ms(r.storageAmountDays),
+    runningPrice: r.runningPrice as string,
+    runningUnitSeconds: ms(r.runningUnitSeconds),
+    storedAt: ms(r.storedAt),
+    storagePeriodsCharged: ms(r.storagePeriodsCharged),
+    slicesCharged: ms(r.slicesCharged),
+    prepaidMsLeft: ms(r.prepaidMsLeft),
+    runningSince: msOrNull(r.runningSince),
+    asOf: ms(r.asOf),
+    removedAt: msOrNull(r.removedAt),
+  };
+}
+
+// nextDebitsAmount depends only on the prices and on whether the machine runs or is billed at
+// all; a market holds few distinct price pairs, so each is worked out once.
+const debitsMemo = new Map<string, string>();
+function nextDebitsOf(meter: MachineMeter): string {
+  const key = `${meter.storagePrice} ${meter.runningPrice} ${meter.runningSince === null ? 0 : 1} ${meter.removedAt === null ? 0 : 1}`;
+  let amount = debitsMemo.get(key);
+  if (amount === undefined) {
+    amount = nextDebitsAmount(meter);
+    if (debitsMemo.size >= 10_000) debitsMemo.clear();
+    debitsMemo.set(key, amount);
+  }
+  return amount;
+}
+
+/** The row to write for a meter: the derived nextDueAt and nextDebits with it. */
+export function rowOf(meter: MachineMeter, hostId: string | null, revision: number): MachineMeterRow {
+  return { ...meter, hostId, nextDueAt: nextDueAt(meter), nextDebits: nextDebitsOf(meter), revision };
+}
+
+/** The values of METER_COLUMNS for a meter, in order. */
+export function meterValues(meter: MachineMeter, hostId: string | null, revision: number): unknown[] {
+  return [
+    meter.machineId, meter.buyerId, meter.providerId, hostId, meter.storagePrice, meter.storageAmountDays, meter.runningPrice,
+    meter.runningUnitSeconds, meter.storedAt, meter.storagePeriodsCharged, meter.slicesCharged, meter.prepaidMsLeft,
+    meter.runningSince, meter.asOf, meter.removedAt, nextDueAt(meter), nextDebitsOf(meter), revision,
+  ];
+}
+
+/** What charging and events change, written by progressValues. */
+export const PROGRESS_SET =
+  '"storagePeriodsCharged" = CAST(v.column3 AS integer), "slicesCharged" = CAST(v.column4 AS integer), ' +
+  '"prepaidMsLeft" = CAST(v.column5 AS bigint), "runningSince" = CAST(v.column6 AS bigint), "asOf" = CAST(v.column7 AS bigint), ' +
+  '"removedAt" = CAST(v.column8 AS bigint), "nextDueAt" = CAST(v.column9 AS bigint), "nextDebits" = v.column10, ' +
+  '"revision" = "machine_meters"."revision" + 1';
+export const PROGRESS_WIDTH = 10;
+
+/** machineId, the revision read, then the progress columns. */
+export function progressValues(meter: MachineMeter, revision: number): unknown[] {
+  return [
+    meter.machineId, revision, meter.storagePeriodsCharged, meter.slicesCharged, meter.prepaidMsLeft, meter.runningSince,
+    meter.asOf, meter.removedAt, nextDueAt(meter), nextDebitsOf(meter),
+  ];
+}
+
+// The due meters are read packed into one text column each (the sqlite3 driver's cost is per value
+// returned; see HostsService.marketHosts): ids are UUIDs and money is canonical, neither holds a space.
+const PACKED = [
+  'machineId', 'buyerId', 'providerId', 'hostId', 'storagePrice', 'storageAmountDays', 'runningPrice', 'runningUnitSeconds', 'storedAt',
+  'storagePeriodsCharged', 'slicesCharged', 'prepaidMsLeft', 'runningSince', 'asOf', 'removedAt', 'revision',
+] as const;
+const NULLABLE = new Set<string>(['hostId', 'runningSince', 'removedAt']);
+const PACKED_SELECT = PACKED.map((column) => (NULLABLE.has(column) ? `COALESCE(CAST("${column}" AS VARCHAR), '-')` : `CAST("${column}" AS VARCHAR)`)).join(
+  " || ' ' || ",
+);
+
+/** The next `limit` meters due by `now`, oldest due first. */
+export async function dueMeters(em: EntityManager, now: number, limit: number): Promise<StoredMeter[]> {
+  const sql = new Sql(em);
+  const rows = await select<{ packed: string }>(
+    em,
+    `SELECT ${PACKED_SELECT} AS "packed" FROM "machine_meters" WHERE "nextDueAt" <= ${sql.p(now)} ORDER BY "nextDueAt" LIMIT ${sql.p(limit)}`,
+    sql.params,
+    true,
+  );
+  return rows.map(({ packed }) => {
+    const f = packed.split(' ');
+    const orNull = (text: string) => (text === '-' ? null : Number(text));
+    return {
+      meter: {
+        machineId: f[0],
+        buyerId: f[1],
+        providerId: f[2],
+        storagePrice: f[4],
+        storageAmountDays: Number(f[5]),
+        runningPrice: f[6],
+        runningUnitSeconds: Number(f[7]),
+        storedAt: Number(f[8]),
+        storagePeriodsCharged: Number(f[9]),
+        slicesCharged: Number(f[10]),
+        prepaidMsLeft: Number(f[11]),
+        runningSince: orNull(f[12]),
+        asOf: Number(f[13]),
+        removedAt: orNull(f[14]),
+      },
+      hostId: f[3] === '-' ? null : f[3],
+      revision: Number(f[15]),
+    };
+  });
+}

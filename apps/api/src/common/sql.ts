@@ -1,0 +1,155 @@
+import type { EntityManager } from 'typeorm';
+
+/**
+ * Hand-written SQL for the few hot paths (the billing pass, ledger posting) that must touch
+ * thousands of rows in a few statements. Only what SQLite (≥ 3.33) and PostgreSQL both accept:
+ * double-quoted identifiers, multi-row VALUES, INSERT … ON CONFLICT, UPDATE … FROM, SAVEPOINT, CAST.
+ *
+ * Multi-row statements come in a few fixed sizes (chunkSizes: 256, 128, …, 1 rows), so the same
+ * few texts recur; on SQLite each is compiled once and kept as a prepared statement (compiling a
+ * 1000-row VALUES list costs milliseconds, as much as running it), on PostgreSQL the text goes
+ * through TypeORM as usual.
+ */
+export class Sql {
+  readonly params: unknown[] = [];
+  private readonly numbered: boolean;
+
+  constructor(em: EntityManager) {
+    this.numbered = em.connection.options.type === 'postgres';
+  }
+
+  /** A placeholder bound to `value`. Call it in the order the placeholders appear in the text (SQLite binds `?` by position). */
+  p(value: unknown): string {
+    this.params.push(value);
+    return this.numbered ? `$${this.params.length}` : '?';
+  }
+
+  /** `(p, p, …)` of one row. */
+  row(values: readonly unknown[]): string {
+    return `(${values.map((value) => this.p(value)).join(', ')})`;
+  }
+
+  /** `(p, p, …)` of a list, for IN. */
+  list(values: readonly unknown[]): string {
+    return this.row(values);
+  }
+}
+
+/** Bound values per statement: below SQLite's 32766 and PostgreSQL's 65535. */
+export const MAX_PARAMS = 30_000;
+/** Rows per multi-row statement at most. */
+export const CHUNK_ROWS = 256;
+
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
+/**
+ * Splits `items` into parts whose sizes are `max` (a power of two, or CHUNK_ROWS capped so that
+ * `width` values a row fit MAX_PARAMS) and then powers of two: 1250 rows of 256 → 256 × 4, 128,
+ * 64, 32, 2. A statement text depends only on its size, so few texts ever exist.
+ */
+export function reusableChunks<T>(items: readonly T[], width = 1): T[][] {
+  let max = CHUNK_ROWS;
+  while (max > 1 && max * width > MAX_PARAMS) max /= 2;
+  const out: T[][] = [];
+  let at = 0;
+  while (items.length - at >= max) {
+    out.push(items.slice(at, at + max));
+    at += max;
+  }
+  for (let size = max / 2; size >= 1; size /= 2) {
+    if (items.length - at >= size) {
+      out.push(items.slice(at, at + size));
+      at += size;
+    }
+  }
+  return out;
+}
+
+// ——— SQLite prepared statements ————————————————————————————————————————————————————————————
+
+interface Sqlite3Statement {
+  run(params: unknown[], callback: (this: { changes: number }, error: Error | null) => void): void;
+  all(params: unknown[], callback: (error: Error | null, rows: unknown[]) => void): void;
+  finalize(callback?: () => void): void;
+}
+
+interface Sqlite3Connection {
+  prepare(sql: string, callback: (error: Error | null) => void): Sqlite3Statement;
+}
+
+const prepared = new WeakMap<object, Map<string, Promise<Sqlite3Statement>>>();
+/** Distinct texts kept per connection; beyond it, statements are compiled per call. */
+const MAX_PREPARED = 256;
+
+function sqliteConnection(em: EntityManager): Sqlite3Connection | null {
+  if (em.connection.options.type !== 'sqlite') return null;
+  return ((em.connection.driver as unknown as { databaseConnection?: Sqlite3Connection }).databaseConnection ?? null) as Sqlite3Connection | null;
+}
+
+function statementFor(connection: Sqlite3Connection, sql: string): Promise<Sqlite3Statement> | null {
+  let cache = prepared.get(connection);
+  if (!cache) prepared.set(connection, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) {
+    if (cache.size >= MAX_PREPARED) return null;
+    statement = new Promise<Sqlite3Statement>((resolve, reject) => {
+      const compiled = connection.prepare(sql, (error) => (error ? reject(error) : resolve(compiled)));
+    });
+    statement.catch(() => cache!.delete(sql));
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+
+/** Finalizes the prepared statements of the data source's connection (before it closes). */
+export async function finalizeStatements(em: EntityManager): Promise<void> {
+  const connection = sqliteConnection(em);
+  const cache = connection && prepared.get(connection);
+  if (!cache) return;
+  prepared.delete(connection!);
+  for (const statement of cache.values()) {
+    await statement.then((compiled) => new Promise<void>((done) => compiled.finalize(() => done()))).catch(() => undefined);
+  }
+}
+
+// ——— running ——————————————————————————————————————————————————————————————————————————————
+
+/**
+ * Runs a statement in the caller's transaction and tells how many rows it changed. `reuse`: the
+ * text recurs (a chunkSizes size), keep it prepared on SQLite.
+ */
+export async function exec(em: EntityManager, sql: string, params: unknown[], reuse = false): Promise<{ rows: Record<string, unknown>[]; affected: number }> {
+  const runner = em.queryRunner;
+  if (!runner) throw new Error('exec needs the EntityManager of a transaction');
+  const connection = reuse ? sqliteConnection(em) : null;
+  const statement = connection && statementFor(connection, sql);
+  if (statement) {
+    const compiled = await statement;
+    const affected = await new Promise<number>((resolve, reject) =>
+      compiled.run(params, function (error) {
+        if (error) reject(error);
+        else resolve(this.changes);
+      }),
+    );
+    return { rows: [], affected };
+  }
+  const result = await runner.query(sql, params, true);
+  return { rows: (result.records as Record<string, unknown>[] | undefined) ?? [], affected: result.affected ?? 0 };
+}
+
+/** A SELECT in the caller's transaction (or outside one, with the data source's manager). */
+export async function select<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[], reuse = false): Promise<T[]> {
+  const connection = reuse ? sqliteConnection(em) : null;
+  const statement = connection && statementFor(connection, sql);
+  if (statement) {
+    const compiled = await statement;
+    return new Promise<T[]>((resolve, reject) => compiled.all(params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+  }
+  return em.query(sql, params) as Promise<T[]>;
+}
+
+export const quoted = (name: string) => `"${name}"`;

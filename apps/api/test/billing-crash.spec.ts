@@ -1,0 +1,259 @@
+import {
+  type Charge,
+  type MachineMeter,
+  type MeterTerms,
+  MARKET_ACCOUNT,
+  dueCharges,
+  meterOnStart,
+  meterOnStop,
+  meterOnStored,
+  registrationFeeCharge,
+} from '@virtuoso/domain';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LedgerService } from '../src/accounts/ledger.service';
+import { ManualClock } from '../src/common/clock';
+import { Machine } from '../src/machines/machine.entity';
+import { freePorts, REPO } from './agent-process';
+import { Agent, TestApp, startApp } from './helpers';
+
+const S = 1000;
+const D = 86_400_000;
+const S0 = Date.UTC(2026, 10, 25, 12);
+const BUYERS = 20;
+const PER_BUYER = 15;
+
+/** A machine's recorded events: what the oracle replays with libs/domain. */
+interface Timeline {
+  machineId: string;
+  buyerId: string;
+  terms: MeterTerms;
+  registeredAt: number;
+  storedAt: number;
+  startedAt?: number;
+  stoppedAt?: number;
+}
+
+/**
+ * The oracle: every charge the timeline makes by `until`, worked out by replaying its events with
+ * libs/domain's meter functions and one dueCharges at the end — no daemon, no database.
+ */
+function expectedCharges(line: Timeline, until: number): Charge[] {
+  const charges: Charge[] = [registrationFeeCharge({ machineId: line.machineId, buyerId: line.buyerId, at: line.registeredAt })];
+  let step = meterOnStored({ machineId: line.machineId, buyerId: line.buyerId, at: line.storedAt, ...line.terms });
+  charges.push(...step.charges);
+  let meter: MachineMeter = step.meter;
+  if (line.startedAt !== undefined) {
+    step = meterOnStart(meter, line.startedAt);
+    charges.push(...step.charges);
+    meter = step.meter;
+  }
+  if (line.stoppedAt !== undefined) {
+    step = meterOnStop(meter, line.stoppedAt);
+    charges.push(...step.charges);
+    meter = step.meter;
+  }
+  charges.push(...dueCharges(meter, until).charges);
+  return charges;
+}
+
+/** A read-only connection to the API's database file (WAL: it reads while the API writes). */
+function reader(path: string) {
+  const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY);
+  const all = <T>(sql: string, params: unknown[] = []) => new Promise<T[]>((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows as T[]))));
+  return { all, close: () => new Promise<void>((done) => db.close(() => done())) };
+}
+
+/**
+ * Crash safety of the billing daemon (issue point 2): the REAL API as a child process on a real
+ * SQLite file, a 1 s billing interval, a fast clock (VIRTUOSO_CLOCK_*), 300 stored machines, half
+ * of them running on 10-minute slices, a day behind. It is SIGKILLed in the middle of its first
+ * pass (some batches committed, some not), started again, and left to catch up; then the ledger
+ * must hold exactly the charges an oracle replaying the machines' events with libs/domain finds:
+ * none lost, none doubled, every balance equal to its ledger sum.
+ */
+describe('billing survives SIGKILL in the middle of a pass', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'virtuoso-crash-'));
+  const dbPath = join(dir, 'virtuoso.sqlite');
+  let child: ChildProcess | null = null;
+  let output = '';
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const startApi = async (clock: { originMs: number; offsetMs: number; rate: number }) => {
+    const [port] = await freePorts(1);
+    output = '';
+    const api = spawn(process.execPath, ['apps/api/dist/main.js'], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        VIRTUOSO_PORT: String(port),
+        VIRTUOSO_DATA_DIR: dir,
+        VIRTUOSO_SEED_DEMO: 'false',
+        VIRTUOSO_BILLING_INTERVAL_SECONDS: '1',
+        VIRTUOSO_BILLING_BATCH_SIZE: '10',
+        VIRTUOSO_MARKET_INTERVAL_SECONDS: '3600',
+        VIRTUOSO_ALLOW_TEST_CLOCK: 'true',
+        VIRTUOSO_CLOCK_ORIGIN_MS: String(clock.originMs),
+        VIRTUOSO_CLOCK_OFFSET_MS: String(clock.offsetMs),
+        VIRTUOSO_CLOCK_RATE: String(clock.rate),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    api.stdout!.on('data', (data: Buffer) => (output += data.toString()));
+    api.stderr!.on('data', (data: Buffer) => (output += data.toString()));
+    child = api;
+    return api;
+  };
+  const exited = (api: ChildProcess) => new Promise<void>((done) => (api.exitCode !== null || api.signalCode !== null ? done() : api.once('exit', () => done())));
+
+  it('loses and doubles no charge across a SIGKILL and a restart', { timeout: 120_000 }, async () => {
+    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api'], { cwd: REPO, stdio: 'inherit' });
+
+    // ——— 1. Set up in-process on the file: users, hosts and machines through the API, the
+    // lifecycle moves through MachineStore (the billing hooks), each at a recorded instant.
+    const clock = new ManualClock(S0 - 10 * S);
+    const t: TestApp = await startApp({ clock, config: { dbPath, dataDir: dir } });
+    const lines: Timeline[] = [];
+    {
+      const provider = await t.signUp('provider');
+      const hosts: string[] = [];
+      for (const [i, speedUnitPrice] of ['0.00001', '0.00002', '0.000007'].entries()) {
+        const host = await provider.post('/api/hosts').send({
+          name: `crash-${i}`, processor: 'x', speed: 10_000_000, speedUnit: 1000, speedUnitPrice, memory: 1_000_000, memoryUnit: 4,
+          memoryUnitPrice: '0.00001', runningUnitAmount: 600, storage: 10_000_000, storageUnit: 100, storageUnitPrice: '0.01', storageAmount: 1,
+          connectionSpeed: '1G', agentHost: '127.0.0.1', agentPort: 9,
+        });
+        expect(host.status).toBe(201);
+        hosts.push(host.body.id);
+      }
+      const buyers: Array<Agent & { userId: string }> = [];
+      for (let b = 0; b < BUYERS; b++) buyers.push(await t.signUp('buyer'));
+      let n = 0;
+      for (const buyer of buyers) {
+        for (let k = 0; k < PER_BUYER; k++, n++) {
+          const registered = await buyer.post('/api/machines').send({ name: `m${n}`, processor: 'x', speed: 4000, os: 'x', memory: 64, disk: 100, askedStoragePerMonth: '100', askedRunningPerHour: '100' });
+          expect(registered.status).toBe(201);
+          lines.push({
+            machineId: registered.body.id,
+            buyerId: buyer.userId,
+            registeredAt: S0 - 10 * S,
+            storedAt: S0 + n * S,
+            ...(n % 2 === 0 ? { startedAt: S0 + 400 * S + n * S } : {}),
+            ...(n % 8 === 0 ? { stoppedAt: S0 + 3000 * S + n * S } : {}),
+            terms: undefined as unknown as MeterTerms,
+          });
+        }
+      }
+      const { Database } = await import('../src/common/database.service');
+      const { MachineStore } = await import('../src/machines/machine-store.service');
+      const { HostsService, pricesOf } = await import('../src/providers/hosts.service');
+      const { quote } = await import('@virtuoso/domain');
+      const events = lines.flatMap((line, i) => [
+        { at: line.storedAt, line, host: hosts[i % hosts.length], kind: 'store' as const },
+        ...(line.startedAt !== undefined ? [{ at: line.startedAt, line, host: '', kind: 'start' as const }] : []),
+        ...(line.stoppedAt !== undefined ? [{ at: line.stoppedAt, line, host: '', kind: 'stop' as const }] : []),
+      ]);
+      events.sort((a, b) => a.at - b.at);
+      for (const event of events) {
+        clock.set(event.at);
+        await t.app.get(Database).transaction(async (em) => {
+          const machine = await em.findOneByOrFail(Machine, { id: event.line.machineId });
+          if (event.kind === 'store') {
+            const size = { speed: machine.speed, memory: machine.memory, disk: machine.disk };
+            const host = await t.app.get(HostsService).reserve(em, event.host, size);
+            const fixed = quote(pricesOf(host), size);
+            event.line.terms = {
+              providerId: provider.userId,
+              storagePrice: fixed.storagePrice,
+              storageAmountDays: fixed.storageAmount,
+              runningPrice: fixed.runningPrice,
+              runningUnitSeconds: fixed.runningUnitAmount,
+            };
+            const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
+            await t.app.get(MachineStore).write(em, machine, { state: 'stored', version: 1, hostId: event.host, storagePrice, storageAmount, runningPrice, runningUnitAmount });
+          } else {
+            await t.app.get(MachineStore).write(em, machine, event.kind === 'start' ? { state: 'running' } : { state: 'stopped', version: 2 });
+          }
+        });
+      }
+    }
+    await t.app.close();
+
+    const db = reader(dbPath);
+    const count = async () => (await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM ledger_entries'))[0].n;
+    const before = await count();
+
+    // ——— 2. The API a day later (its clock starts at S0 + 1 day and runs 60 times as fast) with a
+    // backlog of ~150 × 144 slices; SIGKILL once a few of its 10-meter batches have committed.
+    const first = { originMs: Date.now(), offsetMs: S0 + D - Date.now(), rate: 60 };
+    const api1 = await startApi(first);
+    const deadline = Date.now() + 60_000;
+    while ((await count()) < before + 2000) {
+      if (api1.exitCode !== null || Date.now() > deadline) throw new Error(`the API never billed:\n${output}`);
+      await new Promise((done) => setTimeout(done, 5));
+    }
+    api1.kill('SIGKILL');
+    await exited(api1);
+    const killedAt = first.originMs + first.offsetMs + (Date.now() - first.originMs) * first.rate;
+
+    // Killed mid-pass: charges are in, yet some meters are still due before the newest charge.
+    const [{ newest }] = await db.all<{ newest: number }>("SELECT MAX(at) AS newest FROM ledger_entries WHERE kind IN ('storage', 'running')");
+    const [{ behind }] = await db.all<{ behind: number }>('SELECT COUNT(*) AS behind FROM machine_meters WHERE "nextDueAt" <= ?', [newest]);
+    const afterKill = await count();
+    expect(afterKill).toBeGreaterThan(before);
+    expect(behind, 'the pass had finished before the kill').toBeGreaterThan(0);
+
+    // ——— 3. Restart; it catches up to X (its clock held at X) and is stopped between passes.
+    const X = killedAt + 3600 * S;
+    const api2 = await startApi({ originMs: Date.now(), offsetMs: X - Date.now(), rate: 0.000001 });
+    const caughtUp = Date.now() + 60_000;
+    for (;;) {
+      const [status] = await db.all<{ lastPassAt: number; passes: number }>('SELECT "lastPassAt", "passes" FROM billing_status');
+      if (status && Number(status.lastPassAt) >= X && status.passes >= 1) break;
+      if (api2.exitCode !== null || Date.now() > caughtUp) throw new Error(`the API did not catch up:\n${output}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    api2.kill('SIGTERM');
+    await exited(api2);
+
+    // ——— 4. The oracle.
+    const rows = await db.all<{ key: string; kind: string; debitAccount: string; creditAccount: string; amount: string; at: number; machineId: string | null }>(
+      'SELECT "key", "kind", "debitAccount", "creditAccount", "amount", "at", "machineId" FROM ledger_entries WHERE "machineId" IS NOT NULL',
+    );
+    await db.close();
+    const expected = new Map<string, Charge>();
+    for (const line of lines) for (const charge of expectedCharges(line, X)) expected.set(charge.key, charge);
+    const byKey = new Map(rows.map((row) => [row.key, row]));
+    const lost = [...expected.keys()].filter((key) => !byKey.has(key));
+    const extra = rows.filter((row) => !expected.has(row.key)).map((row) => row.key);
+    expect(lost, 'charges lost').toEqual([]);
+    expect(extra, 'charges not in the oracle').toEqual([]);
+    expect(rows.length).toBe(expected.size);
+    for (const [key, charge] of expected) {
+      const row = byKey.get(key)!;
+      expect({ kind: row.kind, amount: row.amount, at: Number(row.at), from: row.debitAccount, to: row.creditAccount }, key).toEqual({
+        kind: charge.kind,
+        amount: charge.amount,
+        at: charge.dueAt,
+        from: `user:${charge.payer}`,
+        to: charge.payee === MARKET_ACCOUNT ? MARKET_ACCOUNT : `user:${charge.payee}`,
+      });
+    }
+    console.log(`crash test: ${before} rows before, ${afterKill} at the SIGKILL (${behind} meters still due), ${rows.length} charges in the end, all as the oracle says`);
+
+    // ——— 5. Balances equal ledger sums; the ledger sums to zero.
+    const again = await startApp({ config: { dbPath, dataDir: dir } });
+    try {
+      expect(await again.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
+    } finally {
+      await again.app.close();
+    }
+  });
+});
