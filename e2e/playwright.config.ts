@@ -60,6 +60,8 @@ export default defineConfig({
       VIRTUOSO_DATA_DIR: dataDir,
       VIRTUOSO_SEED_DEMO: 'false',
       VIRTUOSO_MARKET_INTERVAL_SECONDS: '2',
+      // A billing pass every second: tests/billing.spec.ts sells running time in 2 s slices.
+      VIRTUOSO_BILLING_INTERVAL_SECONDS: '1',
       // The preconfigured images the API hands to agents (tools/guest-image/build.sh; see globalSetup).
       VIRTUOSO_IMAGE_DIR: process.env.VIRTUOSO_IMAGE_DIR ?? join(repo, '.cache', 'guest-image'),
     },

@@ -102,5 +102,7 @@ test('provider adds a host; buyer registers, finds it with the right prices and 
   expect(machine.host?.name).toBe(hostName);
   expect([machine.runningPrice, machine.runningUnitAmount, machine.storagePrice, machine.storageAmount]).toEqual(['2.448', 3600, '3', 30]);
   const { data: me } = await api.GET('/api/auth/me');
-  expect(me!.balance).toBe('999.95'); // the 1000 welcome credit less the 0.05 registration fee
+  // The 1000 welcome credit less the 0.05 registration fee and the first storage period (3 / 30 days),
+  // charged at its beginning: when the machine was stored.
+  expect(me!.balance).toBe('996.95');
 });

@@ -13,6 +13,7 @@ import { MachineDetailPage } from './pages/MachineDetail';
 import { MarketplacePage } from './pages/Marketplace';
 import { MediaPage } from './pages/Media';
 import { MyComputersPage } from './pages/MyComputers';
+import { NotificationsPage } from './pages/Notifications';
 import { OffersPage } from './pages/Offers';
 import { SearchPage } from './pages/Search';
 import { SignInPage } from './pages/SignIn';
@@ -43,6 +44,7 @@ export function App() {
         <Route path="hosts/:id/edit" element={<RequireUser role="provider">{() => <EditHostPage />}</RequireUser>} />
         <Route path="marketplace" element={<RequireUser>{() => <MarketplacePage />}</RequireUser>} />
         <Route path="account" element={<RequireUser>{(user) => <AccountPage user={user} />}</RequireUser>} />
+        <Route path="notifications" element={<RequireUser>{() => <NotificationsPage />}</RequireUser>} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

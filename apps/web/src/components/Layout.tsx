@@ -1,6 +1,7 @@
 import { NavLink, Outlet, Link } from 'react-router';
 import { formatMoney } from '../lib/format';
-import { useMe } from '../lib/queries';
+import { useMe, useNotifications } from '../lib/queries';
+import { LowBalanceBanner } from './LowBalance';
 
 /** The report's frame: brand, nav bar (Home, Switch user, Account, My computers), the user, a footer. */
 export function Layout() {
@@ -37,9 +38,10 @@ export function Layout() {
                   {user.handle}
                 </span>
                 <span className={`badge badge--${user.role}`}>{user.role}</span>
-                <span className="whoami__balance" title="Balance">
+                <Link className="whoami__balance" to="/account" title="Balance: your account">
                   {formatMoney(user.balance)}
-                </span>
+                </Link>
+                <NotificationBell />
               </>
             ) : (
               <>
@@ -55,6 +57,7 @@ export function Layout() {
         </div>
       </header>
       <main id="main" className="main">
+        {user?.role === 'buyer' && <LowBalanceBanner />}
         <Outlet />
       </main>
       <footer className="footer">
@@ -68,5 +71,31 @@ export function Layout() {
         </div>
       </footer>
     </div>
+  );
+}
+
+/** A bell with the number of unread notices; polled, so a warning shows up without a reload. */
+function NotificationBell() {
+  const notifications = useNotifications();
+  const unread = notifications.data?.unread ?? 0;
+  const label = unread === 0 ? 'Notifications' : `Notifications (${unread} unread)`;
+  return (
+    <NavLink to="/notifications" className={`bell${unread ? ' bell--unread' : ''}`} aria-label={label} title={label}>
+      <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+        <path
+          d="M12 3a6 6 0 0 0-6 6v3.6l-1.7 2.9A1 1 0 0 0 5.2 17h13.6a1 1 0 0 0 .9-1.5L18 12.6V9a6 6 0 0 0-6-6Zm-2.5 15.5a2.5 2.5 0 0 0 5 0"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="1.8"
+          strokeLinecap="round"
+          strokeLinejoin="round"
+        />
+      </svg>
+      {unread > 0 && (
+        <span className="bell__count" data-testid="unread-count">
+          {unread > 99 ? '99+' : unread}
+        </span>
+      )}
+    </NavLink>
   );
 }

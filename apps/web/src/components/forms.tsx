@@ -1,4 +1,5 @@
 import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
+import { Link } from 'react-router';
 import { ApiRequestError, errorMessage } from '../lib/api';
 
 /** Server messages for one field of a failed mutation. */
@@ -84,6 +85,11 @@ export function ErrorBanner({ error, title }: { error: unknown; title?: string }
       {heading && <strong className="alert__title">{heading}</strong>}
       <span className="alert__message">{errorMessage(error)}</span>
       {allowed && <span className="alert__extra">Allowed now: {allowed.length ? allowed.join(', ') : 'nothing'}.</span>}
+      {status === 402 && (
+        <span className="alert__extra">
+          <Link to="/account#add-value">Add value on your account page</Link> to start or resume your machines again.
+        </span>
+      )}
     </div>
   );
 }

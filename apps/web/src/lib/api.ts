@@ -27,6 +27,18 @@ export type CreatedApiToken = Schemas['CreatedApiTokenDto'];
 export type JoinToken = Schemas['JoinTokenStatusDto'];
 export type CreatedJoinToken = Schemas['JoinTokenDto'];
 export type Media = Schemas['MediaDto'];
+export type BuyerAccount = Schemas['BuyerAccountDto'];
+export type BuyerMachineCost = Schemas['BuyerMachineCostDto'];
+export type Debit = Schemas['DebitDto'];
+export type ProviderAccount = Schemas['ProviderAccountDto'];
+export type ProviderHostAccount = Schemas['ProviderHostAccountDto'];
+export type ProviderMachine = Schemas['ProviderMachineDto'];
+export type StatementEntry = Schemas['StatementEntryDto'];
+export type StatementPage = Schemas['StatementPageDto'];
+export type Notification = Schemas['NotificationDto'];
+export type NotificationList = Schemas['NotificationListDto'];
+export type PriceHistory = Schemas['PriceHistoryDto'];
+export type ResourcePriceHistory = Schemas['ResourcePriceHistoryDto'];
 
 /** A 4xx/5xx answer of the API, carrying its ErrorDto body. */
 export class ApiRequestError extends Error {

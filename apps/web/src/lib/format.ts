@@ -44,6 +44,14 @@ export function formatDateTime(iso: string | null | undefined): string {
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** A locale date-time with seconds (statements, chart points), or the raw text when it does not parse. */
+export function formatDateTimeSeconds(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
 /**
  * A form field's text as a whole number for the API. Text that is not a whole number is sent as
  * typed, so the server rejects it with its own message naming the field ("speed must be a whole

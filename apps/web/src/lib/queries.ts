@@ -2,6 +2,8 @@
 // invalidate these keys on success.
 import { QueryCache, QueryClient, useQuery } from '@tanstack/react-query';
 import { api, ApiRequestError, call, type MachineSpec, type User } from './api';
+import { statementQuery, type StatementFilters } from './billing';
+import { rangeQuery, type RangeId } from './chart';
 import { isTransient } from './machines';
 
 export const keys = {
@@ -17,7 +19,16 @@ export const keys = {
   tokens: ['tokens'] as const,
   media: ['media'] as const,
   joinToken: (id: string) => ['joinTokens', id] as const,
+  buyerAccount: ['account', 'buyer'] as const,
+  providerAccount: ['account', 'provider'] as const,
+  statement: (filters: StatementFilters, offset: number, limit: number) => ['account', 'statement', filters, offset, limit] as const,
+  notifications: ['notifications'] as const,
+  priceHistory: (id: string, range: RangeId) => ['priceHistory', id, range] as const,
+  marketHistory: (range: RangeId) => ['priceHistory', 'market', range] as const,
 };
+
+/** How often the account pages re-fetch their figures; the countdowns tick every second in between. */
+export const ACCOUNT_POLL_MS = 3000;
 
 export function createQueryClient(): QueryClient {
   const client: QueryClient = new QueryClient({
@@ -152,4 +163,70 @@ export function useJoinToken(id: string | null) {
 
 export function useTokens() {
   return useQuery({ queryKey: keys.tokens, queryFn: () => call(api.GET('/api/auth/tokens')) });
+}
+
+/**
+ * The buyer's account page (report figs. 22, 23): balance, each machine's costs and next debits,
+ * totals, low-balance standing. Polled every `pollMs` (the page) or less often (the banner).
+ */
+export function useBuyerAccount(enabled = true, pollMs: number = ACCOUNT_POLL_MS) {
+  return useQuery({
+    queryKey: keys.buyerAccount,
+    queryFn: () => call(api.GET('/api/account/buyer')),
+    enabled,
+    refetchInterval: pollMs,
+    staleTime: 0,
+  });
+}
+
+/** The provider's account page (report figs. 30, 32). */
+export function useProviderAccount(enabled = true) {
+  return useQuery({
+    queryKey: keys.providerAccount,
+    queryFn: () => call(api.GET('/api/account/provider')),
+    enabled,
+    refetchInterval: ACCOUNT_POLL_MS,
+    staleTime: 0,
+  });
+}
+
+/** One page of the ledger statement, newest first. */
+export function useStatement(filters: StatementFilters, offset: number, limit: number) {
+  return useQuery({
+    queryKey: keys.statement(filters, offset, limit),
+    queryFn: () => call(api.GET('/api/account/statement', { params: { query: statementQuery(filters, { limit, offset }) } })),
+    placeholderData: (previous) => previous,
+    refetchInterval: 10_000,
+  });
+}
+
+/** My notices and the unread count, for the header's bell (polled) and the notifications page. */
+export function useNotifications(enabled = true) {
+  return useQuery({
+    queryKey: keys.notifications,
+    queryFn: () => call(api.GET('/api/notifications', { params: { query: { limit: 100 } } })),
+    enabled,
+    refetchInterval: 15_000,
+  });
+}
+
+/** A catalog configuration's market averages over a range ending now. */
+export function usePriceHistory(id: string, range: RangeId, enabled = true) {
+  return useQuery({
+    queryKey: keys.priceHistory(id, range),
+    queryFn: () => call(api.GET('/api/catalog/{id}/price-history', { params: { path: { id }, query: rangeQuery(range, Date.now()) } })),
+    enabled,
+    refetchInterval: 60_000,
+    staleTime: 30_000,
+  });
+}
+
+/** The whole market's mean resource prices over a range ending now. */
+export function useMarketPriceHistory(range: RangeId) {
+  return useQuery({
+    queryKey: keys.marketHistory(range),
+    queryFn: () => call(api.GET('/api/market/price-history', { params: { query: rangeQuery(range, Date.now()) } })),
+    refetchInterval: 60_000,
+    staleTime: 30_000,
+  });
 }

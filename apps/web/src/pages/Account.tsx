@@ -1,22 +1,39 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
-import { ErrorBanner, Field, fieldErrors, QueryState } from '../components/forms';
-import { api, call, type ApiToken, type CreatedApiToken, type User } from '../lib/api';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { Link, useLocation } from 'react-router';
+import { ErrorBanner, Field, fieldErrors, Notice, QueryState } from '../components/forms';
+import { StandingAlert } from '../components/LowBalance';
+import { StateBadge } from '../components/MachineSummary';
+import { Statement } from '../components/Statement';
+import {
+  api,
+  call,
+  type ApiToken,
+  type BuyerAccount,
+  type BuyerMachineCost,
+  type CreatedApiToken,
+  type ProviderHostAccount,
+  type ProviderMachine,
+  type User,
+} from '../lib/api';
+import { formatCost, formatDays, formatDurationShort, formatRate, formatSeconds, newRequestId, remainingMs, toAmount } from '../lib/billing';
 import { formatDateTime, formatMoney } from '../lib/format';
-import { keys, useTokens } from '../lib/queries';
-
-/** Account information (report fig. 22 / 30 come with the billing issue) and personal API tokens. */
+import { keys, useBuyerAccount, useProviderAccount, useTokens } from '../lib/queries';
+import { useNow } from '../lib/useNow';
+/** Account information: a buyer's costs (report figs. 22, 23) or a provider's income (figs. 30, 32), the statement, API tokens. */
 export function AccountPage({ user }: { user: User }) {
   return (
     <>
       <div className="page-head">
         <div>
           <h1>Account</h1>
-          <p className="muted">Costs per machine and income per host arrive with billing.</p>
+          <p className="muted">
+            {user.role === 'buyer'
+              ? 'What your machines cost, when each is next charged, and every movement of your money.'
+              : 'What your hosts earn, what each machine on them pays, and every movement of your money.'}
+          </p>
         </div>
-      </div>
-      <section className="panel">
-        <dl className="summary summary--wide">
+        <dl className="account-id">
           <div>
             <dt>Handle</dt>
             <dd>{user.handle}</dd>
@@ -32,21 +49,391 @@ export function AccountPage({ user }: { user: User }) {
             <dd>{user.email}</dd>
           </div>
           <div>
-            <dt>Current balance</dt>
-            <dd className="money balance" data-testid="balance">
-              {formatMoney(user.balance)}
-            </dd>
-          </div>
-          <div>
             <dt>Member since</dt>
             <dd>{formatDateTime(user.createdAt)}</dd>
           </div>
         </dl>
-      </section>
+      </div>
+      {user.role === 'buyer' ? <BuyerAccountView /> : <ProviderAccountView />}
       <ApiTokens />
     </>
   );
 }
+
+/**
+ * When the balance moves: the header shows the account page's fresher figure, and the statement
+ * re-fetches so the new entries appear with it.
+ */
+function useSyncHeaderBalance(balance: string | undefined) {
+  const queryClient = useQueryClient();
+  useEffect(() => {
+    if (balance === undefined) return;
+    queryClient.setQueryData<User | null>(keys.me, (me) => (me && me.balance !== balance ? { ...me, balance } : me));
+    queryClient.invalidateQueries({ queryKey: ['account', 'statement'] });
+  }, [balance, queryClient]);
+}
+
+// ——— Buyer (figs. 22, 23) ——————————————————————————————————————————————————————————————
+
+function BuyerAccountView() {
+  const account = useBuyerAccount();
+  useSyncHeaderBalance(account.data?.balance);
+  if (!account.data) return <QueryState query={account} what="Loading your account" />;
+  const data = account.data;
+  return (
+    <>
+      {account.error ? <ErrorBanner error={account.error} title="The figures could not be refreshed:" /> : null}
+      <StandingAlert standing={data.standing} balance={data.balance} />
+      <section className="panel balance-panel" aria-labelledby="balance-h">
+        <div className="balance-card">
+          <h2 id="balance-h" className="balance-card__label">
+            Current balance
+          </h2>
+          <span className="balance-card__value money" data-testid="balance">
+            {formatMoney(data.balance)}
+          </span>
+          <span className="muted small">
+            as of <time dateTime={data.asOf}>{formatDateTime(data.asOf)}</time>
+          </span>
+        </div>
+        <AddValue />
+      </section>
+      <BuyerCosts account={data} receivedAt={account.dataUpdatedAt} />
+      <Statement machines={data.machines} />
+    </>
+  );
+}
+
+/** "Add value": credits the balance; a retry of the same attempt (same requestId) adds nothing more. */
+function AddValue() {
+  const queryClient = useQueryClient();
+  const location = useLocation();
+  const [amount, setAmount] = useState('');
+  const requestId = useRef(newRequestId());
+  const [done, setDone] = useState<{ amount: string; balance: string } | null>(null);
+  const topUp = useMutation({
+    mutationFn: (value: string) => call(api.POST('/api/account/top-ups', { body: { amount: value, requestId: requestId.current } })),
+    onSuccess: (result, value) => {
+      requestId.current = newRequestId();
+      setDone({ amount: value, balance: result.balance });
+      setAmount('');
+      queryClient.setQueryData<BuyerAccount>(keys.buyerAccount, (account) => (account ? { ...account, balance: result.balance } : account));
+      queryClient.invalidateQueries({ queryKey: ['account'] });
+      queryClient.invalidateQueries({ queryKey: keys.notifications });
+      queryClient.invalidateQueries({ queryKey: keys.me });
+    },
+  });
+  useEffect(() => {
+    if (location.hash === '#add-value') document.getElementById('add-value-amount')?.focus();
+  }, [location.hash]);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setDone(null);
+    topUp.mutate(toAmount(amount));
+  };
+  return (
+    <form id="add-value" className="add-value" onSubmit={submit} noValidate aria-label="Add value">
+      <Field
+        id="add-value-amount"
+        label="Amount"
+        value={amount}
+        onChange={(value) => {
+          setAmount(value);
+          if (value !== amount) requestId.current = newRequestId();
+        }}
+        unit="dollars"
+        inputMode="decimal"
+        autoComplete="off"
+        placeholder="25"
+        hint="Dollars, up to 12 decimals."
+        errors={fieldErrors(topUp.error, 'amount')}
+      />
+      <button type="submit" className="btn btn--primary" disabled={topUp.isPending}>
+        {topUp.isPending ? 'Adding…' : 'Add value'}
+      </button>
+      {topUp.error && !fieldErrors(topUp.error, 'amount') ? <ErrorBanner error={topUp.error} /> : null}
+      {done && (
+        <Notice>
+          Added {formatMoney(done.amount)}. Your balance is now {formatMoney(done.balance)}.
+        </Notice>
+      )}
+    </form>
+  );
+}
+
+function BuyerCosts({ account, receivedAt }: { account: BuyerAccount; receivedAt: number }) {
+  const now = useNow(1000);
+  return (
+    <section className="section" aria-labelledby="costs-h">
+      <h2 id="costs-h">
+        Costs of your machines <span className="count">{account.machines.length}</span>
+      </h2>
+      {account.machines.length === 0 ? (
+        <div className="empty empty--boxed">
+          <strong>None of your machines is stored on a host: nothing is being charged.</strong>
+          <span>
+            Storage is charged from the moment a machine is stored, running only while it runs. <Link to="/computers">My computers</Link>
+          </span>
+        </div>
+      ) : (
+        <div className="table-wrap">
+          <table className="table table--costs">
+            <thead>
+              <tr>
+                <th scope="col">Machine</th>
+                <th scope="col">Storage cost</th>
+                <th scope="col">Running cost</th>
+                <th scope="col">Debit deadline for storage</th>
+                <th scope="col">Debit deadline for running</th>
+              </tr>
+            </thead>
+            <tbody>
+              {account.machines.map((machine) => (
+                <BuyerCostRow key={machine.id} machine={machine} receivedAt={receivedAt} now={now} />
+              ))}
+            </tbody>
+            <tfoot>
+              <tr>
+                <th scope="row">Total current cost:</th>
+                <td className="money" data-testid="total-storage">
+                  {formatRate(account.totals.storagePerDay, 'day')}
+                </td>
+                <td className="money" data-testid="total-running">
+                  <span className="pair pair--start">
+                    <span>{formatRate(account.totals.runningPerSecond, 'second')}</span>
+                    <span className="pair__detail">of the machines running now</span>
+                  </span>
+                </td>
+                <td colSpan={2} />
+              </tr>
+            </tfoot>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function BuyerCostRow({ machine, receivedAt, now }: { machine: BuyerMachineCost; receivedAt: number; now: number }) {
+  return (
+    <tr data-testid={`cost-${machine.id}`}>
+      <th scope="row" className="cell-name">
+        <Link to={`/machines/${machine.id}`}>{machine.name}</Link>
+        <span className="pair pair--start">
+          <StateBadge state={machine.state} />
+          <span className="pair__detail">{machine.host ? `on ${machine.host.name} (${machine.host.owner})` : 'host removed'}</span>
+        </span>
+      </th>
+      <td className="money">{formatCost(machine.storagePrice, machine.storageAmount, 'day')}</td>
+      <td className="money">{formatCost(machine.runningPrice, machine.runningUnitAmount, 'second')}</td>
+      <td>
+        <StorageDeadline debit={machine.nextStorageDebit} receivedAt={receivedAt} now={now} />
+      </td>
+      <td>
+        <RunningDeadline debit={machine.nextRunningDebit} prepaidMsLeft={machine.prepaidMsLeft} receivedAt={receivedAt} now={now} />
+      </td>
+    </tr>
+  );
+}
+
+type Debit = { at: string; inMs: number; amount: string };
+
+function StorageDeadline({ debit, receivedAt, now, testId }: { debit: Debit; receivedAt: number; now: number; testId?: string }) {
+  const left = remainingMs(debit.inMs, receivedAt, now);
+  return (
+    <span className="pair pair--start deadline">
+      <span className="mono" data-testid={testId ?? 'storage-deadline'}>
+        {formatDays(left)}
+      </span>
+      <span className="pair__detail">
+        {formatMoney(debit.amount)} on <time dateTime={debit.at}>{formatDateTime(debit.at)}</time> ({formatDurationShort(left)})
+      </span>
+    </span>
+  );
+}
+
+function RunningDeadline({
+  debit,
+  prepaidMsLeft,
+  receivedAt,
+  now,
+}: {
+  debit: Debit | null;
+  prepaidMsLeft?: number;
+  receivedAt: number;
+  now: number;
+}) {
+  if (!debit) {
+    return (
+      <span className="pair pair--start deadline">
+        <span data-testid="running-deadline">Not currently running</span>
+        {prepaidMsLeft ? <span className="pair__detail">{formatSeconds(prepaidMsLeft)} of the paid slice left for the next start</span> : null}
+      </span>
+    );
+  }
+  const left = remainingMs(debit.inMs, receivedAt, now);
+  return (
+    <span className="pair pair--start deadline">
+      <span className="mono" data-testid="running-deadline">
+        {formatSeconds(left)}
+      </span>
+      <span className="pair__detail">then {formatMoney(debit.amount)} for the next slice</span>
+    </span>
+  );
+}
+
+// ——— Provider (figs. 30, 32) ————————————————————————————————————————————————————————————
+
+function ProviderAccountView() {
+  const account = useProviderAccount();
+  useSyncHeaderBalance(account.data?.balance);
+  if (!account.data) return <QueryState query={account} what="Loading your account" />;
+  const data = account.data;
+  const machines = data.hosts.flatMap((host) => host.machines);
+  return (
+    <>
+      {account.error ? <ErrorBanner error={account.error} title="The figures could not be refreshed:" /> : null}
+      <section className="panel balance-panel" aria-labelledby="balance-h">
+        <div className="balance-card">
+          <h2 id="balance-h" className="balance-card__label">
+            Current balance
+          </h2>
+          <span className="balance-card__value money" data-testid="balance">
+            {formatMoney(data.balance)}
+          </span>
+          <span className="muted small">
+            as of <time dateTime={data.asOf}>{formatDateTime(data.asOf)}</time>
+          </span>
+        </div>
+        <div className="balance-card">
+          <span className="balance-card__label">Income from your hosts</span>
+          <span className="balance-card__value balance-card__value--secondary money" data-testid="income">
+            {formatMoney(data.income)}
+          </span>
+          <span className="muted small">since you joined, removed hosts included</span>
+        </div>
+        <p className="making" data-testid="making">
+          Your hosts are currently making you <strong className="money">{formatRate(data.making.storagePerDay, 'day')}</strong> of storing all
+          the virtual machines and <strong className="money">{formatRate(data.making.runningPerSecond, 'second')}</strong> of running the
+          currently running ones.
+        </p>
+      </section>
+      <section className="section" aria-labelledby="hosts-h">
+        <h2 id="hosts-h">
+          Your hosts <span className="count">{data.hosts.length}</span>
+        </h2>
+        {data.hosts.length === 0 ? (
+          <div className="empty empty--boxed">
+            <strong>You have no hosts yet.</strong>
+            <span>
+              <Link to="/hosts/new">Add a host</Link> to start earning.
+            </span>
+          </div>
+        ) : (
+          data.hosts.map((host) => <HostAccount key={host.id} host={host} receivedAt={account.dataUpdatedAt} />)
+        )}
+      </section>
+      <Statement machines={machines} />
+    </>
+  );
+}
+
+function HostAccount({ host, receivedAt }: { host: ProviderHostAccount; receivedAt: number }) {
+  const now = useNow(1000);
+  return (
+    <article className="panel host-account" aria-labelledby={`host-${host.id}`} data-testid={`host-account-${host.name}`}>
+      <div className="host-account__head">
+        <h3 id={`host-${host.id}`}>{host.name}</h3>
+        <span className="muted small">{host.processor}</span>
+      </div>
+      <dl className="summary summary--wide">
+        <div>
+          <dt>Storage</dt>
+          <dd>{host.storage} MB</dd>
+        </div>
+        <div>
+          <dt>Memory</dt>
+          <dd>{host.memory} MB</dd>
+        </div>
+        <div>
+          <dt>Speed</dt>
+          <dd>{host.speed} bogomips</dd>
+        </div>
+        <div>
+          <dt>Current storage price</dt>
+          <dd className="money">
+            ${host.storageUnitPrice} for {host.storageUnit} MB per day, charged every {host.storageAmount} {host.storageAmount === 1 ? 'day' : 'days'}
+          </dd>
+        </div>
+        <div>
+          <dt>Current running price</dt>
+          <dd className="money">
+            ${host.speedUnitPrice} for {host.speedUnit} bogomips and ${host.memoryUnitPrice} for {host.memoryUnit} MB per second, charged every{' '}
+            {host.runningUnitAmount} {host.runningUnitAmount === 1 ? 'second' : 'seconds'}
+          </dd>
+        </div>
+        <div>
+          <dt>Income</dt>
+          <dd className="money" data-testid="host-income">
+            {formatMoney(host.income)}
+          </dd>
+        </div>
+        <div>
+          <dt>Making now</dt>
+          <dd className="money">
+            {formatRate(host.making.storagePerDay, 'day')} · {formatRate(host.making.runningPerSecond, 'second')}
+          </dd>
+        </div>
+      </dl>
+      {host.machines.length === 0 ? (
+        <p className="muted">There are no virtual machines stored or running on this host.</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="table table--compact">
+            <caption className="sr-only">Virtual machines on {host.name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Machine</th>
+                <th scope="col">Storage price</th>
+                <th scope="col">Running price</th>
+                <th scope="col">Client next billed for storage</th>
+                <th scope="col">Client next billed for running</th>
+              </tr>
+            </thead>
+            <tbody>
+              {host.machines.map((machine) => (
+                <ProviderMachineRow key={machine.id} machine={machine} receivedAt={receivedAt} now={now} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </article>
+  );
+}
+
+function ProviderMachineRow({ machine, receivedAt, now }: { machine: ProviderMachine; receivedAt: number; now: number }) {
+  return (
+    <tr>
+      <th scope="row">
+        <span className="pair pair--start">
+          <span>{machine.name}</span>
+          <StateBadge state={machine.state} />
+        </span>
+      </th>
+      <td className="money">{formatCost(machine.storagePrice, machine.storageAmount, 'day')}</td>
+      <td className="money">{formatCost(machine.runningPrice, machine.runningUnitAmount, 'second')}</td>
+      <td>
+        <StorageDeadline debit={machine.nextStorageBill} receivedAt={receivedAt} now={now} />
+      </td>
+      <td>
+        <RunningDeadline debit={machine.nextRunningBill} receivedAt={receivedAt} now={now} />
+      </td>
+    </tr>
+  );
+}
+
+// ——— API tokens ——————————————————————————————————————————————————————————————————————————
 
 function ApiTokens() {
   const queryClient = useQueryClient();

@@ -1,6 +1,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Fragment, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ErrorBanner, QueryState } from '../components/forms';
+import { ConfigurationPriceHistory } from '../components/PriceHistory';
 import { api, call, type Configuration, type User } from '../lib/api';
 import { formatBogomips, formatMb } from '../lib/format';
 import { keys, useCatalog, useMe } from '../lib/queries';
@@ -57,10 +59,19 @@ export function BrowsePage() {
 
 function CatalogTable({ entries, user, kind }: { entries: Configuration[]; user: User | null; kind: 'standard' | 'preconfigured' }) {
   const showActions = user?.role !== 'provider';
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (id: string) =>
+    setOpen((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  const columns = showActions ? 9 : 8;
   if (entries.length === 0) return <p className="empty">No {kind} configurations yet.</p>;
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table table--catalog">
         <thead>
           <tr>
             <th scope="col">Name</th>
@@ -80,8 +91,22 @@ function CatalogTable({ entries, user, kind }: { entries: Configuration[]; user:
         </thead>
         <tbody>
           {entries.map((entry) => (
-            <tr key={entry.id}>
-              <th scope="row">{entry.name}</th>
+            <Fragment key={entry.id}>
+            <tr className={open.has(entry.id) ? 'has-subrow' : undefined}>
+              <th scope="row" className="cell-name">
+                <span className="cell-name__title">{entry.name}</span>
+                <button
+                  type="button"
+                  className="link-button small"
+                  aria-expanded={open.has(entry.id)}
+                  aria-controls={`history-${entry.id}`}
+                  aria-label={`Price history of ${entry.name}`}
+                  onClick={() => toggle(entry.id)}
+                >
+                  <span aria-hidden="true">{open.has(entry.id) ? '▾ ' : '▸ '}</span>
+                  Price history
+                </button>
+              </th>
               <td>{entry.processor}</td>
               <td>{formatBogomips(entry.speed)}</td>
               <td>{entry.os}</td>
@@ -95,6 +120,14 @@ function CatalogTable({ entries, user, kind }: { entries: Configuration[]; user:
                 </td>
               )}
             </tr>
+            {open.has(entry.id) && (
+              <tr className="subrow subrow--plain" id={`history-${entry.id}`}>
+                <td colSpan={columns}>
+                  <ConfigurationPriceHistory id={entry.id} name={entry.name} />
+                </td>
+              </tr>
+            )}
+            </Fragment>
           ))}
         </tbody>
       </table>

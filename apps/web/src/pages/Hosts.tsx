@@ -1,10 +1,10 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useLocation } from 'react-router';
-import { ErrorBanner, Notice, QueryState } from '../components/forms';
+import { ErrorBanner, Field, fieldErrors, Notice, QueryState } from '../components/forms';
 import { HostStatus } from '../components/HostStatus';
-import { api, call, type Host } from '../lib/api';
-import { keys, useHosts } from '../lib/queries';
+import { api, ApiRequestError, call, type Host } from '../lib/api';
+import { keys, useHosts, useMe } from '../lib/queries';
 
 const COLUMNS = 18;
 
@@ -127,18 +127,23 @@ export function HostsList() {
 function HostRow({ host }: { host: Host }) {
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState(false);
+  const [forcing, setForcing] = useState(false);
+  const removed = () => {
+    queryClient.removeQueries({ queryKey: keys.host(host.id), exact: true });
+    queryClient.invalidateQueries({ queryKey: keys.hosts });
+    queryClient.invalidateQueries({ queryKey: keys.marketHosts });
+    queryClient.invalidateQueries({ queryKey: ['account'] });
+  };
   const remove = useMutation({
     mutationFn: () => call(api.DELETE('/api/hosts/{id}', { params: { path: { id: host.id } } })),
-    onSuccess: () => {
-      queryClient.removeQueries({ queryKey: keys.host(host.id), exact: true });
-      queryClient.invalidateQueries({ queryKey: keys.hosts });
-      queryClient.invalidateQueries({ queryKey: keys.marketHosts });
-    },
+    onSuccess: removed,
     onError: () => setConfirming(false),
   });
+  // 409 while buyers' machines are stored on it: the provider may force the removal, after confirming.
+  const canForce = remove.error instanceof ApiRequestError && remove.error.status === 409 && host.machineCount > 0;
   return (
     <>
-      <tr className={confirming || remove.error ? 'has-subrow' : undefined}>
+      <tr className={confirming || remove.error || forcing ? 'has-subrow' : undefined}>
         <th scope="row" className="cell-name">
           <span className="cell-name__title">{host.name}</span>
           <div className="btn-row">
@@ -158,9 +163,10 @@ function HostRow({ host }: { host: Host }) {
               className="btn btn--small btn--danger-ghost"
               onClick={() => {
                 remove.reset();
+                setForcing(false);
                 setConfirming(true);
               }}
-              disabled={confirming}
+              disabled={confirming || forcing}
               aria-label={`Delete ${host.name}`}
             >
               Delete
@@ -191,7 +197,7 @@ function HostRow({ host }: { host: Host }) {
         </td>
         <td className="num">{host.machineCount}</td>
       </tr>
-      {(confirming || remove.error) && (
+      {(confirming || remove.error || forcing) && (
         <tr className="subrow">
           <td colSpan={COLUMNS}>
             {confirming && (
@@ -207,10 +213,101 @@ function HostRow({ host }: { host: Host }) {
                 </button>
               </div>
             )}
-            {remove.error ? <ErrorBanner error={remove.error} title={`Cannot delete ${host.name}:`} /> : null}
+            {remove.error && !forcing ? (
+              <div className="stack-xs">
+                <ErrorBanner error={remove.error} title={`Cannot delete ${host.name}:`} />
+                {canForce && (
+                  <div className="btn-row">
+                    <button type="button" className="btn btn--small btn--danger-ghost" onClick={() => setForcing(true)} aria-label={`Force remove ${host.name}…`}>
+                      Force remove…
+                    </button>
+                    <button type="button" className="btn btn--small btn--ghost" onClick={() => remove.reset()}>
+                      Keep the host
+                    </button>
+                  </div>
+                )}
+              </div>
+            ) : null}
+            {forcing && (
+              <ForceRemove
+                host={host}
+                onDone={removed}
+                onCancel={() => {
+                  setForcing(false);
+                  remove.reset();
+                }}
+              />
+            )}
           </td>
         </tr>
       )}
     </>
+  );
+}
+
+/**
+ * Report §6.1.1 (deletemachineprovider): removing a host that still holds buyers' machines. The
+ * provider types the host's name; each owner is told, in the app and by email, with the
+ * provider's contact; billing for those machines stops and they return to registered.
+ */
+function ForceRemove({ host, onDone, onCancel }: { host: Host; onDone: () => void; onCancel: () => void }) {
+  const me = useMe();
+  const [typed, setTyped] = useState('');
+  const force = useMutation({
+    mutationFn: () => call(api.DELETE('/api/hosts/{id}', { params: { path: { id: host.id }, query: { force: 'true' } }, body: { confirmName: typed.trim() } })),
+    onSuccess: onDone,
+  });
+  const matches = typed.trim() === host.name;
+  const count = host.machineCount;
+  return (
+    <form
+      className="force-remove"
+      aria-labelledby={`force-${host.id}`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (matches) force.mutate();
+      }}
+      noValidate
+    >
+      <strong id={`force-${host.id}`}>Force remove {host.name}?</strong>
+      <p>
+        {count} {count === 1 ? 'machine of a buyer is' : 'machines of buyers are'} stored on <strong>{host.name}</strong>. If you remove it now:
+      </p>
+      <ul>
+        <li>
+          each owner is notified, in the app and by email, that you removed the host, with your contact address
+          {me.data?.email ? (
+            <>
+              {' '}
+              (<strong>{me.data.email}</strong>)
+            </>
+          ) : null}
+          ;
+        </li>
+        <li>billing for those machines stops at once;</li>
+        <li>
+          their machines go back to registered: the owners keep the configurations and can store them on another host, but the disks on
+          this host are gone with it.
+        </li>
+      </ul>
+      <p>This cannot be undone.</p>
+      <Field
+        label={`Type ${host.name} to confirm`}
+        value={typed}
+        onChange={setTyped}
+        autoComplete="off"
+        spellCheck={false}
+        errors={fieldErrors(force.error, 'confirmName')}
+      />
+      <div className="btn-row">
+        <button type="submit" className="btn btn--small btn--danger" disabled={!matches || force.isPending}>
+          {force.isPending ? 'Removing…' : 'Force remove host'}
+        </button>
+        <button type="button" className="btn btn--small btn--ghost" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+      {force.error && !fieldErrors(force.error, 'confirmName') ? <ErrorBanner error={force.error} title={`Cannot remove ${host.name}:`} /> : null}
+    </form>
   );
 }

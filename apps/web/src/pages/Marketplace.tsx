@@ -1,5 +1,6 @@
 import { QueryState } from '../components/forms';
 import { HostStatus } from '../components/HostStatus';
+import { MarketPriceHistory } from '../components/PriceHistory';
 import { useMarketHosts } from '../lib/queries';
 
 /** Report fig. 33 (getproviders.pl): every host with its free resources and prices. */
@@ -16,6 +17,8 @@ export function MarketplacePage() {
           </p>
         </div>
       </div>
+      <MarketPriceHistory />
+      <h2>Hosts</h2>
       <QueryState query={hosts} what="Loading the marketplace" />
       {hosts.data && hosts.data.length === 0 && <p className="empty empty--boxed">No provider has added a host yet.</p>}
       {hosts.data && hosts.data.length > 0 && (

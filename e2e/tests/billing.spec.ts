@@ -1,0 +1,195 @@
+import { expect, test, type Page } from '@playwright/test';
+import { createApiClient, type ApiClient, type Schemas } from '../../libs/api-client/src/index';
+import { startAgent, type TestAgent } from '../support/agent';
+
+// The issue's billing flow in the browser: a provider's host joined by a real agent, selling running
+// time in slices of 2 seconds; a buyer stores the preconfigured tiny-linux on it, starts it from My
+// computers and watches the balance on the account page fall while it runs (one slice is charged at
+// the start of each slice, the first at once), stops it, and sees the balance stay put. The API runs
+// its billing pass every second (VIRTUOSO_BILLING_INTERVAL_SECONDS in playwright.config.ts).
+const SLICE_SECONDS = 2;
+type Credentials = { handle: string; email: string; password: string };
+
+let agent: TestAgent | null = null;
+let buyerApi: ApiClient | null = null;
+let machineId = '';
+
+/** An exact amount shown as "$999.948", "-$0.5" as integer units of 10^-12 dollars (never floats). */
+function units(shown: string): bigint {
+  const match = /^(-?)\$(\d+)(?:\.(\d{1,12}))?$/.exec(shown.trim());
+  if (!match) throw new Error(`not an amount: "${shown}"`);
+  const value = BigInt(match[2]) * 10n ** 12n + BigInt((match[3] ?? '').padEnd(12, '0'));
+  return match[1] ? -value : value;
+}
+
+async function balance(page: Page): Promise<bigint> {
+  return units((await page.getByTestId('balance').textContent()) ?? '');
+}
+
+async function signUpApi(baseURL: string, user: Credentials, role: 'buyer' | 'provider'): Promise<ApiClient> {
+  const anonymous = createApiClient({ baseUrl: baseURL });
+  const { response } = await anonymous.POST('/api/auth/signup', { body: { ...user, role } });
+  expect(response.status).toBe(201);
+  const cookie = response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .find((c) => c.startsWith('virtuoso_session='));
+  return createApiClient({ baseUrl: baseURL, headers: { cookie: cookie! } });
+}
+
+test.afterEach(async () => {
+  if (buyerApi && machineId) {
+    try {
+      const { data } = await buyerApi.GET('/api/machines/{id}', { params: { path: { id: machineId } } });
+      if (data?.state === 'running') {
+        await buyerApi.POST('/api/machines/{id}/stop', { params: { path: { id: machineId } }, headers: { 'If-Match': `"${data.version}"` } });
+      }
+    } catch {
+      // best effort; the agent's QEMU processes are killed below anyway
+    }
+  }
+  await agent?.stop();
+  agent = null;
+  machineId = '';
+});
+
+test('a buyer watches the balance fall while the machine runs and stay put once it is stopped', async ({ page, baseURL }, testInfo) => {
+  test.setTimeout(240_000);
+  const base = baseURL!;
+  const run = `${Date.now().toString(36)}${testInfo.repeatEachIndex || ''}`;
+  const provider = { handle: `bprov-${run}`, email: `bprov-${run}@example.com`, password: 'provider-password' };
+  const buyer = { handle: `bbuyer-${run}`, email: `bbuyer-${run}@example.com`, password: 'buyer-password' };
+  const machineName = `billed-${run}`;
+
+  // Provider (API): a real agent joined with a join token; a host on it whose running slice is 2 s.
+  const providerApi = await signUpApi(base, provider, 'provider');
+  const { data: token } = await providerApi.POST('/api/agents/join-tokens', { body: {} });
+  agent = await startAgent(base, token!.token);
+  let joined: Schemas['JoinTokenStatusDto'] | undefined;
+  await expect
+    .poll(
+      async () => {
+        expect(agent!.process.exitCode, `the agent exited:\n${agent!.log()}`).toBeNull();
+        joined = (await providerApi.GET('/api/agents/join-tokens/{id}', { params: { path: { id: token!.id } } })).data;
+        return joined?.joined;
+      },
+      { timeout: 60_000, intervals: [500] },
+    )
+    .toBe(true);
+  const facts = joined!.agent!.facts;
+  const hostName = `billing-host-${run}`;
+  const { data: host, error } = await providerApi.POST('/api/hosts', {
+    body: {
+      agentId: joined!.agent!.agentId,
+      name: hostName,
+      processor: 'QEMU TCG',
+      speed: facts.bogomips,
+      speedUnit: 100,
+      speedUnitPrice: '0.00001',
+      memory: Math.min(facts.memoryMb, 2048),
+      memoryUnit: 4,
+      memoryUnitPrice: '0.00001',
+      runningUnitAmount: SLICE_SECONDS,
+      storage: Math.min(facts.freeDiskMb, 4096),
+      storageUnit: 64,
+      storageUnitPrice: '0.01',
+      storageAmount: 30,
+      connectionSpeed: '1Gbps',
+    },
+  });
+  expect(error, JSON.stringify(error)).toBeUndefined();
+
+  // Buyer: signs up in the browser; tiny-linux is registered and stored on that host (API, with the
+  // session's cookie): asked prices high enough for any host, the host chosen by name.
+  await page.goto('/signup');
+  await page.getByLabel('Handle').fill(buyer.handle);
+  await page.getByLabel('Email').fill(buyer.email);
+  await page.getByLabel('Password').fill(buyer.password);
+  await page.getByLabel('Buyer', { exact: true }).check();
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.getByTestId('current-user')).toHaveText(buyer.handle);
+  const cookie = (await page.context().cookies()).find((c) => c.name === 'virtuoso_session')!;
+  buyerApi = createApiClient({ baseUrl: base, headers: { cookie: `virtuoso_session=${cookie.value}` } });
+  const { data: catalog } = await buyerApi.GET('/api/catalog');
+  const tiny = catalog!.find((entry) => entry.name === 'tiny-linux')!;
+  const { data: registered, error: registerError } = await buyerApi.POST('/api/machines', {
+    body: {
+      name: machineName,
+      configurationId: tiny.id,
+      processor: tiny.processor,
+      os: tiny.os,
+      speed: tiny.speed,
+      memory: tiny.memory,
+      disk: tiny.disk,
+      askedStoragePerMonth: '1000',
+      askedRunningPerHour: '1000',
+    },
+  });
+  expect(registerError, JSON.stringify(registerError)).toBeUndefined();
+  machineId = registered!.id;
+  const { data: offers } = await buyerApi.GET('/api/machines/{id}/offers', { params: { path: { id: machineId } } });
+  const offer = offers!.find((o) => o.hostId === host!.id)!;
+  expect(offer.runningUnitAmount).toBe(SLICE_SECONDS);
+  const { error: storeError } = await buyerApi.POST('/api/machines/{id}/store', {
+    params: { path: { id: machineId } },
+    headers: { 'If-Match': `"${registered!.version}"` },
+    body: { hostId: host!.id },
+  });
+  expect(storeError, JSON.stringify(storeError)).toBeUndefined();
+
+  // The account page lists it stored: its fixed prices, the storage deadline, not running.
+  await page.goto('/account');
+  const costRow = page.getByTestId(`cost-${machineId}`);
+  await expect(costRow).toBeVisible({ timeout: 30_000 });
+  await expect(costRow).toContainText(`$ ${offer.runningPrice} per ${SLICE_SECONDS} seconds`);
+  await expect(costRow.getByTestId('storage-deadline')).toHaveText(/^\d+(\.\d+)? days$/);
+  await expect(costRow.getByTestId('running-deadline')).toHaveText('Not currently running');
+
+  // Start it from My computers.
+  await page.goto('/computers');
+  const row = page.getByRole('row', { name: new RegExp(machineName) });
+  await expect(row.getByRole('button', { name: 'Start' })).toBeVisible({ timeout: 60_000 });
+  await row.getByRole('button', { name: 'Start' }).click();
+  await expect(row.getByRole('button', { name: 'Stop' })).toBeVisible({ timeout: 60_000 });
+
+  // Running: the account page counts down to the next slice and the balance falls, slice after slice.
+  await page.goto('/account');
+  await expect(costRow.getByTestId('running-deadline')).toHaveText(/^\d+ seconds?$/, { timeout: 30_000 });
+  const whileRunning = [await balance(page)];
+  for (let i = 0; i < 2; i++) {
+    const last = whileRunning[whileRunning.length - 1];
+    await expect.poll(() => balance(page), { timeout: 20_000, message: 'the balance falls while the machine runs' }).toBeLessThan(last);
+    whileRunning.push(await balance(page));
+  }
+  await testInfo.attach('account page while running', { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
+  const sliceUnits = units(`$${offer.runningPrice}`);
+  // Each fall is a whole number of slices at the machine's fixed running price.
+  for (let i = 1; i < whileRunning.length; i++) expect((whileRunning[i - 1] - whileRunning[i]) % sliceUnits).toBe(0n);
+
+  // Stop from My computers; once the machine is stopped and one more billing pass and re-fetch
+  // have gone by, the balance no longer moves.
+  await page.goto('/computers');
+  await row.getByRole('button', { name: 'Stop' }).click();
+  await expect(row.getByRole('button', { name: 'Start' })).toBeVisible({ timeout: 60_000 });
+  await page.goto('/account');
+  await expect(costRow.getByTestId('running-deadline')).toHaveText('Not currently running', { timeout: 30_000 });
+  await page.waitForTimeout(4_000);
+  const stopped = await balance(page);
+  expect(stopped).toBeLessThan(whileRunning[0]);
+  const stillSince = Date.now();
+  while (Date.now() - stillSince < 4 * SLICE_SECONDS * 1000) {
+    await page.waitForTimeout(1_000);
+    expect(await balance(page), 'the balance stays put while the machine is stopped').toBe(stopped);
+  }
+  await testInfo.attach('account page once stopped', { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
+  // The page did re-fetch meanwhile: the server's figure agrees.
+  const { data: account } = await buyerApi.GET('/api/account/buyer');
+  expect(units(`$${account!.balance}`)).toBe(stopped);
+
+  // The statement shows the running slices; the CSV export keeps the filter.
+  await page.getByLabel('Kind').selectOption('running');
+  const statementRows = page.locator('.table--statement tbody tr');
+  await expect(statementRows.first()).toContainText('Running');
+  expect(await statementRows.count()).toBeGreaterThanOrEqual(3);
+  await expect(page.getByRole('link', { name: 'Download CSV' })).toHaveAttribute('href', /format=csv.*kind=running/);
+});
