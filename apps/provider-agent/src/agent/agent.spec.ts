@@ -188,6 +188,8 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
     expect(await cmd.sendRaw(AgentCommands.list, list)).toEqual({ ok: true, result: [] });
     expect(await cmd.sendRaw(AgentCommands.list, list)).toEqual(unauth);
 
+    // The agent logs on its stdout, which reaches us through a pipe after the reply: wait for the last line.
+    await expect.poll(() => agent.since(from), { timeout: 5_000 }).toMatch(/refused vm\.list from 127\.0\.0\.1:\d+: replayed/);
     const log = agent.since(from);
     expect(log).toMatch(/refused vm\.create from 127\.0\.0\.1:\d+: malformed/);
     expect(log.match(/refused vm\.create from 127\.0\.0\.1:\d+: bad-signature/g)).toHaveLength(3);
