@@ -263,6 +263,7 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
     expect((await v2.bytes(14)).slice(12).split('').map((c) => c.charCodeAt(0))).toEqual([1, 1]);
     v2.socket.destroy();
 
+    await expect.poll(() => agent.since(from), { timeout: 5_000 }).toMatch(/replaced by 127\.0\.0\.1/);
     const log = agent.since(from);
     expect(log).toMatch(/reused/);
     expect(log).toMatch(/unknown ticket/);
