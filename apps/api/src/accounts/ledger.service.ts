@@ -3,7 +3,7 @@ import { type LedgerEntry as DomainEntry, ledgerBalances, ledgerEntries, moneyTo
 import type { EntityManager } from 'typeorm';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
-import { MAX_PARAMS, Sql, chunks, exec, reusableChunks, select } from '../common/sql';
+import { MAX_PARAMS, Sql, chunks, exec, rowParts, select } from '../common/sql';
 import { nowIso } from '../common/time';
 import { LedgerKind, userAccount, userOfAccount } from './ledger-entry.entity';
 
@@ -104,16 +104,17 @@ export class LedgerService {
     let inserted = 0;
     const createdAt = nowIso();
     const perRow = LEDGER_COLUMNS.length - 1;
-    for (const part of reusableChunks(postings, perRow)) {
+    // In the order given (key order), json_each keeping it on SQLite.
+    for (const part of rowParts(em, postings, perRow)) {
       const sql = new Sql(em);
       // createdAt is the same for every row: bound once, not once a row (placeholders in text order).
       const created = sql.p(createdAt);
-      const rows = part.map((p) => sql.row([p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]));
+      const rows = sql.values(part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]), perRow);
       const result = await exec(
         em,
         `INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
           `SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, CAST(v.column8 AS bigint), ${created} ` +
-          `FROM (VALUES ${rows.join(', ')}) AS v WHERE true ON CONFLICT ("key") DO NOTHING`,
+          `FROM ${rows} AS v WHERE true ON CONFLICT ("key") DO NOTHING`,
         sql.params,
         true,
       );
@@ -134,9 +135,9 @@ export class LedgerService {
     }
     const balances = new Map<string, string>();
     const ids = [...deltas.keys()];
-    for (const part of reusableChunks(ids, 3)) {
+    for (const part of rowParts(em, ids, 3)) {
       const read = new Sql(em);
-      const rows = await select<{ id: string; balance: string }>(em, `SELECT "id", "balance" FROM "users" WHERE "id" IN ${read.list(part)}`, read.params, true);
+      const rows = await select<{ id: string; balance: string }>(em, `SELECT "id", "balance" FROM "users" WHERE "id" IN ${read.inList(part)}`, read.params, true);
       if (rows.length !== part.length) {
         const missing = part.filter((id) => !rows.some((row) => row.id === id));
         throw new Error(`no such user account: ${missing.slice(0, 3).map(userAccount).join(', ')}`);
@@ -145,11 +146,11 @@ export class LedgerService {
       const values = rows.map((row) => {
         const balance = unitsToMoney(moneyToUnits(row.balance) + deltas.get(row.id)!);
         balances.set(row.id, balance);
-        return write.row([row.id, balance, row.balance]);
+        return [row.id, balance, row.balance];
       });
       const result = await exec(
         em,
-        `UPDATE "users" SET "balance" = v.column2 FROM (VALUES ${values.join(', ')}) AS v ` +
+        `UPDATE "users" SET "balance" = v.column2 FROM ${write.values(values, 3)} AS v ` +
           `WHERE "users"."id" = v.column1 AND "users"."balance" = v.column3`,
         write.params,
         true,

@@ -23,7 +23,7 @@ import { LedgerService, Posting } from '../accounts/ledger.service';
 import { User } from '../accounts/user.entity';
 import { CLOCK, Clock } from '../common/clock';
 import { ApiError } from '../common/errors';
-import { Sql, exec, reusableChunks, select } from '../common/sql';
+import { Sql, exec, reusableChunks, rowParts, select } from '../common/sql';
 import { nowIso } from '../common/time';
 import { Host } from '../providers/host.entity';
 import { BuyerStanding } from './buyer-standing.entity';
@@ -243,27 +243,33 @@ export class BillingService {
     }
     if (deltas.size === 0) return;
     const updatedAt = nowIso();
-    for (const part of reusableChunks([...deltas.keys()], 5)) {
+    for (const part of rowParts(em, [...deltas.keys()], 5)) {
       const read = new Sql(em);
-      const rows = await select<{ hostId: string; income: string }>(em, `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.list(part)}`, read.params, true);
+      const rows = await select<{ hostId: string; income: string }>(em, `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}`, read.params, true);
       const known = new Map(rows.map((row) => [row.hostId, row.income]));
       const fresh = part.filter((hostId) => !known.has(hostId));
-      for (const known of reusableChunks(rows, 4)) {
+      for (const known of rowParts(em, rows, 4)) {
         const write = new Sql(em);
-        const values = known.map((row) => write.row([row.hostId, unitsToMoney(moneyToUnits(row.income) + deltas.get(row.hostId)!.units), row.income, updatedAt]));
+        const values = known.map((row) => [row.hostId, unitsToMoney(moneyToUnits(row.income) + deltas.get(row.hostId)!.units), row.income, updatedAt]);
         const result = await exec(
           em,
-          `UPDATE "host_incomes" SET "income" = v.column2, "updatedAt" = v.column4 FROM (VALUES ${values.join(', ')}) AS v ` +
+          `UPDATE "host_incomes" SET "income" = v.column2, "updatedAt" = v.column4 FROM ${write.values(values, 4)} AS v ` +
             `WHERE "host_incomes"."hostId" = v.column1 AND "host_incomes"."income" = v.column3`,
           write.params,
           true,
         );
         if (result.affected !== known.length) throw new ApiError(409, 'a host income changed while billing; try again');
       }
-      for (const added of reusableChunks(fresh, 5)) {
+      for (const added of rowParts(em, fresh, 5)) {
         const insert = new Sql(em);
-        const values = added.map((hostId) => insert.row([hostId, deltas.get(hostId)!.providerId, null, unitsToMoney(deltas.get(hostId)!.units), updatedAt]));
-        await exec(em, `INSERT INTO "host_incomes" ("hostId", "providerId", "hostName", "income", "updatedAt") VALUES ${values.join(', ')}`, insert.params, true);
+        const values = added.map((hostId) => [hostId, deltas.get(hostId)!.providerId, null, unitsToMoney(deltas.get(hostId)!.units), updatedAt]);
+        await exec(
+          em,
+          `INSERT INTO "host_incomes" ("hostId", "providerId", "hostName", "income", "updatedAt") ` +
+            `SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM ${insert.values(values, 5)} AS v WHERE true`,
+          insert.params,
+          true,
+        );
       }
     }
   }
@@ -279,12 +285,12 @@ export class BillingService {
     const progress = changes
       .filter((change) => !change.terms && change.revision !== null)
       .sort((a, b) => (a.step.meter.machineId < b.step.meter.machineId ? -1 : a.step.meter.machineId > b.step.meter.machineId ? 1 : 0));
-    for (const part of reusableChunks(progress, PROGRESS_WIDTH)) {
+    for (const part of rowParts(em, progress, PROGRESS_WIDTH)) {
       const sql = new Sql(em);
-      const values = part.map((change) => sql.row(progressValues(change.step.meter, change.revision!)));
+      const source = sql.values(part.map((change) => progressValues(change.step.meter, change.revision!)), PROGRESS_WIDTH);
       const result = await exec(
         em,
-        `UPDATE "machine_meters" SET ${PROGRESS_SET} FROM (VALUES ${values.join(', ')}) AS v ` +
+        `UPDATE "machine_meters" SET ${PROGRESS_SET} FROM ${source} AS v ` +
           `WHERE "machine_meters"."machineId" = v.column1 AND "machine_meters"."revision" = CAST(v.column2 AS integer)`,
         sql.params,
         true,

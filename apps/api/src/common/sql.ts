@@ -13,9 +13,25 @@ import type { EntityManager } from 'typeorm';
 export class Sql {
   readonly params: unknown[] = [];
   private readonly numbered: boolean;
+  /** SQLite (≥ 3.38: json_each and ->> built in). */
+  readonly sqlite: boolean;
 
   constructor(em: EntityManager) {
     this.numbered = em.connection.options.type === 'postgres';
+    this.sqlite = em.connection.options.type === 'sqlite';
+  }
+
+  /**
+   * SQLite only: rows of `width` values as a derived table with columns column1 … columnN, like
+   * `(VALUES …)`, but bound as ONE JSON text: the sqlite3 driver converts every bound value on the
+   * main thread (≈ 0.4 µs each, most of a billing pass's JavaScript time), and SQLite's json_each
+   * unpacks the rows on its own thread, in array order. Values: strings, finite numbers (integers
+   * come back as INTEGER), null.
+   */
+  jsonRows(rows: readonly (readonly unknown[])[], width: number): string {
+    if (!this.sqlite) throw new Error('jsonRows is for SQLite');
+    const columns = Array.from({ length: width }, (_, i) => `j.value ->> ${i} AS column${i + 1}`).join(', ');
+    return `(SELECT ${columns} FROM json_each(${this.p(JSON.stringify(rows))}) AS j)`;
   }
 
   /** A placeholder bound to `value`. Call it in the order the placeholders appear in the text (SQLite binds `?` by position). */
@@ -33,12 +49,31 @@ export class Sql {
   list(values: readonly unknown[]): string {
     return this.row(values);
   }
+
+  /** A list for IN, split by rowParts: on SQLite a subquery of one JSON parameter (see jsonRows), else list. */
+  inList(values: readonly unknown[]): string {
+    return this.sqlite ? `(SELECT value FROM json_each(${this.p(JSON.stringify(values))}))` : this.list(values);
+  }
+
+  /** Rows as a derived table with columns column1 … columnN: jsonRows on SQLite, else `(VALUES …)`. */
+  values(rows: readonly (readonly unknown[])[], width: number): string {
+    return this.sqlite ? this.jsonRows(rows, width) : `(VALUES ${rows.map((row) => this.row(row)).join(', ')})`;
+  }
 }
 
 /** Bound values per statement: below SQLite's 32766 and PostgreSQL's 65535. */
 export const MAX_PARAMS = 30_000;
 /** Rows per multi-row statement at most. */
 export const CHUNK_ROWS = 256;
+
+/**
+ * The parts to write `items` in, `width` values a row, with Sql.values and Sql.list: on SQLite all
+ * in one statement (one JSON parameter whatever the count), else reusableChunks.
+ */
+export function rowParts<T>(em: EntityManager, items: readonly T[], width = 1): T[][] {
+  if (new Sql(em).sqlite) return items.length === 0 ? [] : [[...items]];
+  return reusableChunks(items, width);
+}
 
 export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
