@@ -2,8 +2,9 @@
 // SQLite (goal < 2 s). Builds on the built API (apps/api/dist): the real BillingPassService on a
 // fresh database file; the meters (and the buyers' standings the hooks would have left) are
 // written straight into it with multi-row INSERTs. BENCH_MACHINES, BENCH_BUYERS, and BENCH_BATCH
-// (meters per transaction; default VIRTUOSO_BILLING_BATCH_SIZE's 1000) vary it.
-import { mkdtempSync, rmSync } from 'node:fs';
+// (meters per transaction; default VIRTUOSO_BILLING_BATCH_SIZE's 1000) vary it; BENCH_PROFILE
+// names a file for a CPU profile of the pass.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,9 +88,11 @@ export async function run() {
     const passes = app.get(BillingPassService);
     const started = performance.now();
     const cpu = process.cpuUsage();
+    const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
     const pass = await passes.runPass();
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
+    if (profiler) await profiler.stop(process.env.BENCH_PROFILE);
     const [{ n }] = await db.manager.query('SELECT COUNT(*) AS n FROM ledger_entries');
     const [{ due }] = await db.manager.query('SELECT COUNT(*) AS due FROM machine_meters WHERE "nextDueAt" <= ?', [NOW]);
     console.log(`one billing pass: ${pass.charges} charges over ${pass.meters} meters in ${pass.batches} batches: ${ms.toFixed(0)} ms (goal < 2000 ms)`);
@@ -101,6 +104,23 @@ export async function run() {
     await app.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** BENCH_PROFILE=<file.cpuprofile>: a V8 CPU profile of the pass alone (open it in Chrome's DevTools). */
+async function startProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`  CPU profile of the pass: ${file}`);
+    },
+  };
 }
 
 /** Multi-row INSERTs, 5000 rows a transaction (the bench's set-up, not what it measures). */

@@ -7,6 +7,7 @@ import { BillingModule } from './billing/billing.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { CLOCK, Clock, ScaledClock, systemClock } from './common/clock';
 import { Database } from './common/database.service';
+import { sqliteDriver } from './common/sqlite-driver';
 import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config';
 import { ENTITIES } from './entities';
@@ -49,6 +50,7 @@ export class AppModule {
         CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock),
         TypeOrmModule.forRoot({
           type: 'sqlite',
+          driver: sqliteDriver,
           database: config.dbPath,
           entities: ENTITIES,
           // Schema from the entities; migrations come with the PostgreSQL issue.
