@@ -1,6 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
-import { createApiClient, type ApiClient, type Schemas } from '../../libs/api-client/src/index';
-import { startAgent, type TestAgent } from '../support/agent';
+import { createApiClient, type ApiClient } from '../../libs/api-client/src/index';
+import type { TestAgent } from '../support/agent';
+import { addAgentHost, signUpApi, stopIfRunning } from '../support/market';
 
 // The issue's billing flow in the browser: a provider's host joined by a real agent, selling running
 // time in slices of 2 seconds; a buyer stores the preconfigured tiny-linux on it, starts it from My
@@ -8,7 +9,6 @@ import { startAgent, type TestAgent } from '../support/agent';
 // the start of each slice, the first at once), stops it, and sees the balance stay put. The API runs
 // its billing pass every second (VIRTUOSO_BILLING_INTERVAL_SECONDS in playwright.config.ts).
 const SLICE_SECONDS = 2;
-type Credentials = { handle: string; email: string; password: string };
 
 let agent: TestAgent | null = null;
 let buyerApi: ApiClient | null = null;
@@ -26,28 +26,8 @@ async function balance(page: Page): Promise<bigint> {
   return units((await page.getByTestId('balance').textContent()) ?? '');
 }
 
-async function signUpApi(baseURL: string, user: Credentials, role: 'buyer' | 'provider'): Promise<ApiClient> {
-  const anonymous = createApiClient({ baseUrl: baseURL });
-  const { response } = await anonymous.POST('/api/auth/signup', { body: { ...user, role } });
-  expect(response.status).toBe(201);
-  const cookie = response.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .find((c) => c.startsWith('virtuoso_session='));
-  return createApiClient({ baseUrl: baseURL, headers: { cookie: cookie! } });
-}
-
 test.afterEach(async () => {
-  if (buyerApi && machineId) {
-    try {
-      const { data } = await buyerApi.GET('/api/machines/{id}', { params: { path: { id: machineId } } });
-      if (data?.state === 'running') {
-        await buyerApi.POST('/api/machines/{id}/stop', { params: { path: { id: machineId } }, headers: { 'If-Match': `"${data.version}"` } });
-      }
-    } catch {
-      // best effort; the agent's QEMU processes are killed below anyway
-    }
-  }
+  await stopIfRunning(buyerApi, machineId);
   await agent?.stop();
   agent = null;
   machineId = '';
@@ -63,41 +43,10 @@ test('a buyer watches the balance fall while the machine runs and stay put once 
 
   // Provider (API): a real agent joined with a join token; a host on it whose running slice is 2 s.
   const providerApi = await signUpApi(base, provider, 'provider');
-  const { data: token } = await providerApi.POST('/api/agents/join-tokens', { body: {} });
-  agent = await startAgent(base, token!.token);
-  let joined: Schemas['JoinTokenStatusDto'] | undefined;
-  await expect
-    .poll(
-      async () => {
-        expect(agent!.process.exitCode, `the agent exited:\n${agent!.log()}`).toBeNull();
-        joined = (await providerApi.GET('/api/agents/join-tokens/{id}', { params: { path: { id: token!.id } } })).data;
-        return joined?.joined;
-      },
-      { timeout: 60_000, intervals: [500] },
-    )
-    .toBe(true);
-  const facts = joined!.agent!.facts;
   const hostName = `billing-host-${run}`;
-  const { data: host, error } = await providerApi.POST('/api/hosts', {
-    body: {
-      agentId: joined!.agent!.agentId,
-      name: hostName,
-      processor: 'QEMU TCG',
-      speed: facts.bogomips,
-      speedUnit: 100,
-      speedUnitPrice: '0.00001',
-      memory: Math.min(facts.memoryMb, 2048),
-      memoryUnit: 4,
-      memoryUnitPrice: '0.00001',
-      runningUnitAmount: SLICE_SECONDS,
-      storage: Math.min(facts.freeDiskMb, 4096),
-      storageUnit: 64,
-      storageUnitPrice: '0.01',
-      storageAmount: 30,
-      connectionSpeed: '1Gbps',
-    },
-  });
-  expect(error, JSON.stringify(error)).toBeUndefined();
+  const added = await addAgentHost(base, providerApi, hostName, SLICE_SECONDS);
+  agent = added.agent;
+  const host = added.host;
 
   // Buyer: signs up in the browser; tiny-linux is registered and stored on that host (API, with the
   // session's cookie): asked prices high enough for any host, the host chosen by name.
@@ -128,12 +77,12 @@ test('a buyer watches the balance fall while the machine runs and stay put once 
   expect(registerError, JSON.stringify(registerError)).toBeUndefined();
   machineId = registered!.id;
   const { data: offers } = await buyerApi.GET('/api/machines/{id}/offers', { params: { path: { id: machineId } } });
-  const offer = offers!.find((o) => o.hostId === host!.id)!;
+  const offer = offers!.find((o) => o.hostId === host.id)!;
   expect(offer.runningUnitAmount).toBe(SLICE_SECONDS);
   const { error: storeError } = await buyerApi.POST('/api/machines/{id}/store', {
     params: { path: { id: machineId } },
     headers: { 'If-Match': `"${registered!.version}"` },
-    body: { hostId: host!.id },
+    body: { hostId: host.id },
   });
   expect(storeError, JSON.stringify(storeError)).toBeUndefined();
 

@@ -1,6 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
-import { createApiClient, type ApiClient, type Schemas } from '../../libs/api-client/src/index';
-import { startAgent, type TestAgent } from '../support/agent';
+import { createApiClient, type ApiClient } from '../../libs/api-client/src/index';
+import type { TestAgent } from '../support/agent';
+import { addAgentHost, signUpApi, stopIfRunning } from '../support/market';
 
 // The issue's console flow on a real provider agent and a real QEMU guest (TCG): a provider's host
 // joined by an agent this test starts; a buyer stores the preconfigured tiny-linux on it, starts
@@ -14,19 +15,6 @@ const buyer = { handle: `cbuyer-${run}`, email: `cbuyer-${run}@example.com`, pas
 let agent: TestAgent | null = null;
 let machineId = '';
 let buyerApi: ApiClient | null = null;
-
-/** A session-cookie client for a new user (signup answers with the cookie). */
-async function signUpApi(baseURL: string, user: typeof provider, role: 'buyer' | 'provider'): Promise<ApiClient> {
-  const anonymous = createApiClient({ baseUrl: baseURL });
-  const { response } = await anonymous.POST('/api/auth/signup', { body: { ...user, role } });
-  expect(response.status).toBe(201);
-  const cookie = response.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .find((c) => c.startsWith('virtuoso_session='));
-  expect(cookie).toBeTruthy();
-  return createApiClient({ baseUrl: baseURL, headers: { cookie: cookie! } });
-}
 
 async function signUp(page: Page, user: typeof buyer) {
   await page.goto('/signup');
@@ -85,17 +73,7 @@ async function machineState(): Promise<string> {
 }
 
 test.afterAll(async () => {
-  // Stop the guest first: the agent leaves VMs running on SIGTERM by design.
-  if (buyerApi && machineId) {
-    try {
-      const { data } = await buyerApi.GET('/api/machines/{id}', { params: { path: { id: machineId } } });
-      if (data?.state === 'running') {
-        await buyerApi.POST('/api/machines/{id}/stop', { params: { path: { id: machineId } }, headers: { 'If-Match': `"${data.version}"` } });
-      }
-    } catch {
-      // best effort; the QEMU process is killed below anyway
-    }
-  }
+  await stopIfRunning(buyerApi, machineId);
   await agent?.stop();
 });
 
@@ -105,44 +83,8 @@ test('buyer stores tiny-linux on an agent host, uses its console, suspends, resu
 
   // Provider (API): a join token, a real agent started with it, the host added bound to that agent.
   const providerApi = await signUpApi(base, provider, 'provider');
-  const { data: token } = await providerApi.POST('/api/agents/join-tokens', { body: {} });
-  expect(token?.command).toContain(token!.token);
-  agent = await startAgent(base, token!.token);
-  let joined: Schemas['JoinTokenStatusDto'] | undefined;
-  await expect
-    .poll(
-      async () => {
-        expect(agent!.process.exitCode, `the agent exited:\n${agent!.log()}`).toBeNull();
-        joined = (await providerApi.GET('/api/agents/join-tokens/{id}', { params: { path: { id: token!.id } } })).data;
-        return joined?.joined;
-      },
-      { timeout: 60_000, intervals: [500] },
-    )
-    .toBe(true);
-  const facts = joined!.agent!.facts;
-  expect(facts.bogomips).toBeGreaterThan(0);
   const hostName = `agent-host-${run}`;
-  const { data: host, error } = await providerApi.POST('/api/hosts', {
-    body: {
-      agentId: joined!.agent!.agentId,
-      name: hostName,
-      processor: 'QEMU TCG',
-      speed: facts.bogomips,
-      speedUnit: 100,
-      speedUnitPrice: '0.00001',
-      memory: Math.min(facts.memoryMb, 2048),
-      memoryUnit: 4,
-      memoryUnitPrice: '0.00001',
-      runningUnitAmount: 3600,
-      storage: Math.min(facts.freeDiskMb, 4096),
-      storageUnit: 64,
-      storageUnitPrice: '0.01',
-      storageAmount: 30,
-      connectionSpeed: '1Gbps',
-    },
-  });
-  expect(error, JSON.stringify(error)).toBeUndefined();
-  expect(host!.agentId).toBe(joined!.agent!.agentId);
+  ({ agent } = await addAgentHost(base, providerApi, hostName, 3600));
 
   // Buyer (browser): register the preconfigured tiny-linux from Browse, at the market averages.
   await signUp(page, buyer);

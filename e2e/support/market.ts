@@ -1,0 +1,89 @@
+import { expect } from '@playwright/test';
+import { createApiClient, type ApiClient, type Schemas } from '../../libs/api-client/src/index';
+import { startAgent, type TestAgent } from './agent';
+
+// What the browser tests set up through the API before the part they drive in the browser.
+
+export type Credentials = { handle: string; email: string; password: string };
+
+/** A session-cookie client for a new user (signup answers with the cookie). */
+export async function signUpApi(baseURL: string, user: Credentials, role: 'buyer' | 'provider'): Promise<ApiClient> {
+  const anonymous = createApiClient({ baseUrl: baseURL });
+  const { response } = await anonymous.POST('/api/auth/signup', { body: { ...user, role } });
+  expect(response.status).toBe(201);
+  const cookie = response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .find((c) => c.startsWith('virtuoso_session='));
+  expect(cookie).toBeTruthy();
+  return createApiClient({ baseUrl: baseURL, headers: { cookie: cookie! } });
+}
+
+export interface AgentHost {
+  agent: TestAgent;
+  host: Schemas['HostDto'];
+}
+
+/**
+ * The provider's way in: a join token, a real agent started with it (joined within a minute), and
+ * a host bound to that agent, its totals within what the agent measured. `runningUnitAmount` is the
+ * host's running slice in seconds. The agent is stopped again if anything here fails.
+ */
+export async function addAgentHost(baseURL: string, providerApi: ApiClient, name: string, runningUnitAmount: number): Promise<AgentHost> {
+  const { data: token } = await providerApi.POST('/api/agents/join-tokens', { body: {} });
+  expect(token?.command).toContain(token!.token);
+  const agent = await startAgent(baseURL, token!.token);
+  try {
+    let joined: Schemas['JoinTokenStatusDto'] | undefined;
+    await expect
+      .poll(
+        async () => {
+          expect(agent.process.exitCode, `the agent exited:\n${agent.log()}`).toBeNull();
+          joined = (await providerApi.GET('/api/agents/join-tokens/{id}', { params: { path: { id: token!.id } } })).data;
+          return joined?.joined;
+        },
+        { timeout: 60_000, intervals: [500] },
+      )
+      .toBe(true);
+    const { agentId, facts } = joined!.agent!;
+    expect(facts.bogomips).toBeGreaterThan(0);
+    const { data: host, error } = await providerApi.POST('/api/hosts', {
+      body: {
+        agentId,
+        name,
+        processor: 'QEMU TCG',
+        speed: facts.bogomips,
+        speedUnit: 100,
+        speedUnitPrice: '0.00001',
+        memory: Math.min(facts.memoryMb, 2048),
+        memoryUnit: 4,
+        memoryUnitPrice: '0.00001',
+        runningUnitAmount,
+        storage: Math.min(facts.freeDiskMb, 4096),
+        storageUnit: 64,
+        storageUnitPrice: '0.01',
+        storageAmount: 30,
+        connectionSpeed: '1Gbps',
+      },
+    });
+    expect(error, JSON.stringify(error)).toBeUndefined();
+    expect(host!.agentId).toBe(agentId);
+    return { agent, host: host! };
+  } catch (error) {
+    await agent.stop();
+    throw error;
+  }
+}
+
+/** Best effort after a test: stop the buyer's machine if it runs (the agent leaves VMs running on SIGTERM by design). */
+export async function stopIfRunning(buyerApi: ApiClient | null, machineId: string): Promise<void> {
+  if (!buyerApi || !machineId) return;
+  try {
+    const { data } = await buyerApi.GET('/api/machines/{id}', { params: { path: { id: machineId } } });
+    if (data?.state === 'running') {
+      await buyerApi.POST('/api/machines/{id}/stop', { params: { path: { id: machineId } }, headers: { 'If-Match': `"${data.version}"` } });
+    }
+  } catch {
+    // the agent's QEMU processes are killed when it is stopped anyway
+  }
+}
