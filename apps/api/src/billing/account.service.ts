@@ -64,6 +64,19 @@ const rates = (value: ReturnType<typeof currentCostRates>): CostRatesDto => ({
 });
 
 /** RFC 4180: quote a field holding a comma, quote or line break; double its quotes. */
+/** A machine's fixed prices and what they come to, as both account pages show them. */
+const pricesOf = (meter: MachineMeter) => {
+  const own = meterRates(meter);
+  return {
+    storagePrice: meter.storagePrice,
+    storageAmount: meter.storageAmountDays,
+    runningPrice: meter.runningPrice,
+    runningUnitAmount: meter.runningUnitSeconds,
+    storagePerDay: formatRate(own.storagePerDay),
+    runningPerSecond: formatRate(own.runningPerSecond),
+    running: meter.runningSince !== null,
+  };
+};
 const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 /**
@@ -97,7 +110,6 @@ export class AccountService {
     for (const { meter, hostId } of this.byAge(meters, machines)) {
       const machine = machines.get(meter.machineId);
       const debits = nextDebits(meter, now);
-      const own = meterRates(meter);
       required += moneyToUnits(nextDebitsAmount(meter));
       const host = hostId ? hosts.get(hostId) : undefined;
       rows.push({
@@ -105,13 +117,7 @@ export class AccountService {
         name: machine?.name ?? '?',
         state: machine?.state ?? 'stored',
         host: host ? { id: host.id, name: host.name, owner: owners.get(host.ownerId) ?? '?', online: online.get(host.id)?.online ?? false } : null,
-        storagePrice: meter.storagePrice,
-        storageAmount: meter.storageAmountDays,
-        runningPrice: meter.runningPrice,
-        runningUnitAmount: meter.runningUnitSeconds,
-        storagePerDay: formatRate(own.storagePerDay),
-        runningPerSecond: formatRate(own.runningPerSecond),
-        running: meter.runningSince !== null,
+        ...pricesOf(meter),
         nextStorageDebit: debit(debits.storage)!,
         nextRunningDebit: debit(debits.running),
         prepaidMsLeft: debits.prepaidMsLeft,
@@ -174,19 +180,12 @@ export class AccountService {
           making: rates(currentCostRates(mine.map((m) => m.meter))),
           machines: mine.map(({ meter }): ProviderMachineDto => {
             const debits = nextDebits(meter, now);
-            const own = meterRates(meter);
             const machine = machines.get(meter.machineId);
             return {
               id: meter.machineId,
               name: machine?.name ?? '?',
               state: machine?.state ?? 'stored',
-              storagePrice: meter.storagePrice,
-              storageAmount: meter.storageAmountDays,
-              runningPrice: meter.runningPrice,
-              runningUnitAmount: meter.runningUnitSeconds,
-              storagePerDay: formatRate(own.storagePerDay),
-              runningPerSecond: formatRate(own.runningPerSecond),
-              running: meter.runningSince !== null,
+              ...pricesOf(meter),
               nextStorageBill: debit(debits.storage)!,
               nextRunningBill: debit(debits.running),
             };
