@@ -1,8 +1,10 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
-import { Reconciler } from '../src/agents/reconciler.service';
+import { ORPHAN_GRACE_MS, Reconciler } from '../src/agents/reconciler.service';
+import { Database } from '../src/common/database.service';
 import { Machine } from '../src/machines/machine.entity';
+import { HostsService } from '../src/providers/hosts.service';
 import { HOST_AGENT_GATEWAY, HostAgentGateway } from '../src/machines/host-agent.gateway';
 import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, win2000Pro } from './helpers';
@@ -126,6 +128,37 @@ describe.sequential('when the host agent fails', () => {
     expect(await reconciler().runPass(Date.now() + 3600_000)).toEqual({ settled: 1 });
     expect(await get(fresh.id)).toMatchObject({ state: 'stored', version: 1 });
     expect((await buyer.post(`/api/machines/${busy.id}/stop`)).body).toMatchObject({ state: 'stopped', version: 2 });
+  });
+
+  it('deletes a stopped VM its agent holds for a machine not stored on its host, after a grace period; a running one is left alone', async () => {
+    const kept = await blank('kept');
+    const undone = await blank('undone');
+    const busy = await blank('busy');
+    expect((await buyer.post(`/api/machines/${busy.id}/start`)).status).toBe(200);
+    // As if the reconciler had undone both stores while the agent was still carrying them out.
+    for (const id of [undone.id, busy.id]) {
+      // In the app's own transactions: one SQLite connection, serialised by Database.
+      await t.app.get(Database).transaction(async (em) => {
+        await t.app.get(HostsService).release(em, host.id, { speed: 500, memory: 64, disk: 16 });
+        await em.update(Machine, { id }, { state: 'registered', version: 0, hostId: null, storagePrice: null, storageAmount: null, runningPrice: null, runningUnitAmount: null });
+      });
+    }
+    await freshHeartbeat();
+    expect(await reported(undone.id)).toMatchObject({ state: 'stopped' });
+    expect(await reconciler().reclaimOrphans()).toBe(0); // first reported as orphans: not yet
+    expect(await reconciler().reclaimOrphans(Date.now() + ORPHAN_GRACE_MS + 1000)).toBe(1);
+    const target = { hostId: host.id, hostName: 'flaky', agentId: agent.agentId };
+    const held = await t.app.get<HostAgentGateway>(HOST_AGENT_GATEWAY).listVms(target);
+    expect(held.find((vm) => vm.machineId === undone.id)).toBeUndefined();
+    expect(held.find((vm) => vm.machineId === busy.id)).toMatchObject({ state: 'running' });
+    expect(held.find((vm) => vm.machineId === kept.id)).toMatchObject({ state: 'stopped' });
+    expect(await get(kept.id)).toMatchObject({ state: 'stored', version: 1 });
+    // The running one goes once it is stopped (here by the provider's agent, as a provider would).
+    await t.app.get<HostAgentGateway>(HOST_AGENT_GATEWAY).stopVm(target, { machineId: busy.id, version: 1, timeoutMs: 500 });
+    await freshHeartbeat();
+    expect(await reconciler().reclaimOrphans(Date.now() + ORPHAN_GRACE_MS + 1000)).toBe(1);
+    expect((await t.app.get<HostAgentGateway>(HOST_AGENT_GATEWAY).listVms(target)).find((vm) => vm.machineId === busy.id)).toBeUndefined();
+    expect((await buyer.delete(`/api/machines/${kept.id}`)).status).toBe(204);
   });
 
   it('leaves an unanswered command to the reconciler (504), which settles the machine from what the agent did', async () => {

@@ -5,6 +5,7 @@ import { type MachineState, applyEvent, completeAction, isTransient } from '@vir
 import { In, IsNull, Not, Repository } from 'typeorm';
 import { Database } from '../common/database.service';
 import { APP_CONFIG, AppConfig } from '../config';
+import { HOST_AGENT_GATEWAY, HostAgentGateway } from '../machines/host-agent.gateway';
 import { Machine } from '../machines/machine.entity';
 import { MachineStore } from '../machines/machine-store.service';
 import { RunningEndCause } from '../machines/running-meter.service';
@@ -18,6 +19,8 @@ import { Seen, Settlement, abandonTransient, settleAtRest, settleTransient } fro
 const FRESH_AFTER_MS = 2_000;
 /** Slack on top of an action's own timeout before the reconciler steps in. */
 const GRACE_MS = 5_000;
+/** How long a VM must be reported as an orphan before it is deleted: far longer than a heartbeat taken before a store or delete settled can linger. */
+export const ORPHAN_GRACE_MS = 60_000;
 
 const TRANSIENT: MachineState[] = ['storing', 'starting', 'stopping', 'suspending', 'resuming', 'deleting'];
 const AT_REST: MachineState[] = ['stored', 'running', 'stopped', 'suspended'];
@@ -33,7 +36,8 @@ export interface PassResult {
  *   with version + 1 at once;
  * - every few seconds, a machine whose action outlived its timeout is settled from the last
  *   heartbeat (or, when its agent has been silent since, returned where the action started), and a
- *   machine at rest that its agent reports otherwise (a missed event) is brought in line.
+ *   machine at rest that its agent reports otherwise (a missed event) is brought in line;
+ * - VMs an agent holds for machines not stored on its host are reclaimed (reclaimOrphans).
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -42,6 +46,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   private running: Promise<PassResult> | null = null;
   /** (machineId, version) of events already applied: a resent event (lost ack) changes nothing twice. */
   private readonly applied = new Set<string>();
+  /** `agentId:machineId` of orphan VMs → when first reported as one, and whether a running one was logged. */
+  private readonly orphans = new Map<string, { since: number; logged: boolean }>();
 
   constructor(
     private readonly db: Database,
@@ -50,13 +56,20 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @InjectRepository(Host) private readonly hostRows: Repository<Host>,
+    @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RUNTIME_OPTIONS) private readonly options: RuntimeOptions,
   ) {}
 
   onApplicationBootstrap(): void {
     if (!this.options.daemons) return;
-    this.timer = setInterval(() => void this.runPass().catch((error) => this.logger.error(`pass failed: ${(error as Error).stack ?? error}`)), this.config.reconcileIntervalSeconds * 1000);
+    this.timer = setInterval(
+      () =>
+        void this.runPass()
+          .then(() => this.reclaimOrphans())
+          .catch((error) => this.logger.error(`pass failed: ${(error as Error).stack ?? error}`)),
+      this.config.reconcileIntervalSeconds * 1000,
+    );
     this.timer.unref();
   }
 
@@ -145,6 +158,51 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       if (outcome && (await this.apply(machine, outcome))) settled++;
     }
     return { settled };
+  }
+
+  /**
+   * VMs an agent holds for machines the front-end does not store on that agent's host: a store the
+   * reconciler undid (the agent silent, or still copying the image) that the agent completed later,
+   * a delete the agent never heard of. They take the provider's disk and nobody pays for them, and
+   * no buyer can reach them. Once reported as such for ORPHAN_GRACE_MS, a stopped or suspended one
+   * is deleted on its agent; a running one is only logged, for the provider to look at. A store
+   * under way is never one: a machine names its host from the moment it enters `storing`.
+   * Returns how many were deleted.
+   */
+  async reclaimOrphans(now = Date.now()): Promise<number> {
+    const agents = await this.agents.findBy({ lastHeartbeatAt: Not(IsNull()) });
+    const hosts = agents.length ? await this.hostRows.findBy({ agentId: In(agents.map((agent) => agent.id)) }) : [];
+    const reported = new Set<string>();
+    let deleted = 0;
+    for (const host of hosts) {
+      const agent = agents.find((candidate) => candidate.id === host.agentId)!;
+      const vms = [...parseVms(agent.vms).values()].filter((vm) => vm.state !== 'absent');
+      if (vms.length === 0) continue;
+      const stored = await this.machines.findBy({ id: In(vms.map((vm) => vm.machineId)), hostId: host.id });
+      for (const vm of vms) {
+        if (stored.some((machine) => machine.id === vm.machineId)) continue;
+        const key = `${agent.id}:${vm.machineId}`;
+        reported.add(key);
+        const orphan = this.orphans.get(key) ?? { since: now, logged: false };
+        this.orphans.set(key, orphan);
+        if (now - orphan.since < ORPHAN_GRACE_MS) continue;
+        if (vm.state === 'running' || vm.state === 'paused') {
+          if (!orphan.logged) this.logger.warn(`host ${host.name}: its agent runs VM ${vm.machineId}, which is not stored on this host; left for the provider`);
+          orphan.logged = true;
+          continue;
+        }
+        try {
+          await this.gateway.deleteVm({ hostId: host.id, hostName: host.name, agentId: agent.id }, { machineId: vm.machineId, version: vm.version });
+          this.orphans.delete(key);
+          deleted++;
+          this.logger.log(`host ${host.name}: deleted VM ${vm.machineId} (${vm.state} v${vm.version}), which is not stored on this host`);
+        } catch (error) {
+          this.logger.warn(`host ${host.name}: deleting orphan VM ${vm.machineId} failed: ${(error as Error).message}`);
+        }
+      }
+    }
+    for (const key of this.orphans.keys()) if (!reported.has(key)) this.orphans.delete(key);
+    return deleted;
   }
 
   /** How long the machine's action may take before the reconciler settles it. */
