@@ -320,8 +320,9 @@ describe.sequential('low balance, on a real agent', () => {
     const list = await notices();
     expect(list.unread).toBe(1);
     expect(list.items[0]).toMatchObject({ kind: 'lowBalance', subject: 'Your Virtuoso balance is running low' });
+    // The first due: storage period 1, T0 + 30 days.
     expect(list.items[0].body).toContain(
-      `Your balance, 0.05, does not cover the next charges of your machines, 3 in all. The first of them falls due at ${new Date(T0 + 30 * D).toISOString()}.`,
+      `Your balance, 0.05, does not cover the next charges of your machines, 3 in all. The first of them falls due at 2026-12-25 12:00 UTC.`,
     );
     expect(list.items[0].body).toContain('if it is still short 1 day after it went below zero, your running machines will be suspended');
     const mails = await outbox();
@@ -367,6 +368,7 @@ describe.sequential('low balance, on a real agent', () => {
     expect(page.machines[0]).toMatchObject({ state: 'suspended', running: false, nextRunningDebit: null, prepaidMsLeft: 3599 * S });
     const list = await notices();
     expect(list.items.map((item) => item.kind)).toEqual(['suspended', 'lowBalance']);
+    expect(list.items[0].body).toContain('Your balance, -0.048784, has been below zero since 2026-11-26 12:00 UTC'); // T0 + 24 h
     expect(list.items[0].body).toContain('Suspending your running machines: Configuration1.');
     expect((await outbox()).length).toBe(2);
   });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
-import { isoOf } from '../common/clock';
+import { utcText } from '../common/time';
 import { Database } from '../common/database.service';
 import { Sql, reusableChunks, select } from '../common/sql';
 import { APP_CONFIG, AppConfig } from '../config';
@@ -215,7 +215,7 @@ export class LowBalanceService {
       `SELECT MIN("nextDueAt") AS "at" FROM "machine_meters" WHERE "buyerId" = ${sql.p(userId)} AND "removedAt" IS NULL`,
       sql.params,
     );
-    const when = first?.at === null || first?.at === undefined ? '' : ` The first of them falls due at ${isoOf(Number(first.at))}.`;
+    const when = first?.at === null || first?.at === undefined ? '' : ` The first of them falls due at ${utcText(Number(first.at))}.`;
     return this.notifications.notify(em, {
       userId,
       kind: 'lowBalance',
@@ -253,7 +253,7 @@ export class LowBalanceService {
       key: `suspended:${standing.userId}:${now}`,
       subject: 'Your Virtuoso machines are suspended: top up to run them again',
       body:
-        `Your balance, ${user?.balance ?? '?'}, has been below zero since ${isoOf(standing.overdrawnSince!)} and does not cover the next charges of your machines, ${standing.required}. ` +
+        `Your balance, ${user?.balance ?? '?'}, has been below zero since ${utcText(standing.overdrawnSince!)} and does not cover the next charges of your machines, ${standing.required}. ` +
         `${machines} They are not deleted, and storage goes on being charged.\n\n` +
         `No machine can start or resume until you add value to your account so that the balance covers the next charges.`,
     });
