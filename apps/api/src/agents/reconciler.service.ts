@@ -167,6 +167,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
    * no buyer can reach them. Once reported as such for ORPHAN_GRACE_MS, a stopped or suspended one
    * is deleted on its agent; a running one is only logged, for the provider to look at. A store
    * under way is never one: a machine names its host from the moment it enters `storing`.
+   * (Migration, DESIGN §5, will leave the origin a stale copy as a cache, and the destination a
+   * copy in progress: those are recorded pairings, and must be exempted here when it lands.)
    * Returns how many were deleted.
    */
   async reclaimOrphans(now = Date.now()): Promise<number> {
