@@ -180,9 +180,9 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       const agent = agents.find((candidate) => candidate.id === host.agentId)!;
       const vms = [...parseVms(agent.vms).values()].filter((vm) => vm.state !== 'absent');
       if (vms.length === 0) continue;
-      const stored = await this.machines.findBy({ id: In(vms.map((vm) => vm.machineId)), hostId: host.id });
+      const stored = new Set((await this.machines.findBy({ id: In(vms.map((vm) => vm.machineId)), hostId: host.id })).map((machine) => machine.id));
       for (const vm of vms) {
-        if (stored.some((machine) => machine.id === vm.machineId)) continue;
+        if (stored.has(vm.machineId)) continue;
         const key = `${agent.id}:${vm.machineId}`;
         reported.add(key);
         const orphan = this.orphans.get(key) ?? { since: now, logged: false };

@@ -13,6 +13,7 @@ import type {
   TopUpResultDto,
 } from '@virtuoso/contracts';
 import {
+  type CostRates,
   type MachineMeter,
   type NextDebit,
   currentCostRates,
@@ -58,25 +59,21 @@ interface HostInfo {
 const MAX_CSV_ROWS = 1_000_000;
 
 const debit = (next: NextDebit | null): DebitDto | null => (next ? { at: isoOf(next.at), inMs: next.inMs, amount: next.amount } : null);
-const rates = (value: ReturnType<typeof currentCostRates>): CostRatesDto => ({
+const rates = (value: CostRates): CostRatesDto => ({
   storagePerDay: formatRate(value.storagePerDay),
   runningPerSecond: formatRate(value.runningPerSecond),
 });
 
-/** RFC 4180: quote a field holding a comma, quote or line break; double its quotes. */
 /** A machine's fixed prices and what they come to, as both account pages show them. */
-const pricesOf = (meter: MachineMeter) => {
-  const own = meterRates(meter);
-  return {
-    storagePrice: meter.storagePrice,
-    storageAmount: meter.storageAmountDays,
-    runningPrice: meter.runningPrice,
-    runningUnitAmount: meter.runningUnitSeconds,
-    storagePerDay: formatRate(own.storagePerDay),
-    runningPerSecond: formatRate(own.runningPerSecond),
-    running: meter.runningSince !== null,
-  };
-};
+const pricesOf = (meter: MachineMeter) => ({
+  storagePrice: meter.storagePrice,
+  storageAmount: meter.storageAmountDays,
+  runningPrice: meter.runningPrice,
+  runningUnitAmount: meter.runningUnitSeconds,
+  ...rates(meterRates(meter)),
+  running: meter.runningSince !== null,
+});
+/** RFC 4180: quote a field holding a comma, quote or line break; double its quotes. */
 const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 /**

@@ -4,7 +4,7 @@ import { moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { utcText } from '../common/time';
 import { Database } from '../common/database.service';
-import { Sql, reusableChunks, select } from '../common/sql';
+import { Sql, rowParts, select } from '../common/sql';
 import { APP_CONFIG, AppConfig } from '../config';
 import { NotificationsService } from '../notifications/notifications.service';
 import { BuyerStanding } from './buyer-standing.entity';
@@ -54,11 +54,11 @@ export class LowBalanceService {
   private async requiredFromMeters(em: EntityManager, buyerIds: readonly string[]): Promise<Map<string, bigint>> {
     const required = new Map<string, bigint>(buyerIds.map((id) => [id, 0n]));
     const units = new Map<string, bigint>();
-    for (const part of reusableChunks(buyerIds)) {
+    for (const part of rowParts(em, buyerIds)) {
       const sql = new Sql(em);
       const rows = await select<{ buyerId: string; nextDebits: string }>(
         em,
-        `SELECT "buyerId", "nextDebits" FROM "machine_meters" WHERE "buyerId" IN ${sql.list(part)} AND "removedAt" IS NULL`,
+        `SELECT "buyerId", "nextDebits" FROM "machine_meters" WHERE "buyerId" IN ${sql.inList(part)} AND "removedAt" IS NULL`,
         sql.params,
         true,
       );
@@ -76,9 +76,9 @@ export class LowBalanceService {
 
   private async standings(em: EntityManager, ids: readonly string[]): Promise<Map<string, Standing>> {
     const known = new Map<string, Standing>();
-    for (const part of reusableChunks(ids)) {
+    for (const part of rowParts(em, ids)) {
       const sql = new Sql(em);
-      const rows = await select<Record<string, unknown>>(em, `SELECT * FROM "buyer_standings" WHERE "userId" IN ${sql.list(part)}`, sql.params, true);
+      const rows = await select<Record<string, unknown>>(em, `SELECT * FROM "buyer_standings" WHERE "userId" IN ${sql.inList(part)}`, sql.params, true);
       for (const row of rows) {
         known.set(row.userId as string, {
           lowSince: msOrNull(row.lowSince),
@@ -99,9 +99,9 @@ export class LowBalanceService {
     const ids = [...new Set(buyerIds)];
     const required = await this.requiredFromMeters(em, ids);
     const balances = new Map<string, string>();
-    for (const part of reusableChunks(ids)) {
+    for (const part of rowParts(em, ids)) {
       const sql = new Sql(em);
-      const rows = await select<{ id: string; balance: string; role: string }>(em, `SELECT "id", "balance", "role" FROM "users" WHERE "id" IN ${sql.list(part)}`, sql.params, true);
+      const rows = await select<{ id: string; balance: string; role: string }>(em, `SELECT "id", "balance", "role" FROM "users" WHERE "id" IN ${sql.inList(part)}`, sql.params, true);
       for (const row of rows) if (row.role === 'buyer') balances.set(row.id, row.balance);
     }
     await this.judge(em, [...balances].map(([id, balance]) => ({ id, balance, required: required.get(id) ?? 0n })), await this.standings(em, ids), now);
