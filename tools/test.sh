@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of the project and ends with one line: "tests: N passed, N failed".
+#   0. installs what is missing (tools/setup.sh),
 #   1. builds every project (a build failure counts as a failed test and stops the run),
 #   2. vitest: unit, API and integration tests of every project, plus the OpenAPI drift check,
 #   3. Playwright in Debian's chromium against the whole system.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Debian packages (QEMU, chromium, sshd, rsync, the guest-image tools) and npm packages, when missing:
+# the same script as npm start and CI. Without them nothing below can run.
+bash tools/setup.sh test || { echo "tests: 0 passed, 1 failed"; exit 1; }
 export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true
 rm -rf test-results && mkdir -p test-results
 
