@@ -24,7 +24,6 @@ import type { LocalState } from './local-state';
  */
 export class MachinesService {
   private readonly log = new Logger('Machines');
-  private readonly locks = new Map<string, Promise<unknown>>();
   private readonly deleting = new Set<string>();
   /** Called when an event is queued (the heartbeat sends it at once). */
   onEvent: () => void = () => undefined;
@@ -262,15 +261,8 @@ export class MachinesService {
     });
   }
 
-  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(id, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    }
+  /** The driver's lock of the machine: its operations called from `fn` run inside it. */
+  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.driver.exclusive(id, fn);
   }
 }

@@ -141,6 +141,11 @@ export interface VmmDriver {
   /** Emits the events of VmmEvents. */
   readonly events: EventEmitter;
 
+  /** Run `fn` holding the machine's lock, the one the driver's state-changing operations take:
+   *  those called inside `fn` join it, other callers' wait until `fn` settles. Lets a caller check,
+   *  then act (the agent's version check, then the command) without a lock of its own. */
+  exclusive<T>(id: string, fn: () => Promise<T>): Promise<T>;
+
   /** Make the machine directory and its disk. Fails if the id already exists. */
   create(spec: MachineSpec, opts?: CreateOptions): Promise<MachineStatus>;
   /** Boot a stopped machine (not a suspended one: resume it). */

@@ -35,6 +35,11 @@ export interface QmpConnectOptions {
   keepTrying?: () => boolean;
 }
 
+/** The QMP surface the driver's modules use (QmpClient has it; tests fake QEMU with it). */
+export interface QmpExecutor {
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts?: { timeoutMs?: number }): Promise<T>;
+}
+
 interface Pending {
   command: string;
   resolve: (v: unknown) => void;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { saveStateWithRetry, type QmpExecutor } from './qemu-driver';
+import { saveStateWithRetry, type QmpExecutor } from './save-state';
 import { QmpError } from './qmp-client';
 
 /** A fake QMP that refuses `migrate` a given number of times (like VMware refusing to suspend a
