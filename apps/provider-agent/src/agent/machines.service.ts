@@ -20,7 +20,8 @@ import type { LocalState } from './local-state';
 /**
  * The agent's side of the machine commands (report §6.3): version checks, fetching images and
  * media, then the VMM driver. Lifecycle commands on one machine run one at a time, so the version
- * check and the action it guards cannot interleave with another command.
+ * check and the action it guards cannot interleave with another command: each holds the driver's
+ * lock of the machine (VmmDriver.exclusive), which the driver's own operations join.
  */
 export class MachinesService {
   private readonly log = new Logger('Machines');
