@@ -74,10 +74,11 @@ describe('buyer machines', () => {
     const listed = (await buyer.get('/api/machines')).body as Array<{ id: string }>;
     expect(listed.map((m) => m.id)).toContain(machine.id);
     const one = await buyer.get(`/api/machines/${machine.id}`);
-    expect(one.headers.etag).toBe('"0"');
-    // The ETag is the version (for If-Match), which a start does not change: a conditional GET
-    // must still get the live machine, never a stale 304, and nothing may cache it.
-    const again = await buyer.get(`/api/machines/${machine.id}`).set('If-None-Match', '"0"');
+    expect(one.headers.etag).toBe('"0.0"');
+    expect(one.body.etag).toBe('"0.0"');
+    // The ETag is for If-Match: a conditional GET must still get the live machine, never a stale
+    // 304, and nothing may cache it.
+    const again = await buyer.get(`/api/machines/${machine.id}`).set('If-None-Match', '"0.0"');
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(machine.id);
     expect(again.headers['cache-control']).toBe('no-store');
@@ -144,12 +145,29 @@ describe('buyer machines', () => {
     const machine = await register(buyer, { name: 'editable' });
     const edited = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"0"').send({ memory: 128, askedRunningPerHour: '1e-1' });
     expect(edited.status).toBe(200);
-    expect(edited.body).toMatchObject({ memory: 128, askedRunningPerHour: '0.1', version: 0 });
-    expect(edited.headers.etag).toBe('"0"');
+    expect(edited.body).toMatchObject({ memory: 128, askedRunningPerHour: '0.1', version: 0, etag: '"0.1"' });
+    expect(edited.headers.etag).toBe('"0.1"');
     const stale = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"7"').send({ memory: 64 });
     expect(stale.status).toBe(412);
-    expect(stale.body.message).toMatch(/is at version 0, not 7/);
+    expect(stale.body.message).toMatch(/is at version 0, not version 7/);
     expect((await buyer.get(`/api/machines/${machine.id}`)).body.memory).toBe(128);
+  });
+
+  it('an edit changes the ETag: a second PATCH with the ETag both read first is 412 and changes nothing', async () => {
+    const machine = await register(buyer, { name: 'two-tabs' });
+    const seen = (await buyer.get(`/api/machines/${machine.id}`)).headers.etag as string;
+    const first = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', seen).send({ memory: 128 });
+    expect(first.status).toBe(200);
+    expect(first.headers.etag).not.toBe(seen);
+    const before = await t.snapshot();
+    const second = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', seen).send({ memory: 32 });
+    expect(second.status).toBe(412);
+    expect(second.body.message).toBe(`machine two-tabs is at ETag ${first.headers.etag}, not ETag ${seen}; reload it and try again`);
+    expect(await t.snapshot()).toEqual(before);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ memory: 128, etag: first.headers.etag });
+    // The new ETag works; a bare version still compares the version only.
+    expect((await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', first.headers.etag).send({ memory: 96 })).status).toBe(200);
+    expect((await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"0"').send({ memory: 64 })).status).toBe(200);
   });
 
   it('walks the whole flow: search, store (reserving and fixing prices), refused host delete, start/stop/suspend/resume, delete', () => withHost({ name: 'virt8' }, async (host) => {
@@ -172,7 +190,8 @@ describe('buyer machines', () => {
     // Store: resources reserved on the host, prices fixed, version 1.
     const stored = await buyer.post(`/api/machines/${machine.id}/store`).set('If-Match', '"0"').send({ hostId: host.id });
     expect(stored.status).toBe(200);
-    expect(stored.headers.etag).toBe('"1"');
+    expect(stored.headers.etag).toBe(stored.body.etag);
+    expect(stored.body.etag).toMatch(/^"1\.\d+"$/);
     expect(stored.body).toMatchObject({
       state: 'stored',
       version: 1,
@@ -202,7 +221,8 @@ describe('buyer machines', () => {
       const response = await buyer.post(`/api/machines/${machine.id}/${action}`);
       expect(response.status, `${action}: ${JSON.stringify(response.body)}`).toBe(200);
       expect(response.body).toMatchObject({ state, version, lastError: null });
-      expect(response.headers.etag).toBe(`"${version}"`);
+      expect(response.headers.etag).toBe(response.body.etag);
+      expect(response.body.etag.startsWith(`"${version}.`)).toBe(true);
     };
     await step('start', 'running', 1);
     const twice = await buyer.post(`/api/machines/${machine.id}/start`);

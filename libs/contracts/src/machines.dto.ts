@@ -121,8 +121,15 @@ export class MachineDto {
   @ApiProperty({ description: 'Lifecycle state.', enum: MACHINE_STATES, example: 'registered' })
   state: string;
 
-  @ApiProperty({ description: 'Version: increments when the machine is stored, stopped, suspended or arrives after a migration. Sent as the ETag; send it back in If-Match.', example: 0 })
+  @ApiProperty({ description: 'Version: increments when the machine is stored, stopped, suspended or arrives after a migration.', example: 0 })
   version: number;
+
+  @ApiProperty({
+    description:
+      'The ETag header\'s value: "<version>.<revision>", where the revision grows on every write (edits included). Send it back in If-Match; a bare "<version>" there compares the version only.',
+    example: '"0.1"',
+  })
+  etag: string;
 
   @ApiProperty({ description: 'Actions the current state allows, in display order.', enum: MACHINE_ACTIONS, isArray: true, example: ['edit', 'searchProviders', 'store', 'delete'] })
   allowedActions: string[];
