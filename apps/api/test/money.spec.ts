@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
 import { Machine } from '../src/machines/machine.entity';
-import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+import { Agent, TestApp, heardFrom, startApp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
 
@@ -173,5 +173,45 @@ describe('top-up limits', () => {
     expect((await other.post('/api/account/top-ups').send({ amount: '100', requestId: id })).status).toBe(201);
     expect((await other.post('/api/account/top-ups').send({ amount: '100', requestId: id })).status).toBe(201);
     expect((await other.get('/api/account/buyer')).body).toMatchObject({ balance: '1100', topUpDailyRemaining: '150' });
+  });
+});
+
+describe('store search offers only hosts whose agent is online', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({ config: { agentOfflineMs: 3_600_000 } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('lists online hosts only; the marketplace keeps offline ones marked; storing on an offline host is a 503 that reserves nothing', async () => {
+    const provider = await t.signUp('provider');
+    const buyer = await t.signUp('buyer');
+    // The offline host is the cheaper one: before, it came first and was pre-selected.
+    const offline = (await provider.post('/api/hosts').send(virt8({ name: 'cheap-offline' }))).body as { id: string };
+    const online = (await provider.post('/api/hosts').send(virt8({ name: 'dear-online', speedUnitPrice: '0.00002' }))).body as { id: string };
+    await heardFrom(t, [online.id]);
+    const spec = { speed: 4000, memory: 256, disk: 1000, askedStoragePerMonth: '60', askedRunningPerHour: '10.11' };
+    const search = await buyer.post('/api/market/search').send(spec);
+    expect(search.status).toBe(200);
+    expect(search.body.map((offer: { hostName: string }) => offer.hostName)).toEqual(['dear-online']);
+    expect(search.headers['x-total-count']).toBe('1');
+    const machine = (await buyer.post('/api/machines').send(win2000Pro())).body as { id: string };
+    const offers = await buyer.get(`/api/machines/${machine.id}/offers`);
+    expect(offers.body.map((offer: { hostId: string }) => offer.hostId)).toEqual([online.id]);
+
+    const market = (await buyer.get('/api/market/hosts')).body as Array<{ name: string; online: boolean }>;
+    expect(market.map(({ name, online }) => ({ name, online }))).toEqual([
+      { name: 'cheap-offline', online: false },
+      { name: 'dear-online', online: true },
+    ]);
+
+    const before = await t.snapshot();
+    const store = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: offline.id });
+    expect(store.status).toBe(503);
+    expect(store.body.message).toBe('host cheap-offline is offline (it has no agent); choose another host');
+    expect(await t.snapshot()).toEqual(before);
   });
 });

@@ -27,6 +27,7 @@ import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MarketService, OfferPage } from '../market/market.service';
 import { MediaService } from '../media/media.service';
+import { Host } from '../providers/host.entity';
 import { HostsService, pricesOf } from '../providers/hosts.service';
 import {
   AgentNoAnswerError,
@@ -185,6 +186,9 @@ export class MachinesService {
     return this.perform(user, id, 'store', ifMatch, {
       begin: async (em, machine) => {
         const size = sizeOf(machine);
+        const candidate = await em.findOneBy(Host, { id: hostId });
+        if (!candidate) throw notFound('host');
+        await this.hosts.assertOnline(candidate);
         const host = await this.hosts.reserve(em, hostId, size);
         const prices = pricesOf(host);
         const asked = { storagePerMonth: machine.askedStoragePerMonth, runningPerHour: machine.askedRunningPerHour };

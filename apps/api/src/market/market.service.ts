@@ -30,10 +30,11 @@ export class MarketService {
 
   /**
    * The `limit` cheapest hosts that can hold `size` at rates the asked prices accept, cheapest to
-   * run first, then to store, then by name; quotes are exact (libs/domain).
+   * run first, then to store, then by name; quotes are exact (libs/domain). Only hosts whose agent
+   * is online: a machine cannot be stored on the others.
    */
   async offers(size: MachineSize, asked: AskedPrices, limit: number): Promise<OfferPage> {
-    const candidates = await this.hosts.marketHosts(size);
+    const candidates = await this.hosts.marketHosts(size, undefined, { onlineOnly: true });
     const { offers, total } = storeSearch(candidates, size, asked, { limit });
     const details = await this.hosts.offerDetails(offers.map(({ host }) => host.id));
     const page = offers.flatMap(({ host, quote }): OfferDto[] => {
