@@ -12,7 +12,7 @@ import { MachineStore } from '../src/machines/machine-store.service';
 import { NotificationsService } from '../src/notifications/notifications.service';
 import { HostsService, pricesOf } from '../src/providers/hosts.service';
 import { AgentProcess } from './agent-process';
-import { Agent, TestApp, addAgentHost, startApp } from './helpers';
+import { Agent, TestApp, addAgentHost, heardFrom, startApp } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
 
@@ -440,6 +440,8 @@ describe.sequential('low balance, on a real agent', () => {
   it('refuses to store when the balance does not cover storage period 0', async () => {
     const poor = await t.signUp('buyer');
     const host = (await provider.post('/api/hosts').send({ ...virt17, name: 'by-hand', speed: 100_000 })).body.id;
+    // Online (a stand-in agent heard from just now): an offline host is refused before the balance is looked at.
+    await heardFrom(t, [host]);
     const id = (await poor.post('/api/machines').send(configuration1)).body.id;
     // 3.1 − 3 × 0.05 = 2.95 does not cover storage period 0, 3
     await poor.post('/api/machines').send({ ...configuration1, name: 'second' });

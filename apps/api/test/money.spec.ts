@@ -214,4 +214,50 @@ describe('store search offers only hosts whose agent is online', () => {
     expect(store.body.message).toBe('host cheap-offline is offline (it has no agent); choose another host');
     expect(await t.snapshot()).toEqual(before);
   });
+
+  it('explains an empty search: size, price or offline, and what would fit, on both searches', async () => {
+    const app = await startApp({ config: { agentOfflineMs: 3_600_000 } });
+    try {
+      const provider = await app.signUp('provider');
+      const buyer = await app.signUp('buyer');
+      // win2000Pro on virt8's prices: (4 + 64) × 0.00001 × 3600 = 2.448 per hour, 10 × 0.01 × 30 = 3 per month.
+      const spec = { speed: 4000, memory: 256, disk: 1000, askedStoragePerMonth: '60', askedRunningPerHour: '2' };
+      const explain = (body: Record<string, unknown>) => buyer.post('/api/market/search/explain').send(body);
+
+      expect((await explain(spec)).body).toMatchObject({ reason: 'none', message: 'No host is in the market yet.' });
+      const host = (await provider.post('/api/hosts').send(virt8({ name: 'only' }))).body as { id: string };
+      expect((await explain(spec)).body).toEqual({
+        reason: 'offline',
+        message: '1 host could hold it, but its agent is offline: try again later.',
+        hostsThatFitSize: 0,
+        cheapestStoragePerMonth: null,
+        cheapestRunningPerHour: null,
+      });
+      await heardFrom(app, [host.id]);
+      const price = await explain(spec);
+      expect(price.status).toBe(200);
+      expect(price.body).toEqual({
+        reason: 'price',
+        message: '1 host can hold it, the cheapest at 3 per month and 2.448 per hour: raise your asked running price to at least 2.448 per hour.',
+        hostsThatFitSize: 1,
+        cheapestStoragePerMonth: '3',
+        cheapestRunningPerHour: '2.448',
+      });
+      // virt8 has 512 MB: a 1024 MB machine does not fit anywhere.
+      expect((await explain({ ...spec, memory: 1024 })).body).toMatchObject({
+        reason: 'size',
+        message: 'No online host has 1024 MB memory free; the largest free is 512 MB memory: choose a smaller size.',
+      });
+      const bad = await explain({ ...spec, memory: 'lots' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.fields).toHaveProperty('memory');
+
+      const machine = (await buyer.post('/api/machines').send(win2000Pro({ askedRunningPerHour: '2' }))).body as { id: string };
+      expect((await buyer.get(`/api/machines/${machine.id}/offers`)).body).toEqual([]);
+      expect((await buyer.get(`/api/machines/${machine.id}/offers/explain`)).body).toEqual(price.body);
+      expect((await provider.post('/api/market/search/explain').send(spec)).status).toBe(403);
+    } finally {
+      await app.close();
+    }
+  });
 });

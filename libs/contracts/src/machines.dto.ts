@@ -171,6 +171,31 @@ export class MachineDto {
   createdAt: string;
 }
 
+export const NO_OFFER_REASONS = ['size', 'price', 'offline', 'none'] as const;
+
+/** Why a store search found no host, and what would fit (libs/domain explainNoOffer). */
+export class NoOfferExplanationDto {
+  @ApiProperty({
+    description:
+      "size: no online host has the speed, memory and disk free at once; price: online hosts have room, none within both asked prices; offline: the hosts with room are offline (or none is online); none: nothing stands in the way (or the market is empty).",
+    enum: NO_OFFER_REASONS,
+    example: 'price',
+  })
+  reason: string;
+
+  @ApiProperty({ description: 'A sentence for people: the reason and what would fit.', example: '3 hosts can hold it, the cheapest at 4.2 per month and 1.1 per hour: raise your asked running price to at least 1.1 per hour.' })
+  message: string;
+
+  @ApiProperty({ description: 'Online hosts with room for the size, whatever their prices.', example: 3 })
+  hostsThatFitSize: number;
+
+  @ApiProperty({ description: 'Over those hosts, the lowest storage price per 30-day month for this machine; null when none has room.', example: '4.2', nullable: true, type: String })
+  cheapestStoragePerMonth: string | null;
+
+  @ApiProperty({ description: 'Over those hosts, the lowest running price per hour for this machine (maybe another host); null when none has room.', example: '1.1', nullable: true, type: String })
+  cheapestRunningPerHour: string | null;
+}
+
 /** A host that can hold a machine at the buyer's asked prices (report fig. 11). */
 export class OfferDto {
   @ApiProperty({ description: 'Host id.', example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })

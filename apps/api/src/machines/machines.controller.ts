@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
-import { AttachMediaDto, MachineDto, OfferDto, RegisterMachineDto, StartMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { AttachMediaDto, MachineDto, NoOfferExplanationDto, OfferDto, RegisterMachineDto, StartMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiIdParam, ApiIfMatch, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { VersionEtagInterceptor } from '../common/etag.interceptor';
@@ -104,6 +104,15 @@ export class MachinesController {
     const { offers, total } = await this.machines.offers(user, id, limit);
     setTotalCount(res, total);
     return offers;
+  }
+
+  @Get(':id/offers/explain')
+  @ApiIdParam('machine')
+  @ApiOperation({ summary: 'Why the search for a registered machine finds no host: size, price or offline, and what would fit' })
+  @ApiOkResponse({ type: NoOfferExplanationDto, description: 'The reason and what would fit.' })
+  @ApiErrors(401, 403, 404, 409)
+  explainMachineOffers(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<NoOfferExplanationDto> {
+    return this.machines.explainOffers(user, id);
   }
 
   @Post(':id/store')

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type AgentVmState, MachineDto, RegisterMachineDto, StartMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { type AgentVmState, MachineDto, NoOfferExplanationDto, RegisterMachineDto, StartMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import {
   type MachineAction,
   type MachineSize,
@@ -176,6 +176,13 @@ export class MachinesService {
     const machine = await this.own(user, id);
     this.begin(machine, 'searchProviders');
     return this.market.offers(sizeOf(machine), { storagePerMonth: machine.askedStoragePerMonth, runningPerHour: machine.askedRunningPerHour }, limit);
+  }
+
+  /** Why the search for a registered machine finds no host, and what would fit. */
+  async explainOffers(user: AuthUser, id: string): Promise<NoOfferExplanationDto> {
+    const machine = await this.own(user, id);
+    this.begin(machine, 'searchProviders');
+    return this.market.explain(sizeOf(machine), { storagePerMonth: machine.askedStoragePerMonth, runningPerHour: machine.askedRunningPerHour });
   }
 
   /**

@@ -280,6 +280,19 @@ export class HostsService {
     return rows.map(({ packed }) => reader.read(packed));
   }
 
+  /** Ids of the hosts whose agent is online (a heartbeat within agentOfflineMs), as marketHosts' onlineOnly reads them. */
+  async onlineHostIds(em: EntityManager = this.db.manager): Promise<Set<string>> {
+    const since = new Date(Date.now() - this.config.agentOfflineMs).toISOString();
+    const rows = await em
+      .getRepository(Host)
+      .createQueryBuilder('host')
+      .innerJoin(Agent, 'agent', 'agent.id = host.agentId')
+      .select('host.id', 'id')
+      .where('agent.lastHeartbeatAt >= :since', { since })
+      .getRawMany<{ id: string }>();
+    return new Set(rows.map((row) => row.id));
+  }
+
   /** What an offer shows besides its price, for the few hosts on a page of search results. */
   async offerDetails(ids: readonly string[]): Promise<Map<string, OfferDetails>> {
     const details = new Map<string, OfferDetails>();
