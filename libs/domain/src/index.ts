@@ -9,3 +9,4 @@ export * from './billing-format';
 export * from './billing-next';
 export * from './market-history';
 export * from './no-offer';
+export * from './billing-refund';
