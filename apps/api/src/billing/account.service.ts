@@ -389,6 +389,9 @@ function describe(kind: string, key: string, machine: string | null, host: strin
     case 'topUp':
       return key.startsWith('signup:') ? 'sign-up credit' : 'top-up';
     case 'refund':
+      // refund:<charge key> (libs/domain refundKey): what it gives back of which charge.
+      if (key.startsWith('refund:storage:')) return `refund of unused storage of ${name}${on} (host removed by its provider)`;
+      if (key.startsWith('refund:running:')) return `refund of unused running time of ${name}${on} (host removed by its provider)`;
       return `refund${machine ? ` for ${name}` : ''}`;
     default:
       return kind;
