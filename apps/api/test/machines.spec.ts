@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
 import { AgentProcess } from './agent-process';
-import { Agent, TestApp, addAgentHost, retireHost, startApp, virt8, win2000Pro } from './helpers';
+import { Agent, TestApp, addAgentHost, heardFrom, retireHost, startApp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
 
@@ -271,8 +271,10 @@ describe('buyer machines', () => {
     expect(full.body.message).toBe('host small no longer has enough memory: 44 MB free, the machine needs 256 MB');
     expect(await t.snapshot()).toEqual(before);
 
-    // Refused on price before anything is asked of an agent, so this host needs none.
+    // Refused on price before anything is asked of an agent, so this host needs no real one: a
+    // stand-in heard from just now makes it online (an offline host is refused before the price).
     const pricey = (await provider.post('/api/hosts').send(virt8({ name: 'pricey', speedUnitPrice: '1' }))).body;
+    await heardFrom(t, [pricey.id]);
     before = await t.snapshot();
     const tooDear = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: pricey.id });
     expect(tooDear.status).toBe(409);
