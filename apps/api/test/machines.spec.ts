@@ -286,6 +286,26 @@ describe('buyer machines', () => {
     expect(await t.snapshot()).toEqual(before);
   }));
 
+  it('stores and starts once for an Idempotency-Key sent twice: one reservation, one storage charge, one slice, the same answers', () => withHost({ name: 'twice' }, async (host) => {
+    const machine = await register(buyer, { name: 'double-click' });
+    const freeBefore = (await provider.get(`/api/hosts/${host.id}`)).body.free;
+    const store = () => buyer.post(`/api/machines/${machine.id}/store`).set('Idempotency-Key', `store-${machine.id}`).send({ hostId: host.id });
+    const first = await store();
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    const again = await store();
+    expect(again.status).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.etag).toBe(first.headers.etag);
+    expect((await provider.get(`/api/hosts/${host.id}`)).body.free).toEqual({ speed: freeBefore.speed - 4000, memory: freeBefore.memory - 256, storage: freeBefore.storage - 1000 });
+    const start = () => buyer.post(`/api/machines/${machine.id}/start`).set('Idempotency-Key', `start-${machine.id}`);
+    const started = await start();
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    expect((await start()).body).toEqual(started.body);
+    const entries = await t.app.get(DataSource).getRepository(LedgerEntry).findBy({ machineId: machine.id });
+    expect(entries.map((entry) => entry.kind).sort()).toEqual(['fee', 'running', 'storage']);
+  }));
+
   it('applies exactly one of two concurrent starts', () => withHost({ name: 'starts' }, async (host) => {
     const machine = await register(buyer, { name: 'racer' });
     await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id });
