@@ -54,6 +54,10 @@ export interface AppConfig {
   smtpUrl: string | null;
   mailFrom: string;
   outboxDir: string;
+  /** Largest top-up a buyer may make in one request. */
+  topUpMaxAmount: string;
+  /** Most a buyer may top up in one UTC day (the sign-up credit does not count). */
+  topUpDailyLimit: string;
   /** A fast or shifted clock for tests of real processes; null = the system clock. */
   testClock: { originMs: number; offsetMs: number; rate: number } | null;
 }
@@ -152,6 +156,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     mailFrom: raw('VIRTUOSO_MAIL_FROM') ?? 'Virtuoso <noreply@virtuoso.invalid>',
     // Empty: <data>/outbox of the data directory in force after overrides (below).
     outboxDir: raw('VIRTUOSO_OUTBOX_DIR') === undefined ? '' : resolve(raw('VIRTUOSO_OUTBOX_DIR')!),
+    topUpMaxAmount: amount('VIRTUOSO_TOPUP_MAX_AMOUNT', '10000'),
+    topUpDailyLimit: amount('VIRTUOSO_TOPUP_DAILY_LIMIT', '50000'),
     testClock: testClock(raw, problems),
   };
   const publicText = raw('VIRTUOSO_PUBLIC_URL');

@@ -6,6 +6,7 @@ import { ApiToken } from './auth/api-token.entity';
 import { Session } from './auth/session.entity';
 import { BILLING_ENTITIES } from './billing/billing.module';
 import { Configuration } from './catalog/configuration.entity';
+import { IdempotencyKey } from './common/idempotency-key.entity';
 import { Machine } from './machines/machine.entity';
 import { Media } from './media/media.entity';
 import { PricePoint, ResourcePricePoint } from './market/price-point.entity';
@@ -15,5 +16,5 @@ import { Host } from './providers/host.entity';
 /** Every table, listed explicitly (no globbing): the same classes map to SQLite and PostgreSQL. */
 export const ENTITIES = [
   User, LedgerEntry, Session, ApiToken, Configuration, Host, Machine, Agent, JoinToken, Media,
-  ...BILLING_ENTITIES, Notification, PricePoint, ResourcePricePoint,
+  ...BILLING_ENTITIES, Notification, PricePoint, ResourcePricePoint, IdempotencyKey,
 ];

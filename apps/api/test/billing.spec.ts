@@ -12,7 +12,7 @@ import { MachineStore } from '../src/machines/machine-store.service';
 import { NotificationsService } from '../src/notifications/notifications.service';
 import { HostsService, pricesOf } from '../src/providers/hosts.service';
 import { AgentProcess } from './agent-process';
-import { Agent, TestApp, addAgentHost, startApp } from './helpers';
+import { Agent, TestApp, addAgentHost, heardFrom, startApp } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
 
@@ -440,6 +440,8 @@ describe.sequential('low balance, on a real agent', () => {
   it('refuses to store when the balance does not cover storage period 0', async () => {
     const poor = await t.signUp('buyer');
     const host = (await provider.post('/api/hosts').send({ ...virt17, name: 'by-hand', speed: 100_000 })).body.id;
+    // Online (a stand-in agent heard from just now): an offline host is refused before the balance is looked at.
+    await heardFrom(t, [host]);
     const id = (await poor.post('/api/machines').send(configuration1)).body.id;
     // 3.1 − 3 × 0.05 = 2.95 does not cover storage period 0, 3
     await poor.post('/api/machines').send({ ...configuration1, name: 'second' });
@@ -487,7 +489,7 @@ describe('a forced host removal without a reachable agent', () => {
   });
   afterAll(() => t?.close());
 
-  it('refuses without confirmation (409 naming the machines), then sends every machine back to registered and tells each owner', async () => {
+  it('refuses without confirmation (409 naming the machines), then sends every machine back to registered, refunds the unused storage and running time pro rata and tells each owner', async () => {
     const provider = await t.signUp('provider', 'RsrcProvider');
     const alice = await t.signUp('buyer');
     const bob = await t.signUp('buyer');
@@ -520,16 +522,46 @@ describe('a forced host removal without a reachable agent', () => {
     // bob's machine ran from T0: slices 0, 1 and 2 (T0, +1 h, +2 h: due at the removal instant, so charged); then nothing
     const bobs = (await bob.get(`/api/account/statement?kind=running`)).body;
     expect(bobs.total).toBe(3);
+
+    // Refunds, pro rata (libs/domain refundsOnHostRemoval), rounded down to 12 decimals:
+    //   storage period 0 (3 per 30 days, paid at T0), removed at T0 + 2 h: 720 h − 2 h = 718 h unused,
+    //     3 × 718 / 720 = 2.9916666… → 2.991666666666, for alice and for bob;
+    //   bob's slice 2 (0.002016 per 3600 s) was paid at the removal instant and not used at all: 0.002016.
+    // alice: 1000 − 0.05 − 3 + 2.991666666666 = 999.941666666666;
+    // bob:   1000 − 0.05 − 3 − 3 × 0.002016 + 2.991666666666 + 0.002016 = 999.937634666666;
+    // the provider earned 3 + 3 + 3 × 0.002016 = 6.006048 and refunds 2 × 2.991666666666 + 0.002016 = 5.985349333332: 0.020698666668 left.
+    const refundsOf = async (owner: typeof alice) => (await owner.get('/api/account/statement?kind=refund')).body.items as Array<Record<string, unknown>>;
+    expect(await refundsOf(alice)).toEqual([
+      expect.objectContaining({ key: `refund:storage:${a}:${T0}:0`, kind: 'refund', amount: '2.991666666666', hostName: 'virt17', description: 'refund of unused storage of Configuration1 on virt17 (host removed by its provider)' }),
+    ]);
+    expect((await refundsOf(bob)).map((item) => [item.key, item.amount, item.description])).toEqual([
+      [`refund:storage:${b}:${T0}:0`, '2.991666666666', 'refund of unused storage of bobs on virt17 (host removed by its provider)'],
+      [`refund:running:${b}:2`, '0.002016', 'refund of unused running time of bobs on virt17 (host removed by its provider)'],
+    ]);
+    expect((await alice.get('/api/auth/me')).body.balance).toBe('999.941666666666');
+    expect((await bob.get('/api/auth/me')).body.balance).toBe('999.937634666666');
+    expect((await refundsOf(provider)).map((item) => item.amount).sort()).toEqual(['-0.002016', '-2.991666666666', '-2.991666666666']);
+    expect((await provider.get('/api/account/provider')).body.income).toBe('0.020698666668');
+    const bobsNotice = (await bob.get('/api/notifications')).body.items[0];
+    expect(bobsNotice.body).toContain(
+      'You have been refunded 2.993682666666: 2.991666666666 for the 29 days 22 hours left of the storage period you had paid for, ' +
+        'and 0.002016 for the 1 hour of running time you had prepaid (see your statement).',
+    );
+    expect((await alice.get('/api/notifications')).body.items[0].body).toContain(
+      'You have been refunded 2.991666666666: 2.991666666666 for the 29 days 22 hours left of the storage period you had paid for (see your statement).',
+    );
+    expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
+
     clock.set(T0 + 90 * D);
     expect(await t.app.get(BillingPassService).runPass()).toMatchObject({ charges: 0 });
-    // storing it again on another host bills afresh, keeping the slice it paid for (3600 s prepaid, slice index 3 next)
+    // Stored again on another host it bills afresh: the refunded slice is no longer prepaid, so a start charges slice 3 at once.
     const other = (await provider.post('/api/hosts').send({ ...virt17, name: 'virt18' })).body.id as string;
     await vm.store(b, other);
     await vm.start(b);
     clock.set(T0 + 90 * D + 3600 * S);
     expect(await t.app.get(BillingPassService).runPass()).toMatchObject({ charges: 1 });
     const keys = (await bob.get(`/api/account/statement?kind=running`)).body.items.map((item: { key: string }) => item.key);
-    expect(keys).toEqual([`running:${b}:3`, `running:${b}:2`, `running:${b}:1`, `running:${b}:0`]);
+    expect(keys).toEqual([`running:${b}:4`, `running:${b}:3`, `running:${b}:2`, `running:${b}:1`, `running:${b}:0`]);
     expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
     const income = (await provider.get('/api/account/provider')).body;
     expect(income.hosts.map((h: { name: string }) => h.name)).toEqual(['virt18']);

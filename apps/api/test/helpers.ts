@@ -8,6 +8,8 @@ import type TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
 import { CreateAppOptions, createApp } from '../src/app';
 import { ENTITIES } from '../src/entities';
+import { Agent as AgentRow } from '../src/agents/agent.entity';
+import { randomUUID } from 'node:crypto';
 
 export type Agent = TestAgent;
 
@@ -136,4 +138,23 @@ export async function retireHost(provider: Agent, buyer: Agent, hostId: string):
   }
   const gone = await provider.delete(`/api/hosts/${hostId}`);
   if (gone.status !== 204) throw new Error(`deleting host ${hostId}: ${gone.status} ${JSON.stringify(gone.body)}`);
+}
+
+/**
+ * Store search lists only hosts whose agent is online. Hosts added by hand have none: this gives
+ * each a stand-in agent row that has just sent a heartbeat (no process behind it: searches only).
+ * The app's agentOfflineMs must outlast the test (startApp's config: { agentOfflineMs: 3_600_000 }).
+ */
+export async function heardFrom(t: TestApp, hostIds: string[]): Promise<void> {
+  const dataSource = t.app.get(DataSource);
+  const now = new Date().toISOString();
+  for (const hostId of hostIds) {
+    const [host] = (await dataSource.query('SELECT "ownerId" FROM "hosts" WHERE "id" = ?', [hostId])) as Array<{ ownerId: string }>;
+    const agentId = randomUUID();
+    await dataSource.getRepository(AgentRow).insert({
+      id: agentId, providerId: host.ownerId, secret: 'stand-in', agentHost: '127.0.0.1', agentPort: 9, consolePort: 9,
+      facts: '{}', vms: '[]', lastHeartbeatAt: now, joinedAt: now,
+    } as AgentRow);
+    await dataSource.query('UPDATE "hosts" SET "agentId" = ? WHERE "id" = ?', [agentId, hostId]);
+  }
 }

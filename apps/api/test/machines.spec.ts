@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
 import { AgentProcess } from './agent-process';
-import { Agent, TestApp, addAgentHost, retireHost, startApp, virt8, win2000Pro } from './helpers';
+import { Agent, TestApp, addAgentHost, heardFrom, retireHost, startApp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
 
@@ -74,10 +74,11 @@ describe('buyer machines', () => {
     const listed = (await buyer.get('/api/machines')).body as Array<{ id: string }>;
     expect(listed.map((m) => m.id)).toContain(machine.id);
     const one = await buyer.get(`/api/machines/${machine.id}`);
-    expect(one.headers.etag).toBe('"0"');
-    // The ETag is the version (for If-Match), which a start does not change: a conditional GET
-    // must still get the live machine, never a stale 304, and nothing may cache it.
-    const again = await buyer.get(`/api/machines/${machine.id}`).set('If-None-Match', '"0"');
+    expect(one.headers.etag).toBe('"0.0"');
+    expect(one.body.etag).toBe('"0.0"');
+    // The ETag is for If-Match: a conditional GET must still get the live machine, never a stale
+    // 304, and nothing may cache it.
+    const again = await buyer.get(`/api/machines/${machine.id}`).set('If-None-Match', '"0.0"');
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(machine.id);
     expect(again.headers['cache-control']).toBe('no-store');
@@ -144,12 +145,29 @@ describe('buyer machines', () => {
     const machine = await register(buyer, { name: 'editable' });
     const edited = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"0"').send({ memory: 128, askedRunningPerHour: '1e-1' });
     expect(edited.status).toBe(200);
-    expect(edited.body).toMatchObject({ memory: 128, askedRunningPerHour: '0.1', version: 0 });
-    expect(edited.headers.etag).toBe('"0"');
+    expect(edited.body).toMatchObject({ memory: 128, askedRunningPerHour: '0.1', version: 0, etag: '"0.1"' });
+    expect(edited.headers.etag).toBe('"0.1"');
     const stale = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"7"').send({ memory: 64 });
     expect(stale.status).toBe(412);
-    expect(stale.body.message).toMatch(/is at version 0, not 7/);
+    expect(stale.body.message).toMatch(/is at version 0, not version 7/);
     expect((await buyer.get(`/api/machines/${machine.id}`)).body.memory).toBe(128);
+  });
+
+  it('an edit changes the ETag: a second PATCH with the ETag both read first is 412 and changes nothing', async () => {
+    const machine = await register(buyer, { name: 'two-tabs' });
+    const seen = (await buyer.get(`/api/machines/${machine.id}`)).headers.etag as string;
+    const first = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', seen).send({ memory: 128 });
+    expect(first.status).toBe(200);
+    expect(first.headers.etag).not.toBe(seen);
+    const before = await t.snapshot();
+    const second = await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', seen).send({ memory: 32 });
+    expect(second.status).toBe(412);
+    expect(second.body.message).toBe(`machine two-tabs is at ETag ${first.headers.etag}, not ETag ${seen}; reload it and try again`);
+    expect(await t.snapshot()).toEqual(before);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ memory: 128, etag: first.headers.etag });
+    // The new ETag works; a bare version still compares the version only.
+    expect((await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', first.headers.etag).send({ memory: 96 })).status).toBe(200);
+    expect((await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"0"').send({ memory: 64 })).status).toBe(200);
   });
 
   it('walks the whole flow: search, store (reserving and fixing prices), refused host delete, start/stop/suspend/resume, delete', () => withHost({ name: 'virt8' }, async (host) => {
@@ -172,7 +190,8 @@ describe('buyer machines', () => {
     // Store: resources reserved on the host, prices fixed, version 1.
     const stored = await buyer.post(`/api/machines/${machine.id}/store`).set('If-Match', '"0"').send({ hostId: host.id });
     expect(stored.status).toBe(200);
-    expect(stored.headers.etag).toBe('"1"');
+    expect(stored.headers.etag).toBe(stored.body.etag);
+    expect(stored.body.etag).toMatch(/^"1\.\d+"$/);
     expect(stored.body).toMatchObject({
       state: 'stored',
       version: 1,
@@ -202,7 +221,8 @@ describe('buyer machines', () => {
       const response = await buyer.post(`/api/machines/${machine.id}/${action}`);
       expect(response.status, `${action}: ${JSON.stringify(response.body)}`).toBe(200);
       expect(response.body).toMatchObject({ state, version, lastError: null });
-      expect(response.headers.etag).toBe(`"${version}"`);
+      expect(response.headers.etag).toBe(response.body.etag);
+      expect(response.body.etag.startsWith(`"${version}.`)).toBe(true);
     };
     await step('start', 'running', 1);
     const twice = await buyer.post(`/api/machines/${machine.id}/start`);
@@ -251,8 +271,10 @@ describe('buyer machines', () => {
     expect(full.body.message).toBe('host small no longer has enough memory: 44 MB free, the machine needs 256 MB');
     expect(await t.snapshot()).toEqual(before);
 
-    // Refused on price before anything is asked of an agent, so this host needs none.
+    // Refused on price before anything is asked of an agent, so this host needs no real one: a
+    // stand-in heard from just now makes it online (an offline host is refused before the price).
     const pricey = (await provider.post('/api/hosts').send(virt8({ name: 'pricey', speedUnitPrice: '1' }))).body;
+    await heardFrom(t, [pricey.id]);
     before = await t.snapshot();
     const tooDear = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: pricey.id });
     expect(tooDear.status).toBe(409);
@@ -262,6 +284,26 @@ describe('buyer machines', () => {
     const missing = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: '00000000-0000-4000-8000-000000000000' });
     expect(missing.status).toBe(404);
     expect(await t.snapshot()).toEqual(before);
+  }));
+
+  it('stores and starts once for an Idempotency-Key sent twice: one reservation, one storage charge, one slice, the same answers', () => withHost({ name: 'twice' }, async (host) => {
+    const machine = await register(buyer, { name: 'double-click' });
+    const freeBefore = (await provider.get(`/api/hosts/${host.id}`)).body.free;
+    const store = () => buyer.post(`/api/machines/${machine.id}/store`).set('Idempotency-Key', `store-${machine.id}`).send({ hostId: host.id });
+    const first = await store();
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    const again = await store();
+    expect(again.status).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.etag).toBe(first.headers.etag);
+    expect((await provider.get(`/api/hosts/${host.id}`)).body.free).toEqual({ speed: freeBefore.speed - 4000, memory: freeBefore.memory - 256, storage: freeBefore.storage - 1000 });
+    const start = () => buyer.post(`/api/machines/${machine.id}/start`).set('Idempotency-Key', `start-${machine.id}`);
+    const started = await start();
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    expect((await start()).body).toEqual(started.body);
+    const entries = await t.app.get(DataSource).getRepository(LedgerEntry).findBy({ machineId: machine.id });
+    expect(entries.map((entry) => entry.kind).sort()).toEqual(['fee', 'running', 'storage']);
   }));
 
   it('applies exactly one of two concurrent starts', () => withHost({ name: 'starts' }, async (host) => {

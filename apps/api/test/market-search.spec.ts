@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess } from './agent-process';
-import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
+import { Agent, TestApp, addAgentHost, heardFrom, startApp, virt8, win2000Pro } from './helpers';
 
 interface Offer {
   hostId: string;
@@ -49,7 +49,8 @@ describe('market search: limit and X-Total-Count', () => {
   let agent: AgentProcess;
 
   beforeAll(async () => {
-    t = await startApp({ listen: true });
+    // The hosts added by hand get stand-in agents heard from at the start (heardFrom): online for the whole file.
+    t = await startApp({ listen: true, config: { agentOfflineMs: 3_600_000 } });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
     // c-low is where a machine gets stored: it is served by a real agent (8000 bogomips, 20000 MB sold).
@@ -61,6 +62,7 @@ describe('market search: limit and X-Total-Count', () => {
       }
       const response = await provider.post('/api/hosts').send(virt8(host));
       if (response.status !== 201) throw new Error(JSON.stringify(response.body));
+      await heardFrom(t, [response.body.id]);
     }
     machineId = (await buyer.post('/api/machines').send(win2000Pro())).body.id;
   });
@@ -175,7 +177,7 @@ describe('market search: limit and X-Total-Count', () => {
 describe('market search: the default limit', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp();
+    t = await startApp({ config: { agentOfflineMs: 3_600_000 } });
   });
   afterAll(() => t.close());
 
@@ -187,6 +189,7 @@ describe('market search: the default limit', () => {
       const name = `host-${String(i).padStart(3, '0')}`;
       const response = await provider.post('/api/hosts').send(virt8({ name, speedUnitPrice: `0.${'0'.repeat(4)}1${String(i).padStart(7, '0')}` }));
       if (response.status !== 201) throw new Error(JSON.stringify(response.body));
+      await heardFrom(t, [response.body.id]);
     }
     const response = await search(buyer);
     expect(response.status).toBe(200);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quote } from '@virtuoso/domain';
 import { MarketAveragesService } from '../src/market/market-averages.service';
 import { AgentProcess } from './agent-process';
-import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
+import { Agent, TestApp, addAgentHost, heardFrom, startApp, virt8, win2000Pro } from './helpers';
 
 describe('the market-average daemon', () => {
   it('runs on its interval after boot and stops when the app closes', async () => {
@@ -29,7 +29,7 @@ describe('market', () => {
   let buyer: Agent;
   let agent: AgentProcess;
   beforeAll(async () => {
-    t = await startApp({ listen: true });
+    t = await startApp({ listen: true, config: { agentOfflineMs: 3_600_000 } });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
     agent = await AgentProcess.join(t, provider);
@@ -110,6 +110,9 @@ describe('market', () => {
 
   it('searches for a configuration not registered yet, at prices that match libs/domain quote', async () => {
     const spec = { speed: 4000, memory: 256, disk: 1000, askedStoragePerMonth: '60', askedRunningPerHour: '10.11' };
+    // Store search lists only hosts whose agent is online: market-row, added by hand, gets a stand-in agent.
+    const marketRow = ((await provider.get('/api/hosts')).body as Array<{ id: string; name: string }>).find((host) => host.name === 'market-row')!;
+    await heardFrom(t, [marketRow.id]);
     const offers = (await buyer.post('/api/market/search').send(spec)).body as Array<Record<string, unknown>>;
     const row = offers.find((offer) => offer.hostName === 'market-row')!;
     // Fig. 31: (4 + 64) × 0.00001 × 3600 = 2.448 per 3600 s; 10 × 0.01 × 30 = 3 per 30 days.

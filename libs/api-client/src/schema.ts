@@ -542,6 +542,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/machines/{id}/offers/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Why the search for a registered machine finds no host: size, price or offline, and what would fit */
+        get: operations["explainMachineOffers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/machines/{id}/resume": {
         parameters: {
             query?: never;
@@ -684,6 +701,26 @@ export interface paths {
          * @description Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices: the `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every such host.
          */
         post: operations["searchMarket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/market/search/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Why a search finds no host: size, price or offline, and what would fit
+         * @description Same body as POST /api/market/search. Reason size: the largest free resources; price: the cheapest prices of the hosts with room.
+         */
+        post: operations["explainMarketSearch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -897,6 +934,16 @@ export interface components {
             machines: components["schemas"]["BuyerMachineCostDto"][];
             /** @description "Total Current Cost": storage of every billed machine per day, running of those running per second. */
             totals: components["schemas"]["CostRatesDto"];
+            /**
+             * @description Largest top-up allowed in one request (VIRTUOSO_TOPUP_MAX_AMOUNT).
+             * @example 10000
+             */
+            topUpMaxAmount: string;
+            /**
+             * @description What may still be topped up today (UTC): the daily limit less today's top-ups.
+             * @example 49975
+             */
+            topUpDailyRemaining: string;
         };
         BuyerMachineCostDto: {
             /**
@@ -1614,10 +1661,15 @@ export interface components {
              */
             state: "registered" | "storing" | "stored" | "starting" | "running" | "stopping" | "stopped" | "suspending" | "suspended" | "resuming" | "migrating" | "deleting" | "deleted";
             /**
-             * @description Version: increments when the machine is stored, stopped, suspended or arrives after a migration. Sent as the ETag; send it back in If-Match.
+             * @description Version: increments when the machine is stored, stopped, suspended or arrives after a migration.
              * @example 0
              */
             version: number;
+            /**
+             * @description The ETag header's value: "<version>.<revision>", where the revision grows on every write (edits included). Send it back in If-Match; a bare "<version>" there compares the version only.
+             * @example "0.1"
+             */
+            etag: string;
             /**
              * @description Actions the current state allows, in display order.
              * @example [
@@ -1851,6 +1903,34 @@ export interface components {
              * @example debian-12-netinst.iso
              */
             name: string;
+        };
+        NoOfferExplanationDto: {
+            /**
+             * @description size: no online host has the speed, memory and disk free at once; price: online hosts have room, none within both asked prices; offline: the hosts with room are offline (or none is online); none: nothing stands in the way (or the market is empty).
+             * @example price
+             * @enum {string}
+             */
+            reason: "size" | "price" | "offline" | "none";
+            /**
+             * @description A sentence for people: the reason and what would fit.
+             * @example 3 hosts can hold it, the cheapest at 4.2 per month and 1.1 per hour: raise your asked running price to at least 1.1 per hour.
+             */
+            message: string;
+            /**
+             * @description Online hosts with room for the size, whatever their prices.
+             * @example 3
+             */
+            hostsThatFitSize: number;
+            /**
+             * @description Over those hosts, the lowest storage price per 30-day month for this machine; null when none has room.
+             * @example 4.2
+             */
+            cheapestStoragePerMonth: string | null;
+            /**
+             * @description Over those hosts, the lowest running price per hour for this machine (maybe another host); null when none has room.
+             * @example 1.1
+             */
+            cheapestRunningPerHour: string | null;
         };
         NotificationDto: {
             /**
@@ -2749,7 +2829,10 @@ export interface operations {
     createTopUp: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2974,7 +3057,10 @@ export interface operations {
     createJoinToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3288,7 +3374,10 @@ export interface operations {
     createToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3493,7 +3582,10 @@ export interface operations {
     createHost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3778,7 +3870,10 @@ export interface operations {
     registerMachine: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3788,10 +3883,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             201: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -3849,10 +3944,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -3893,7 +3988,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -3989,7 +4084,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4004,10 +4099,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4243,10 +4338,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4340,10 +4435,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4489,11 +4584,72 @@ export interface operations {
             };
         };
     };
+    explainMachineOffers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reason and what would fit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoOfferExplanationDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     resumeMachine: {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4504,10 +4660,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4593,7 +4749,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4608,10 +4766,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4706,7 +4864,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4717,10 +4875,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4806,7 +4964,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4821,10 +4981,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4919,7 +5079,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4930,10 +5090,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -5143,6 +5303,57 @@ export interface operations {
             };
         };
     };
+    explainMarketSearch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MachineSpecDto"];
+            };
+        };
+        responses: {
+            /** @description The reason and what would fit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoOfferExplanationDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     listMedia: {
         parameters: {
             query?: never;
@@ -5184,7 +5395,10 @@ export interface operations {
     uploadMedia: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

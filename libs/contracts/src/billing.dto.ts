@@ -118,6 +118,12 @@ export class BuyerAccountDto {
 
   @ApiProperty({ description: '"Total Current Cost": storage of every billed machine per day, running of those running per second.', type: CostRatesDto })
   totals: CostRatesDto;
+
+  @ApiProperty({ description: 'Largest top-up allowed in one request (VIRTUOSO_TOPUP_MAX_AMOUNT).', example: '10000' })
+  topUpMaxAmount: string;
+
+  @ApiProperty({ description: 'What may still be topped up today (UTC): the daily limit less today\'s top-ups.', example: '49975' })
+  topUpDailyRemaining: string;
 }
 
 export class TopUpDto {

@@ -121,8 +121,15 @@ export class MachineDto {
   @ApiProperty({ description: 'Lifecycle state.', enum: MACHINE_STATES, example: 'registered' })
   state: string;
 
-  @ApiProperty({ description: 'Version: increments when the machine is stored, stopped, suspended or arrives after a migration. Sent as the ETag; send it back in If-Match.', example: 0 })
+  @ApiProperty({ description: 'Version: increments when the machine is stored, stopped, suspended or arrives after a migration.', example: 0 })
   version: number;
+
+  @ApiProperty({
+    description:
+      'The ETag header\'s value: "<version>.<revision>", where the revision grows on every write (edits included). Send it back in If-Match; a bare "<version>" there compares the version only.',
+    example: '"0.1"',
+  })
+  etag: string;
 
   @ApiProperty({ description: 'Actions the current state allows, in display order.', enum: MACHINE_ACTIONS, isArray: true, example: ['edit', 'searchProviders', 'store', 'delete'] })
   allowedActions: string[];
@@ -162,6 +169,31 @@ export class MachineDto {
 
   @ApiProperty({ description: 'When it was registered (ISO 8601).', example: '2026-11-25T10:00:00.000Z' })
   createdAt: string;
+}
+
+export const NO_OFFER_REASONS = ['size', 'price', 'offline', 'none'] as const;
+
+/** Why a store search found no host, and what would fit (libs/domain explainNoOffer). */
+export class NoOfferExplanationDto {
+  @ApiProperty({
+    description:
+      "size: no online host has the speed, memory and disk free at once; price: online hosts have room, none within both asked prices; offline: the hosts with room are offline (or none is online); none: nothing stands in the way (or the market is empty).",
+    enum: NO_OFFER_REASONS,
+    example: 'price',
+  })
+  reason: string;
+
+  @ApiProperty({ description: 'A sentence for people: the reason and what would fit.', example: '3 hosts can hold it, the cheapest at 4.2 per month and 1.1 per hour: raise your asked running price to at least 1.1 per hour.' })
+  message: string;
+
+  @ApiProperty({ description: 'Online hosts with room for the size, whatever their prices.', example: 3 })
+  hostsThatFitSize: number;
+
+  @ApiProperty({ description: 'Over those hosts, the lowest storage price per 30-day month for this machine; null when none has room.', example: '4.2', nullable: true, type: String })
+  cheapestStoragePerMonth: string | null;
+
+  @ApiProperty({ description: 'Over those hosts, the lowest running price per hour for this machine (maybe another host); null when none has room.', example: '1.1', nullable: true, type: String })
+  cheapestRunningPerHour: string | null;
 }
 
 /** A host that can hold a machine at the buyer's asked prices (report fig. 11). */

@@ -8,3 +8,5 @@ export * from './billing';
 export * from './billing-format';
 export * from './billing-next';
 export * from './market-history';
+export * from './no-offer';
+export * from './billing-refund';

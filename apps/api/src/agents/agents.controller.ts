@@ -12,6 +12,7 @@ import {
 import type { Request } from 'express';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
 import { AGENT_HEADER } from './agent-auth.service';
 import { AgentsService } from './agents.service';
 import { AgentDownloads } from './agent-downloads.service';
@@ -33,6 +34,7 @@ export class AgentsController {
   })
   @ApiCreatedResponse({ type: JoinTokenDto, description: 'The token (shown only now) and the command line.' })
   @ApiErrors(400, 401, 403)
+  @Idempotent()
   createJoinToken(@CurrentUser() user: AuthUser, @Body() dto: CreateJoinTokenDto, @Req() req: Request): Promise<JoinTokenDto> {
     return this.agents.createJoinToken(user, dto, this.agents.publicUrl(req));
   }

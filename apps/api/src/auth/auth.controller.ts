@@ -4,6 +4,7 @@ import { ApiTokenDto, CreateApiTokenDto, CreatedApiTokenDto, SignInDto, SignUpDt
 import type { Request, Response } from 'express';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public } from '../common/auth.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
 import { AuthService } from './auth.service';
 
 @ApiTags('auth')
@@ -62,6 +63,7 @@ export class AuthController {
   @ApiOperation({ summary: 'Create a personal API token', description: 'The token is in the answer once; only its hash is kept. Send it as `Authorization: Bearer <token>`.' })
   @ApiCreatedResponse({ type: CreatedApiTokenDto, description: 'The token, with its secret shown this once.' })
   @ApiErrors(400, 401)
+  @Idempotent()
   createToken(@CurrentUser() user: AuthUser, @Body() dto: CreateApiTokenDto): Promise<CreatedApiTokenDto> {
     return this.auth.createToken(user, dto.name);
   }

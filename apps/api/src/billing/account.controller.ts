@@ -4,6 +4,7 @@ import { BuyerAccountDto, ProviderAccountDto, StatementPageDto, StatementQueryDt
 import type { Request, Response } from 'express';
 import { ApiErrors, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
 import { AccountService } from './account.service';
 
 /** CSV when asked by ?format=csv, or by an Accept header that prefers text/csv to JSON. */
@@ -44,6 +45,7 @@ export class AccountController {
   })
   @ApiCreatedResponse({ type: TopUpResultDto, description: 'The new balance and the ledger entry.' })
   @ApiErrors(400, 401, 403, 409)
+  @Idempotent()
   createTopUp(@CurrentUser() user: AuthUser, @Body() dto: TopUpDto): Promise<TopUpResultDto> {
     return this.account.topUp(user, dto);
   }

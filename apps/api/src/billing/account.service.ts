@@ -41,6 +41,8 @@ import { HostsService } from '../providers/hosts.service';
 import { HostIncome } from './host-income.entity';
 import { LowBalanceService } from './low-balance.service';
 import { meterOf } from './meter-rows';
+import { PAYMENT_GATEWAY, PaymentGateway } from './payment-gateway';
+import { APP_CONFIG, AppConfig } from '../config';
 
 interface MachineInfo {
   id: string;
@@ -90,6 +92,8 @@ export class AccountService {
     private readonly lowBalance: LowBalanceService,
     private readonly hostsService: HostsService,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PAYMENT_GATEWAY) private readonly payments: PaymentGateway,
   ) {}
 
   async buyerAccount(user: AuthUser): Promise<BuyerAccountDto> {
@@ -136,6 +140,8 @@ export class AccountService {
       },
       machines: rows,
       totals: rates(currentCostRates(meters.map((m) => m.meter))),
+      topUpMaxAmount: this.config.topUpMaxAmount,
+      topUpDailyRemaining: await this.topUpDailyRemaining(em, user.id, now),
     };
   }
 
@@ -192,17 +198,33 @@ export class AccountService {
     };
   }
 
-  /** "Add value": a top-up from outside, in one transaction with the low-balance re-check. */
+  /**
+   * "Add value": within the operator's limits (per request: 400; per UTC day: 429), collected by
+   * the PaymentGateway, then credited in one transaction with the low-balance re-check. With a
+   * requestId already used, answers that top-up again (same amount) and collects nothing.
+   */
   async topUp(user: AuthUser, dto: TopUpDto): Promise<TopUpResultDto> {
     const amount = exactAmount('amount', dto.amount);
     if (moneyToUnits(amount) <= 0n) throw badRequest('amount', 'amount must be more than 0');
-    const key = `topup:${user.id}:${dto.requestId ?? randomUUID()}`;
+    const reference = dto.requestId ?? randomUUID();
+    const key = `topup:${user.id}:${reference}`;
+    const repeated = await this.db.manager.findOneBy(LedgerEntry, { key });
+    if (!repeated) {
+      if (moneyToUnits(amount) > moneyToUnits(this.config.topUpMaxAmount)) {
+        throw badRequest('amount', `amount must be at most ${this.config.topUpMaxAmount}: the top-up limit per request`);
+      }
+      await this.checkDailyLimit(this.db.manager, user.id, amount);
+      const payment = await this.payments.collect({ userId: user.id, amount, reference });
+      if (payment.status !== 'paid') throw new ApiError(402, `payment declined: ${payment.reason}`.slice(0, 500));
+    }
     const entry = await this.db.transaction(async (em) => {
       const done = await em.findOneBy(LedgerEntry, { key });
       if (done) {
         if (done.amount !== amount) throw new ApiError(409, `requestId ${dto.requestId} already added ${done.amount}, not ${amount}`, { fields: { requestId: ['requestId was already used'] } });
         return done;
       }
+      // Again inside the transaction: two top-ups at once must not both fit under the day's limit.
+      await this.checkDailyLimit(em, user.id, amount);
       const now = this.clock.now();
       await this.ledger.post(em, [{ key, kind: 'topUp', from: OUTSIDE_ACCOUNT, to: userAccount(user.id), amount, at: now }]);
       await this.lowBalance.evaluate(em, [user.id], now);
@@ -210,6 +232,30 @@ export class AccountService {
     });
     const balance = (await this.db.manager.findOneByOrFail(User, { id: user.id })).balance;
     return { balance, entry: (await this.toStatement(this.db.manager, user.id, [entry]))[0] };
+  }
+
+  private async checkDailyLimit(em: EntityManager, userId: string, amount: string): Promise<void> {
+    const remaining = await this.topUpDailyRemaining(em, userId, this.clock.now());
+    if (moneyToUnits(amount) > moneyToUnits(remaining)) {
+      throw new ApiError(429, `amount ${amount} is over the daily top-up limit of ${this.config.topUpDailyLimit}: ${remaining} left today (UTC)`, {
+        fields: { amount: [`at most ${remaining} more may be added today (daily top-up limit ${this.config.topUpDailyLimit})`] },
+      });
+    }
+  }
+
+  /** What the buyer may still top up in the current UTC day: the daily limit less today's top-ups (not the sign-up credit). */
+  private async topUpDailyRemaining(em: EntityManager, userId: string, now: number): Promise<string> {
+    const dayStart = now - (((now % 86_400_000) + 86_400_000) % 86_400_000);
+    const sql = new Sql(em);
+    const rows = await select<{ amount: string }>(
+      em,
+      `SELECT "amount" FROM "ledger_entries" WHERE "creditAccount" = ${sql.p(userAccount(userId))} AND "kind" IN (${sql.p('topUp')}, ${sql.p('topup')}) ` +
+        `AND "key" LIKE ${sql.p('topup:%')} AND "at" >= ${sql.p(dayStart)}`,
+      sql.params,
+    );
+    const used = rows.reduce((total, row) => total + moneyToUnits(row.amount), 0n);
+    const left = moneyToUnits(this.config.topUpDailyLimit) - used;
+    return unitsToMoney(left > 0n ? left : 0n);
   }
 
   /** The user's ledger entries, newest first, filtered; a page of them. */
@@ -343,6 +389,9 @@ function describe(kind: string, key: string, machine: string | null, host: strin
     case 'topUp':
       return key.startsWith('signup:') ? 'sign-up credit' : 'top-up';
     case 'refund':
+      // refund:<charge key> (libs/domain refundKey): what it gives back of which charge.
+      if (key.startsWith('refund:storage:')) return `refund of unused storage of ${name}${on} (host removed by its provider)`;
+      if (key.startsWith('refund:running:')) return `refund of unused running time of ${name}${on} (host removed by its provider)`;
       return `refund${machine ? ` for ${name}` : ''}`;
     default:
       return kind;

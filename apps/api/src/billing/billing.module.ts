@@ -12,12 +12,20 @@ import { BuyerStanding } from './buyer-standing.entity';
 import { HostIncome } from './host-income.entity';
 import { LowBalanceService } from './low-balance.service';
 import { MachineMeterRow } from './machine-meter.entity';
+import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
 
 /** Meters, the billing pass, low-balance handling and the account pages. The machines module calls BillingService's hooks. */
 @Module({
   imports: [AccountsModule, NotificationsModule, ProvidersModule, TypeOrmModule.forFeature([MachineMeterRow, HostIncome, BuyerStanding, BillingStatus])],
   controllers: [AccountController],
-  providers: [BillingService, BillingPassService, LowBalanceService, AccountService],
+  providers: [
+    BillingService,
+    BillingPassService,
+    LowBalanceService,
+    AccountService,
+    // Real payment: bind your PaymentGateway here (see payment-gateway.ts).
+    { provide: PAYMENT_GATEWAY, useClass: CreditAtOnceGateway },
+  ],
   exports: [BillingService, BillingPassService, LowBalanceService],
 })
 export class BillingModule {}

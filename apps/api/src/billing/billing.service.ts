@@ -14,11 +14,16 @@ import {
   meterOnStop,
   meterOnStored,
   moneyToUnits,
+  refundsOnHostRemoval,
   registrationFeeCharge,
+  runningKey,
+  storageKey,
   unitsToMoney,
+  type PaidCharge,
+  type Refund,
 } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
-import { userAccount } from '../accounts/ledger-entry.entity';
+import { LedgerEntry, userAccount, userOfAccount } from '../accounts/ledger-entry.entity';
 import { LedgerService, Posting } from '../accounts/ledger.service';
 import { User } from '../accounts/user.entity';
 import { CLOCK, Clock } from '../common/clock';
@@ -131,6 +136,54 @@ export class BillingService {
     if (compareMoney(balance, charge.amount) < 0) throw new ApiError(402, `balance ${balance} is below the registration fee ${charge.amount}`);
     await this.ledger.post(em, [this.posting(charge, null)]);
     return charge;
+  }
+
+  /**
+   * After a forced removal of its host stopped a machine's billing (onRemoved, same transaction):
+   * gives the buyer back, pro rata, the rest of the storage period and the prepaid running time
+   * left (libs/domain refundsOnHostRemoval), from whoever the ledger says was paid, as 'refund'
+   * movements; the host's income goes down by them. Returns the refunds posted.
+   */
+  async refundHostRemoval(em: EntityManager, machineId: string): Promise<Refund[]> {
+    const current = await this.load(em, machineId);
+    if (!current || current.meter.removedAt === null) return [];
+    const meter = current.meter;
+    const paidOf = async (key: string | null): Promise<(PaidCharge & { hostId: string | null }) | null> => {
+      const entry = key ? await em.findOneBy(LedgerEntry, { key }) : null;
+      const payee = entry ? userOfAccount(entry.creditAccount) : null;
+      return entry && payee ? { amount: entry.amount, payee, hostId: entry.hostId } : null;
+    };
+    const storage = await paidOf(meter.storagePeriodsCharged > 0 ? storageKey(meter.machineId, meter.storedAt, meter.storagePeriodsCharged - 1) : null);
+    const running = await paidOf(meter.slicesCharged > 0 && meter.prepaidMsLeft > 0 ? runningKey(meter.machineId, meter.slicesCharged - 1) : null);
+    const { refunds, meter: after } = refundsOnHostRemoval(meter, { storage, running });
+    const hostOf = (refund: Refund) => (refund.covers === 'storage' ? storage : running)?.hostId ?? null;
+    const { applied } = await this.ledger.post(
+      em,
+      refunds.map((refund) => ({
+        key: refund.key,
+        kind: 'refund',
+        from: userAccount(refund.payer),
+        to: userAccount(refund.payee),
+        amount: refund.amount,
+        at: refund.at,
+        machineId: refund.machineId,
+        hostId: hostOf(refund),
+      })),
+    );
+    for (const posting of applied) if (posting.hostId) await this.lowerIncome(em, posting.hostId, posting.amount);
+    if (after !== meter) await this.writeMeters(em, [{ step: { meter: after, charges: [] }, hostId: current.hostId, revision: current.revision, terms: false }]);
+    await this.lowBalance.evaluate(em, [meter.buyerId], meter.removedAt!);
+    const posted = new Set(applied.map((posting) => posting.key));
+    return refunds.filter((refund) => posted.has(refund.key));
+  }
+
+  /** A refund comes out of what the host earned its provider (compare-and-set on the income read). */
+  private async lowerIncome(em: EntityManager, hostId: string, amount: string): Promise<void> {
+    const row = await em.findOneBy(HostIncome, { hostId });
+    if (!row) return;
+    const income = unitsToMoney(moneyToUnits(row.income) - moneyToUnits(amount));
+    const result = await em.update(HostIncome, { hostId, income: row.income }, { income, updatedAt: nowIso() });
+    if (result.affected !== 1) throw new ApiError(409, 'a host income changed while refunding; try again');
   }
 
   /** Keeps a removed host's name with its income (the provider's account page still shows it). */

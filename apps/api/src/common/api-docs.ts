@@ -41,7 +41,7 @@ export function ApiIfMatch() {
   return ApiHeader({
     name: 'If-Match',
     required: false,
-    description: 'The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on.',
-    example: '"1"',
+    description: 'The machine\'s ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only).',
+    example: '"1.4"',
   });
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { MachineState } from '@virtuoso/domain';
+import { type MachineState, type Refund, describeDuration, sumMoney } from '@virtuoso/domain';
 import { EntityManager, Not } from 'typeorm';
 import { User } from '../accounts/user.entity';
 import { BillingService } from '../billing/billing.service';
@@ -77,6 +77,8 @@ export class HostEviction implements HostEvictor {
       'reconciled',
     );
     if (!written) throw conflict(`machine ${machine.name} on ${host.name} changed meanwhile; try again`);
+    // The buyer did nothing wrong: what they paid for and will not have comes back (report §6.1.1 mailed them only).
+    const refunds = await this.billing.refundHostRemoval(em, machine.id);
     await this.notifications.notify(em, {
       userId: machine.ownerId,
       kind: 'hostRemoved',
@@ -87,7 +89,19 @@ export class HostEviction implements HostEvictor {
         `The provider ${owner.handle} has removed the host ${host.name}, on which your machine ${machine.name} was stored.\n\n` +
         `${machine.name} is registered again: its configuration is kept, but its disk was on that host and is gone. ` +
         `Billing for it stopped at ${isoOf(at)}; you can store it on another host.\n\n` +
+        refundText(refunds) +
         `To get in touch with the provider: ${contact}.`,
     });
   }
+}
+
+/** The refunds in words for the notice and email: the total, then what each gives back. */
+function refundText(refunds: readonly Refund[]): string {
+  if (refunds.length === 0) return '';
+  const parts = refunds.map((refund) =>
+    refund.covers === 'storage'
+      ? `${refund.amount} for the ${describeDuration(refund.unusedMs)} left of the storage period you had paid for`
+      : `${refund.amount} for the ${describeDuration(refund.unusedMs)} of running time you had prepaid`,
+  );
+  return `You have been refunded ${sumMoney(refunds.map((refund) => refund.amount))}: ${parts.join(', and ')} (see your statement).\n\n`;
 }

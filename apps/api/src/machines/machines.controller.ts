@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
-import { AttachMediaDto, MachineDto, OfferDto, RegisterMachineDto, StartMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { AttachMediaDto, MachineDto, NoOfferExplanationDto, OfferDto, RegisterMachineDto, StartMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiIdParam, ApiIfMatch, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { VersionEtagInterceptor } from '../common/etag.interceptor';
-import { IfMatch } from '../common/if-match';
+import { Idempotent } from '../common/idempotency.interceptor';
+import { IfMatch, IfMatchValue } from '../common/if-match';
 import type { Response } from 'express';
 import { ApiSearchLimit, SearchLimit, TOTAL_COUNT_DOC, setTotalCount } from '../market/search-limit';
 import { MachinesService } from './machines.service';
@@ -18,8 +19,8 @@ const AGENT_ERRORS: Array<[number, string]> = [
 
 const machineWithEtag: ApiResponseOptions = {
   type: MachineDto,
-  description: 'The machine; the ETag header is its version in quotes.',
-  headers: { ETag: { description: 'The machine version, e.g. "1".', schema: { type: 'string', example: '"1"' } } },
+  description: 'The machine; the ETag header is its `etag` ("<version>.<revision>").',
+  headers: { ETag: { description: 'The machine\'s etag, e.g. "1.4": send it in If-Match.', schema: { type: 'string', example: '"1.4"' } } },
 };
 
 @ApiTags('machines')
@@ -45,6 +46,7 @@ export class MachinesController {
   })
   @ApiCreatedResponse(machineWithEtag)
   @ApiErrors(400, 401, 402, 403)
+  @Idempotent()
   registerMachine(@CurrentUser() user: AuthUser, @Body() dto: RegisterMachineDto): Promise<MachineDto> {
     return this.machines.register(user, dto);
   }
@@ -64,7 +66,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Edit a registered configuration: size and asked prices', description: 'Only while registered (409 otherwise).' })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412)
-  updateMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateMachineDto, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+  updateMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.update(user, id, dto, ifMatch);
   }
 
@@ -75,7 +77,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Delete a machine', description: 'Allowed while registered, stored, stopped or suspended; frees its resources on the host.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  deleteMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<void> {
+  deleteMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<void> {
     return this.machines.remove(user, id, ifMatch);
   }
 
@@ -104,6 +106,15 @@ export class MachinesController {
     return offers;
   }
 
+  @Get(':id/offers/explain')
+  @ApiIdParam('machine')
+  @ApiOperation({ summary: 'Why the search for a registered machine finds no host: size, price or offline, and what would fit' })
+  @ApiOkResponse({ type: NoOfferExplanationDto, description: 'The reason and what would fit.' })
+  @ApiErrors(401, 403, 404, 409)
+  explainMachineOffers(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<NoOfferExplanationDto> {
+    return this.machines.explainOffers(user, id);
+  }
+
   @Post(':id/store')
   @ApiIdParam('machine')
   @HttpCode(200)
@@ -114,7 +125,8 @@ export class MachinesController {
   })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  storeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StoreMachineDto, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+  @Idempotent()
+  storeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StoreMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.store(user, id, dto.hostId, ifMatch);
   }
 
@@ -125,7 +137,8 @@ export class MachinesController {
   @ApiOperation({ summary: 'Start a stored or stopped machine', description: "Optional body: bootFrom 'cdrom' boots the attached install media first." })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  startMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StartMachineDto, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+  @Idempotent()
+  startMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StartMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.start(user, id, dto, ifMatch);
   }
 
@@ -136,7 +149,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Stop a running machine' })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  stopMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+  stopMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'stop', ifMatch);
   }
 
@@ -147,7 +160,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Suspend a running machine (its memory is saved)' })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  suspendMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+  suspendMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'suspend', ifMatch);
   }
 
@@ -158,7 +171,8 @@ export class MachinesController {
   @ApiOperation({ summary: 'Resume a suspended machine' })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  resumeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: number): Promise<MachineDto> {
+  @Idempotent()
+  resumeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'resume', ifMatch);
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type AgentVmState, MachineDto, RegisterMachineDto, StartMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { type AgentVmState, MachineDto, NoOfferExplanationDto, RegisterMachineDto, StartMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import {
   type MachineAction,
   type MachineSize,
@@ -21,11 +21,13 @@ import { CatalogService } from '../catalog/catalog.service';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, conflict, explainUnknownProperties, notFound, withoutUndefined } from '../common/errors';
+import { describeIfMatch, etagOf, IfMatchValue, ifMatchHolds } from '../common/if-match';
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MarketService, OfferPage } from '../market/market.service';
 import { MediaService } from '../media/media.service';
+import { Host } from '../providers/host.entity';
 import { HostsService, pricesOf } from '../providers/hosts.service';
 import {
   AgentNoAnswerError,
@@ -66,6 +68,12 @@ interface Hooks {
   begin?(em: EntityManager, machine: Machine): Promise<Partial<Machine>>;
   succeeded?(em: EntityManager, machine: Machine): Promise<Partial<Machine>>;
   failed?(em: EntityManager, machine: Machine): Promise<Partial<Machine>>;
+}
+
+/** 412: the machine moved on from what the client saw (an If-Match of a bare version names only the version). */
+function preconditionFailed(machine: Machine, ifMatch: IfMatchValue): ApiError {
+  const now = typeof ifMatch === 'number' ? `version ${machine.version}` : `ETag ${etagOf(machine.version, machine.revision)}`;
+  return new ApiError(412, `machine ${machine.name} is at ${now}, not ${describeIfMatch(ifMatch)}; reload it and try again`);
 }
 
 const sizeOf = (machine: Pick<Machine, 'speed' | 'memory' | 'disk'>): MachineSize => ({ speed: machine.speed, memory: machine.memory, disk: machine.disk });
@@ -149,7 +157,7 @@ export class MachinesService {
   }
 
   /** Edits a registered configuration (report fig. 13); any other state answers 409. */
-  async update(user: AuthUser, id: string, dto: UpdateMachineDto, ifMatch?: number): Promise<MachineDto> {
+  async update(user: AuthUser, id: string, dto: UpdateMachineDto, ifMatch?: IfMatchValue): Promise<MachineDto> {
     const machine = await this.own(user, id);
     this.checkVersion(machine, ifMatch);
     this.begin(machine, 'edit');
@@ -170,14 +178,24 @@ export class MachinesService {
     return this.market.offers(sizeOf(machine), { storagePerMonth: machine.askedStoragePerMonth, runningPerHour: machine.askedRunningPerHour }, limit);
   }
 
+  /** Why the search for a registered machine finds no host, and what would fit. */
+  async explainOffers(user: AuthUser, id: string): Promise<NoOfferExplanationDto> {
+    const machine = await this.own(user, id);
+    this.begin(machine, 'searchProviders');
+    return this.market.explain(sizeOf(machine), { storagePerMonth: machine.askedStoragePerMonth, runningPerHour: machine.askedRunningPerHour });
+  }
+
   /**
    * Stores the machine on a host: in one transaction re-check that the host still fits and still
    * asks no more than the buyer's prices, reserve the resources, fix the prices and enter `storing`.
    */
-  async store(user: AuthUser, id: string, hostId: string, ifMatch?: number): Promise<MachineDto> {
+  async store(user: AuthUser, id: string, hostId: string, ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.perform(user, id, 'store', ifMatch, {
       begin: async (em, machine) => {
         const size = sizeOf(machine);
+        const candidate = await em.findOneBy(Host, { id: hostId });
+        if (!candidate) throw notFound('host');
+        await this.hosts.assertOnline(candidate);
         const host = await this.hosts.reserve(em, hostId, size);
         const prices = pricesOf(host);
         const asked = { storagePerMonth: machine.askedStoragePerMonth, runningPerHour: machine.askedRunningPerHour };
@@ -206,7 +224,7 @@ export class MachinesService {
     });
   }
 
-  act(user: AuthUser, id: string, action: VmAction, ifMatch?: number, options: ActionOptions = {}): Promise<MachineDto> {
+  act(user: AuthUser, id: string, action: VmAction, ifMatch?: IfMatchValue, options: ActionOptions = {}): Promise<MachineDto> {
     // Nothing starts or resumes while its buyer is held for a low balance, or cannot pay the slice it would start.
     const hooks: Hooks =
       action === 'start' || action === 'resume'
@@ -222,12 +240,12 @@ export class MachinesService {
     await this.act({ id: machine.ownerId, handle: '', role: 'buyer', sessionId: null, tokenId: null }, machine.id, 'suspend');
   }
 
-  start(user: AuthUser, id: string, dto: StartMachineDto, ifMatch?: number): Promise<MachineDto> {
+  start(user: AuthUser, id: string, dto: StartMachineDto, ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.act(user, id, 'start', ifMatch, { bootFrom: dto.bootFrom });
   }
 
   /** Deletes the machine: at once while registered, else through the host agent, then frees its resources. */
-  async remove(user: AuthUser, id: string, ifMatch?: number): Promise<void> {
+  async remove(user: AuthUser, id: string, ifMatch?: IfMatchValue): Promise<void> {
     await this.perform(user, id, 'delete', ifMatch, {
       succeeded: async (em, machine) => {
         if (machine.hostId) await this.hosts.release(em, machine.hostId, sizeOf(machine));
@@ -321,7 +339,7 @@ export class MachinesService {
     }
   }
 
-  private async perform(user: AuthUser, id: string, action: AgentAction, ifMatch: number | undefined, hooks: Hooks, options: ActionOptions = {}): Promise<MachineDto> {
+  private async perform(user: AuthUser, id: string, action: AgentAction, ifMatch: IfMatchValue | undefined, hooks: Hooks, options: ActionOptions = {}): Promise<MachineDto> {
     const machine = await this.own(user, id);
     this.checkVersion(machine, ifMatch);
     const begun = this.begin(machine, action);
@@ -410,18 +428,14 @@ export class MachinesService {
     return begun;
   }
 
-  private checkVersion(machine: Machine, ifMatch: number | undefined): void {
-    if (ifMatch !== undefined && ifMatch !== machine.version) {
-      throw new ApiError(412, `machine ${machine.name} is at version ${machine.version}, not ${ifMatch}; reload it and try again`);
-    }
+  private checkVersion(machine: Machine, ifMatch: IfMatchValue | undefined): void {
+    if (!ifMatchHolds(ifMatch, machine)) throw preconditionFailed(machine, ifMatch!);
   }
 
   /** Explains a compare-and-set that found the machine moved on, from what it is now. */
-  private async lostRace(em: EntityManager, id: string, action: MachineAction, ifMatch: number | undefined): Promise<ApiError> {
+  private async lostRace(em: EntityManager, id: string, action: MachineAction, ifMatch: IfMatchValue | undefined): Promise<ApiError> {
     const now = await em.findOneByOrFail(Machine, { id });
-    if (ifMatch !== undefined && ifMatch !== now.version) {
-      return new ApiError(412, `machine ${now.name} is at version ${now.version}, not ${ifMatch}; reload it and try again`);
-    }
+    if (!ifMatchHolds(ifMatch, now)) return preconditionFailed(now, ifMatch!);
     const begun = beginAction({ state: now.state, version: now.version }, action);
     if (!begun.ok) return new ApiError(409, `Cannot ${action} a machine that is ${now.state}`, { allowedActions: begun.allowed });
     return new ApiError(409, `machine ${now.name} changed meanwhile; reload it and try again`, { allowedActions: allowedActions(now.state) });
@@ -482,6 +496,7 @@ export class MachinesService {
       image: machine.image,
       state: machine.state,
       version: machine.version,
+      etag: etagOf(machine.version, machine.revision),
       allowedActions: allowedActions(machine.state),
       askedStoragePerMonth: machine.askedStoragePerMonth,
       askedRunningPerHour: machine.askedRunningPerHour,

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MachineSpecDto, MarketHostDto, OfferDto } from '@virtuoso/contracts';
+import { MachineSpecDto, MarketHostDto, NoOfferExplanationDto, OfferDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiSignedIn } from '../common/api-docs';
 import { Roles } from '../common/auth.decorators';
 import type { Response } from 'express';
@@ -37,5 +37,18 @@ export class MarketController {
     const { offers, total } = await this.market.searchSpec(dto, limit);
     setTotalCount(res, total);
     return offers;
+  }
+
+  @Post('search/explain')
+  @HttpCode(200)
+  @Roles('buyer')
+  @ApiOperation({
+    summary: 'Why a search finds no host: size, price or offline, and what would fit',
+    description: 'Same body as POST /api/market/search. Reason size: the largest free resources; price: the cheapest prices of the hosts with room.',
+  })
+  @ApiOkResponse({ type: NoOfferExplanationDto, description: 'The reason and what would fit.' })
+  @ApiErrors(400, 401, 403)
+  explainMarketSearch(@Body() dto: MachineSpecDto): Promise<NoOfferExplanationDto> {
+    return this.market.explainSpec(dto);
   }
 }

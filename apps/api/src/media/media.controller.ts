@@ -5,6 +5,7 @@ import type { Request } from 'express';
 import { AGENT_HEADER } from '../agents/agent-auth.service';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
 import { IsoUploadInterceptor, UploadedFile } from './iso-upload.interceptor';
 import { MediaService } from './media.service';
 
@@ -40,6 +41,7 @@ export class MediaController {
   @ApiOperation({ summary: 'Upload an install ISO to my media library', description: 'Anything without the ISO 9660 signature is refused (400 "not an ISO image").' })
   @ApiCreatedResponse({ type: MediaDto, description: 'The stored medium.' })
   @ApiErrors(400, 401, 403, [413, 'The file is larger than the upload limit.'])
+  @Idempotent()
   uploadMedia(@CurrentUser() user: AuthUser, @Req() req: Request, @Body() dto: UploadMediaDto): Promise<MediaDto> {
     return this.media.upload(user, (req as Request & { file?: UploadedFile }).file, dto);
   }

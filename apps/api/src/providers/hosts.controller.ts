@@ -3,6 +3,7 @@ import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOp
 import { CreateHostDto, HostDto, RemoveHostDto, RemoveHostQueryDto, UpdateHostDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
 import { HostsService } from './hosts.service';
 
 @ApiTags('hosts')
@@ -24,6 +25,7 @@ export class HostsController {
   @ApiOperation({ summary: 'Add a host: totals, units, unit prices and periods (report fig. 27)', description: 'To copy a host, read it and post its fields under a new name.' })
   @ApiCreatedResponse({ type: HostDto, description: 'The new host.' })
   @ApiErrors(400, 401, 403, 409)
+  @Idempotent()
   createHost(@CurrentUser() user: AuthUser, @Body() dto: CreateHostDto): Promise<HostDto> {
     return this.hosts.create(user, dto);
   }

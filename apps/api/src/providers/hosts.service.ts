@@ -258,7 +258,7 @@ export class HostsService {
    * sqlite3 driver's cost is per value returned, so the fields come back as one text column per
    * row (10,000 rows: ~40 ms as 16 columns, ~12 ms packed). CAST and || mean the same on PostgreSQL.
    */
-  async marketHosts(size?: MachineSize, em: EntityManager = this.db.manager): Promise<MarketHost[]> {
+  async marketHosts(size?: MachineSize, em: EntityManager = this.db.manager, options: { onlineOnly?: boolean } = {}): Promise<MarketHost[]> {
     const query = em
       .getRepository(Host)
       .createQueryBuilder('host')
@@ -269,10 +269,28 @@ export class HostsService {
         .andWhere('host.memory - host.reservedMemory >= :memory', { memory: size.memory })
         .andWhere('host.storage - host.reservedStorage >= :disk', { disk: size.disk });
     }
+    if (options.onlineOnly) {
+      // Online as isOnline says: a heartbeat within agentOfflineMs (ISO text sorts in time order).
+      const since = new Date(Date.now() - this.config.agentOfflineMs).toISOString();
+      query.innerJoin(Agent, 'agent', 'agent.id = host.agentId').andWhere('agent.lastHeartbeatAt >= :since', { since });
+    }
     // Name then id: the order the search keeps between hosts equal on price and name.
     const rows = await query.orderBy('host.name', 'ASC').addOrderBy('host.id', 'ASC').getRawMany<{ packed: string }>();
     const reader = new MarketHostReader();
     return rows.map(({ packed }) => reader.read(packed));
+  }
+
+  /** Ids of the hosts whose agent is online (a heartbeat within agentOfflineMs), as marketHosts' onlineOnly reads them. */
+  async onlineHostIds(em: EntityManager = this.db.manager): Promise<Set<string>> {
+    const since = new Date(Date.now() - this.config.agentOfflineMs).toISOString();
+    const rows = await em
+      .getRepository(Host)
+      .createQueryBuilder('host')
+      .innerJoin(Agent, 'agent', 'agent.id = host.agentId')
+      .select('host.id', 'id')
+      .where('agent.lastHeartbeatAt >= :since', { since })
+      .getRawMany<{ id: string }>();
+    return new Set(rows.map((row) => row.id));
   }
 
   /** What an offer shows besides its price, for the few hosts on a page of search results. */
@@ -317,6 +335,17 @@ export class HostsService {
       online: status.get(row.id)!.online,
       lastHeartbeatAt: status.get(row.id)!.lastHeartbeatAt,
     }));
+  }
+
+  /**
+   * Refuses (503) to place a machine on a host whose agent is offline: the store would only fail
+   * at the agent, after reserving. Says so without the agent's address.
+   */
+  async assertOnline(host: Pick<Host, 'id' | 'name' | 'agentId'>): Promise<void> {
+    const status = (await this.agentStatus([host])).get(host.id)!;
+    if (status.online) return;
+    const why = host.agentId ? (status.lastHeartbeatAt ? `its agent was last heard from at ${status.lastHeartbeatAt}` : 'its agent has never sent a heartbeat') : 'it has no agent';
+    throw new ApiError(503, `host ${host.name} is offline (${why}); choose another host`);
   }
 
   async findById(id: string): Promise<Host | null> {
