@@ -332,6 +332,10 @@ export class QemuDriver implements VmmDriver {
       rt.intent = 'stop';
       const timeoutMs = opts.timeoutMs ?? 30_000;
       let graceful = false;
+      if (opts.force) {
+        await this.forceQuit(rt);
+        return { forced: true, wasRunning: true };
+      }
       try {
         const s = await rt.qmp!.execute<{ running: boolean }>('query-status');
         // A paused guest cannot see the power button.
@@ -345,6 +349,33 @@ export class QemuDriver implements VmmDriver {
       if (!graceful) await this.forceQuit(rt);
       return { forced: !graceful, wasRunning: true };
     });
+  }
+
+  async reboot(id: string): Promise<MachineStatus> {
+    return this.withLock(id, async () => {
+      const rt = await this.runningRuntime(id, 'reboot');
+      // What a person at the console would press; the guest's init decides what it means (the
+      // tiny guest and most systems reboot). QEMU itself keeps running: the run goes on.
+      await rt.qmp!.execute('send-key', { keys: ['ctrl', 'alt', 'delete'].map((k) => ({ type: 'qcode', data: k })) });
+      return this.statusUnlocked(id);
+    });
+  }
+
+  async reset(id: string): Promise<MachineStatus> {
+    return this.withLock(id, async () => {
+      const rt = await this.runningRuntime(id, 'reset');
+      await rt.qmp!.execute('system_reset');
+      return this.statusUnlocked(id);
+    });
+  }
+
+  /** The runtime of a machine whose guest runs (not paused: a paused guest sees no key and a
+   *  reset would leave it paused). */
+  private async runningRuntime(id: string, what: string): Promise<Runtime> {
+    const st = await this.statusUnlocked(id);
+    const rt = this.runtimes.get(id);
+    if (st.state !== 'running' || !rt || rt.gone || !rt.qmp) throw new InvalidMachineStateError(id, st.state, what);
+    return rt;
   }
 
   async suspend(id: string, opts: SuspendOptions = {}): Promise<SuspendResult> {
