@@ -209,7 +209,7 @@ describe('buyer machines', () => {
     await step('start', 'running', 1);
     const twice = await buyer.post(`/api/machines/${machine.id}/start`);
     expect(twice.status).toBe(409);
-    expect(twice.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'Cannot start a machine that is running', allowedActions: ['stop', 'suspend', 'console'] });
+    expect(twice.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'Cannot start a machine that is running', allowedActions: ['stop', 'reboot', 'reset', 'suspend', 'console'] });
     expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(409);
     expect((await buyer.post(`/api/machines/${machine.id}/resume`)).status).toBe(409);
     await step('stop', 'stopped', 2);

@@ -542,6 +542,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/machines/{id}/reboot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reboot a running machine (Ctrl-Alt-Del asked of the guest)
+         * @description The guest decides (most systems reboot). The machine stays running; its version and billing do not change.
+         */
+        post: operations["rebootMachine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a running machine (hard reset, without asking the guest)
+         * @description Like pressing the reset button: unsaved data in the guest is lost. The machine stays running; its version and billing do not change.
+         */
+        post: operations["resetMachine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/machines/{id}/resume": {
         parameters: {
             query?: never;
@@ -588,7 +628,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop a running machine */
+        /**
+         * Stop a running machine
+         * @description Presses the ACPI power button and waits up to stopTimeoutSeconds for the guest to power off, then powers it off by force. Optional body {"force": true}: power off at once, without asking the guest (a forced stop is a stop: stopped, version + 1, running time ends).
+         */
         post: operations["stopMachine"];
         delete?: never;
         options?: never;
@@ -1514,9 +1557,19 @@ export interface components {
             expiresAt: string;
             /**
              * @description The command that starts a provider agent on the host and joins it with this token.
-             * @example npm run agent -- --frontend http://127.0.0.1:8080 --join vj_Yp3m... --data ~/.virtuoso/agent-3f2a1b0c --port 7101
+             * @example npm run agent -- --frontend http://127.0.0.1:8080 --join vj_Yp3m... --data ~/.virtuoso/agent-3f2a1b0c --port 7103 --console-port 7203
              */
             command: string;
+            /**
+             * @description Command port the command suggests: held by no agent the market knows, nor by another waiting join token, and free on the API's machine when the request came from it.
+             * @example 7103
+             */
+            agentPort: number;
+            /**
+             * @description Console port the command suggests, chosen the same way (agentPort + 100 when free).
+             * @example 7203
+             */
+            consolePort: number;
         };
         JoinTokenStatusDto: {
             /**
@@ -1627,7 +1680,7 @@ export interface components {
              *       "delete"
              *     ]
              */
-            allowedActions: ("edit" | "searchProviders" | "store" | "start" | "stop" | "suspend" | "resume" | "console" | "migrate" | "delete")[];
+            allowedActions: ("edit" | "searchProviders" | "store" | "start" | "stop" | "reboot" | "reset" | "suspend" | "resume" | "console" | "migrate" | "delete")[];
             /**
              * @description Highest storage price per month the buyer asked for.
              * @example 3
@@ -1677,6 +1730,16 @@ export interface components {
             lastError: string | null;
             /** @description Install medium in its CD-ROM drive, or null. */
             media: components["schemas"]["MediaRefDto"] | null;
+            /**
+             * @description How long a stop waits for the guest to power itself off after the ACPI power button before it powers the machine off by force, in seconds.
+             * @example 30
+             */
+            stopTimeoutSeconds: number;
+            /**
+             * @description True when the machine came with an installed operating system (a preconfigured image). False for a blank machine: nothing answers the power button unless the buyer installed a system, so its stop is forced after stopTimeoutSeconds.
+             * @example true
+             */
+            hasOperatingSystem: boolean;
             /**
              * @description When it was registered (ISO 8601).
              * @example 2026-11-25T10:00:00.000Z
@@ -2459,6 +2522,13 @@ export interface components {
              * @example []
              */
             items: components["schemas"]["StatementEntryDto"][];
+        };
+        StopMachineDto: {
+            /**
+             * @description true: power off at once, without asking the guest first (the ACPI power button and its timeout are skipped). Default false.
+             * @example true
+             */
+            force?: boolean;
         };
         StoreMachineDto: {
             /**
@@ -4489,6 +4559,206 @@ export interface operations {
             };
         };
     };
+    rebootMachine: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The machine; the ETag header is its version in quotes. */
+            200: {
+                headers: {
+                    /** @description The machine version, e.g. "1". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description If-Match names a version the machine is no longer at. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    resetMachine: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The machine; the ETag header is its version in quotes. */
+            200: {
+                headers: {
+                    /** @description The machine version, e.g. "1". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description If-Match names a version the machine is no longer at. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     resumeMachine: {
         parameters: {
             query?: never;
@@ -4715,7 +4985,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StopMachineDto"];
+            };
+        };
         responses: {
             /** @description The machine; the ETag header is its version in quotes. */
             200: {
@@ -4726,6 +5000,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */

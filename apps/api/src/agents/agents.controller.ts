@@ -34,7 +34,7 @@ export class AgentsController {
   @ApiCreatedResponse({ type: JoinTokenDto, description: 'The token (shown only now) and the command line.' })
   @ApiErrors(400, 401, 403)
   createJoinToken(@CurrentUser() user: AuthUser, @Body() dto: CreateJoinTokenDto, @Req() req: Request): Promise<JoinTokenDto> {
-    return this.agents.createJoinToken(user, dto, this.agents.publicUrl(req));
+    return this.agents.createJoinToken(user, dto, this.agents.publicUrl(req), undefined, req.socket.remoteAddress);
   }
 
   @Get('join-tokens/:id')
