@@ -7,7 +7,7 @@ import { addAgentHost, signUpApi, stopIfRunning } from '../support/market';
 // joined by an agent this test starts; a buyer stores the preconfigured tiny-linux on it, starts
 // it, watches the console canvas draw the guest's screen, types a command whose output reaches
 // the guest's serial log, suspends, resumes (the console reconnects), stops, starts again and
-// sends Ctrl-Alt-Del (the guest's init powers off; the page shows the machine stopped).
+// sends Ctrl-Alt-Del (the guest reboots, as a real OS does: it boots again and stays running).
 const run = Date.now().toString(36);
 const provider = { handle: `cprov-${run}`, email: `cprov-${run}@example.com`, password: 'provider-password' };
 const buyer = { handle: `cbuyer-${run}`, email: `cbuyer-${run}@example.com`, password: 'buyer-password' };
@@ -77,7 +77,7 @@ test.afterAll(async () => {
   await agent?.stop();
 });
 
-test('buyer stores tiny-linux on an agent host, uses its console, suspends, resumes, stops and sends Ctrl-Alt-Del', async ({ page, baseURL }) => {
+test('buyer stores tiny-linux on an agent host, uses its console, suspends, resumes, stops and sends Ctrl-Alt-Del (a reboot)', async ({ page, baseURL }) => {
   test.setTimeout(300_000);
   const base = baseURL!;
 
@@ -148,12 +148,15 @@ test('buyer stores tiny-linux on an agent host, uses its console, suspends, resu
   await expect(page.getByText('The machine is stopped.')).toBeVisible();
   expect(await machineState()).toBe('stopped');
 
-  // Start again from the console page, then Ctrl-Alt-Del: the guest's init powers it off, and the
-  // front-end, told by the agent, shows it stopped (no Stop pressed).
+  // Start again from the console page, then Ctrl-Alt-Del: the guest reboots like a real OS — it
+  // boots to its ready marker again while the machine stays running and the console connected.
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(status).toHaveText(/Connected/, { timeout: 60_000 });
   await expect.poll(readyCount, { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
+  const boots = readyCount();
   await page.getByRole('button', { name: 'Ctrl-Alt-Del' }).click();
-  await expect(status).toHaveText(/machine is stopped/, { timeout: 60_000 });
-  expect(await machineState()).toBe('stopped');
+  await expect.poll(serialLog, { timeout: 20_000, message: 'the guest took Ctrl-Alt-Del as a reboot' }).toContain('VIRTUOSO-GUEST-REBOOT');
+  await expect.poll(readyCount, { timeout: 90_000, message: 'the guest booted again' }).toBe(boots + 1);
+  expect(await machineState()).toBe('running');
+  await expect(status).toHaveText(/Connected/);
 });

@@ -195,7 +195,15 @@ cat >"$R/etc/inittab" <<'EOF'
 ::sysinit:/etc/rc
 ttyS0::respawn:-/bin/sh
 tty1::respawn:-/bin/sh
-::ctrlaltdel:/bin/poweroff -f
+::ctrlaltdel:/etc/ctrlaltdel
+EOF
+# Ctrl-Alt-Del reboots, as on a real OS (the kernel hands the keys to init as SIGINT). The VMM
+# keeps running: the guest boots again to its ready marker.
+cat >"$R/etc/ctrlaltdel" <<'EOF'
+#!/bin/sh
+echo "VIRTUOSO-GUEST-REBOOT" >/dev/ttyS0 2>/dev/null
+sync
+exec reboot -f
 EOF
 cat >"$R/etc/rc" <<'EOF'
 #!/bin/sh
@@ -236,7 +244,7 @@ export PATH=/bin PS1='virtuoso# '
 EOF
 echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
 echo 'root:x:0:' >"$R/etc/group"
-chmod 755 "$R/init" "$R/etc/rc"
+chmod 755 "$R/init" "$R/etc/rc" "$R/etc/ctrlaltdel"
 (cd "$R" && find . | sort | "$R/bin/busybox" cpio -o -H newc 2>/dev/null) | gzip -1 -n >"$WORK/initramfs.gz"
 
 # --- boot-loader config shared by disk and ISO -----------------------------------------------

@@ -123,6 +123,18 @@ export class AgentProcess {
     await this.waitFor(/ready: agent \S+,/);
   }
 
+  /** Ends the agent and starts it again on its data dir with `extra` arguments (e.g. a new --join),
+   *  without waiting for it to be ready (it may refuse to start: waitFor its message). */
+  async restartWith(extra: string[] = []): Promise<void> {
+    await this.kill();
+    this.spawn(extra);
+  }
+
+  /** Resolves once the agent process has ended by itself. */
+  async ended(): Promise<void> {
+    await this.exited;
+  }
+
   /** The agent's serial log of a machine (what the guest printed). */
   serialLog(machineId: string): string {
     try {

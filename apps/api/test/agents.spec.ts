@@ -1,5 +1,6 @@
 import { sign } from '@virtuoso/contracts';
 import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,10 +35,19 @@ describe('provider agents: join and heartbeats', () => {
   it('makes a one-time join token with the command line; the agent joins with it and its facts show', async () => {
     const made = await provider.post('/api/agents/join-tokens').send({});
     expect(made.status).toBe(201);
-    expect(made.body).toEqual({ id: expect.any(String), token: expect.stringMatching(/^vj_[A-Za-z0-9_-]{43}$/), expiresAt: expect.any(String), command: expect.any(String) });
+    expect(made.body).toEqual({
+      id: expect.any(String),
+      token: expect.stringMatching(/^vj_[A-Za-z0-9_-]{43}$/),
+      expiresAt: expect.any(String),
+      command: expect.any(String),
+      agentPort: expect.any(Number),
+      consolePort: made.body.agentPort + 100,
+    });
     // One hour, stored hashed.
     expect(Date.parse(made.body.expiresAt) - Date.now()).toBeGreaterThan(3590_000);
-    expect(made.body.command).toBe(`npm run agent -- --frontend ${t.url} --join ${made.body.token} --data ~/.virtuoso/agent-${made.body.id.slice(0, 8)} --port 7101`);
+    expect(made.body.command).toBe(
+      `npm run agent -- --frontend ${t.url} --join ${made.body.token} --data ~/.virtuoso/agent-${made.body.id.slice(0, 8)} --port ${made.body.agentPort} --console-port ${made.body.consolePort}`,
+    );
     const stored = await t.app.get(DataSource).getRepository(JoinToken).findOneByOrFail({ id: made.body.id });
     expect(stored.tokenHash).not.toContain(made.body.token);
     expect(JSON.stringify(stored)).not.toContain(made.body.token);
@@ -117,6 +127,55 @@ describe('provider agents: join and heartbeats', () => {
       expect(used.body.message).toBe('this join token is unknown');
     } finally {
       await second.cleanup();
+    }
+  });
+
+  it("suggests ports no known agent, waiting token or host holds and that are free on this machine (never the demo agents' 7101/7201, 7102/7202)", async () => {
+    const facts = { bogomips: 1000, cpus: 1, memoryMb: 1024, freeDiskMb: 1000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
+    const suggestion = async () => {
+      const made = await provider.post('/api/agents/join-tokens').send({});
+      expect(made.status).toBe(201);
+      expect(made.body.command).toContain(` --port ${made.body.agentPort} --console-port ${made.body.consolePort}`);
+      return made.body as { token: string; agentPort: number; consolePort: number };
+    };
+    const canBind = (port: number) =>
+      new Promise<boolean>((done) => {
+        const server = net.createServer().once('error', () => done(false));
+        server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+      });
+    // Agents the market knows at the demo agents' ports (joined, whether or not they run).
+    for (const [agentPort, consolePort] of [[7101, 7201], [7102, 7202]]) {
+      const token = await suggestion();
+      expect((await t.anonymous().post('/api/agents/join').send({ joinToken: token.token, agentHost: '127.0.0.1', agentPort, consolePort, facts })).status).toBe(201);
+    }
+    const known = new Set(((await provider.get('/api/agents')).body as Array<{ agentPort: number; consolePort: number }>).flatMap((a) => [a.agentPort, a.consolePort]));
+    const seen = new Set<number>();
+    const held: net.Server[] = [];
+    try {
+      for (let round = 0; round < 3; round++) {
+        const next = await suggestion();
+        for (const port of [next.agentPort, next.consolePort]) {
+          expect([7101, 7102, 7201, 7202]).not.toContain(port);
+          expect(known.has(port), `port ${port} is held by a known agent`).toBe(false);
+          expect(seen.has(port), `port ${port} was suggested to a token still waiting`).toBe(false);
+          seen.add(port);
+        }
+        expect(await canBind(next.consolePort)).toBe(true);
+        // Something on this machine takes its command port: the next suggestion avoids it.
+        const server = net.createServer();
+        await new Promise<void>((done) => server.listen(next.agentPort, '127.0.0.1', done));
+        held.push(server);
+      }
+      // A port held here (not by any agent) pushes the suggestion past it.
+      const blocker = net.createServer();
+      const after = await suggestion();
+      await new Promise<void>((done) => blocker.listen(after.agentPort + 1, '127.0.0.1', done));
+      held.push(blocker);
+      const next = await suggestion();
+      expect(next.agentPort).not.toBe(after.agentPort + 1);
+      expect(next.consolePort).not.toBe(after.agentPort + 1);
+    } finally {
+      for (const server of held) await new Promise((done) => server.close(done));
     }
   });
 

@@ -47,6 +47,8 @@ const ROUTES: Route[] = [
   { method: 'post', path: '/api/machines/:id/store', access: 'buyer', owned: 'machine', body: { hostId: '00000000-0000-4000-8000-000000000000' } },
   { method: 'post', path: '/api/machines/:id/start', access: 'buyer', owned: 'machine' },
   { method: 'post', path: '/api/machines/:id/stop', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/reboot', access: 'buyer', owned: 'machine' },
+  { method: 'post', path: '/api/machines/:id/reset', access: 'buyer', owned: 'machine' },
   { method: 'post', path: '/api/machines/:id/suspend', access: 'buyer', owned: 'machine' },
   { method: 'post', path: '/api/machines/:id/resume', access: 'buyer', owned: 'machine' },
   { method: 'post', path: '/api/machines/:id/media', access: 'buyer', owned: 'machine', body: { mediaId: '00000000-0000-4000-8000-000000000000' } },

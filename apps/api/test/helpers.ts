@@ -126,7 +126,7 @@ export async function addAgentHost(provider: Agent, agentId: string, overrides: 
   return response.body;
 }
 
-/** Deletes every machine of `buyer` stored on the host (stopping running ones), then the host: its agent is free again. */
+/** Deletes every machine of `buyer` stored on the host (stopping running ones), then the host, which retires its agent. */
 export async function retireHost(provider: Agent, buyer: Agent, hostId: string): Promise<void> {
   for (const machine of (await buyer.get('/api/machines')).body as Array<{ id: string; state: string; host: { id: string } | null }>) {
     if (machine.host?.id !== hostId) continue;

@@ -1,6 +1,24 @@
+import { ClientTCP } from '@nestjs/microservices';
+import { AgentCommands, type AgentReply, sign } from '@virtuoso/contracts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { firstValueFrom } from 'rxjs';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess } from './agent-process';
+import { Agent as AgentRow } from '../src/agents/agent.entity';
+import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
+
+/** Sends one command signed with the agent's own secret straight to its command port. */
+async function command(agent: AgentProcess, identity: { agentId: string; secret: string }, pattern: string, body: unknown = {}): Promise<AgentReply> {
+  const client = new ClientTCP({ host: '127.0.0.1', port: agent.port });
+  try {
+    await client.connect();
+    return await firstValueFrom(client.send<AgentReply>(pattern, sign(identity.secret, identity.agentId, pattern, body)));
+  } finally {
+    client.close();
+  }
+}
 
 describe('provider hosts', () => {
   let t: TestApp;
@@ -106,13 +124,59 @@ describe('provider hosts', () => {
       expect(await t.snapshot()).toEqual(before);
       expect((await provider.get(`/api/hosts/${busy.id}`)).body.machineCount).toBe(2);
 
-      // Once they are gone, it can go, and its agent can serve another host.
+      // Once they are gone, it can go.
       for (const machine of (await buyer.get('/api/machines')).body) {
         expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
       }
       expect((await provider.get(`/api/hosts/${busy.id}`)).body).toMatchObject({ machineCount: 0, free: { speed: 8000, memory: 512, storage: 20000 } });
       expect((await provider.delete(`/api/hosts/${busy.id}`)).status).toBe(204);
-      expect((await addAgentHost(provider, agent.agentId, { name: 'busy-again' })).name).toBe('busy-again');
+    } finally {
+      await agent.cleanup();
+    }
+  });
+
+  it("tells a deleted host's agent to stop serving: it refuses every command, stops heartbeating, says why, stays retired after a restart, and serves again only after a new join", async () => {
+    const agent = await AgentProcess.join(t, provider, { heartbeatMs: 200 });
+    const agents = t.app.get(DataSource).getRepository(AgentRow);
+    try {
+      const host = await addAgentHost(provider, agent.agentId, { name: 'to-retire' });
+      const identity = JSON.parse(readFileSync(join(agent.dataDir, 'agent.json'), 'utf8')) as { agentId: string; secret: string };
+      expect(await command(agent, identity, AgentCommands.facts)).toMatchObject({ ok: true });
+
+      expect((await provider.delete(`/api/hosts/${host.id}`)).status).toBe(204);
+      await agent.waitFor(/retired by the front-end: its host to-retire was deleted from the market; refusing every command and sending no more heartbeats/);
+      expect(JSON.parse(readFileSync(join(agent.dataDir, 'agent.json'), 'utf8'))).toMatchObject({
+        agentId: identity.agentId,
+        retiredAt: expect.any(String),
+        retiredReason: 'its host to-retire was deleted from the market',
+      });
+      // The market forgets it: its secret no longer works here and no host can take it.
+      await eventually(async () => (await agents.findOneBy({ id: identity.agentId })) === null, 'the agent forgotten');
+      const taken = await provider.post('/api/hosts').send(virt8({ name: 'to-retire-again', agentId: identity.agentId }));
+      expect(taken.status).toBe(400);
+      expect(taken.body.fields.agentId).toBeDefined();
+      // A correctly signed command is refused, and says why.
+      expect(await command(agent, identity, AgentCommands.facts)).toEqual({
+        ok: false,
+        code: 'refused',
+        error: 'this agent no longer serves: its host to-retire was deleted from the market',
+      });
+      // No heartbeat leaves it any more (a refused one would be logged as failed).
+      const heartbeatsBefore = agent.output.match(/heartbeat/g)?.length ?? 0;
+      await new Promise((done) => setTimeout(done, 1_000));
+      expect(agent.output.match(/heartbeat/g)?.length ?? 0).toBe(heartbeatsBefore);
+
+      // A restart does not serve again: it stops, saying why and what to do.
+      await agent.restartWith();
+      await agent.waitFor(/cannot start: agent \S+ was retired by .* \(its host to-retire was deleted from the market\); it serves no more: to serve a host again, start it with a new join token \(--join\)/);
+      await agent.ended();
+
+      // With a new join token it joins again under a new identity and can serve a host.
+      const token = await provider.post('/api/agents/join-tokens').send({});
+      await agent.restartWith(['--join', token.body.token]);
+      const ready = await agent.waitFor(/ready: agent (\S+),/);
+      expect(ready[1]).not.toBe(identity.agentId);
+      expect((await addAgentHost(provider, ready[1], { name: 'served-again' })).name).toBe('served-again');
     } finally {
       await agent.cleanup();
     }

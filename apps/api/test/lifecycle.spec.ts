@@ -179,28 +179,97 @@ describe.sequential('a preconfigured machine on a real agent', () => {
     console.log(`stop action (ACPI power-off): ${ms} ms`);
   });
 
-  it('notices a power-off from inside the guest (Ctrl-Alt-Del → poweroff -f): stopped with version + 1 from the heartbeat event', async () => {
+  it('reboots (Ctrl-Alt-Del asked of the guest) and resets it: it boots again, still running at version 3; so does a Ctrl-Alt-Del from the console', async () => {
+    const readyCount = () => (agent.serialLog(machineId).match(/VIRTUOSO-GUEST-READY/g) ?? []).length;
+    const booted = (count: number) => eventually(async () => readyCount() >= count, `the guest's boot number ${count}`, 60_000);
+    let boots = readyCount();
     await act('start', 'running', 3);
-    const from = agent.serialLog(machineId).length;
-    await eventually(async () => MARKER.test(agent.serialLog(machineId).slice(from)), 'the guest booted again', 60_000);
+    await booted(boots + 1);
+    const running = await machine();
+    expect(running).toMatchObject({
+      state: 'running',
+      allowedActions: ['stop', 'reboot', 'reset', 'suspend', 'console'],
+      hasOperatingSystem: true,
+      stopTimeoutSeconds: 15,
+    });
+
+    // A stale If-Match is refused before anything reaches the agent.
+    expect((await buyer.post(`/api/machines/${machineId}/reboot`).set('If-Match', '"2"')).status).toBe(412);
+
+    boots = readyCount();
+    const rebooted = await buyer.post(`/api/machines/${machineId}/reboot`).set('If-Match', '"3"');
+    expect(rebooted.status, JSON.stringify(rebooted.body)).toBe(200);
+    expect(rebooted.body).toMatchObject({ state: 'running', version: 3, lastError: null });
+    await booted(boots + 1);
+    expect(agent.serialLog(machineId)).toContain('VIRTUOSO-GUEST-REBOOT');
+    expect(await machine()).toMatchObject({ state: 'running', version: 3 });
+    expect(await reported()).toMatchObject({ state: 'running', version: 3 });
+
+    boots = readyCount();
+    const rebootMarks = (agent.serialLog(machineId).match(/VIRTUOSO-GUEST-REBOOT/g) ?? []).length;
+    const reset = await buyer.post(`/api/machines/${machineId}/reset`).set('If-Match', '"3"');
+    expect(reset.status, JSON.stringify(reset.body)).toBe(200);
+    expect(reset.body).toMatchObject({ state: 'running', version: 3, lastError: null });
+    await booted(boots + 1);
+    expect((agent.serialLog(machineId).match(/VIRTUOSO-GUEST-REBOOT/g) ?? []).length).toBe(rebootMarks); // not asked of the guest
+
+    // The console's Ctrl-Alt-Del is the same keys: the guest reboots, the machine stays running.
+    boots = readyCount();
+    expect((await buyer.post(`/api/machines/${machineId}/keys`).send({ keys: ['ctrl', 'alt', 'delete'] })).status).toBe(204);
+    await booted(boots + 1);
+    expect(await machine()).toMatchObject({ state: 'running', version: 3, lastError: null });
+  }, 240_000);
+
+  it('notices a power-off from inside the guest (poweroff typed on its keyboard): stopped with version + 1 from the heartbeat event', async () => {
     expect((await buyer.post(`/api/machines/${machineId}/keys`).send({ keys: ['ctrl', 'alt'] })).status).toBe(204);
     const bad = await buyer.post(`/api/machines/${machineId}/keys`).send({ keys: ['Ctrl+Alt'] });
     expect(bad.status).toBe(400);
     expect(bad.body.fields.keys).toBeDefined();
 
     const t0 = Date.now();
-    expect((await buyer.post(`/api/machines/${machineId}/keys`).send({ keys: ['ctrl', 'alt', 'delete'] })).status).toBe(204);
+    // Typed on tty1 like a person would; typed again if the shell had not taken the keys yet.
+    let typedAt = 0;
+    const type = async () => {
+      typedAt = Date.now();
+      for (const key of ['ret', 'p', 'o', 'w', 'e', 'r', 'o', 'f', 'f', 'spc', 'minus', 'f', 'ret']) {
+        if ((await buyer.post(`/api/machines/${machineId}/keys`).send({ keys: [key] })).status !== 204) return;
+      }
+    };
     const stopped = await eventually(async () => {
       const now = await machine();
-      return now.state === 'stopped' && now;
-    }, 'the machine stopped by the guest', 30_000);
-    console.log(`Ctrl-Alt-Del → machine stopped in the API: ${Date.now() - t0} ms`);
+      if (now.state === 'stopped') return now;
+      if (Date.now() - typedAt > 10_000) await type();
+      return false;
+    }, 'the machine stopped by the guest', 60_000);
+    console.log(`poweroff typed → machine stopped in the API: ${Date.now() - t0} ms`);
     expect(stopped).toMatchObject({ state: 'stopped', version: 4, lastError: null, allowedActions: ['start', 'migrate', 'delete'] });
     expect(await reported()).toMatchObject({ state: 'stopped', version: 4 });
   });
 
+  it('force-stops it: powered off at once without the power button, a stop like any other (version 5)', async () => {
+    await act('start', 'running', 4);
+    const from = agent.serialLog(machineId).length;
+    await eventually(async () => MARKER.test(agent.serialLog(machineId).slice(from)), 'the guest booted again', 60_000);
+    const bad = await buyer.post(`/api/machines/${machineId}/stop`).send({ force: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields.force).toEqual(['force must be true or false']);
+    expect((await machine()).state).toBe('running');
+
+    const stopped = await buyer.post(`/api/machines/${machineId}/stop`).set('If-Match', '"4"').send({ force: true });
+    expect(stopped.status, JSON.stringify(stopped.body)).toBe(200);
+    expect(stopped.body).toMatchObject({ state: 'stopped', version: 5, lastError: null });
+    expect(agent.serialLog(machineId).slice(from)).not.toContain('VIRTUOSO-GUEST-POWERDOWN'); // not asked
+    expect(agent.output).toMatch(/stopped \(forced, as asked\), version 5/);
+    await reportedAs('stopped', 5);
+    // Neither reboot nor reset applies to a stopped machine.
+    const refused = await buyer.post(`/api/machines/${machineId}/reboot`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ message: 'Cannot reboot a machine that is stopped', allowedActions: ['start', 'migrate', 'delete'] });
+    expect((await buyer.post(`/api/machines/${machineId}/reset`)).status).toBe(409);
+  }, 120_000);
+
   it('deletes it: gone from the agent, the host freed', async () => {
-    const response = await buyer.delete(`/api/machines/${machineId}`).set('If-Match', '"4"');
+    const response = await buyer.delete(`/api/machines/${machineId}`).set('If-Match', '"5"');
     expect(response.status).toBe(204);
     await eventually(async () => (await reported()) === undefined, 'the machine gone from heartbeats');
     expect((await provider.get(`/api/hosts/${host.id}`)).body).toMatchObject({ machineCount: 0, free: { speed: 8000, memory: 512, storage: 20000 } });

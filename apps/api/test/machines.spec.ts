@@ -8,35 +8,37 @@ type User = Agent & { handle: string; userId: string };
 
 /**
  * A buyer's machines through the API. Storing and every action after it go to a REAL provider
- * agent (one process for the file) that creates and runs real QEMU machines: these are blank
- * (SeaBIOS only), so stops are forced after the test's 1 s stop timeout. An agent serves one host
- * at a time: each test adds the host it needs with the agent and deletes it at the end.
+ * agent process that creates and runs real QEMU machines: these are blank
+ * (SeaBIOS only), so stops are forced after the test's 1 s stop timeout. Each test adds the host it
+ * needs with a new agent and deletes it at the end (deleting a host retires its agent).
  * Failure behaviour (unreachable agent, refusals, the reconciler) is in failures.spec.ts.
  */
 describe('buyer machines', () => {
   let t: TestApp;
   let provider: User;
   let buyer: User;
-  let agent: AgentProcess;
 
   beforeAll(async () => {
     t = await startApp({ listen: true });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
-    agent = await AgentProcess.join(t, provider);
   });
   afterAll(async () => {
-    await agent?.cleanup();
     await t?.close();
   });
 
-  /** Runs `test` with a host served by the file's agent, then deletes its machines and the host. */
+  /** Runs `test` with a host served by a new agent, then deletes its machines and the host (which retires that agent). */
   const withHost = async (overrides: Record<string, unknown>, test: (host: { id: string; name: string }) => Promise<void>) => {
-    const host = await addAgentHost(provider, agent.agentId, overrides);
+    const hostAgent = await AgentProcess.join(t, provider);
     try {
-      await test(host);
+      const host = await addAgentHost(provider, hostAgent.agentId, overrides);
+      try {
+        await test(host);
+      } finally {
+        await retireHost(provider, buyer, host.id);
+      }
     } finally {
-      await retireHost(provider, buyer, host.id);
+      await hostAgent.cleanup();
     }
   };
 
@@ -227,7 +229,7 @@ describe('buyer machines', () => {
     await step('start', 'running', 1);
     const twice = await buyer.post(`/api/machines/${machine.id}/start`);
     expect(twice.status).toBe(409);
-    expect(twice.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'Cannot start a machine that is running', allowedActions: ['stop', 'suspend', 'console'] });
+    expect(twice.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'Cannot start a machine that is running', allowedActions: ['stop', 'reboot', 'reset', 'suspend', 'console'] });
     expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(409);
     expect((await buyer.post(`/api/machines/${machine.id}/resume`)).status).toBe(409);
     await step('stop', 'stopped', 2);

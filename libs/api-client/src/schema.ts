@@ -542,17 +542,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/machines/{id}/offers/explain": {
+    "/api/machines/{id}/reboot": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Why the search for a registered machine finds no host: size, price or offline, and what would fit */
-        get: operations["explainMachineOffers"];
+        get?: never;
         put?: never;
-        post?: never;
+        /**
+         * Reboot a running machine (Ctrl-Alt-Del asked of the guest)
+         * @description The guest decides (most systems reboot). The machine stays running; its version and billing do not change.
+         */
+        post: operations["rebootMachine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a running machine (hard reset, without asking the guest)
+         * @description Like pressing the reset button: unsaved data in the guest is lost. The machine stays running; its version and billing do not change.
+         */
+        post: operations["resetMachine"];
         delete?: never;
         options?: never;
         head?: never;
@@ -605,7 +628,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop a running machine */
+        /**
+         * Stop a running machine
+         * @description Presses the ACPI power button and waits up to stopTimeoutSeconds for the guest to power off, then powers it off by force. Optional body {"force": true}: power off at once, without asking the guest (a forced stop is a stop: stopped, version + 1, running time ends).
+         */
         post: operations["stopMachine"];
         delete?: never;
         options?: never;
@@ -701,26 +727,6 @@ export interface paths {
          * @description Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices: the `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every such host.
          */
         post: operations["searchMarket"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/market/search/explain": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Why a search finds no host: size, price or offline, and what would fit
-         * @description Same body as POST /api/market/search. Reason size: the largest free resources; price: the cheapest prices of the hosts with room.
-         */
-        post: operations["explainMarketSearch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -934,16 +940,6 @@ export interface components {
             machines: components["schemas"]["BuyerMachineCostDto"][];
             /** @description "Total Current Cost": storage of every billed machine per day, running of those running per second. */
             totals: components["schemas"]["CostRatesDto"];
-            /**
-             * @description Largest top-up allowed in one request (VIRTUOSO_TOPUP_MAX_AMOUNT).
-             * @example 10000
-             */
-            topUpMaxAmount: string;
-            /**
-             * @description What may still be topped up today (UTC): the daily limit less today's top-ups.
-             * @example 49975
-             */
-            topUpDailyRemaining: string;
         };
         BuyerMachineCostDto: {
             /**
@@ -1561,9 +1557,19 @@ export interface components {
             expiresAt: string;
             /**
              * @description The command that starts a provider agent on the host and joins it with this token.
-             * @example npm run agent -- --frontend http://127.0.0.1:8080 --join vj_Yp3m... --data ~/.virtuoso/agent-3f2a1b0c --port 7101
+             * @example npm run agent -- --frontend http://127.0.0.1:8080 --join vj_Yp3m... --data ~/.virtuoso/agent-3f2a1b0c --port 7103 --console-port 7203
              */
             command: string;
+            /**
+             * @description Command port the command suggests: held by no agent the market knows, nor by another waiting join token, and free on the API's machine when the request came from it.
+             * @example 7103
+             */
+            agentPort: number;
+            /**
+             * @description Console port the command suggests, chosen the same way (agentPort + 100 when free).
+             * @example 7203
+             */
+            consolePort: number;
         };
         JoinTokenStatusDto: {
             /**
@@ -1661,15 +1667,10 @@ export interface components {
              */
             state: "registered" | "storing" | "stored" | "starting" | "running" | "stopping" | "stopped" | "suspending" | "suspended" | "resuming" | "migrating" | "deleting" | "deleted";
             /**
-             * @description Version: increments when the machine is stored, stopped, suspended or arrives after a migration.
+             * @description Version: increments when the machine is stored, stopped, suspended or arrives after a migration. Sent as the ETag; send it back in If-Match.
              * @example 0
              */
             version: number;
-            /**
-             * @description The ETag header's value: "<version>.<revision>", where the revision grows on every write (edits included). Send it back in If-Match; a bare "<version>" there compares the version only.
-             * @example "0.1"
-             */
-            etag: string;
             /**
              * @description Actions the current state allows, in display order.
              * @example [
@@ -1679,7 +1680,7 @@ export interface components {
              *       "delete"
              *     ]
              */
-            allowedActions: ("edit" | "searchProviders" | "store" | "start" | "stop" | "suspend" | "resume" | "console" | "migrate" | "delete")[];
+            allowedActions: ("edit" | "searchProviders" | "store" | "start" | "stop" | "reboot" | "reset" | "suspend" | "resume" | "console" | "migrate" | "delete")[];
             /**
              * @description Highest storage price per month the buyer asked for.
              * @example 3
@@ -1729,6 +1730,16 @@ export interface components {
             lastError: string | null;
             /** @description Install medium in its CD-ROM drive, or null. */
             media: components["schemas"]["MediaRefDto"] | null;
+            /**
+             * @description How long a stop waits for the guest to power itself off after the ACPI power button before it powers the machine off by force, in seconds.
+             * @example 30
+             */
+            stopTimeoutSeconds: number;
+            /**
+             * @description True when the machine came with an installed operating system (a preconfigured image). False for a blank machine: nothing answers the power button unless the buyer installed a system, so its stop is forced after stopTimeoutSeconds.
+             * @example true
+             */
+            hasOperatingSystem: boolean;
             /**
              * @description When it was registered (ISO 8601).
              * @example 2026-11-25T10:00:00.000Z
@@ -1903,34 +1914,6 @@ export interface components {
              * @example debian-12-netinst.iso
              */
             name: string;
-        };
-        NoOfferExplanationDto: {
-            /**
-             * @description size: no online host has the speed, memory and disk free at once; price: online hosts have room, none within both asked prices; offline: the hosts with room are offline (or none is online); none: nothing stands in the way (or the market is empty).
-             * @example price
-             * @enum {string}
-             */
-            reason: "size" | "price" | "offline" | "none";
-            /**
-             * @description A sentence for people: the reason and what would fit.
-             * @example 3 hosts can hold it, the cheapest at 4.2 per month and 1.1 per hour: raise your asked running price to at least 1.1 per hour.
-             */
-            message: string;
-            /**
-             * @description Online hosts with room for the size, whatever their prices.
-             * @example 3
-             */
-            hostsThatFitSize: number;
-            /**
-             * @description Over those hosts, the lowest storage price per 30-day month for this machine; null when none has room.
-             * @example 4.2
-             */
-            cheapestStoragePerMonth: string | null;
-            /**
-             * @description Over those hosts, the lowest running price per hour for this machine (maybe another host); null when none has room.
-             * @example 1.1
-             */
-            cheapestRunningPerHour: string | null;
         };
         NotificationDto: {
             /**
@@ -2540,6 +2523,13 @@ export interface components {
              */
             items: components["schemas"]["StatementEntryDto"][];
         };
+        StopMachineDto: {
+            /**
+             * @description true: power off at once, without asking the guest first (the ACPI power button and its timeout are skipped). Default false.
+             * @example true
+             */
+            force?: boolean;
+        };
         StoreMachineDto: {
             /**
              * @description The host to store the machine on (one of the search results).
@@ -2829,10 +2819,7 @@ export interface operations {
     createTopUp: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3057,10 +3044,7 @@ export interface operations {
     createJoinToken: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3374,10 +3358,7 @@ export interface operations {
     createToken: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3582,10 +3563,7 @@ export interface operations {
     createHost: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3870,10 +3848,7 @@ export interface operations {
     registerMachine: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3883,10 +3858,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             201: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -3944,10 +3919,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -3988,7 +3963,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
                 "If-Match"?: string;
             };
             path: {
@@ -4084,7 +4059,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
                 "If-Match"?: string;
             };
             path: {
@@ -4099,10 +4074,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4338,10 +4313,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4435,10 +4410,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4584,10 +4559,13 @@ export interface operations {
             };
         };
     };
-    explainMachineOffers: {
+    rebootMachine: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The machine id. */
                 id: string;
@@ -4596,13 +4574,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The reason and what would fit. */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
+                    /** @description The machine version, e.g. "1". */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NoOfferExplanationDto"];
+                    "application/json": components["schemas"]["MachineDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
@@ -4641,15 +4621,49 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
+            /** @description If-Match names a version the machine is no longer at. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
         };
     };
-    resumeMachine: {
+    resetMachine: {
         parameters: {
             query?: never;
             header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
                 "If-Match"?: string;
             };
             path: {
@@ -4660,10 +4674,110 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description If-Match names a version the machine is no longer at. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    resumeMachine: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The machine; the ETag header is its version in quotes. */
+            200: {
+                headers: {
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4749,9 +4863,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
                 "If-Match"?: string;
             };
             path: {
@@ -4766,10 +4878,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4864,7 +4976,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
                 "If-Match"?: string;
             };
             path: {
@@ -4873,17 +4985,30 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StopMachineDto"];
+            };
+        };
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
@@ -4964,9 +5089,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
                 "If-Match"?: string;
             };
             path: {
@@ -4981,10 +5104,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -5079,7 +5202,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
                 "If-Match"?: string;
             };
             path: {
@@ -5090,10 +5213,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
+            /** @description The machine; the ETag header is its version in quotes. */
             200: {
                 headers: {
-                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
+                    /** @description The machine version, e.g. "1". */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -5303,57 +5426,6 @@ export interface operations {
             };
         };
     };
-    explainMarketSearch: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MachineSpecDto"];
-            };
-        };
-        responses: {
-            /** @description The reason and what would fit. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["NoOfferExplanationDto"];
-                };
-            };
-            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorDto"];
-                };
-            };
-            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorDto"];
-                };
-            };
-            /** @description The signed-in user's role may not do this. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorDto"];
-                };
-            };
-        };
-    };
     listMedia: {
         parameters: {
             query?: never;
@@ -5395,10 +5467,7 @@ export interface operations {
     uploadMedia: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };

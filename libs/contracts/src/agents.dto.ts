@@ -62,9 +62,19 @@ export class JoinTokenDto {
 
   @ApiProperty({
     description: 'The command that starts a provider agent on the host and joins it with this token.',
-    example: 'npm run agent -- --frontend http://127.0.0.1:8080 --join vj_Yp3m... --data ~/.virtuoso/agent-3f2a1b0c --port 7101',
+    example: 'npm run agent -- --frontend http://127.0.0.1:8080 --join vj_Yp3m... --data ~/.virtuoso/agent-3f2a1b0c --port 7103 --console-port 7203',
   })
   command: string;
+
+  @ApiProperty({
+    description:
+      "Command port the command suggests: held by no agent the market knows, nor by another waiting join token, and free on the API's machine when the request came from it.",
+    example: 7103,
+  })
+  agentPort: number;
+
+  @ApiProperty({ description: 'Console port the command suggests, chosen the same way (agentPort + 100 when free).', example: 7203 })
+  consolePort: number;
 }
 
 /** A joined agent as the "add host" form uses it: where it listens and what it measured. */

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { ResourceAmountsDto } from './hosts.dto';
 import { MediaRefDto } from './media.dto';
 import { IsPrice, IsWholeNumber } from './validation';
@@ -9,7 +9,7 @@ export const MACHINE_STATES = [
   'suspending', 'suspended', 'resuming', 'migrating', 'deleting', 'deleted',
 ] as const;
 export const MACHINE_ACTIONS = [
-  'edit', 'searchProviders', 'store', 'start', 'stop', 'suspend', 'resume', 'console', 'migrate', 'delete',
+  'edit', 'searchProviders', 'store', 'start', 'stop', 'reboot', 'reset', 'suspend', 'resume', 'console', 'migrate', 'delete',
 ] as const;
 
 /** What a buyer asks for: the size of the machine and the highest rates they will pay (report fig. 7). */
@@ -90,6 +90,17 @@ export class StartMachineDto {
   bootFrom?: (typeof BOOT_DEVICES)[number];
 }
 
+/** Optional body of POST /api/machines/{id}/stop. */
+export class StopMachineDto {
+  @ApiPropertyOptional({
+    description: 'true: power off at once, without asking the guest first (the ACPI power button and its timeout are skipped). Default false.',
+    example: true,
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'force must be true or false' })
+  force?: boolean;
+}
+
 export class MachineDto {
   @ApiProperty({ description: 'Machine id (UUID issued by the front-end).', example: '2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e' })
   id: string;
@@ -166,6 +177,19 @@ export class MachineDto {
 
   @ApiProperty({ description: 'Install medium in its CD-ROM drive, or null.', type: MediaRefDto, nullable: true })
   media: MediaRefDto | null;
+
+  @ApiProperty({
+    description: 'How long a stop waits for the guest to power itself off after the ACPI power button before it powers the machine off by force, in seconds.',
+    example: 30,
+  })
+  stopTimeoutSeconds: number;
+
+  @ApiProperty({
+    description:
+      'True when the machine came with an installed operating system (a preconfigured image). False for a blank machine: nothing answers the power button unless the buyer installed a system, so its stop is forced after stopTimeoutSeconds.',
+    example: true,
+  })
+  hasOperatingSystem: boolean;
 
   @ApiProperty({ description: 'When it was registered (ISO 8601).', example: '2026-11-25T10:00:00.000Z' })
   createdAt: string;

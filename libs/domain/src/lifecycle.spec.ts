@@ -25,7 +25,7 @@ function perform(machine: MachineStatus, action: MachineAction, outcome: 'succee
 const EXPECTED: Record<MachineState, MachineAction[]> = {
   registered: ['edit', 'searchProviders', 'store', 'delete'],
   stored: ['start', 'migrate', 'delete'],
-  running: ['stop', 'suspend', 'console'],
+  running: ['stop', 'reboot', 'reset', 'suspend', 'console'],
   stopped: ['start', 'migrate', 'delete'],
   suspended: ['resume', 'migrate', 'delete'],
   storing: [],
@@ -58,15 +58,15 @@ describe('the transition table', () => {
         refused++;
       }
     }
-    // 13 states × 10 actions = 130 pairs, of which 4 + 3 + 3 + 3 + 3 = 16 are allowed
-    expect(refused).toBe(114);
+    // 13 states × 12 actions = 156 pairs, of which 4 + 3 + 5 + 3 + 3 = 18 are allowed
+    expect(refused).toBe(138);
   });
 
   it('explains a refusal as the report would want a buyer to read it', () => {
     expect(beginAction({ state: 'running', version: 1 }, 'start')).toEqual({
       ok: false,
-      reason: 'Cannot start a machine that is running; allowed: stop, suspend, console',
-      allowed: ['stop', 'suspend', 'console'],
+      reason: 'Cannot start a machine that is running; allowed: stop, reboot, reset, suspend, console',
+      allowed: ['stop', 'reboot', 'reset', 'suspend', 'console'],
     });
   });
 
@@ -129,6 +129,23 @@ describe('whole lifecycles with versions', () => {
     expect(perform({ state: 'suspended', version: 3 }, 'migrate', 'failed')).toEqual({ state: 'suspended', version: 3 });
     expect(perform({ state: 'registered', version: 0 }, 'store', 'failed')).toEqual({ state: 'registered', version: 0 });
     expect(perform({ state: 'stopped', version: 2 }, 'delete', 'failed')).toEqual({ state: 'stopped', version: 2 });
+  });
+
+  it('reboots and resets a running machine in place: still running, same version', () => {
+    // running v3 → reboot → running v3 → reset → running v3 → stop → stopped v4
+    let m: MachineStatus = { state: 'running', version: 3 };
+    expect(beginAction(m, 'reboot')).toMatchObject({ ok: true, transient: 'running', target: 'running', changesState: false });
+    expect(beginAction(m, 'reset')).toMatchObject({ ok: true, transient: 'running', target: 'running', changesState: false });
+    m = perform(m, 'reboot');
+    expect(m).toEqual({ state: 'running', version: 3 });
+    m = perform(m, 'reset');
+    expect(m).toEqual({ state: 'running', version: 3 });
+    expect(perform(m, 'stop')).toEqual({ state: 'stopped', version: 4 });
+    // only a running machine can be rebooted or reset
+    for (const state of STATES.filter((s) => s !== 'running')) {
+      expect(isAllowed(state, 'reboot')).toBe(false);
+      expect(isAllowed(state, 'reset')).toBe(false);
+    }
   });
 
   it('refuses to complete what cannot be under way', () => {

@@ -20,7 +20,7 @@ export const STATES = [
 ] as const;
 export type MachineState = (typeof STATES)[number];
 
-export const ACTIONS = ['edit', 'searchProviders', 'store', 'start', 'stop', 'suspend', 'resume', 'console', 'migrate', 'delete'] as const;
+export const ACTIONS = ['edit', 'searchProviders', 'store', 'start', 'stop', 'reboot', 'reset', 'suspend', 'resume', 'console', 'migrate', 'delete'] as const;
 export type MachineAction = (typeof ACTIONS)[number];
 
 export type MachineEvent = 'guestPoweredOff';
@@ -48,7 +48,12 @@ const TRANSITIONS: { readonly [S in MachineState]: Readonly<Partial<Record<Machi
     delete: through('deleting', 'deleted'),
   },
   running: {
+    // A forced stop is a stop too: same states, same version, same end of the running slice.
     stop: through('stopping', 'stopped'),
+    // Reboot (Ctrl-Alt-Del asked of the guest) and reset (the VMM's reset line) restart the guest
+    // inside the same VMM run: the machine stays running and its version does not change.
+    reboot: stay('running'),
+    reset: stay('running'),
     suspend: through('suspending', 'suspended'),
     console: stay('running'),
   },
@@ -111,7 +116,7 @@ export type BeginResult =
       /** Store this while the action is under way (equals target for instant actions). */
       transient: MachineState;
       target: MachineState;
-      /** false for edit, searchProviders and console: nothing to complete. */
+      /** false for edit, searchProviders, console, reboot and reset: nothing to complete. */
       changesState: boolean;
     }
   | { ok: false; reason: string; allowed: MachineAction[] };

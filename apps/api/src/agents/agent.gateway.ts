@@ -4,6 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import {
   AgentCommands,
   type AgentReply,
+  type AgentRetireCommand,
   type AgentVmState,
   type ConsoleOpenCommand,
   type ConsoleOpenResult,
@@ -63,6 +64,24 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
 
   stopVm(target: AgentTarget, command: VmStopCommand): Promise<AgentVmState> {
     return this.command(target, AgentCommands.stop, command, (command.timeoutMs ?? 30_000) + STOP_MARGIN_MS);
+  }
+
+  rebootVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.reboot, command);
+  }
+
+  resetVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
+    return this.command(target, AgentCommands.reset, command);
+  }
+
+  async retireAgent(target: AgentTarget, command: AgentRetireCommand): Promise<void> {
+    const agent = await this.agentOf(target);
+    try {
+      await this.command(target, AgentCommands.retire, command);
+    } finally {
+      // Nothing more goes to it.
+      this.drop(agent.id);
+    }
   }
 
   suspendVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {

@@ -36,7 +36,7 @@ export class AgentsController {
   @ApiErrors(400, 401, 403)
   @Idempotent()
   createJoinToken(@CurrentUser() user: AuthUser, @Body() dto: CreateJoinTokenDto, @Req() req: Request): Promise<JoinTokenDto> {
-    return this.agents.createJoinToken(user, dto, this.agents.publicUrl(req));
+    return this.agents.createJoinToken(user, dto, this.agents.publicUrl(req), undefined, req.socket.remoteAddress);
   }
 
   @Get('join-tokens/:id')

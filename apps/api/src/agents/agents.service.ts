@@ -15,7 +15,7 @@ import {
 } from '@virtuoso/contracts';
 import type { Request } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { In, IsNull, Repository } from 'typeorm';
+import { In, IsNull, MoreThan, Repository } from 'typeorm';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, notFound } from '../common/errors';
@@ -25,14 +25,13 @@ import { Host } from '../providers/host.entity';
 import { Agent } from './agent.entity';
 import { AgentAuth } from './agent-auth.service';
 import { JoinToken } from './join-token.entity';
+import { CONSOLE_PORT_OFFSET, canBindLoopback, isThisMachine, suggestAgentPorts } from './port-suggestion';
 import { isOnline, parseFacts } from './online';
 import { Reconciler } from './reconciler.service';
 
 export const HEARTBEAT_CHANNEL = '/api/agents/heartbeat';
 export const JOIN_TOKEN_PREFIX = 'vj_';
 const JOIN_TOKEN_TTL_SECONDS = 3600;
-/** First port suggested for a provider's agents; each further agent two higher (its console port is port + 1). */
-const FIRST_AGENT_PORT = 7101;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -81,12 +80,22 @@ export class AgentsService {
     return `http://${address.includes(':') ? `[${address}]` : address}:${this.config.port}`;
   }
 
-  async createJoinToken(user: AuthUser, dto: CreateJoinTokenDto, frontendUrl: string, suggest?: { port: number; consolePort?: number; dataDir?: string }): Promise<JoinTokenDto> {
+  /** `requestFrom`: the address the provider asked from (ports are checked free here when it is this machine). */
+  async createJoinToken(
+    user: AuthUser,
+    dto: CreateJoinTokenDto,
+    frontendUrl: string,
+    suggest?: { port: number; consolePort?: number; dataDir?: string },
+    requestFrom?: string,
+  ): Promise<JoinTokenDto> {
     if (dto.hostId) {
       const host = await this.hosts.findOneBy({ id: dto.hostId, ownerId: user.id });
       if (!host) throw badRequest('hostId', 'hostId must be one of your hosts');
       if (host.agentId) throw badRequest('hostId', `host ${host.name} already has an agent`);
     }
+    const ports = suggest
+      ? { agentPort: suggest.port, consolePort: suggest.consolePort ?? suggest.port + 1 }
+      : await this.suggestPorts(isThisMachine(requestFrom));
     const token = JOIN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const now = Date.now();
     const row: JoinToken = {
@@ -97,18 +106,43 @@ export class AgentsService {
       expiresAt: isoAfter(JOIN_TOKEN_TTL_SECONDS, now),
       usedAt: null,
       agentId: null,
+      agentPort: ports.agentPort,
+      consolePort: ports.consolePort,
       createdAt: new Date(now).toISOString(),
     };
-    const joined = await this.agents.countBy({ providerId: user.id });
     await this.db.transaction((em) => em.insert(JoinToken, row));
     const command = agentCommand({
       frontendUrl,
       token,
       dataDir: suggest?.dataDir ?? `~/.virtuoso/agent-${row.id.slice(0, 8)}`,
-      port: suggest?.port ?? FIRST_AGENT_PORT + 2 * joined,
-      consolePort: suggest?.consolePort,
+      port: ports.agentPort,
+      consolePort: ports.consolePort,
     });
-    return { id: row.id, token, expiresAt: row.expiresAt, command };
+    return { id: row.id, token, expiresAt: row.expiresAt, command, agentPort: ports.agentPort, consolePort: ports.consolePort };
+  }
+
+  /**
+   * Ports for a new agent that no agent the market knows holds (on any address: where the new
+   * agent will run is not known before it joins), nor a host added by hand (with its console port
+   * unknown, both usual choices, + 1 and + 100), nor a join token still waiting for its agent, nor
+   * this API; and, when the provider asks from this machine, free here now (bound on 127.0.0.1).
+   */
+  private async suggestPorts(onThisMachine: boolean): Promise<{ agentPort: number; consolePort: number }> {
+    const taken = new Set<number>([this.config.port]);
+    for (const agent of await this.agents.find({ select: { agentPort: true, consolePort: true } })) {
+      taken.add(agent.agentPort).add(agent.consolePort);
+    }
+    for (const host of await this.hosts.find({ select: { agentPort: true, agentId: true } })) {
+      taken.add(host.agentPort);
+      if (host.agentId === null) taken.add(host.agentPort + 1).add(host.agentPort + CONSOLE_PORT_OFFSET);
+    }
+    for (const pending of await this.tokens.findBy({ usedAt: IsNull(), expiresAt: MoreThan(nowIso()) })) {
+      if (pending.agentPort !== null) taken.add(pending.agentPort);
+      if (pending.consolePort !== null) taken.add(pending.consolePort);
+    }
+    const ports = await suggestAgentPorts(taken, onThisMachine ? canBindLoopback : async () => true);
+    if (!ports) throw new ApiError(503, 'no free pair of ports is left to suggest for a new agent');
+    return ports;
   }
 
   async joinTokenStatus(user: AuthUser, id: string): Promise<JoinTokenStatusDto> {

@@ -1,5 +1,5 @@
 import { Entity, Index } from 'typeorm';
-import { IdColumn, RefColumn, TextColumn, TimeColumn } from '../common/columns';
+import { IdColumn, IntColumn, RefColumn, TextColumn, TimeColumn } from '../common/columns';
 
 /** A one-time token that lets one provider agent join (stored as its SHA-256, never in clear). */
 @Entity('join_tokens')
@@ -28,6 +28,13 @@ export class JoinToken {
   /** The agent that joined with it. */
   @RefColumn({ nullable: true })
   agentId: string | null;
+
+  /** The ports its command suggests; kept from other suggestions until it is used or expires. */
+  @IntColumn({ nullable: true })
+  agentPort: number | null;
+
+  @IntColumn({ nullable: true })
+  consolePort: number | null;
 
   @TimeColumn()
   createdAt: string;

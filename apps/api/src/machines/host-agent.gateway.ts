@@ -1,4 +1,5 @@
 import type {
+  AgentRetireCommand,
   AgentVmState,
   ConsoleOpenCommand,
   VmCommand,
@@ -31,6 +32,12 @@ export interface HostAgentGateway {
   createVm(target: AgentTarget, command: VmCreateCommand): Promise<AgentVmState>;
   startVm(target: AgentTarget, command: VmStartCommand): Promise<AgentVmState>;
   stopVm(target: AgentTarget, command: VmStopCommand): Promise<AgentVmState>;
+  /** Ctrl-Alt-Del asked of the guest (vm.reboot); the machine stays running at its version. */
+  rebootVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
+  /** Hard reset (vm.reset); the machine stays running at its version. */
+  resetVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
+  /** Tells the agent of a deleted host to stop serving for good (agent.retire). */
+  retireAgent(target: AgentTarget, command: AgentRetireCommand): Promise<void>;
   suspendVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
   resumeVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
   deleteVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;

@@ -1,6 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
-import { AttachMediaDto, MachineDto, NoOfferExplanationDto, OfferDto, RegisterMachineDto, StartMachineDto, StoreMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
+import {
+  AttachMediaDto,
+  MachineDto,
+  NoOfferExplanationDto,
+  OfferDto,
+  RegisterMachineDto,
+  StartMachineDto,
+  StopMachineDto,
+  StoreMachineDto,
+  UpdateMachineDto,
+} from '@virtuoso/contracts';
 import { ApiErrors, ApiIdParam, ApiIfMatch, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { VersionEtagInterceptor } from '../common/etag.interceptor';
@@ -146,11 +156,45 @@ export class MachinesController {
   @ApiIdParam('machine')
   @HttpCode(200)
   @ApiIfMatch()
-  @ApiOperation({ summary: 'Stop a running machine' })
+  @ApiOperation({
+    summary: 'Stop a running machine',
+    description:
+      'Presses the ACPI power button and waits up to stopTimeoutSeconds for the guest to power off, then powers it off by force. ' +
+      'Optional body {"force": true}: power off at once, without asking the guest (a forced stop is a stop: stopped, version + 1, running time ends).',
+  })
+  @ApiBody({ type: StopMachineDto, required: false })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  stopMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StopMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+    return this.machines.stop(user, id, dto, ifMatch);
+  }
+
+  @Post(':id/reboot')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiIfMatch()
+  @ApiOperation({
+    summary: 'Reboot a running machine (Ctrl-Alt-Del asked of the guest)',
+    description: 'The guest decides (most systems reboot). The machine stays running; its version and billing do not change.',
+  })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  stopMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
-    return this.machines.act(user, id, 'stop', ifMatch);
+  rebootMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+    return this.machines.restart(user, id, 'reboot', ifMatch);
+  }
+
+  @Post(':id/reset')
+  @ApiIdParam('machine')
+  @HttpCode(200)
+  @ApiIfMatch()
+  @ApiOperation({
+    summary: 'Reset a running machine (hard reset, without asking the guest)',
+    description: 'Like pressing the reset button: unsaved data in the guest is lost. The machine stays running; its version and billing do not change.',
+  })
+  @ApiOkResponse(machineWithEtag)
+  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  resetMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+    return this.machines.restart(user, id, 'reset', ifMatch);
   }
 
   @Post(':id/suspend')

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type AgentVmState, MachineDto, NoOfferExplanationDto, RegisterMachineDto, StartMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
+import { type AgentVmState, MachineDto, NoOfferExplanationDto, RegisterMachineDto, StartMachineDto, StopMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import {
   type MachineAction,
   type MachineSize,
@@ -51,6 +51,8 @@ type AgentAction = 'store' | 'delete' | VmAction;
 /** Options of an action for the agent (start: the boot device). */
 interface ActionOptions {
   bootFrom?: 'disk' | 'cdrom';
+  /** stop: power off at once, without the ACPI power button and its timeout. */
+  force?: boolean;
 }
 
 /** A failure the agent gateway (or the image store) reports, as an HTTP status and whether anything may have happened. */
@@ -244,6 +246,31 @@ export class MachinesService {
     return this.act(user, id, 'start', ifMatch, { bootFrom: dto.bootFrom });
   }
 
+  /** A stop; forced, it skips the power button: the same lifecycle step (stopping → stopped, version + 1, running slice ended). */
+  stop(user: AuthUser, id: string, dto: StopMachineDto, ifMatch?: IfMatchValue): Promise<MachineDto> {
+    return this.act(user, id, 'stop', ifMatch, { force: dto.force === true });
+  }
+
+  /**
+   * Reboot (Ctrl-Alt-Del asked of the guest) or reset (the reset line) of a running machine: the
+   * guest restarts inside the same run, so the machine stays running at its version and its
+   * billing goes on; nothing is stored here but a failure's reason in the answer.
+   */
+  async restart(user: AuthUser, id: string, action: 'reboot' | 'reset', ifMatch?: IfMatchValue): Promise<MachineDto> {
+    const machine = await this.own(user, id);
+    this.checkVersion(machine, ifMatch);
+    this.begin(machine, action);
+    const target = await this.targetOf(machine.hostId);
+    const command = { machineId: machine.id, version: machine.version };
+    try {
+      const seen = action === 'reboot' ? await this.gateway.rebootVm(target, command) : await this.gateway.resetVm(target, command);
+      this.checkAgentVersion(machine, action, seen, machine.version);
+    } catch (error) {
+      throw this.agentFailure(machine, action, error);
+    }
+    return this.get(user, id);
+  }
+
   /** Deletes the machine: at once while registered, else through the host agent, then frees its resources. */
   async remove(user: AuthUser, id: string, ifMatch?: IfMatchValue): Promise<void> {
     await this.perform(user, id, 'delete', ifMatch, {
@@ -400,7 +427,7 @@ export class MachinesService {
       case 'start':
         return this.gateway.startVm(target, { ...vm, ...(options.bootFrom ? { bootFrom: options.bootFrom } : {}) });
       case 'stop':
-        return this.gateway.stopVm(target, { ...vm, timeoutMs: this.config.stopTimeoutMs });
+        return this.gateway.stopVm(target, { ...vm, timeoutMs: this.config.stopTimeoutMs, ...(options.force ? { force: true } : {}) });
       case 'suspend':
         return this.gateway.suspendVm(target, vm);
       case 'resume':
@@ -510,6 +537,10 @@ export class MachinesService {
       lastError: machine.lastError,
       media: machine.mediaId ? { id: machine.mediaId, name: mediaNames.get(machine.mediaId) ?? '?' } : null,
       createdAt: machine.createdAt,
+      stopTimeoutSeconds: this.config.stopTimeoutMs / 1000,
+      // Only a preconfigured image is known to hold a system that answers the power button; what a
+      // buyer installs on a blank machine is unknown here, so its stop may be forced after the timeout.
+      hasOperatingSystem: machine.preconfigured,
     }));
   }
 }

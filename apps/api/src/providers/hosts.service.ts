@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CreateHostDto, HostDto, type HostFacts, MarketHostDto, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
@@ -15,6 +15,7 @@ import { ApiError, badRequest, conflict, explainUnknownProperties, notFound, wit
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
+import { HOST_AGENT_GATEWAY, HostAgentGateway } from '../machines/host-agent.gateway';
 import { Machine } from '../machines/machine.entity';
 import { HOST_EVICTOR, HostEvictor } from './host-evictor';
 import { Host } from './host.entity';
@@ -135,6 +136,8 @@ const CAPS: Array<[field: 'speed' | 'memory' | 'storage', fact: 'bogomips' | 'me
 
 @Injectable()
 export class HostsService {
+  private readonly logger = new Logger('Hosts');
+
   constructor(
     private readonly db: Database,
     private readonly accounts: AccountsService,
@@ -240,6 +243,7 @@ export class HostsService {
         throw new ApiError(409, message, { fields: { confirmName: [message] } });
       }
       await this.moduleRef.get<HostEvictor>(HOST_EVICTOR, { strict: false }).evict(user, row);
+      this.retireAgentOf(row);
       return;
     }
     await this.db.transaction(async (em) => {
@@ -250,6 +254,25 @@ export class HostsService {
       if (result.affected !== 1) throw conflict(`host ${row.name} is receiving a machine; try again later`);
       await em.update(Machine, { hostId: row.id, state: 'deleted' }, { hostId: null });
     });
+    this.retireAgentOf(row);
+  }
+
+  /**
+   * A deleted host's agent is told to stop serving (agent.retire: it refuses every later command,
+   * stops heartbeating and records it on its disk), then forgotten, so that its secret no longer
+   * works here and it can serve again only by joining with a new join token. Best effort, after the
+   * answer: an unreachable agent is only logged (its heartbeats are refused from now on).
+   */
+  private retireAgentOf(host: Host): void {
+    const agentId = host.agentId;
+    if (!agentId) return;
+    const gateway = this.moduleRef.get<HostAgentGateway>(HOST_AGENT_GATEWAY, { strict: false });
+    void gateway
+      .retireAgent({ hostId: host.id, hostName: host.name, agentId }, { reason: `its host ${host.name} was deleted from the market` })
+      .then(() => this.logger.log(`the agent of the deleted host ${host.name} (${agentId}) stopped serving`))
+      .catch((error: unknown) => this.logger.warn(`could not tell the agent of the deleted host ${host.name} (${agentId}) to stop serving: ${error instanceof Error ? error.message : String(error)}`))
+      .then(() => this.agents.delete({ id: agentId }))
+      .catch((error: unknown) => this.logger.warn(`could not forget the agent ${agentId} of the deleted host ${host.name}: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CommandAuth } from './command-auth';
-import { CommandsController, CONSOLE_PORT } from './commands.controller';
+import { CommandsController, CONSOLE_PORT, ON_RETIRE, type OnRetire } from './commands.controller';
 import { ConsoleRelay } from './console-relay';
 import { MachinesService } from './machines.service';
 
@@ -9,6 +9,7 @@ export interface AgentModuleDeps {
   machines: MachinesService;
   relay: ConsoleRelay;
   consolePort: number;
+  onRetire: OnRetire;
 }
 
 /** The command port's Nest module; its services are built by bootstrap (they outlive Nest's app). */
@@ -23,6 +24,7 @@ export class AgentModule {
         { provide: MachinesService, useValue: deps.machines },
         { provide: ConsoleRelay, useValue: deps.relay },
         { provide: CONSOLE_PORT, useValue: deps.consolePort },
+        { provide: ON_RETIRE, useValue: deps.onRetire },
       ],
     };
   }

@@ -14,7 +14,7 @@ import { ConsoleRelay } from './console-relay';
 import { EventQueue } from './event-queue';
 import { FrontendClient } from './frontend-client';
 import { HeartbeatLoop } from './heartbeat';
-import { ensureJoined, type AgentFile } from './identity';
+import { ensureJoined, markRetired, type AgentFile } from './identity';
 import { LocalState } from './local-state';
 import { MachinesService } from './machines.service';
 
@@ -70,9 +70,17 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     await relay.close();
     await driver.detachAll();
   };
+  // The front-end deleted this agent's host (agent.retire): record it so that a restart does not
+  // serve again, stop heartbeating and close consoles; the process stays up and refuses commands.
+  const onRetire = async (reason: string) => {
+    log.warn(`retired by the front-end: ${reason}; refusing every command and sending no more heartbeats (to serve a host again, join with a new join token)`);
+    markRetired(config.dataDir, reason);
+    await heartbeat?.stop();
+    await relay.close().catch(() => undefined);
+  };
   try {
     app = await NestFactory.createMicroservice<MicroserviceOptions>(
-      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort }),
+      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort, onRetire }),
       {
         transport: Transport.TCP,
         options: { host: config.listenHost, port: config.port },

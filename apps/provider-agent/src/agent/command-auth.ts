@@ -15,9 +15,20 @@ export class CommandAuth {
   private readonly log = new Logger('CommandAuth');
   private readonly nonces = new NonceCache();
   private creds?: Credentials;
+  /** Why this agent stopped serving (its host was deleted), once it did. */
+  private retiredBecause?: string;
 
   setCredentials(c: Credentials): void {
     this.creds = c;
+  }
+
+  /** From now on every command is refused, even a correctly signed one (agent.retire). */
+  retire(reason: string): void {
+    this.retiredBecause = reason;
+  }
+
+  get retired(): boolean {
+    return this.retiredBecause !== undefined;
   }
 
   check(pattern: string, envelope: unknown, peer?: string): { ok: true; body: unknown } | { ok: false; reply: AgentReply } {
@@ -25,6 +36,10 @@ export class CommandAuth {
       this.log.warn(`refused ${pattern}${peer ? ` from ${peer}` : ''}: ${reason}`);
       return { ok: false as const, reply: { ok: false as const, code: 'unauthenticated' as const, error: `command refused: ${reason}` } };
     };
+    if (this.retiredBecause !== undefined) {
+      this.log.warn(`refused ${pattern}${peer ? ` from ${peer}` : ''}: this agent is retired (${this.retiredBecause})`);
+      return { ok: false, reply: { ok: false, code: 'refused', error: `this agent no longer serves: ${this.retiredBecause}` } };
+    }
     if (!this.creds) return refuse('not-joined (the agent has no secret yet)');
     const r = verify(this.creds.secret, pattern, envelope, this.nonces);
     if (!r.ok) return refuse(r.reason);

@@ -2,12 +2,15 @@ import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, TcpContext } from '@nestjs/microservices';
 import { AgentCommands, type AgentReply, type ConsoleOpenResult } from '@virtuoso/contracts';
 import { CommandAuth } from './command-auth';
-import { parseConsoleOpen, parseCreate, parseMedia, parseSendKeys, parseStart, parseStop, parseVmCommand } from './commands';
+import { parseConsoleOpen, parseCreate, parseMedia, parseRetire, parseSendKeys, parseStart, parseStop, parseVmCommand } from './commands';
 import { ConsoleRelay } from './console-relay';
 import { CommandError, toFailure } from './errors';
 import { MachinesService } from './machines.service';
 
 export const CONSOLE_PORT = Symbol('CONSOLE_PORT');
+/** What the agent does when the front-end retires it (bootstrap: record it on disk, stop heartbeating). */
+export const ON_RETIRE = Symbol('ON_RETIRE');
+export type OnRetire = (reason: string) => Promise<void> | void;
 
 /**
  * The command port (report §6.3): one handler per AgentCommands pattern. Each takes a
@@ -22,6 +25,7 @@ export class CommandsController {
     @Inject(MachinesService) private readonly machines: MachinesService,
     @Inject(ConsoleRelay) private readonly relay: ConsoleRelay,
     @Inject(CONSOLE_PORT) private readonly consolePort: number,
+    @Inject(ON_RETIRE) private readonly onRetire: OnRetire,
   ) {}
 
   private async run<T>(pattern: string, envelope: unknown, ctx: TcpContext | undefined, fn: (body: unknown) => Promise<T> | T): Promise<AgentReply<T>> {
@@ -67,6 +71,27 @@ export class CommandsController {
   @MessagePattern(AgentCommands.stop)
   stop(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
     return this.run(AgentCommands.stop, env, ctx, (b) => this.machines.stop(parseStop(AgentCommands.stop, b)));
+  }
+
+  @MessagePattern(AgentCommands.reboot)
+  reboot(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
+    return this.run(AgentCommands.reboot, env, ctx, (b) => this.machines.reboot(parseVmCommand(AgentCommands.reboot, b)));
+  }
+
+  @MessagePattern(AgentCommands.reset)
+  reset(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
+    return this.run(AgentCommands.reset, env, ctx, (b) => this.machines.reset(parseVmCommand(AgentCommands.reset, b)));
+  }
+
+  /** The front-end deleted this agent's host: stop serving for good (it may join again only with a new join token). */
+  @MessagePattern(AgentCommands.retire)
+  retire(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
+    return this.run(AgentCommands.retire, env, ctx, async (b) => {
+      const cmd = parseRetire(AgentCommands.retire, b);
+      this.auth.retire(cmd.reason);
+      await this.onRetire(cmd.reason);
+      return { retired: true };
+    });
   }
 
   @MessagePattern(AgentCommands.suspend)

@@ -1,4 +1,5 @@
 import type {
+  AgentRetireCommand,
   ConsoleOpenCommand,
   VmCommand,
   VmCreateCommand,
@@ -77,7 +78,18 @@ export function parseStop(pattern: string, body: unknown): VmStopCommand {
   const b = obj(pattern, body);
   const cmd: VmStopCommand = parseVmCommand(pattern, b);
   if (b['timeoutMs'] !== undefined) cmd.timeoutMs = int(pattern, b, 'timeoutMs', 0, 600_000);
+  if (b['force'] !== undefined) {
+    if (typeof b['force'] !== 'boolean') bad(pattern, 'force must be true or false');
+    cmd.force = b['force'];
+  }
   return cmd;
+}
+
+export function parseRetire(pattern: string, body: unknown): AgentRetireCommand {
+  const b = obj(pattern, body);
+  const reason = b['reason'];
+  if (typeof reason !== 'string' || reason.length > 500) bad(pattern, 'reason must be a text of at most 500 characters');
+  return { reason };
 }
 
 export function parseMedia(pattern: string, body: unknown): VmMediaCommand {

@@ -11,6 +11,10 @@ export interface AgentFile extends AgentIdentity {
   agentPort: number;
   consolePort: number;
   joinedAt: string;
+  /** Set when the front-end retired this agent (its host was deleted): it serves no more, and
+   *  only a join with a new token gives it a new identity. */
+  retiredAt?: string;
+  retiredReason?: string;
 }
 
 export const AGENT_FILE = 'agent.json';
@@ -35,6 +39,13 @@ export function loadAgentFile(dataDir: string): AgentFile | undefined {
   return j as AgentFile;
 }
 
+/** Record in agent.json that the front-end retired this agent, so that a restart does not serve again. */
+export function markRetired(dataDir: string, reason: string, at = new Date()): void {
+  const a = loadAgentFile(dataDir);
+  if (!a) return;
+  saveAgentFile(dataDir, { ...a, retiredAt: at.toISOString(), retiredReason: reason });
+}
+
 export function saveAgentFile(dataDir: string, a: AgentFile): void {
   const file = path.join(dataDir, AGENT_FILE);
   const tmp = `${file}.tmp`;
@@ -54,7 +65,13 @@ export async function ensureJoined(
   facts: () => HostFacts,
   opts: { retryDelaysMs?: number[]; shouldStop?: () => boolean } = {},
 ): Promise<AgentFile> {
-  const existing = loadAgentFile(config.dataDir);
+  const retired = loadAgentFile(config.dataDir);
+  if (retired?.retiredAt) {
+    const why = `agent ${retired.agentId} was retired by ${retired.frontendUrl} at ${retired.retiredAt}${retired.retiredReason ? ` (${retired.retiredReason})` : ''}`;
+    if (!config.frontendUrl || !config.joinToken) throw new Error(`${why}; it serves no more: to serve a host again, start it with a new join token (--join)`);
+    log.warn(`${why}; joining again with the new join token`);
+  }
+  const existing = retired?.retiredAt ? undefined : retired;
   if (existing) {
     const frontendUrl = config.frontendUrl ?? existing.frontendUrl;
     const moved =

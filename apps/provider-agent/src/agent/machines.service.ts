@@ -143,9 +143,28 @@ export class MachinesService {
 
   async stop(cmd: VmStopCommand): Promise<AgentVmState> {
     return this.versioned(cmd, 'stop', async () => {
-      const r = await this.driver.stop(cmd.machineId, { timeoutMs: cmd.timeoutMs });
+      const r = await this.driver.stop(cmd.machineId, { timeoutMs: cmd.timeoutMs, force: cmd.force });
       const st = await this.driver.status(cmd.machineId);
-      this.log.log(`machine ${cmd.machineId}: ${r.wasRunning ? (r.forced ? 'stopped (forced after the timeout)' : 'stopped') : 'was not running'}, version ${st.version}`);
+      const how = cmd.force ? 'stopped (forced, as asked)' : r.forced ? 'stopped (forced after the timeout)' : 'stopped';
+      this.log.log(`machine ${cmd.machineId}: ${r.wasRunning ? how : 'was not running'}, version ${st.version}`);
+      return st;
+    });
+  }
+
+  /** Ctrl-Alt-Del asked of the guest: it restarts inside the same run (version unchanged). */
+  async reboot(cmd: VmCommand): Promise<AgentVmState> {
+    return this.versioned(cmd, 'reboot', async () => {
+      const st = await this.driver.reboot(cmd.machineId);
+      this.log.log(`machine ${cmd.machineId}: reboot asked of the guest (Ctrl-Alt-Del)`);
+      return st;
+    });
+  }
+
+  /** The reset line: the guest restarts at once inside the same run (version unchanged). */
+  async reset(cmd: VmCommand): Promise<AgentVmState> {
+    return this.versioned(cmd, 'reset', async () => {
+      const st = await this.driver.reset(cmd.machineId);
+      this.log.log(`machine ${cmd.machineId}: reset`);
       return st;
     });
   }

@@ -67,6 +67,8 @@ export interface CreateOptions {
 export interface StopOptions {
   /** How long the guest gets to power itself off after the ACPI power button. Default 30 s. */
   timeoutMs?: number;
+  /** true: no power button, quit the VMM at once (a forced stop; the result says forced). */
+  force?: boolean;
 }
 
 export interface StopResult {
@@ -152,6 +154,12 @@ export interface VmmDriver {
   start(id: string, opts?: StartOptions): Promise<MachineStatus>;
   /** ACPI power button, then a forced quit after opts.timeoutMs (report §6.2.3's auto-answer). */
   stop(id: string, opts?: StopOptions): Promise<StopResult>;
+  /** Ask the guest to restart: Ctrl-Alt-Del on its keyboard, as a person at the console would.
+   *  The VMM keeps running (the guest reboots inside it); throws unless the machine is running. */
+  reboot(id: string): Promise<MachineStatus>;
+  /** Hard reset (the reset line): the guest restarts at once inside the same VMM run, without
+   *  being asked. Throws unless the machine is running. */
+  reset(id: string): Promise<MachineStatus>;
   /** Save device + memory state to state.bin and end the VMM process. Retries, then throws
    *  SuspendFailedError leaving the machine running. */
   suspend(id: string, opts?: SuspendOptions): Promise<SuspendResult>;

@@ -25,6 +25,8 @@ export const AgentCommands = {
   create: 'vm.create',
   start: 'vm.start',
   stop: 'vm.stop',
+  reboot: 'vm.reboot',
+  reset: 'vm.reset',
   suspend: 'vm.suspend',
   resume: 'vm.resume',
   delete: 'vm.delete',
@@ -33,6 +35,7 @@ export const AgentCommands = {
   sendKeys: 'vm.sendKeys',
   consoleOpen: 'console.open',
   list: 'vm.list',
+  retire: 'agent.retire',
 } as const;
 export type AgentCommand = (typeof AgentCommands)[keyof typeof AgentCommands];
 
@@ -114,7 +117,16 @@ export interface VmCommand {
 }
 
 export interface VmStopCommand extends VmCommand {
+  /** How long the guest gets after the ACPI power button before the VMM is quit. */
   timeoutMs?: number;
+  /** true: quit the VMM at once, without the power button (a forced stop). */
+  force?: boolean;
+}
+
+/** Sent when the host is deleted from the market: the agent stops serving for good (it refuses
+ *  every later command, stops heartbeating and marks its identity retired on disk). */
+export interface AgentRetireCommand {
+  reason: string;
 }
 
 export interface VmStartCommand extends VmCommand {
@@ -152,7 +164,9 @@ export interface ConsoleOpenResult {
  * `result` of each command's successful reply:
  *   host.facts → HostFacts          vm.list → AgentVmState[]          console.open → ConsoleOpenResult
  *   vm.create, vm.start, vm.stop, vm.suspend, vm.resume, vm.media.attach, vm.media.eject,
- *   vm.sendKeys → AgentVmState (after the action; stop and suspend return version + 1)
+ *   vm.sendKeys, vm.reboot, vm.reset → AgentVmState (after the action; stop and suspend return
+ *   version + 1; reboot and reset keep the machine running at its version)
+ *   agent.retire → { retired: true }
  *   vm.delete → AgentVmState with state 'absent' (also when the machine was already gone)
  */
 export type AgentReply<T = unknown> =

@@ -13,6 +13,16 @@ import { decodeVgaText } from './screen';
  * intent and counts the ended run.
  */
 
+/** Ctrl-Alt-Del on the guest's keyboard, as a person at the console would press it. */
+export async function askReboot(qmp: QmpExecutor): Promise<void> {
+  await qmp.execute('send-key', { keys: ['ctrl', 'alt', 'delete'].map((data) => ({ type: 'qcode', data })) });
+}
+
+/** The hardware reset line (QMP system_reset). */
+export async function resetLine(qmp: QmpExecutor): Promise<void> {
+  await qmp.execute('system_reset');
+}
+
 /** Write the current screen to `file`: PNG if it ends in .png, PPM otherwise. */
 export async function screendump(qmp: QmpExecutor, file: string): Promise<void> {
   await qmp.execute('screendump', {

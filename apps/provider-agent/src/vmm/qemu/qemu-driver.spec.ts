@@ -148,6 +148,47 @@ describe.concurrent('QemuDriver with real QEMU', () => {
     expect((await driver.status(spec.id)).version).toBe(3);
   });
 
+  it('reboot (Ctrl-Alt-Del) and reset restart the guest in the same run; a forced stop quits at once', async ({ expect }) => {
+    const spec = await createMachine();
+    await driver.start(spec.id, { directKernel: direct });
+    await waitForSerial(driver, spec.id, MARKER);
+    const { pid, version } = await driver.status(spec.id);
+    const readyCount = () => (serialLog(driver, spec.id).match(/VIRTUOSO-GUEST-READY/g) ?? []).length;
+    const exits: string[] = [];
+    const onExit = (e: { id: string; reason: string }) => e.id === spec.id && exits.push(e.reason);
+    driver.events.on('exited', onExit);
+    try {
+      // Reboot: the guest's init gets Ctrl-Alt-Del and reboots; QEMU keeps running.
+      const rebooted = await driver.reboot(spec.id);
+      expect(rebooted).toMatchObject({ state: 'running', version, pid });
+      await expect.poll(readyCount, { timeout: 60_000, message: 'the guest boots again after the reboot' }).toBe(2);
+      expect(serialLog(driver, spec.id)).toContain('VIRTUOSO-GUEST-REBOOT');
+      expect(await driver.status(spec.id)).toMatchObject({ state: 'running', version, pid });
+
+      // Reset: the reset line, without asking the guest; again the same QEMU process.
+      const reset = await driver.reset(spec.id);
+      expect(reset).toMatchObject({ state: 'running', version, pid });
+      await expect.poll(readyCount, { timeout: 60_000, message: 'the guest boots again after the reset' }).toBe(3);
+      expect(serialLog(driver, spec.id).match(/VIRTUOSO-GUEST-REBOOT/g)).toHaveLength(1); // the reset did not ask the guest
+      expect(await driver.status(spec.id)).toMatchObject({ state: 'running', version, pid });
+      expect(exits).toEqual([]);
+
+      // Force stop: no power button (the guest would print its power-down marker), the VMM quits.
+      const r = await driver.stop(spec.id, { force: true, timeoutMs: 30_000 });
+      expect(r).toEqual({ forced: true, wasRunning: true });
+      expect(serialLog(driver, spec.id)).not.toContain('VIRTUOSO-GUEST-POWERDOWN');
+      expect(pidAlive(pid!)).toBe(false);
+      expect(await driver.status(spec.id)).toMatchObject({ state: 'stopped', version: version + 1 });
+      expect(exits).toEqual(['stopped']);
+
+      // Neither can be asked of a stopped machine.
+      await expect(driver.reboot(spec.id)).rejects.toThrow(/cannot reboot machine .*: it is stopped/);
+      await expect(driver.reset(spec.id)).rejects.toThrow(/cannot reset machine .*: it is stopped/);
+    } finally {
+      driver.events.off('exited', onExit);
+    }
+  });
+
   it('power-off from inside the guest is reported, also after the agent restarted (reattach)', async () => {
     const spec = await createMachine();
     const agent1 = new QemuDriver({ machinesDir: root });

@@ -173,6 +173,10 @@ export class QemuDriver implements VmmDriver {
       rt.intent = 'stop';
       const timeoutMs = opts.timeoutMs ?? 30_000;
       let graceful = false;
+      if (opts.force) {
+        await this.processes.quit(rt);
+        return { forced: true, wasRunning: true };
+      }
       try {
         const s = await rt.qmp!.execute<{ running: boolean }>('query-status');
         // A paused guest cannot see the power button.
@@ -186,6 +190,31 @@ export class QemuDriver implements VmmDriver {
       if (!graceful) await this.processes.quit(rt);
       return { forced: !graceful, wasRunning: true };
     });
+  }
+
+  /** Ctrl-Alt-Del: the guest's init decides (the tiny guest and most systems reboot); the run goes on. */
+  async reboot(id: string): Promise<MachineStatus> {
+    return this.lock.run(id, async () => {
+      await guest.askReboot((await this.runningRuntime(id, 'reboot')).qmp!);
+      return this.statusUnlocked(id);
+    });
+  }
+
+  /** The reset line: the guest restarts at once inside the same run, without being asked. */
+  async reset(id: string): Promise<MachineStatus> {
+    return this.lock.run(id, async () => {
+      await guest.resetLine((await this.runningRuntime(id, 'reset')).qmp!);
+      return this.statusUnlocked(id);
+    });
+  }
+
+  /** The runtime of a machine whose guest runs (not paused: a paused guest sees no key and a
+   *  reset would leave it paused). */
+  private async runningRuntime(id: string, what: string): Promise<Runtime> {
+    const st = await this.statusUnlocked(id);
+    const rt = this.processes.get(id);
+    if (st.state !== 'running' || !rt || rt.gone || !rt.qmp) throw new InvalidMachineStateError(id, st.state, what);
+    return rt;
   }
 
   async suspend(id: string, opts: SuspendOptions = {}): Promise<SuspendResult> {
