@@ -163,6 +163,52 @@ describe('provider agents: join and heartbeats', () => {
     }
   });
 
+  it("revokes a host's agent (its secret stops working at once) and gives the host a new agent with a join token made for it", async () => {
+    const byHand = (await provider.post('/api/hosts').send(virt8({ name: 'rotated', speed: 1000, memory: 256, storage: 2000 }))).body;
+    const first = await AgentProcess.join(t, provider, { hostId: byHand.id, heartbeatMs: 300 });
+    let second: AgentProcess | undefined;
+    try {
+      await eventually(async () => (await provider.get(`/api/hosts/${byHand.id}`)).body.online, 'the host online');
+      const oldSecret = secretOf(first);
+      const facts = JSON.parse((await agentRow(first.agentId)).facts);
+      const heartbeat = () => sign(oldSecret, first.agentId, '/api/agents/heartbeat', { agentId: first.agentId, facts, vms: [], events: [] });
+
+      // Only the host's owner may revoke; a host without an agent has none to revoke.
+      const stranger = await t.signUp('provider');
+      expect((await stranger.delete(`/api/hosts/${byHand.id}/agent`)).status).toBe(404);
+      expect((await provider.delete(`/api/hosts/${byHand.id}/agent`)).status).toBe(204);
+      const again = await provider.delete(`/api/hosts/${byHand.id}/agent`);
+      expect(again.status).toBe(409);
+      expect(again.body.message).toBe('host rotated has no agent to revoke');
+
+      // The old secret is refused at once, even while its agent process still runs.
+      const refused = await t.anonymous().post('/api/agents/heartbeat').send(heartbeat());
+      expect(refused.status).toBe(401);
+      expect(refused.body.message).toBe('agent message refused: unknown agent');
+      expect((await provider.get(`/api/hosts/${byHand.id}`)).body).toMatchObject({ agentId: null, online: false });
+      expect((await provider.get('/api/agents')).body.map((a: { agentId: string }) => a.agentId)).not.toContain(first.agentId);
+      await first.kill();
+
+      // A join token made for the host binds the new agent: online, and commands reach it.
+      second = await AgentProcess.join(t, provider, { hostId: byHand.id, heartbeatMs: 300 });
+      expect(second.agentId).not.toBe(first.agentId);
+      expect(secretOf(second)).not.toBe(oldSecret);
+      const host = await eventually(async () => {
+        const now = (await provider.get(`/api/hosts/${byHand.id}`)).body;
+        return now.online && now;
+      }, 'the host online with its new agent');
+      expect(host).toMatchObject({ agentId: second.agentId, agentPort: second.port });
+      const buyer = await t.signUp('buyer');
+      const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'after-rotation', speed: 1000, memory: 64, disk: 100 }))).body;
+      const store = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: byHand.id });
+      expect(store.status, JSON.stringify(store.body)).toBe(200);
+      expect(store.body.state).toBe('stored');
+    } finally {
+      await first.cleanup();
+      await second?.cleanup();
+    }
+  });
+
   it('refuses unsigned, tampered, foreign-signed, stale and replayed heartbeats with 401, recording nothing', async () => {
     const secret = secretOf(agent);
     const channel = '/api/agents/heartbeat';

@@ -148,5 +148,44 @@ describe('accounts and sessions', () => {
       expect(response.status).toBe(400);
       expect(response.body.fields.name).toBeDefined();
     });
+
+    it('refuses to let an API token create tokens (403), so a leaked token cannot outlive its revocation', async () => {
+      const buyer = await t.signUp('buyer');
+      const token: string = (await buyer.post('/api/auth/tokens').send({ name: 'script' })).body.token;
+      // Used once first, so that recording its use is not what the snapshot sees change.
+      expect((await t.anonymous().get('/api/auth/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+      const before = await t.snapshot();
+      const minted = await t.anonymous().post('/api/auth/tokens').set('Authorization', `Bearer ${token}`).send({ name: 'child' });
+      expect(minted.status).toBe(403);
+      expect(minted.body.message).toMatch(/^API tokens cannot create tokens/);
+      expect(await t.snapshot()).toEqual(before);
+    });
+  });
+
+  describe('sessions', () => {
+    it('lists my browser sessions, marks the current one, and revokes another at once', async () => {
+      const user = await t.signUp('buyer');
+      const laptop = t.anonymous();
+      expect((await laptop.post('/api/auth/signin').set('User-Agent', 'LaptopBrowser/1.0').send({ handle: user.handle, password: 'correct horse' })).status).toBe(200);
+      const list = await user.get('/api/auth/sessions');
+      expect(list.status).toBe(200);
+      expect(list.body).toHaveLength(2);
+      const [mine, other] = list.body;
+      expect(mine).toMatchObject({ current: true });
+      expect(other).toMatchObject({ current: false, userAgent: 'LaptopBrowser/1.0' });
+      expect(Object.keys(other).sort()).toEqual(['createdAt', 'current', 'id', 'lastUsedAt', 'userAgent']);
+      expect(other.lastUsedAt).toBe(other.createdAt);
+
+      // Another user sees none of them and cannot revoke them.
+      const stranger = await t.signUp('buyer');
+      expect((await stranger.get('/api/auth/sessions')).body.map((s: { id: string }) => s.id)).not.toContain(other.id);
+      expect((await stranger.delete(`/api/auth/sessions/${other.id}`)).status).toBe(404);
+      expect((await laptop.get('/api/auth/me')).status).toBe(200);
+
+      expect((await user.delete(`/api/auth/sessions/${other.id}`)).status).toBe(204);
+      expect((await laptop.get('/api/auth/me')).status).toBe(401);
+      expect((await user.get('/api/auth/sessions')).body.map((s: { id: string }) => s.id)).toEqual([mine.id]);
+      expect((await user.delete(`/api/auth/sessions/${other.id}`)).status).toBe(404);
+    });
   });
 });

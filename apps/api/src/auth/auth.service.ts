@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { ApiTokenDto, CreatedApiTokenDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
+import type { ApiTokenDto, CreatedApiTokenDto, SessionDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
 import * as bcrypt from 'bcryptjs';
 import type { Request, Response } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -96,6 +96,8 @@ export class AuthService {
   }
 
   async createToken(user: AuthUser, name: string): Promise<CreatedApiTokenDto> {
+    // A leaked token that could mint others would outlive its own revocation.
+    if (user.tokenId) throw new ApiError(403, 'API tokens cannot create tokens: sign in with your password to make one');
     const token = TOKEN_PREFIX + randomBytes(24).toString('hex');
     const row: ApiToken = {
       id: randomUUID(),
@@ -113,6 +115,21 @@ export class AuthService {
   async revokeToken(user: AuthUser, id: string): Promise<void> {
     const result = await this.db.transaction((em) => em.delete(ApiToken, { id, userId: user.id }));
     if (result.affected !== 1) throw notFound('token');
+  }
+
+  /** The user's unexpired browser sessions, oldest first; `current` marks the caller's own. */
+  async listSessions(user: AuthUser): Promise<SessionDto[]> {
+    const rows = await this.sessions.find({ where: { userId: user.id }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const now = nowIso();
+    return rows
+      .filter((row) => row.expiresAt > now)
+      .map((row) => ({ id: row.id, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt ?? row.createdAt, userAgent: row.userAgent, current: row.id === user.sessionId }));
+  }
+
+  /** Ends one of the user's sessions at once (its cookie stops working); the caller's own is allowed too. */
+  async revokeSession(user: AuthUser, id: string): Promise<void> {
+    const result = await this.db.transaction((em) => em.delete(Session, { id, userId: user.id }));
+    if (result.affected !== 1) throw notFound('session');
   }
 
   private async byToken(token: string): Promise<AuthUser | null> {
@@ -134,6 +151,10 @@ export class AuthService {
     if (!session || session.expiresAt <= nowIso()) return null;
     const user = await this.accounts.findById(session.userId);
     if (!user) return null;
+    const now = nowIso();
+    if (Date.parse(now) - Date.parse(session.lastUsedAt ?? session.createdAt) > 60_000) {
+      await this.db.transaction((em) => em.update(Session, { id: session.id }, { lastUsedAt: now }));
+    }
     return { id: user.id, handle: user.handle, role: user.role, sessionId: session.id, tokenId: null };
   }
 
@@ -151,6 +172,8 @@ export class AuthService {
         userId: user.id,
         createdAt: new Date(now).toISOString(),
         expiresAt: isoAfter(this.config.sessionTtlHours * 3600, now),
+        lastUsedAt: null,
+        userAgent: req.header('user-agent')?.slice(0, 200) ?? null,
       });
     });
     res.cookie(SESSION_COOKIE, token, { ...this.cookieOptions(), maxAge: this.config.sessionTtlHours * 3600 * 1000 });
