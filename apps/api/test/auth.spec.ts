@@ -58,6 +58,42 @@ describe('accounts and sessions', () => {
     expect(response.body.fields.handle).toBeDefined();
   });
 
+  it('refuses common, trivial and over-long passwords with 400 naming the password, creating nothing', async () => {
+    const before = await t.snapshot();
+    const handle = uniqueHandle('dave');
+    const cases: Array<[string, RegExp]> = [
+      ['12345678', /most common passwords/],
+      ['Password1', /most common passwords/],
+      ['          ', /only spaces/],
+      ['xxxxxxxxxx', /one character repeated/],
+      [handle.toUpperCase(), /your handle or email/],
+      ['a'.repeat(73), /at most 72 bytes in UTF-8 \(this one is 73\)/],
+      // 40 characters but 80 bytes: bcrypt would silently ignore the last 8.
+      ['é'.repeat(40), /at most 72 bytes in UTF-8 \(this one is 80\)/],
+    ];
+    for (const [password, message] of cases) {
+      const response = await t.anonymous().post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password, role: 'buyer' });
+      expect(response.status, password).toBe(400);
+      expect(response.body.message, password).toMatch(message);
+      expect(Object.keys(response.body.fields), password).toEqual(['password']);
+    }
+    expect(await t.snapshot()).toEqual(before);
+    // 72 bytes exactly is fine.
+    const fine = await t.anonymous().post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'é'.repeat(35) + 'ok', role: 'buyer' });
+    expect(fine.status).toBe(201);
+  });
+
+  it('refuses a second account on one email address, whatever its case (409 naming email)', async () => {
+    const first = uniqueHandle('erin');
+    expect((await t.anonymous().post('/api/auth/signup').send({ handle: first, email: `Erin.${first}@Example.com`, password: 'correct horse', role: 'buyer' })).status).toBe(201);
+    const before = await t.snapshot();
+    const second = await t.anonymous().post('/api/auth/signup').send({ handle: uniqueHandle('erin'), email: `erin.${first.toLowerCase()}@example.COM`, password: 'correct horse', role: 'provider' });
+    expect(second.status).toBe(409);
+    expect(second.body.message).toMatch(/email address exists already/);
+    expect(Object.keys(second.body.fields)).toEqual(['email']);
+    expect(await t.snapshot()).toEqual(before);
+  });
+
   it('signs in, signs out and switches user', async () => {
     const first = await t.signUp('buyer');
     const second = await t.signUp('provider');

@@ -10,12 +10,16 @@ export class SignUpDto {
   @Matches(/^[A-Za-z0-9._-]{3,40}$/, { message: 'handle must be 3 to 40 letters, digits, dots, dashes or underscores' })
   handle: string;
 
-  @ApiProperty({ description: 'Contact email address.', example: 'buyer@example.com' })
+  @ApiProperty({ description: 'Contact email address; one account per address, whatever its case.', example: 'buyer@example.com' })
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(200)
   email: string;
 
-  @ApiProperty({ description: 'Password of at least 8 characters.', example: 'correct horse battery', minLength: 8 })
+  @ApiProperty({
+    description: 'Password of at least 8 characters and at most 72 bytes in UTF-8 (what bcrypt reads); not one of the most common passwords, only spaces, one character repeated, the handle or the email address.',
+    example: 'correct horse battery',
+    minLength: 8,
+  })
   @IsString()
   @MinLength(8, { message: 'password must be at least 8 characters' })
   @MaxLength(200)

@@ -8,3 +8,4 @@ export * from './billing';
 export * from './billing-format';
 export * from './billing-next';
 export * from './market-history';
+export * from './passwords';

@@ -1,15 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { ApiTokenDto, CreatedApiTokenDto, SessionDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
+import { passwordProblem } from '@virtuoso/domain';
+import { dictionary } from '@zxcvbn-ts/language-common';
 import * as bcrypt from 'bcryptjs';
 import type { Request, Response } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
-import { AccountsService, handleKey } from '../accounts/accounts.service';
+import { AccountsService, emailKey, handleKey } from '../accounts/accounts.service';
 import { User } from '../accounts/user.entity';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
-import { ApiError, notFound } from '../common/errors';
+import { ApiError, badRequest, notFound } from '../common/errors';
 import { isoAfter, nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { ApiToken } from './api-token.entity';
@@ -20,6 +22,10 @@ export const SESSION_COOKIE = 'virtuoso_session';
 export const TOKEN_PREFIX = 'vt_';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The ~49,000 most used passwords (zxcvbn-ts's list, lower-case), refused at sign-up. */
+let commonPasswords: Set<string> | undefined;
+const isCommonPassword = (lowerCased: string) => (commonPasswords ??= new Set(dictionary['passwords-common'])).has(lowerCased);
 
 @Injectable()
 export class AuthService {
@@ -42,10 +48,16 @@ export class AuthService {
   }
 
   async signUp(dto: SignUpDto, req: Request, res: Response): Promise<UserDto> {
+    const weak = passwordProblem(dto.password, dto, isCommonPassword);
+    if (weak) throw badRequest('password', weak);
     const passwordHash = await this.hashPassword(dto.password);
     const user = await this.db.transaction(async (em) => {
       if (await em.existsBy(User, { handleKey: handleKey(dto.handle) })) {
         throw new ApiError(409, `the handle ${dto.handle} is taken`, { fields: { handle: [`the handle ${dto.handle} is taken`] } });
+      }
+      if (await em.existsBy(User, { emailKey: emailKey(dto.email) })) {
+        const message = 'an account with this email address exists already; sign in to it instead';
+        throw new ApiError(409, message, { fields: { email: [message] } });
       }
       return this.accounts.create(em, { handle: dto.handle, email: dto.email, passwordHash, role: dto.role });
     });
