@@ -19,7 +19,10 @@ export interface AppConfig {
   registrationFee: string;
   /** Credit a new buyer account starts with (report fig. 22/30 accounts start at $1000). */
   signupCredit: string;
+  /** Failed sign-ins in the window: per address and handle, per handle from any address, per address on any handle. */
   signinMaxFailures: number;
+  signinMaxFailuresPerHandle: number;
+  signinMaxFailuresPerAddress: number;
   signinWindowSeconds: number;
   sessionTtlHours: number;
   seedDemo: boolean;
@@ -130,6 +133,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     registrationFee: amount('VIRTUOSO_REGISTRATION_FEE', '0.05'),
     signupCredit: amount('VIRTUOSO_SIGNUP_CREDIT', '1000'),
     signinMaxFailures: integer('VIRTUOSO_SIGNIN_MAX_FAILURES', 5, 1, 1000),
+    signinMaxFailuresPerHandle: integer('VIRTUOSO_SIGNIN_MAX_FAILURES_PER_HANDLE', 20, 1, 100_000),
+    signinMaxFailuresPerAddress: integer('VIRTUOSO_SIGNIN_MAX_FAILURES_PER_ADDRESS', 30, 1, 100_000),
     signinWindowSeconds: integer('VIRTUOSO_SIGNIN_WINDOW_SECONDS', 300, 1, 86_400),
     sessionTtlHours: integer('VIRTUOSO_SESSION_TTL_HOURS', 168, 1, 8760),
     seedDemo: boolean('VIRTUOSO_SEED_DEMO', true),

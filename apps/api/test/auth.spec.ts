@@ -1,4 +1,6 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { TestApp, startApp, uniqueHandle } from './helpers';
 
 describe('accounts and sessions', () => {
@@ -223,5 +225,76 @@ describe('accounts and sessions', () => {
       expect((await user.get('/api/auth/sessions')).body.map((s: { id: string }) => s.id)).toEqual([mine.id]);
       expect((await user.delete(`/api/auth/sessions/${other.id}`)).status).toBe(404);
     });
+  });
+});
+
+/** POST /api/auth/signin from a given loopback address (127.0.0.0/8 is all loopback on Linux). */
+function signInFrom(url: string, address: string, handle: string, password: string): Promise<{ status: number; retryAfter: number; message: string }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ handle, password });
+    const req = httpRequest(`${url}/api/auth/signin`, { method: 'POST', localAddress: address, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 0), message: JSON.parse(text).message ?? '' }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('sign-in limits across addresses and handles', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ listen: true, config: { signinMaxFailures: 3, signinMaxFailuresPerHandle: 5, signinMaxFailuresPerAddress: 6, signinWindowSeconds: 60 } });
+  });
+  afterAll(() => t.close());
+
+  it('caps failures on one handle from many addresses: 429 with Retry-After, even with the right password', async () => {
+    const victim = await t.signUp('buyer');
+    // Two wrong passwords from each of three addresses: under the per-address-and-handle cap of 3 each.
+    for (const address of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) {
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const response = await signInFrom(t.url, address, victim.handle, 'wrong password');
+        expect(response.status, `${address} #${attempt}`).toBe(address === '127.0.0.13' && attempt === 1 ? 429 : 401);
+      }
+    }
+    const limited = await signInFrom(t.url, '127.0.0.14', victim.handle, 'correct horse');
+    expect(limited.status).toBe(429);
+    expect(limited.message).toMatch(/too many failed sign-ins for .* \(from several addresses\)/);
+    expect(limited.retryAfter).toBeGreaterThan(0);
+    expect(limited.retryAfter).toBeLessThanOrEqual(60);
+    // Other handles from those addresses are not affected.
+    const other = await t.signUp('buyer');
+    expect((await signInFrom(t.url, '127.0.0.14', other.handle, 'correct horse')).status).toBe(200);
+  });
+
+  it('caps failures from one address across handles: 429 with Retry-After; other addresses are not affected', async () => {
+    const user = await t.signUp('buyer');
+    for (let n = 0; n < 6; n += 1) {
+      expect((await signInFrom(t.url, '127.0.0.21', uniqueHandle('guess'), 'password1')).status).toBe(401);
+    }
+    const limited = await signInFrom(t.url, '127.0.0.21', user.handle, 'correct horse');
+    expect(limited.status).toBe(429);
+    expect(limited.message).toMatch(/too many failed sign-ins from your address; try again in \d+ s/);
+    expect(limited.retryAfter).toBeGreaterThan(0);
+    expect(limited.retryAfter).toBeLessThanOrEqual(60);
+    expect((await signInFrom(t.url, '127.0.0.22', user.handle, 'correct horse')).status).toBe(200);
+  });
+
+  it('keeps the failures in the database, so a restarted API still refuses', async () => {
+    const user = await t.signUp('buyer');
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      expect((await signInFrom(t.url, '127.0.0.31', user.handle, 'wrong password')).status).toBe(401);
+    }
+    const dbPath = join(t.dir, 'test.sqlite');
+    await t.app.close();
+    const again = await startApp({ listen: true, config: { dbPath, signinMaxFailures: 3, signinWindowSeconds: 60 } });
+    try {
+      const limited = await signInFrom(again.url, '127.0.0.31', user.handle, 'correct horse');
+      expect(limited.status).toBe(429);
+      expect((await signInFrom(again.url, '127.0.0.32', user.handle, 'correct horse')).status).toBe(200);
+    } finally {
+      await again.close();
+    }
   });
 });

@@ -66,18 +66,25 @@ export class AuthService {
   }
 
   async signIn(dto: SignInDto, req: Request, res: Response): Promise<UserDto> {
-    const key = `${req.ip ?? 'unknown'}|${handleKey(dto.handle)}`;
-    const wait = this.limiter.retryAfter(key);
-    if (wait > 0) {
-      throw new ApiError(429, `too many failed sign-ins for ${dto.handle}; try again in ${wait} s`, {}, { 'Retry-After': String(wait) });
+    const address = (req.ip ?? 'unknown').slice(0, 64);
+    const key = handleKey(dto.handle);
+    const refused = await this.limiter.retryAfter(address, key);
+    if (refused) {
+      const wait = refused.seconds;
+      const message = {
+        pair: `too many failed sign-ins for ${dto.handle}; try again in ${wait} s`,
+        handle: `too many failed sign-ins for ${dto.handle} (from several addresses); try again in ${wait} s`,
+        address: `too many failed sign-ins from your address; try again in ${wait} s`,
+      }[refused.limit];
+      throw new ApiError(429, message, {}, { 'Retry-After': String(wait) });
     }
     const user = await this.accounts.findByHandle(dto.handle);
     const matches = await bcrypt.compare(dto.password, user?.passwordHash ?? this.decoyHash);
     if (!user || !matches) {
-      this.limiter.fail(key);
+      await this.limiter.fail(address, key);
       throw new ApiError(401, 'handle or password is wrong');
     }
-    this.limiter.succeed(key);
+    await this.limiter.succeed(address, key);
     await this.startSession(user, req, res);
     return this.accounts.toDto(user);
   }
