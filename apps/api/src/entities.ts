@@ -1,5 +1,6 @@
 import { LedgerEntry } from './accounts/ledger-entry.entity';
 import { Agent } from './agents/agent.entity';
+import { AgentNonce } from './agents/agent-nonce.entity';
 import { JoinToken } from './agents/join-token.entity';
 import { User } from './accounts/user.entity';
 import { ApiToken } from './auth/api-token.entity';
@@ -15,6 +16,6 @@ import { Host } from './providers/host.entity';
 
 /** Every table, listed explicitly (no globbing): the same classes map to SQLite and PostgreSQL. */
 export const ENTITIES = [
-  User, LedgerEntry, Session, ApiToken, SigninFailure, Configuration, Host, Machine, Agent, JoinToken, Media,
+  User, LedgerEntry, Session, ApiToken, SigninFailure, Configuration, Host, Machine, Agent, AgentNonce, JoinToken, Media,
   ...BILLING_ENTITIES, Notification, PricePoint, ResourcePricePoint,
 ];

@@ -1,5 +1,6 @@
 import { sign } from '@virtuoso/contracts';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +48,8 @@ describe('provider agents: join and heartbeats', () => {
     agent = await AgentProcess.join(t, provider, { heartbeatMs: 300 });
     const joined = Date.now() - t0;
     // The first heartbeat follows the join at once.
-    await eventually(async () => (await agentRow(agent.agentId)).lastHeartbeatAt, 'the first heartbeat');
+    // (null is a value to eventually(): undefined until the heartbeat is recorded.)
+    await eventually(async () => (await agentRow(agent.agentId)).lastHeartbeatAt ?? undefined, 'the first heartbeat');
     console.log(`agent process start → joined: ${joined} ms; → first heartbeat recorded: ${Date.now() - t0} ms`);
 
     const agents = (await provider.get('/api/agents')).body;
@@ -274,5 +276,34 @@ describe('provider agents: join and heartbeats', () => {
     expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'registered', version: 0, host: null, storagePrice: null, lastError: store.body.message });
     expect((await provider.get(`/api/hosts/${byHand.id}`)).body).toMatchObject({ free: { speed: 10000, memory: 512, storage: 100000 }, machineCount: 0 });
     expect((await buyer.get('/api/auth/me')).body.balance).toBe(balance);
+  });
+});
+
+describe('agent replay protection', () => {
+  it('refuses a heartbeat replayed after the API restarted on the same database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'virtuoso-replay-'));
+    const dbPath = join(dir, 'test.sqlite');
+    const facts = { bogomips: 1000, cpus: 1, memoryMb: 1024, freeDiskMb: 1000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
+    let t = await startApp({ config: { dbPath } });
+    try {
+      const provider = await t.signUp('provider');
+      const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
+      const joined = (await t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts })).body;
+      const envelope = sign(joined.secret, joined.agentId, '/api/agents/heartbeat', { agentId: joined.agentId, facts, vms: [], events: [] });
+      expect((await t.anonymous().post('/api/agents/heartbeat').send(envelope)).status).toBe(204);
+      expect((await t.anonymous().post('/api/agents/heartbeat').send(envelope)).status).toBe(401);
+
+      await t.close();
+      t = await startApp({ config: { dbPath } });
+      const replay = await t.anonymous().post('/api/agents/heartbeat').send(envelope);
+      expect(replay.status).toBe(401);
+      expect(replay.body.message).toBe('agent message refused: replayed');
+      // A fresh message of the same agent still passes.
+      const fresh = sign(joined.secret, joined.agentId, '/api/agents/heartbeat', { agentId: joined.agentId, facts, vms: [], events: [] });
+      expect((await t.anonymous().post('/api/agents/heartbeat').send(fresh)).status).toBe(204);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
