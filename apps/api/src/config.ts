@@ -2,6 +2,7 @@ import { OFFLINE_AFTER_MS } from '@virtuoso/contracts';
 import { money } from '@virtuoso/domain';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { AgentAddressPolicy, DEFAULT_AGENT_ADDRESSES, parseAgentAddressPolicy } from './agents/agent-address';
 
 /** The repository root: this file is apps/api/src/config.ts (tests) or apps/api/dist/config.js (built). */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -41,6 +42,8 @@ export interface AppConfig {
   /** Command timeouts: vm.create with an image, and every other command (stop: stopTimeoutMs + 10 s). */
   agentCreateTimeoutMs: number;
   agentCommandTimeoutMs: number;
+  /** Which addresses agents may have the API dial (VIRTUOSO_AGENT_ADDRESSES; default: the address each joined from). */
+  agentAddresses: AgentAddressPolicy;
   /** Time to establish the TCP connection to an agent before it counts as unreachable. */
   agentConnectTimeoutMs: number;
   /** Largest install medium a buyer may upload. */
@@ -148,6 +151,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     agentCreateTimeoutMs: 120_000,
     agentCommandTimeoutMs: 30_000,
     agentConnectTimeoutMs: 3_000,
+    agentAddresses: parseAgentAddressPolicy(raw('VIRTUOSO_AGENT_ADDRESSES') ?? DEFAULT_AGENT_ADDRESSES, problems),
     mediaMaxMb: integer('VIRTUOSO_MEDIA_MAX_MB', 1024, 1, 1_048_576),
     consoleTokenTtlMs: 30_000,
     billingIntervalSeconds: integer('VIRTUOSO_BILLING_INTERVAL_SECONDS', 60, 1, 86_400),

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { JoinToken } from '../src/agents/join-token.entity';
-import { AgentProcess, eventually } from './agent-process';
+import { AgentProcess, eventually, freePorts } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
@@ -304,6 +304,85 @@ describe('agent replay protection', () => {
     } finally {
       await t.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('agent addresses the API may dial', () => {
+  const facts = { bogomips: 20000, cpus: 4, memoryMb: 4096, freeDiskMb: 50000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
+  const joinWith = async (t: TestApp, provider: Agent, agentHost: string, agentPort: number) => {
+    const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
+    return t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost, agentPort, consolePort: agentPort + 1, facts });
+  };
+
+  it('by default only the address the agent joins from: another agentHost is refused (400 naming it), nothing joins', async () => {
+    const t = await startApp();
+    try {
+      const provider = await t.signUp('provider');
+      await provider.post('/api/agents/join-tokens').send({});
+      const before = await t.snapshot();
+      for (const elsewhere of ['10.1.2.3', '169.254.169.254', 'internal.example', '192.168.0.1']) {
+        const refused = await joinWith(t, provider, elsewhere, 7000);
+        expect(refused.status, elsewhere).toBe(400);
+        expect(Object.keys(refused.body.fields), elsewhere).toEqual(['agentHost']);
+        expect(refused.body.message, elsewhere).toMatch(/^agentHost must be the address it joins from \(127\.0\.0\.1\): /);
+      }
+      // (Each refusal left its token unused; the snapshot differs only by the tokens made.)
+      const after = (await t.snapshot()) as Record<string, unknown[]>;
+      expect(after.Agent).toEqual((before as Record<string, unknown[]>).Agent);
+      expect((await joinWith(t, provider, '127.0.0.1', 7000)).status).toBe(201);
+      // Joined over loopback, the agent is on this machine: any loopback name of it is the same address.
+      expect((await joinWith(t, provider, 'localhost', 7000)).status).toBe(201);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an operator may allow CIDR blocks instead (VIRTUOSO_AGENT_ADDRESSES), and a bad policy is a boot error', async () => {
+    const t = await startApp({ env: { VIRTUOSO_AGENT_ADDRESSES: '10.0.0.0/8, fd00::/8' } });
+    try {
+      const provider = await t.signUp('provider');
+      expect((await joinWith(t, provider, '10.1.2.3', 7000)).status).toBe(201);
+      expect((await joinWith(t, provider, 'fd00::7', 7000)).status).toBe(201);
+      const local = await joinWith(t, provider, '127.0.0.1', 7000);
+      expect(local.status).toBe(400);
+      expect(local.body.message).toMatch(/^agentHost must be an address this market allows/);
+    } finally {
+      await t.close();
+    }
+    await expect(startApp({ env: { VIRTUOSO_AGENT_ADDRESSES: 'joined-from,10.0.0.0/33' } })).rejects.toThrow(/VIRTUOSO_AGENT_ADDRESSES: "10\.0\.0\.0\/33" is not joined-from, any/);
+  });
+
+  it('gives buyers one error without the address, whatever the connection failure', async () => {
+    const t = await startApp();
+    try {
+      const provider = await t.signUp('provider');
+      const [closedPort] = await freePorts(1);
+      const joined = (await joinWith(t, provider, '127.0.0.1', closedPort)).body;
+      const host = await addAgentHost(provider, joined.agentId, { name: 'unreachable' });
+      const buyer = await t.signUp('buyer');
+      const store = async (name: string) => {
+        const machine = (await buyer.post('/api/machines').send(win2000Pro({ name, speed: 1000, memory: 64, disk: 100 }))).body;
+        const response = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id });
+        return { response, machine: (await buyer.get(`/api/machines/${machine.id}`)).body };
+      };
+      // A closed port.
+      const refused = await store('closed-port');
+      expect(refused.response.status).toBe(503);
+      expect(refused.response.body.message).toBe('could not store closed-port: the agent of host unreachable is not reachable');
+      expect(refused.machine.lastError).toBe(refused.response.body.message);
+      // An address the policy does not allow (e.g. an agent row from before the policy): not even dialled, same answer.
+      await t.app.get(DataSource).getRepository(AgentRow).update({ id: joined.agentId }, { agentHost: '10.9.9.9' });
+      const disallowed = await store('not-allowed');
+      expect(disallowed.response.status).toBe(503);
+      expect(disallowed.response.body.message).toBe('could not store not-allowed: the agent of host unreachable is not reachable');
+      for (const { response, machine } of [refused, disallowed]) {
+        const text = JSON.stringify([response.body, machine]);
+        expect(text).not.toMatch(/127\.0\.0\.1|10\.9\.9\.9|refused at|ECONN/);
+        expect(text).not.toContain(String(closedPort));
+      }
+    } finally {
+      await t.close();
     }
   });
 });
