@@ -268,7 +268,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with handle and password
-         * @description Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address are refused for a while (429).
+         * @description Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address, for one handle from any addresses, or from one address on any handles are refused for a while (429 with Retry-After).
          */
         post: operations["signIn"];
         delete?: never;

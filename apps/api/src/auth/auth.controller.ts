@@ -23,7 +23,7 @@ export class AuthController {
   @Public()
   @Post('signin')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in with handle and password', description: 'Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address are refused for a while (429).' })
+  @ApiOperation({ summary: 'Sign in with handle and password', description: 'Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address, for one handle from any addresses, or from one address on any handles are refused for a while (429 with Retry-After).' })
   @ApiOkResponse({ type: UserDto, description: 'Signed in; the session cookie is set.' })
   @ApiErrors(400, [401, 'The handle or the password is wrong.'], 429)
   signIn(@Body() dto: SignInDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<UserDto> {
