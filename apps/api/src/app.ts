@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import { ErrorFilter } from './common/error.filter';
+import { requestOriginGuard } from './common/request-origin';
 import { validationException } from './common/errors';
 import { AppConfig, loadConfig } from './config';
 import { buildOpenApiDocument } from './openapi';
@@ -48,6 +49,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   app.disable('x-powered-by');
   app.setGlobalPrefix(API_PREFIX);
   app.use(cookieParser());
+  // CSRF: cross-site state-changing requests and non-JSON bodies are refused (common/request-origin.ts).
+  app.use(`/${API_PREFIX}`, requestOriginGuard(config, ['/media']));
   // API answers are live state, never to be cached; and since our ETag is the machine version (for
   // If-Match), not a validator of the whole representation — a start changes the state but not
   // the version — a conditional GET must never turn into a stale 304.

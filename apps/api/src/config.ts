@@ -2,6 +2,7 @@ import { OFFLINE_AFTER_MS } from '@virtuoso/contracts';
 import { money } from '@virtuoso/domain';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { AgentAddressPolicy, DEFAULT_AGENT_ADDRESSES, parseAgentAddressPolicy } from './agents/agent-address';
 
 /** The repository root: this file is apps/api/src/config.ts (tests) or apps/api/dist/config.js (built). */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -19,7 +20,10 @@ export interface AppConfig {
   registrationFee: string;
   /** Credit a new buyer account starts with (report fig. 22/30 accounts start at $1000). */
   signupCredit: string;
+  /** Failed sign-ins in the window: per address and handle, per handle from any address, per address on any handle. */
   signinMaxFailures: number;
+  signinMaxFailuresPerHandle: number;
+  signinMaxFailuresPerAddress: number;
   signinWindowSeconds: number;
   sessionTtlHours: number;
   seedDemo: boolean;
@@ -38,6 +42,8 @@ export interface AppConfig {
   /** Command timeouts: vm.create with an image, and every other command (stop: stopTimeoutMs + 10 s). */
   agentCreateTimeoutMs: number;
   agentCommandTimeoutMs: number;
+  /** Which addresses agents may have the API dial (VIRTUOSO_AGENT_ADDRESSES; default: the address each joined from). */
+  agentAddresses: AgentAddressPolicy;
   /** Time to establish the TCP connection to an agent before it counts as unreachable. */
   agentConnectTimeoutMs: number;
   /** Largest install medium a buyer may upload. */
@@ -134,6 +140,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     registrationFee: amount('VIRTUOSO_REGISTRATION_FEE', '0.05'),
     signupCredit: amount('VIRTUOSO_SIGNUP_CREDIT', '1000'),
     signinMaxFailures: integer('VIRTUOSO_SIGNIN_MAX_FAILURES', 5, 1, 1000),
+    signinMaxFailuresPerHandle: integer('VIRTUOSO_SIGNIN_MAX_FAILURES_PER_HANDLE', 20, 1, 100_000),
+    signinMaxFailuresPerAddress: integer('VIRTUOSO_SIGNIN_MAX_FAILURES_PER_ADDRESS', 30, 1, 100_000),
     signinWindowSeconds: integer('VIRTUOSO_SIGNIN_WINDOW_SECONDS', 300, 1, 86_400),
     sessionTtlHours: integer('VIRTUOSO_SESSION_TTL_HOURS', 168, 1, 8760),
     seedDemo: boolean('VIRTUOSO_SEED_DEMO', true),
@@ -147,6 +155,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     agentCreateTimeoutMs: 120_000,
     agentCommandTimeoutMs: 30_000,
     agentConnectTimeoutMs: 3_000,
+    agentAddresses: parseAgentAddressPolicy(raw('VIRTUOSO_AGENT_ADDRESSES') ?? DEFAULT_AGENT_ADDRESSES, problems),
     mediaMaxMb: integer('VIRTUOSO_MEDIA_MAX_MB', 1024, 1, 1_048_576),
     consoleTokenTtlMs: 30_000,
     billingIntervalSeconds: integer('VIRTUOSO_BILLING_INTERVAL_SECONDS', 60, 1, 86_400),

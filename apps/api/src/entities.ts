@@ -1,9 +1,11 @@
 import { LedgerEntry } from './accounts/ledger-entry.entity';
 import { Agent } from './agents/agent.entity';
+import { AgentNonce } from './agents/agent-nonce.entity';
 import { JoinToken } from './agents/join-token.entity';
 import { User } from './accounts/user.entity';
 import { ApiToken } from './auth/api-token.entity';
 import { Session } from './auth/session.entity';
+import { SigninFailure } from './auth/signin-failure.entity';
 import { BILLING_ENTITIES } from './billing/billing.module';
 import { Configuration } from './catalog/configuration.entity';
 import { IdempotencyKey } from './common/idempotency-key.entity';
@@ -15,6 +17,6 @@ import { Host } from './providers/host.entity';
 
 /** Every table, listed explicitly (no globbing): the same classes map to SQLite and PostgreSQL. */
 export const ENTITIES = [
-  User, LedgerEntry, Session, ApiToken, Configuration, Host, Machine, Agent, JoinToken, Media,
+  User, LedgerEntry, Session, ApiToken, SigninFailure, Configuration, Host, Machine, Agent, AgentNonce, JoinToken, Media,
   ...BILLING_ENTITIES, Notification, PricePoint, ResourcePricePoint, IdempotencyKey,
 ];

@@ -1,12 +1,13 @@
 import { sign } from '@virtuoso/contracts';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { JoinToken } from '../src/agents/join-token.entity';
-import { AgentProcess, eventually } from './agent-process';
+import { AgentProcess, eventually, freePorts } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
@@ -57,7 +58,8 @@ describe('provider agents: join and heartbeats', () => {
     agent = await AgentProcess.join(t, provider, { heartbeatMs: 300 });
     const joined = Date.now() - t0;
     // The first heartbeat follows the join at once.
-    await eventually(async () => (await agentRow(agent.agentId)).lastHeartbeatAt, 'the first heartbeat');
+    // (null is a value to eventually(): undefined until the heartbeat is recorded.)
+    await eventually(async () => (await agentRow(agent.agentId)).lastHeartbeatAt ?? undefined, 'the first heartbeat');
     console.log(`agent process start → joined: ${joined} ms; → first heartbeat recorded: ${Date.now() - t0} ms`);
 
     const agents = (await provider.get('/api/agents')).body;
@@ -222,6 +224,52 @@ describe('provider agents: join and heartbeats', () => {
     }
   });
 
+  it("revokes a host's agent (its secret stops working at once) and gives the host a new agent with a join token made for it", async () => {
+    const byHand = (await provider.post('/api/hosts').send(virt8({ name: 'rotated', speed: 1000, memory: 256, storage: 2000 }))).body;
+    const first = await AgentProcess.join(t, provider, { hostId: byHand.id, heartbeatMs: 300 });
+    let second: AgentProcess | undefined;
+    try {
+      await eventually(async () => (await provider.get(`/api/hosts/${byHand.id}`)).body.online, 'the host online');
+      const oldSecret = secretOf(first);
+      const facts = JSON.parse((await agentRow(first.agentId)).facts);
+      const heartbeat = () => sign(oldSecret, first.agentId, '/api/agents/heartbeat', { agentId: first.agentId, facts, vms: [], events: [] });
+
+      // Only the host's owner may revoke; a host without an agent has none to revoke.
+      const stranger = await t.signUp('provider');
+      expect((await stranger.delete(`/api/hosts/${byHand.id}/agent`)).status).toBe(404);
+      expect((await provider.delete(`/api/hosts/${byHand.id}/agent`)).status).toBe(204);
+      const again = await provider.delete(`/api/hosts/${byHand.id}/agent`);
+      expect(again.status).toBe(409);
+      expect(again.body.message).toBe('host rotated has no agent to revoke');
+
+      // The old secret is refused at once, even while its agent process still runs.
+      const refused = await t.anonymous().post('/api/agents/heartbeat').send(heartbeat());
+      expect(refused.status).toBe(401);
+      expect(refused.body.message).toBe('agent message refused: unknown agent');
+      expect((await provider.get(`/api/hosts/${byHand.id}`)).body).toMatchObject({ agentId: null, online: false });
+      expect((await provider.get('/api/agents')).body.map((a: { agentId: string }) => a.agentId)).not.toContain(first.agentId);
+      await first.kill();
+
+      // A join token made for the host binds the new agent: online, and commands reach it.
+      second = await AgentProcess.join(t, provider, { hostId: byHand.id, heartbeatMs: 300 });
+      expect(second.agentId).not.toBe(first.agentId);
+      expect(secretOf(second)).not.toBe(oldSecret);
+      const host = await eventually(async () => {
+        const now = (await provider.get(`/api/hosts/${byHand.id}`)).body;
+        return now.online && now;
+      }, 'the host online with its new agent');
+      expect(host).toMatchObject({ agentId: second.agentId, agentPort: second.port });
+      const buyer = await t.signUp('buyer');
+      const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'after-rotation', speed: 1000, memory: 64, disk: 100 }))).body;
+      const store = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: byHand.id });
+      expect(store.status, JSON.stringify(store.body)).toBe(200);
+      expect(store.body.state).toBe('stored');
+    } finally {
+      await first.cleanup();
+      await second?.cleanup();
+    }
+  });
+
   it('refuses unsigned, tampered, foreign-signed, stale and replayed heartbeats with 401, recording nothing', async () => {
     const secret = secretOf(agent);
     const channel = '/api/agents/heartbeat';
@@ -285,5 +333,113 @@ describe('provider agents: join and heartbeats', () => {
     expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'registered', version: 0, host: null, storagePrice: null, lastError: null });
     expect((await provider.get(`/api/hosts/${byHand.id}`)).body).toMatchObject({ free: { speed: 10000, memory: 512, storage: 100000 }, machineCount: 0 });
     expect((await buyer.get('/api/auth/me')).body.balance).toBe(balance);
+  });
+});
+
+describe('agent replay protection', () => {
+  it('refuses a heartbeat replayed after the API restarted on the same database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'virtuoso-replay-'));
+    const dbPath = join(dir, 'test.sqlite');
+    const facts = { bogomips: 1000, cpus: 1, memoryMb: 1024, freeDiskMb: 1000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
+    let t = await startApp({ config: { dbPath } });
+    try {
+      const provider = await t.signUp('provider');
+      const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
+      const joined = (await t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts })).body;
+      const envelope = sign(joined.secret, joined.agentId, '/api/agents/heartbeat', { agentId: joined.agentId, facts, vms: [], events: [] });
+      expect((await t.anonymous().post('/api/agents/heartbeat').send(envelope)).status).toBe(204);
+      expect((await t.anonymous().post('/api/agents/heartbeat').send(envelope)).status).toBe(401);
+
+      await t.close();
+      t = await startApp({ config: { dbPath } });
+      const replay = await t.anonymous().post('/api/agents/heartbeat').send(envelope);
+      expect(replay.status).toBe(401);
+      expect(replay.body.message).toBe('agent message refused: replayed');
+      // A fresh message of the same agent still passes.
+      const fresh = sign(joined.secret, joined.agentId, '/api/agents/heartbeat', { agentId: joined.agentId, facts, vms: [], events: [] });
+      expect((await t.anonymous().post('/api/agents/heartbeat').send(fresh)).status).toBe(204);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('agent addresses the API may dial', () => {
+  const facts = { bogomips: 20000, cpus: 4, memoryMb: 4096, freeDiskMb: 50000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
+  const joinWith = async (t: TestApp, provider: Agent, agentHost: string, agentPort: number) => {
+    const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
+    return t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost, agentPort, consolePort: agentPort + 1, facts });
+  };
+
+  it('by default only the address the agent joins from: another agentHost is refused (400 naming it), nothing joins', async () => {
+    const t = await startApp();
+    try {
+      const provider = await t.signUp('provider');
+      await provider.post('/api/agents/join-tokens').send({});
+      const before = await t.snapshot();
+      for (const elsewhere of ['10.1.2.3', '169.254.169.254', 'internal.example', '192.168.0.1']) {
+        const refused = await joinWith(t, provider, elsewhere, 7000);
+        expect(refused.status, elsewhere).toBe(400);
+        expect(Object.keys(refused.body.fields), elsewhere).toEqual(['agentHost']);
+        expect(refused.body.message, elsewhere).toMatch(/^agentHost must be the address it joins from \(127\.0\.0\.1\): /);
+      }
+      // (Each refusal left its token unused; the snapshot differs only by the tokens made.)
+      const after = (await t.snapshot()) as Record<string, unknown[]>;
+      expect(after.Agent).toEqual((before as Record<string, unknown[]>).Agent);
+      expect((await joinWith(t, provider, '127.0.0.1', 7000)).status).toBe(201);
+      // Joined over loopback, the agent is on this machine: any loopback name of it is the same address.
+      expect((await joinWith(t, provider, 'localhost', 7000)).status).toBe(201);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an operator may allow CIDR blocks instead (VIRTUOSO_AGENT_ADDRESSES), and a bad policy is a boot error', async () => {
+    const t = await startApp({ env: { VIRTUOSO_AGENT_ADDRESSES: '10.0.0.0/8, fd00::/8' } });
+    try {
+      const provider = await t.signUp('provider');
+      expect((await joinWith(t, provider, '10.1.2.3', 7000)).status).toBe(201);
+      expect((await joinWith(t, provider, 'fd00::7', 7000)).status).toBe(201);
+      const local = await joinWith(t, provider, '127.0.0.1', 7000);
+      expect(local.status).toBe(400);
+      expect(local.body.message).toMatch(/^agentHost must be an address this market allows/);
+    } finally {
+      await t.close();
+    }
+    await expect(startApp({ env: { VIRTUOSO_AGENT_ADDRESSES: 'joined-from,10.0.0.0/33' } })).rejects.toThrow(/VIRTUOSO_AGENT_ADDRESSES: "10\.0\.0\.0\/33" is not joined-from, any/);
+  });
+
+  it('gives buyers one error without the address, whatever the connection failure', async () => {
+    const t = await startApp();
+    try {
+      const provider = await t.signUp('provider');
+      const [closedPort] = await freePorts(1);
+      const joined = (await joinWith(t, provider, '127.0.0.1', closedPort)).body;
+      const host = await addAgentHost(provider, joined.agentId, { name: 'unreachable' });
+      const buyer = await t.signUp('buyer');
+      const store = async (name: string) => {
+        const machine = (await buyer.post('/api/machines').send(win2000Pro({ name, speed: 1000, memory: 64, disk: 100 }))).body;
+        const response = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id });
+        return { response, machine: (await buyer.get(`/api/machines/${machine.id}`)).body };
+      };
+      // A closed port.
+      const refused = await store('closed-port');
+      expect(refused.response.status).toBe(503);
+      expect(refused.response.body.message).toBe('could not store closed-port: the agent of host unreachable is not reachable');
+      expect(refused.machine.lastError).toBe(refused.response.body.message);
+      // An address the policy does not allow (e.g. an agent row from before the policy): not even dialled, same answer.
+      await t.app.get(DataSource).getRepository(AgentRow).update({ id: joined.agentId }, { agentHost: '10.9.9.9' });
+      const disallowed = await store('not-allowed');
+      expect(disallowed.response.status).toBe(503);
+      expect(disallowed.response.body.message).toBe('could not store not-allowed: the agent of host unreachable is not reachable');
+      for (const { response, machine } of [refused, disallowed]) {
+        const text = JSON.stringify([response.body, machine]);
+        expect(text).not.toMatch(/127\.0\.0\.1|10\.9\.9\.9|refused at|ECONN/);
+        expect(text).not.toContain(String(closedPort));
+      }
+    } finally {
+      await t.close();
+    }
   });
 });

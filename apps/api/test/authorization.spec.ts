@@ -5,7 +5,7 @@ import { Database } from '../src/common/database.service';
 import { NotificationsService } from '../src/notifications/notifications.service';
 import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
 
-type Owned = 'host' | 'machine' | 'token' | 'media' | 'joinToken' | 'notification';
+type Owned = 'host' | 'machine' | 'token' | 'media' | 'joinToken' | 'notification' | 'session';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 interface Route {
@@ -29,6 +29,8 @@ const ROUTES: Route[] = [
   { method: 'get', path: '/api/auth/tokens', access: 'signed-in' },
   { method: 'post', path: '/api/auth/tokens', access: 'signed-in', body: { name: 'x' } },
   { method: 'delete', path: '/api/auth/tokens/:id', access: 'signed-in', owned: 'token' },
+  { method: 'get', path: '/api/auth/sessions', access: 'signed-in' },
+  { method: 'delete', path: '/api/auth/sessions/:id', access: 'signed-in', owned: 'session' },
   { method: 'get', path: '/api/market/hosts', access: 'signed-in' },
   { method: 'post', path: '/api/market/search', access: 'buyer', body: win2000Pro() },
   { method: 'post', path: '/api/market/search/explain', access: 'buyer', body: { speed: 4000, memory: 256, disk: 1000, askedStoragePerMonth: '60', askedRunningPerHour: '10.11' } },
@@ -37,6 +39,7 @@ const ROUTES: Route[] = [
   { method: 'get', path: '/api/hosts/:id', access: 'provider', owned: 'host' },
   { method: 'patch', path: '/api/hosts/:id', access: 'provider', owned: 'host', body: { speedUnitPrice: '0.00002' } },
   { method: 'delete', path: '/api/hosts/:id', access: 'provider', owned: 'host' },
+  { method: 'delete', path: '/api/hosts/:id/agent', access: 'provider', owned: 'host' },
   { method: 'get', path: '/api/machines', access: 'buyer' },
   { method: 'post', path: '/api/machines', access: 'buyer', body: win2000Pro() },
   { method: 'get', path: '/api/machines/:id', access: 'buyer', owned: 'machine' },
@@ -82,7 +85,7 @@ describe('authorisation of every endpoint', () => {
   let t: TestApp;
   let buyer: Agent;
   let provider: Agent;
-  const ids: Record<Owned, string> = { host: '', machine: '', token: '', media: '', joinToken: '', notification: '' };
+  const ids: Record<Owned, string> = { host: '', machine: '', token: '', media: '', joinToken: '', notification: '', session: '' };
 
   beforeAll(async () => {
     t = await startApp();
@@ -98,6 +101,7 @@ describe('authorisation of every endpoint', () => {
       t.app.get(NotificationsService).notify(em, { userId: buyerId, kind: 'lowBalance', key: 'test', subject: 'test', body: 'test', email: false }),
     );
     ids.notification = (await buyer.get('/api/notifications')).body.items[0].id;
+    ids.session = (await buyer.get('/api/auth/sessions')).body[0].id;
   });
   afterAll(() => t.close());
 

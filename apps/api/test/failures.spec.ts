@@ -74,7 +74,7 @@ describe.sequential('when the host agent fails', () => {
     console.log(`start on a dead agent answered in ${ms} ms`);
     expect(ms).toBeLessThan(2000);
     expect(start.status).toBe(503);
-    expect(start.body.message).toMatch(/^could not start down: the agent of host flaky is not reachable \(connection refused at 127\.0\.0\.1:\d+\)$/);
+    expect(start.body.message).toBe('could not start down: the agent of host flaky is not reachable');
     expect(await get(machine.id)).toMatchObject({ state: 'stored', version: 1, lastError: start.body.message });
     // Storing on it fails the same way and releases the reservation.
     const other = (await buyer.post('/api/machines').send(win2000Pro({ name: 'not-stored', speed: 500, memory: 64, disk: 16 }))).body;

@@ -113,7 +113,8 @@ describe.sequential('a preconfigured machine on a real agent', () => {
     };
 
     const first = await ticket();
-    const v1 = open(first.path);
+    // The SPA's own page: Origin is the API's.
+    const v1 = open(first.path, { cookie, origin: t.url });
     expect(await v1.bytes(12)).toBe('RFB 003.008\n');
     expect(v1.ws.protocol).toBe('binary');
     // noVNC's handshake goes through: version, then QEMU's security types (1 type: None).
@@ -132,7 +133,24 @@ describe.sequential('a preconfigured machine on a real agent', () => {
     expect(await refused('/api/console/ws?token=nonsense', CONSOLE_CLOSE.unknownToken)).toBe('unknown console token');
     const stranger = await t.signUp('buyer');
     const strangerCookie = (await t.anonymous().post('/api/auth/signin').send({ handle: stranger.handle, password: 'correct horse' })).headers['set-cookie'] as unknown as string[];
-    expect(await refused((await ticket()).path, CONSOLE_CLOSE.foreignToken, { cookie: strangerCookie[0].split(';')[0] })).toBe('this console token belongs to another user');
+    const contested = await ticket();
+    expect(await refused(contested.path, CONSOLE_CLOSE.foreignToken, { cookie: strangerCookie[0].split(';')[0] })).toBe('this console token belongs to another user');
+    // The stranger did not use it up: its owner still can (this viewer replaces v1).
+    const owner = open(contested.path);
+    expect(await owner.bytes(12)).toBe('RFB 003.008\n');
+    owner.ws.close();
+    await owner.closed;
+    // Another site's page cannot open it with the buyer's cookie: refused before the websocket opens.
+    const fromOtherSite = await new Promise<number>((done) => {
+      const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}${contested.path}`, ['binary'], { headers: { cookie, origin: 'http://evil.example' } });
+      ws.on('unexpected-response', (_request, response) => {
+        done(response.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.on('open', () => done(101));
+      ws.on('error', () => undefined);
+    });
+    expect(fromOtherSite).toBe(403);
     expect(await refused((await ticket()).path, CONSOLE_CLOSE.notSignedIn, {})).toMatch(/^sign in first/);
     const late = await ticket();
     await new Promise((done) => setTimeout(done, 4200));

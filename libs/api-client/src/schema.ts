@@ -223,6 +223,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List my browser sessions (signed-in browsers) */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of my sessions (that browser is signed out at once) */
+        delete: operations["revokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/signin": {
         parameters: {
             query?: never;
@@ -234,7 +268,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with handle and password
-         * @description Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address are refused for a while (429).
+         * @description Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address, for one handle from any addresses, or from one address on any handles are refused for a while (429 with Retry-After).
          */
         post: operations["signIn"];
         delete?: never;
@@ -416,6 +450,26 @@ export interface paths {
          * @description Totals and the other fields are locked (400 naming the field). Not retroactive: machines already stored keep their prices.
          */
         patch: operations["updateHost"];
+        trace?: never;
+    };
+    "/api/hosts/{id}/agent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a host's agent (rotate its secret)
+         * @description The agent's secret stops working at once and the host is offline until a new agent joins with a join token made with this hostId (POST /api/agents/join-tokens {"hostId": …}); its machines stay stored on the host.
+         */
+        delete: operations["revokeAgent"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/machines": {
@@ -2388,6 +2442,33 @@ export interface components {
              */
             keys: string[];
         };
+        SessionDto: {
+            /**
+             * @description Session id.
+             * @example 3e1f0a2b-4c5d-4e6f-8a9b-0c1d2e3f4a5b
+             */
+            id: string;
+            /**
+             * @description When it was signed in (ISO 8601).
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description When it was last used (ISO 8601; recorded at most once a minute).
+             * @example 2026-11-25T10:05:00.000Z
+             */
+            lastUsedAt: string;
+            /**
+             * @description The User-Agent header it signed in with, or null.
+             * @example Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0
+             */
+            userAgent: string | null;
+            /**
+             * @description True for the session this request is made with.
+             * @example true
+             */
+            current: boolean;
+        };
         SignInDto: {
             /**
              * @description User handle.
@@ -2407,12 +2488,12 @@ export interface components {
              */
             handle: string;
             /**
-             * @description Contact email address.
+             * @description Contact email address; one account per address, whatever its case.
              * @example buyer@example.com
              */
             email: string;
             /**
-             * @description Password of at least 8 characters.
+             * @description Password of at least 8 characters and at most 72 bytes in UTF-8 (what bcrypt reads); not one of the most common passwords, only spaces, one character repeated, the handle or the email address.
              * @example correct horse battery
              */
             password: string;
@@ -3215,6 +3296,74 @@ export interface operations {
             };
         };
     };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My unexpired sessions, oldest first; `current` is this one. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDto"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     signIn: {
         parameters: {
             query?: never;
@@ -3388,6 +3537,15 @@ export interface operations {
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Called with an API token: API tokens cannot create tokens. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3798,6 +3956,63 @@ export interface operations {
             };
             /** @description No such resource among yours. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    revokeAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The host id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,12 +10,16 @@ export class SignUpDto {
   @Matches(/^[A-Za-z0-9._-]{3,40}$/, { message: 'handle must be 3 to 40 letters, digits, dots, dashes or underscores' })
   handle: string;
 
-  @ApiProperty({ description: 'Contact email address.', example: 'buyer@example.com' })
+  @ApiProperty({ description: 'Contact email address; one account per address, whatever its case.', example: 'buyer@example.com' })
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(200)
   email: string;
 
-  @ApiProperty({ description: 'Password of at least 8 characters.', example: 'correct horse battery', minLength: 8 })
+  @ApiProperty({
+    description: 'Password of at least 8 characters and at most 72 bytes in UTF-8 (what bcrypt reads); not one of the most common passwords, only spaces, one character repeated, the handle or the email address.',
+    example: 'correct horse battery',
+    minLength: 8,
+  })
   @IsString()
   @MinLength(8, { message: 'password must be at least 8 characters' })
   @MaxLength(200)
@@ -85,4 +89,22 @@ export class ApiTokenDto {
 export class CreatedApiTokenDto extends ApiTokenDto {
   @ApiProperty({ description: 'The bearer token itself. Shown once; send it as `Authorization: Bearer <token>`.', example: 'vt_3f9a0c2b1e8d4f6a9b7c5d3e1f0a2b4c' })
   token: string;
+}
+
+/** One browser sign-in of the user (GET /api/auth/sessions), to recognise and revoke it. */
+export class SessionDto {
+  @ApiProperty({ description: 'Session id.', example: '3e1f0a2b-4c5d-4e6f-8a9b-0c1d2e3f4a5b' })
+  id: string;
+
+  @ApiProperty({ description: 'When it was signed in (ISO 8601).', example: '2026-11-25T10:00:00.000Z' })
+  createdAt: string;
+
+  @ApiProperty({ description: 'When it was last used (ISO 8601; recorded at most once a minute).', example: '2026-11-25T10:05:00.000Z' })
+  lastUsedAt: string;
+
+  @ApiProperty({ description: 'The User-Agent header it signed in with, or null.', example: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0', nullable: true, type: String })
+  userAgent: string | null;
+
+  @ApiProperty({ description: 'True for the session this request is made with.', example: true })
+  current: boolean;
 }

@@ -10,3 +10,4 @@ export * from './billing-next';
 export * from './market-history';
 export * from './no-offer';
 export * from './billing-refund';
+export * from './passwords';

@@ -13,6 +13,8 @@ import { LedgerService } from './ledger.service';
 import { User } from './user.entity';
 
 export const handleKey = (handle: string) => handle.toLowerCase();
+/** Lower-cased email address: unique, one account per address whatever its case. */
+export const emailKey = (email: string) => email.toLowerCase();
 
 export interface NewUser {
   handle: string;
@@ -61,6 +63,7 @@ export class AccountsService {
       handle: input.handle,
       handleKey: handleKey(input.handle),
       email: input.email,
+      emailKey: emailKey(input.email),
       passwordHash: input.passwordHash,
       role: input.role,
       balance: '0',

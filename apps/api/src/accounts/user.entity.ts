@@ -19,6 +19,14 @@ export class User {
   @TextColumn(200)
   email: string;
 
+  /**
+   * Lower-cased email: unique, so one address holds one account. Nullable only so that a database
+   * made before it gains the column (schema by synchronize); every account made since has it.
+   */
+  @Index({ unique: true })
+  @TextColumn(200, { nullable: true })
+  emailKey: string | null;
+
   /** bcrypt hash. */
   @TextColumn(100)
   passwordHash: string;

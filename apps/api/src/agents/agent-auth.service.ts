@@ -1,9 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { NonceCache, verify } from '@virtuoso/contracts';
-import { Repository } from 'typeorm';
+import { MAX_SKEW_MS, verify } from '@virtuoso/contracts';
+import { LessThanOrEqual, Repository } from 'typeorm';
+import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
 import { Agent } from './agent.entity';
+import { AgentNonce } from './agent-nonce.entity';
+
+/** Nonces longer than this are not what agents send (32 hex digits): refused as malformed. */
+const MAX_NONCE_LENGTH = 64;
 
 /** Header carrying the signed envelope of an agent's download request (base64 of its JSON). */
 export const AGENT_HEADER = 'x-virtuoso-agent';
@@ -11,23 +16,46 @@ export const AGENT_HEADER = 'x-virtuoso-agent';
 /**
  * Verifies what agents send: a SignedEnvelope on the exact channel (the path), signed with the
  * agent's own secret, fresh, never seen before. Anything else is refused with 401, logged, and
- * changes nothing.
+ * changes nothing. Seen nonces are kept in the database (agent_nonces) for twice the signing skew:
+ * a message older than that fails the timestamp check anyway.
  */
 @Injectable()
 export class AgentAuth {
   private readonly logger = new Logger('AgentAuth');
-  private readonly nonces = new NonceCache();
-
-  constructor(@InjectRepository(Agent) private readonly agents: Repository<Agent>) {}
+  constructor(
+    private readonly db: Database,
+    @InjectRepository(Agent) private readonly agents: Repository<Agent>,
+  ) {}
 
   /** An envelope sent as the request body (heartbeats). */
   async verifyBody(channel: string, envelope: unknown, from?: string): Promise<{ agent: Agent; body: unknown }> {
     const hostId = (envelope as { hostId?: unknown } | null)?.hostId;
     const agent = typeof hostId === 'string' && hostId.length <= 64 ? await this.agents.findOneBy({ id: hostId }) : null;
     if (!agent) throw this.refuse(channel, envelope && typeof envelope === 'object' && typeof hostId === 'string' ? 'unknown agent' : 'not a signed envelope', from);
-    const result = verify(agent.secret, channel, envelope, this.nonces);
+    // verify() checks signature and time first; the nonce it hands over is recorded below, in the database.
+    let nonce = '';
+    const now = Date.now();
+    const result = verify(agent.secret, channel, envelope, { remember: (seen) => ((nonce = seen), true) }, now);
     if (!result.ok) throw this.refuse(channel, result.reason, from, agent.id);
+    if (nonce.length === 0 || nonce.length > MAX_NONCE_LENGTH) throw this.refuse(channel, 'malformed', from, agent.id);
+    if (!(await this.rememberNonce(agent.id, nonce, now))) throw this.refuse(channel, 'replayed', from, agent.id);
     return { agent, body: result.body };
+  }
+
+  /** false when this agent's nonce was seen inside the window (a replay). Prunes what left the window. */
+  private async rememberNonce(agentId: string, nonce: string, now: number): Promise<boolean> {
+    try {
+      return await this.db.transaction(async (em) => {
+        await em.delete(AgentNonce, { at: LessThanOrEqual(now - 2 * MAX_SKEW_MS) });
+        if (await em.existsBy(AgentNonce, { agentId, nonce })) return false;
+        await em.insert(AgentNonce, { agentId, nonce, at: now });
+        return true;
+      });
+    } catch (error) {
+      // Two processes inserting the same nonce at once (PostgreSQL): the loser is the replay.
+      if (await this.db.manager.existsBy(AgentNonce, { agentId, nonce })) return false;
+      throw error;
+    }
   }
 
   /** An envelope of `{ path }` in the x-virtuoso-agent header (downloads); the path must be the channel. */

@@ -29,6 +29,10 @@ export class Agent {
   @IntColumn()
   consolePort: number;
 
+  /** The address it joined from (the join request's), which VIRTUOSO_AGENT_ADDRESSES' `joined-from` allows; null for agents joined before it was kept. */
+  @TextColumn(64, { nullable: true })
+  joinedFrom: string | null;
+
   /** HostFacts as JSON, from the join and then from every heartbeat. */
   @TextColumn(2000)
   facts: string;

@@ -26,8 +26,10 @@ import {
   AgentUnavailableError,
   ConsoleEndpoint,
   HostAgentGateway,
+  unreachable,
 } from '../machines/host-agent.gateway';
 import { Agent } from './agent.entity';
+import { agentAddressAllowed } from './agent-address';
 
 /** Stop gets the guest's power-off time plus this much for the agent's own work. */
 const STOP_MARGIN_MS = 10_000;
@@ -162,6 +164,11 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
   /** The agent's client, connected; refuses at once when the agent's port does (ECONNREFUSED). */
   private async connect(target: AgentTarget, agent: Agent): Promise<ClientTCP> {
     const address = `${agent.agentHost}:${agent.agentPort}`;
+    // Agents joined before joinedFrom was kept are taken at the address they reported then.
+    if (!agentAddressAllowed(this.config.agentAddresses, agent.agentHost, agent.joinedFrom ?? agent.agentHost)) {
+      this.logger.warn(`agent ${agent.id} of host ${target.hostName}: not dialling ${address}, which VIRTUOSO_AGENT_ADDRESSES=${this.config.agentAddresses.text} does not allow`);
+      throw new AgentUnavailableError(unreachable(target.hostName));
+    }
     let connection = this.connections.get(agent.id);
     if (connection && connection.address !== address) {
       this.drop(agent.id);
@@ -182,7 +189,10 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
       return connection.client;
     } catch (error) {
       this.drop(agent.id);
-      throw new AgentUnavailableError(`the agent of host ${target.hostName} is not reachable (${describe(error)} at ${address})`);
+      // Whatever failed (refused, no answer, no route), buyers get one sentence without the address:
+      // telling them apart would make the API a port scanner for whoever controls an agent address.
+      this.logger.warn(`agent ${agent.id} of host ${target.hostName} not reachable: ${describe(error)} at ${address}`);
+      throw new AgentUnavailableError(unreachable(target.hostName));
     } finally {
       clearTimeout(timer);
     }

@@ -7,6 +7,7 @@ import { MachineCoreModule } from '../machines/machine-core.module';
 import { Host } from '../providers/host.entity';
 import { ProvidersModule } from '../providers/providers.module';
 import { Agent } from './agent.entity';
+import { AgentNonce } from './agent-nonce.entity';
 import { AgentAuth } from './agent-auth.service';
 import { AgentDownloads } from './agent-downloads.service';
 import { AgentGateway } from './agent.gateway';
@@ -22,7 +23,7 @@ import { Reconciler } from './reconciler.service';
  * download preconfigured machines from.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Agent, JoinToken, Host, Machine]), CatalogModule, ProvidersModule, MachineCoreModule],
+  imports: [TypeOrmModule.forFeature([Agent, AgentNonce, JoinToken, Host, Machine]), CatalogModule, ProvidersModule, MachineCoreModule],
   controllers: [AgentsController],
   providers: [AgentsService, AgentAuth, AgentDownloads, ImageStore, Reconciler, AgentGateway, { provide: HOST_AGENT_GATEWAY, useExisting: AgentGateway }],
   exports: [AgentsService, AgentAuth, ImageStore, Reconciler, HOST_AGENT_GATEWAY],

@@ -23,6 +23,7 @@ import { isoAfter, nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Host } from '../providers/host.entity';
 import { Agent } from './agent.entity';
+import { agentAddressAllowed, plainAddress } from './agent-address';
 import { AgentAuth } from './agent-auth.service';
 import { JoinToken } from './join-token.entity';
 import { CONSOLE_PORT_OFFSET, canBindLoopback, isThisMachine, suggestAgentPorts } from './port-suggestion';
@@ -165,6 +166,13 @@ export class AgentsService {
     if (!token) throw refuse('this join token is unknown');
     if (token.usedAt) throw refuse('this join token was already used; make a new one on the "add host" page');
     if (token.expiresAt <= nowIso()) throw refuse(`this join token expired at ${token.expiresAt}; make a new one on the "add host" page`);
+    // The API will dial this address: only what the operator's policy allows (by default the address the agent joins from).
+    const joinedFrom = from ? plainAddress(from).slice(0, 64) : null;
+    if (!agentAddressAllowed(this.config.agentAddresses, dto.agentHost, joinedFrom)) {
+      this.logger.warn(`join refused${from ? ` from ${from}` : ''}: agentHost ${dto.agentHost} is not allowed by VIRTUOSO_AGENT_ADDRESSES=${this.config.agentAddresses.text}`);
+      const allowed = this.config.agentAddresses.joinedFrom && joinedFrom ? `the address it joins from (${joinedFrom})` : 'an address this market allows';
+      throw badRequest('agentHost', `agentHost must be ${allowed}: the market connects to agents only there (operator setting VIRTUOSO_AGENT_ADDRESSES)`);
+    }
     const now = nowIso();
     const agent: Agent = {
       id: randomUUID(),
@@ -173,6 +181,7 @@ export class AgentsService {
       agentHost: dto.agentHost,
       agentPort: dto.agentPort,
       consolePort: dto.consolePort,
+      joinedFrom,
       facts: JSON.stringify(factsOf(dto.facts)),
       vms: '[]',
       lastHeartbeatAt: null,

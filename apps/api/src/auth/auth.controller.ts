@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiTokenDto, CreateApiTokenDto, CreatedApiTokenDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
+import { ApiTokenDto, CreateApiTokenDto, CreatedApiTokenDto, SessionDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
 import type { Request, Response } from 'express';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public } from '../common/auth.decorators';
@@ -24,7 +24,7 @@ export class AuthController {
   @Public()
   @Post('signin')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in with handle and password', description: 'Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address are refused for a while (429).' })
+  @ApiOperation({ summary: 'Sign in with handle and password', description: 'Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address, for one handle from any addresses, or from one address on any handles are refused for a while (429 with Retry-After).' })
   @ApiOkResponse({ type: UserDto, description: 'Signed in; the session cookie is set.' })
   @ApiErrors(400, [401, 'The handle or the password is wrong.'], 429)
   signIn(@Body() dto: SignInDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<UserDto> {
@@ -62,7 +62,7 @@ export class AuthController {
   @ApiSignedIn()
   @ApiOperation({ summary: 'Create a personal API token', description: 'The token is in the answer once; only its hash is kept. Send it as `Authorization: Bearer <token>`.' })
   @ApiCreatedResponse({ type: CreatedApiTokenDto, description: 'The token, with its secret shown this once.' })
-  @ApiErrors(400, 401)
+  @ApiErrors(400, 401, [403, 'Called with an API token: API tokens cannot create tokens.'])
   @Idempotent()
   createToken(@CurrentUser() user: AuthUser, @Body() dto: CreateApiTokenDto): Promise<CreatedApiTokenDto> {
     return this.auth.createToken(user, dto.name);
@@ -77,5 +77,25 @@ export class AuthController {
   @ApiErrors(401, 404)
   revokeToken(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
     return this.auth.revokeToken(user, id);
+  }
+
+  @Get('sessions')
+  @ApiSignedIn()
+  @ApiOperation({ summary: 'List my browser sessions (signed-in browsers)' })
+  @ApiOkResponse({ type: SessionDto, isArray: true, description: 'My unexpired sessions, oldest first; `current` is this one.' })
+  @ApiErrors(401)
+  listSessions(@CurrentUser() user: AuthUser): Promise<SessionDto[]> {
+    return this.auth.listSessions(user);
+  }
+
+  @Delete('sessions/:id')
+  @HttpCode(204)
+  @ApiSignedIn()
+  @ApiOperation({ summary: 'Revoke one of my sessions (that browser is signed out at once)' })
+  @ApiIdParam('session')
+  @ApiNoContentResponse({ description: 'Revoked.' })
+  @ApiErrors(401, 404)
+  revokeSession(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+    return this.auth.revokeSession(user, id);
   }
 }

@@ -7,10 +7,11 @@ import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { Session } from './session.entity';
+import { SigninFailure } from './signin-failure.entity';
 import { SigninLimiter } from './signin-limiter';
 
 @Module({
-  imports: [AccountsModule, TypeOrmModule.forFeature([Session, ApiToken])],
+  imports: [AccountsModule, TypeOrmModule.forFeature([Session, ApiToken, SigninFailure])],
   controllers: [AuthController],
   providers: [AuthService, SigninLimiter, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [AuthService],

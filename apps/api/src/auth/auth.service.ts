@@ -1,15 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { ApiTokenDto, CreatedApiTokenDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
+import type { ApiTokenDto, CreatedApiTokenDto, SessionDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
+import { passwordProblem } from '@virtuoso/domain';
+import { dictionary } from '@zxcvbn-ts/language-common';
 import * as bcrypt from 'bcryptjs';
 import type { Request, Response } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
-import { AccountsService, handleKey } from '../accounts/accounts.service';
+import { AccountsService, emailKey, handleKey } from '../accounts/accounts.service';
 import { User } from '../accounts/user.entity';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
-import { ApiError, notFound } from '../common/errors';
+import { ApiError, badRequest, notFound } from '../common/errors';
 import { isoAfter, nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { ApiToken } from './api-token.entity';
@@ -20,6 +22,10 @@ export const SESSION_COOKIE = 'virtuoso_session';
 export const TOKEN_PREFIX = 'vt_';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The ~49,000 most used passwords (zxcvbn-ts's list, lower-case), refused at sign-up. */
+let commonPasswords: Set<string> | undefined;
+const isCommonPassword = (lowerCased: string) => (commonPasswords ??= new Set(dictionary['passwords-common'])).has(lowerCased);
 
 @Injectable()
 export class AuthService {
@@ -42,10 +48,16 @@ export class AuthService {
   }
 
   async signUp(dto: SignUpDto, req: Request, res: Response): Promise<UserDto> {
+    const weak = passwordProblem(dto.password, dto, isCommonPassword);
+    if (weak) throw badRequest('password', weak);
     const passwordHash = await this.hashPassword(dto.password);
     const user = await this.db.transaction(async (em) => {
       if (await em.existsBy(User, { handleKey: handleKey(dto.handle) })) {
         throw new ApiError(409, `the handle ${dto.handle} is taken`, { fields: { handle: [`the handle ${dto.handle} is taken`] } });
+      }
+      if (await em.existsBy(User, { emailKey: emailKey(dto.email) })) {
+        const message = 'an account with this email address exists already; sign in to it instead';
+        throw new ApiError(409, message, { fields: { email: [message] } });
       }
       return this.accounts.create(em, { handle: dto.handle, email: dto.email, passwordHash, role: dto.role });
     });
@@ -54,18 +66,25 @@ export class AuthService {
   }
 
   async signIn(dto: SignInDto, req: Request, res: Response): Promise<UserDto> {
-    const key = `${req.ip ?? 'unknown'}|${handleKey(dto.handle)}`;
-    const wait = this.limiter.retryAfter(key);
-    if (wait > 0) {
-      throw new ApiError(429, `too many failed sign-ins for ${dto.handle}; try again in ${wait} s`, {}, { 'Retry-After': String(wait) });
+    const address = (req.ip ?? 'unknown').slice(0, 64);
+    const key = handleKey(dto.handle);
+    const refused = await this.limiter.retryAfter(address, key);
+    if (refused) {
+      const wait = refused.seconds;
+      const message = {
+        pair: `too many failed sign-ins for ${dto.handle}; try again in ${wait} s`,
+        handle: `too many failed sign-ins for ${dto.handle} (from several addresses); try again in ${wait} s`,
+        address: `too many failed sign-ins from your address; try again in ${wait} s`,
+      }[refused.limit];
+      throw new ApiError(429, message, {}, { 'Retry-After': String(wait) });
     }
     const user = await this.accounts.findByHandle(dto.handle);
     const matches = await bcrypt.compare(dto.password, user?.passwordHash ?? this.decoyHash);
     if (!user || !matches) {
-      this.limiter.fail(key);
+      await this.limiter.fail(address, key);
       throw new ApiError(401, 'handle or password is wrong');
     }
-    this.limiter.succeed(key);
+    await this.limiter.succeed(address, key);
     await this.startSession(user, req, res);
     return this.accounts.toDto(user);
   }
@@ -96,6 +115,8 @@ export class AuthService {
   }
 
   async createToken(user: AuthUser, name: string): Promise<CreatedApiTokenDto> {
+    // A leaked token that could mint others would outlive its own revocation.
+    if (user.tokenId) throw new ApiError(403, 'API tokens cannot create tokens: sign in with your password to make one');
     const token = TOKEN_PREFIX + randomBytes(24).toString('hex');
     const row: ApiToken = {
       id: randomUUID(),
@@ -113,6 +134,21 @@ export class AuthService {
   async revokeToken(user: AuthUser, id: string): Promise<void> {
     const result = await this.db.transaction((em) => em.delete(ApiToken, { id, userId: user.id }));
     if (result.affected !== 1) throw notFound('token');
+  }
+
+  /** The user's unexpired browser sessions, oldest first; `current` marks the caller's own. */
+  async listSessions(user: AuthUser): Promise<SessionDto[]> {
+    const rows = await this.sessions.find({ where: { userId: user.id }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const now = nowIso();
+    return rows
+      .filter((row) => row.expiresAt > now)
+      .map((row) => ({ id: row.id, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt ?? row.createdAt, userAgent: row.userAgent, current: row.id === user.sessionId }));
+  }
+
+  /** Ends one of the user's sessions at once (its cookie stops working); the caller's own is allowed too. */
+  async revokeSession(user: AuthUser, id: string): Promise<void> {
+    const result = await this.db.transaction((em) => em.delete(Session, { id, userId: user.id }));
+    if (result.affected !== 1) throw notFound('session');
   }
 
   private async byToken(token: string): Promise<AuthUser | null> {
@@ -134,6 +170,10 @@ export class AuthService {
     if (!session || session.expiresAt <= nowIso()) return null;
     const user = await this.accounts.findById(session.userId);
     if (!user) return null;
+    const now = nowIso();
+    if (Date.parse(now) - Date.parse(session.lastUsedAt ?? session.createdAt) > 60_000) {
+      await this.db.transaction((em) => em.update(Session, { id: session.id }, { lastUsedAt: now }));
+    }
     return { id: user.id, handle: user.handle, role: user.role, sessionId: session.id, tokenId: null };
   }
 
@@ -151,6 +191,8 @@ export class AuthService {
         userId: user.id,
         createdAt: new Date(now).toISOString(),
         expiresAt: isoAfter(this.config.sessionTtlHours * 3600, now),
+        lastUsedAt: null,
+        userAgent: req.header('user-agent')?.slice(0, 200) ?? null,
       });
     });
     res.cookie(SESSION_COOKIE, token, { ...this.cookieOptions(), maxAge: this.config.sessionTtlHours * 3600 * 1000 });

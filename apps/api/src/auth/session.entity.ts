@@ -20,4 +20,12 @@ export class Session {
 
   @TimeColumn()
   expiresAt: string;
+
+  /** Recorded at most once a minute (GET /api/auth/sessions); null until then, i.e. createdAt. */
+  @TimeColumn({ nullable: true })
+  lastUsedAt: string | null;
+
+  /** The User-Agent it signed in with, so its owner can tell sessions apart. */
+  @TextColumn(200, { nullable: true })
+  userAgent: string | null;
 }

@@ -1,48 +1,60 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { LessThanOrEqual, MoreThan, Repository } from 'typeorm';
+import { Database } from '../common/database.service';
 import { APP_CONFIG, AppConfig } from '../config';
+import { SigninFailure } from './signin-failure.entity';
+
+/** Which cap refused a sign-in: one address on one handle, one handle from any address, one address on any handle. */
+export type SigninLimit = 'pair' | 'handle' | 'address';
 
 /**
- * Counts failed sign-ins per client address and handle in a sliding window. After the configured
- * number of failures the pair is refused (429) until the oldest failure leaves the window.
- * In memory: a restart forgets, which only ever makes it more lenient.
+ * Counts failed sign-ins in a sliding window, three ways: per client address and handle (a
+ * forgotten password), per handle across addresses (one account attacked from many addresses) and
+ * per address across handles (one address trying many accounts). When any count reaches its cap,
+ * sign-ins it covers are refused (429) until the oldest counted failure leaves the window. Kept in
+ * the database (signin_failures), pruned as the window moves.
  */
 @Injectable()
 export class SigninLimiter {
-  private readonly failures = new Map<string, number[]>();
-  private static readonly MAX_KEYS = 100_000;
+  constructor(
+    private readonly db: Database,
+    @InjectRepository(SigninFailure) private readonly failures: Repository<SigninFailure>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
-
-  /** Seconds until the pair may try again, or 0 when it may try now. */
-  retryAfter(key: string, now = Date.now()): number {
-    const recent = this.recent(key, now);
-    if (recent.length < this.config.signinMaxFailures) return 0;
-    const oldest = recent[recent.length - this.config.signinMaxFailures];
-    return Math.max(1, Math.ceil((oldest + this.config.signinWindowSeconds * 1000 - now) / 1000));
-  }
-
-  fail(key: string, now = Date.now()): void {
-    if (this.failures.size >= SigninLimiter.MAX_KEYS) this.prune(now);
-    this.failures.set(key, [...this.recent(key, now), now]);
-  }
-
-  succeed(key: string): void {
-    this.failures.delete(key);
-  }
-
-  private recent(key: string, now: number): number[] {
+  /** Seconds until this address may try this handle again and the cap that refuses it, or null when it may try now. */
+  async retryAfter(address: string, handleKey: string, now = Date.now()): Promise<{ seconds: number; limit: SigninLimit } | null> {
     const windowStart = now - this.config.signinWindowSeconds * 1000;
-    return (this.failures.get(key) ?? []).filter((at) => at > windowStart);
+    const caps: Array<[SigninLimit, Partial<SigninFailure>, number]> = [
+      ['pair', { address, handleKey: clip(handleKey) }, this.config.signinMaxFailures],
+      ['handle', { handleKey: clip(handleKey) }, this.config.signinMaxFailuresPerHandle],
+      ['address', { address }, this.config.signinMaxFailuresPerAddress],
+    ];
+    let refused: { seconds: number; limit: SigninLimit } | null = null;
+    for (const [limit, where, max] of caps) {
+      // The newest `max` failures in the window: with that many, the oldest of them decides the wait.
+      const recent = await this.failures.find({ select: { at: true }, where: { ...where, at: MoreThan(windowStart) }, order: { at: 'DESC' }, take: max });
+      if (recent.length < max) continue;
+      const seconds = Math.max(1, Math.ceil((recent[max - 1].at + this.config.signinWindowSeconds * 1000 - now) / 1000));
+      if (!refused || seconds > refused.seconds) refused = { seconds, limit };
+    }
+    return refused;
   }
 
-  private prune(now: number): void {
-    for (const key of [...this.failures.keys()]) {
-      if (this.recent(key, now).length === 0) this.failures.delete(key);
-    }
-    // Still full of live entries: drop the oldest keys rather than grow without bound.
-    for (const key of this.failures.keys()) {
-      if (this.failures.size < SigninLimiter.MAX_KEYS) break;
-      this.failures.delete(key);
-    }
+  async fail(address: string, handleKey: string, now = Date.now()): Promise<void> {
+    const windowStart = now - this.config.signinWindowSeconds * 1000;
+    await this.db.transaction(async (em) => {
+      await em.delete(SigninFailure, { at: LessThanOrEqual(windowStart) });
+      await em.insert(SigninFailure, { id: randomUUID(), address, handleKey: clip(handleKey), at: now });
+    });
+  }
+
+  /** A right password from this address clears its failures on this handle (not the other caps' counts). */
+  async succeed(address: string, handleKey: string): Promise<void> {
+    await this.db.transaction((em) => em.delete(SigninFailure, { address, handleKey: clip(handleKey) }));
   }
 }
+
+const clip = (handleKey: string) => handleKey.slice(0, 200);

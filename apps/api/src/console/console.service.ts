@@ -10,9 +10,10 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { AuthUser } from '../common/auth.decorators';
 import { ApiError } from '../common/errors';
+import { isOwnOrigin } from '../common/request-origin';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MachinesService } from '../machines/machines.service';
-import { AgentTarget, HOST_AGENT_GATEWAY, HostAgentGateway } from '../machines/host-agent.gateway';
+import { AgentTarget, HOST_AGENT_GATEWAY, HostAgentGateway, unreachable } from '../machines/host-agent.gateway';
 
 export const CONSOLE_WS_PATH = '/api/console/ws';
 
@@ -89,6 +90,13 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
       return;
     }
     socket.on('error', () => undefined);
+    // Browsers send Origin on every websocket; another site's page must not ride the user's cookie (refused before any byte).
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isOwnOrigin(origin, req.headers, this.config.publicUrl)) {
+      this.logger.warn(`console websocket from ${req.socket.remoteAddress ?? '?'} refused: origin ${origin}`);
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const token = url.searchParams.get('token') ?? '';
     void this.userOf(req)
       .catch(() => null)
@@ -120,9 +128,10 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     const entry = this.tokens.get(token);
     if (!user) return close(CONSOLE_CLOSE.notSignedIn, 'sign in first: no valid session cookie or API token');
     if (!entry) return close(CONSOLE_CLOSE.unknownToken, 'unknown console token');
-    if (entry.used) return close(CONSOLE_CLOSE.reusedToken, 'console token already used; ask for a new one');
-    entry.used = true; // one presentation, whatever happens next
+    // Another user's presentation does not use the token up: it stays its owner's.
     if (entry.userId !== user.id) return close(CONSOLE_CLOSE.foreignToken, 'this console token belongs to another user');
+    if (entry.used) return close(CONSOLE_CLOSE.reusedToken, 'console token already used; ask for a new one');
+    entry.used = true; // one presentation by its owner, whatever happens next
     if (entry.expiresAt < Date.now()) return close(CONSOLE_CLOSE.expiredToken, 'console token expired; ask for a new one');
 
     let target: AgentTarget;
@@ -141,7 +150,13 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     let agentSocket: net.Socket;
     try {
       const endpoint = await this.gateway.openConsole(target, { machineId: entry.machineId, ticket, expiresAt: Date.now() + 30_000 });
-      agentSocket = await connect(endpoint.host, endpoint.port, this.config.agentConnectTimeoutMs);
+      try {
+        agentSocket = await connect(endpoint.host, endpoint.port, this.config.agentConnectTimeoutMs);
+      } catch (error) {
+        // The address and the cause are logged, never shown (see AgentGateway.connect).
+        this.logger.warn(`console of ${machineName} (${entry.machineId}): ${(error as Error).message}`);
+        throw new Error(unreachable(target.hostName));
+      }
     } catch (error) {
       return close(CONSOLE_CLOSE.agentUnavailable, clip(`no console: ${(error as Error).message}`));
     }

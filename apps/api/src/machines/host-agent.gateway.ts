@@ -50,6 +50,9 @@ export interface HostAgentGateway {
 
 export const HOST_AGENT_GATEWAY = Symbol('HostAgentGateway');
 
+/** The one message for an agent the API cannot connect to (no address, no cause: those are only logged). */
+export const unreachable = (hostName: string) => `the agent of host ${hostName} is not reachable`;
+
 /** The command never reached an agent (none joined, connection refused, no connection in time): nothing happened. 503. */
 export class AgentUnavailableError extends Error {
   readonly status = 503;

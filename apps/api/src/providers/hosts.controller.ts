@@ -67,4 +67,19 @@ export class HostsController {
   deleteHost(@CurrentUser() user: AuthUser, @Param('id') id: string, @Query() query: RemoveHostQueryDto, @Body() dto: RemoveHostDto): Promise<void> {
     return this.hosts.remove(user, id, { force: query.force === 'true', confirmName: dto.confirmName });
   }
+
+  @Delete(':id/agent')
+  @ApiIdParam('host')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: "Revoke a host's agent (rotate its secret)",
+    description:
+      "The agent's secret stops working at once and the host is offline until a new agent joins with a join token made " +
+      'with this hostId (POST /api/agents/join-tokens {"hostId": …}); its machines stay stored on the host.',
+  })
+  @ApiNoContentResponse({ description: 'Revoked.' })
+  @ApiErrors(401, 403, 404, [409, 'The host has no agent.'])
+  revokeAgent(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+    return this.hosts.revokeAgent(user, id);
+  }
 }

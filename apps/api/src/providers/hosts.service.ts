@@ -276,6 +276,20 @@ export class HostsService {
   }
 
   /**
+   * Revokes the host's agent: its row goes, so its secret stops working at once (heartbeats and
+   * downloads are refused, commands cannot be signed with it); the host is offline until a new
+   * agent joins with a join token made for it ({hostId}). That is how a provider rotates the secret.
+   */
+  async revokeAgent(user: AuthUser, id: string): Promise<void> {
+    const row = await this.ownHost(user, id);
+    await this.db.transaction(async (em) => {
+      const unbound = await em.update(Host, { id: row.id, agentId: row.agentId ?? '' }, { agentId: null, updatedAt: nowIso() });
+      if (!row.agentId || unbound.affected !== 1) throw conflict(`host ${row.name} has no agent to revoke`);
+      await em.delete(Agent, { id: row.agentId, providerId: user.id });
+    });
+  }
+
+  /**
    * Every host as the market rules see it; with a size, only rows whose free resources could hold
    * it are read (libs/domain still decides what fits). Read raw, not as entities, and packed: the
    * sqlite3 driver's cost is per value returned, so the fields come back as one text column per

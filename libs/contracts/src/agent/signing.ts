@@ -35,8 +35,13 @@ export function sign(secret: string, hostId: string, channel: string, payload: u
 
 export type VerifyFailure = 'malformed' | 'bad-signature' | 'stale' | 'replayed';
 
-/** Remembers nonces for the skew window so that a captured message cannot be replayed. */
-export class NonceCache {
+/** Where a receiver remembers the nonces it has accepted: false when `nonce` was already seen inside the window. */
+export interface NonceStore {
+  remember(nonce: string, now?: number): boolean;
+}
+
+/** Remembers nonces for the skew window, in memory, so that a captured message cannot be replayed. */
+export class NonceCache implements NonceStore {
   private readonly seen = new Map<string, number>();
 
   /** false when the nonce was already used inside the window. */
@@ -52,7 +57,7 @@ export function verify(
   secret: string,
   channel: string,
   envelope: unknown,
-  nonces: NonceCache,
+  nonces: NonceStore,
   now = Date.now(),
 ): { ok: true; body: unknown; hostId: string } | { ok: false; reason: VerifyFailure } {
   const e = envelope as Partial<SignedEnvelope> | null;
