@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestApp, Agent, startApp, uniqueHandle, virt8, win2000Pro } from './helpers';
+
+/** `{"<field>": [[[…]]]}` nested `levels` deep in all, as raw JSON text. */
+const nested = (field: string, levels: number) => `{"${field}":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+
+describe('hostile request bodies', () => {
+  let t: TestApp;
+  let provider: Agent;
+  let buyer: Agent;
+  beforeAll(async () => {
+    t = await startApp();
+    provider = await t.signUp('provider');
+    buyer = await t.signUp('buyer');
+  });
+  afterAll(() => t.close());
+
+  it('answers a body nested 2,000 levels deep with a 400 on every route, public or not, and changes nothing', async () => {
+    const before = await t.snapshot();
+    const routes: Array<[Agent, string]> = [
+      [t.anonymous(), '/api/auth/signup'],
+      [t.anonymous(), '/api/auth/signin'],
+      [t.anonymous(), '/api/agents/join'],
+      [t.anonymous(), '/api/agents/heartbeat'],
+      [provider, '/api/hosts'],
+      [provider, '/api/agents/join-tokens'],
+      [buyer, '/api/machines'],
+      [buyer, '/api/market/search'],
+      [buyer, '/api/account/top-ups'],
+    ];
+    for (const [client, path] of routes) {
+      const response = await client.post(path).set('Content-Type', 'application/json').send(nested('email', 2000));
+      expect(response.status, path).toBe(400);
+      expect(response.body, path).toMatchObject({ statusCode: 400, message: 'the request body is nested more than 32 levels deep' });
+    }
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('lets a body 32 levels deep through to validation, and refuses 33', async () => {
+    const within = await t.anonymous().post('/api/auth/signin').set('Content-Type', 'application/json').send(nested('handle', 32));
+    expect(within.status).toBe(400);
+    expect(within.body.fields).toHaveProperty('handle');
+    const over = await t.anonymous().post('/api/auth/signin').set('Content-Type', 'application/json').send(nested('handle', 33));
+    expect(over.status).toBe(400);
+    expect(over.body.message).toMatch(/nested more than 32 levels/);
+  });
+
+  it('answers a body over the size cap with a 413 naming the limit, while a large heartbeat still gets through to its signature check', async () => {
+    const before = await t.snapshot();
+    const big = { handle: uniqueHandle('big'), email: 'big@example.com', password: 'x'.repeat(200 * 1024), role: 'buyer' };
+    const signup = await t.anonymous().post('/api/auth/signup').send(big);
+    expect(signup.status).toBe(413);
+    expect(signup.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large', message: 'the request body is larger than the 102400 byte limit' });
+    const join = await t.anonymous().post('/api/agents/join').send({ joinToken: 'x'.repeat(200 * 1024) });
+    expect(join.status).toBe(413);
+    // A heartbeat of a big host (1 MB of VM states as signed text) is parsed, then refused as unsigned.
+    const heartbeat = await t.anonymous().post('/api/agents/heartbeat').send({ hostId: 'h', ts: Date.now(), nonce: 'n', body: 'v'.repeat(1024 * 1024), sig: 'ab' });
+    expect(heartbeat.status).toBe(401);
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('answers a lone surrogate in the email of a sign-up with a 400 naming email, and creates no user', async () => {
+    const before = await t.snapshot();
+    const handle = uniqueHandle('lone');
+    // Raw JSON text: "\ud800" is a valid JSON escape that decodes to half a surrogate pair.
+    const response = await t.anonymous().post('/api/auth/signup').set('Content-Type', 'application/json')
+      .send(`{"handle":"${handle}","email":"\\ud800@example.com","password":"correct horse","role":"buyer"}`);
+    expect(response.status).toBe(400);
+    expect(response.body.fields).toEqual({ email: [expect.stringMatching(/^email is not valid text/)] });
+    expect(await t.snapshot()).toEqual(before);
+    // A proper pair (an emoji) is text like any other: here it is refused by the email rule, not as broken text.
+    const pair = await t.anonymous().post('/api/auth/signup').set('Content-Type', 'application/json')
+      .send(`{"handle":"${handle}","email":"\\ud83d\\ude00@example","password":"correct horse","role":"buyer"}`);
+    expect(pair.status).toBe(400);
+    expect(pair.body.message).toBe('email must be a valid email address');
+  });
+
+  it('refuses a lone surrogate anywhere in a body, in keys and nested values too, naming where', async () => {
+    const host = await provider.post('/api/hosts').set('Content-Type', 'application/json').send(JSON.stringify(virt8()).replace('"virt8"', '"virt\\udc00"'));
+    expect(host.status).toBe(400);
+    expect(host.body.fields).toHaveProperty('name');
+    const join = await t.anonymous().post('/api/agents/join').set('Content-Type', 'application/json')
+      .send('{"joinToken":"t","agentHost":"127.0.0.1","agentPort":7000,"consolePort":7001,"facts":{"hostname":"a\\ud800"}}');
+    expect(join.status).toBe(400);
+    expect(join.body.fields).toHaveProperty(['facts.hostname']);
+    const key = await buyer.post('/api/machines').set('Content-Type', 'application/json').send(`{"\\ud800":1,"name":"x"}`);
+    expect(key.status).toBe(400);
+    expect(key.body.message).toMatch(/not valid text/);
+    expect((await buyer.post('/api/machines').send(win2000Pro())).status).toBe(201);
+  });
+});
