@@ -89,3 +89,53 @@ describe('hostile request bodies', () => {
     expect((await buyer.post('/api/machines').send(win2000Pro())).status).toBe(201);
   });
 });
+
+describe('integer query parameters', () => {
+  let t: TestApp;
+  let buyer: Agent;
+  beforeAll(async () => {
+    t = await startApp();
+    buyer = await t.signUp('buyer');
+  });
+  afterAll(() => t.close());
+
+  it('takes only plain decimal digits within bounds for the statement\'s limit and offset, naming the parameter', async () => {
+    const refused: Array<[string, string]> = [
+      ['offset=1e20', 'offset'],
+      ['offset=9007199254740993', 'offset'],
+      ['offset=10000001', 'offset'],
+      ['offset=-1', 'offset'],
+      ['offset=1.0', 'offset'],
+      ['offset=%201', 'offset'],
+      ['limit=0x10', 'limit'],
+      ['limit=1e1', 'limit'],
+      ['limit=0', 'limit'],
+      ['limit=501', 'limit'],
+      ['limit=16&limit=17', 'limit'],
+      ['limit=', 'limit'],
+    ];
+    for (const [query, field] of refused) {
+      for (const format of ['json', 'csv']) {
+        const response = await buyer.get(`/api/account/statement?${query}&format=${format}`);
+        expect(response.status, query).toBe(400);
+        expect(Object.keys(response.body.fields ?? {}), query).toEqual([field]);
+      }
+    }
+    const fine = await buyer.get('/api/account/statement?limit=16&offset=0');
+    expect(fine.status).toBe(200);
+    expect(fine.body).toMatchObject({ limit: 16, offset: 0, total: 1 });
+    expect((await buyer.get('/api/account/statement?offset=10000000')).body).toMatchObject({ offset: 10_000_000, items: [] });
+  });
+
+  it('parses the notices\' limit and the market search\'s limit the same way', async () => {
+    for (const bad of ['0x10', '1e2', '2.5', '+5']) {
+      const notices = await buyer.get(`/api/notifications?limit=${encodeURIComponent(bad)}`);
+      expect(notices.status, bad).toBe(400);
+      expect(notices.body.fields, bad).toEqual({ limit: ['limit must be a whole number from 1 to 200'] });
+      const search = await buyer.post(`/api/market/search?limit=${encodeURIComponent(bad)}`).send({ speed: 1000, memory: 64, disk: 100, askedStoragePerMonth: '60', askedRunningPerHour: '10' });
+      expect(search.status, bad).toBe(400);
+      expect(search.body.fields, bad).toEqual({ limit: ['limit must be a whole number from 1 to 500'] });
+    }
+    expect((await buyer.get('/api/notifications?limit=16')).status).toBe(200);
+  });
+});
