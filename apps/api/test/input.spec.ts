@@ -139,3 +139,71 @@ describe('integer query parameters', () => {
     expect((await buyer.get('/api/notifications?limit=16')).status).toBe(200);
   });
 });
+
+/** Smallest file the media library takes for an ISO: "CD001" where ISO 9660 puts it. */
+const fakeIso = (size = 0x8010): Buffer => {
+  const buffer = Buffer.alloc(size);
+  buffer.write('\u0001CD001', 0x8000, 'latin1');
+  return buffer;
+};
+
+describe('names refuse control characters', () => {
+  let t: TestApp;
+  let provider: Agent;
+  let buyer: Agent;
+  const forged = ['line\r\nBcc: x@example.com', 'nul\u0000', 'tab\there', 'bell\u0007', 'del\u007f', 'c1\u0085', 'gpj.\u202Eexe', 'isolate\u2066x\u2069', 'mark\u200F', 'sep\u2028x'];
+  beforeAll(async () => {
+    t = await startApp();
+    provider = await t.signUp('provider');
+    buyer = await t.signUp('buyer');
+  });
+  afterAll(() => t.close());
+
+  const expectRefused = (response: { status: number; body: { fields?: Record<string, string[]> } }, field: string, what: string) => {
+    expect(response.status, what).toBe(400);
+    expect(response.body.fields?.[field], what).toContain(`${field} must not contain control characters (line breaks, tabs, NUL or bidirectional text controls)`);
+  };
+
+  it('in host names, processors and connection speeds (nothing is added)', async () => {
+    const before = await t.snapshot();
+    for (const text of forged) {
+      for (const field of ['name', 'processor', 'connectionSpeed']) expectRefused(await provider.post('/api/hosts').send(virt8({ [field]: text })), field, `${field} ${JSON.stringify(text)}`);
+    }
+    expect(await t.snapshot()).toEqual(before);
+    expect((await provider.post('/api/hosts').send(virt8({ name: 'Zürich 東京 — rack 1' }))).status).toBe(201);
+  });
+
+  it('in machine names, processors and OS, on register and on edit', async () => {
+    const machine = await buyer.post('/api/machines').send(win2000Pro());
+    expect(machine.status).toBe(201);
+    const before = await t.snapshot();
+    for (const text of forged) {
+      for (const field of ['name', 'processor', 'os']) {
+        expectRefused(await buyer.post('/api/machines').send(win2000Pro({ [field]: text })), field, `register ${field} ${JSON.stringify(text)}`);
+        expectRefused(await buyer.patch(`/api/machines/${machine.body.id}`).send({ [field]: text }), field, `edit ${field} ${JSON.stringify(text)}`);
+      }
+    }
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('in media names, given or taken from the file name', async () => {
+    const before = await t.snapshot();
+    expectRefused(await buyer.post('/api/media').field('name', 'installer\u202Eosi.exe').attach('file', fakeIso(), 'x.iso'), 'name', 'given name');
+    const fromFile = await buyer.post('/api/media').attach('file', fakeIso(), 'install\u202Eosi.exe');
+    expect(fromFile.status).toBe(400);
+    expect(Object.keys(fromFile.body.fields)).toEqual(['name']);
+    expect(await t.snapshot()).toEqual(before);
+    const fine = await buyer.post('/api/media').field('name', 'debian 12 netinst').attach('file', fakeIso(), 'x.iso');
+    expect(fine.status).toBe(201);
+  });
+
+  it('in API token names, handles, emails and an agent\'s reported host name', async () => {
+    const before = await t.snapshot();
+    expectRefused(await buyer.post('/api/auth/tokens').send({ name: 'ci\nadmin' }), 'name', 'token name');
+    expectRefused(await t.anonymous().post('/api/auth/signup').send({ handle: 'evil\u202E', email: 'e@example.com', password: 'correct horse', role: 'buyer' }), 'handle', 'handle');
+    expectRefused(await t.anonymous().post('/api/auth/signup').send({ handle: uniqueHandle('bidi'), email: 'gpj\u202E@example.com', password: 'correct horse', role: 'buyer' }), 'email', 'email');
+    const facts = { bogomips: 8000, cpus: 2, memoryMb: 2048, freeDiskMb: 20000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'host\r\nX-Injected: 1' };
+    expectRefused(await t.anonymous().post('/api/agents/join').send({ joinToken: 'unknown', agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts }), 'facts.hostname', 'facts.hostname');
+    expect(await t.snapshot()).toEqual(before);
+  });
+});

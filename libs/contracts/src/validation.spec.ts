@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decimalInteger } from './validation';
+import { decimalInteger, hasControlCharacter } from './validation';
 
 describe('decimalInteger', () => {
   it('takes plain decimal digits, exactly', () => {
@@ -16,5 +16,19 @@ describe('decimalInteger', () => {
     expect(decimalInteger(16)).toBeUndefined();
     expect(decimalInteger(['16'])).toBeUndefined();
     expect(decimalInteger(undefined)).toBeUndefined();
+  });
+});
+
+describe('hasControlCharacter', () => {
+  it('finds C0, DEL, C1, bidi controls and line separators', () => {
+    for (const text of ['\u0000', 'a\rb', 'a\nb', '\t', '\u001b[31m', '\u007f', '\u0080', '\u009f', '\u061c', '\u200e', '\u200f', '\u202a', '\u202e', '\u2066', '\u2069', '\u2028', '\u2029']) {
+      expect(hasControlCharacter(text), JSON.stringify(text)).toBe(true);
+    }
+  });
+
+  it('lets letters of every script, spaces, punctuation and emoji through', () => {
+    for (const text of ['virt8', 'Zürich 東京 — rack 1', 'مرحبا', 'שלום', 'a\u00a0b', '😀', 'x-y_z.iso', '\u200d']) {
+      expect(hasControlCharacter(text), text).toBe(false);
+    }
   });
 });

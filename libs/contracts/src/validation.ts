@@ -42,3 +42,27 @@ export function IsQueryInteger(field: string, min: number, max: number) {
     ValidateBy({ name: 'isQueryInteger', validator: { validate: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max } }, { message }),
   );
 }
+
+/**
+ * Characters a name may not hold (report, "bad input"): C0 controls (NUL, tab, CR, LF, …), DEL and
+ * the C1 controls, the Unicode bidirectional controls (U+061C, U+200E/F, U+202A–202E,
+ * U+2066–2069: an U+202E makes "exe.txt" read "txt.exe") and the line and paragraph separators.
+ * Names reach other users' pages, notices, emails and CSV files, where these forge lines or
+ * reorder text.
+ */
+export const CONTROL_CHARACTER = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/;
+
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL_CHARACTER.test(text);
+}
+
+export const noControlCharactersMessage = (field: string) =>
+  `${field} must not contain control characters (line breaks, tabs, NUL or bidirectional text controls)`;
+
+/** A name field (host, machine, media, token names, handles…): refuses control characters with a 400 naming the field. */
+export function NoControlCharacters(field: string) {
+  return ValidateBy(
+    { name: 'noControlCharacters', validator: { validate: (value: unknown) => typeof value !== 'string' || !hasControlCharacter(value) } },
+    { message: noControlCharactersMessage(field) },
+  );
+}
