@@ -1,4 +1,10 @@
+import { quote } from '@virtuoso/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Database } from '../src/common/database.service';
+import { nowIso } from '../src/common/time';
+import { Machine } from '../src/machines/machine.entity';
+import { MachineStore } from '../src/machines/machine-store.service';
+import { HostsService, pricesOf } from '../src/providers/hosts.service';
 import { TestApp, Agent, startApp, uniqueHandle, virt8, win2000Pro } from './helpers';
 
 /** `{"<field>": [[[…]]]}` nested `levels` deep in all, as raw JSON text. */
@@ -205,5 +211,40 @@ describe('names refuse control characters', () => {
     const facts = { bogomips: 8000, cpus: 2, memoryMb: 2048, freeDiskMb: 20000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'host\r\nX-Injected: 1' };
     expectRefused(await t.anonymous().post('/api/agents/join').send({ joinToken: 'unknown', agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts }), 'facts.hostname', 'facts.hostname');
     expect(await t.snapshot()).toEqual(before);
+  });
+});
+
+describe('the statement CSV', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  it('neutralises a provider\'s formula-like host name and a buyer\'s machine name, and keeps amounts as numbers', async () => {
+    const provider = await t.signUp('provider');
+    const buyer = await t.signUp('buyer');
+    const host = await provider.post('/api/hosts').send(virt8({ name: '=HYPERLINK("x")' }));
+    expect(host.status).toBe(201);
+    const machine = await buyer.post('/api/machines').send(win2000Pro({ name: '@SUM(1+1)', speed: 1000, memory: 16, disk: 100 }));
+    expect(machine.status).toBe(201);
+    // Stored as the lifecycle does once the agent has answered (billing needs no VM): storage period 0 is charged at once.
+    await t.app.get(Database).transaction(async (em) => {
+      const row = await em.findOneByOrFail(Machine, { id: machine.body.id });
+      const size = { speed: row.speed, memory: row.memory, disk: row.disk };
+      const fixed = quote(pricesOf(await t.app.get(HostsService).reserve(em, host.body.id, size)), size);
+      const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
+      await t.app.get(MachineStore).write(em, row, { state: 'stored', version: 1, hostId: host.body.id, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso() });
+    });
+    const csv = await buyer.get('/api/account/statement?format=csv');
+    expect(csv.status).toBe(200);
+    const [header, storage, fee] = csv.text.trimEnd().split('\r\n');
+    expect(header).toBe('at,kind,amount,machine,host,description,key');
+    const storageCells = storage.split(',');
+    expect(storageCells.slice(1, 5)).toEqual(['storage', storageCells[2], "'@SUM(1+1)", `"'=HYPERLINK(""x"")"`]);
+    expect(storageCells[2]).toMatch(/^-\d+\.\d+$/);
+    expect(fee).toMatch(/^[^,]+,fee,-0\.05,'@SUM\(1\+1\),,/);
+    // The JSON statement keeps the names as they are: only the CSV is for spreadsheets.
+    expect((await buyer.get('/api/account/statement?kind=storage')).body.items[0]).toMatchObject({ machineName: '@SUM(1+1)', hostName: '=HYPERLINK("x")' });
   });
 });
