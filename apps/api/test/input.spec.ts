@@ -1,7 +1,10 @@
 import { quote } from '@virtuoso/domain';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../src/common/database.service';
 import { nowIso } from '../src/common/time';
+import { loadConfig } from '../src/config';
 import { Machine } from '../src/machines/machine.entity';
 import { MachineStore } from '../src/machines/machine-store.service';
 import { HostsService, pricesOf } from '../src/providers/hosts.service';
@@ -246,5 +249,69 @@ describe('the statement CSV', () => {
     expect(fee).toMatch(/^[^,]+,fee,-0\.05,'@SUM\(1\+1\),,/);
     // The JSON statement keeps the names as they are: only the CSV is for spreadsheets.
     expect((await buyer.get('/api/account/statement?kind=storage')).body.items[0]).toMatchObject({ machineName: '@SUM(1+1)', hostName: '=HYPERLINK("x")' });
+  });
+});
+
+describe('per-user quotas', () => {
+  let t: TestApp;
+  const isoSize = 0x8010;
+  beforeAll(async () => {
+    t = await startApp({ config: { quotas: { apiTokens: 2, hosts: 2, machines: 2, mediaBytes: 2 * isoSize } } });
+  });
+  afterAll(() => t.close());
+
+  it('are read from VIRTUOSO_QUOTA_*, with sensible defaults', () => {
+    expect(loadConfig({}).quotas).toEqual({ apiTokens: 20, hosts: 100, machines: 100, mediaBytes: 10 * 1024 * 1024 * 1024 });
+    expect(loadConfig({ VIRTUOSO_QUOTA_API_TOKENS: '5', VIRTUOSO_QUOTA_HOSTS: '6', VIRTUOSO_QUOTA_MACHINES: '7', VIRTUOSO_QUOTA_MEDIA_MB: '8' }).quotas).toEqual({ apiTokens: 5, hosts: 6, machines: 7, mediaBytes: 8 * 1024 * 1024 });
+    expect(() => loadConfig({ VIRTUOSO_QUOTA_HOSTS: 'many' })).toThrow(/VIRTUOSO_QUOTA_HOSTS/);
+  });
+
+  it('caps API tokens per user (409 naming the quota); revoking one makes room', async () => {
+    const buyer = await t.signUp('buyer');
+    const first = await buyer.post('/api/auth/tokens').send({ name: 'one' });
+    expect((await buyer.post('/api/auth/tokens').send({ name: 'two' })).status).toBe(201);
+    const before = await t.snapshot();
+    const third = await buyer.post('/api/auth/tokens').send({ name: 'three' });
+    expect(third.status).toBe(409);
+    expect(third.body.message).toBe('quota apiTokens reached: a user may have at most 2 API tokens; revoke one first');
+    expect(await t.snapshot()).toEqual(before);
+    // Per user: another user still has the whole quota.
+    expect((await (await t.signUp('buyer')).post('/api/auth/tokens').send({ name: 'one' })).status).toBe(201);
+    expect((await buyer.delete(`/api/auth/tokens/${first.body.id}`)).status).toBe(204);
+    expect((await buyer.post('/api/auth/tokens').send({ name: 'three' })).status).toBe(201);
+  });
+
+  it('caps hosts per provider and machines per buyer (deleted machines do not count)', async () => {
+    const provider = await t.signUp('provider');
+    expect((await provider.post('/api/hosts').send(virt8({ name: 'h1' }))).status).toBe(201);
+    expect((await provider.post('/api/hosts').send(virt8({ name: 'h2' }))).status).toBe(201);
+    const host = await provider.post('/api/hosts').send(virt8({ name: 'h3' }));
+    expect(host.status).toBe(409);
+    expect(host.body.message).toBe('quota hosts reached: a user may have at most 2 hosts; delete one first');
+
+    const buyer = await t.signUp('buyer');
+    const first = await buyer.post('/api/machines').send(win2000Pro());
+    expect((await buyer.post('/api/machines').send(win2000Pro())).status).toBe(201);
+    const before = await t.snapshot();
+    const third = await buyer.post('/api/machines').send(win2000Pro());
+    expect(third.status).toBe(409);
+    expect(third.body.message).toBe('quota machines reached: a user may have at most 2 machines (deleted ones do not count); delete one first');
+    // Refused before the registration fee: nothing charged.
+    expect(await t.snapshot()).toEqual(before);
+    expect((await buyer.delete(`/api/machines/${first.body.id}`)).status).toBe(204);
+    expect((await buyer.post('/api/machines').send(win2000Pro())).status).toBe(201);
+  });
+
+  it('caps the bytes of a buyer\'s media library (413 naming the quota, the file not kept)', async () => {
+    const buyer = await t.signUp('buyer');
+    expect((await buyer.post('/api/media').attach('file', fakeIso(isoSize), 'a.iso')).status).toBe(201);
+    const before = await t.snapshot();
+    const over = await buyer.post('/api/media').attach('file', fakeIso(isoSize + 1), 'b.iso');
+    expect(over.status).toBe(413);
+    expect(over.body.message).toMatch(/^quota mediaBytes reached: a media library may hold at most 1 MB/);
+    expect(over.body.fields).toHaveProperty('file');
+    expect(await t.snapshot()).toEqual(before);
+    expect(readdirSync(join(t.dir, 'media')).filter((name) => name.endsWith('.iso'))).toHaveLength(1);
+    expect((await buyer.post('/api/media').attach('file', fakeIso(isoSize), 'c.iso')).status).toBe(201);
   });
 });

@@ -11,6 +11,7 @@ import { hashFile } from '../agents/image-store.service';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, conflict, notFound } from '../common/errors';
+import { assertMediaUnderQuota } from '../common/quotas';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
@@ -68,7 +69,11 @@ export class MediaService {
       mkdirSync(this.dir, { recursive: true });
       renameSync(file.path, this.pathOf(row.id));
       try {
-        await this.db.transaction((em) => em.insert(Media, row));
+        await this.db.transaction(async (em) => {
+          const used = await em.sum(Media, 'size', { ownerId: user.id });
+          assertMediaUnderQuota(Number(used ?? 0), row.size, this.config.quotas.mediaBytes);
+          await em.insert(Media, row);
+        });
       } catch (error) {
         rmSync(this.pathOf(row.id), { force: true });
         throw error;
