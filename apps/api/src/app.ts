@@ -86,6 +86,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   const server = app.getHttpServer();
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(30_000, config.requestTimeoutMs);
+  // Node checks them on an interval (createServer's connectionsCheckingInterval, 30 s by default,
+  // read when the server starts listening): check often enough that they hold.
+  (server as typeof server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(5_000, server.headersTimeout / 4);
   app.use(cookieParser());
   // A heartbeat carries every VM of the host and the events queued while the API was unreachable
   // (about 110 bytes a VM and 150 an event as JSON text): it gets 4 MiB, everything else the

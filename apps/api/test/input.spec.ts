@@ -1,7 +1,11 @@
+import { CONSOLE_CLOSE } from '@virtuoso/contracts';
 import { quote } from '@virtuoso/domain';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { Database } from '../src/common/database.service';
 import { nowIso } from '../src/common/time';
 import { loadConfig } from '../src/config';
@@ -313,5 +317,84 @@ describe('per-user quotas', () => {
     expect(await t.snapshot()).toEqual(before);
     expect(readdirSync(join(t.dir, 'media')).filter((name) => name.endsWith('.iso'))).toHaveLength(1);
     expect((await buyer.post('/api/media').attach('file', fakeIso(isoSize), 'c.iso')).status).toBe(201);
+  });
+});
+
+describe('security headers and request timeouts', () => {
+  let t: TestApp;
+  let web: string;
+  beforeAll(async () => {
+    web = mkdtempSync(join(tmpdir(), 'virtuoso-web-'));
+    writeFileSync(join(web, 'index.html'), '<!doctype html><title>Virtuoso SPA</title>');
+    t = await startApp({ listen: true, config: { webDir: web, requestTimeoutMs: 1000 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(web, { recursive: true, force: true });
+  });
+
+  it('sends helmet\'s headers on the SPA, the API and swagger-ui, with a CSP the SPA, its console websocket and swagger-ui live with', async () => {
+    for (const path of ['/', '/machines/1/console', '/api/health', '/api/docs/', '/api/no/such/route']) {
+      const response = await t.anonymous().get(path);
+      expect(response.headers['x-content-type-options'], path).toBe('nosniff');
+      expect(response.headers['x-frame-options'], path).toBe('DENY');
+      expect(response.headers['referrer-policy'], path).toBe('same-origin');
+      const csp = Object.fromEntries((response.headers['content-security-policy'] as string).split(';').map((directive) => {
+        const [name, ...values] = directive.trim().split(/\s+/);
+        return [name, values];
+      }));
+      expect(csp, path).toMatchObject({
+        'default-src': ["'self'"],
+        'script-src': ["'self'"],
+        'connect-src': ["'self'"],
+        'img-src': ["'self'", 'data:', 'blob:'],
+        'style-src': ["'self'", "'unsafe-inline'"],
+        'frame-ancestors': ["'none'"],
+        'object-src': ["'none'"],
+      });
+      // Plain HTTP (VIRTUOSO_COOKIE_SECURE off): no HSTS, no upgrade to an https:// that is not there.
+      expect(csp, path).not.toHaveProperty('upgrade-insecure-requests');
+      expect(response.headers['strict-transport-security'], path).toBeUndefined();
+    }
+  });
+
+  it('still serves swagger-ui: its page loads only scripts of this origin, which load', async () => {
+    const page = await t.anonymous().get('/api/docs/');
+    expect(page.status).toBe(200);
+    const scripts = [...page.text.matchAll(/<script[^>]*src=["']([^"']+)["']/g)].map((match) => match[1]);
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(page.text).not.toMatch(/<script>(?!\s*<\/script>)/); // no inline script the CSP would block
+    for (const script of scripts) {
+      expect(script).not.toMatch(/^(https?:)?\/\//);
+      const asset = await t.anonymous().get(new URL(script, `${t.url}/api/docs/`).pathname);
+      expect(asset.status, script).toBe(200);
+    }
+    expect((await t.anonymous().get('/api/docs-json')).body.info.title).toBe('Virtuoso API');
+  });
+
+  it('still upgrades the console websocket (a client without a session is then refused with a console close code)', async () => {
+    const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/api/console/ws?token=nonsense`, ['binary']);
+    const opened = new Promise<boolean>((done) => ws.on('open', () => done(true)));
+    const closed = await new Promise<number>((done) => ws.on('close', (code) => done(code)));
+    expect(await opened).toBe(true);
+    expect(Object.values(CONSOLE_CLOSE)).toContain(closed);
+  });
+
+  it('answers 408 to a client that does not send its whole request within VIRTUOSO_REQUEST_TIMEOUT_SECONDS', async () => {
+    expect(loadConfig({}).requestTimeoutMs).toBe(600_000);
+    expect(loadConfig({ VIRTUOSO_REQUEST_TIMEOUT_SECONDS: '30' }).requestTimeoutMs).toBe(30_000);
+    const before = await t.snapshot();
+    const { port } = new URL(t.url);
+    const answer = await new Promise<string>((done, fail) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write('POST /api/auth/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"handle":');
+      });
+      let text = '';
+      socket.on('data', (data) => (text += data.toString()));
+      socket.on('close', () => done(text));
+      socket.on('error', fail);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(await t.snapshot()).toEqual(before);
   });
 });
