@@ -61,7 +61,7 @@ export class AuthController {
   @ApiSignedIn()
   @ApiOperation({ summary: 'Create a personal API token', description: 'The token is in the answer once; only its hash is kept. Send it as `Authorization: Bearer <token>`.' })
   @ApiCreatedResponse({ type: CreatedApiTokenDto, description: 'The token, with its secret shown this once.' })
-  @ApiErrors(400, 401)
+  @ApiErrors(400, 401, [409, 'The API token quota is reached (VIRTUOSO_QUOTA_API_TOKENS).'])
   createToken(@CurrentUser() user: AuthUser, @Body() dto: CreateApiTokenDto): Promise<CreatedApiTokenDto> {
     return this.auth.createToken(user, dto.name);
   }
