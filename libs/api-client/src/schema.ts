@@ -2703,7 +2703,7 @@ export interface operations {
                 machineId?: string;
                 /** @description Page size, 1 to 500 (default 100). CSV ignores it and exports every matching entry. */
                 limit?: number;
-                /** @description Entries to skip, newest first (default 0). */
+                /** @description Entries to skip, newest first (default 0, at most 10000000). */
                 offset?: number;
                 /** @description csv for a CSV file (same as Accept: text/csv). */
                 format?: "json" | "csv";
@@ -3325,6 +3325,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
+            /** @description The API token quota is reached (VIRTUOSO_QUOTA_API_TOKENS). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
         };
     };
     revokeToken: {
@@ -3539,7 +3548,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            /** @description A host of yours has that name, or the host quota is reached (VIRTUOSO_QUOTA_HOSTS). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3828,6 +3837,15 @@ export interface operations {
             };
             /** @description The signed-in user's role may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The machine quota is reached (VIRTUOSO_QUOTA_MACHINES). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5242,7 +5260,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description The file is larger than the upload limit. */
+            /** @description The file is larger than the upload limit, or would take the library past its quota (VIRTUOSO_QUOTA_MEDIA_MB). */
             413: {
                 headers: {
                     [name: string]: unknown;
