@@ -90,13 +90,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   // read when the server starts listening): check often enough that they hold.
   (server as typeof server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(5_000, server.headersTimeout / 4);
   app.use(cookieParser());
-  // A heartbeat carries every VM of the host and the events queued while the API was unreachable
-  // (about 110 bytes a VM and 150 an event as JSON text): it gets 4 MiB, everything else the
-  // configured cap. Over the cap: 413 before any parsing.
-  app.use(`/${API_PREFIX}/agents/heartbeat`, express.json({ limit: HEARTBEAT_BODY_LIMIT }));
-  app.useBodyParser('json', { limit: config.jsonBodyMaxKb * 1024 });
-  app.useBodyParser('urlencoded', { extended: true, limit: config.jsonBodyMaxKb * 1024 });
-  app.use(checkParsedBody);
   // API answers are live state, never to be cached; and since our ETag is the machine version (for
   // If-Match), not a validator of the whole representation — a start changes the state but not
   // the version — a conditional GET must never turn into a stale 304.
@@ -105,6 +98,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
     delete req.headers['if-none-match'];
     next();
   });
+  // A heartbeat carries every VM of the host and the events queued while the API was unreachable
+  // (about 110 bytes a VM and 150 an event as JSON text): it gets 4 MiB, everything else the
+  // configured cap. Over the cap: 413 before any parsing.
+  app.use(`/${API_PREFIX}/agents/heartbeat`, express.json({ limit: HEARTBEAT_BODY_LIMIT }));
+  app.useBodyParser('json', { limit: config.jsonBodyMaxKb * 1024 });
+  app.useBodyParser('urlencoded', { extended: true, limit: config.jsonBodyMaxKb * 1024 });
+  app.use(checkParsedBody);
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(
     new ValidationPipe({
