@@ -36,7 +36,7 @@ export function decimalInteger(value: unknown): number | undefined {
 export function IsQueryInteger(field: string, min: number, max: number) {
   const message = `${field} must be a whole number from ${min} to ${max}`;
   return applyDecorators(
-    // Text that is not plain decimal digits stays text, so IsInt refuses it with the message.
+    // Text that is not plain decimal digits stays text, which the check below refuses.
     Transform(({ value }) => decimalInteger(value) ?? value),
     // One check, so one message per parameter.
     ValidateBy({ name: 'isQueryInteger', validator: { validate: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max } }, { message }),
@@ -46,7 +46,7 @@ export function IsQueryInteger(field: string, min: number, max: number) {
 /**
  * Characters a name may not hold (report, "bad input"): C0 controls (NUL, tab, CR, LF, …), DEL and
  * the C1 controls, the Unicode bidirectional controls (U+061C, U+200E/F, U+202A–202E,
- * U+2066–2069: an U+202E makes "exe.txt" read "txt.exe") and the line and paragraph separators.
+ * U+2066–2069: a U+202E makes "exe.txt" read "txt.exe") and the line and paragraph separators.
  * Names reach other users' pages, notices, emails and CSV files, where these forge lines or
  * reorder text.
  */
