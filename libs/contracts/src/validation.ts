@@ -46,7 +46,7 @@ export function IsQueryInteger(field: string, min: number, max: number) {
 /**
  * Characters a name may not hold (report, "bad input"): C0 controls (NUL, tab, CR, LF, …), DEL and
  * the C1 controls, the Unicode bidirectional controls (U+061C, U+200E/F, U+202A–202E,
- * U+2066–2069: a U+202E makes "exe.txt" read "txt.exe") and the line and paragraph separators.
+ * U+2066–2069: a U+202E before "gpj.exe" shows it as "exe.jpg") and the line and paragraph separators.
  * Names reach other users' pages, notices, emails and CSV files, where these forge lines or
  * reorder text.
  */
