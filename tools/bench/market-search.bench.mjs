@@ -7,7 +7,8 @@ const HOSTS = Number(process.env.BENCH_HOSTS ?? 10_000);
 const SEARCHES = Number(process.env.BENCH_SEARCHES ?? 200);
 
 export async function run() {
-  const api = await startApi();
+  // One provider holds every host: lift the per-user host quota (100 by default) to the bench's size.
+  const api = await startApi({ env: { VIRTUOSO_QUOTA_HOSTS: String(HOSTS) } });
   try {
     const provider = await signUpWithToken(api.base, 'bench-provider', 'provider');
     const buyer = await signUpWithToken(api.base, 'bench-buyer', 'buyer');

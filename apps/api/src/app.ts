@@ -4,7 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppModule } from './app.module';
@@ -12,6 +13,7 @@ import type { Clock } from './common/clock';
 import { ErrorFilter } from './common/error.filter';
 import { requestOriginGuard } from './common/request-origin';
 import { validationException } from './common/errors';
+import { checkParsedBody } from './common/request-body';
 import { AppConfig, loadConfig } from './config';
 import { buildOpenApiDocument } from './openapi';
 
@@ -32,6 +34,35 @@ export interface CreateAppOptions {
 }
 
 export const API_PREFIX = 'api';
+export const HEARTBEAT_BODY_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * helmet's headers for every answer (the SPA, the API, swagger-ui). The CSP allows only this
+ * origin: the SPA's bundled scripts and styles, fetch and the console websocket (CSP 3's 'self'
+ * covers ws:/wss: to this host), data:/blob: images (the favicon, noVNC's cursor); inline styles
+ * for swagger-ui's page. Nothing may frame us (clickjacking); the referrer goes to this origin only
+ * (console and machine URLs stay here) while same-origin requests keep their Origin and Referer.
+ * HSTS and upgrade-insecure-requests only behind HTTPS (VIRTUOSO_COOKIE_SECURE): on plain HTTP
+ * they would send the browser to an https:// that does not exist.
+ */
+function securityHeaders(config: AppConfig) {
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        fontSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: config.cookieSecure ? [] : null,
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'same-origin' },
+    strictTransportSecurity: config.cookieSecure,
+  });
+}
 
 /**
  * Builds the whole API, initialised but not listening: main.ts listens, tests drive it with
@@ -43,11 +74,22 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
 
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true, clock: options.clock }),
-    { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
+    // Body parsers are registered below, in order, with our limits and the check that follows them.
+    { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false, bodyParser: false },
   );
   app.set('etag', false); // our ETags are machine versions, set explicitly
   app.disable('x-powered-by');
   app.setGlobalPrefix(API_PREFIX);
+  app.use(securityHeaders(config));
+  // Slow clients: the whole request (an ISO upload included) within requestTimeoutMs, its headers
+  // within 30 s. Only receiving the request is timed; handlers that wait on an agent (a stop waits
+  // up to VIRTUOSO_STOP_TIMEOUT_SECONDS + 10 s) are bounded by the agent command timeouts instead.
+  const server = app.getHttpServer();
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = Math.min(30_000, config.requestTimeoutMs);
+  // Node checks them on an interval (createServer's connectionsCheckingInterval, 30 s by default,
+  // read when the server starts listening): check often enough that they hold.
+  (server as typeof server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(5_000, server.headersTimeout / 4);
   app.use(cookieParser());
   // CSRF: cross-site state-changing requests and non-JSON bodies are refused (common/request-origin.ts).
   app.use(`/${API_PREFIX}`, requestOriginGuard(config, ['/media']));
@@ -59,6 +101,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
     delete req.headers['if-none-match'];
     next();
   });
+  // A heartbeat carries every VM of the host and the events queued while the API was unreachable
+  // (about 110 bytes a VM and 150 an event as JSON text): it gets 4 MiB, everything else the
+  // configured cap. Over the cap: 413 before any parsing.
+  app.use(`/${API_PREFIX}/agents/heartbeat`, express.json({ limit: HEARTBEAT_BODY_LIMIT }));
+  app.useBodyParser('json', { limit: config.jsonBodyMaxKb * 1024 });
+  app.useBodyParser('urlencoded', { extended: true, limit: config.jsonBodyMaxKb * 1024 });
+  app.use(checkParsedBody);
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(
     new ValidationPipe({

@@ -48,6 +48,12 @@ export interface AppConfig {
   agentConnectTimeoutMs: number;
   /** Largest install medium a buyer may upload. */
   mediaMaxMb: number;
+  /** Largest JSON (or form) request body, in KiB; agent heartbeats have their own, larger cap. */
+  jsonBodyMaxKb: number;
+  /** Time a client has to send a whole request, body included (an ISO upload too): the HTTP server's requestTimeout. */
+  requestTimeoutMs: number;
+  /** Per-user quotas: live API tokens, hosts, machines (not deleted), bytes of install media. */
+  quotas: { apiTokens: number; hosts: number; machines: number; mediaBytes: number };
   /** Lifetime of a console token. */
   consoleTokenTtlMs: number;
   /** Billing daemon: a pass every this many seconds (and once at boot). */
@@ -158,6 +164,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     agentAddresses: parseAgentAddressPolicy(raw('VIRTUOSO_AGENT_ADDRESSES') ?? DEFAULT_AGENT_ADDRESSES, problems),
     mediaMaxMb: integer('VIRTUOSO_MEDIA_MAX_MB', 1024, 1, 1_048_576),
     consoleTokenTtlMs: 30_000,
+    jsonBodyMaxKb: integer('VIRTUOSO_JSON_BODY_MAX_KB', 100, 1, 102_400),
+    requestTimeoutMs: integer('VIRTUOSO_REQUEST_TIMEOUT_SECONDS', 600, 1, 86_400) * 1000,
+    quotas: {
+      apiTokens: integer('VIRTUOSO_QUOTA_API_TOKENS', 20, 0, 1_000_000),
+      hosts: integer('VIRTUOSO_QUOTA_HOSTS', 100, 0, 1_000_000),
+      machines: integer('VIRTUOSO_QUOTA_MACHINES', 100, 0, 1_000_000),
+      mediaBytes: integer('VIRTUOSO_QUOTA_MEDIA_MB', 10_240, 0, 1_073_741_824) * 1024 * 1024,
+    },
     billingIntervalSeconds: integer('VIRTUOSO_BILLING_INTERVAL_SECONDS', 60, 1, 86_400),
     billingBatchSize: integer('VIRTUOSO_BILLING_BATCH_SIZE', 1000, 1, 10_000),
     lowBalanceGraceSeconds: integer('VIRTUOSO_LOW_BALANCE_GRACE_SECONDS', 86_400, 0, 31_536_000),

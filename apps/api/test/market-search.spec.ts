@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
 import { AgentProcess } from './agent-process';
 import { Agent, TestApp, addAgentHost, heardFrom, startApp, virt8, win2000Pro } from './helpers';
 
@@ -177,7 +178,8 @@ describe('market search: limit and X-Total-Count', () => {
 describe('market search: the default limit', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp({ config: { agentOfflineMs: 3_600_000 } });
+    // One provider with 105 hosts: past the default host quota of 100.
+    t = await startApp({ config: { agentOfflineMs: 3_600_000, quotas: { ...loadConfig({}).quotas, hosts: 200 } } });
   });
   afterAll(() => t.close());
 

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import type { HostFacts, JoinRequest, JoinResponse } from './agent/protocol';
 import type { SignedEnvelope } from './agent/signing';
-import { IsWholeNumber } from './validation';
+import { IsWholeNumber, NoControlCharacters } from './validation';
 
 /** What a provider agent measured on its host (report §6.2.1 virt_machine_info.pm). */
 export class HostFactsDto implements HostFacts {
@@ -36,6 +36,7 @@ export class HostFactsDto implements HostFacts {
   @ApiProperty({ description: 'Host name of the machine the agent runs on.', example: 'rack7-slot2' })
   @IsString()
   @Length(1, 255, { message: 'facts.hostname must be 1 to 255 characters' })
+  @NoControlCharacters('facts.hostname')
   hostname: string;
 }
 

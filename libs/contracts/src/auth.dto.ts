@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsNotEmpty, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { NoControlCharacters } from './validation';
 
 export const ROLES = ['buyer', 'provider'] as const;
 export type Role = (typeof ROLES)[number];
@@ -8,10 +9,12 @@ export class SignUpDto {
   @ApiProperty({ description: 'Unique user handle (letters, digits, dot, dash, underscore).', example: 'ResourceBuyer' })
   @IsString()
   @Matches(/^[A-Za-z0-9._-]{3,40}$/, { message: 'handle must be 3 to 40 letters, digits, dots, dashes or underscores' })
+  @NoControlCharacters('handle')
   handle: string;
 
   @ApiProperty({ description: 'Contact email address; one account per address, whatever its case.', example: 'buyer@example.com' })
   @IsEmail({}, { message: 'email must be a valid email address' })
+  @NoControlCharacters('email')
   @MaxLength(200)
   email: string;
 
@@ -66,6 +69,7 @@ export class CreateApiTokenDto {
   @ApiProperty({ description: 'A name to recognise the token by.', example: 'billing-script' })
   @IsString()
   @Length(1, 80, { message: 'name must be 1 to 80 characters' })
+  @NoControlCharacters('name')
   name: string;
 }
 

@@ -1,8 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsUUID } from 'class-validator';
 import { HostRefDto, MACHINE_STATES } from './machines.dto';
-import { IsPrice } from './validation';
+import { IsPrice, IsQueryInteger } from './validation';
 
 /*
  * Money is exact decimal text (at most 12 fraction digits). Rates (per day, per second) are exact
@@ -172,6 +171,9 @@ export class TopUpResultDto {
   entry: StatementEntryDto;
 }
 
+/** Deepest page of a statement: far past any real ledger, and a plain number for the SQL OFFSET. */
+export const MAX_STATEMENT_OFFSET = 10_000_000;
+
 export class StatementQueryDto {
   @ApiPropertyOptional({ description: 'Entries at or after this instant (ISO 8601).', example: '2026-11-01T00:00:00Z' })
   @IsOptional()
@@ -195,17 +197,12 @@ export class StatementQueryDto {
 
   @ApiPropertyOptional({ description: 'Page size, 1 to 500 (default 100). CSV ignores it and exports every matching entry.', example: 100, minimum: 1, maximum: 500 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number from 1 to 500' })
-  @Min(1, { message: 'limit must be a whole number from 1 to 500' })
-  @Max(500, { message: 'limit must be a whole number from 1 to 500' })
+  @IsQueryInteger('limit', 1, 500)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'Entries to skip, newest first (default 0).', example: 0, minimum: 0 })
+  @ApiPropertyOptional({ description: 'Entries to skip, newest first (default 0, at most 10000000).', example: 0, minimum: 0, maximum: MAX_STATEMENT_OFFSET })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'offset must be a whole number of at least 0' })
-  @Min(0, { message: 'offset must be a whole number of at least 0' })
+  @IsQueryInteger('offset', 0, MAX_STATEMENT_OFFSET)
   offset?: number;
 
   @ApiPropertyOptional({ description: 'csv for a CSV file (same as Accept: text/csv).', enum: ['json', 'csv'], example: 'csv' })

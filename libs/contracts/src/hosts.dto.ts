@@ -1,18 +1,20 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType, PickType } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, Length, Matches, ValidateIf } from 'class-validator';
 import { HostFactsDto } from './agents.dto';
-import { IsPrice, IsWholeNumber } from './validation';
+import { IsPrice, IsWholeNumber, NoControlCharacters } from './validation';
 
 /** Every field of the report's "add machine" form (fig. 27). Totals are locked once the host exists. */
 export class CreateHostDto {
   @ApiProperty({ description: 'Host name shown to buyers.', example: 'virt8' })
   @IsString()
   @Length(1, 60, { message: 'name must be 1 to 60 characters' })
+  @NoControlCharacters('name')
   name: string;
 
   @ApiProperty({ description: 'Processor type.', example: 'Pentium3' })
   @IsString()
   @Length(1, 60, { message: 'processor must be 1 to 60 characters' })
+  @NoControlCharacters('processor')
   processor: string;
 
   @ApiProperty({ description: 'Total speed for sale, in bogomips (locked after creation).', example: 10000 })
@@ -62,6 +64,7 @@ export class CreateHostDto {
   @ApiProperty({ description: 'Network connection speed, as the provider describes it.', example: '1Gbps' })
   @IsString()
   @Length(1, 40, { message: 'connectionSpeed must be 1 to 40 characters' })
+  @NoControlCharacters('connectionSpeed')
   connectionSpeed: string;
 
   @ApiPropertyOptional({

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { ResourceAmountsDto } from './hosts.dto';
 import { MediaRefDto } from './media.dto';
-import { IsPrice, IsWholeNumber } from './validation';
+import { IsPrice, IsWholeNumber, NoControlCharacters } from './validation';
 
 export const MACHINE_STATES = [
   'registered', 'storing', 'stored', 'starting', 'running', 'stopping', 'stopped',
@@ -39,16 +39,19 @@ export class RegisterMachineDto extends MachineSpecDto {
   @ApiProperty({ description: 'Machine name.', example: 'Configuration1' })
   @IsString()
   @Length(1, 60, { message: 'name must be 1 to 60 characters' })
+  @NoControlCharacters('name')
   name: string;
 
   @ApiProperty({ description: 'Processor type.', example: 'Pentium3' })
   @IsString()
   @Length(1, 60, { message: 'processor must be 1 to 60 characters' })
+  @NoControlCharacters('processor')
   processor: string;
 
   @ApiProperty({ description: 'Operating system (installed, for a preconfigured machine; planned, for a blank one).', example: 'linux' })
   @IsString()
   @Length(1, 60, { message: 'os must be 1 to 60 characters' })
+  @NoControlCharacters('os')
   os: string;
 
   @ApiPropertyOptional({ description: 'Catalog entry this machine starts from; a preconfigured entry brings its disk image (size and OS then follow the entry).', example: 'd9b2d3a4-1111-4a53-9d0e-6c1f0f2f9b11' })

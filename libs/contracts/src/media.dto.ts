@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { NoControlCharacters } from './validation';
 
 /** A machine an install medium is attached to. */
 export class MediaMachineRefDto {
@@ -37,6 +38,7 @@ export class UploadMediaDto {
   @IsOptional()
   @IsString()
   @Length(1, 120, { message: 'name must be 1 to 120 characters' })
+  @NoControlCharacters('name')
   name?: string;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
+import { IsQueryInteger } from './validation';
 
 export const NOTIFICATION_KINDS = ['lowBalance', 'suspended', 'balanceRestored', 'hostRemoved'] as const;
 
@@ -51,9 +51,6 @@ export class NotificationQueryDto {
 
   @ApiPropertyOptional({ description: 'At most this many (1 to 200, default 50).', example: 50, minimum: 1, maximum: 200 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number from 1 to 200' })
-  @Min(1, { message: 'limit must be a whole number from 1 to 200' })
-  @Max(200, { message: 'limit must be a whole number from 1 to 200' })
+  @IsQueryInteger('limit', 1, 200)
   limit?: number;
 }

@@ -62,7 +62,7 @@ export class AuthController {
   @ApiSignedIn()
   @ApiOperation({ summary: 'Create a personal API token', description: 'The token is in the answer once; only its hash is kept. Send it as `Authorization: Bearer <token>`.' })
   @ApiCreatedResponse({ type: CreatedApiTokenDto, description: 'The token, with its secret shown this once.' })
-  @ApiErrors(400, 401, [403, 'Called with an API token: API tokens cannot create tokens.'])
+  @ApiErrors(400, 401, [403, 'Called with an API token: API tokens cannot create tokens.'], [409, 'The API token quota is reached (VIRTUOSO_QUOTA_API_TOKENS).'])
   @Idempotent()
   createToken(@CurrentUser() user: AuthUser, @Body() dto: CreateApiTokenDto): Promise<CreatedApiTokenDto> {
     return this.auth.createToken(user, dto.name);

@@ -12,6 +12,7 @@ import { User } from '../accounts/user.entity';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, notFound } from '../common/errors';
+import { assertUnderQuota } from '../common/quotas';
 import { isoAfter, nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { ApiToken } from './api-token.entity';
@@ -127,7 +128,10 @@ export class AuthService {
       createdAt: nowIso(),
       lastUsedAt: null,
     };
-    await this.db.transaction((em) => em.insert(ApiToken, row));
+    await this.db.transaction(async (em) => {
+      assertUnderQuota('apiTokens', await em.countBy(ApiToken, { userId: user.id }), this.config.quotas.apiTokens);
+      await em.insert(ApiToken, row);
+    });
     return { ...this.tokenDto(row), token };
   }
 

@@ -32,6 +32,7 @@ import { LedgerService } from '../accounts/ledger.service';
 import { User } from '../accounts/user.entity';
 import { AuthUser } from '../common/auth.decorators';
 import { CLOCK, Clock, isoOf } from '../common/clock';
+import { csvAmount, csvText } from '../common/csv';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest } from '../common/errors';
 import { exactAmount } from '../common/money';
@@ -75,8 +76,6 @@ const pricesOf = (meter: MachineMeter) => ({
   ...rates(meterRates(meter)),
   running: meter.runningSince !== null,
 });
-/** RFC 4180: quote a field holding a comma, quote or line break; double its quotes. */
-const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 /**
  * The account pages (report figs. 22, 23, 30, 32): balances, what each machine costs and when it
@@ -286,7 +285,9 @@ export class AccountService {
         page.sql.params,
       );
       for (const entry of await this.toStatement(em, user.id, rows)) {
-        lines.push([entry.at, entry.kind, entry.amount, entry.machineName ?? '', entry.hostName ?? '', entry.description, entry.key].map(csvField).join(','));
+        // Names come from other users (a provider names the host): text cells are neutralised; the amount stays a number.
+        const { at, kind, amount, machineName, hostName, description, key } = entry;
+        lines.push([csvText(at), csvText(kind), csvAmount(amount), ...[machineName ?? '', hostName ?? '', description, key].map(csvText)].join(','));
       }
       if (rows.length < 1000) break;
     }

@@ -41,7 +41,13 @@ export class ErrorFilter implements ExceptionFilter {
     const status = (exception as { status?: unknown; statusCode?: unknown })?.status ?? (exception as { statusCode?: unknown })?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const type = (exception as { type?: string }).type;
-      const message = type === 'entity.parse.failed' ? 'the request body is not valid JSON' : (exception as Error).message;
+      const limit = (exception as { limit?: number }).limit;
+      const message =
+        type === 'entity.parse.failed'
+          ? 'the request body is not valid JSON'
+          : type === 'entity.too.large'
+            ? `the request body is larger than the ${limit} byte limit`
+            : (exception as Error).message;
       return { statusCode: status, error: statusText(status), message };
     }
     return { statusCode: 500, error: statusText(500), message: 'internal error; it has been logged' };

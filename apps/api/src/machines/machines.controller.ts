@@ -55,7 +55,7 @@ export class MachinesController {
     description: 'With the id of a preconfigured catalog entry, processor, size and OS come from the entry and its disk image is used.',
   })
   @ApiCreatedResponse(machineWithEtag)
-  @ApiErrors(400, 401, 402, 403)
+  @ApiErrors(400, 401, 402, 403, [409, 'The machine quota is reached (VIRTUOSO_QUOTA_MACHINES).'])
   @Idempotent()
   registerMachine(@CurrentUser() user: AuthUser, @Body() dto: RegisterMachineDto): Promise<MachineDto> {
     return this.machines.register(user, dto);

@@ -22,6 +22,7 @@ import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, conflict, explainUnknownProperties, notFound, withoutUndefined } from '../common/errors';
 import { describeIfMatch, etagOf, IfMatchValue, ifMatchHolds } from '../common/if-match';
+import { assertUnderQuota } from '../common/quotas';
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
@@ -151,6 +152,7 @@ export class MachinesService {
       updatedAt: now,
     };
     await this.db.transaction(async (em) => {
+      assertUnderQuota('machines', await em.countBy(Machine, { ownerId: user.id, state: Not<MachineState>('deleted') }), this.config.quotas.machines);
       machine.macAddress = await this.newMacAddress(em);
       await em.insert(Machine, machine);
       await this.billing.chargeRegistrationFee(em, machine, fee);

@@ -1,5 +1,6 @@
 import { applyDecorators, createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { ApiQuery } from '@nestjs/swagger';
+import { decimalInteger } from '@virtuoso/contracts';
 import type { Request, Response } from 'express';
 import { badRequest } from '../common/errors';
 
@@ -12,8 +13,8 @@ const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_SEARCH_LIMIT
 /** `?limit=` of a search: absent → the default; anything but one whole number in 1..500 is a 400 naming `limit`. */
 export function parseSearchLimit(value: unknown): number {
   if (value === undefined) return DEFAULT_SEARCH_LIMIT;
-  const limit = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : NaN;
-  if (!(limit >= 1 && limit <= MAX_SEARCH_LIMIT)) throw badRequest('limit', LIMIT_MESSAGE);
+  const limit = decimalInteger(value);
+  if (limit === undefined || limit < 1 || limit > MAX_SEARCH_LIMIT) throw badRequest('limit', LIMIT_MESSAGE);
   return limit;
 }
 

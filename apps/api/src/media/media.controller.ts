@@ -40,7 +40,7 @@ export class MediaController {
   })
   @ApiOperation({ summary: 'Upload an install ISO to my media library', description: 'Anything without the ISO 9660 signature is refused (400 "not an ISO image").' })
   @ApiCreatedResponse({ type: MediaDto, description: 'The stored medium.' })
-  @ApiErrors(400, 401, 403, [413, 'The file is larger than the upload limit.'])
+  @ApiErrors(400, 401, 403, [413, 'The file is larger than the upload limit, or would take the library past its quota (VIRTUOSO_QUOTA_MEDIA_MB).'])
   @Idempotent()
   uploadMedia(@CurrentUser() user: AuthUser, @Req() req: Request, @Body() dto: UploadMediaDto): Promise<MediaDto> {
     return this.media.upload(user, (req as Request & { file?: UploadedFile }).file, dto);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, StreamableFile } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { MediaDto, UploadMediaDto } from '@virtuoso/contracts';
+import { hasControlCharacter, noControlCharactersMessage, type MediaDto, type UploadMediaDto } from '@virtuoso/contracts';
 import type { MachineState } from '@virtuoso/domain';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -10,7 +10,8 @@ import { AgentAuth } from '../agents/agent-auth.service';
 import { hashFile } from '../agents/image-store.service';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
-import { ApiError, conflict, notFound } from '../common/errors';
+import { ApiError, badRequest, conflict, notFound } from '../common/errors';
+import { assertMediaUnderQuota } from '../common/quotas';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
@@ -62,11 +63,17 @@ export class MediaService {
         throw new ApiError(400, 'not an ISO image (no ISO 9660 volume descriptor "CD001" at offset 0x8001)', { fields: { file: ['not an ISO image'] } });
       }
       const name = (dto.name ?? basename(file.originalname || 'install.iso')).slice(0, 120) || 'install.iso';
+      // The file's own name stands in for a name left out, so it obeys the same rule (DTO checked the rest).
+      if (hasControlCharacter(name)) throw badRequest('name', noControlCharactersMessage('name (the file\'s name when left out)'));
       const row: Media = { id: randomUUID(), ownerId: user.id, name, size: statSync(file.path).size, sha256: await hashFile(file.path), createdAt: nowIso() };
       mkdirSync(this.dir, { recursive: true });
       renameSync(file.path, this.pathOf(row.id));
       try {
-        await this.db.transaction((em) => em.insert(Media, row));
+        await this.db.transaction(async (em) => {
+          const used = await em.sum(Media, 'size', { ownerId: user.id });
+          assertMediaUnderQuota(Number(used ?? 0), row.size, this.config.quotas.mediaBytes);
+          await em.insert(Media, row);
+        });
       } catch (error) {
         rmSync(this.pathOf(row.id), { force: true });
         throw error;

@@ -24,7 +24,7 @@ export class HostsController {
   @Post()
   @ApiOperation({ summary: 'Add a host: totals, units, unit prices and periods (report fig. 27)', description: 'To copy a host, read it and post its fields under a new name.' })
   @ApiCreatedResponse({ type: HostDto, description: 'The new host.' })
-  @ApiErrors(400, 401, 403, 409)
+  @ApiErrors(400, 401, 403, [409, 'A host of yours has that name, or the host quota is reached (VIRTUOSO_QUOTA_HOSTS).'])
   @Idempotent()
   createHost(@CurrentUser() user: AuthUser, @Body() dto: CreateHostDto): Promise<HostDto> {
     return this.hosts.create(user, dto);

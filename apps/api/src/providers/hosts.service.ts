@@ -12,6 +12,7 @@ import { isOnline, parseFacts } from '../agents/online';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, conflict, explainUnknownProperties, notFound, withoutUndefined } from '../common/errors';
+import { assertUnderQuota } from '../common/quotas';
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
@@ -180,6 +181,7 @@ export class HostsService {
       updatedAt: now,
     } as Host;
     await this.db.transaction(async (em) => {
+      assertUnderQuota('hosts', await em.countBy(Host, { ownerId: user.id }), this.config.quotas.hosts);
       if (dto.agentId !== undefined) {
         const agent = await em.findOneBy(Agent, { id: dto.agentId, providerId: user.id });
         if (!agent) throw badRequest('agentId', 'agentId must be the id of one of your joined agents');
