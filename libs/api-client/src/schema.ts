@@ -596,6 +596,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/machines/{id}/offers/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Why the search for a registered machine finds no host: size, price or offline, and what would fit */
+        get: operations["explainMachineOffers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/machines/{id}/reboot": {
         parameters: {
             query?: never;
@@ -781,6 +798,26 @@ export interface paths {
          * @description Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices: the `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every such host.
          */
         post: operations["searchMarket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/market/search/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Why a search finds no host: size, price or offline, and what would fit
+         * @description Same body as POST /api/market/search. Reason size: the largest free resources; price: the cheapest prices of the hosts with room.
+         */
+        post: operations["explainMarketSearch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -994,6 +1031,16 @@ export interface components {
             machines: components["schemas"]["BuyerMachineCostDto"][];
             /** @description "Total Current Cost": storage of every billed machine per day, running of those running per second. */
             totals: components["schemas"]["CostRatesDto"];
+            /**
+             * @description Largest top-up allowed in one request (VIRTUOSO_TOPUP_MAX_AMOUNT).
+             * @example 10000
+             */
+            topUpMaxAmount: string;
+            /**
+             * @description What may still be topped up today (UTC): the daily limit less today's top-ups.
+             * @example 49975
+             */
+            topUpDailyRemaining: string;
         };
         BuyerMachineCostDto: {
             /**
@@ -1721,10 +1768,15 @@ export interface components {
              */
             state: "registered" | "storing" | "stored" | "starting" | "running" | "stopping" | "stopped" | "suspending" | "suspended" | "resuming" | "migrating" | "deleting" | "deleted";
             /**
-             * @description Version: increments when the machine is stored, stopped, suspended or arrives after a migration. Sent as the ETag; send it back in If-Match.
+             * @description Version: increments when the machine is stored, stopped, suspended or arrives after a migration.
              * @example 0
              */
             version: number;
+            /**
+             * @description The ETag header's value: "<version>.<revision>", where the revision grows on every write (edits included). Send it back in If-Match; a bare "<version>" there compares the version only.
+             * @example "0.1"
+             */
+            etag: string;
             /**
              * @description Actions the current state allows, in display order.
              * @example [
@@ -1968,6 +2020,34 @@ export interface components {
              * @example debian-12-netinst.iso
              */
             name: string;
+        };
+        NoOfferExplanationDto: {
+            /**
+             * @description size: no online host has the speed, memory and disk free at once; price: online hosts have room, none within both asked prices; offline: the hosts with room are offline (or none is online); none: nothing stands in the way (or the market is empty).
+             * @example price
+             * @enum {string}
+             */
+            reason: "size" | "price" | "offline" | "none";
+            /**
+             * @description A sentence for people: the reason and what would fit.
+             * @example 3 hosts can hold it, the cheapest at 4.2 per month and 1.1 per hour: raise your asked running price to at least 1.1 per hour.
+             */
+            message: string;
+            /**
+             * @description Online hosts with room for the size, whatever their prices.
+             * @example 3
+             */
+            hostsThatFitSize: number;
+            /**
+             * @description Over those hosts, the lowest storage price per 30-day month for this machine; null when none has room.
+             * @example 4.2
+             */
+            cheapestStoragePerMonth: string | null;
+            /**
+             * @description Over those hosts, the lowest running price per hour for this machine (maybe another host); null when none has room.
+             * @example 1.1
+             */
+            cheapestRunningPerHour: string | null;
         };
         NotificationDto: {
             /**
@@ -2854,7 +2934,7 @@ export interface operations {
                 machineId?: string;
                 /** @description Page size, 1 to 500 (default 100). CSV ignores it and exports every matching entry. */
                 limit?: number;
-                /** @description Entries to skip, newest first (default 0). */
+                /** @description Entries to skip, newest first (default 0, at most 10000000). */
                 offset?: number;
                 /** @description csv for a CSV file (same as Accept: text/csv). */
                 format?: "json" | "csv";
@@ -2900,7 +2980,10 @@ export interface operations {
     createTopUp: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3125,7 +3208,10 @@ export interface operations {
     createJoinToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3507,7 +3593,10 @@ export interface operations {
     createToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3546,6 +3635,15 @@ export interface operations {
             };
             /** @description Called with an API token: API tokens cannot create tokens. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The API token quota is reached (VIRTUOSO_QUOTA_API_TOKENS). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3721,7 +3819,10 @@ export interface operations {
     createHost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3767,7 +3868,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            /** @description A host of yours has that name, or the host quota is reached (VIRTUOSO_QUOTA_HOSTS). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4063,7 +4164,10 @@ export interface operations {
     registerMachine: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4073,10 +4177,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             201: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4120,6 +4224,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
+            /** @description The machine quota is reached (VIRTUOSO_QUOTA_MACHINES). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
         };
     };
     getMachine: {
@@ -4134,10 +4247,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4178,7 +4291,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4274,7 +4387,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4289,10 +4402,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4528,10 +4641,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4625,10 +4738,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4774,11 +4887,70 @@ export interface operations {
             };
         };
     };
+    explainMachineOffers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reason and what would fit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoOfferExplanationDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     rebootMachine: {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4789,10 +4961,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4878,7 +5050,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4889,10 +5061,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4978,7 +5150,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -4989,10 +5163,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -5078,7 +5252,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -5093,10 +5269,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -5191,7 +5367,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -5206,10 +5382,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -5304,7 +5480,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -5319,10 +5497,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -5417,7 +5595,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
                 "If-Match"?: string;
             };
             path: {
@@ -5428,10 +5606,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The machine; the ETag header is its version in quotes. */
+            /** @description The machine; the ETag header is its `etag` ("<version>.<revision>"). */
             200: {
                 headers: {
-                    /** @description The machine version, e.g. "1". */
+                    /** @description The machine's etag, e.g. "1.4": send it in If-Match. */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -5641,6 +5819,57 @@ export interface operations {
             };
         };
     };
+    explainMarketSearch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MachineSpecDto"];
+            };
+        };
+        responses: {
+            /** @description The reason and what would fit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoOfferExplanationDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     listMedia: {
         parameters: {
             query?: never;
@@ -5682,7 +5911,10 @@ export interface operations {
     uploadMedia: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5740,7 +5972,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description The file is larger than the upload limit. */
+            /** @description The file is larger than the upload limit, or would take the library past its quota (VIRTUOSO_QUOTA_MEDIA_MB). */
             413: {
                 headers: {
                     [name: string]: unknown;
