@@ -98,6 +98,8 @@ async function measure(base, buyer, hosts) {
       health.push(healthMs);
     }
   }
+  // Half the hosts fit the spec at its prices: none means the search no longer sees the seeded hosts (offline?).
+  if (qualifying === 0) throw new Error(`no host qualified for ${JSON.stringify(spec)} among ${hosts} seeded hosts: does the search still count their agents online?`);
   search.sort((a, b) => a - b);
   health.sort((a, b) => a - b);
   const figures = (times) => `p50 ${percentile(times, 50).toFixed(1)} ms   p95 ${percentile(times, 95).toFixed(1)} ms   max ${times.at(-1).toFixed(1)} ms`;
@@ -157,6 +159,10 @@ async function seedHosts(dbPath, providerHandle, from, to) {
 
 /** Multi-row INSERTs below SQLite's limit of bound values per statement. */
 async function insert(query, table, columns, rows) {
+  // A column the API added since this bench was written, required and without a default, is named
+  // here rather than left to a bare NOT NULL failure.
+  const unfilled = (await query('all', `PRAGMA table_info("${table}")`)).filter((c) => c.notnull && c.dflt_value === null && !c.pk && !columns.includes(c.name));
+  if (unfilled.length) throw new Error(`market-search: seedHosts does not fill ${unfilled.map((c) => `${table}.${c.name}`).join(', ')}; add them there`);
   const perStatement = Math.floor(30_000 / columns.length);
   for (let at = 0; at < rows.length; at += perStatement) {
     const part = rows.slice(at, at + perStatement);
