@@ -58,6 +58,7 @@ export async function run() {
       seeded = size;
       api = await startApi({ port: PORT, dataDir, env });
       try {
+        if (size <= 10_000) await checkOnline(api.base, buyer, size);
         await measure(api.base, buyer, size);
       } finally {
         await api.stop();
@@ -66,6 +67,15 @@ export async function run() {
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The provider marketplace (untimed) says whether the API counts the seeded agents online. */
+async function checkOnline(base, buyer, size) {
+  const res = await fetch(`${base}/api/market/hosts`, { headers: { authorization: `Bearer ${buyer}` } });
+  if (!res.ok) throw new Error(`market hosts: ${res.status} ${await res.text()}`);
+  const hosts = await res.json();
+  const online = hosts.filter((host) => host.online).length;
+  if (hosts.length !== size || online !== size) throw new Error(`the marketplace lists ${hosts.length} hosts, ${online} online; ${size} online were seeded`);
 }
 
 /** Searches and health checks, alternated, then their percentiles. */
