@@ -7,29 +7,41 @@ import { fileURLToPath } from 'node:url';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export async function startApi({ port = 18090, env = {} } = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'virtuoso-bench-'));
+/**
+ * Starts the built API. `dataDir`: an existing data directory (its database) to start on, left in
+ * place on stop, so a benchmark can stop the API, write to its database and start it again; without
+ * it, a fresh temporary directory removed on stop.
+ */
+export async function startApi({ port = 18090, env = {}, dataDir } = {}) {
+  const keep = dataDir !== undefined;
+  dataDir ??= mkdtempSync(join(tmpdir(), 'virtuoso-bench-'));
   const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
     cwd: repo,
     env: { ...process.env, VIRTUOSO_PORT: String(port), VIRTUOSO_HOST: '127.0.0.1', VIRTUOSO_DATA_DIR: dataDir, VIRTUOSO_SEED_DEMO: 'false', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  let exited = false;
+  child.once('exit', () => (exited = true));
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
+  let healthy = false;
+  for (let i = 0; i < 1200 && !healthy && !exited; i++) {
     try {
-      if ((await fetch(`${base}/api/health`)).ok) break;
+      healthy = (await fetch(`${base}/api/health`)).ok;
     } catch {}
-    await new Promise((r) => setTimeout(r, 100));
+    if (!healthy) await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    base,
-    dataDir,
-    async stop() {
+  const stop = async () => {
+    if (!exited) {
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+      await new Promise((r) => (exited ? r() : child.once('exit', r)));
+    }
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
   };
+  if (!healthy) {
+    await stop();
+    throw new Error(`the API did not answer GET ${base}/api/health (${exited ? 'it exited; see its output above' : 'after 120 s'})`);
+  }
+  return { base, dataDir, stop };
 }
 
 /** Signs up a user and returns a bearer token for it. */

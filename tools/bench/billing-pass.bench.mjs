@@ -4,6 +4,16 @@
 // written straight into it with multi-row INSERTs. BENCH_MACHINES, BENCH_BUYERS, and BENCH_BATCH
 // (meters per transaction; default VIRTUOSO_BILLING_BATCH_SIZE's 1000) vary it; BENCH_PROFILE
 // names a file for a CPU profile of the pass.
+//
+// The floor, printed with it: the same driver (the app's own TypeORM DataSource over sqlite3, the
+// connection the pass used) in one bare transaction writes the rows the pass wrote, with nothing
+// else: the same ledger rows inserted into an empty copy of ledger_entries (same columns, same
+// indexes) and the same number of meters moved from their values before the pass to those after it
+// in a copy of machine_meters (same indexes), each as one statement whose rows are bound as one JSON
+// parameter (the fastest way through this driver; see the app's common/sql). The pass ÷ floor ratio,
+// in wall time and in CPU time (this process's, SQLite's threads included: steadier on a busy
+// machine), is what the billing logic, its batching and its other writes (balances, standings,
+// host income) cost on top.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -100,9 +110,74 @@ export async function run() {
     const again = performance.now();
     const idle = await passes.runPass();
     console.log(`  a second pass with nothing due: ${idle.charges} charges, ${(performance.now() - again).toFixed(0)} ms`);
+
+    const floor = await floorOf(db, rows);
+    console.log(`floor: one bare transaction inserting the same ${floor.ledgerRows} ledger rows and updating the same ${floor.meters} meters: ${floor.ms.toFixed(0)} ms, CPU ${floor.cpuMs.toFixed(0)} ms (wall: insert ${floor.inserted.toFixed(0)}, update ${floor.updated.toFixed(0)}, commit ${(floor.ms - floor.inserted - floor.updated).toFixed(0)})`);
+    const passCpuMs = (used.user + used.system) / 1000;
+    // CPU time (every thread of this process, SQLite's included) moves less than wall time on a busy machine.
+    console.log(`  ratio pass ÷ floor: ${(ms / floor.ms).toFixed(2)} in wall time, ${(passCpuMs / floor.cpuMs).toFixed(2)} in CPU time`);
   } finally {
     await app.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The floor (see the top of this file). `before`: the meters' rows as set up, in METER_COLUMNS
+ * order. Copies of the two tables are made from the database's own CREATE statements; only the
+ * transaction is timed, including turning the rows into its JSON parameters.
+ */
+async function floorOf(db, before) {
+  const em = db.manager;
+  await copyShape(em, 'ledger_entries', 'floor_ledger_entries');
+  await copyShape(em, 'machine_meters', 'floor_machine_meters');
+  const meterColumns = Object.keys((await em.query('SELECT * FROM "machine_meters" LIMIT 1'))[0]);
+  const { METER_COLUMNS } = require('./billing/meter-rows.js');
+  await insert(db, 'floor_machine_meters', METER_COLUMNS, before);
+  const ledger = await em.query('SELECT * FROM "ledger_entries"');
+  const after = await em.query('SELECT * FROM "machine_meters"');
+  const ledgerColumns = Object.keys(ledger[0]);
+  const [key, ...changed] = meterColumns;
+  const columnsOf = (columns) => columns.map((column, i) => `j.value ->> ${i} AS "${column}"`).join(', ');
+
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  let inserted = 0;
+  let updated = 0;
+  await db.transaction(async (tx) => {
+    const t0 = performance.now();
+    await tx.query(
+      `INSERT INTO "floor_ledger_entries" (${ledgerColumns.map((c) => `"${c}"`).join(', ')}) SELECT ${columnsOf(ledgerColumns)} FROM json_each(?) AS j`,
+      [JSON.stringify(ledger.map((row) => ledgerColumns.map((c) => row[c])))],
+    );
+    const t1 = performance.now();
+    await tx.query(
+      `UPDATE "floor_machine_meters" SET ${changed.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
+        `FROM (SELECT ${columnsOf(meterColumns)} FROM json_each(?) AS j) AS v WHERE "floor_machine_meters"."${key}" = v."${key}"`,
+      [JSON.stringify(after.map((row) => meterColumns.map((c) => row[c])))],
+    );
+    inserted = t1 - t0;
+    updated = performance.now() - t1;
+  });
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  const [{ n }] = await em.query('SELECT COUNT(*) AS n FROM "floor_ledger_entries"');
+  if (n !== ledger.length) throw new Error(`floor: ${n} ledger rows written, expected ${ledger.length}`);
+  const [{ same }] = await em.query(
+    'SELECT COUNT(*) AS same FROM "floor_machine_meters" f JOIN "machine_meters" m ON m."machineId" = f."machineId" WHERE f."nextDueAt" = m."nextDueAt" AND f."revision" = m."revision"',
+  );
+  if (same !== after.length) throw new Error(`floor: ${same} meters updated to the pass's values, expected ${after.length}`);
+  return { ms, cpuMs, inserted, updated, ledgerRows: ledger.length, meters: after.length };
+}
+
+/** An empty table shaped like `table`: its CREATE TABLE and CREATE INDEX statements, renamed. */
+async function copyShape(em, table, copy) {
+  const statements = await em.query(`SELECT "type", "name", "sql" FROM sqlite_master WHERE "tbl_name" = ? AND "sql" IS NOT NULL ORDER BY "type" DESC`, [table]);
+  for (const { type, name, sql } of statements) {
+    let renamed = sql.replace(`"${table}"`, `"${copy}"`);
+    if (type === 'index') renamed = renamed.replace(`"${name}"`, `"${copy}_${name}"`);
+    await em.query(renamed);
   }
 }
 

@@ -1,7 +1,11 @@
-// Issue 3 benchmarks, measured in one run on this machine:
+// Measured in one run on this machine:
 //  1. the API's start request → the guest's serial marker, divided by a bare qemu-system-x86_64 boot
 //     of the same image with the same devices (goal ≤ 1.05);
 //  2. the provider agent's resident memory with 0 and with 5 running VMs.
+// The host and the machines are sized from what the agent measured (its facts), so that the timed
+// machine and four more always fit whatever this machine's bogomips, memory and free disk: the host
+// sells all the measured bogomips, and each machine is the preconfigured tiny-linux edited down to
+// a fifth of them (and at most one CPU's worth, so it gets one vCPU like the bare boot).
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,20 +85,33 @@ export async function run() {
       '--data', agentDir, '--port', '17191', '--console-port', '17192'], { cwd: repo, stdio: 'ignore' });
     const joined = await waitFor(async () => (await api(server.base, provider, 'GET', `/api/agents/join-tokens/${joinToken.id}`)).agent, 30_000, 'the agent to join');
     const f = joined.facts;
+    const tiny = (await api(server.base, buyer, 'GET', '/api/catalog')).find((c) => c.preconfigured);
+    const VMS = 5;
+    const speed = Math.floor(Math.min(f.bogomips / VMS, f.bogomips / Math.max(1, f.cpus)));
+    const memory = Math.min(f.memoryMb, 4096);
+    const storage = Math.min(f.freeDiskMb, 10_000);
+    if (speed < 1 || memory < VMS * tiny.memory || storage < VMS * tiny.disk) {
+      throw new Error(
+        `this machine is too small for ${VMS} ${tiny.name} machines (each ${tiny.memory} MB of memory and ${tiny.disk} MB of disk): ` +
+          `the agent measured ${f.bogomips} bogomips, ${f.memoryMb} MB of memory and ${f.freeDiskMb} MB of free disk`,
+      );
+    }
+    console.log(`agent facts: ${f.bogomips} bogomips over ${f.cpus} CPUs, ${f.memoryMb} MB memory, ${f.freeDiskMb} MB free disk, ${f.accelerator}; machines of ${speed} bogomips`);
     const host = await api(server.base, provider, 'POST', '/api/hosts', {
       name: 'bench-host', processor: 'QEMU TCG', agentId: joined.agentId,
-      speed: f.bogomips, speedUnit: 1000, speedUnitPrice: '0.00001', memory: Math.min(f.memoryMb, 4096), memoryUnit: 4, memoryUnitPrice: '0.00001',
-      runningUnitAmount: 3600, storage: Math.min(f.freeDiskMb, 10_000), storageUnit: 100, storageUnitPrice: '0.01', storageAmount: 30, connectionSpeed: 'loopback',
+      speed: f.bogomips, speedUnit: 1000, speedUnitPrice: '0.00001', memory, memoryUnit: 4, memoryUnitPrice: '0.00001',
+      runningUnitAmount: 3600, storage, storageUnit: 100, storageUnitPrice: '0.01', storageAmount: 30, connectionSpeed: 'loopback',
     });
     await sleep(1500); // settle: first heartbeat, page cache
     const idleRss = rssMb(agent.pid);
 
-    const tiny = (await api(server.base, buyer, 'GET', '/api/catalog')).find((c) => c.preconfigured);
     const register = async (n) => {
       const m = await api(server.base, buyer, 'POST', '/api/machines', {
-        name: `bench-${n}`, processor: tiny.processor, speed: 1000, os: tiny.os, memory: tiny.memory, disk: tiny.disk,
+        name: `bench-${n}`, processor: tiny.processor, speed, os: tiny.os, memory: tiny.memory, disk: tiny.disk,
         askedStoragePerMonth: '1000', askedRunningPerHour: '1000', configurationId: tiny.id,
       });
+      // A preconfigured machine is registered at its catalog size; its speed may then be edited.
+      if (m.speed !== speed) await api(server.base, buyer, 'PATCH', `/api/machines/${m.id}`, { speed });
       return api(server.base, buyer, 'POST', `/api/machines/${m.id}/store`, { hostId: host.id });
     };
 
@@ -117,9 +134,9 @@ export async function run() {
     console.log(`ratio ${ratio.toFixed(3)} (goal ≤ 1.05)`);
 
     // 2. agent memory with 0 and with 5 running VMs.
-    // The host sells its measured bogomips and the catalog entry needs 2000: the timed machine and four more.
+    // The timed machine and four more: the host holds five machines of a fifth of its bogomips.
     const five = [machine];
-    for (let n = 1; n <= 4; n++) five.push(await register(n));
+    for (let n = 1; n < VMS; n++) five.push(await register(n));
     for (const m of five) await api(server.base, buyer, 'POST', `/api/machines/${m.id}/start`);
     await sleep(3000);
     const busyRss = rssMb(agent.pid);
