@@ -223,6 +223,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List my sessions */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of my sessions */
+        delete: operations["revokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/signin": {
         parameters: {
             query?: never;
@@ -418,6 +452,23 @@ export interface paths {
         patch: operations["updateHost"];
         trace?: never;
     };
+    "/api/hosts/{id}/agent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a host's provider agent */
+        delete: operations["revokeHostAgent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/machines": {
         parameters: {
             query?: never;
@@ -536,6 +587,60 @@ export interface paths {
         get: operations["listMachineOffers"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/offers/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why no provider can hold a registered machine at its asked prices
+         * @description Called when a search returns nothing: whether size, price or offline hosts are the reason, and what would fit.
+         */
+        get: operations["explainMachineOffers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/reboot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reboot a running machine (Ctrl-Alt-Del asked of the guest); it stays running */
+        post: operations["rebootMachine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hard-reset a running machine (QMP system_reset); it stays running */
+        post: operations["resetMachine"];
         delete?: never;
         options?: never;
         head?: never;
@@ -684,6 +789,26 @@ export interface paths {
          * @description Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices: the `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every such host.
          */
         post: operations["searchMarket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/market/search/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Why no provider can hold a configuration at the asked prices
+         * @description Same body as POST /api/market/search; called when it returns nothing.
+         */
+        post: operations["explainSearch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -897,6 +1022,16 @@ export interface components {
             machines: components["schemas"]["BuyerMachineCostDto"][];
             /** @description "Total Current Cost": storage of every billed machine per day, running of those running per second. */
             totals: components["schemas"]["CostRatesDto"];
+            /**
+             * @description The most one top-up may add.
+             * @example 1000
+             */
+            topUpMaxAmount: string;
+            /**
+             * @description What may still be added today (UTC day).
+             * @example 4000
+             */
+            topUpDailyRemaining: string;
         };
         BuyerMachineCostDto: {
             /**
@@ -1517,6 +1652,16 @@ export interface components {
              * @example npm run agent -- --frontend http://127.0.0.1:8080 --join vj_Yp3m... --data ~/.virtuoso/agent-3f2a1b0c --port 7101
              */
             command: string;
+            /**
+             * @description A suggested agent port, free on that address.
+             * @example 7103
+             */
+            agentPort: number;
+            /**
+             * @description A suggested console port, free on that address.
+             * @example 7104
+             */
+            consolePort: number;
         };
         JoinTokenStatusDto: {
             /**
@@ -1682,6 +1827,21 @@ export interface components {
              * @example 2026-11-25T10:00:00.000Z
              */
             createdAt: string;
+            /**
+             * @description How long an ACPI stop waits for the guest before forcing it off.
+             * @example 60
+             */
+            stopTimeoutSeconds: number;
+            /**
+             * @description False for a blank machine, whose stop is forced after stopTimeoutSeconds.
+             * @example true
+             */
+            hasOperatingSystem: boolean;
+            /**
+             * @description The ETag header's value (version.revision); send it as If-Match.
+             * @example "3.7"
+             */
+            etag: string;
         };
         MachineSpecDto: {
             /**
@@ -1851,6 +2011,24 @@ export interface components {
              * @example debian-12-netinst.iso
              */
             name: string;
+        };
+        NoOfferExplanationDto: {
+            /**
+             * @example price
+             * @enum {string}
+             */
+            reason: "size" | "price" | "offline" | "none";
+            /**
+             * @description A sentence for people.
+             * @example 3 hosts can hold it, the cheapest at 4.2 per month and 1.1 per hour: raise your asked prices
+             */
+            message: string;
+            /** @example 3 */
+            hostsThatFitSize: number;
+            /** @example 4.2 */
+            cheapestStoragePerMonth: string | null;
+            /** @example 1.1 */
+            cheapestRunningPerHour: string | null;
         };
         NotificationDto: {
             /**
@@ -2325,6 +2503,18 @@ export interface components {
              */
             keys: string[];
         };
+        SessionDto: {
+            /** @example 2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e */
+            id: string;
+            /** @example 2026-11-25T10:00:00.000Z */
+            createdAt: string;
+            /** @example 2026-11-25T10:00:00.000Z */
+            lastUsedAt: string;
+            /** @example Mozilla/5.0 */
+            userAgent: string | null;
+            /** @example true */
+            current: boolean;
+        };
         SignInDto: {
             /**
              * @description User handle.
@@ -2459,6 +2649,13 @@ export interface components {
              * @example []
              */
             items: components["schemas"]["StatementEntryDto"][];
+        };
+        StopMachineDto: {
+            /**
+             * @description Power off at once, without the ACPI wait.
+             * @example true
+             */
+            force?: boolean;
         };
         StoreMachineDto: {
             /**
@@ -3145,6 +3342,74 @@ export interface operations {
             };
         };
     };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My signed-in sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDto"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     signIn: {
         parameters: {
             query?: never;
@@ -3707,6 +3972,54 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    revokeHostAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The host id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent's secret stops working at once; the host is offline until a new agent joins with a join token made with its hostId. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
@@ -4489,6 +4802,247 @@ export interface operations {
             };
         };
     };
+    explainMachineOffers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Why no host offers the machine. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoOfferExplanationDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    rebootMachine: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The machine; the ETag header is its version in quotes. */
+            200: {
+                headers: {
+                    /** @description The machine version, e.g. "1". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description If-Match names a version the machine is no longer at. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    resetMachine: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The machine version you last saw, as its ETag (e.g. `"3"`); the request fails with 412 if the machine has moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The machine; the ETag header is its version in quotes. */
+            200: {
+                headers: {
+                    /** @description The machine version, e.g. "1". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description If-Match names a version the machine is no longer at. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host's agent refused or failed the action; the machine is back in its previous state and lastError says why. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The host has no agent, or its agent is not reachable; nothing happened (the machine is back in its previous state). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     resumeMachine: {
         parameters: {
             query?: never;
@@ -4715,7 +5269,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StopMachineDto"];
+            };
+        };
         responses: {
             /** @description The machine; the ETag header is its version in quotes. */
             200: {
@@ -5134,6 +5692,48 @@ export interface operations {
             };
             /** @description The signed-in user's role may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    explainSearch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MachineSpecDto"];
+            };
+        };
+        responses: {
+            /** @description Why no host offers the configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoOfferExplanationDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
