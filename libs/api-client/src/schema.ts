@@ -1772,7 +1772,7 @@ export interface components {
              *       "delete"
              *     ]
              */
-            allowedActions: ("edit" | "searchProviders" | "store" | "start" | "stop" | "suspend" | "resume" | "console" | "migrate" | "delete")[];
+            allowedActions: ("edit" | "searchProviders" | "store" | "start" | "stop" | "suspend" | "resume" | "console" | "migrate" | "reboot" | "reset" | "delete")[];
             /**
              * @description Highest storage price per month the buyer asked for.
              * @example 3

@@ -1,8 +1,9 @@
-import { useMutation } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { api, call, type JoinToken } from '../lib/api';
 import { formatBogomips, formatDateTime, formatMb } from '../lib/format';
+import { idempotencyHeader } from '../lib/idempotency';
 import { useJoinToken } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 import { ErrorBanner, Loading } from './forms';
 
 export type JoinedAgent = NonNullable<JoinToken['agent']>;
@@ -26,8 +27,9 @@ export interface JoinFlow {
 export function useJoinFlow(enabled: boolean, hostId?: string): JoinFlow {
   const requested = useRef(false);
   const [joinId, setJoinId] = useState<string | null>(null);
-  const create = useMutation({
-    mutationFn: () => call(api.POST('/api/agents/join-tokens', { body: hostId ? { hostId } : {} })),
+  const create = useAction({
+    mutationFn: (_: void, idempotencyKey: string) =>
+      call(api.POST('/api/agents/join-tokens', { body: hostId ? { hostId } : {}, headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (token) => setJoinId(token.id),
   });
   const { mutate } = create;

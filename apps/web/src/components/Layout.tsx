@@ -1,5 +1,5 @@
 import { NavLink, Outlet, Link } from 'react-router';
-import { formatMoney } from '../lib/format';
+import { exactMoney, formatMoney } from '../lib/format';
 import { useMe, useNotifications } from '../lib/queries';
 import { LowBalanceBanner } from './LowBalance';
 
@@ -38,7 +38,7 @@ export function Layout() {
                   {user.handle}
                 </span>
                 <span className={`badge badge--${user.role}`}>{user.role}</span>
-                <Link className="whoami__balance" to="/account" title="Balance: your account">
+                <Link className="whoami__balance" to="/account" title={`Balance ${exactMoney(user.balance)}: your account`}>
                   {formatMoney(user.balance)}
                 </Link>
                 <NotificationBell />

@@ -1,5 +1,5 @@
 import type { Offer } from '../lib/api';
-import { formatPeriodPrice } from '../lib/format';
+import { formatAskedPrice, formatPeriodPrice } from '../lib/format';
 
 export const NO_OFFERS = 'No provider can hold this configuration at these prices';
 
@@ -66,14 +66,14 @@ export function OffersTable({
               <td>{offer.owner}</td>
               <td>{offer.processor}</td>
               <td>{offer.connectionSpeed}</td>
-              <td className="num money" data-label="Storage cost">
+              <td className="num money" data-label="Storage cost" title={`${offer.storagePrice} / ${offer.storageAmount} days`}>
                 {formatPeriodPrice(offer.storagePrice, offer.storageAmount, 'day')}
               </td>
-              <td className="num money" data-label="Running cost">
+              <td className="num money" data-label="Running cost" title={`${offer.runningPrice} / ${offer.runningUnitAmount} seconds`}>
                 {formatPeriodPrice(offer.runningPrice, offer.runningUnitAmount, 'second')}
               </td>
-              <td className="num money muted">
-                {offer.storagePerMonth} / month · {offer.runningPerHour} / hour
+              <td className="num money muted" data-label="Per month / per hour" title={`${offer.storagePerMonth} / month · ${offer.runningPerHour} / hour`}>
+                {formatAskedPrice(offer.storagePerMonth, 'month')} · {formatAskedPrice(offer.runningPerHour, 'hour')}
               </td>
             </tr>
           ))}

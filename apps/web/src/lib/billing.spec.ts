@@ -69,9 +69,14 @@ describe('costs and amounts', () => {
     expect(formatCost('0.002016', 3600, 'second')).toBe('$ 0.002016 per 3600 seconds');
     expect(formatCost('0.1', 1, 'day')).toBe('$ 0.1 per 1 day');
   });
-  it('writes exact rates as sent', () => {
-    expect(formatRate('0.1000000001', 'day')).toBe('$ 0.1000000001 per day');
-    expect(formatRate('0.00000000000027777777777778', 'second')).toBe('$ 0.00000000000027777777777778 per second');
+  it('rounds a long cost to six significant digits, and keeps it exact for the hover text', () => {
+    expect(formatCost('0.0000063333333333333333', 2, 'second')).toBe('$ 0.00000633333 per 2 seconds');
+    expect(formatCost('0.0000063333333333333333', 2, 'second', true)).toBe('$ 0.0000063333333333333333 per 2 seconds');
+  });
+  it('writes rates to four significant digits, or exactly as sent', () => {
+    expect(formatRate('0.1000000001', 'day')).toBe('$ 0.1 per day');
+    expect(formatRate('0.00000000000027777777777778', 'second')).toBe('$ 0.0000000000002778 per second');
+    expect(formatRate('0.00000000000027777777777778', 'second', true)).toBe('$ 0.00000000000027777777777778 per second');
   });
   it('signs statement amounts with a real minus sign', () => {
     expect(formatSignedMoney('-3')).toBe('−$3');

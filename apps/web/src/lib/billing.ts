@@ -1,6 +1,7 @@
 // Pure helpers of the account pages (report figs. 22, 23, 30, 32) and the statement. Money stays
 // the exact decimal text the API sends; only durations (milliseconds) are computed here, for the
 // countdowns between two fetches.
+import { roundDecimal } from './format';
 
 const DAY_MS = 86_400_000;
 
@@ -52,14 +53,17 @@ export function remainingMs(inMs: number, receivedAt: number, now: number): numb
   return Math.max(0, inMs - Math.max(0, now - receivedAt));
 }
 
-/** "$ 3 per 30 days", "$ 0.002016 per 3600 seconds": a machine's fixed price per period (fig. 22). */
-export function formatCost(price: string, amount: number, unit: 'day' | 'second'): string {
-  return `$ ${price} per ${amount} ${amount === 1 ? unit : `${unit}s`}`;
+/**
+ * "$ 3 per 30 days", "$ 0.002016 per 3600 seconds": a machine's fixed price per period (fig. 22),
+ * to six significant digits unless `exact` (the hover text).
+ */
+export function formatCost(price: string, amount: number, unit: 'day' | 'second', exact = false): string {
+  return `$ ${exact ? price : roundDecimal(price, 6)} per ${amount} ${amount === 1 ? unit : `${unit}s`}`;
 }
 
-/** "$ 0.1000000001 per day", "$ 0 per second": an exact rate. */
-export function formatRate(rate: string, per: 'day' | 'second'): string {
-  return `$ ${rate} per ${per}`;
+/** "$ 0.1 per day", "$ 0.000006333 per second": a rate to four significant digits, or exact (the hover text). */
+export function formatRate(rate: string, per: 'day' | 'second', exact = false): string {
+  return `$ ${exact ? rate : roundDecimal(rate, 4)} per ${per}`;
 }
 
 /** Whether an exact decimal amount is zero ("0", "0.000", "-0"). */

@@ -16,9 +16,12 @@ import {
   type ProviderMachine,
   type User,
 } from '../lib/api';
-import { formatCost, formatDays, formatDurationShort, formatRate, formatSeconds, newRequestId, remainingMs, toAmount } from '../lib/billing';
-import { formatDateTime, formatMoney } from '../lib/format';
+import { formatCost, formatRate, newRequestId, remainingMs, toAmount } from '../lib/billing';
+import { formatDateTime, formatDuration } from '../lib/format';
+import { Money, Rounded } from '../components/Money';
+import { idempotencyHeader } from '../lib/idempotency';
 import { keys, useBuyerAccount, useProviderAccount, useTokens } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 import { useNow } from '../lib/useNow';
 /** Account information: a buyer's costs (report figs. 22, 23) or a provider's income (figs. 30, 32), the statement, API tokens. */
 export function AccountPage({ user }: { user: User }) {
@@ -89,9 +92,7 @@ function BuyerAccountView() {
           <h2 id="balance-h" className="balance-card__label">
             Current balance
           </h2>
-          <span className="balance-card__value money" data-testid="balance">
-            {formatMoney(data.balance)}
-          </span>
+          <Money className="balance-card__value" amount={data.balance} testId="balance" />
           <span className="muted small">
             as of <time dateTime={data.asOf}>{formatDateTime(data.asOf)}</time>
           </span>
@@ -111,8 +112,9 @@ function AddValue() {
   const [amount, setAmount] = useState('');
   const requestId = useRef(newRequestId());
   const [done, setDone] = useState<{ amount: string; balance: string } | null>(null);
-  const topUp = useMutation({
-    mutationFn: (value: string) => call(api.POST('/api/account/top-ups', { body: { amount: value, requestId: requestId.current } })),
+  const topUp = useAction({
+    mutationFn: (value: string, idempotencyKey: string) =>
+      call(api.POST('/api/account/top-ups', { body: { amount: value, requestId: requestId.current }, headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (result, value) => {
       requestId.current = newRequestId();
       setDone({ amount: value, balance: result.balance });
@@ -154,7 +156,7 @@ function AddValue() {
       {topUp.error && !fieldErrors(topUp.error, 'amount') ? <ErrorBanner error={topUp.error} /> : null}
       {done && (
         <Notice>
-          Added {formatMoney(done.amount)}. Your balance is now {formatMoney(done.balance)}.
+          Added <Money amount={done.amount} />. Your balance is now <Money amount={done.balance} />.
         </Notice>
       )}
     </form>
@@ -196,11 +198,11 @@ function BuyerCosts({ account, receivedAt }: { account: BuyerAccount; receivedAt
               <tr>
                 <th scope="row">Total current cost:</th>
                 <td className="money" data-testid="total-storage">
-                  {formatRate(account.totals.storagePerDay, 'day')}
+                  <Rate rate={account.totals.storagePerDay} per="day" />
                 </td>
                 <td className="money" data-testid="total-running">
                   <span className="pair pair--start">
-                    <span>{formatRate(account.totals.runningPerSecond, 'second')}</span>
+                    <Rate rate={account.totals.runningPerSecond} per="second" />
                     <span className="pair__detail">of the machines running now</span>
                   </span>
                 </td>
@@ -224,8 +226,12 @@ function BuyerCostRow({ machine, receivedAt, now }: { machine: BuyerMachineCost;
           <span className="pair__detail">{machine.host ? `on ${machine.host.name} (${machine.host.owner})` : 'host removed'}</span>
         </span>
       </th>
-      <td className="money">{formatCost(machine.storagePrice, machine.storageAmount, 'day')}</td>
-      <td className="money">{formatCost(machine.runningPrice, machine.runningUnitAmount, 'second')}</td>
+      <td className="money">
+        <Cost price={machine.storagePrice} amount={machine.storageAmount} unit="day" />
+      </td>
+      <td className="money">
+        <Cost price={machine.runningPrice} amount={machine.runningUnitAmount} unit="second" />
+      </td>
       <td>
         <StorageDeadline debit={machine.nextStorageDebit} receivedAt={receivedAt} now={now} />
       </td>
@@ -238,15 +244,23 @@ function BuyerCostRow({ machine, receivedAt, now }: { machine: BuyerMachineCost;
 
 type Debit = { at: string; inMs: number; amount: string };
 
+/** A rate rounded for reading, exact on hover. */
+function Rate({ rate, per }: { rate: string; per: 'day' | 'second' }) {
+  return <Rounded shown={formatRate(rate, per)} exact={formatRate(rate, per, true)} />;
+}
+
+/** A fixed price per period, rounded for reading, exact on hover. */
+function Cost({ price, amount, unit }: { price: string; amount: number; unit: 'day' | 'second' }) {
+  return <Rounded shown={formatCost(price, amount, unit)} exact={formatCost(price, amount, unit, true)} />;
+}
+
 function StorageDeadline({ debit, receivedAt, now, testId }: { debit: Debit; receivedAt: number; now: number; testId?: string }) {
   const left = remainingMs(debit.inMs, receivedAt, now);
   return (
     <span className="pair pair--start deadline">
-      <span className="mono" data-testid={testId ?? 'storage-deadline'}>
-        {formatDays(left)}
-      </span>
+      <span data-testid={testId ?? 'storage-deadline'}>{formatDuration(left)}</span>
       <span className="pair__detail">
-        {formatMoney(debit.amount)} on <time dateTime={debit.at}>{formatDateTime(debit.at)}</time> ({formatDurationShort(left)})
+        <Money amount={debit.amount} /> on <time dateTime={debit.at}>{formatDateTime(debit.at)}</time>
       </span>
     </span>
   );
@@ -267,17 +281,17 @@ function RunningDeadline({
     return (
       <span className="pair pair--start deadline">
         <span data-testid="running-deadline">Not currently running</span>
-        {prepaidMsLeft ? <span className="pair__detail">{formatSeconds(prepaidMsLeft)} of the paid slice left for the next start</span> : null}
+        {prepaidMsLeft ? <span className="pair__detail">{formatDuration(prepaidMsLeft)} of the paid slice left for the next start</span> : null}
       </span>
     );
   }
   const left = remainingMs(debit.inMs, receivedAt, now);
   return (
     <span className="pair pair--start deadline">
-      <span className="mono" data-testid="running-deadline">
-        {formatSeconds(left)}
+      <span data-testid="running-deadline">{formatDuration(left)}</span>
+      <span className="pair__detail">
+        then <Money amount={debit.amount} /> for the next slice
       </span>
-      <span className="pair__detail">then {formatMoney(debit.amount)} for the next slice</span>
     </span>
   );
 }
@@ -298,23 +312,26 @@ function ProviderAccountView() {
           <h2 id="balance-h" className="balance-card__label">
             Current balance
           </h2>
-          <span className="balance-card__value money" data-testid="balance">
-            {formatMoney(data.balance)}
-          </span>
+          <Money className="balance-card__value" amount={data.balance} testId="balance" />
           <span className="muted small">
             as of <time dateTime={data.asOf}>{formatDateTime(data.asOf)}</time>
           </span>
         </div>
         <div className="balance-card">
           <span className="balance-card__label">Income from your hosts</span>
-          <span className="balance-card__value balance-card__value--secondary money" data-testid="income">
-            {formatMoney(data.income)}
-          </span>
+          <Money className="balance-card__value balance-card__value--secondary" amount={data.income} testId="income" />
           <span className="muted small">since you joined, removed hosts included</span>
         </div>
         <p className="making" data-testid="making">
-          Your hosts are currently making you <strong className="money">{formatRate(data.making.storagePerDay, 'day')}</strong> of storing all
-          the virtual machines and <strong className="money">{formatRate(data.making.runningPerSecond, 'second')}</strong> of running the
+          Your hosts are currently making you{' '}
+          <strong className="money">
+            <Rate rate={data.making.storagePerDay} per="day" />
+          </strong>{' '}
+          of storing all the virtual machines and{' '}
+          <strong className="money">
+            <Rate rate={data.making.runningPerSecond} per="second" />
+          </strong>{' '}
+          of running the
           currently running ones.
         </p>
       </section>
@@ -375,13 +392,13 @@ function HostAccount({ host, receivedAt }: { host: ProviderHostAccount; received
         <div>
           <dt>Income</dt>
           <dd className="money" data-testid="host-income">
-            {formatMoney(host.income)}
+            <Money amount={host.income} />
           </dd>
         </div>
         <div>
           <dt>Making now</dt>
           <dd className="money">
-            {formatRate(host.making.storagePerDay, 'day')} · {formatRate(host.making.runningPerSecond, 'second')}
+            <Rate rate={host.making.storagePerDay} per="day" /> · <Rate rate={host.making.runningPerSecond} per="second" />
           </dd>
         </div>
       </dl>
@@ -421,8 +438,12 @@ function ProviderMachineRow({ machine, receivedAt, now }: { machine: ProviderMac
           <StateBadge state={machine.state} />
         </span>
       </th>
-      <td className="money">{formatCost(machine.storagePrice, machine.storageAmount, 'day')}</td>
-      <td className="money">{formatCost(machine.runningPrice, machine.runningUnitAmount, 'second')}</td>
+      <td className="money">
+        <Cost price={machine.storagePrice} amount={machine.storageAmount} unit="day" />
+      </td>
+      <td className="money">
+        <Cost price={machine.runningPrice} amount={machine.runningUnitAmount} unit="second" />
+      </td>
       <td>
         <StorageDeadline debit={machine.nextStorageBill} receivedAt={receivedAt} now={now} />
       </td>
@@ -440,8 +461,9 @@ function ApiTokens() {
   const tokens = useTokens();
   const [name, setName] = useState('');
   const [created, setCreated] = useState<CreatedApiToken | null>(null);
-  const create = useMutation({
-    mutationFn: () => call(api.POST('/api/auth/tokens', { body: { name: name.trim() } })),
+  const create = useAction({
+    mutationFn: (tokenName: string, idempotencyKey: string) =>
+      call(api.POST('/api/auth/tokens', { body: { name: tokenName }, headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (token) => {
       setCreated(token);
       setName('');
@@ -451,7 +473,7 @@ function ApiTokens() {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setCreated(null);
-    create.mutate();
+    create.mutate(name.trim());
   };
   return (
     <section className="panel">

@@ -5,7 +5,9 @@ import { ErrorBanner, Field, fieldErrors, Loading, QueryState } from '../compone
 import { JoinSteps, useJoinFlow, type JoinedAgent } from '../components/JoinSteps';
 import { api, call } from '../lib/api';
 import { EDITABLE_HOST_FIELDS, EMPTY_HOST, hostToForm, toCreateHostBody, toUpdateHostBody, type HostForm } from '../lib/hosts';
+import { idempotencyHeader } from '../lib/idempotency';
 import { keys, useHost } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 
 const CHARGE_HINT = 'In what increments the buyer is charged.';
 
@@ -40,8 +42,9 @@ export function AddHostPage() {
     setForm(prefillFromAgent(form, agent));
   }, [manual, agent, form]);
 
-  const create = useMutation({
-    mutationFn: (f: HostForm) => call(api.POST('/api/hosts', { body: toCreateHostBody(f, manual ? undefined : agent?.agentId) })),
+  const create = useAction({
+    mutationFn: (f: HostForm, idempotencyKey: string) =>
+      call(api.POST('/api/hosts', { body: toCreateHostBody(f, manual ? undefined : agent?.agentId), headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (host) => {
       queryClient.invalidateQueries({ queryKey: keys.hosts });
       queryClient.invalidateQueries({ queryKey: keys.marketHosts });

@@ -1,4 +1,4 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { ErrorBanner, Loading, QueryState } from '../components/forms';
@@ -6,7 +6,9 @@ import { MachineSummary } from '../components/MachineSummary';
 import { OffersTable } from '../components/Offers';
 import { api, call, ifMatch } from '../lib/api';
 import { storedNotice } from '../lib/machines';
+import { idempotencyHeader } from '../lib/idempotency';
 import { keys, useMachine, useOffers } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 
 /** Report fig. 11 / 14 / 31: hosts that can hold a registered machine; choose one and store it. */
 export function OffersPage() {
@@ -22,13 +24,13 @@ export function OffersPage() {
   const selected = chosen ?? offers.data?.[0]?.hostId ?? null;
   const storeError = (location.state as { storeError?: string } | null)?.storeError;
 
-  const store = useMutation({
-    mutationFn: (hostId: string) =>
+  const store = useAction({
+    mutationFn: (hostId: string, idempotencyKey: string) =>
       call(
         api.POST('/api/machines/{id}/store', {
           params: { path: { id } },
           body: { hostId },
-          headers: ifMatch(machine.data!.version),
+          headers: { ...ifMatch(machine.data!), ...idempotencyHeader(idempotencyKey) },
         }),
       ),
     onSuccess: (stored) => {

@@ -1,4 +1,4 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { ErrorBanner, Loading } from '../components/forms';
@@ -6,7 +6,9 @@ import { formToSummary, MachineSummary } from '../components/MachineSummary';
 import { OffersTable } from '../components/Offers';
 import { api, call, ifMatch } from '../lib/api';
 import { storedNotice } from '../lib/machines';
+import { idempotencyHeader } from '../lib/idempotency';
 import { keys, useSearch } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 import { configFromSearchParams, configToSearchParams, toRegisterBody, toSpecBody } from '../lib/spec';
 
 /**
@@ -23,12 +25,17 @@ export function SearchPage() {
   const [chosen, setChosen] = useState<string | null>(null);
   const selected = chosen ?? search.data?.[0]?.hostId ?? null;
 
-  const store = useMutation({
-    mutationFn: async (hostId: string) => {
-      const machine = await call(api.POST('/api/machines', { body: toRegisterBody(form) }));
+  // One click, two requests: each gets its own key derived from the action's (a key is bound to one path).
+  const store = useAction({
+    mutationFn: async (hostId: string, idempotencyKey: string) => {
+      const machine = await call(api.POST('/api/machines', { body: toRegisterBody(form), headers: idempotencyHeader(`${idempotencyKey}.register`) }));
       try {
         return await call(
-          api.POST('/api/machines/{id}/store', { params: { path: { id: machine.id } }, body: { hostId }, headers: ifMatch(machine.version) }),
+          api.POST('/api/machines/{id}/store', {
+            params: { path: { id: machine.id } },
+            body: { hostId },
+            headers: { ...ifMatch(machine), ...idempotencyHeader(`${idempotencyKey}.store`) },
+          }),
         );
       } catch (error) {
         // Registered but not stored (the host filled up meanwhile...): continue from the registered machine.
