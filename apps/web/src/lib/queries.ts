@@ -1,6 +1,6 @@
 // Every read of the API as a react-query hook; pages run mutations with useMutation and
 // invalidate these keys on success.
-import { QueryCache, QueryClient, useQuery } from '@tanstack/react-query';
+import { QueryCache, QueryClient, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiRequestError, call, type MachineSpec, type User } from './api';
 import { statementQuery, type StatementFilters } from './billing';
 import { rangeQuery, type RangeId } from './chart';
@@ -59,6 +59,18 @@ export async function resetSession(client: QueryClient, user: User | null): Prom
   await client.cancelQueries();
   client.removeQueries({ predicate: (query) => query.queryKey[0] !== keys.me[0] });
   client.setQueryData(keys.me, user);
+}
+
+/**
+ * Sign out: ends this session on the server and forgets the user here, whatever the answer (a
+ * session that already ended answers 401, and nobody is signed in either way).
+ */
+export function useSignOut() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => call(api.POST('/api/auth/signout')),
+    onSettled: () => resetSession(client, null),
+  });
 }
 
 /** The signed-in user, or null when nobody is signed in. */

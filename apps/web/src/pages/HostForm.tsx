@@ -122,9 +122,12 @@ export function AddHostPage() {
 /** A host added by hand gets its provider agent: the agent that joins with this token serves it. */
 export function ConnectAgentPage() {
   const { id = '' } = useParams();
+  const [params] = useSearchParams();
+  // After "Revoke agent" the host gets a new agent even while the old one is still on record.
+  const replacing = params.get('replace') === '1';
   const host = useHost(id);
   const queryClient = useQueryClient();
-  const flow = useJoinFlow(!!host.data && !host.data.agentId, id);
+  const flow = useJoinFlow(!!host.data && (!host.data.agentId || replacing), id);
   useEffect(() => {
     if (flow.agent) {
       queryClient.invalidateQueries({ queryKey: keys.hosts });
@@ -146,7 +149,10 @@ export function ConnectAgentPage() {
           Back to my hosts
         </Link>
       </div>
-      {host.data.agentId && !flow.agent ? (
+      {replacing && !flow.agent && (
+        <p className="alert alert--info">The old agent was revoked: its secret no longer works. Start a new agent on {host.data.name} with this command.</p>
+      )}
+      {host.data.agentId && !replacing && !flow.agent ? (
         <p className="alert alert--info">This host already has its provider agent.</p>
       ) : (
         <JoinSteps flow={flow} joinedNote={`${host.data.name} is now served by this agent.`} />
