@@ -7,7 +7,7 @@ import { OffersTable } from '../components/Offers';
 import { api, call, ifMatch } from '../lib/api';
 import { storedNotice } from '../lib/machines';
 import { idempotencyHeader } from '../lib/idempotency';
-import { keys, useMachine, useOffers } from '../lib/queries';
+import { keys, useMachine, useOffers, useOffersExplanation } from '../lib/queries';
 import { useAction } from '../lib/useAction';
 
 /** Report fig. 11 / 14 / 31: hosts that can hold a registered machine; choose one and store it. */
@@ -20,6 +20,7 @@ export function OffersPage() {
   const canSearch = !!machine.data && (machine.data.allowedActions.includes('searchProviders') || machine.data.allowedActions.includes('store'));
   const canStore = !!machine.data?.allowedActions.includes('store');
   const offers = useOffers(id, canSearch);
+  const explanation = useOffersExplanation(id, canSearch && offers.data?.length === 0);
   const [chosen, setChosen] = useState<string | null>(null);
   const selected = chosen ?? offers.data?.[0]?.hostId ?? null;
   const storeError = (location.state as { storeError?: string } | null)?.storeError;
@@ -91,7 +92,7 @@ export function OffersPage() {
                 if (selected) store.mutate(selected);
               }}
             >
-              <OffersTable offers={offers.data} selected={selected} onSelect={setChosen} selectable={canStore} />
+              <OffersTable offers={offers.data} selected={selected} onSelect={setChosen} selectable={canStore} explanation={explanation} />
               {canStore && offers.data.length > 0 && (
                 <div className="form-actions">
                   <button type="submit" className="btn btn--primary" disabled={!selected || store.isPending}>

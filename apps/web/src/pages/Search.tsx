@@ -7,7 +7,7 @@ import { OffersTable } from '../components/Offers';
 import { api, call, ifMatch } from '../lib/api';
 import { storedNotice } from '../lib/machines';
 import { idempotencyHeader } from '../lib/idempotency';
-import { keys, useSearch } from '../lib/queries';
+import { keys, useSearch, useSearchExplanation } from '../lib/queries';
 import { useAction } from '../lib/useAction';
 import { configFromSearchParams, configToSearchParams, toRegisterBody, toSpecBody } from '../lib/spec';
 
@@ -22,6 +22,7 @@ export function SearchPage() {
   const form = configFromSearchParams(params);
   const spec = toSpecBody(form);
   const search = useSearch(spec, true);
+  const explanation = useSearchExplanation(spec, search.data?.length === 0);
   const [chosen, setChosen] = useState<string | null>(null);
   const selected = chosen ?? search.data?.[0]?.hostId ?? null;
 
@@ -84,7 +85,7 @@ export function SearchPage() {
             if (selected) store.mutate(selected);
           }}
         >
-          <OffersTable offers={search.data} selected={selected} onSelect={setChosen} selectable />
+          <OffersTable offers={search.data} selected={selected} onSelect={setChosen} selectable explanation={explanation} />
           {search.data.length > 0 && (
             <div className="form-actions">
               <button type="submit" className="btn btn--primary" disabled={!selected || store.isPending}>
