@@ -14,13 +14,14 @@ import {
   type CreatedApiToken,
   type ProviderHostAccount,
   type ProviderMachine,
+  type Session,
   type User,
 } from '../lib/api';
 import { formatCost, formatRate, newRequestId, remainingMs, toAmount } from '../lib/billing';
 import { formatDateTime, formatDuration } from '../lib/format';
 import { Money, Rounded } from '../components/Money';
 import { idempotencyHeader } from '../lib/idempotency';
-import { keys, useBuyerAccount, useProviderAccount, useTokens } from '../lib/queries';
+import { keys, resetSession, useBuyerAccount, useProviderAccount, useSessions, useTokens } from '../lib/queries';
 import { useAction } from '../lib/useAction';
 import { useNow } from '../lib/useNow';
 /** Account information: a buyer's costs (report figs. 22, 23) or a provider's income (figs. 30, 32), the statement, API tokens. */
@@ -59,6 +60,7 @@ export function AccountPage({ user }: { user: User }) {
       </div>
       {user.role === 'buyer' ? <BuyerAccountView /> : <ProviderAccountView />}
       <ApiTokens />
+      <Sessions />
     </>
   );
 }
@@ -97,7 +99,7 @@ function BuyerAccountView() {
             as of <time dateTime={data.asOf}>{formatDateTime(data.asOf)}</time>
           </span>
         </div>
-        <AddValue />
+        <AddValue maxAmount={data.topUpMaxAmount} dailyRemaining={data.topUpDailyRemaining} />
       </section>
       <BuyerCosts account={data} receivedAt={account.dataUpdatedAt} />
       <Statement machines={data.machines} />
@@ -105,8 +107,11 @@ function BuyerAccountView() {
   );
 }
 
-/** "Add value": credits the balance; a retry of the same attempt (same requestId) adds nothing more. */
-function AddValue() {
+/**
+ * "Add value": credits the balance; a retry of the same attempt (same requestId and
+ * Idempotency-Key) adds nothing more. The limits per top-up and per day are shown up front.
+ */
+function AddValue({ maxAmount, dailyRemaining }: { maxAmount?: string; dailyRemaining?: string }) {
   const queryClient = useQueryClient();
   const location = useLocation();
   const [amount, setAmount] = useState('');
@@ -146,8 +151,7 @@ function AddValue() {
         unit="dollars"
         inputMode="decimal"
         autoComplete="off"
-        placeholder="25"
-        hint="Dollars, up to 12 decimals."
+        hint={<TopUpLimits maxAmount={maxAmount} dailyRemaining={dailyRemaining} />}
         errors={fieldErrors(topUp.error, 'amount')}
       />
       <button type="submit" className="btn btn--primary" disabled={topUp.isPending}>
@@ -160,6 +164,29 @@ function AddValue() {
         </Notice>
       )}
     </form>
+  );
+}
+
+/** "Up to $1000.00 per top-up; $4000.00 more today." */
+function TopUpLimits({ maxAmount, dailyRemaining }: { maxAmount?: string; dailyRemaining?: string }) {
+  if (maxAmount == null && dailyRemaining == null) return <>Dollars, up to 12 decimals.</>;
+  return (
+    <span data-testid="top-up-limits">
+      Dollars, up to 12 decimals.
+      {maxAmount != null && (
+        <>
+          {' '}
+          Up to <Money amount={maxAmount} /> per top-up
+        </>
+      )}
+      {dailyRemaining != null && (
+        <>
+          {maxAmount != null ? '; ' : ' '}
+          <Money amount={dailyRemaining} /> more today (the day ends at midnight UTC)
+        </>
+      )}
+      .
+    </span>
   );
 }
 
@@ -545,6 +572,69 @@ function TokenRow({ token }: { token: ApiToken }) {
       <td className="cell-actions">
         <button type="button" className="btn btn--small btn--danger-ghost" disabled={revoke.isPending} onClick={() => revoke.mutate()} aria-label={`Revoke ${token.name}`}>
           Revoke
+        </button>
+        {revoke.error ? <ErrorBanner error={revoke.error} /> : null}
+      </td>
+    </tr>
+  );
+}
+
+// ——— Sessions ————————————————————————————————————————————————————————————————————————————
+
+/** Where this account is signed in; a session left open elsewhere can be ended from here. */
+function Sessions() {
+  const sessions = useSessions();
+  return (
+    <section className="panel" aria-labelledby="sessions-h">
+      <h2 id="sessions-h">Signed-in sessions</h2>
+      <p className="muted">Every browser signed in to this account. Revoke one you do not recognise or no longer use: it is signed out at once.</p>
+      <QueryState query={sessions} what="Loading your sessions" />
+      {sessions.data && (
+        <div className="table-wrap">
+          <table className="table table--fit table--cards">
+            <thead>
+              <tr>
+                <th scope="col">Browser</th>
+                <th scope="col">Signed in</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sessions.data.map((session) => (
+                <SessionRow key={session.id} session={session} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function SessionRow({ session }: { session: Session }) {
+  const queryClient = useQueryClient();
+  const revoke = useMutation({
+    mutationFn: () => call(api.DELETE('/api/auth/sessions/{id}', { params: { path: { id: session.id } } })),
+    onSuccess: () => (session.current ? resetSession(queryClient, null) : queryClient.invalidateQueries({ queryKey: keys.sessions })),
+  });
+  return (
+    <tr>
+      <th scope="row">
+        {session.userAgent ?? <span className="muted">unknown browser</span>}
+        {session.current && <span className="badge"> this browser</span>}
+      </th>
+      <td data-label="Signed in">{formatDateTime(session.createdAt)}</td>
+      <td data-label="Last used">{formatDateTime(session.lastUsedAt)}</td>
+      <td className="cell-actions">
+        <button
+          type="button"
+          className="btn btn--small btn--danger-ghost"
+          disabled={revoke.isPending}
+          onClick={() => revoke.mutate()}
+          aria-label={session.current ? 'Revoke this session (sign out)' : `Revoke the session of ${session.userAgent ?? 'an unknown browser'}`}
+        >
+          {session.current ? 'Revoke (sign out)' : 'Revoke'}
         </button>
         {revoke.error ? <ErrorBanner error={revoke.error} /> : null}
       </td>
