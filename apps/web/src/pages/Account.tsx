@@ -526,7 +526,7 @@ function ApiTokens() {
       )}
       <form onSubmit={submit} className="inline-form" noValidate>
         <ErrorBanner error={create.error} />
-        <Field label="Token name" value={name} onChange={setName} placeholder="billing-script" errors={fieldErrors(create.error, 'name')} />
+        <Field label="Token name" value={name} onChange={setName} placeholder="e.g. billing-script" errors={fieldErrors(create.error, 'name')} />
         <button type="submit" className="btn btn--primary" disabled={create.isPending}>
           Create token
         </button>

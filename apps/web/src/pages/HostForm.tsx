@@ -283,7 +283,8 @@ function HostFields({
         unit={extra.unit}
         hint={hint}
         inputMode={extra.numeric}
-        placeholder={locked || fromAgentOnly ? undefined : extra.placeholder}
+        // An example, marked as one, so an empty field never looks filled in.
+        placeholder={locked || fromAgentOnly || !extra.placeholder ? undefined : `e.g. ${extra.placeholder}`}
         max={max}
         errors={fieldErrors(error, key)}
       />

@@ -93,7 +93,7 @@ export function MediaPage() {
               </ul>
             ) : null}
           </div>
-          <Field label="Name" value={name} onChange={setName} placeholder="debian-installer" autoComplete="off" errors={fieldErrors(upload.error, 'name')} />
+          <Field label="Name" value={name} onChange={setName} placeholder="e.g. debian-installer" autoComplete="off" errors={fieldErrors(upload.error, 'name')} />
           <button type="submit" className="btn btn--primary" disabled={!file || upload.isPending}>
             {upload.isPending ? 'Uploading…' : 'Upload'}
           </button>
