@@ -43,18 +43,26 @@ export function Layout() {
               <NavLink to="/" end>
                 Home
               </NavLink>
-              {user?.role !== 'provider' && <NavLink to="/browse">Browse machines</NavLink>}
+              {user?.role !== 'provider' && (
+                <NavLink to="/browse" title="Browse machines">
+                  Browse
+                </NavLink>
+              )}
               {user?.role === 'provider' && <NavLink to="/hosts">My hosts</NavLink>}
               {user?.role === 'buyer' && <NavLink to="/computers">My computers</NavLink>}
               {user?.role === 'buyer' && <NavLink to="/media">Media</NavLink>}
-              {user && <NavLink to="/marketplace">Provider marketplace</NavLink>}
+              {user && (
+                <NavLink to="/marketplace" title="Provider marketplace">
+                  Marketplace
+                </NavLink>
+              )}
               {user && <NavLink to="/account">Account</NavLink>}
               <NavLink to="/switch-user">Switch user</NavLink>
             </nav>
             <div className="whoami">
               {me.isPending ? null : user ? (
                 <>
-                  <span className="whoami__handle" data-testid="current-user">
+                  <span className="whoami__handle" data-testid="current-user" title={user.handle}>
                     {user.handle}
                   </span>
                   <span className={`badge badge--${user.role}`}>{user.role}</span>
