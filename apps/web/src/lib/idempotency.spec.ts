@@ -20,10 +20,8 @@ describe('keyForAttempt', () => {
 
 describe('outcomeUnknown', () => {
   const error = (status: number, message = 'x') => new ApiRequestError(status, { statusCode: status, error: 'E', message });
-  it('keeps the key after no answer or a server failure', () => {
+  it('keeps the key when no answer came back', () => {
     expect(outcomeUnknown(new TypeError('Failed to fetch'))).toBe(true);
-    expect(outcomeUnknown(error(502))).toBe(true);
-    expect(outcomeUnknown(error(504))).toBe(true);
   });
   it('keeps the key while the first request with it is still in flight', () => {
     expect(outcomeUnknown(error(409, 'A request with this Idempotency-Key is still in progress'))).toBe(true);
@@ -32,6 +30,8 @@ describe('outcomeUnknown', () => {
     expect(outcomeUnknown(error(400))).toBe(false);
     expect(outcomeUnknown(error(402))).toBe(false);
     expect(outcomeUnknown(error(409, 'Cannot start a machine that is running'))).toBe(false);
+    // A server failure is an answer too: the API would repeat it for the same key.
+    expect(outcomeUnknown(error(503))).toBe(false);
   });
 });
 

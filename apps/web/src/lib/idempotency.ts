@@ -29,13 +29,13 @@ export function keyForAttempt(previous: PendingAttempt | null, request: string, 
 }
 
 /**
- * Whether the outcome of a failed attempt is unknown, so that a retry must reuse its key: no answer
- * (network), a server failure, or a 409 about the key itself (the first request is still in flight).
- * A definite 4xx answer means nothing was done: the next attempt is a new action with a new key.
+ * Whether the outcome of a failed attempt is unknown, so that a retry must reuse its key: no
+ * answer reached the browser (network), or the API said a request with this key is still in
+ * flight. Any other answer is definite (the API keeps it for the key and would only repeat it):
+ * the next attempt is a new action with a new key.
  */
 export function outcomeUnknown(error: unknown): boolean {
   if (!(error instanceof ApiRequestError)) return true;
-  if (error.status >= 500) return true;
   return error.status === 409 && /idempotency/i.test(error.body.message);
 }
 

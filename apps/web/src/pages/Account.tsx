@@ -206,7 +206,7 @@ function BuyerCosts({ account, receivedAt }: { account: BuyerAccount; receivedAt
         </div>
       ) : (
         <div className="table-wrap">
-          <table className="table table--costs">
+          <table className="table table--costs table--fit">
             <thead>
               <tr>
                 <th scope="col">Machine</th>

@@ -73,7 +73,7 @@ function CatalogTable({ entries, user, kind }: { entries: Configuration[]; user:
   if (entries.length === 0) return <p className="empty">No {kind} configurations yet.</p>;
   return (
     <div className="table-wrap">
-      <table className="table table--catalog">
+      <table className="table table--catalog table--fit">
         <thead>
           <tr>
             <th scope="col">Name</th>
