@@ -106,7 +106,7 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
         {createError ? (
           <>
             <ErrorBanner error={createError} title="No join command" />
-            <button type="button" className="btn btn--small" onClick={newToken}>
+            <button type="button" className="btn btn--small" onClick={newToken} disabled={creating}>
               Try again
             </button>
           </>
@@ -137,7 +137,7 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
             {agent ? null : expired ? (
               <div className="alert alert--warning" role="status">
                 This command expired before an agent joined.{' '}
-                <button type="button" className="btn btn--small" onClick={newToken}>
+                <button type="button" className="btn btn--small" onClick={newToken} disabled={creating}>
                   New command
                 </button>
               </div>
