@@ -22,8 +22,9 @@ function units(shown: string): bigint {
   return match[1] ? -value : value;
 }
 
+/** The balance exactly: the page shows it rounded to cents and the exact amount on hover (title). */
 async function balance(page: Page): Promise<bigint> {
-  return units((await page.getByTestId('balance').textContent()) ?? '');
+  return units((await page.getByTestId('balance').getAttribute('title')) ?? '');
 }
 
 test.afterEach(async () => {
@@ -91,7 +92,8 @@ test('a buyer watches the balance fall while the machine runs and stay put once 
   const costRow = page.getByTestId(`cost-${machineId}`);
   await expect(costRow).toBeVisible({ timeout: 30_000 });
   await expect(costRow).toContainText(`$ ${offer.runningPrice} per ${SLICE_SECONDS} seconds`);
-  await expect(costRow.getByTestId('storage-deadline')).toHaveText(/^\d+(\.\d+)? days$/);
+  // Days and hours for people, not a fraction of days.
+  await expect(costRow.getByTestId('storage-deadline')).toHaveText(/^\d+ days?( \d+ hours?)?$/);
   await expect(costRow.getByTestId('running-deadline')).toHaveText('Not currently running');
 
   // Start it from My computers.
@@ -99,7 +101,7 @@ test('a buyer watches the balance fall while the machine runs and stay put once 
   const row = page.getByRole('row', { name: new RegExp(machineName) });
   await expect(row.getByRole('button', { name: 'Start' })).toBeVisible({ timeout: 60_000 });
   await row.getByRole('button', { name: 'Start' }).click();
-  await expect(row.getByRole('button', { name: 'Stop' })).toBeVisible({ timeout: 60_000 });
+  await expect(row.getByRole('button', { name: 'Stop', exact: true })).toBeVisible({ timeout: 60_000 });
 
   // Running: the account page counts down to the next slice and the balance falls, slice after slice.
   await page.goto('/account');
@@ -118,7 +120,7 @@ test('a buyer watches the balance fall while the machine runs and stay put once 
   // Stop from My computers; once the machine is stopped and one more billing pass and re-fetch
   // have gone by, the balance no longer moves.
   await page.goto('/computers');
-  await row.getByRole('button', { name: 'Stop' }).click();
+  await row.getByRole('button', { name: 'Stop', exact: true }).click();
   await expect(row.getByRole('button', { name: 'Start' })).toBeVisible({ timeout: 60_000 });
   await page.goto('/account');
   await expect(costRow.getByTestId('running-deadline')).toHaveText('Not currently running', { timeout: 30_000 });

@@ -1,14 +1,23 @@
-import { useMutation } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { api, call, type JoinToken } from '../lib/api';
 import { formatBogomips, formatDateTime, formatMb } from '../lib/format';
+import { idempotencyHeader } from '../lib/idempotency';
 import { useJoinToken } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 import { ErrorBanner, Loading } from './forms';
 
 export type JoinedAgent = NonNullable<JoinToken['agent']>;
 
+/** How long a joining agent normally takes; past it the page says what to check. */
+export const JOIN_PATIENCE_MS = 60_000;
+
 export interface JoinFlow {
   command: string | null;
+  /** The ports the command gives the agent: free on that address as far as the market knows. */
+  agentPort: number | null;
+  consolePort: number | null;
+  /** Whether the token is older than JOIN_PATIENCE_MS and no agent has joined with it. */
+  overdue: boolean;
   expiresAt: string | null;
   creating: boolean;
   createError: unknown;
@@ -26,9 +35,17 @@ export interface JoinFlow {
 export function useJoinFlow(enabled: boolean, hostId?: string): JoinFlow {
   const requested = useRef(false);
   const [joinId, setJoinId] = useState<string | null>(null);
-  const create = useMutation({
-    mutationFn: () => call(api.POST('/api/agents/join-tokens', { body: hostId ? { hostId } : {} })),
-    onSuccess: (token) => setJoinId(token.id),
+  // When this browser got the token (its own clock, so a skewed server clock does not matter).
+  const [madeAt, setMadeAt] = useState<number | null>(null);
+  const [overdue, setOverdue] = useState(false);
+  const create = useAction({
+    mutationFn: (_: void, idempotencyKey: string) =>
+      call(api.POST('/api/agents/join-tokens', { body: hostId ? { hostId } : {}, headers: idempotencyHeader(idempotencyKey) })),
+    onSuccess: (token) => {
+      setJoinId(token.id);
+      setMadeAt(Date.now());
+      setOverdue(false);
+    },
   });
   const { mutate } = create;
   useEffect(() => {
@@ -47,8 +64,17 @@ export function useJoinFlow(enabled: boolean, hostId?: string): JoinFlow {
     const timer = setTimeout(() => setTick((t) => t + 1), left + 50);
     return () => clearTimeout(timer);
   }, [expiresAt, join.data?.joined]);
+  const joined = !!join.data?.joined;
+  useEffect(() => {
+    if (madeAt == null || joined) return;
+    const timer = setTimeout(() => setOverdue(true), Math.max(0, madeAt + JOIN_PATIENCE_MS - Date.now()));
+    return () => clearTimeout(timer);
+  }, [madeAt, joined]);
   return {
     command: create.data?.command ?? null,
+    agentPort: create.data?.agentPort ?? null,
+    consolePort: create.data?.consolePort ?? null,
+    overdue: overdue && !joined,
     expiresAt,
     creating: create.isPending,
     createError: create.error,
@@ -64,7 +90,7 @@ export function useJoinFlow(enabled: boolean, hostId?: string): JoinFlow {
 
 /** Step 1: the command to run on the host; step 2: what the agent measured once it joined. */
 export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: string }) {
-  const { command, expiresAt, creating, createError, pollError, expired, agent, newToken } = flow;
+  const { command, expiresAt, creating, createError, pollError, expired, agent, newToken, agentPort, consolePort, overdue } = flow;
   const [copied, setCopied] = useState(false);
   const copy = () => {
     if (!command) return;
@@ -80,7 +106,7 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
         {createError ? (
           <>
             <ErrorBanner error={createError} title="No join command" />
-            <button type="button" className="btn btn--small" onClick={newToken}>
+            <button type="button" className="btn btn--small" onClick={newToken} disabled={creating}>
               Try again
             </button>
           </>
@@ -100,10 +126,18 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
                 {copied ? 'Copied' : 'Copy'}
               </button>
             </div>
+            {agentPort != null && consolePort != null && (
+              <p className="small" data-testid="suggested-ports">
+                The command gives the agent port <strong className="mono">{agentPort}</strong> and console port{' '}
+                <strong className="mono">{consolePort}</strong>: no agent the market knows on that address uses them. Change them in the
+                command if something else on the host listens there.
+              </p>
+            )}
+            {!agent && !expired && overdue && <NotJoinedYet agentPort={agentPort} consolePort={consolePort} />}
             {agent ? null : expired ? (
               <div className="alert alert--warning" role="status">
                 This command expired before an agent joined.{' '}
-                <button type="button" className="btn btn--small" onClick={newToken}>
+                <button type="button" className="btn btn--small" onClick={newToken} disabled={creating}>
                   New command
                 </button>
               </div>
@@ -124,6 +158,25 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
           <AgentFacts agent={agent} />
         </section>
       )}
+    </div>
+  );
+}
+
+/** Said once the agent is late (a minute without joining): what usually stops it. */
+function NotJoinedYet({ agentPort, consolePort }: { agentPort: number | null; consolePort: number | null }) {
+  const ports = agentPort != null && consolePort != null ? `${agentPort} and ${consolePort}` : 'given with --port and --console-port';
+  return (
+    <div className="alert alert--warning" role="alert" data-testid="agent-not-joined">
+      <strong className="alert__title">No agent has joined in a minute</strong>
+      <span className="alert__message">An agent usually joins within seconds of starting. Check that:</span>
+      <ul className="alert__list">
+        <li>the command is running on the host, in a Virtuoso checkout with QEMU installed, and its output shows no error;</li>
+        <li>the host can reach this server at the address after --frontend (no firewall or proxy in between);</li>
+        <li>
+          ports {ports} are free on the host (another agent may hold them) and this server can reach them;
+        </li>
+        <li>the command was copied whole: the token after --join works once.</li>
+      </ul>
     </div>
   );
 }

@@ -1,18 +1,27 @@
-import { NavLink, Outlet, Link } from 'react-router';
-import { formatMoney } from '../lib/format';
-import { useMe, useNotifications } from '../lib/queries';
+import { useEffect, useState } from 'react';
+import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { exactMoney, formatMoney } from '../lib/format';
+import { useMe, useNotifications, useSignOut } from '../lib/queries';
 import { LowBalanceBanner } from './LowBalance';
 
-/** The report's frame: brand, nav bar (Home, Switch user, Account, My computers), the user, a footer. */
+/**
+ * The report's frame: brand, nav bar (Home, Switch user, Account, My computers / My hosts), the
+ * user with Sign out, a footer. On a phone the nav and the user fold behind a Menu button, so the
+ * bar stays one line high.
+ */
 export function Layout() {
   const me = useMe();
   const user = me.data ?? null;
+  const location = useLocation();
+  const [menuOpen, setMenuOpen] = useState(false);
+  // A link followed from the folded menu closes it.
+  useEffect(() => setMenuOpen(false), [location.pathname]);
   return (
     <div className="app">
       <a className="skip-link" href="#main">
         Skip to content
       </a>
-      <header className="topbar">
+      <header className={`topbar${menuOpen ? ' topbar--open' : ''}`}>
         <div className="topbar__inner">
           <Link to="/" className="brand" aria-label="Virtuoso home">
             <span className="brand__mark" aria-hidden="true">
@@ -20,39 +29,60 @@ export function Layout() {
             </span>
             <span className="brand__name">Virtuoso</span>
           </Link>
-          <nav className="nav" aria-label="Main">
-            <NavLink to="/" end>
-              Home
-            </NavLink>
-            {user?.role !== 'provider' && <NavLink to="/browse">Browse machines</NavLink>}
-            {user && <NavLink to={user.role === 'provider' ? '/hosts' : '/computers'}>My computers</NavLink>}
-            {user?.role === 'buyer' && <NavLink to="/media">Media</NavLink>}
-            {user && <NavLink to="/marketplace">Provider marketplace</NavLink>}
-            {user && <NavLink to="/account">Account</NavLink>}
-            <NavLink to="/switch-user">Switch user</NavLink>
-          </nav>
-          <div className="whoami">
-            {me.isPending ? null : user ? (
-              <>
-                <span className="whoami__handle" data-testid="current-user">
-                  {user.handle}
-                </span>
-                <span className={`badge badge--${user.role}`}>{user.role}</span>
-                <Link className="whoami__balance" to="/account" title="Balance: your account">
-                  {formatMoney(user.balance)}
-                </Link>
-                <NotificationBell />
-              </>
-            ) : (
-              <>
-                <Link to="/signin" className="btn btn--ghost btn--small">
-                  Sign in
-                </Link>
-                <Link to="/signup" className="btn btn--primary btn--small">
-                  Sign up
-                </Link>
-              </>
-            )}
+          <button
+            type="button"
+            className="btn btn--ghost btn--small menu-toggle"
+            aria-expanded={menuOpen}
+            aria-controls="main-menu"
+            onClick={() => setMenuOpen((open) => !open)}
+          >
+            {menuOpen ? 'Close' : 'Menu'}
+          </button>
+          <div className="topbar__menu" id="main-menu">
+            <nav className="nav" aria-label="Main">
+              <NavLink to="/" end>
+                Home
+              </NavLink>
+              {user?.role !== 'provider' && (
+                <NavLink to="/browse" title="Browse machines">
+                  Browse
+                </NavLink>
+              )}
+              {user?.role === 'provider' && <NavLink to="/hosts">My hosts</NavLink>}
+              {user?.role === 'buyer' && <NavLink to="/computers">My computers</NavLink>}
+              {user?.role === 'buyer' && <NavLink to="/media">Media</NavLink>}
+              {user && (
+                <NavLink to="/marketplace" title="Provider marketplace">
+                  Marketplace
+                </NavLink>
+              )}
+              {user && <NavLink to="/account">Account</NavLink>}
+              <NavLink to="/switch-user">Switch user</NavLink>
+            </nav>
+            <div className="whoami">
+              {me.isPending ? null : user ? (
+                <>
+                  <span className="whoami__handle" data-testid="current-user" title={user.handle}>
+                    {user.handle}
+                  </span>
+                  <span className={`badge badge--${user.role}`}>{user.role}</span>
+                  <Link className="whoami__balance" to="/account" title={`Balance ${exactMoney(user.balance)}: your account`}>
+                    {formatMoney(user.balance)}
+                  </Link>
+                  <NotificationBell />
+                  <SignOutButton />
+                </>
+              ) : (
+                <>
+                  <Link to="/signin" className="btn btn--ghost btn--small">
+                    Sign in
+                  </Link>
+                  <Link to="/signup" className="btn btn--primary btn--small">
+                    Sign up
+                  </Link>
+                </>
+              )}
+            </div>
           </div>
         </div>
       </header>
@@ -71,6 +101,22 @@ export function Layout() {
         </div>
       </footer>
     </div>
+  );
+}
+
+/** Ends this browser's session (POST /api/auth/signout) and goes home. */
+function SignOutButton() {
+  const signOut = useSignOut();
+  const navigate = useNavigate();
+  return (
+    <button
+      type="button"
+      className="btn btn--ghost btn--small"
+      disabled={signOut.isPending}
+      onClick={() => signOut.mutate(undefined, { onSettled: () => navigate('/', { replace: true }) })}
+    >
+      {signOut.isPending ? 'Signing out…' : 'Sign out'}
+    </button>
   );
 }
 

@@ -1,7 +1,7 @@
 import { Link, useLocation } from 'react-router';
 import type { BuyerAccount } from '../lib/api';
-import { formatDurationShort } from '../lib/billing';
-import { formatDateTime, formatMoney } from '../lib/format';
+import { formatDateTime, formatDuration } from '../lib/format';
+import { Money } from './Money';
 import { useBuyerAccount } from '../lib/queries';
 import { useNow } from '../lib/useNow';
 
@@ -25,8 +25,8 @@ export function StandingAlert({ standing, balance, compact = false }: { standing
       <div className="alert alert--error low-balance" role="alert" data-testid="low-balance">
         <strong className="alert__title">Your running machines were suspended: the balance ran out</strong>
         <span className="alert__message">
-          Your balance is {formatMoney(balance)}. None of your machines can start or resume until you add value covering the next
-          charges ({formatMoney(standing.nextCharges)}). Nothing was deleted.
+          Your balance is <Money amount={balance} />. None of your machines can start or resume until you add value covering the next
+          charges (<Money amount={standing.nextCharges} />). Nothing was deleted.
         </span>
         <span className="low-balance__action">{addValue}</span>
       </div>
@@ -37,13 +37,13 @@ export function StandingAlert({ standing, balance, compact = false }: { standing
     <div className="alert alert--warning low-balance" role="alert" data-testid="low-balance">
       <strong className="alert__title">Low balance</strong>
       <span className="alert__message">
-        Your balance ({formatMoney(balance)}) does not cover the next charges of your machines ({formatMoney(standing.nextCharges)} in all).
+        Your balance (<Money amount={balance} />) does not cover the next charges of your machines (<Money amount={standing.nextCharges} /> in all).
         {suspendAt != null ? (
           <>
             {' '}
             Unless you add value, your running machines will be suspended{' '}
             <strong>
-              {suspendAt > now ? `in ${formatDurationShort(suspendAt - now)}` : 'at the next billing pass'}
+              {suspendAt > now ? `in ${formatDuration(suspendAt - now)}` : 'at the next billing pass'}
             </strong>{' '}
             ({formatDateTime(standing.suspendAt)}); they are never deleted.
           </>

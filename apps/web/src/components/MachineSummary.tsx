@@ -36,21 +36,29 @@ export function MachineSummary({ machine }: { machine: Summary }) {
       </div>
       <div>
         <dt>Asked storage price</dt>
-        <dd className="money">{formatAskedPrice(machine.askedStoragePerMonth, 'month')}</dd>
+        <dd className="money" title={machine.askedStoragePerMonth}>
+          {formatAskedPrice(machine.askedStoragePerMonth, 'month')}
+        </dd>
       </div>
       <div>
         <dt>Asked running price</dt>
-        <dd className="money">{formatAskedPrice(machine.askedRunningPerHour, 'hour')}</dd>
+        <dd className="money" title={machine.askedRunningPerHour}>
+          {formatAskedPrice(machine.askedRunningPerHour, 'hour')}
+        </dd>
       </div>
       {machine.state !== undefined && (
         <>
           <div>
             <dt>Storage cost</dt>
-            <dd className="money">{placed ? formatPeriodPrice(machine.storagePrice, machine.storageAmount, 'day') : '0 (not stored yet)'}</dd>
+            <dd className="money" title={machine.storagePrice ?? undefined}>
+              {placed ? formatPeriodPrice(machine.storagePrice, machine.storageAmount, 'day') : '0 (not stored yet)'}
+            </dd>
           </div>
           <div>
             <dt>Running cost</dt>
-            <dd className="money">{placed ? formatPeriodPrice(machine.runningPrice, machine.runningUnitAmount, 'second') : '0 (not stored yet)'}</dd>
+            <dd className="money" title={machine.runningPrice ?? undefined}>
+              {placed ? formatPeriodPrice(machine.runningPrice, machine.runningUnitAmount, 'second') : '0 (not stored yet)'}
+            </dd>
           </div>
           <div>
             <dt>Host</dt>

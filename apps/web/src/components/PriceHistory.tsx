@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { Money } from './Money';
 import type { PriceHistory, ResourcePriceHistory } from '../lib/api';
 import { RANGES, type ChartPoint, type RangeId } from '../lib/chart';
 import { formatDateTime } from '../lib/format';
@@ -48,8 +49,14 @@ function ConfigurationCharts({ history }: { history: PriceHistory }) {
       <p className="price-history__now">
         {current ? (
           <>
-            Now: <strong className="money">${current.storagePerMonth}</strong> per month of storage and{' '}
-            <strong className="money">${current.runningPerHour}</strong> per hour of running, the mean over {current.hostCount}{' '}
+            Now: <strong>
+              <Money amount={current.storagePerMonth} />
+            </strong>{' '}
+            per month of storage and{' '}
+            <strong>
+              <Money amount={current.runningPerHour} />
+            </strong>{' '}
+            per hour of running, the mean over {current.hostCount}{' '}
             {current.hostCount === 1 ? 'host' : 'hosts'} that could hold it ({formatDateTime(current.at)}).
           </>
         ) : (

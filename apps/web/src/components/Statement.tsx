@@ -83,7 +83,7 @@ export function Statement({ machines }: { machines: readonly { id: string; name:
       {page && page.items.length > 0 && (
         <>
           <div className="table-wrap">
-            <table className="table table--compact table--statement" aria-describedby={`${id}-range`}>
+            <table className="table table--compact table--statement table--fit" aria-describedby={`${id}-range`}>
               <thead>
                 <tr>
                   <th scope="col">Date</th>

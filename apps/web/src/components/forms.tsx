@@ -1,6 +1,7 @@
 import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { ApiRequestError, errorMessage } from '../lib/api';
+import { fieldMessage, withFieldLabel } from '../lib/messages';
 
 /** Server messages for one field of a failed mutation. */
 export function fieldErrors(error: unknown, name: string): string[] | undefined {
@@ -22,12 +23,13 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'onChan
 /** A labelled input with its unit, a hint, and the server's validation messages beneath it. */
 export function Field({ label, value, onChange, unit, hint, errors, locked, id, className, ...input }: FieldProps) {
   const autoId = useId();
+  const message = fieldMessage(errors, label);
   const inputId = id ?? `f${autoId}`;
   const hintId = `${inputId}-hint`;
   const errorId = `${inputId}-error`;
-  const describedBy = [hint ? hintId : null, errors?.length ? errorId : null].filter(Boolean).join(' ') || undefined;
+  const describedBy = [hint ? hintId : null, message ? errorId : null].filter(Boolean).join(' ') || undefined;
   return (
-    <div className={`field${errors?.length ? ' field--invalid' : ''}${locked ? ' field--locked' : ''}${className ? ` ${className}` : ''}`}>
+    <div className={`field${message ? ' field--invalid' : ''}${locked ? ' field--locked' : ''}${className ? ` ${className}` : ''}`}>
       <label htmlFor={inputId}>{label}</label>
       <div className="field__control">
         <input
@@ -35,7 +37,7 @@ export function Field({ label, value, onChange, unit, hint, errors, locked, id, 
           value={value}
           onChange={onChange ? (event) => onChange(event.target.value) : undefined}
           readOnly={locked || !onChange}
-          aria-invalid={errors?.length ? true : undefined}
+          aria-invalid={message ? true : undefined}
           aria-describedby={describedBy}
           {...input}
         />
@@ -51,12 +53,10 @@ export function Field({ label, value, onChange, unit, hint, errors, locked, id, 
           {hint}
         </p>
       )}
-      {errors?.length ? (
-        <ul className="field__errors" id={errorId}>
-          {errors.map((message) => (
-            <li key={message}>{message}</li>
-          ))}
-        </ul>
+      {message ? (
+        <p className="field__errors" id={errorId}>
+          {message}
+        </p>
       ) : null}
     </div>
   );
@@ -83,7 +83,7 @@ export function ErrorBanner({ error, title }: { error: unknown; title?: string }
   return (
     <div className={`alert alert--error${status === 409 ? ' alert--conflict' : ''}`} role="alert">
       {heading && <strong className="alert__title">{heading}</strong>}
-      <span className="alert__message">{errorMessage(error)}</span>
+      <span className="alert__message">{withFieldLabel(errorMessage(error))}</span>
       {allowed && <span className="alert__extra">Allowed now: {allowed.length ? allowed.join(', ') : 'nothing'}.</span>}
       {status === 402 && (
         <span className="alert__extra">

@@ -16,6 +16,8 @@ export type Host = Schemas['HostDto'];
 export type CreateHost = Schemas['CreateHostDto'];
 export type UpdateHost = Schemas['UpdateHostDto'];
 export type MarketHost = Schemas['MarketHostDto'];
+export type NoOfferExplanation = Schemas['NoOfferExplanationDto'];
+export type Session = Schemas['SessionDto'];
 export type Machine = Schemas['MachineDto'];
 export type MachineSpec = Schemas['MachineSpecDto'];
 export type RegisterMachine = Schemas['RegisterMachineDto'];
@@ -88,9 +90,13 @@ export async function call<T>(request: Promise<Result<T>>): Promise<T> {
   return data as T;
 }
 
-/** The If-Match header that makes a machine command apply only to the version the user saw. */
-export function ifMatch(version: number): { 'If-Match': string } {
-  return { 'If-Match': `"${version}"` };
+/**
+ * The If-Match header that makes a machine command or edit apply only to the machine as the user
+ * saw it: its `etag` (lifecycle version and edit revision). An answer without `etag` (an API
+ * older than the field) falls back to the bare version, which the API compares alone.
+ */
+export function ifMatch(machine: Pick<Machine, 'etag' | 'version'>): { 'If-Match': string } {
+  return { 'If-Match': machine.etag || `"${machine.version}"` };
 }
 
 /** A message for people from any thrown value. */

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatCost,
-  formatDays,
-  formatDurationShort,
   formatRate,
-  formatSeconds,
   formatSignedMoney,
   isNegativeAmount,
   isZeroAmount,
@@ -13,44 +10,9 @@ import {
   NO_FILTERS,
   pageRange,
   remainingMs,
-  significant,
   statementCsvHref,
   statementQuery,
 } from './billing';
-
-describe('debit deadlines as the report prints them (figs. 22, 23, 32)', () => {
-  it('writes the time to a storage debit in days with 15 significant digits', () => {
-    // 29.9920949074074 days = 2 591 317 000 ms (30 days less 683 s).
-    expect(formatDays(2_591_317_000)).toBe('29.9920949074074 days');
-    // 9.99908564814815 days = 863 921 000 ms (fig. 22's second machine).
-    expect(formatDays(863_921_000)).toBe('9.99908564814815 days');
-    // fig. 32: 9.97626157407407 days.
-    expect(formatDays(861_949_000)).toBe('9.97626157407407 days');
-  });
-  it('uses the singular for exactly one day and never goes below zero', () => {
-    expect(formatDays(86_400_000)).toBe('1 day');
-    expect(formatDays(43_200_000)).toBe('0.5 days');
-    expect(formatDays(-5)).toBe('0 days');
-  });
-  it('writes the time to a running debit in whole seconds, rounded up', () => {
-    expect(formatSeconds(3_566_000)).toBe('3566 seconds');
-    expect(formatSeconds(1_748_200)).toBe('1749 seconds');
-    expect(formatSeconds(1000)).toBe('1 second');
-    expect(formatSeconds(0)).toBe('0 seconds');
-  });
-  it('prints numbers without exponents or float noise', () => {
-    expect(significant(0.1 + 0.2)).toBe('0.3');
-    expect(significant(1e-7)).toBe('0.0000001');
-    expect(significant(0)).toBe('0');
-    expect(significant(30)).toBe('30');
-  });
-  it('also says it for people', () => {
-    expect(formatDurationShort(2_591_317_000)).toBe('29 d 23 h 48 min');
-    expect(formatDurationShort(3_566_000)).toBe('59 min 26 s');
-    expect(formatDurationShort(12_000)).toBe('12 s');
-    expect(formatDurationShort(7_200_000)).toBe('2 h');
-  });
-});
 
 describe('countdowns between fetches', () => {
   it('ticks the server-computed duration down by the time since it arrived, on the browser clock', () => {
@@ -69,9 +31,14 @@ describe('costs and amounts', () => {
     expect(formatCost('0.002016', 3600, 'second')).toBe('$ 0.002016 per 3600 seconds');
     expect(formatCost('0.1', 1, 'day')).toBe('$ 0.1 per 1 day');
   });
-  it('writes exact rates as sent', () => {
-    expect(formatRate('0.1000000001', 'day')).toBe('$ 0.1000000001 per day');
-    expect(formatRate('0.00000000000027777777777778', 'second')).toBe('$ 0.00000000000027777777777778 per second');
+  it('rounds a long cost to six significant digits, and keeps it exact for the hover text', () => {
+    expect(formatCost('0.0000063333333333333333', 2, 'second')).toBe('$ 0.00000633333 per 2 seconds');
+    expect(formatCost('0.0000063333333333333333', 2, 'second', true)).toBe('$ 0.0000063333333333333333 per 2 seconds');
+  });
+  it('writes rates to four significant digits, or exactly as sent', () => {
+    expect(formatRate('0.1000000001', 'day')).toBe('$ 0.1 per day');
+    expect(formatRate('0.00000000000027777777777778', 'second')).toBe('$ 0.0000000000002778 per second');
+    expect(formatRate('0.00000000000027777777777778', 'second', true)).toBe('$ 0.00000000000027777777777778 per second');
   });
   it('signs statement amounts with a real minus sign', () => {
     expect(formatSignedMoney('-3')).toBe('−$3');

@@ -1,48 +1,7 @@
 // Pure helpers of the account pages (report figs. 22, 23, 30, 32) and the statement. Money stays
-// the exact decimal text the API sends; only durations (milliseconds) are computed here, for the
-// countdowns between two fetches.
-
-const DAY_MS = 86_400_000;
-
-/**
- * A number as the report prints it: at most 15 significant digits, no trailing zeros, never an
- * exponent (29.9920949074074, 9.99908564814815, 0.5).
- */
-export function significant(value: number, digits = 15): string {
-  if (!Number.isFinite(value)) return String(value);
-  if (value === 0) return '0';
-  const magnitude = Math.floor(Math.log10(Math.abs(value)));
-  const decimals = Math.min(100, Math.max(0, digits - 1 - magnitude));
-  const fixed = value.toFixed(decimals);
-  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
-}
-
-/** "29.9920949074074 days", "1 day", "0 days": the time to a storage debit (fig. 22). */
-export function formatDays(ms: number): string {
-  const days = significant(Math.max(0, ms) / DAY_MS);
-  return `${days} ${days === '1' ? 'day' : 'days'}`;
-}
-
-/** "3566 seconds", "1 second": the time to a running debit (fig. 23), rounded up to the second. */
-export function formatSeconds(ms: number): string {
-  const seconds = Math.ceil(Math.max(0, ms) / 1000);
-  return `${seconds} ${seconds === 1 ? 'second' : 'seconds'}`;
-}
-
-/** "29 d 23 h 48 min", "59 min 26 s", "12 s": the same duration for people. */
-export function formatDurationShort(ms: number): string {
-  let seconds = Math.ceil(Math.max(0, ms) / 1000);
-  const days = Math.floor(seconds / 86_400);
-  seconds -= days * 86_400;
-  const hours = Math.floor(seconds / 3600);
-  seconds -= hours * 3600;
-  const minutes = Math.floor(seconds / 60);
-  seconds -= minutes * 60;
-  if (days > 0) return [`${days} d`, hours ? `${hours} h` : '', minutes ? `${minutes} min` : ''].filter(Boolean).join(' ');
-  if (hours > 0) return [`${hours} h`, minutes ? `${minutes} min` : ''].filter(Boolean).join(' ');
-  if (minutes > 0) return [`${minutes} min`, seconds ? `${seconds} s` : ''].filter(Boolean).join(' ');
-  return `${seconds} s`;
-}
+// exact decimal text (rounded for reading only through format.ts); only durations (milliseconds)
+// are computed here, for the countdowns between two fetches.
+import { roundDecimal } from './format';
 
 /**
  * Milliseconds left of a server-computed duration `inMs`, received at `receivedAt` (the browser's
@@ -52,14 +11,17 @@ export function remainingMs(inMs: number, receivedAt: number, now: number): numb
   return Math.max(0, inMs - Math.max(0, now - receivedAt));
 }
 
-/** "$ 3 per 30 days", "$ 0.002016 per 3600 seconds": a machine's fixed price per period (fig. 22). */
-export function formatCost(price: string, amount: number, unit: 'day' | 'second'): string {
-  return `$ ${price} per ${amount} ${amount === 1 ? unit : `${unit}s`}`;
+/**
+ * "$ 3 per 30 days", "$ 0.002016 per 3600 seconds": a machine's fixed price per period (fig. 22),
+ * to six significant digits unless `exact` (the hover text).
+ */
+export function formatCost(price: string, amount: number, unit: 'day' | 'second', exact = false): string {
+  return `$ ${exact ? price : roundDecimal(price, 6)} per ${amount} ${amount === 1 ? unit : `${unit}s`}`;
 }
 
-/** "$ 0.1000000001 per day", "$ 0 per second": an exact rate. */
-export function formatRate(rate: string, per: 'day' | 'second'): string {
-  return `$ ${rate} per ${per}`;
+/** "$ 0.1 per day", "$ 0.000006333 per second": a rate to four significant digits, or exact (the hover text). */
+export function formatRate(rate: string, per: 'day' | 'second', exact = false): string {
+  return `$ ${exact ? rate : roundDecimal(rate, 4)} per ${per}`;
 }
 
 /** Whether an exact decimal amount is zero ("0", "0.000", "-0"). */

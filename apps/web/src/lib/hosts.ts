@@ -20,21 +20,26 @@ export interface HostForm {
   agentPort: string;
 }
 
+/**
+ * A new host's form: the report's units, prices and periods (fig. 27) as real values a provider
+ * may keep, so the form submitted as shown is valid once the agent has filled in the machine's
+ * name and totals. Only what describes the machine itself starts empty.
+ */
 export const EMPTY_HOST: HostForm = {
   name: '',
   processor: '',
   speed: '',
-  speedUnit: '',
-  speedUnitPrice: '',
+  speedUnit: '1000',
+  speedUnitPrice: '0.00001',
   memory: '',
-  memoryUnit: '',
-  memoryUnitPrice: '',
+  memoryUnit: '4',
+  memoryUnitPrice: '0.00001',
   runningUnitAmount: '3600',
   storage: '',
-  storageUnit: '',
-  storageUnitPrice: '',
+  storageUnit: '100',
+  storageUnitPrice: '0.01',
   storageAmount: '30',
-  connectionSpeed: '',
+  connectionSpeed: '1Gbps',
   agentHost: '',
   agentPort: '',
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupByState, groupTitle, isTransient, uiActions } from './machines';
+import { groupByState, groupTitle, isTransient, offlineReason, stopNote, uiActions } from './machines';
 
 const m = (name: string, state: string) => ({ name, state });
 
@@ -36,8 +36,11 @@ describe('uiActions', () => {
   it('shows exactly what a registered machine allows, store folded into Search providers', () => {
     expect(uiActions(['edit', 'searchProviders', 'store', 'delete'])).toEqual(['searchProviders', 'edit', 'delete']);
   });
-  it('shows console, stop and suspend for a running machine (fig. 17: view, stop, suspend), never migrate', () => {
-    expect(uiActions(['stop', 'suspend', 'console', 'migrate'])).toEqual(['console', 'stop', 'suspend']);
+  it('shows console, stop and suspend for a running machine (fig. 17: view, stop, suspend), force stop with stop, never migrate', () => {
+    expect(uiActions(['stop', 'suspend', 'console', 'migrate'])).toEqual(['console', 'stop', 'suspend', 'forceStop']);
+  });
+  it('shows Reboot and Reset when the running state allows them', () => {
+    expect(uiActions(['stop', 'suspend', 'console', 'reboot', 'reset'])).toEqual(['console', 'stop', 'reboot', 'suspend', 'reset', 'forceStop']);
   });
   it('shows start for a stored machine (fig. 12) and resume for a suspended one', () => {
     expect(uiActions(['start', 'migrate', 'delete'])).toEqual(['start', 'delete']);
@@ -49,7 +52,9 @@ describe('uiActions', () => {
   it('never adds an action the state did not allow', () => {
     for (const allowed of [['edit'], ['start'], ['stop'], ['delete'], ['store']]) {
       const shown = uiActions(allowed);
-      for (const action of shown) expect(action === 'searchProviders' ? allowed.includes('store') || allowed.includes('searchProviders') : allowed.includes(action)).toBe(true);
+      // Search providers stands for store; force stop is a stop.
+      const stands: Record<string, string[]> = { searchProviders: ['store', 'searchProviders'], forceStop: ['stop'] };
+      for (const action of shown) expect((stands[action] ?? [action]).some((a) => allowed.includes(a))).toBe(true);
     }
   });
 });
@@ -58,5 +63,25 @@ describe('isTransient', () => {
   it('knows the states that move on their own', () => {
     expect(isTransient('storing')).toBe(true);
     expect(isTransient('stored')).toBe(false);
+  });
+});
+
+describe('offlineReason', () => {
+  it('says why agent actions are disabled while the host is offline', () => {
+    expect(offlineReason({ host: { name: 'virt8', online: false } })).toMatch(/^virt8 is offline/);
+  });
+  it('has nothing to say for an online host or no host', () => {
+    expect(offlineReason({ host: { name: 'virt8', online: true } })).toBeNull();
+    expect(offlineReason({ host: null })).toBeNull();
+  });
+});
+
+describe('stopNote', () => {
+  it('tells that a machine without an OS is forced off after the timeout', () => {
+    expect(stopNote({ hasOperatingSystem: false, stopTimeoutSeconds: 90 })).toContain('forces it off after 1 minute 30 seconds');
+  });
+  it('says nothing for a machine with an OS', () => {
+    expect(stopNote({ hasOperatingSystem: true, stopTimeoutSeconds: 90 })).toBeNull();
+    expect(stopNote({})).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 // Pure rules of the "my computers" page: grouping by state and the buttons each state allows.
+import { formatDuration } from './format';
 
 /** Display order of the groups (report fig. 19): settled states first, transient ones after. */
 export const STATE_ORDER = [
@@ -55,36 +56,95 @@ export function hasFixedPrices(machine: { storagePrice: string | null; runningPr
   return machine.storagePrice != null && machine.runningPrice != null;
 }
 
-export type UiAction = 'edit' | 'searchProviders' | 'start' | 'stop' | 'suspend' | 'resume' | 'console' | 'delete';
+export type UiAction =
+  | 'edit'
+  | 'searchProviders'
+  | 'start'
+  | 'stop'
+  | 'forceStop'
+  | 'reboot'
+  | 'reset'
+  | 'suspend'
+  | 'resume'
+  | 'console'
+  | 'delete';
 
-/** Commands sent as POST /api/machines/{id}/{command}. */
-export type MachineCommand = 'start' | 'stop' | 'suspend' | 'resume';
+/** Commands sent as POST /api/machines/{id}/{command} (force stop is a stop with `{"force": true}`). */
+export type MachineCommand = 'start' | 'stop' | 'forceStop' | 'reboot' | 'reset' | 'suspend' | 'resume';
 
 export const ACTION_LABELS: Record<UiAction, string> = {
   edit: 'Edit configuration',
   searchProviders: 'Search providers',
   start: 'Start',
   stop: 'Stop',
+  forceStop: 'Force stop',
+  reboot: 'Reboot',
+  reset: 'Reset',
   suspend: 'Suspend',
   resume: 'Resume',
   console: 'Console',
   delete: 'Delete',
 };
 
-const UI_ORDER: UiAction[] = ['searchProviders', 'edit', 'start', 'resume', 'console', 'stop', 'suspend', 'delete'];
+/** What a button says from the click until the answer, so the user sees at once that it acts. */
+export const PENDING_LABELS: Record<MachineCommand, string> = {
+  start: 'Starting…',
+  stop: 'Stopping…',
+  forceStop: 'Forcing off…',
+  reboot: 'Rebooting…',
+  reset: 'Resetting…',
+  suspend: 'Suspending…',
+  resume: 'Resuming…',
+};
+
+/** Commands that lose the guest's unsaved work: the page asks before sending them. */
+export const CONFIRM_COMMANDS: Partial<Record<MachineCommand, string>> = {
+  reset: 'Reset it now? Like pressing a reset button: the guest restarts at once and unsaved work in it is lost.',
+  forceStop: 'Force it off now? Like pulling the plug: the guest is not asked to shut down and unsaved work in it is lost.',
+};
+
+const UI_ORDER: UiAction[] = ['searchProviders', 'edit', 'start', 'resume', 'console', 'stop', 'reboot', 'suspend', 'reset', 'forceStop', 'delete'];
 
 /**
  * The buttons to show for a machine, from the actions its state allows. Only allowed actions
  * appear. "store" needs a chosen host, so it is reached through the provider search: either
  * action shows the one "Search providers" button. "Console" links to the console page (the
- * report's viewmachine, fig. 17). Migration belongs to a later page and is not shown here.
+ * report's viewmachine, fig. 17). Force stop is a stop without the ACPI wait, offered wherever a
+ * stop is. Migration belongs to a later page and is not shown here.
  */
 export function uiActions(allowedActions: readonly string[]): UiAction[] {
   const allowed = new Set(allowedActions);
   return UI_ORDER.filter((action) => {
     if (action === 'searchProviders') return allowed.has('searchProviders') || allowed.has('store');
+    if (action === 'forceStop') return allowed.has('stop');
     return allowed.has(action);
   });
+}
+
+/** Actions carried out by the host's agent: impossible while the host is offline. */
+const NEEDS_AGENT = new Set<UiAction>(['start', 'stop', 'forceStop', 'reboot', 'reset', 'suspend', 'resume', 'console']);
+
+/**
+ * Why the machine's agent actions are disabled, or null when they are not: its host is offline
+ * (its agent sends no heartbeats), so a command would only fail.
+ */
+export function offlineReason(machine: { host: { name: string; online: boolean } | null }): string | null {
+  if (!machine.host || machine.host.online) return null;
+  return `${machine.host.name} is offline: its provider agent is not answering. Start, stop and the console are possible again once it is back.`;
+}
+
+export function needsAgent(action: UiAction): boolean {
+  return NEEDS_AGENT.has(action);
+}
+
+/**
+ * What a stop of a machine without an operating system means: nothing answers the ACPI power
+ * button, so the API forces it off after `stopTimeoutSeconds`. Null for a machine with an OS.
+ */
+export function stopNote(machine: { hasOperatingSystem?: boolean; stopTimeoutSeconds?: number }): string | null {
+  if (machine.hasOperatingSystem !== false) return null;
+  const after = machine.stopTimeoutSeconds != null ? `after ${formatDuration(machine.stopTimeoutSeconds * 1000)}` : 'after a timeout';
+  return `This machine has no operating system to answer the power button: a stop forces it off ${after}. Force stop does it at once.`;
 }
 
 /** What to tell the buyer after a store: done, or under way. */
@@ -94,5 +154,5 @@ export function storedNotice(machine: { name: string; state: string; host: { nam
 }
 
 export function isCommand(action: UiAction): action is MachineCommand {
-  return action === 'start' || action === 'stop' || action === 'suspend' || action === 'resume';
+  return action in PENDING_LABELS;
 }

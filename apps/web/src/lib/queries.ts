@@ -1,6 +1,6 @@
 // Every read of the API as a react-query hook; pages run mutations with useMutation and
 // invalidate these keys on success.
-import { QueryCache, QueryClient, useQuery } from '@tanstack/react-query';
+import { QueryCache, QueryClient, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiRequestError, call, type MachineSpec, type User } from './api';
 import { statementQuery, type StatementFilters } from './billing';
 import { rangeQuery, type RangeId } from './chart';
@@ -13,6 +13,9 @@ export const keys = {
   machine: (id: string) => ['machines', id] as const,
   offers: (id: string) => ['machines', id, 'offers'] as const,
   search: (spec: MachineSpec) => ['market', 'search', spec] as const,
+  offersExplanation: (id: string) => ['machines', id, 'offers', 'explain'] as const,
+  searchExplanation: (spec: MachineSpec) => ['market', 'search', spec, 'explain'] as const,
+  sessions: ['sessions'] as const,
   hosts: ['hosts'] as const,
   host: (id: string) => ['hosts', id] as const,
   marketHosts: ['market', 'hosts'] as const,
@@ -59,6 +62,18 @@ export async function resetSession(client: QueryClient, user: User | null): Prom
   await client.cancelQueries();
   client.removeQueries({ predicate: (query) => query.queryKey[0] !== keys.me[0] });
   client.setQueryData(keys.me, user);
+}
+
+/**
+ * Sign out: ends this session on the server and forgets the user here, whatever the answer (a
+ * session that already ended answers 401, and nobody is signed in either way).
+ */
+export function useSignOut() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => call(api.POST('/api/auth/signout')),
+    onSettled: () => resetSession(client, null),
+  });
 }
 
 /** The signed-in user, or null when nobody is signed in. */
@@ -121,6 +136,31 @@ export function useSearch(spec: MachineSpec, enabled: boolean) {
     enabled,
     staleTime: 5_000,
   });
+}
+
+/** Why a registered machine has no offer (size, price, offline hosts); asked only when its search found none. */
+export function useOffersExplanation(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.offersExplanation(id),
+    queryFn: () => call(api.GET('/api/machines/{id}/offers/explain', { params: { path: { id } } })),
+    enabled,
+    staleTime: 0,
+  });
+}
+
+/** Why a configuration has no offer; asked only when its search found none. */
+export function useSearchExplanation(spec: MachineSpec, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.searchExplanation(spec),
+    queryFn: () => call(api.POST('/api/market/search/explain', { body: spec })),
+    enabled,
+    staleTime: 5_000,
+  });
+}
+
+/** My signed-in sessions (browsers), to revoke one left signed in elsewhere. */
+export function useSessions() {
+  return useQuery({ queryKey: keys.sessions, queryFn: () => call(api.GET('/api/auth/sessions')) });
 }
 
 /** The provider's hosts; refreshed every 10 s so Online / Offline follows the heartbeats. */

@@ -14,11 +14,15 @@ import {
   type CreatedApiToken,
   type ProviderHostAccount,
   type ProviderMachine,
+  type Session,
   type User,
 } from '../lib/api';
-import { formatCost, formatDays, formatDurationShort, formatRate, formatSeconds, newRequestId, remainingMs, toAmount } from '../lib/billing';
-import { formatDateTime, formatMoney } from '../lib/format';
-import { keys, useBuyerAccount, useProviderAccount, useTokens } from '../lib/queries';
+import { formatCost, formatRate, newRequestId, remainingMs, toAmount } from '../lib/billing';
+import { formatDateTime, formatDuration } from '../lib/format';
+import { Money, Rounded } from '../components/Money';
+import { idempotencyHeader } from '../lib/idempotency';
+import { keys, resetSession, useBuyerAccount, useProviderAccount, useSessions, useTokens } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 import { useNow } from '../lib/useNow';
 /** Account information: a buyer's costs (report figs. 22, 23) or a provider's income (figs. 30, 32), the statement, API tokens. */
 export function AccountPage({ user }: { user: User }) {
@@ -56,6 +60,7 @@ export function AccountPage({ user }: { user: User }) {
       </div>
       {user.role === 'buyer' ? <BuyerAccountView /> : <ProviderAccountView />}
       <ApiTokens />
+      <Sessions />
     </>
   );
 }
@@ -89,14 +94,12 @@ function BuyerAccountView() {
           <h2 id="balance-h" className="balance-card__label">
             Current balance
           </h2>
-          <span className="balance-card__value money" data-testid="balance">
-            {formatMoney(data.balance)}
-          </span>
+          <Money className="balance-card__value" amount={data.balance} testId="balance" />
           <span className="muted small">
             as of <time dateTime={data.asOf}>{formatDateTime(data.asOf)}</time>
           </span>
         </div>
-        <AddValue />
+        <AddValue maxAmount={data.topUpMaxAmount} dailyRemaining={data.topUpDailyRemaining} />
       </section>
       <BuyerCosts account={data} receivedAt={account.dataUpdatedAt} />
       <Statement machines={data.machines} />
@@ -104,15 +107,19 @@ function BuyerAccountView() {
   );
 }
 
-/** "Add value": credits the balance; a retry of the same attempt (same requestId) adds nothing more. */
-function AddValue() {
+/**
+ * "Add value": credits the balance; a retry of the same attempt (same requestId and
+ * Idempotency-Key) adds nothing more. The limits per top-up and per day are shown up front.
+ */
+function AddValue({ maxAmount, dailyRemaining }: { maxAmount?: string; dailyRemaining?: string }) {
   const queryClient = useQueryClient();
   const location = useLocation();
   const [amount, setAmount] = useState('');
   const requestId = useRef(newRequestId());
   const [done, setDone] = useState<{ amount: string; balance: string } | null>(null);
-  const topUp = useMutation({
-    mutationFn: (value: string) => call(api.POST('/api/account/top-ups', { body: { amount: value, requestId: requestId.current } })),
+  const topUp = useAction({
+    mutationFn: (value: string, idempotencyKey: string) =>
+      call(api.POST('/api/account/top-ups', { body: { amount: value, requestId: requestId.current }, headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (result, value) => {
       requestId.current = newRequestId();
       setDone({ amount: value, balance: result.balance });
@@ -144,8 +151,7 @@ function AddValue() {
         unit="dollars"
         inputMode="decimal"
         autoComplete="off"
-        placeholder="25"
-        hint="Dollars, up to 12 decimals."
+        hint={<TopUpLimits maxAmount={maxAmount} dailyRemaining={dailyRemaining} />}
         errors={fieldErrors(topUp.error, 'amount')}
       />
       <button type="submit" className="btn btn--primary" disabled={topUp.isPending}>
@@ -154,10 +160,33 @@ function AddValue() {
       {topUp.error && !fieldErrors(topUp.error, 'amount') ? <ErrorBanner error={topUp.error} /> : null}
       {done && (
         <Notice>
-          Added {formatMoney(done.amount)}. Your balance is now {formatMoney(done.balance)}.
+          Added <Money amount={done.amount} />. Your balance is now <Money amount={done.balance} />.
         </Notice>
       )}
     </form>
+  );
+}
+
+/** "Up to $1000.00 per top-up; $4000.00 more today." */
+function TopUpLimits({ maxAmount, dailyRemaining }: { maxAmount?: string; dailyRemaining?: string }) {
+  if (maxAmount == null && dailyRemaining == null) return <>Dollars, up to 12 decimals.</>;
+  return (
+    <span data-testid="top-up-limits">
+      Dollars, up to 12 decimals.
+      {maxAmount != null && (
+        <>
+          {' '}
+          Up to <Money amount={maxAmount} /> per top-up
+        </>
+      )}
+      {dailyRemaining != null && (
+        <>
+          {maxAmount != null ? '; ' : ' '}
+          <Money amount={dailyRemaining} /> more today (the day ends at midnight UTC)
+        </>
+      )}
+      .
+    </span>
   );
 }
 
@@ -177,7 +206,7 @@ function BuyerCosts({ account, receivedAt }: { account: BuyerAccount; receivedAt
         </div>
       ) : (
         <div className="table-wrap">
-          <table className="table table--costs">
+          <table className="table table--costs table--fit">
             <thead>
               <tr>
                 <th scope="col">Machine</th>
@@ -196,11 +225,11 @@ function BuyerCosts({ account, receivedAt }: { account: BuyerAccount; receivedAt
               <tr>
                 <th scope="row">Total current cost:</th>
                 <td className="money" data-testid="total-storage">
-                  {formatRate(account.totals.storagePerDay, 'day')}
+                  <Rate rate={account.totals.storagePerDay} per="day" />
                 </td>
                 <td className="money" data-testid="total-running">
                   <span className="pair pair--start">
-                    <span>{formatRate(account.totals.runningPerSecond, 'second')}</span>
+                    <Rate rate={account.totals.runningPerSecond} per="second" />
                     <span className="pair__detail">of the machines running now</span>
                   </span>
                 </td>
@@ -224,8 +253,12 @@ function BuyerCostRow({ machine, receivedAt, now }: { machine: BuyerMachineCost;
           <span className="pair__detail">{machine.host ? `on ${machine.host.name} (${machine.host.owner})` : 'host removed'}</span>
         </span>
       </th>
-      <td className="money">{formatCost(machine.storagePrice, machine.storageAmount, 'day')}</td>
-      <td className="money">{formatCost(machine.runningPrice, machine.runningUnitAmount, 'second')}</td>
+      <td className="money">
+        <Cost price={machine.storagePrice} amount={machine.storageAmount} unit="day" />
+      </td>
+      <td className="money">
+        <Cost price={machine.runningPrice} amount={machine.runningUnitAmount} unit="second" />
+      </td>
       <td>
         <StorageDeadline debit={machine.nextStorageDebit} receivedAt={receivedAt} now={now} />
       </td>
@@ -238,15 +271,23 @@ function BuyerCostRow({ machine, receivedAt, now }: { machine: BuyerMachineCost;
 
 type Debit = { at: string; inMs: number; amount: string };
 
+/** A rate rounded for reading, exact on hover. */
+function Rate({ rate, per }: { rate: string; per: 'day' | 'second' }) {
+  return <Rounded shown={formatRate(rate, per)} exact={formatRate(rate, per, true)} />;
+}
+
+/** A fixed price per period, rounded for reading, exact on hover. */
+function Cost({ price, amount, unit }: { price: string; amount: number; unit: 'day' | 'second' }) {
+  return <Rounded shown={formatCost(price, amount, unit)} exact={formatCost(price, amount, unit, true)} />;
+}
+
 function StorageDeadline({ debit, receivedAt, now, testId }: { debit: Debit; receivedAt: number; now: number; testId?: string }) {
   const left = remainingMs(debit.inMs, receivedAt, now);
   return (
     <span className="pair pair--start deadline">
-      <span className="mono" data-testid={testId ?? 'storage-deadline'}>
-        {formatDays(left)}
-      </span>
+      <span data-testid={testId ?? 'storage-deadline'}>{formatDuration(left)}</span>
       <span className="pair__detail">
-        {formatMoney(debit.amount)} on <time dateTime={debit.at}>{formatDateTime(debit.at)}</time> ({formatDurationShort(left)})
+        <Money amount={debit.amount} /> on <time dateTime={debit.at}>{formatDateTime(debit.at)}</time>
       </span>
     </span>
   );
@@ -267,17 +308,17 @@ function RunningDeadline({
     return (
       <span className="pair pair--start deadline">
         <span data-testid="running-deadline">Not currently running</span>
-        {prepaidMsLeft ? <span className="pair__detail">{formatSeconds(prepaidMsLeft)} of the paid slice left for the next start</span> : null}
+        {prepaidMsLeft ? <span className="pair__detail">{formatDuration(prepaidMsLeft)} of the paid slice left for the next start</span> : null}
       </span>
     );
   }
   const left = remainingMs(debit.inMs, receivedAt, now);
   return (
     <span className="pair pair--start deadline">
-      <span className="mono" data-testid="running-deadline">
-        {formatSeconds(left)}
+      <span data-testid="running-deadline">{formatDuration(left)}</span>
+      <span className="pair__detail">
+        then <Money amount={debit.amount} /> for the next slice
       </span>
-      <span className="pair__detail">then {formatMoney(debit.amount)} for the next slice</span>
     </span>
   );
 }
@@ -298,23 +339,26 @@ function ProviderAccountView() {
           <h2 id="balance-h" className="balance-card__label">
             Current balance
           </h2>
-          <span className="balance-card__value money" data-testid="balance">
-            {formatMoney(data.balance)}
-          </span>
+          <Money className="balance-card__value" amount={data.balance} testId="balance" />
           <span className="muted small">
             as of <time dateTime={data.asOf}>{formatDateTime(data.asOf)}</time>
           </span>
         </div>
         <div className="balance-card">
           <span className="balance-card__label">Income from your hosts</span>
-          <span className="balance-card__value balance-card__value--secondary money" data-testid="income">
-            {formatMoney(data.income)}
-          </span>
+          <Money className="balance-card__value balance-card__value--secondary" amount={data.income} testId="income" />
           <span className="muted small">since you joined, removed hosts included</span>
         </div>
         <p className="making" data-testid="making">
-          Your hosts are currently making you <strong className="money">{formatRate(data.making.storagePerDay, 'day')}</strong> of storing all
-          the virtual machines and <strong className="money">{formatRate(data.making.runningPerSecond, 'second')}</strong> of running the
+          Your hosts are currently making you{' '}
+          <strong className="money">
+            <Rate rate={data.making.storagePerDay} per="day" />
+          </strong>{' '}
+          of storing all the virtual machines and{' '}
+          <strong className="money">
+            <Rate rate={data.making.runningPerSecond} per="second" />
+          </strong>{' '}
+          of running the
           currently running ones.
         </p>
       </section>
@@ -375,13 +419,13 @@ function HostAccount({ host, receivedAt }: { host: ProviderHostAccount; received
         <div>
           <dt>Income</dt>
           <dd className="money" data-testid="host-income">
-            {formatMoney(host.income)}
+            <Money amount={host.income} />
           </dd>
         </div>
         <div>
           <dt>Making now</dt>
           <dd className="money">
-            {formatRate(host.making.storagePerDay, 'day')} · {formatRate(host.making.runningPerSecond, 'second')}
+            <Rate rate={host.making.storagePerDay} per="day" /> · <Rate rate={host.making.runningPerSecond} per="second" />
           </dd>
         </div>
       </dl>
@@ -421,8 +465,12 @@ function ProviderMachineRow({ machine, receivedAt, now }: { machine: ProviderMac
           <StateBadge state={machine.state} />
         </span>
       </th>
-      <td className="money">{formatCost(machine.storagePrice, machine.storageAmount, 'day')}</td>
-      <td className="money">{formatCost(machine.runningPrice, machine.runningUnitAmount, 'second')}</td>
+      <td className="money">
+        <Cost price={machine.storagePrice} amount={machine.storageAmount} unit="day" />
+      </td>
+      <td className="money">
+        <Cost price={machine.runningPrice} amount={machine.runningUnitAmount} unit="second" />
+      </td>
       <td>
         <StorageDeadline debit={machine.nextStorageBill} receivedAt={receivedAt} now={now} />
       </td>
@@ -440,8 +488,9 @@ function ApiTokens() {
   const tokens = useTokens();
   const [name, setName] = useState('');
   const [created, setCreated] = useState<CreatedApiToken | null>(null);
-  const create = useMutation({
-    mutationFn: () => call(api.POST('/api/auth/tokens', { body: { name: name.trim() } })),
+  const create = useAction({
+    mutationFn: (tokenName: string, idempotencyKey: string) =>
+      call(api.POST('/api/auth/tokens', { body: { name: tokenName }, headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (token) => {
       setCreated(token);
       setName('');
@@ -451,7 +500,7 @@ function ApiTokens() {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setCreated(null);
-    create.mutate();
+    create.mutate(name.trim());
   };
   return (
     <section className="panel">
@@ -477,7 +526,7 @@ function ApiTokens() {
       )}
       <form onSubmit={submit} className="inline-form" noValidate>
         <ErrorBanner error={create.error} />
-        <Field label="Token name" value={name} onChange={setName} placeholder="billing-script" errors={fieldErrors(create.error, 'name')} />
+        <Field label="Token name" value={name} onChange={setName} placeholder="e.g. billing-script" errors={fieldErrors(create.error, 'name')} />
         <button type="submit" className="btn btn--primary" disabled={create.isPending}>
           Create token
         </button>
@@ -523,6 +572,69 @@ function TokenRow({ token }: { token: ApiToken }) {
       <td className="cell-actions">
         <button type="button" className="btn btn--small btn--danger-ghost" disabled={revoke.isPending} onClick={() => revoke.mutate()} aria-label={`Revoke ${token.name}`}>
           Revoke
+        </button>
+        {revoke.error ? <ErrorBanner error={revoke.error} /> : null}
+      </td>
+    </tr>
+  );
+}
+
+// ——— Sessions ————————————————————————————————————————————————————————————————————————————
+
+/** Where this account is signed in; a session left open elsewhere can be ended from here. */
+function Sessions() {
+  const sessions = useSessions();
+  return (
+    <section className="panel" aria-labelledby="sessions-h">
+      <h2 id="sessions-h">Signed-in sessions</h2>
+      <p className="muted">Every browser signed in to this account. Revoke one you do not recognise or no longer use: it is signed out at once.</p>
+      <QueryState query={sessions} what="Loading your sessions" />
+      {sessions.data && (
+        <div className="table-wrap">
+          <table className="table table--fit table--cards">
+            <thead>
+              <tr>
+                <th scope="col">Browser</th>
+                <th scope="col">Signed in</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sessions.data.map((session) => (
+                <SessionRow key={session.id} session={session} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function SessionRow({ session }: { session: Session }) {
+  const queryClient = useQueryClient();
+  const revoke = useMutation({
+    mutationFn: () => call(api.DELETE('/api/auth/sessions/{id}', { params: { path: { id: session.id } } })),
+    onSuccess: () => (session.current ? resetSession(queryClient, null) : queryClient.invalidateQueries({ queryKey: keys.sessions })),
+  });
+  return (
+    <tr>
+      <th scope="row">
+        {session.userAgent ?? <span className="muted">unknown browser</span>}
+        {session.current && <span className="badge"> this browser</span>}
+      </th>
+      <td data-label="Signed in">{formatDateTime(session.createdAt)}</td>
+      <td data-label="Last used">{formatDateTime(session.lastUsedAt)}</td>
+      <td className="cell-actions">
+        <button
+          type="button"
+          className="btn btn--small btn--danger-ghost"
+          disabled={revoke.isPending}
+          onClick={() => revoke.mutate()}
+          aria-label={session.current ? 'Revoke this session (sign out)' : `Revoke the session of ${session.userAgent ?? 'an unknown browser'}`}
+        >
+          {session.current ? 'Revoke (sign out)' : 'Revoke'}
         </button>
         {revoke.error ? <ErrorBanner error={revoke.error} /> : null}
       </td>

@@ -1,10 +1,12 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { Fragment, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ErrorBanner, QueryState } from '../components/forms';
 import { ConfigurationPriceHistory } from '../components/PriceHistory';
 import { api, call, type Configuration, type User } from '../lib/api';
 import { formatBogomips, formatMb } from '../lib/format';
+import { idempotencyHeader } from '../lib/idempotency';
+import { useAction } from '../lib/useAction';
 import { keys, useCatalog, useMe } from '../lib/queries';
 import { configFromCatalog, configToSearchParams, toRegisterBody } from '../lib/spec';
 
@@ -71,7 +73,7 @@ function CatalogTable({ entries, user, kind }: { entries: Configuration[]; user:
   if (entries.length === 0) return <p className="empty">No {kind} configurations yet.</p>;
   return (
     <div className="table-wrap">
-      <table className="table table--catalog">
+      <table className="table table--catalog table--fit">
         <thead>
           <tr>
             <th scope="col">Name</th>
@@ -142,8 +144,9 @@ function CatalogActions({ entry, signedIn }: { entry: Configuration; signedIn: b
   const configureUrl = `/configure?from=${encodeURIComponent(entry.id)}`;
   const searchUrl = `/search?${configToSearchParams(form).toString()}`;
   const hasPrices = entry.averageStoragePerMonth != null && entry.averageRunningPerHour != null;
-  const register = useMutation({
-    mutationFn: () => call(api.POST('/api/machines', { body: toRegisterBody(form) })),
+  const register = useAction({
+    mutationFn: (_: void, idempotencyKey: string) =>
+      call(api.POST('/api/machines', { body: toRegisterBody(form), headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (machine) => {
       queryClient.invalidateQueries({ queryKey: keys.machines });
       queryClient.invalidateQueries({ queryKey: keys.me });

@@ -4,7 +4,9 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { ConfigFields } from '../components/ConfigFields';
 import { ErrorBanner, Loading } from '../components/forms';
 import { api, call } from '../lib/api';
+import { idempotencyHeader } from '../lib/idempotency';
 import { keys, useCatalog } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 import { configFromCatalog, configFromSearchParams, configToSearchParams, EMPTY_CONFIG, toRegisterBody, toSpecBody, type ConfigForm } from '../lib/spec';
 
 /**
@@ -29,8 +31,9 @@ export function ConfigurePage() {
   const entry = catalog.data?.find((c) => c.id === form?.configurationId);
   const lockImage = !!entry?.preconfigured;
 
-  const register = useMutation({
-    mutationFn: (f: ConfigForm) => call(api.POST('/api/machines', { body: toRegisterBody(f) })),
+  const register = useAction({
+    mutationFn: (f: ConfigForm, idempotencyKey: string) =>
+      call(api.POST('/api/machines', { body: toRegisterBody(f), headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (machine) => {
       queryClient.invalidateQueries({ queryKey: keys.machines });
       queryClient.invalidateQueries({ queryKey: keys.me });

@@ -7,7 +7,8 @@ import { VncScreen } from '../components/VncScreen';
 import type { Machine } from '../lib/api';
 import { sendCommand, sendCtrlAltDel, type BootFrom } from '../lib/commands';
 import { noConsoleReason, statusText, type ConsoleStatus } from '../lib/console';
-import type { MachineCommand } from '../lib/machines';
+import { offlineReason, PENDING_LABELS, stopNote, type MachineCommand } from '../lib/machines';
+import { useAction } from '../lib/useAction';
 import { keys, useMachine } from '../lib/queries';
 
 /** How often the page asks for the machine's state (a guest may power itself off). */
@@ -73,15 +74,24 @@ function ConsoleView({ machine }: { machine: Machine }) {
     queryClient.invalidateQueries({ queryKey: keys.machines });
     queryClient.invalidateQueries({ queryKey: keys.me });
   };
-  const command = useMutation({
-    mutationFn: ({ cmd, bootFrom }: { cmd: MachineCommand; bootFrom?: BootFrom }) => sendCommand(machine, cmd, bootFrom),
+  const command = useAction({
+    mutationFn: ({ cmd, bootFrom }: { cmd: MachineCommand; bootFrom?: BootFrom }, idempotencyKey: string) =>
+      sendCommand(machine, cmd, idempotencyKey, bootFrom),
     onSuccess: (updated) => refresh(updated),
     onError: () => refresh(),
   });
   const ctrlAltDel = useMutation({ mutationFn: () => sendCtrlAltDel(machine.id) });
+  // An error answered in one state is stale once the machine is in another.
+  const { reset: resetCommand, isError: commandFailed } = command;
+  useEffect(() => {
+    if (commandFailed) resetCommand();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [machine.state]);
   const busy = command.isPending;
   const pendingLabel = (cmd: MachineCommand, label: string, bootFrom?: BootFrom) =>
-    command.isPending && command.variables?.cmd === cmd && command.variables?.bootFrom === bootFrom ? `${label}…` : label;
+    command.isPending && command.variables?.cmd === cmd && command.variables?.bootFrom === bootFrom ? PENDING_LABELS[cmd] : label;
+  const offline = offlineReason(machine);
+  const noOsStop = stopNote(machine);
 
   const shown: ConsoleStatus = running ? status : { kind: 'disconnected', reason: `the machine is ${machine.state}` };
   const reason = noConsoleReason(machine.state);
@@ -108,27 +118,32 @@ function ConsoleView({ machine }: { machine: Machine }) {
       <div className="console__toolbar" role="toolbar" aria-label="Console controls">
         <div className="btn-row">
           {allowed.has('stop') && (
-            <button type="button" className="btn" disabled={busy} onClick={() => command.mutate({ cmd: 'stop' })}>
+            <button type="button" className="btn" disabled={busy || !!offline} title={noOsStop ?? undefined} onClick={() => command.mutate({ cmd: 'stop' })}>
               {pendingLabel('stop', 'Stop')}
             </button>
           )}
+          {allowed.has('reboot') && (
+            <button type="button" className="btn" disabled={busy || !!offline} onClick={() => command.mutate({ cmd: 'reboot' })}>
+              {pendingLabel('reboot', 'Reboot')}
+            </button>
+          )}
           {allowed.has('suspend') && (
-            <button type="button" className="btn" disabled={busy} onClick={() => command.mutate({ cmd: 'suspend' })}>
+            <button type="button" className="btn" disabled={busy || !!offline} onClick={() => command.mutate({ cmd: 'suspend' })}>
               {pendingLabel('suspend', 'Suspend')}
             </button>
           )}
           {allowed.has('start') && (
-            <button type="button" className="btn btn--primary" disabled={busy} onClick={() => command.mutate({ cmd: 'start' })}>
+            <button type="button" className="btn btn--primary" disabled={busy || !!offline} onClick={() => command.mutate({ cmd: 'start' })}>
               {pendingLabel('start', 'Start')}
             </button>
           )}
           {allowed.has('start') && machine.media && (
-            <button type="button" className="btn" disabled={busy} onClick={() => command.mutate({ cmd: 'start', bootFrom: 'cdrom' })}>
+            <button type="button" className="btn" disabled={busy || !!offline} onClick={() => command.mutate({ cmd: 'start', bootFrom: 'cdrom' })}>
               {pendingLabel('start', 'Start from CD-ROM', 'cdrom')}
             </button>
           )}
           {allowed.has('resume') && (
-            <button type="button" className="btn btn--primary" disabled={busy} onClick={() => command.mutate({ cmd: 'resume' })}>
+            <button type="button" className="btn btn--primary" disabled={busy || !!offline} onClick={() => command.mutate({ cmd: 'resume' })}>
               {pendingLabel('resume', 'Resume')}
             </button>
           )}
@@ -158,6 +173,12 @@ function ConsoleView({ machine }: { machine: Machine }) {
         <span className="console__status-dot" aria-hidden="true" />
         {statusText(shown)}
       </p>
+      {offline && <p className="alert alert--warning">{offline}</p>}
+      {noOsStop && (machine.state === 'stopping' || (command.isPending && command.variables?.cmd === 'stop')) && (
+        <p className="alert alert--info" role="status">
+          {noOsStop}
+        </p>
+      )}
       <ErrorBanner error={command.error} />
       <ErrorBanner error={ctrlAltDel.error} title="Ctrl-Alt-Del was not sent" />
 

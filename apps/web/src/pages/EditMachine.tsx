@@ -25,7 +25,7 @@ export function EditMachinePage() {
         api.PATCH('/api/machines/{id}', {
           params: { path: { id } },
           body: toUpdateBody(f, machine.data!.preconfigured),
-          headers: ifMatch(machine.data!.version),
+          headers: ifMatch(machine.data!),
         }),
       ),
     onSuccess: (updated) => {

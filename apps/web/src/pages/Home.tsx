@@ -56,6 +56,43 @@ export function HomePage() {
         </div>
       </section>
 
+      {user?.role === 'provider' ? <ProviderCards /> : <BuyerCards />}
+    </>
+  );
+}
+
+/** What a provider does here: hosts, the market's prices, income. */
+function ProviderCards() {
+  return (
+    <section className="cards" aria-label="Your hosts">
+      <article className="card">
+        <h2>Add a host</h2>
+        <p>Start the provider agent on a physical machine: it measures it and joins; then set the units you sell and their prices.</p>
+        <Link to="/hosts/new">Add a host →</Link>
+      </article>
+      <article className="card">
+        <h2>My hosts</h2>
+        <p>Each host's status, free resources and prices; edit units and prices, copy a host, or remove it.</p>
+        <Link to="/hosts">My hosts →</Link>
+      </article>
+      <article className="card">
+        <h2>Compare prices</h2>
+        <p>Every host in the market with its free resources and unit prices, and the market's mean prices over time.</p>
+        <Link to="/marketplace">Provider marketplace →</Link>
+      </article>
+      <article className="card">
+        <h2>Income</h2>
+        <p>What your hosts earn, what each machine on them pays and when, and every movement of your money.</p>
+        <Link to="/account">Account →</Link>
+      </article>
+    </section>
+  );
+}
+
+/** How buying works, for buyers and visitors. */
+function BuyerCards() {
+  return (
+    <>
       <section className="cards" aria-label="How it works">
         <article className="card">
           <h2>Browse</h2>

@@ -5,7 +5,9 @@ import { ErrorBanner, Field, fieldErrors, Loading, QueryState } from '../compone
 import { JoinSteps, useJoinFlow, type JoinedAgent } from '../components/JoinSteps';
 import { api, call } from '../lib/api';
 import { EDITABLE_HOST_FIELDS, EMPTY_HOST, hostToForm, toCreateHostBody, toUpdateHostBody, type HostForm } from '../lib/hosts';
+import { idempotencyHeader } from '../lib/idempotency';
 import { keys, useHost } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 
 const CHARGE_HINT = 'In what increments the buyer is charged.';
 
@@ -40,8 +42,9 @@ export function AddHostPage() {
     setForm(prefillFromAgent(form, agent));
   }, [manual, agent, form]);
 
-  const create = useMutation({
-    mutationFn: (f: HostForm) => call(api.POST('/api/hosts', { body: toCreateHostBody(f, manual ? undefined : agent?.agentId) })),
+  const create = useAction({
+    mutationFn: (f: HostForm, idempotencyKey: string) =>
+      call(api.POST('/api/hosts', { body: toCreateHostBody(f, manual ? undefined : agent?.agentId), headers: idempotencyHeader(idempotencyKey) })),
     onSuccess: (host) => {
       queryClient.invalidateQueries({ queryKey: keys.hosts });
       queryClient.invalidateQueries({ queryKey: keys.marketHosts });
@@ -119,9 +122,12 @@ export function AddHostPage() {
 /** A host added by hand gets its provider agent: the agent that joins with this token serves it. */
 export function ConnectAgentPage() {
   const { id = '' } = useParams();
+  const [params] = useSearchParams();
+  // After "Revoke agent" the host gets a new agent even while the old one is still on record.
+  const replacing = params.get('replace') === '1';
   const host = useHost(id);
   const queryClient = useQueryClient();
-  const flow = useJoinFlow(!!host.data && !host.data.agentId, id);
+  const flow = useJoinFlow(!!host.data && (!host.data.agentId || replacing), id);
   useEffect(() => {
     if (flow.agent) {
       queryClient.invalidateQueries({ queryKey: keys.hosts });
@@ -143,7 +149,10 @@ export function ConnectAgentPage() {
           Back to my hosts
         </Link>
       </div>
-      {host.data.agentId && !flow.agent ? (
+      {replacing && !flow.agent && (
+        <p className="alert alert--info">The old agent was revoked: its secret no longer works. Start a new agent on {host.data.name} with this command.</p>
+      )}
+      {host.data.agentId && !replacing && !flow.agent ? (
         <p className="alert alert--info">This host already has its provider agent.</p>
       ) : (
         <JoinSteps flow={flow} joinedNote={`${host.data.name} is now served by this agent.`} />
@@ -274,7 +283,8 @@ function HostFields({
         unit={extra.unit}
         hint={hint}
         inputMode={extra.numeric}
-        placeholder={locked || fromAgentOnly ? undefined : extra.placeholder}
+        // An example, marked as one, so an empty field never looks filled in.
+        placeholder={locked || fromAgentOnly || !extra.placeholder ? undefined : `e.g. ${extra.placeholder}`}
         max={max}
         errors={fieldErrors(error, key)}
       />

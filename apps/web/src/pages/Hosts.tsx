@@ -1,12 +1,13 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link, useLocation } from 'react-router';
+import { Link, useLocation, useNavigate } from 'react-router';
 import { ErrorBanner, Field, fieldErrors, Notice, QueryState } from '../components/forms';
 import { HostStatus } from '../components/HostStatus';
 import { api, ApiRequestError, call, type Host } from '../lib/api';
+import { formatDuration, plural, roundDecimal } from '../lib/format';
 import { keys, useHosts, useMe } from '../lib/queries';
 
-const COLUMNS = 18;
+const COLUMNS = 11;
 
 /** Report fig. 26 / 28: the provider's hosts with every field, and Add / Copy / Edit / Delete. */
 export function HostsList() {
@@ -42,73 +43,27 @@ export function HostsList() {
       )}
       {hosts.data && hosts.data.length > 0 && (
         <div className="table-wrap">
-          <table className="table table--compact table--hosts">
+          <table className="table table--compact table--hosts table--fit table--cards">
             <thead>
               <tr>
-                <th scope="col" rowSpan={2}>
-                  Name
+                <th scope="col">Name</th>
+                <th scope="col">Status</th>
+                <th scope="col">Processor</th>
+                <th scope="col" className="num">
+                  Speed
                 </th>
-                <th scope="col" rowSpan={2}>
-                  Status
+                <th scope="col" className="num">
+                  Memory
                 </th>
-                <th scope="col" rowSpan={2}>
-                  Processor
+                <th scope="col" className="num">
+                  Storage
                 </th>
-                <th scope="colgroup" colSpan={3} className="group">
-                  Speed (bogomips)
-                </th>
-                <th scope="colgroup" colSpan={3} className="group">
-                  Memory (MB)
-                </th>
-                <th scope="col" rowSpan={2} className="num wrap-head">
-                  Running period (s)
-                </th>
-                <th scope="colgroup" colSpan={3} className="group">
-                  Storage (MB)
-                </th>
-                <th scope="col" rowSpan={2} className="num wrap-head">
-                  Storage period (days)
-                </th>
-                <th scope="col" rowSpan={2}>
-                  Connection
-                </th>
-                <th scope="col" rowSpan={2}>
-                  Agent host:port
-                </th>
-                <th scope="col" rowSpan={2} className="wrap-head">
-                  Free speed / memory / storage
-                </th>
-                <th scope="col" rowSpan={2} className="num">
+                <th scope="col">Charged every</th>
+                <th scope="col">Connection</th>
+                <th scope="col">Agent</th>
+                <th scope="col">Free speed / memory / storage</th>
+                <th scope="col" className="num">
                   VMs
-                </th>
-              </tr>
-              <tr>
-                <th scope="col" className="num">
-                  Total
-                </th>
-                <th scope="col" className="num">
-                  Unit
-                </th>
-                <th scope="col" className="num">
-                  $/unit/s
-                </th>
-                <th scope="col" className="num">
-                  Total
-                </th>
-                <th scope="col" className="num">
-                  Unit
-                </th>
-                <th scope="col" className="num">
-                  $/unit/s
-                </th>
-                <th scope="col" className="num">
-                  Total
-                </th>
-                <th scope="col" className="num">
-                  Unit
-                </th>
-                <th scope="col" className="num">
-                  $/unit/day
                 </th>
               </tr>
             </thead>
@@ -128,6 +83,19 @@ function HostRow({ host }: { host: Host }) {
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState(false);
   const [forcing, setForcing] = useState(false);
+  const [revoking, setRevoking] = useState(false);
+  const navigate = useNavigate();
+  // The provider replaces a host's agent (a leaked or lost secret): the old one stops working at
+  // once, then the join flow gives the host a new agent with a new secret.
+  const revokeAgent = useMutation({
+    mutationFn: () => call(api.DELETE('/api/hosts/{id}/agent', { params: { path: { id: host.id } } })),
+    onSuccess: () => {
+      queryClient.invalidateQueries({ queryKey: keys.hosts });
+      queryClient.invalidateQueries({ queryKey: keys.host(host.id) });
+      queryClient.invalidateQueries({ queryKey: keys.marketHosts });
+      navigate(`/hosts/${host.id}/agent?replace=1`);
+    },
+  });
   const removed = () => {
     queryClient.removeQueries({ queryKey: keys.host(host.id), exact: true });
     queryClient.invalidateQueries({ queryKey: keys.hosts });
@@ -143,7 +111,7 @@ function HostRow({ host }: { host: Host }) {
   const canForce = remove.error instanceof ApiRequestError && remove.error.status === 409 && host.machineCount > 0;
   return (
     <>
-      <tr className={confirming || remove.error || forcing ? 'has-subrow' : undefined}>
+      <tr className={confirming || remove.error || forcing || revoking ? 'has-subrow' : undefined}>
         <th scope="row" className="cell-name">
           <span className="cell-name__title">{host.name}</span>
           <div className="btn-row">
@@ -157,6 +125,20 @@ function HostRow({ host }: { host: Host }) {
               <Link className="btn btn--small btn--primary" to={`/hosts/${host.id}/agent`} aria-label={`Connect an agent to ${host.name}`}>
                 Connect agent
               </Link>
+            )}
+            {host.agentId && (
+              <button
+                type="button"
+                className="btn btn--small btn--danger-ghost"
+                onClick={() => {
+                  revokeAgent.reset();
+                  setRevoking(true);
+                }}
+                disabled={revoking}
+                aria-label={`Revoke the agent of ${host.name}`}
+              >
+                Revoke agent
+              </button>
             )}
             <button
               type="button"
@@ -173,33 +155,56 @@ function HostRow({ host }: { host: Host }) {
             </button>
           </div>
         </th>
-        <td>
+        <td data-label="Status">
           <HostStatus online={host.online} lastHeartbeatAt={host.lastHeartbeatAt} />
         </td>
-        <td>{host.processor}</td>
-        <td className="num">{host.speed}</td>
-        <td className="num">{host.speedUnit}</td>
-        <td className="num money">{host.speedUnitPrice}</td>
-        <td className="num">{host.memory}</td>
-        <td className="num">{host.memoryUnit}</td>
-        <td className="num money">{host.memoryUnitPrice}</td>
-        <td className="num">{host.runningUnitAmount}</td>
-        <td className="num">{host.storage}</td>
-        <td className="num">{host.storageUnit}</td>
-        <td className="num money">{host.storageUnitPrice}</td>
-        <td className="num">{host.storageAmount}</td>
-        <td>{host.connectionSpeed}</td>
-        <td className="mono">
+        <td data-label="Processor">{host.processor}</td>
+        <td className="num" data-label="Speed">
+          <UnitPrice total={host.speed} unit={host.speedUnit} unitName="bogomips" price={host.speedUnitPrice} per="s" />
+        </td>
+        <td className="num" data-label="Memory">
+          <UnitPrice total={host.memory} unit={host.memoryUnit} unitName="MB" price={host.memoryUnitPrice} per="s" />
+        </td>
+        <td className="num" data-label="Storage">
+          <UnitPrice total={host.storage} unit={host.storageUnit} unitName="MB" price={host.storageUnitPrice} per="day" />
+        </td>
+        <td data-label="Charged every">
+          <span className="pair pair--start">
+            <span>running: {formatDuration(host.runningUnitAmount * 1000)}</span>
+            <span>
+              storage: {host.storageAmount} {plural(host.storageAmount, 'day')}
+            </span>
+          </span>
+        </td>
+        <td data-label="Connection">{host.connectionSpeed}</td>
+        <td className="mono" data-label="Agent">
           {host.agentHost}:{host.agentPort}
         </td>
-        <td>
+        <td data-label="Free speed / memory / storage">
           {host.free.speed} / {host.free.memory} / {host.free.storage}
         </td>
-        <td className="num">{host.machineCount}</td>
+        <td className="num" data-label="VMs">
+          {host.machineCount}
+        </td>
       </tr>
-      {(confirming || remove.error || forcing) && (
+      {(confirming || remove.error || forcing || revoking) && (
         <tr className="subrow">
           <td colSpan={COLUMNS}>
+            {revoking && (
+              <div className="confirm" role="group" aria-label={`Revoke the agent of ${host.name}?`}>
+                <span>
+                  Revoke the agent of <strong>{host.name}</strong>? Its secret stops working at once and the host is offline until you start a
+                  new agent with the join command shown next.
+                </span>
+                <button type="button" className="btn btn--small btn--danger" disabled={revokeAgent.isPending} onClick={() => revokeAgent.mutate()}>
+                  {revokeAgent.isPending ? 'Revoking…' : 'Revoke agent'}
+                </button>
+                <button type="button" className="btn btn--small btn--ghost" onClick={() => setRevoking(false)}>
+                  Cancel
+                </button>
+                {revokeAgent.error ? <ErrorBanner error={revokeAgent.error} /> : null}
+              </div>
+            )}
             {confirming && (
               <div className="confirm" role="group" aria-label={`Delete ${host.name}?`}>
                 <span>
@@ -242,6 +247,20 @@ function HostRow({ host }: { host: Host }) {
         </tr>
       )}
     </>
+  );
+}
+
+/** A total with its unit price beneath: "10000 bogomips" / "$0.00001 per 1000 / s". */
+function UnitPrice({ total, unit, unitName, price, per }: { total: number; unit: number; unitName: string; price: string; per: 's' | 'day' }) {
+  return (
+    <span className="pair">
+      <span className="pair__main">
+        {total} {unitName}
+      </span>
+      <span className="pair__detail money" title={`$${price} per ${unit} ${unitName} per ${per === 's' ? 'second' : 'day'}`}>
+        ${roundDecimal(price, 6)} per {unit} / {per}
+      </span>
+    </span>
   );
 }
 

@@ -3,7 +3,8 @@ import { Notice, QueryState } from '../components/forms';
 import { MachineActions } from '../components/MachineActions';
 import { MachineMedia } from '../components/MachineMedia';
 import { MachineSummary } from '../components/MachineSummary';
-import { formatDateTime, formatMoney } from '../lib/format';
+import { Money } from '../components/Money';
+import { formatDateTime } from '../lib/format';
 import { useMachine } from '../lib/queries';
 
 /** Report fig. 8: the confirmation after registering, and the machine's page afterwards. */
@@ -21,7 +22,7 @@ export function MachineDetailPage() {
         <div>
           <h1>{justRegistered ? 'Registered configuration' : m.name}</h1>
           <p className="muted">
-            Registered {formatDateTime(m.createdAt)} · fee {formatMoney(m.registrationFee)}
+            Registered {formatDateTime(m.createdAt)} · fee <Money amount={m.registrationFee} />
           </p>
         </div>
         <Link className="btn btn--ghost" to="/computers">
@@ -30,7 +31,7 @@ export function MachineDetailPage() {
       </div>
       {justRegistered && (
         <Notice>
-          <strong>{m.name}</strong> is registered. A fee of {formatMoney(m.registrationFee)} was charged. The prices below are your bid:
+          <strong>{m.name}</strong> is registered. A fee of <Money amount={m.registrationFee} /> was charged. The prices below are your bid:
           nothing else is charged until you store the machine on a host.
         </Notice>
       )}

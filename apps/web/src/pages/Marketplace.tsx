@@ -13,7 +13,7 @@ export function MarketplacePage() {
           <h1>Provider marketplace</h1>
           <p className="muted">
             Every host on Virtuoso with its free resources and unit prices: speed and memory are charged per second of running, storage
-            per day.
+            per day. Offline hosts are listed too, marked offline: buyers cannot store machines on them until their agent is back.
           </p>
         </div>
       </div>
@@ -23,7 +23,7 @@ export function MarketplacePage() {
       {hosts.data && hosts.data.length === 0 && <p className="empty empty--boxed">No provider has added a host yet.</p>}
       {hosts.data && hosts.data.length > 0 && (
         <div className="table-wrap">
-          <table className="table table--compact">
+          <table className="table table--compact table--fit table--cards">
             <thead>
               <tr>
                 <th scope="col">Provider</th>
@@ -53,32 +53,32 @@ export function MarketplacePage() {
             </thead>
             <tbody>
               {hosts.data.map((host) => (
-                <tr key={host.id}>
-                  <td>{host.owner}</td>
+                <tr key={host.id} className={host.online ? undefined : 'is-offline'}>
+                  <td data-label="Provider">{host.owner}</td>
                   <th scope="row">{host.name}</th>
-                  <td>
+                  <td data-label="Status">
                     <HostStatus online={host.online} lastHeartbeatAt={host.lastHeartbeatAt} />
                   </td>
-                  <td>{host.processor}</td>
-                  <td className="num">
+                  <td data-label="Processor">{host.processor}</td>
+                  <td className="num" data-label="Free speed (bogomips)">
                     <Pair main={String(host.free.speed)} detail={`of ${host.total.speed}`} />
                   </td>
-                  <td className="num money">
+                  <td className="num money" data-label="Speed price">
                     <Pair main={`$${host.speedUnitPrice}`} detail={`per ${host.speedUnit} bogomips / s`} />
                   </td>
-                  <td className="num">
+                  <td className="num" data-label="Free memory (MB)">
                     <Pair main={String(host.free.memory)} detail={`of ${host.total.memory}`} />
                   </td>
-                  <td className="num money">
+                  <td className="num money" data-label="Memory price">
                     <Pair main={`$${host.memoryUnitPrice}`} detail={`per ${host.memoryUnit} MB / s`} />
                   </td>
-                  <td className="num">
+                  <td className="num" data-label="Free storage (MB)">
                     <Pair main={String(host.free.storage)} detail={`of ${host.total.storage}`} />
                   </td>
-                  <td className="num money">
+                  <td className="num money" data-label="Storage price">
                     <Pair main={`$${host.storageUnitPrice}`} detail={`per ${host.storageUnit} MB / day`} />
                   </td>
-                  <td>{host.connectionSpeed}</td>
+                  <td data-label="Connection">{host.connectionSpeed}</td>
                 </tr>
               ))}
             </tbody>

@@ -4,7 +4,9 @@ import { Link } from 'react-router';
 import { ErrorBanner, Field, fieldErrors, Notice, QueryState } from '../components/forms';
 import { api, call, type Media } from '../lib/api';
 import { formatBytes, formatDateTime } from '../lib/format';
+import { idempotencyHeader } from '../lib/idempotency';
 import { keys, useMedia } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 
 /** The name a file suggests: its base name without the .iso extension. */
 function nameFromFile(file: File): string {
@@ -23,10 +25,12 @@ export function MediaPage() {
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState('');
   const [notice, setNotice] = useState<string | null>(null);
-  const upload = useMutation({
-    mutationFn: ({ file, name }: { file: File; name: string }) =>
+  const upload = useAction({
+    requestOf: ({ file, name }: { file: File; name: string }) => JSON.stringify([file.name, file.size, file.lastModified, name]),
+    mutationFn: ({ file, name }: { file: File; name: string }, idempotencyKey: string) =>
       call(
         api.POST('/api/media', {
+          headers: idempotencyHeader(idempotencyKey),
           // The typed body documents the fields; what is sent is multipart form data (field `file`).
           body: { file: file.name, name },
           bodySerializer: () => {
@@ -89,7 +93,7 @@ export function MediaPage() {
               </ul>
             ) : null}
           </div>
-          <Field label="Name" value={name} onChange={setName} placeholder="debian-installer" autoComplete="off" errors={fieldErrors(upload.error, 'name')} />
+          <Field label="Name" value={name} onChange={setName} placeholder="e.g. debian-installer" autoComplete="off" errors={fieldErrors(upload.error, 'name')} />
           <button type="submit" className="btn btn--primary" disabled={!file || upload.isPending}>
             {upload.isPending ? 'Uploading…' : 'Upload'}
           </button>

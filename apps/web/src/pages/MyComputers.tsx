@@ -60,10 +60,11 @@ function MachinesTable({ machines }: { machines: Machine[] }) {
   const fixed = machines.some(hasFixedPrices);
   return (
     <div className="table-wrap">
-      <table className="table table--machines">
+      <table className="table table--machines table--fit table--cards">
         <thead>
           <tr>
             <th scope="col">Name</th>
+            <th scope="col">Status</th>
             <th scope="col">Processor</th>
             <th scope="col" className="num">
               Speed (bogomips)
@@ -82,7 +83,6 @@ function MachinesTable({ machines }: { machines: Machine[] }) {
             <th scope="col" className="num">
               {fixed ? 'Running price' : 'Asked running'}
             </th>
-            <th scope="col">Status</th>
           </tr>
         </thead>
         <tbody>
@@ -92,13 +92,22 @@ function MachinesTable({ machines }: { machines: Machine[] }) {
                 <Link to={`/machines/${m.id}`}>{m.name}</Link>
                 <MachineActions machine={m} />
               </th>
-              <td>{m.processor}</td>
-              <td className="num">{m.speed}</td>
-              <td>{m.os}</td>
-              <td className="num">{m.memory}</td>
-              <td className="num">{m.disk}</td>
+              <td data-label="Status">
+                <StateBadge state={m.state} />
+              </td>
+              <td data-label="Processor">{m.processor}</td>
+              <td className="num" data-label="Speed (bogomips)">
+                {m.speed}
+              </td>
+              <td data-label="Operating system">{m.os}</td>
+              <td className="num" data-label="Memory (MB)">
+                {m.memory}
+              </td>
+              <td className="num" data-label="Disk (MB)">
+                {m.disk}
+              </td>
               {fixed && (
-                <td>
+                <td data-label="Host">
                   {m.host ? (
                     <span className="pair pair--start">
                       <span>{m.host.name}</span>
@@ -109,14 +118,19 @@ function MachinesTable({ machines }: { machines: Machine[] }) {
                   )}
                 </td>
               )}
-              <td className="num money">
+              <td
+                className="num money"
+                data-label={fixed ? 'Storage price' : 'Asked storage'}
+                title={hasFixedPrices(m) ? (m.storagePrice ?? undefined) : m.askedStoragePerMonth}
+              >
                 {hasFixedPrices(m) ? formatPeriodPrice(m.storagePrice, m.storageAmount, 'day') : formatAskedPrice(m.askedStoragePerMonth, 'month')}
               </td>
-              <td className="num money">
+              <td
+                className="num money"
+                data-label={fixed ? 'Running price' : 'Asked running'}
+                title={hasFixedPrices(m) ? (m.runningPrice ?? undefined) : m.askedRunningPerHour}
+              >
                 {hasFixedPrices(m) ? formatPeriodPrice(m.runningPrice, m.runningUnitAmount, 'second') : formatAskedPrice(m.askedRunningPerHour, 'hour')}
-              </td>
-              <td>
-                <StateBadge state={m.state} />
               </td>
             </tr>
           ))}

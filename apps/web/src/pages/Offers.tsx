@@ -1,4 +1,4 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { ErrorBanner, Loading, QueryState } from '../components/forms';
@@ -6,7 +6,9 @@ import { MachineSummary } from '../components/MachineSummary';
 import { OffersTable } from '../components/Offers';
 import { api, call, ifMatch } from '../lib/api';
 import { storedNotice } from '../lib/machines';
-import { keys, useMachine, useOffers } from '../lib/queries';
+import { idempotencyHeader } from '../lib/idempotency';
+import { keys, useMachine, useOffers, useOffersExplanation } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 
 /** Report fig. 11 / 14 / 31: hosts that can hold a registered machine; choose one and store it. */
 export function OffersPage() {
@@ -18,17 +20,18 @@ export function OffersPage() {
   const canSearch = !!machine.data && (machine.data.allowedActions.includes('searchProviders') || machine.data.allowedActions.includes('store'));
   const canStore = !!machine.data?.allowedActions.includes('store');
   const offers = useOffers(id, canSearch);
+  const explanation = useOffersExplanation(id, canSearch && offers.data?.length === 0);
   const [chosen, setChosen] = useState<string | null>(null);
   const selected = chosen ?? offers.data?.[0]?.hostId ?? null;
   const storeError = (location.state as { storeError?: string } | null)?.storeError;
 
-  const store = useMutation({
-    mutationFn: (hostId: string) =>
+  const store = useAction({
+    mutationFn: (hostId: string, idempotencyKey: string) =>
       call(
         api.POST('/api/machines/{id}/store', {
           params: { path: { id } },
           body: { hostId },
-          headers: ifMatch(machine.data!.version),
+          headers: { ...ifMatch(machine.data!), ...idempotencyHeader(idempotencyKey) },
         }),
       ),
     onSuccess: (stored) => {
@@ -89,7 +92,7 @@ export function OffersPage() {
                 if (selected) store.mutate(selected);
               }}
             >
-              <OffersTable offers={offers.data} selected={selected} onSelect={setChosen} selectable={canStore} />
+              <OffersTable offers={offers.data} selected={selected} onSelect={setChosen} selectable={canStore} explanation={explanation} />
               {canStore && offers.data.length > 0 && (
                 <div className="form-actions">
                   <button type="submit" className="btn btn--primary" disabled={!selected || store.isPending}>

@@ -1,4 +1,4 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { ErrorBanner, Loading } from '../components/forms';
@@ -6,7 +6,9 @@ import { formToSummary, MachineSummary } from '../components/MachineSummary';
 import { OffersTable } from '../components/Offers';
 import { api, call, ifMatch } from '../lib/api';
 import { storedNotice } from '../lib/machines';
-import { keys, useSearch } from '../lib/queries';
+import { idempotencyHeader } from '../lib/idempotency';
+import { keys, useSearch, useSearchExplanation } from '../lib/queries';
+import { useAction } from '../lib/useAction';
 import { configFromSearchParams, configToSearchParams, toRegisterBody, toSpecBody } from '../lib/spec';
 
 /**
@@ -20,15 +22,21 @@ export function SearchPage() {
   const form = configFromSearchParams(params);
   const spec = toSpecBody(form);
   const search = useSearch(spec, true);
+  const explanation = useSearchExplanation(spec, search.data?.length === 0);
   const [chosen, setChosen] = useState<string | null>(null);
   const selected = chosen ?? search.data?.[0]?.hostId ?? null;
 
-  const store = useMutation({
-    mutationFn: async (hostId: string) => {
-      const machine = await call(api.POST('/api/machines', { body: toRegisterBody(form) }));
+  // One click, two requests: each gets its own key derived from the action's (a key is bound to one path).
+  const store = useAction({
+    mutationFn: async (hostId: string, idempotencyKey: string) => {
+      const machine = await call(api.POST('/api/machines', { body: toRegisterBody(form), headers: idempotencyHeader(`${idempotencyKey}.register`) }));
       try {
         return await call(
-          api.POST('/api/machines/{id}/store', { params: { path: { id: machine.id } }, body: { hostId }, headers: ifMatch(machine.version) }),
+          api.POST('/api/machines/{id}/store', {
+            params: { path: { id: machine.id } },
+            body: { hostId },
+            headers: { ...ifMatch(machine), ...idempotencyHeader(`${idempotencyKey}.store`) },
+          }),
         );
       } catch (error) {
         // Registered but not stored (the host filled up meanwhile...): continue from the registered machine.
@@ -77,7 +85,7 @@ export function SearchPage() {
             if (selected) store.mutate(selected);
           }}
         >
-          <OffersTable offers={search.data} selected={selected} onSelect={setChosen} selectable />
+          <OffersTable offers={search.data} selected={selected} onSelect={setChosen} selectable explanation={explanation} />
           {search.data.length > 0 && (
             <div className="form-actions">
               <button type="submit" className="btn btn--primary" disabled={!selected || store.isPending}>

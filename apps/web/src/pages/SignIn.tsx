@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { ErrorBanner, Field, fieldErrors } from '../components/forms';
 import { api, call } from '../lib/api';
@@ -10,14 +10,24 @@ export function safeNext(next: string | null): string {
   return next && next.startsWith('/') && !next.startsWith('//') ? next : '/computers';
 }
 
-export function SignInForm({ title = 'Sign in', notice }: { title?: string; notice?: string }) {
+/**
+ * The sign-in form. With `switchFrom` (the Switch user page) sending it first ends the current
+ * user's session, so that session does not outlive the switch.
+ */
+export function SignInForm({ title = 'Sign in', notice, switchFrom }: { title?: string; notice?: ReactNode; switchFrom?: string }) {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [handle, setHandle] = useState('');
   const [password, setPassword] = useState('');
   const signIn = useMutation({
-    mutationFn: () => call(api.POST('/api/auth/signin', { body: { handle: handle.trim(), password } })),
+    mutationFn: async () => {
+      if (switchFrom) {
+        await call(api.POST('/api/auth/signout')).catch(() => undefined);
+        await resetSession(queryClient, null);
+      }
+      return call(api.POST('/api/auth/signin', { body: { handle: handle.trim(), password } }));
+    },
     onSuccess: async (user) => {
       await resetSession(queryClient, user);
       navigate(safeNext(params.get('next')), { replace: true });
@@ -44,7 +54,7 @@ export function SignInForm({ title = 'Sign in', notice }: { title?: string; noti
         />
         <div className="form-actions">
           <button type="submit" className="btn btn--primary" disabled={signIn.isPending}>
-            {signIn.isPending ? 'Signing in…' : 'Sign in'}
+            {signIn.isPending ? 'Signing in…' : switchFrom ? 'Sign in as this user' : 'Sign in'}
           </button>
           <span className="muted">
             or <Link to={`/signup${params.get('next') ? `?next=${encodeURIComponent(params.get('next')!)}` : ''}`}>sign up for an account</Link>

@@ -1,28 +1,27 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef } from 'react';
-import { ErrorBanner, Loading } from '../components/forms';
-import { api, ApiRequestError, call } from '../lib/api';
-import { resetSession } from '../lib/queries';
+import { Link } from 'react-router';
+import { Loading } from '../components/forms';
+import { useMe } from '../lib/queries';
 import { SignInForm } from './SignIn';
 
-/** Report switchlogin.pl: signs the current user out, then asks who is next. */
+/**
+ * Report switchlogin.pl: sign in as another user. Opening the page changes nothing: the current
+ * user stays signed in until the form is sent (the form then ends that session first).
+ */
 export function SwitchUserPage() {
-  const queryClient = useQueryClient();
-  const started = useRef(false);
-  const signOut = useMutation({
-    mutationFn: () => call(api.POST('/api/auth/signout')),
-    onSettled: () => resetSession(queryClient, null),
-  });
-  useEffect(() => {
-    if (started.current) return;
-    started.current = true;
-    signOut.mutate();
-  }, [signOut]);
-  if (signOut.isIdle || signOut.isPending) return <Loading what="Signing out" />;
+  const me = useMe();
+  if (me.isPending) return <Loading />;
+  const user = me.data ?? null;
+  if (!user) return <SignInForm title="Switch user" notice="Nobody is signed in. Sign in as any user." />;
   return (
-    <>
-      {signOut.isError && !(signOut.error instanceof ApiRequestError && signOut.error.status === 401) && <ErrorBanner error={signOut.error} title="Sign-out failed" />}
-      <SignInForm title="Switch user" notice="You are signed out. Sign in as another user." />
-    </>
+    <SignInForm
+      title="Switch user"
+      switchFrom={user.handle}
+      notice={
+        <>
+          You are signed in as <strong>{user.handle}</strong> ({user.role}) and stay signed in unless you sign in as another user here.{' '}
+          <Link to="/">Keep using {user.handle}</Link>
+        </>
+      }
+    />
   );
 }
