@@ -417,6 +417,8 @@ describe('agent addresses the API may dial', () => {
       const [closedPort] = await freePorts(1);
       const joined = (await joinWith(t, provider, '127.0.0.1', closedPort)).body;
       const host = await addAgentHost(provider, joined.agentId, { name: 'unreachable' });
+      // Storing needs an online host: as if this agent had just sent a heartbeat, then stopped listening.
+      await t.app.get(DataSource).getRepository(AgentRow).update({ id: joined.agentId }, { lastHeartbeatAt: new Date().toISOString() });
       const buyer = await t.signUp('buyer');
       const store = async (name: string) => {
         const machine = (await buyer.post('/api/machines').send(win2000Pro({ name, speed: 1000, memory: 64, disk: 100 }))).body;
