@@ -1,26 +1,12 @@
 // Pure rules of the "my computers" page: grouping by state and the buttons each state allows.
+import { type MachineAction, TRANSIENT_STATES, stateGroups } from '@virtuoso/domain';
 
 /** Display order of the groups (report fig. 19): settled states first, transient ones after. */
-export const STATE_ORDER = [
-  'registered',
-  'stored',
-  'running',
-  'stopped',
-  'suspended',
-  'storing',
-  'starting',
-  'stopping',
-  'suspending',
-  'resuming',
-  'migrating',
-  'deleting',
-] as const;
+export const STATE_ORDER: readonly string[] = stateGroups;
 
 /** States the machine passes through on its own: the page polls while any machine is in one. */
-export const TRANSIENT_STATES = new Set(['storing', 'starting', 'stopping', 'suspending', 'resuming', 'migrating', 'deleting']);
-
 export function isTransient(state: string): boolean {
-  return TRANSIENT_STATES.has(state);
+  return (TRANSIENT_STATES as readonly string[]).includes(state);
 }
 
 export interface StateGroup<M> {
@@ -55,10 +41,10 @@ export function hasFixedPrices(machine: { storagePrice: string | null; runningPr
   return machine.storagePrice != null && machine.runningPrice != null;
 }
 
-export type UiAction = 'edit' | 'searchProviders' | 'start' | 'stop' | 'suspend' | 'resume' | 'console' | 'delete';
+export type UiAction = Extract<MachineAction, 'edit' | 'searchProviders' | 'start' | 'stop' | 'suspend' | 'resume' | 'console' | 'delete'>;
 
 /** Commands sent as POST /api/machines/{id}/{command}. */
-export type MachineCommand = 'start' | 'stop' | 'suspend' | 'resume';
+export type MachineCommand = Extract<MachineAction, 'start' | 'stop' | 'suspend' | 'resume'>;
 
 export const ACTION_LABELS: Record<UiAction, string> = {
   edit: 'Edit configuration',
