@@ -10,7 +10,8 @@ export default defineConfig({
   root: here('.'),
   plugins: [react()],
   resolve: {
-    alias: { '@virtuoso/api-client': here('../../libs/api-client/src/index.ts') },
+    // libs/domain is pure (no Node or Nest imports), so the SPA takes its lifecycle facts from it.
+    alias: { '@virtuoso/api-client': here('../../libs/api-client/src/index.ts'), '@virtuoso/domain': here('../../libs/domain/src/index.ts') },
   },
   // noVNC (@novnc/novnc, ESM) uses top-level await (core/util/browser.js probes H.264 decoding),
   // so the output and the dev pre-bundle must target ES2022 or later. It is loaded lazily by the

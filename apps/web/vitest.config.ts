@@ -5,7 +5,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   resolve: {
-    alias: { '@virtuoso/api-client': fileURLToPath(new URL('../../libs/api-client/src/index.ts', import.meta.url)) },
+    alias: {
+      '@virtuoso/api-client': fileURLToPath(new URL('../../libs/api-client/src/index.ts', import.meta.url)),
+      '@virtuoso/domain': fileURLToPath(new URL('../../libs/domain/src/index.ts', import.meta.url)),
+    },
   },
   test: { name: 'web', include: ['src/**/*.spec.ts'], environment: 'node' },
 });

@@ -1,16 +1,13 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { ACTIONS, STATES } from '@virtuoso/domain';
 import { ResourceAmountsDto } from './hosts.dto';
 import { MediaRefDto } from './media.dto';
 import { IsPrice, IsWholeNumber, NoControlCharacters } from './validation';
 
-export const MACHINE_STATES = [
-  'registered', 'storing', 'stored', 'starting', 'running', 'stopping', 'stopped',
-  'suspending', 'suspended', 'resuming', 'migrating', 'deleting', 'deleted',
-] as const;
-export const MACHINE_ACTIONS = [
-  'edit', 'searchProviders', 'store', 'start', 'stop', 'reboot', 'reset', 'suspend', 'resume', 'console', 'migrate', 'delete',
-] as const;
+/** The lifecycle's states and actions, as the domain defines them (one list, one order). */
+export const MACHINE_STATES = STATES;
+export const MACHINE_ACTIONS = ACTIONS;
 
 /** What a buyer asks for: the size of the machine and the highest rates they will pay (report fig. 7). */
 export class MachineSpecDto {

@@ -11,3 +11,6 @@ export * from './market-history';
 export * from './no-offer';
 export * from './billing-refund';
 export * from './passwords';
+export * from './lifecycle-settle';
+export * from './vcpus';
+export * from './low-balance';

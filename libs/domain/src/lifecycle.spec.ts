@@ -1,17 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import {
   ACTIONS,
+  BILLED_STATES,
+  HOSTED_STATES,
   type MachineAction,
   type MachineState,
   type MachineStatus,
   STATES,
+  TRANSIENT_STATES,
+  VM_RUNNING_STATES,
   allowedActions,
   applyEvent,
+  assumedPreviousState,
   beginAction,
   completeAction,
   isAllowed,
   isTransient,
   stateGroups,
+  versionAfterRunEnded,
 } from './lifecycle';
 
 /** Runs one action to its end, as the API and agent would: begin, hold the transient, settle. */
@@ -165,5 +171,61 @@ describe('a guest powering itself off', () => {
     // stopping v3 stays stopping v3; the stop's completion then gives stopped v4 (one +1, not two)
     expect(applyEvent({ state: 'stopping', version: 3 }, 'guestPoweredOff')).toEqual({ state: 'stopping', version: 3, changed: false });
     expect(applyEvent({ state: 'stopped', version: 4 }, 'guestPoweredOff')).toEqual({ state: 'stopped', version: 4, changed: false });
+  });
+});
+
+describe('what each state means for billing, the VM and the reconciler', () => {
+  it('bills storage from a completed store until deleted: not while registered, storing or deleted', () => {
+    // 13 states − registered, storing, deleted = 10 billed; a delete under way is still billed.
+    expect(STATES.filter((state) => BILLED_STATES.has(state))).toEqual([
+      'stored', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'migrating', 'deleting',
+    ]);
+  });
+
+  it('runs the VM (and bills running time) while running and until a stop or suspend completes', () => {
+    // starting and resuming have not begun the run; stopping and suspending have not ended it.
+    expect(STATES.filter((state) => VM_RUNNING_STATES.has(state))).toEqual(['running', 'stopping', 'suspending']);
+    // Every state in which the VM runs is billed for storage too.
+    expect([...VM_RUNNING_STATES].every((state) => BILLED_STATES.has(state))).toBe(true);
+  });
+
+  it('holds a copy on a host in every state but registered and deleted: the billed ones and a store under way', () => {
+    // 13 − 2 = 11: the 10 billed states + storing.
+    expect(STATES.filter((state) => HOSTED_STATES.has(state))).toEqual(['storing', ...STATES.filter((state) => BILLED_STATES.has(state))]);
+    expect(TRANSIENT_STATES.every((state) => HOSTED_STATES.has(state))).toBe(true);
+  });
+
+  it('assumes, for a transient state whose previous state was lost, a state whose action leads through it', () => {
+    expect(TRANSIENT_STATES.map((state) => [state, assumedPreviousState(state)])).toEqual([
+      ['storing', 'registered'],
+      ['starting', 'stopped'],
+      ['stopping', 'running'],
+      ['suspending', 'running'],
+      ['resuming', 'suspended'],
+      // migration is settled by its orchestrator, never from a guess
+      ['migrating', null],
+      ['deleting', 'stopped'],
+    ]);
+    // Each guess is a real start of that transient: beginning some action there passes through it.
+    for (const transient of TRANSIENT_STATES) {
+      const from = assumedPreviousState(transient);
+      if (!from) continue;
+      expect(ACTIONS.some((action) => {
+        const begun = beginAction({ state: from, version: 1 }, action);
+        return begun.ok && begun.transient === transient;
+      })).toBe(true);
+    }
+    // States at rest have none.
+    expect(STATES.filter((state) => !isTransient(state)).map(assumedPreviousState).every((state) => state === null)).toBe(true);
+  });
+});
+
+describe('the version rule on the agent', () => {
+  it('a run that ended adds one, as a stop or suspend does on the front-end', () => {
+    // v7 run ended → v8; a stop of running v7 completes at stopped v8, a suspend at suspended v8.
+    expect(versionAfterRunEnded(7)).toBe(8);
+    expect(perform({ state: 'running', version: 7 }, 'stop')).toEqual({ state: 'stopped', version: versionAfterRunEnded(7) });
+    expect(perform({ state: 'running', version: 7 }, 'suspend')).toEqual({ state: 'suspended', version: versionAfterRunEnded(7) });
+    expect(applyEvent({ state: 'running', version: 7 }, 'guestPoweredOff').version).toBe(versionAfterRunEnded(7));
   });
 });

@@ -77,13 +77,64 @@ const TRANSITIONS: { readonly [S in MachineState]: Readonly<Partial<Record<Machi
   deleted: {},
 };
 
-const TRANSIENT_STATES: readonly MachineState[] = ['storing', 'starting', 'stopping', 'suspending', 'resuming', 'migrating', 'deleting'];
+/** The in-between states: an action is under way, and the machine settles on its own (the SPA polls meanwhile). */
+export const TRANSIENT_STATES: readonly MachineState[] = ['storing', 'starting', 'stopping', 'suspending', 'resuming', 'migrating', 'deleting'];
 
 /** Order of the groups on a "my computers" page; deleted machines are not listed. */
 export const stateGroups: readonly MachineState[] = ['registered', 'stored', 'running', 'stopped', 'suspended', ...TRANSIENT_STATES];
 
 export function isTransient(state: MachineState): boolean {
   return TRANSIENT_STATES.includes(state);
+}
+
+/**
+ * States in which the machine is stored on a host and charged for storage: from a completed store
+ * until it is deleted or the store is undone. A store under way is not billed yet; a delete under
+ * way still is.
+ */
+export const BILLED_STATES: ReadonlySet<MachineState> = new Set<MachineState>([
+  'stored',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'suspending',
+  'suspended',
+  'resuming',
+  'migrating',
+  'deleting',
+]);
+
+/**
+ * States in which the guest runs and is charged for running time: a stop or suspend under way has
+ * not ended the run yet; a start or resume under way has not begun it.
+ */
+export const VM_RUNNING_STATES: ReadonlySet<MachineState> = new Set<MachineState>(['running', 'stopping', 'suspending']);
+
+/**
+ * States in which a copy of the machine is (or is being made) on its host: what the reconciler
+ * compares with the agent's report. Everything but registered (nothing on a host yet) and deleted.
+ */
+export const HOSTED_STATES: ReadonlySet<MachineState> = new Set<MachineState>(STATES.filter((state) => state !== 'registered' && state !== 'deleted'));
+
+/**
+ * The state a transient one was most likely entered from, for a machine whose recorded
+ * previousState was lost: the state its action starts from (for a start or delete, which several
+ * states allow, the stopped machine; a store is always of a registered one). Migration has none:
+ * the migration orchestrator, not a guess, settles it.
+ */
+const ASSUMED_PREVIOUS: Partial<Record<MachineState, MachineState>> = {
+  storing: 'registered',
+  starting: 'stopped',
+  stopping: 'running',
+  suspending: 'running',
+  resuming: 'suspended',
+  deleting: 'stopped',
+};
+
+/** A transient state's previous state when the record of it was lost; null for other states and for migrating. */
+export function assumedPreviousState(transient: MachineState): MachineState | null {
+  return ASSUMED_PREVIOUS[transient] ?? null;
 }
 
 export function allowedActions(state: MachineState): MachineAction[] {
@@ -94,13 +145,27 @@ export function isAllowed(state: MachineState, action: MachineAction): boolean {
   return TRANSITIONS[state]?.[action] !== undefined;
 }
 
+/** New contents are one more version: the one place the version grows. */
+function nextVersion(version: number): number {
+  return version + 1;
+}
+
 /**
  * The version counts the machine's contents (report §4): it grows by 1 when the machine becomes
  * stored, stopped or suspended, or arrives at a migration destination — and at no other time.
  */
 function versionAfter(step: Step, version: number): number {
   const arrives = step.via === 'migrating' || step.to === 'stored' || step.to === 'stopped' || step.to === 'suspended';
-  return arrives && step.via !== step.to ? version + 1 : version;
+  return arrives && step.via !== step.to ? nextVersion(version) : version;
+}
+
+/**
+ * The version rule as the provider's agent applies it: a run that ended (stop, suspend, guest
+ * power-off, crash, or an end nobody watched) may have changed the disk, so the machine's version
+ * grows by one — the same step the front-end takes when the machine becomes stopped or suspended.
+ */
+export function versionAfterRunEnded(version: number): number {
+  return nextVersion(version);
 }
 
 export interface MachineStatus {

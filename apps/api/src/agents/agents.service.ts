@@ -13,6 +13,7 @@ import {
   type JoinTokenStatusDto,
   type JoinedAgentDto,
 } from '@virtuoso/contracts';
+import { REPORTED_VM_STATES } from '@virtuoso/domain';
 import type { Request } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { In, IsNull, MoreThan, Repository } from 'typeorm';
@@ -266,11 +267,9 @@ function factsOf(facts: HostFacts): HostFacts {
   };
 }
 
-const VM_STATES = ['stopped', 'running', 'paused', 'suspended', 'absent'];
-
 function isVmState(vm: unknown): vm is AgentVmState {
   const v = vm as AgentVmState;
-  return !!v && typeof v.machineId === 'string' && VM_STATES.includes(v.state) && Number.isSafeInteger(v.version);
+  return !!v && typeof v.machineId === 'string' && (REPORTED_VM_STATES as readonly string[]).includes(v.state) && Number.isSafeInteger(v.version);
 }
 
 function isEvent(event: unknown): event is AgentEvent {

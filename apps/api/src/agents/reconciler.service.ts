@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { AgentEvent, AgentVmState } from '@virtuoso/contracts';
-import { type MachineState, applyEvent, completeAction, isTransient } from '@virtuoso/domain';
+import { HOSTED_STATES, type MachineState, type Seen, type Settlement, abandonTransient, applyEvent, completeAction, isTransient, reportedRunning, settleAtRest, settleTransient } from '@virtuoso/domain';
 import { In, IsNull, Not, Repository } from 'typeorm';
 import { Database } from '../common/database.service';
 import { APP_CONFIG, AppConfig } from '../config';
@@ -13,7 +13,6 @@ import { HostsService } from '../providers/hosts.service';
 import { Host } from '../providers/host.entity';
 import { RUNTIME_OPTIONS, RuntimeOptions } from '../runtime-options';
 import { Agent } from './agent.entity';
-import { Seen, Settlement, abandonTransient, settleAtRest, settleTransient } from './settle';
 
 /** After a change, heartbeats taken this soon may still show the state before it. */
 const FRESH_AFTER_MS = 2_000;
@@ -21,9 +20,6 @@ const FRESH_AFTER_MS = 2_000;
 const GRACE_MS = 5_000;
 /** How long a VM must be reported as an orphan before it is deleted: far longer than a heartbeat taken before a store or delete settled can linger. */
 export const ORPHAN_GRACE_MS = 60_000;
-
-const TRANSIENT: MachineState[] = ['storing', 'starting', 'stopping', 'suspending', 'resuming', 'deleting'];
-const AT_REST: MachineState[] = ['stored', 'running', 'stopped', 'suspended'];
 
 export interface PassResult {
   /** Machines whose state or version changed. */
@@ -94,12 +90,13 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         this.logger.warn(`agent ${agent.id}: ${event.kind} of ${event.machineId}, which no host of this agent stores; ignored`);
         continue;
       }
-      if (machine.state !== 'running' || event.version <= machine.version) {
+      // The lifecycle says which states a power-off changes (only running); the versions tell an old event.
+      const next = applyEvent({ state: machine.state, version: machine.version }, 'guestPoweredOff');
+      if (!next.changed || event.version <= machine.version) {
         this.logger.log(`${machine.name} (${machine.id}): ${event.kind} v${event.version} while ${machine.state} v${machine.version}; nothing to change`);
         this.remember(key);
         continue;
       }
-      const next = applyEvent({ state: machine.state, version: machine.version }, 'guestPoweredOff');
       if (next.version !== event.version) {
         this.logger.warn(`${machine.name} (${machine.id}): the agent reports version ${event.version} after ${event.kind}, the lifecycle says ${next.version}; keeping ${next.version}, the reconciler aligns it`);
       }
@@ -129,7 +126,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private async pass(now: number): Promise<PassResult> {
-    const machines = await this.machines.find({ where: { state: In([...TRANSIENT, ...AT_REST]), hostId: Not(IsNull()) } });
+    const machines = await this.machines.find({ where: { state: In([...HOSTED_STATES]), hostId: Not(IsNull()) } });
     if (machines.length === 0) return { settled: 0 };
     const hosts = await this.hostRows.findBy({ id: In([...new Set(machines.map((m) => m.hostId!))]) });
     const agentIds = hosts.map((host) => host.agentId).filter((id): id is string => !!id);
@@ -188,7 +185,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         const orphan = this.orphans.get(key) ?? { since: now, logged: false };
         this.orphans.set(key, orphan);
         if (now - orphan.since < ORPHAN_GRACE_MS) continue;
-        if (vm.state === 'running' || vm.state === 'paused') {
+        if (reportedRunning(vm.state)) {
           if (!orphan.logged) this.logger.warn(`host ${host.name}: its agent runs VM ${vm.machineId}, which is not stored on this host; left for the provider`);
           orphan.logged = true;
           continue;

@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { dueCharges } from '@virtuoso/domain';
+import { BILLED_STATES, VM_RUNNING_STATES, dueCharges } from '@virtuoso/domain';
 import { CLOCK, Clock } from '../common/clock';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
 import { select } from '../common/sql';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
-import { BILLED, VM_RUNS } from '../machines/machine-store.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { BillingService, MeterChange } from './billing.service';
 import { BillingStatus } from './billing-status.entity';
@@ -90,14 +89,14 @@ export class BillingPassService implements OnModuleDestroy {
     const rows = await select<{ id: string; state: string }>(
       this.db.manager,
       'SELECT m."id", m."state" FROM "machines" m LEFT JOIN "machine_meters" b ON b."machineId" = m."id" ' +
-        `WHERE b."machineId" IS NULL AND m."hostId" IS NOT NULL AND m."storagePrice" IS NOT NULL AND m."state" IN (${[...BILLED].map((state) => `'${state}'`).join(', ')})`,
+        `WHERE b."machineId" IS NULL AND m."hostId" IS NOT NULL AND m."storagePrice" IS NOT NULL AND m."state" IN (${[...BILLED_STATES].map((state) => `'${state}'`).join(', ')})`,
       [],
     );
     for (const row of rows) {
       await this.db.transaction(async (em) => {
         const machine = await em.findOneByOrFail(Machine, { id: row.id });
         await this.billing.onStored(em, machine);
-        if (VM_RUNS.has(machine.state)) await this.billing.onStarted(em, machine.id);
+        if (VM_RUNNING_STATES.has(machine.state)) await this.billing.onStarted(em, machine.id);
       });
     }
     if (rows.length > 0) this.logger.log(`billing ${rows.length} machine(s) stored before billing existed, from now on`);

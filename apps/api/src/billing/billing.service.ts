@@ -7,6 +7,7 @@ import {
   MARKET_ACCOUNT,
   chargeMovement,
   compareMoney,
+  isBalanceShort,
   meterOnArrived,
   meterOnRemoved,
   meterOnRestored,
@@ -218,7 +219,7 @@ export class BillingService {
     const standing = await em.findOneBy(BuyerStanding, { userId: ownerId });
     if (!standing || standing.heldAt === null) return;
     const required = await this.lowBalance.requiredOf(em, ownerId);
-    if (moneyToUnits(balance) < required || moneyToUnits(balance) < 0n) throw topUpFirst(balance, unitsToMoney(required));
+    if (isBalanceShort(moneyToUnits(balance), required)) throw topUpFirst(balance, unitsToMoney(required));
   }
 
   // ——— posting ———————————————————————————————————————————————————————————————————————————

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { moneyToUnits, unitsToMoney } from '@virtuoso/domain';
+import { judgeLowBalance, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { utcText } from '../common/time';
 import { Database } from '../common/database.service';
@@ -129,24 +129,14 @@ export class LowBalanceService {
   private async judge(em: EntityManager, buyers: ReadonlyArray<{ id: string; balance: string; required: bigint }>, known: Map<string, Standing>, now: number): Promise<void> {
     const writes: BuyerStanding[] = [];
     for (const buyer of buyers) {
-      const balance = moneyToUnits(buyer.balance);
-      const short = balance < buyer.required || balance < 0n;
       const was = known.get(buyer.id);
       const required = unitsToMoney(buyer.required);
-      const next: BuyerStanding = short
-        ? {
-            userId: buyer.id,
-            lowSince: was?.lowSince ?? now,
-            overdrawnSince: balance < 0n ? (was?.overdrawnSince ?? now) : null,
-            heldAt: was?.heldAt ?? null,
-            required,
-            updatedAt: now,
-          }
-        : { userId: buyer.id, lowSince: null, overdrawnSince: null, heldAt: null, required, updatedAt: now };
+      const judged = judgeLowBalance(moneyToUnits(buyer.balance), buyer.required, was, now);
+      const next: BuyerStanding = { userId: buyer.id, ...judged.standing, required, updatedAt: now };
       if (was && next.lowSince === was.lowSince && next.overdrawnSince === was.overdrawnSince && next.heldAt === was.heldAt && next.required === was.required) continue;
       writes.push(next);
-      if (short && !was?.lowSince) await this.warn(em, buyer.id, buyer.balance, required, now);
-      if (!short && was?.heldAt) await this.restored(em, buyer.id, buyer.balance, required, now);
+      if (judged.warn) await this.warn(em, buyer.id, buyer.balance, required, now);
+      if (judged.restored) await this.restored(em, buyer.id, buyer.balance, required, now);
     }
     if (writes.length > 0) await em.upsert(BuyerStanding, writes, ['userId']);
   }

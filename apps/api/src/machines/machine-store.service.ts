@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { BILLED_STATES, VM_RUNNING_STATES } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { nowIso } from '../common/time';
 import { Machine } from './machine.entity';
@@ -21,10 +22,10 @@ export class MachineStore {
     const result = await em.update(Machine, { id: machine.id, state: machine.state, version: machine.version, revision: machine.revision }, written);
     if (result.affected !== 1) return null;
     const after: Machine = { ...machine, ...written };
-    const wasBilled = BILLED.has(machine.state);
-    const isBilled = BILLED.has(after.state);
-    const wasRunning = VM_RUNS.has(machine.state);
-    const isRunning = VM_RUNS.has(after.state);
+    const wasBilled = BILLED_STATES.has(machine.state);
+    const isBilled = BILLED_STATES.has(after.state);
+    const wasRunning = VM_RUNNING_STATES.has(machine.state);
+    const isRunning = VM_RUNNING_STATES.has(after.state);
     if (!wasBilled && isBilled) await this.meter.stored(em, after);
     if (!wasRunning && isRunning) await this.meter.runningStarted(em, after);
     if (wasRunning && !isRunning) await this.meter.runningEnded(em, after, cause ?? causeOf(after));
@@ -32,12 +33,6 @@ export class MachineStore {
     return after;
   }
 }
-
-/** States in which the machine is stored on a host (and charged for storage): from a completed store until deleted or unstored. */
-export const BILLED = new Set<string>(['stored', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'migrating', 'deleting']);
-
-/** States in which the guest runs (and is charged for running): a stop or suspend under way has not ended it yet. */
-export const VM_RUNS = new Set<string>(['running', 'stopping', 'suspending']);
 
 function causeOf(machine: Machine): RunningEndCause {
   if (machine.state === 'suspended' || machine.state === 'suspending') return 'suspended';

@@ -16,7 +16,7 @@ import { EntityManager, Not, Repository } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { BillingService } from '../billing/billing.service';
 import { ImageStore, ImageUnavailableError } from '../agents/image-store.service';
-import { vcpusFor } from '../agents/online';
+import { vcpusFor } from '@virtuoso/domain';
 import { CatalogService } from '../catalog/catalog.service';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';

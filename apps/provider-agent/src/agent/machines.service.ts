@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { reportedRunning } from '@virtuoso/domain';
 import type {
   AgentEvent,
   AgentVmState,
@@ -238,7 +239,7 @@ export class MachinesService {
   async sendKeys(cmd: VmSendKeysCommand): Promise<AgentVmState> {
     const st = await this.driver.status(cmd.machineId);
     if (cmd.version !== undefined) this.checkVersion({ machineId: cmd.machineId, version: cmd.version }, st, 'send keys to');
-    if (st.state !== 'running' && st.state !== 'paused') throw new CommandError('conflict', `cannot send keys to machine ${cmd.machineId}: it is ${st.state}`);
+    if (!reportedRunning(st.state)) throw new CommandError('conflict', `cannot send keys to machine ${cmd.machineId}: it is ${st.state}`);
     await this.driver.sendKeys(cmd.machineId, cmd.keys);
     this.log.log(`machine ${cmd.machineId}: keys ${cmd.keys.join('-')} sent`);
     return this.toState(await this.driver.status(cmd.machineId));
@@ -248,7 +249,7 @@ export class MachinesService {
   async isRunning(id: string): Promise<{ running: boolean; state: string }> {
     try {
       const st = await this.driver.status(id);
-      return { running: st.state === 'running' || st.state === 'paused', state: st.state };
+      return { running: reportedRunning(st.state), state: st.state };
     } catch (e) {
       if (e instanceof MachineNotFoundError) return { running: false, state: 'absent' };
       throw e;

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { ReportedVmState } from '@virtuoso/domain';
 
 /**
  * The VMM driver interface of the provider agent (report §6.2.3: vm_control.pm wrapped the VMM's
@@ -27,7 +28,8 @@ export interface MachineSpec {
   baseImage?: string;
 }
 
-export type MachineState = 'stopped' | 'running' | 'paused' | 'suspended';
+/** A machine the driver holds, in the states the agent reports (libs/domain; 'absent' is the agent's word for one it does not hold). */
+export type MachineState = Exclude<ReportedVmState, 'absent'>;
 
 export interface MachineStatus {
   id: string;

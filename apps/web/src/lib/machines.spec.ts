@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { STATES, TRANSIENT_STATES } from '@virtuoso/domain';
 import { groupByState, groupTitle, isTransient, offlineReason, stopNote, uiActions } from './machines';
 
 const m = (name: string, state: string) => ({ name, state });
@@ -63,6 +64,13 @@ describe('isTransient', () => {
   it('knows the states that move on their own', () => {
     expect(isTransient('storing')).toBe(true);
     expect(isTransient('stored')).toBe(false);
+  });
+
+  it('takes the transient states from the lifecycle, and knows nothing of states it has never heard of', () => {
+    // The domain's 13 states: 7 transient (storing … deleting), 6 not.
+    expect(STATES.filter(isTransient)).toEqual([...TRANSIENT_STATES]);
+    expect(isTransient('deleted')).toBe(false);
+    expect(isTransient('teleporting')).toBe(false);
   });
 });
 

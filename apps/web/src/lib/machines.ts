@@ -1,27 +1,13 @@
 // Pure rules of the "my computers" page: grouping by state and the buttons each state allows.
 import { formatDuration } from './format';
+import { type MachineAction, TRANSIENT_STATES, stateGroups } from '@virtuoso/domain';
 
 /** Display order of the groups (report fig. 19): settled states first, transient ones after. */
-export const STATE_ORDER = [
-  'registered',
-  'stored',
-  'running',
-  'stopped',
-  'suspended',
-  'storing',
-  'starting',
-  'stopping',
-  'suspending',
-  'resuming',
-  'migrating',
-  'deleting',
-] as const;
+export const STATE_ORDER: readonly string[] = stateGroups;
 
 /** States the machine passes through on its own: the page polls while any machine is in one. */
-export const TRANSIENT_STATES = new Set(['storing', 'starting', 'stopping', 'suspending', 'resuming', 'migrating', 'deleting']);
-
 export function isTransient(state: string): boolean {
-  return TRANSIENT_STATES.has(state);
+  return (TRANSIENT_STATES as readonly string[]).includes(state);
 }
 
 export interface StateGroup<M> {
@@ -56,21 +42,13 @@ export function hasFixedPrices(machine: { storagePrice: string | null; runningPr
   return machine.storagePrice != null && machine.runningPrice != null;
 }
 
+/** What the SPA offers: the lifecycle's actions, plus a forced stop (a stop with `{"force": true}`). */
 export type UiAction =
-  | 'edit'
-  | 'searchProviders'
-  | 'start'
-  | 'stop'
-  | 'forceStop'
-  | 'reboot'
-  | 'reset'
-  | 'suspend'
-  | 'resume'
-  | 'console'
-  | 'delete';
+  | Extract<MachineAction, 'edit' | 'searchProviders' | 'start' | 'stop' | 'reboot' | 'reset' | 'suspend' | 'resume' | 'console' | 'delete'>
+  | 'forceStop';
 
 /** Commands sent as POST /api/machines/{id}/{command} (force stop is a stop with `{"force": true}`). */
-export type MachineCommand = 'start' | 'stop' | 'forceStop' | 'reboot' | 'reset' | 'suspend' | 'resume';
+export type MachineCommand = Extract<MachineAction, 'start' | 'stop' | 'reboot' | 'reset' | 'suspend' | 'resume'> | 'forceStop';
 
 export const ACTION_LABELS: Record<UiAction, string> = {
   edit: 'Edit configuration',

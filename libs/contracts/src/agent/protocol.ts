@@ -16,6 +16,8 @@
  * '\n', and from there bytes are RFB between the viewer and QEMU's VNC unix socket.
  */
 
+import type { ReportedVmState } from '@virtuoso/domain';
+
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** A host that has not sent a heartbeat for this long is shown offline. */
 export const OFFLINE_AFTER_MS = 3 * HEARTBEAT_INTERVAL_MS;
@@ -74,7 +76,7 @@ export interface JoinResponse {
 export interface AgentVmState {
   machineId: string;
   /** 'absent' = the agent holds no such machine. */
-  state: 'stopped' | 'running' | 'paused' | 'suspended' | 'absent';
+  state: ReportedVmState;
   version: number;
   media: string | null;
 }

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MachineNotFoundError } from '../vmm-driver';
-import { MachineDirs, versionAfterRunEnded, type MachineConfig } from './machine-dir';
+import { versionAfterRunEnded } from '@virtuoso/domain';
+import { MachineDirs, type MachineConfig } from './machine-dir';
 
 const ID = '0b0e6a5c-8a4e-4a53-9d5e-6a0c1f2b3c4d';
 const config = (over: Partial<MachineConfig> = {}): MachineConfig => ({

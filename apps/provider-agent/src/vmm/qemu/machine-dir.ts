@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { versionAfterRunEnded } from '@virtuoso/domain';
 import { MachineNotFoundError, type DirectKernelBoot, type MachineSpec } from '../vmm-driver';
 import { MACHINE_FILES as F, type Accel, type MachineType, type StateCompression } from './command-line';
 
@@ -26,15 +27,6 @@ export interface RunConfig {
   media: string | null;
   bootFrom: 'disk' | 'cdrom';
   directKernel?: DirectKernelBoot;
-}
-
-/**
- * The version rule as the agent applies it: a run that ended (stop, suspend, guest power-off,
- * crash, or an end nobody watched) may have changed the disk, so the machine's version grows by
- * one (report: stop and suspend bump the version). The one place the agent computes it.
- */
-export function versionAfterRunEnded(version: number): number {
-  return version + 1;
 }
 
 /**

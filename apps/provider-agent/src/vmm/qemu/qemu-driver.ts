@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { reportedRunning } from '@virtuoso/domain';
 import { chooseAccelerator, type AccelChoice, type AccelMode, type AccelProbeOptions } from '../accel-probe';
 import { KeyedLock } from '../keyed-lock';
 import {
@@ -220,7 +221,7 @@ export class QemuDriver implements VmmDriver {
   async suspend(id: string, opts: SuspendOptions = {}): Promise<SuspendResult> {
     return this.lock.run(id, async () => {
       const st = await this.statusUnlocked(id);
-      if (st.state !== 'running' && st.state !== 'paused') throw new InvalidMachineStateError(id, st.state, 'suspend');
+      if (!reportedRunning(st.state)) throw new InvalidMachineStateError(id, st.state, 'suspend');
       const rt = this.processes.get(id)!;
       const t0 = Date.now();
       const compression = this.stateCompression();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { abandonTransient, settleAtRest, settleTransient } from '../src/agents/settle';
-import { vcpusFor } from '../src/agents/online';
+import { REPORTED_VM_STATES, abandonTransient, reportedRunning, settleAtRest, settleTransient } from './lifecycle-settle';
+import { vcpusFor } from './vcpus';
 
 /**
  * The reconciler's rules, one scenario each. Versions: stored at 1; a stop or suspend (or a guest
@@ -39,6 +39,18 @@ describe('settling a machine whose action outlived its timeout', () => {
     expect(settleTransient({ state: 'migrating', previousState: 'stored', version: 1 }, { state: 'stopped', version: 1 })).toBeNull();
   });
 
+  it('a lost previousState: settled from the state its action most likely started from', () => {
+    // starting, previousState lost: assumed from stopped. Agent stopped at 2 = the version the
+    // machine had (2): a stopped machine that did not start → back to stopped (not stored).
+    expect(settleTransient({ state: 'starting', previousState: null, version: 2 }, { state: 'stopped', version: 2 })).toMatchObject({ state: 'stopped', version: 2 });
+    // resuming, lost: assumed from suspended; the agent does not hold it → suspended, version kept.
+    expect(settleTransient({ state: 'resuming', previousState: null, version: 4 }, { state: 'absent', version: 4 })).toMatchObject({ state: 'suspended', version: 4, release: false });
+    // A machine at rest has no action to settle.
+    expect(settleTransient({ state: 'stopped', previousState: null, version: 4 }, { state: 'running', version: 4 })).toBeNull();
+    expect(abandonTransient({ state: 'running', previousState: null, version: 4 })).toBeNull();
+    expect(abandonTransient({ state: 'migrating', previousState: 'stored', version: 1 })).toBeNull();
+  });
+
   it('a silent agent: back where the action started (a store undone)', () => {
     expect(abandonTransient({ state: 'starting', previousState: 'stored', version: 1 })).toMatchObject({ state: 'stored', version: 1 });
     expect(abandonTransient({ state: 'storing', previousState: 'registered', version: 0 })).toMatchObject({ state: 'registered', release: true, unstore: true });
@@ -66,13 +78,24 @@ describe('settling a machine at rest that its agent reports otherwise', () => {
   });
 });
 
+describe('what the agent reports', () => {
+  it('a running or paused VM runs; stopped, suspended or absent ones do not', () => {
+    expect(REPORTED_VM_STATES.filter(reportedRunning)).toEqual(['running', 'paused']);
+  });
+});
+
 describe('vCPUs from speed', () => {
   it('uses as many of the host\'s CPUs as the speed needs (2 CPUs of 5199.5 bogomips here), at least 1', () => {
+    // 10399 / 2 = 5199.5 bogomips per CPU: 2000 → ⌈0.38⌉ = 1; 5199 → ⌈0.9999⌉ = 1; 5200 → ⌈1.0001⌉ = 2;
+    // 50000 → ⌈9.6⌉ = 10, capped at the host's 2 CPUs.
     const facts = { bogomips: 10399, cpus: 2, memoryMb: 1, freeDiskMb: 1, accelerator: 'tcg', agentVersion: '0', hostname: 'h' };
     expect(vcpusFor(2000, facts)).toBe(1);
     expect(vcpusFor(5199, facts)).toBe(1);
     expect(vcpusFor(5200, facts)).toBe(2);
     expect(vcpusFor(50_000, facts)).toBe(2);
     expect(vcpusFor(4000, null)).toBe(1);
+    // Facts that cannot be divided (no CPU or no bogomips measured): 1.
+    expect(vcpusFor(4000, { bogomips: 10399, cpus: 0 })).toBe(1);
+    expect(vcpusFor(4000, { bogomips: 0, cpus: 2 })).toBe(1);
   });
 });

@@ -1,13 +1,21 @@
-import type { AgentVmState } from '@virtuoso/contracts';
-import type { MachineState } from '@virtuoso/domain';
+import { type MachineState, assumedPreviousState } from './lifecycle';
 
 /**
  * How the reconciler settles a machine from what its agent reports (DESIGN.md §7: "a reconciler
- * moves the machine"; issue point 7: no action leaves a machine in a transient state for good).
- * Pure functions, so every rule has a scenario test (test/settle.spec.ts). The agent is the truth
- * about the VM; the version it reports counts runs that ended (stop, suspend, power-off, crash),
- * which is exactly what the front-end's version counts after the store.
+ * moves the machine"; no action leaves a machine in a transient state for good). Pure functions,
+ * so every rule has a scenario test (lifecycle-settle.spec.ts). The agent is the truth about the
+ * VM; the version it reports counts runs that ended (stop, suspend, power-off, crash), which is
+ * exactly what the front-end's version counts after the store.
  */
+
+/** A machine as its agent reports it; 'absent' = the agent holds no such machine. */
+export const REPORTED_VM_STATES = ['stopped', 'running', 'paused', 'suspended', 'absent'] as const;
+export type ReportedVmState = (typeof REPORTED_VM_STATES)[number];
+
+/** Whether a reported VM's guest runs (a paused one is a running one the VMM holds still). */
+export function reportedRunning(state: ReportedVmState): boolean {
+  return state === 'running' || state === 'paused';
+}
 
 export interface MachineView {
   state: MachineState;
@@ -17,7 +25,7 @@ export interface MachineView {
 
 /** What the agent's last heartbeat says of the machine; `absent` when it does not list it. */
 export interface Seen {
-  state: AgentVmState['state'];
+  state: ReportedVmState;
   version: number;
 }
 
@@ -41,16 +49,6 @@ const settlement = (state: MachineState, version: number, note: string, extra: P
   ...extra,
 });
 
-/** The state before a transient one when previousState was lost: the state its action starts from. */
-const FROM: Partial<Record<MachineState, MachineState>> = {
-  storing: 'registered',
-  starting: 'stopped',
-  stopping: 'running',
-  suspending: 'running',
-  resuming: 'suspended',
-  deleting: 'stopped',
-};
-
 /** What the agent's report means for a machine that exists there. */
 function present(machine: MachineView, seen: Seen, from: MachineState): Settlement {
   switch (seen.state) {
@@ -73,7 +71,7 @@ function present(machine: MachineView, seen: Seen, from: MachineState): Settleme
  */
 export function settleTransient(machine: MachineView, seen: Seen): Settlement | null {
   if (machine.state === 'migrating') return null;
-  const from = machine.previousState ?? FROM[machine.state];
+  const from = machine.previousState ?? assumedPreviousState(machine.state);
   if (!from) return null;
   if (seen.state === 'absent') {
     if (machine.state === 'storing') {
@@ -91,7 +89,7 @@ export function settleTransient(machine: MachineView, seen: Seen): Settlement | 
  */
 export function abandonTransient(machine: MachineView): Settlement | null {
   if (machine.state === 'migrating') return null;
-  const from = machine.previousState ?? FROM[machine.state];
+  const from = machine.previousState ?? assumedPreviousState(machine.state);
   if (!from) return null;
   if (machine.state === 'storing') {
     return settlement('registered', machine.version, 'the agent did not answer and has sent no heartbeat since: the store is undone', { release: true, unstore: true });
@@ -105,7 +103,7 @@ export function abandonTransient(machine: MachineView): Settlement | null {
  */
 export function settleAtRest(machine: MachineView, seen: Seen): Settlement | null {
   if (seen.state === 'absent') return null;
-  const runs = seen.state === 'running' || seen.state === 'paused';
+  const runs = reportedRunning(seen.state);
   switch (machine.state) {
     case 'running':
       if (seen.state === 'stopped' && seen.version > machine.version) {
