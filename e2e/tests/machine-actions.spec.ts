@@ -119,7 +119,7 @@ test('machine actions on a real agent: one start per double click, no stale erro
   await expect(page.getByTestId('no-offers')).toBeVisible();
   await expect(page.getByTestId('no-offer-reason')).toContainText('asked prices are too low');
   const { data: huge } = await buyerApi.POST('/api/machines', {
-    body: { name: `huge-${run}`, processor: 'x86', os: 'none', speed: 900_000_000, memory: 64, disk: 100, askedStoragePerMonth: '1000', askedRunningPerHour: '1000' },
+    body: { name: `huge-${run}`, processor: 'x86', os: 'none', speed: 9_000_000, memory: 64, disk: 100, askedStoragePerMonth: '1000', askedRunningPerHour: '1000' },
   });
   await page.goto(`/machines/${huge!.id}/offers`);
   await expect(page.getByTestId('no-offer-reason')).toContainText('too big');
