@@ -24,7 +24,7 @@ export class FrontendRefusedError extends Error {
 /** Names and ids put in download paths: no encoding ambiguity between the two ends. */
 const PATH_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
-export function checkPathPart(what: string, value: unknown): string {
+function checkPathPart(what: string, value: unknown): string {
   if (typeof value !== 'string' || !PATH_PART.test(value) || value.includes('..')) {
     throw new Error(`${what} must be 1-200 characters of letters, digits, '.', '_' and '-' (got ${JSON.stringify(value)})`);
   }

@@ -80,7 +80,7 @@ export function checkAgentMessage<S extends Dto | readonly [Dto]>(dto: S, plain:
 }
 
 /** Each constraint's message, the field's path in front when the message does not start with it. */
-export function problemsOf(errors: ValidationError[], prefix = ''): string[] {
+function problemsOf(errors: ValidationError[], prefix = ''): string[] {
   const out: string[] = [];
   for (const error of errors) {
     const path = prefix ? `${prefix}.${error.property}` : error.property;
