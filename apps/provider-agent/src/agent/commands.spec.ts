@@ -116,3 +116,11 @@ describe('AgentReply filter', () => {
     expect(errors).toContain('Commands: vm.media.eject → failed: qemu: boom');
   });
 });
+
+describe('agent.retire', () => {
+  it('answers { retired: true }, then the guard refuses every command, even a correctly signed one', async () => {
+    expect(await client.send(AgentCommands.retire, { reason: 'the host was deleted' })).toEqual({ ok: true, result: { retired: true } });
+    expect(await client.send(AgentCommands.list, {})).toEqual({ ok: false, code: 'refused', error: 'this agent no longer serves: the host was deleted' });
+    expect(warnings.join('\n')).toMatch(/refused vm\.list from 127\.0\.0\.1:\d+: this agent is retired \(the host was deleted\)/);
+  });
+});
