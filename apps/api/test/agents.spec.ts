@@ -365,6 +365,49 @@ describe('agent replay protection', () => {
   });
 });
 
+describe('heartbeat bodies', () => {
+  it('answers a signed heartbeat of the wrong shape with a 400 naming the field, and records nothing', async () => {
+    const facts = { bogomips: 1000, cpus: 1, memoryMb: 1024, freeDiskMb: 1000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
+    const t = await startApp();
+    try {
+      const provider = await t.signUp('provider');
+      const join = async () => {
+        const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
+        return (await t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts })).body as { agentId: string; secret: string };
+      };
+      const joined = await join();
+      const other = await join();
+      const vm = { machineId: '7c9e6679-7425-40de-944b-e07fc1f90ae7', state: 'running', version: 2, media: null };
+      const event = { machineId: vm.machineId, kind: 'poweredOff', at: '2026-11-25T10:00:00.000Z', version: 3 };
+      const beat = (body: unknown) => t.anonymous().post('/api/agents/heartbeat').send(sign(joined.secret, joined.agentId, '/api/agents/heartbeat', body));
+      const before = await t.snapshot();
+      const cases: Array<[unknown, string, string]> = [
+        [{ agentId: joined.agentId, facts: { ...facts, cpus: 0 }, vms: [], events: [] }, 'facts.cpus', 'facts.cpus must be at least 1'],
+        [{ agentId: joined.agentId, facts, vms: [{ ...vm, state: 'exploded' }], events: [] }, 'vms.0.state', 'state must be stopped, running, paused, suspended or absent'],
+        [{ agentId: joined.agentId, facts, vms: [], events: [{ ...event, version: 'x' }] }, 'events.0.version', 'version must be a whole number'],
+        [{ agentId: joined.agentId, facts, vms: 'all', events: [] }, 'vms', 'vms must be a list'],
+        [{ agentId: other.agentId, facts, vms: [], events: [] }, 'agentId', 'a heartbeat carries the agentId of its signer'],
+      ];
+      for (const [body, field, message] of cases) {
+        const response = await beat(body);
+        expect(response.status, field).toBe(400);
+        expect(response.body.message, field).toBe(message);
+        expect(response.body.fields?.[field], field).toContain(message);
+      }
+      const notAnObject = await beat([]);
+      expect(notAnObject.status).toBe(400);
+      expect(notAnObject.body.message).toBe('a heartbeat must be a JSON object');
+      expect(await t.snapshot()).toEqual(before);
+      // The same heartbeat, well formed, is recorded.
+      expect((await beat({ agentId: joined.agentId, facts, vms: [vm], events: [] })).status).toBe(204);
+      const row = await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: joined.agentId });
+      expect(JSON.parse(row.vms)).toEqual([vm]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('agent addresses the API may dial', () => {
   const facts = { bogomips: 20000, cpus: 4, memoryMb: 4096, freeDiskMb: 50000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
   const joinWith = async (t: TestApp, provider: Agent, agentHost: string, agentPort: number) => {

@@ -67,7 +67,7 @@ describe('hostile request bodies', () => {
     const join = await t.anonymous().post('/api/agents/join').send({ joinToken: 'x'.repeat(200 * 1024) });
     expect(join.status).toBe(413);
     // A heartbeat of a big host (1 MB of VM states as signed text) is parsed, then refused as unsigned.
-    const heartbeat = await t.anonymous().post('/api/agents/heartbeat').send({ hostId: 'h', ts: Date.now(), nonce: 'n', body: 'v'.repeat(1024 * 1024), sig: 'ab' });
+    const heartbeat = await t.anonymous().post('/api/agents/heartbeat').send({ agentId: 'h', ts: Date.now(), nonce: 'n', body: 'v'.repeat(1024 * 1024), sig: 'ab' });
     expect(heartbeat.status).toBe(401);
     expect(await t.snapshot()).toEqual(before);
   });

@@ -172,7 +172,7 @@ export class JoinResponseDto implements JoinResponse {
  */
 export class SignedEnvelopeDto implements SignedEnvelope {
   @ApiProperty({ description: 'Agent id the secret belongs to.', example: '9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11' })
-  hostId: string;
+  agentId: string;
 
   @ApiProperty({ description: "Milliseconds since the epoch on the sender's clock.", example: 1795600000000 })
   ts: number;

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { MAX_SKEW_MS, verify } from '@virtuoso/contracts';
+import { AGENT_HEADER, MAX_SKEW_MS, verify } from '@virtuoso/contracts';
 import { LessThanOrEqual, Repository } from 'typeorm';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
@@ -9,9 +9,6 @@ import { AgentNonce } from './agent-nonce.entity';
 
 /** Nonces longer than this are not what agents send (32 hex digits): refused as malformed. */
 const MAX_NONCE_LENGTH = 64;
-
-/** Header carrying the signed envelope of an agent's download request (base64 of its JSON). */
-export const AGENT_HEADER = 'x-virtuoso-agent';
 
 /**
  * Verifies what agents send: a SignedEnvelope on the exact channel (the path), signed with the
@@ -29,9 +26,9 @@ export class AgentAuth {
 
   /** An envelope sent as the request body (heartbeats). */
   async verifyBody(channel: string, envelope: unknown, from?: string): Promise<{ agent: Agent; body: unknown }> {
-    const hostId = (envelope as { hostId?: unknown } | null)?.hostId;
-    const agent = typeof hostId === 'string' && hostId.length <= 64 ? await this.agents.findOneBy({ id: hostId }) : null;
-    if (!agent) throw this.refuse(channel, envelope && typeof envelope === 'object' && typeof hostId === 'string' ? 'unknown agent' : 'not a signed envelope', from);
+    const agentId = (envelope as { agentId?: unknown } | null)?.agentId;
+    const agent = typeof agentId === 'string' && agentId.length <= 64 ? await this.agents.findOneBy({ id: agentId }) : null;
+    if (!agent) throw this.refuse(channel, envelope && typeof envelope === 'object' && typeof agentId === 'string' ? 'unknown agent' : 'not a signed envelope', from);
     // verify() checks signature and time first; the nonce it hands over is recorded below, in the database.
     let nonce = '';
     const now = Date.now();
@@ -58,7 +55,7 @@ export class AgentAuth {
     }
   }
 
-  /** An envelope of `{ path }` in the x-virtuoso-agent header (downloads); the path must be the channel. */
+  /** An envelope of `{ path }` in the AGENT_HEADER header (downloads); the path must be the channel. */
   async verifyHeader(channel: string, header: string | undefined, from?: string): Promise<Agent> {
     let envelope: unknown = null;
     try {

@@ -3,11 +3,17 @@ import { ClientTCP } from '@nestjs/microservices';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
   AgentCommands,
+  AgentErrorCodes,
+  AgentProtocol,
+  checkAgentMessage,
+  type AgentCommand,
+  type AgentFailure,
   type AgentReply,
+  type AgentRequest,
+  type AgentResult,
   type AgentRetireCommand,
   type AgentVmState,
   type ConsoleOpenCommand,
-  type ConsoleOpenResult,
   type VmCommand,
   type VmCreateCommand,
   type VmMediaCommand,
@@ -57,29 +63,29 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
   ) {}
 
   createVm(target: AgentTarget, command: VmCreateCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.create, command, command.image ? this.config.agentCreateTimeoutMs : this.config.agentCommandTimeoutMs);
+    return this.send(target, AgentCommands.create, command, command.image ? this.config.agentCreateTimeoutMs : this.config.agentCommandTimeoutMs);
   }
 
   startVm(target: AgentTarget, command: VmStartCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.start, command);
+    return this.send(target, AgentCommands.start, command);
   }
 
   stopVm(target: AgentTarget, command: VmStopCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.stop, command, (command.timeoutMs ?? 30_000) + STOP_MARGIN_MS);
+    return this.send(target, AgentCommands.stop, command, (command.timeoutMs ?? 30_000) + STOP_MARGIN_MS);
   }
 
   rebootVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.reboot, command);
+    return this.send(target, AgentCommands.reboot, command);
   }
 
   resetVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.reset, command);
+    return this.send(target, AgentCommands.reset, command);
   }
 
   async retireAgent(target: AgentTarget, command: AgentRetireCommand): Promise<void> {
     const agent = await this.agentOf(target);
     try {
-      await this.command(target, AgentCommands.retire, command);
+      await this.send(target, AgentCommands.retire, command);
     } finally {
       // Nothing more goes to it.
       this.drop(agent.id);
@@ -87,38 +93,38 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
   }
 
   suspendVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.suspend, command);
+    return this.send(target, AgentCommands.suspend, command);
   }
 
   resumeVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.resume, command);
+    return this.send(target, AgentCommands.resume, command);
   }
 
   deleteVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.delete, command);
+    return this.send(target, AgentCommands.delete, command);
   }
 
   attachMedia(target: AgentTarget, command: VmMediaCommand): Promise<AgentVmState> {
     // The agent fetches the ISO first (cached by sha256 afterwards).
-    return this.command(target, AgentCommands.attachMedia, command, this.config.agentCreateTimeoutMs);
+    return this.send(target, AgentCommands.attachMedia, command, this.config.agentCreateTimeoutMs);
   }
 
   ejectMedia(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.ejectMedia, command);
+    return this.send(target, AgentCommands.ejectMedia, command);
   }
 
   sendKeys(target: AgentTarget, command: VmSendKeysCommand): Promise<AgentVmState> {
-    return this.command(target, AgentCommands.sendKeys, command);
+    return this.send(target, AgentCommands.sendKeys, command);
   }
 
   async openConsole(target: AgentTarget, command: ConsoleOpenCommand): Promise<ConsoleEndpoint> {
     const agent = await this.agentOf(target);
-    const result = await this.command<ConsoleOpenResult>(target, AgentCommands.consoleOpen, command);
+    const result = await this.send(target, AgentCommands.consoleOpen, command);
     return { host: agent.agentHost, port: result.consolePort || agent.consolePort };
   }
 
   listVms(target: AgentTarget): Promise<AgentVmState[]> {
-    return this.command(target, AgentCommands.list, {});
+    return this.send(target, AgentCommands.list, {});
   }
 
   onApplicationShutdown(): void {
@@ -126,13 +132,17 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     this.connections.clear();
   }
 
-  private async command<T>(target: AgentTarget, pattern: string, body: unknown, timeoutMs = this.config.agentCommandTimeoutMs): Promise<T> {
+  /**
+   * Sends command C signed for the target's agent and resolves with its result, typed and checked
+   * against the protocol's reply DTO (AgentProtocol): an answer of another shape is a failure.
+   */
+  private async send<C extends AgentCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs = this.config.agentCommandTimeoutMs): Promise<AgentResult<C>> {
     const agent = await this.agentOf(target);
     const client = await this.connect(target, agent);
     const started = Date.now();
-    let reply: AgentReply<T>;
+    let reply: AgentReply;
     try {
-      reply = await firstValueFrom(client.send<AgentReply<T>>(pattern, sign(agent.secret, agent.id, pattern, body)).pipe(timeout(timeoutMs)));
+      reply = await firstValueFrom(client.send<AgentReply>(pattern, sign(agent.secret, agent.id, pattern, body)).pipe(timeout(timeoutMs)));
     } catch (error) {
       if (error instanceof TimeoutError) {
         throw new AgentNoAnswerError(`the agent of host ${target.hostName} did not answer ${pattern} within ${Math.round(timeoutMs / 1000)} s`);
@@ -144,11 +154,17 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
       throw new AgentRefusedError(`the agent of host ${target.hostName} answered ${pattern} with something that is not a reply`, 'failed');
     }
     if (!reply.ok) {
-      this.logger.warn(`${pattern} on ${target.hostName} (agent ${agent.id}) → ${reply.code}: ${reply.error}`);
-      throw new AgentRefusedError(explain(target.hostName, reply), reply.code);
+      const failure: AgentFailure = AgentErrorCodes.includes(reply.code) ? reply : { ok: false, code: 'failed', error: String(reply.error) };
+      this.logger.warn(`${pattern} on ${target.hostName} (agent ${agent.id}) → ${failure.code}: ${failure.error}`);
+      throw new AgentRefusedError(explain(target.hostName, failure), failure.code);
+    }
+    const result = checkAgentMessage(AgentProtocol[pattern].result, reply.result);
+    if (!result.ok) {
+      this.logger.warn(`${pattern} on ${target.hostName} (agent ${agent.id}) answered a malformed result: ${result.problems.join('; ')}`);
+      throw new AgentRefusedError(`the agent of host ${target.hostName} answered ${pattern} with a malformed result (${result.problems[0]})`, 'failed');
     }
     this.logger.debug(`${pattern} on ${target.hostName} answered in ${Date.now() - started} ms`);
-    return reply.result;
+    return result.value as AgentResult<C>;
   }
 
   private async agentOf(target: AgentTarget): Promise<Agent> {
@@ -216,7 +232,7 @@ function describe(error: unknown): string {
 }
 
 /** An agent's refusal as a sentence for the buyer (and lastError). */
-function explain(hostName: string, reply: Extract<AgentReply, { ok: false }>): string {
+function explain(hostName: string, reply: AgentFailure): string {
   const agent = `the agent of host ${hostName}`;
   switch (reply.code) {
     case 'unauthenticated':

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, StreamableFile } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import {
+  AGENT_HEADER,
   AgentDto,
   CreateJoinTokenDto,
   JoinRequestDto,
@@ -13,7 +14,6 @@ import type { Request } from 'express';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth.decorators';
 import { Idempotent } from '../common/idempotency.interceptor';
-import { AGENT_HEADER } from './agent-auth.service';
 import { AgentsService } from './agents.service';
 import { AgentDownloads } from './agent-downloads.service';
 

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
+  HEARTBEAT_PATH,
+  HeartbeatDto,
+  checkAgentMessage,
   type AgentDto,
-  type AgentEvent,
-  type AgentVmState,
   type CreateJoinTokenDto,
-  type Heartbeat,
   type HostFacts,
   type JoinRequestDto,
   type JoinResponseDto,
@@ -13,13 +13,12 @@ import {
   type JoinTokenStatusDto,
   type JoinedAgentDto,
 } from '@virtuoso/contracts';
-import { REPORTED_VM_STATES } from '@virtuoso/domain';
 import type { Request } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { In, IsNull, MoreThan, Repository } from 'typeorm';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
-import { ApiError, badRequest, notFound } from '../common/errors';
+import { ApiError, badRequest, notFound, validationException } from '../common/errors';
 import { isoAfter, nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Host } from '../providers/host.entity';
@@ -31,8 +30,7 @@ import { CONSOLE_PORT_OFFSET, canBindLoopback, isThisMachine, suggestAgentPorts 
 import { isOnline, parseFacts } from './online';
 import { Reconciler } from './reconciler.service';
 
-export const HEARTBEAT_CHANNEL = '/api/agents/heartbeat';
-export const JOIN_TOKEN_PREFIX = 'vj_';
+const JOIN_TOKEN_PREFIX = 'vj_';
 const JOIN_TOKEN_TTL_SECONDS = 3600;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -183,7 +181,8 @@ export class AgentsService {
       agentPort: dto.agentPort,
       consolePort: dto.consolePort,
       joinedFrom,
-      facts: JSON.stringify(factsOf(dto.facts)),
+      // The ValidationPipe has checked the facts and dropped unknown fields (HostFactsDto).
+      facts: JSON.stringify(dto.facts),
       vms: '[]',
       lastHeartbeatAt: null,
       joinedAt: now,
@@ -224,21 +223,27 @@ export class AgentsService {
     });
   }
 
-  /** POST /api/agents/heartbeat: verified, recorded (facts, machine states), then its events applied. */
+  /**
+   * POST /api/agents/heartbeat: verified, checked against HeartbeatDto (a 400 naming the field,
+   * recording nothing), recorded (facts, machine states), then its events applied.
+   */
   async heartbeat(envelope: unknown, from?: string): Promise<void> {
-    const { agent, body } = await this.auth.verifyBody(HEARTBEAT_CHANNEL, envelope, from);
-    const hb = body as Partial<Heartbeat> | null;
-    if (!hb || typeof hb !== 'object' || hb.agentId !== agent.id || !Array.isArray(hb.vms) || !Array.isArray(hb.events) || !hb.facts || typeof hb.facts !== 'object') {
-      this.logger.warn(`agent ${agent.id}: malformed heartbeat refused`);
-      throw new ApiError(400, 'a heartbeat carries agentId (the signer), facts, vms and events');
+    const { agent, body } = await this.auth.verifyBody(HEARTBEAT_PATH, envelope, from);
+    const checked = checkAgentMessage(HeartbeatDto, body);
+    if (!checked.ok) {
+      this.logger.warn(`agent ${agent.id}: malformed heartbeat refused: ${checked.problems.join('; ')}`);
+      throw checked.errors.length ? validationException(checked.errors) : new ApiError(400, 'a heartbeat must be a JSON object');
     }
-    const vms = hb.vms.filter(isVmState);
-    const events = hb.events.filter(isEvent);
+    const hb = checked.value;
+    if (hb.agentId !== agent.id) {
+      this.logger.warn(`agent ${agent.id}: heartbeat carrying agentId ${hb.agentId} refused`);
+      throw badRequest('agentId', 'a heartbeat carries the agentId of its signer');
+    }
     await this.db.transaction((em) =>
-      em.update(Agent, { id: agent.id }, { lastHeartbeatAt: nowIso(), facts: JSON.stringify(factsOf(hb.facts as HostFacts)), vms: JSON.stringify(vms) }),
+      em.update(Agent, { id: agent.id }, { lastHeartbeatAt: nowIso(), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms) }),
     );
-    if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${vms.length} machine(s))`);
-    await this.reconciler.applyEvents(agent, events);
+    if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
+    await this.reconciler.applyEvents(agent, hb.events);
   }
 
   private joinedDto(agent: Agent): JoinedAgentDto {
@@ -250,29 +255,4 @@ export class AgentsService {
       facts: (parseFacts(agent.facts) ?? {}) as HostFacts,
     };
   }
-}
-
-/** Only the known facts, so a heartbeat cannot stuff the row. */
-function factsOf(facts: HostFacts): HostFacts {
-  const text = (value: unknown, max: number) => (typeof value === 'string' ? value.slice(0, max) : '');
-  const whole = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? Math.max(0, Math.floor(value)) : 0);
-  return {
-    bogomips: whole(facts.bogomips),
-    cpus: whole(facts.cpus),
-    memoryMb: whole(facts.memoryMb),
-    freeDiskMb: whole(facts.freeDiskMb),
-    accelerator: text(facts.accelerator, 20),
-    agentVersion: text(facts.agentVersion, 40),
-    hostname: text(facts.hostname, 255),
-  };
-}
-
-function isVmState(vm: unknown): vm is AgentVmState {
-  const v = vm as AgentVmState;
-  return !!v && typeof v.machineId === 'string' && (REPORTED_VM_STATES as readonly string[]).includes(v.state) && Number.isSafeInteger(v.version);
-}
-
-function isEvent(event: unknown): event is AgentEvent {
-  const e = event as AgentEvent;
-  return !!e && typeof e.machineId === 'string' && (e.kind === 'poweredOff' || e.kind === 'crashed') && Number.isSafeInteger(e.version);
 }

@@ -1,4 +1,5 @@
 import type {
+  AgentErrorCode,
   AgentRetireCommand,
   AgentVmState,
   ConsoleOpenCommand,
@@ -67,7 +68,7 @@ export class AgentRefusedError extends Error {
   readonly status = 502;
   constructor(
     message: string,
-    readonly code: 'unauthenticated' | 'not-found' | 'conflict' | 'refused' | 'failed',
+    readonly code: AgentErrorCode,
   ) {
     super(message);
     this.name = 'AgentRefusedError';

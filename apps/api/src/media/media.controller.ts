@@ -1,8 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Req, StreamableFile, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { MediaDto, UploadMediaDto } from '@virtuoso/contracts';
+import { AGENT_HEADER, MediaDto, UploadMediaDto } from '@virtuoso/contracts';
 import type { Request } from 'express';
-import { AGENT_HEADER } from '../agents/agent-auth.service';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth.decorators';
 import { Idempotent } from '../common/idempotency.interceptor';

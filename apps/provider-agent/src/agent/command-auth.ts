@@ -1,5 +1,7 @@
-import { Logger } from '@nestjs/common';
-import { NonceCache, verify, type AgentReply } from '@virtuoso/contracts';
+import { Inject, Injectable, Logger, createParamDecorator, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { TcpContext } from '@nestjs/microservices';
+import { NonceCache, verify, type AgentFailure } from '@virtuoso/contracts';
+import { CommandError } from './errors';
 
 export interface Credentials {
   agentId: string;
@@ -31,7 +33,7 @@ export class CommandAuth {
     return this.retiredBecause !== undefined;
   }
 
-  check(pattern: string, envelope: unknown, peer?: string): { ok: true; body: unknown } | { ok: false; reply: AgentReply } {
+  check(pattern: string, envelope: unknown, peer?: string): { ok: true; body: unknown } | { ok: false; reply: AgentFailure } {
     const refuse = (reason: string) => {
       this.log.warn(`refused ${pattern}${peer ? ` from ${peer}` : ''}: ${reason}`);
       return { ok: false as const, reply: { ok: false as const, code: 'unauthenticated' as const, error: `command refused: ${reason}` } };
@@ -43,7 +45,44 @@ export class CommandAuth {
     if (!this.creds) return refuse('not-joined (the agent has no secret yet)');
     const r = verify(this.creds.secret, pattern, envelope, this.nonces);
     if (!r.ok) return refuse(r.reason);
-    if (r.hostId !== this.creds.agentId) return refuse(`wrong-host (envelope for ${JSON.stringify(r.hostId).slice(0, 80)})`);
+    if (r.agentId !== this.creds.agentId) return refuse(`wrong-agent (envelope for ${JSON.stringify(r.agentId).slice(0, 80)})`);
     return { ok: true, body: r.body };
   }
 }
+
+/** A command the guard refused; CommandAuth has logged it already. */
+export class CommandRefusedError extends CommandError {}
+
+/** The verified body of each message, by its TcpContext (one per message), for @SignedBody. */
+const verifiedBodies = new WeakMap<object, unknown>();
+
+function peerOf(ctx: TcpContext | undefined): string | undefined {
+  try {
+    const s = ctx?.getSocketRef()?.socket;
+    return s ? `${s.remoteAddress}:${s.remotePort}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lets a command through only when CommandAuth accepts its envelope on channel = its pattern;
+ * hands the verified body over to @SignedBody. A refusal becomes the reply's failure (see
+ * AgentReplyFilter), so the front-end reads it like any other.
+ */
+@Injectable()
+export class SignedCommandGuard implements CanActivate {
+  constructor(@Inject(CommandAuth) private readonly auth: CommandAuth) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const rpc = context.switchToRpc();
+    const tcp = rpc.getContext<TcpContext>();
+    const checked = this.auth.check(tcp.getPattern(), rpc.getData(), peerOf(tcp));
+    if (!checked.ok) throw new CommandRefusedError(checked.reply.code, checked.reply.error);
+    verifiedBodies.set(tcp, checked.body);
+    return true;
+  }
+}
+
+/** The body of the command once SignedCommandGuard verified its signature; `data` is the command's pattern (for CommandBodyPipe). */
+export const SignedBody = createParamDecorator((_pattern: string, context: ExecutionContext) => verifiedBodies.get(context.switchToRpc().getContext<TcpContext>()));

@@ -1,10 +1,11 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
-import { Ctx, MessagePattern, Payload, TcpContext } from '@nestjs/microservices';
-import { AgentCommands, type AgentReply, type ConsoleOpenResult } from '@virtuoso/contracts';
-import { CommandAuth } from './command-auth';
-import { parseConsoleOpen, parseCreate, parseMedia, parseRetire, parseSendKeys, parseStart, parseStop, parseVmCommand } from './commands';
+import { Controller, Inject, UseFilters, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
+import { MessagePattern } from '@nestjs/microservices';
+import { AgentCommands, type AgentRequest, type AgentResult } from '@virtuoso/contracts';
+import { CommandAuth, SignedBody, SignedCommandGuard } from './command-auth';
+import { CommandBodyPipe } from './commands.pipe';
+import { AgentReplyFilter, AgentReplyInterceptor } from './commands.replies';
 import { ConsoleRelay } from './console-relay';
-import { CommandError, toFailure } from './errors';
+import { CommandError } from './errors';
 import { MachinesService } from './machines.service';
 
 export const CONSOLE_PORT = Symbol('CONSOLE_PORT');
@@ -13,13 +14,17 @@ export const ON_RETIRE = Symbol('ON_RETIRE');
 export type OnRetire = (reason: string) => Promise<void> | void;
 
 /**
- * The command port (report §6.3): one handler per AgentCommands pattern. Each takes a
- * SignedEnvelope, verifies it on channel = pattern, and replies AgentReply.
+ * The command port (report §6.3): one handler per AgentCommands pattern. Each message is a
+ * SignedEnvelope that SignedCommandGuard verifies on channel = pattern; CommandBodyPipe checks its
+ * body against the protocol's request DTO (AgentProtocol); the handler's result, or whatever
+ * stopped it, is answered as an AgentReply.
  */
 @Controller()
+@UseGuards(SignedCommandGuard)
+@UsePipes(CommandBodyPipe)
+@UseInterceptors(AgentReplyInterceptor)
+@UseFilters(AgentReplyFilter)
 export class CommandsController {
-  private readonly log = new Logger('Commands');
-
   constructor(
     @Inject(CommandAuth) private readonly auth: CommandAuth,
     @Inject(MachinesService) private readonly machines: MachinesService,
@@ -28,119 +33,90 @@ export class CommandsController {
     @Inject(ON_RETIRE) private readonly onRetire: OnRetire,
   ) {}
 
-  private async run<T>(pattern: string, envelope: unknown, ctx: TcpContext | undefined, fn: (body: unknown) => Promise<T> | T): Promise<AgentReply<T>> {
-    let peer: string | undefined;
-    try {
-      const s = ctx?.getSocketRef()?.socket;
-      if (s) peer = `${s.remoteAddress}:${s.remotePort}`;
-    } catch {
-      /* no socket info */
-    }
-    const a = this.auth.check(pattern, envelope, peer);
-    if (!a.ok) return a.reply as AgentReply<T>;
-    try {
-      return { ok: true, result: await fn(a.body) };
-    } catch (e) {
-      const f = toFailure(e);
-      const level = f.code === 'failed' && !(e instanceof CommandError) ? 'error' : 'warn';
-      this.log[level](`${pattern} → ${f.code}: ${f.error}`);
-      return f;
-    }
-  }
-
   @MessagePattern(AgentCommands.facts)
-  facts(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.facts, env, ctx, () => this.machines.facts());
+  facts(): AgentResult<typeof AgentCommands.facts> {
+    return this.machines.facts();
   }
 
   @MessagePattern(AgentCommands.list)
-  list(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.list, env, ctx, () => this.machines.list());
+  list(): Promise<AgentResult<typeof AgentCommands.list>> {
+    return this.machines.list();
   }
 
   @MessagePattern(AgentCommands.create)
-  create(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.create, env, ctx, (b) => this.machines.create(parseCreate(AgentCommands.create, b)));
+  create(@SignedBody(AgentCommands.create) cmd: AgentRequest<typeof AgentCommands.create>): Promise<AgentResult<typeof AgentCommands.create>> {
+    return this.machines.create(cmd);
   }
 
   @MessagePattern(AgentCommands.start)
-  start(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.start, env, ctx, (b) => this.machines.start(parseStart(AgentCommands.start, b)));
+  start(@SignedBody(AgentCommands.start) cmd: AgentRequest<typeof AgentCommands.start>): Promise<AgentResult<typeof AgentCommands.start>> {
+    return this.machines.start(cmd);
   }
 
   @MessagePattern(AgentCommands.stop)
-  stop(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.stop, env, ctx, (b) => this.machines.stop(parseStop(AgentCommands.stop, b)));
+  stop(@SignedBody(AgentCommands.stop) cmd: AgentRequest<typeof AgentCommands.stop>): Promise<AgentResult<typeof AgentCommands.stop>> {
+    return this.machines.stop(cmd);
   }
 
   @MessagePattern(AgentCommands.reboot)
-  reboot(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.reboot, env, ctx, (b) => this.machines.reboot(parseVmCommand(AgentCommands.reboot, b)));
+  reboot(@SignedBody(AgentCommands.reboot) cmd: AgentRequest<typeof AgentCommands.reboot>): Promise<AgentResult<typeof AgentCommands.reboot>> {
+    return this.machines.reboot(cmd);
   }
 
   @MessagePattern(AgentCommands.reset)
-  reset(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.reset, env, ctx, (b) => this.machines.reset(parseVmCommand(AgentCommands.reset, b)));
+  reset(@SignedBody(AgentCommands.reset) cmd: AgentRequest<typeof AgentCommands.reset>): Promise<AgentResult<typeof AgentCommands.reset>> {
+    return this.machines.reset(cmd);
   }
 
   /** The front-end deleted this agent's host: stop serving for good (it may join again only with a new join token). */
   @MessagePattern(AgentCommands.retire)
-  retire(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.retire, env, ctx, async (b) => {
-      const cmd = parseRetire(AgentCommands.retire, b);
-      this.auth.retire(cmd.reason);
-      await this.onRetire(cmd.reason);
-      return { retired: true };
-    });
+  async retire(@SignedBody(AgentCommands.retire) cmd: AgentRequest<typeof AgentCommands.retire>): Promise<AgentResult<typeof AgentCommands.retire>> {
+    this.auth.retire(cmd.reason);
+    await this.onRetire(cmd.reason);
+    return { retired: true };
   }
 
   @MessagePattern(AgentCommands.suspend)
-  suspend(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.suspend, env, ctx, (b) => this.machines.suspend(parseVmCommand(AgentCommands.suspend, b)));
+  suspend(@SignedBody(AgentCommands.suspend) cmd: AgentRequest<typeof AgentCommands.suspend>): Promise<AgentResult<typeof AgentCommands.suspend>> {
+    return this.machines.suspend(cmd);
   }
 
   @MessagePattern(AgentCommands.resume)
-  resume(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.resume, env, ctx, (b) => this.machines.resume(parseVmCommand(AgentCommands.resume, b)));
+  resume(@SignedBody(AgentCommands.resume) cmd: AgentRequest<typeof AgentCommands.resume>): Promise<AgentResult<typeof AgentCommands.resume>> {
+    return this.machines.resume(cmd);
   }
 
   @MessagePattern(AgentCommands.delete)
-  delete(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.delete, env, ctx, (b) => {
-      const cmd = parseVmCommand(AgentCommands.delete, b);
-      return this.machines.delete(cmd, () => this.relay.closeMachine(cmd.machineId, 'machine deleted'));
-    });
+  delete(@SignedBody(AgentCommands.delete) cmd: AgentRequest<typeof AgentCommands.delete>): Promise<AgentResult<typeof AgentCommands.delete>> {
+    return this.machines.delete(cmd, () => this.relay.closeMachine(cmd.machineId, 'machine deleted'));
   }
 
   @MessagePattern(AgentCommands.attachMedia)
-  attachMedia(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.attachMedia, env, ctx, (b) => this.machines.attachMedia(parseMedia(AgentCommands.attachMedia, b)));
+  attachMedia(@SignedBody(AgentCommands.attachMedia) cmd: AgentRequest<typeof AgentCommands.attachMedia>): Promise<AgentResult<typeof AgentCommands.attachMedia>> {
+    return this.machines.attachMedia(cmd);
   }
 
   @MessagePattern(AgentCommands.ejectMedia)
-  ejectMedia(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.ejectMedia, env, ctx, (b) => this.machines.ejectMedia(parseVmCommand(AgentCommands.ejectMedia, b)));
+  ejectMedia(@SignedBody(AgentCommands.ejectMedia) cmd: AgentRequest<typeof AgentCommands.ejectMedia>): Promise<AgentResult<typeof AgentCommands.ejectMedia>> {
+    return this.machines.ejectMedia(cmd);
   }
 
   @MessagePattern(AgentCommands.sendKeys)
-  sendKeys(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.sendKeys, env, ctx, (b) => this.machines.sendKeys(parseSendKeys(AgentCommands.sendKeys, b)));
+  sendKeys(@SignedBody(AgentCommands.sendKeys) cmd: AgentRequest<typeof AgentCommands.sendKeys>): Promise<AgentResult<typeof AgentCommands.sendKeys>> {
+    return this.machines.sendKeys(cmd);
   }
 
   @MessagePattern(AgentCommands.consoleOpen)
-  consoleOpen(@Payload() env: unknown, @Ctx() ctx: TcpContext) {
-    return this.run(AgentCommands.consoleOpen, env, ctx, async (b): Promise<ConsoleOpenResult> => {
-      const cmd = parseConsoleOpen(AgentCommands.consoleOpen, b);
-      const st = await this.machines.isRunning(cmd.machineId);
-      if (st.state === 'absent') throw new CommandError('not-found', `machine ${cmd.machineId} not found`);
-      if (!st.running) throw new CommandError('conflict', `no console for machine ${cmd.machineId}: it is ${st.state}`);
-      if (cmd.expiresAt <= Date.now()) throw new CommandError('refused', 'the console ticket has already expired');
-      try {
-        this.relay.open(cmd.machineId, cmd.ticket, cmd.expiresAt);
-      } catch (e) {
-        throw new CommandError('conflict', (e as Error).message);
-      }
-      return { machineId: cmd.machineId, expiresAt: cmd.expiresAt, consolePort: this.consolePort };
-    });
+  async consoleOpen(@SignedBody(AgentCommands.consoleOpen) cmd: AgentRequest<typeof AgentCommands.consoleOpen>): Promise<AgentResult<typeof AgentCommands.consoleOpen>> {
+    const st = await this.machines.isRunning(cmd.machineId);
+    if (st.state === 'absent') throw new CommandError('not-found', `machine ${cmd.machineId} not found`);
+    if (!st.running) throw new CommandError('conflict', `no console for machine ${cmd.machineId}: it is ${st.state}`);
+    if (cmd.expiresAt <= Date.now()) throw new CommandError('refused', 'the console ticket has already expired');
+    try {
+      this.relay.open(cmd.machineId, cmd.ticket, cmd.expiresAt);
+    } catch (e) {
+      throw new CommandError('conflict', (e as Error).message);
+    }
+    return { machineId: cmd.machineId, expiresAt: cmd.expiresAt, consolePort: this.consolePort };
   }
 }

@@ -1,13 +1,11 @@
-import type { AgentReply } from '@virtuoso/contracts';
+import type { AgentErrorCode, AgentFailure } from '@virtuoso/contracts';
 import { InvalidMachineStateError, MachineNotFoundError, SuspendFailedError } from '../vmm/vmm-driver';
 import { FrontendRefusedError } from './frontend-client';
-
-export type FailureCode = Extract<AgentReply, { ok: false }>['code'];
 
 /** A command that cannot be carried out, with the reply code the front-end gets. */
 export class CommandError extends Error {
   constructor(
-    readonly code: FailureCode,
+    readonly code: AgentErrorCode,
     message: string,
   ) {
     super(message);
@@ -16,7 +14,7 @@ export class CommandError extends Error {
 }
 
 /** Driver and agent errors → reply codes. */
-export function toFailure(e: unknown): { ok: false; code: FailureCode; error: string } {
+export function toFailure(e: unknown): AgentFailure {
   if (e instanceof CommandError) return { ok: false, code: e.code, error: e.message };
   if (e instanceof MachineNotFoundError) return { ok: false, code: 'not-found', error: e.message };
   if (e instanceof InvalidMachineStateError) return { ok: false, code: 'conflict', error: e.message };

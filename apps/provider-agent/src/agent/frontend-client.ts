@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { sign, type Heartbeat, type JoinRequest, type JoinResponse } from '@virtuoso/contracts';
+import { AGENT_HEADER, HEARTBEAT_PATH, JOIN_PATH, sign, type Heartbeat, type JoinRequest, type JoinResponse } from '@virtuoso/contracts';
 
 /** Where the agent's identity lives once joined. */
 export interface AgentIdentity {
@@ -9,12 +9,6 @@ export interface AgentIdentity {
   secret: string;
   frontendUrl: string;
 }
-
-/** Header carrying the signed envelope of a download request (protocol.ts). */
-export const AGENT_HEADER = 'x-virtuoso-agent';
-
-export const HEARTBEAT_PATH = '/api/agents/heartbeat';
-export const JOIN_PATH = '/api/agents/join';
 
 /** The front-end said no (4xx): retrying will not help. */
 export class FrontendRefusedError extends Error {
@@ -30,7 +24,7 @@ export class FrontendRefusedError extends Error {
 /** Names and ids put in download paths: no encoding ambiguity between the two ends. */
 const PATH_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
-export function checkPathPart(what: string, value: unknown): string {
+function checkPathPart(what: string, value: unknown): string {
   if (typeof value !== 'string' || !PATH_PART.test(value) || value.includes('..')) {
     throw new Error(`${what} must be 1-200 characters of letters, digits, '.', '_' and '-' (got ${JSON.stringify(value)})`);
   }
@@ -51,7 +45,7 @@ async function errorMessage(res: Response): Promise<string> {
 
 /**
  * HTTP from the agent to the front-end (protocol.ts): join (join token), heartbeat (body is a
- * SignedEnvelope on channel = path), downloads (envelope of `{ path }` in the x-virtuoso-agent
+ * SignedEnvelope on channel = path), downloads (envelope of `{ path }` in the AGENT_HEADER
  * header, base64 of its JSON, channel = path).
  */
 export class FrontendClient {

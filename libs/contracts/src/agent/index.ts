@@ -1,2 +1,4 @@
 export * from './signing';
 export * from './protocol';
+export * from './messages.dto';
+export * from './command-map';

@@ -4,12 +4,13 @@
  * Front-end → agent: NestJS microservice TCP transport at the host's agentHost:agentPort. Each
  * command is `send(pattern, SignedEnvelope)` signed on channel = pattern; the agent verifies it
  * (see signing.ts) and refuses + logs anything else. Replies are plain JSON (`AgentReply`).
+ * command-map.ts's AgentProtocol gives each command's request and reply (as DTOs both ends check).
  *
  * Agent → front-end: HTTP on the front-end's URL, signed the same way on channel = the path:
  *   POST /api/agents/join       { joinToken, ... }          (authenticated by the one-time join token)
  *   POST /api/agents/heartbeat  SignedEnvelope<Heartbeat>    every HEARTBEAT_INTERVAL_MS
  *   GET  /api/agents/images/:name, /api/agents/media/:id    (envelope of `{ path }` in the
- *                                                            `x-virtuoso-agent` header, base64 JSON)
+ *                                                            AGENT_HEADER header, base64 JSON)
  *
  * Console: the agent also listens on `consolePort` (plain TCP). The front-end first sends
  * `console.open` with a one-time ticket; then it connects to consolePort, writes the ticket and
@@ -21,6 +22,12 @@ import type { ReportedVmState } from '@virtuoso/domain';
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** A host that has not sent a heartbeat for this long is shown offline. */
 export const OFFLINE_AFTER_MS = 3 * HEARTBEAT_INTERVAL_MS;
+
+export const JOIN_PATH = '/api/agents/join';
+/** Where heartbeats go; also the channel they are signed on. */
+export const HEARTBEAT_PATH = '/api/agents/heartbeat';
+/** Header carrying the signed envelope of a download request (base64 of its JSON). */
+export const AGENT_HEADER = 'x-virtuoso-agent';
 
 export const AgentCommands = {
   facts: 'host.facts',
@@ -162,15 +169,11 @@ export interface ConsoleOpenResult {
   consolePort: number;
 }
 
-/**
- * `result` of each command's successful reply:
- *   host.facts → HostFacts          vm.list → AgentVmState[]          console.open → ConsoleOpenResult
- *   vm.create, vm.start, vm.stop, vm.suspend, vm.resume, vm.media.attach, vm.media.eject,
- *   vm.sendKeys, vm.reboot, vm.reset → AgentVmState (after the action; stop and suspend return
- *   version + 1; reboot and reset keep the machine running at its version)
- *   agent.retire → { retired: true }
- *   vm.delete → AgentVmState with state 'absent' (also when the machine was already gone)
- */
-export type AgentReply<T = unknown> =
-  | { ok: true; result: T }
-  | { ok: false; error: string; code: 'unauthenticated' | 'not-found' | 'conflict' | 'refused' | 'failed' };
+/** Why an agent did not carry out a command (a failed AgentReply's `code`). */
+export const AgentErrorCodes = ['unauthenticated', 'not-found', 'conflict', 'refused', 'failed'] as const;
+export type AgentErrorCode = (typeof AgentErrorCodes)[number];
+
+export type AgentFailure = { ok: false; error: string; code: AgentErrorCode };
+
+/** An agent's answer to a command; `result` is that command's AgentResult (command-map.ts). */
+export type AgentReply<T = unknown> = { ok: true; result: T } | AgentFailure;

@@ -11,8 +11,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 export const MAX_SKEW_MS = 60_000;
 
 export interface SignedEnvelope {
-  /** Host id the secret belongs to. */
-  hostId: string;
+  /** The agent the secret belongs to (the signer's id for the agent's messages, the addressee's for commands). */
+  agentId: string;
   /** Milliseconds since the epoch, sender's clock. */
   ts: number;
   /** 16 random bytes, hex. */
@@ -23,14 +23,14 @@ export interface SignedEnvelope {
   sig: string;
 }
 
-export function signature(secret: string, channel: string, ts: number, nonce: string, body: string): string {
+function signature(secret: string, channel: string, ts: number, nonce: string, body: string): string {
   return createHmac('sha256', secret).update(`${channel}\n${ts}\n${nonce}\n${body}`).digest('hex');
 }
 
-export function sign(secret: string, hostId: string, channel: string, payload: unknown, now = Date.now()): SignedEnvelope {
+export function sign(secret: string, agentId: string, channel: string, payload: unknown, now = Date.now()): SignedEnvelope {
   const body = JSON.stringify(payload ?? null);
   const nonce = randomBytes(16).toString('hex');
-  return { hostId, ts: now, nonce, body, sig: signature(secret, channel, now, nonce, body) };
+  return { agentId, ts: now, nonce, body, sig: signature(secret, channel, now, nonce, body) };
 }
 
 export type VerifyFailure = 'malformed' | 'bad-signature' | 'stale' | 'replayed';
@@ -59,9 +59,9 @@ export function verify(
   envelope: unknown,
   nonces: NonceStore,
   now = Date.now(),
-): { ok: true; body: unknown; hostId: string } | { ok: false; reason: VerifyFailure } {
+): { ok: true; body: unknown; agentId: string } | { ok: false; reason: VerifyFailure } {
   const e = envelope as Partial<SignedEnvelope> | null;
-  if (!e || typeof e !== 'object' || typeof e.ts !== 'number' || typeof e.nonce !== 'string' || typeof e.body !== 'string' || typeof e.sig !== 'string' || typeof e.hostId !== 'string') {
+  if (!e || typeof e !== 'object' || typeof e.ts !== 'number' || typeof e.nonce !== 'string' || typeof e.body !== 'string' || typeof e.sig !== 'string' || typeof e.agentId !== 'string') {
     return { ok: false, reason: 'malformed' };
   }
   const expected = Buffer.from(signature(secret, channel, e.ts, e.nonce, e.body), 'hex');
@@ -70,14 +70,11 @@ export function verify(
   if (Math.abs(now - e.ts) > MAX_SKEW_MS) return { ok: false, reason: 'stale' };
   if (!nonces.remember(e.nonce, now)) return { ok: false, reason: 'replayed' };
   try {
-    return { ok: true, body: JSON.parse(e.body), hostId: e.hostId };
+    return { ok: true, body: JSON.parse(e.body), agentId: e.agentId };
   } catch {
     return { ok: false, reason: 'malformed' };
   }
 }
-
-/** HTTP form (agent → front-end): `Authorization: VirtuosoAgent <base64url(JSON envelope without body)>`; body is the request body. */
-export const AGENT_AUTH_SCHEME = 'VirtuosoAgent';
 
 export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');

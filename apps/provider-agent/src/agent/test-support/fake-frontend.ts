@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom, timeout } from 'rxjs';
 import { ClientTCP } from '@nestjs/microservices';
-import { NonceCache, sign, verify, type AgentEvent, type AgentReply, type Heartbeat, type JoinRequest } from '@virtuoso/contracts';
+import { AGENT_HEADER, NonceCache, sign, verify, type AgentEvent, type AgentReply, type Heartbeat, type JoinRequest } from '@virtuoso/contracts';
 
 /**
  * The front-end's half of the agent protocol, small enough to live in a test: join with a
@@ -93,7 +93,7 @@ export class FakeFrontend {
     if (req.method === 'POST' && url.pathname === '/api/agents/heartbeat') {
       const v = verify(this.secret, url.pathname, JSON.parse(body || 'null'), this.nonces);
       if (!v.ok) return error(401, `heartbeat refused: ${v.reason}`);
-      if (v.hostId !== this.agentId) return error(401, 'unknown agent');
+      if (v.agentId !== this.agentId) return error(401, 'unknown agent');
       const hb = v.body as Heartbeat;
       const status = this.heartbeatStatus;
       this.heartbeats.push({ at: Date.now(), hb, status });
@@ -106,7 +106,7 @@ export class FakeFrontend {
     }
     const m = /^\/api\/agents\/(images|media)\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && m) {
-      const header = req.headers['x-virtuoso-agent'];
+      const header = req.headers[AGENT_HEADER];
       let env: unknown = null;
       try {
         env = JSON.parse(Buffer.from(String(header ?? ''), 'base64').toString('utf8'));
