@@ -145,7 +145,7 @@ export class AgentVmStateDto implements AgentVmState {
   @Length(1, 64, { message: 'machineId must be 1 to 64 characters' })
   machineId: string;
 
-  @IsIn(REPORTED_VM_STATES, { message: `state must be one of ${REPORTED_VM_STATES.join(', ')}` })
+  @IsIn(REPORTED_VM_STATES, { message: `state must be ${REPORTED_VM_STATES.slice(0, -1).join(', ')} or ${REPORTED_VM_STATES.at(-1)}` })
   state: AgentVmState['state'];
 
   @IsWholeNumber('version', 0, VERSION_MAX)
