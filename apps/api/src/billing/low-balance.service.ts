@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { utcText } from '../common/time';
@@ -8,7 +8,7 @@ import { Sql, rowParts, select } from '../common/sql';
 import { APP_CONFIG, AppConfig } from '../config';
 import { NotificationsService } from '../notifications/notifications.service';
 import { BuyerStanding } from './buyer-standing.entity';
-import { MACHINE_CONTROL, MachineControl } from './machine-control';
+import { HeldBuyerMachineRunning } from './billing.events';
 
 const msOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
@@ -32,12 +32,11 @@ interface Standing {
 @Injectable()
 export class LowBalanceService {
   private readonly logger = new Logger('LowBalance');
-  private control: MachineControl | null | undefined;
 
   constructor(
     private readonly db: Database,
     private readonly notifications: NotificationsService,
-    private readonly moduleRef: ModuleRef,
+    private readonly events: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -175,37 +174,22 @@ export class LowBalanceService {
         await this.held(em, standing, now);
       }
     });
-    const running = await select<{ machineId: string }>(
+    const running = await select<{ machineId: string; buyerId: string }>(
       this.db.manager,
-      'SELECT m."machineId" FROM "machine_meters" m JOIN "buyer_standings" s ON s."userId" = m."buyerId" ' +
+      'SELECT m."machineId", m."buyerId" FROM "machine_meters" m JOIN "buyer_standings" s ON s."userId" = m."buyerId" ' +
         'WHERE s."heldAt" IS NOT NULL AND m."runningSince" IS NOT NULL AND m."removedAt" IS NULL',
       [],
     );
     if (running.length === 0) return 0;
-    const control = this.machineControl();
-    if (!control) {
-      this.logger.warn(`${running.length} running machine(s) of held buyers, but no machine control to suspend them`);
-      return 0;
-    }
-    for (const { machineId } of running) {
+    // The machines context suspends each one (BillingSuspensions); billing cannot call it, it depends on billing.
+    for (const { machineId, buyerId } of running) {
       try {
-        await control.suspendForBilling(machineId);
+        await this.events.emitAsync(HeldBuyerMachineRunning.event, new HeldBuyerMachineRunning(machineId, buyerId));
       } catch (error) {
         this.logger.warn(`could not suspend ${machineId} for low balance: ${error instanceof Error ? error.message : String(error)}; will retry`);
       }
     }
     return running.length;
-  }
-
-  private machineControl(): MachineControl | null {
-    if (this.control === undefined) {
-      try {
-        this.control = this.moduleRef.get<MachineControl>(MACHINE_CONTROL, { strict: false });
-      } catch {
-        this.control = null;
-      }
-    }
-    return this.control;
   }
 
   private async warn(em: EntityManager, userId: string, balance: string, required: string, now: number) {

@@ -1,5 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CreateHostDto, HostDto, type HostFacts, MarketHostDto, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
 import { type HostCapacity, type HostPrices, type MachineSize, type MachineState, type MarketHost, fits, freeResources, release, reserve } from '@virtuoso/domain';
@@ -16,9 +15,7 @@ import { assertUnderQuota } from '../common/quotas';
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
-import { HOST_AGENT_GATEWAY, HostAgentGateway } from '../machines/host-agent.gateway';
 import { Machine } from '../machines/machine.entity';
-import { HOST_EVICTOR, HostEvictor } from './host-evictor';
 import { Host } from './host.entity';
 
 const CREATE_FIELDS = [
@@ -118,8 +115,6 @@ class MarketHostReader {
   }
 }
 
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
-
 /** What a host's agent says about it, for HostDto, MarketHostDto and machines' host references. */
 export interface AgentStatus {
   online: boolean;
@@ -137,8 +132,6 @@ const CAPS: Array<[field: 'speed' | 'memory' | 'storage', fact: 'bogomips' | 'me
 
 @Injectable()
 export class HostsService {
-  private readonly logger = new Logger('Hosts');
-
   constructor(
     private readonly db: Database,
     private readonly accounts: AccountsService,
@@ -146,7 +139,6 @@ export class HostsService {
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly moduleRef: ModuleRef,
   ) {}
 
   async listMine(user: AuthUser): Promise<HostDto[]> {
@@ -230,51 +222,6 @@ export class HostsService {
     const changes: Partial<Host> = { ...withoutUndefined(dto), ...this.canonicalPrices(dto), updatedAt: nowIso() };
     await this.db.transaction((em) => em.update(Host, { id: row.id, ownerId: user.id }, changes));
     return this.getMine(user, id);
-  }
-
-  /**
-   * Deletes the host. While machines are stored on it: 409, unless forced with its name typed
-   * again (confirmName), which sends each of them back to `registered` and tells its owner.
-   */
-  async remove(user: AuthUser, id: string, options: { force?: boolean; confirmName?: string } = {}): Promise<void> {
-    const row = await this.ownHost(user, id);
-    if (options.force) {
-      if (options.confirmName !== row.name) {
-        const stored = await this.machineCount(row.id);
-        const message = `host ${row.name} still stores ${plural(stored, 'machine')}; to remove it anyway, confirm with its name: confirmName "${row.name}"`;
-        throw new ApiError(409, message, { fields: { confirmName: [message] } });
-      }
-      await this.moduleRef.get<HostEvictor>(HOST_EVICTOR, { strict: false }).evict(user, row);
-      this.retireAgentOf(row);
-      return;
-    }
-    await this.db.transaction(async (em) => {
-      const stored = await em.countBy(Machine, { hostId: row.id, state: Not<MachineState>('deleted') });
-      if (stored > 0) throw conflict(`host ${row.name} still stores ${plural(stored, 'machine')}; they must leave first`);
-      // Only while nothing is reserved: a machine being stored concurrently makes this delete nothing.
-      const result = await em.delete(Host, { id: row.id, reservedSpeed: 0, reservedMemory: 0, reservedStorage: 0 });
-      if (result.affected !== 1) throw conflict(`host ${row.name} is receiving a machine; try again later`);
-      await em.update(Machine, { hostId: row.id, state: 'deleted' }, { hostId: null });
-    });
-    this.retireAgentOf(row);
-  }
-
-  /**
-   * A deleted host's agent is told to stop serving (agent.retire: it refuses every later command,
-   * stops heartbeating and records it on its disk), then forgotten, so that its secret no longer
-   * works here and it can serve again only by joining with a new join token. Best effort, after the
-   * answer: an unreachable agent is only logged (its heartbeats are refused from now on).
-   */
-  private retireAgentOf(host: Host): void {
-    const agentId = host.agentId;
-    if (!agentId) return;
-    const gateway = this.moduleRef.get<HostAgentGateway>(HOST_AGENT_GATEWAY, { strict: false });
-    void gateway
-      .retireAgent({ hostId: host.id, hostName: host.name, agentId }, { reason: `its host ${host.name} was deleted from the market` })
-      .then(() => this.logger.log(`the agent of the deleted host ${host.name} (${agentId}) stopped serving`))
-      .catch((error: unknown) => this.logger.warn(`could not tell the agent of the deleted host ${host.name} (${agentId}) to stop serving: ${error instanceof Error ? error.message : String(error)}`))
-      .then(() => this.agents.delete({ id: agentId }))
-      .catch((error: unknown) => this.logger.warn(`could not forget the agent ${agentId} of the deleted host ${host.name}: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /**
@@ -435,13 +382,15 @@ export class HostsService {
     return `host ${host.name} no longer has enough ${resource}: ${has} ${unit} free, the machine needs ${needs} ${unit}`;
   }
 
-  private async ownHost(user: AuthUser, id: string): Promise<Host> {
+  /** One of the provider's hosts, or 404. */
+  async ownHost(user: AuthUser, id: string): Promise<Host> {
     const row = await this.hosts.findOneBy({ id, ownerId: user.id });
     if (!row) throw notFound('host');
     return row;
   }
 
-  private async machineCount(hostId: string): Promise<number> {
+  /** How many machines the host stores (deleted ones aside). */
+  async machineCount(hostId: string): Promise<number> {
     return this.machines.countBy({ hostId, state: Not<MachineState>('deleted') });
   }
 
