@@ -12,6 +12,7 @@ import { BuyerStanding } from './buyer-standing.entity';
 import { HostIncome } from './host-income.entity';
 import { LowBalanceService } from './low-balance.service';
 import { MachineMeterRow } from './machine-meter.entity';
+import { MeterPostings } from './meter-postings.service';
 import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
 
 /** Meters, the billing pass, low-balance handling and the account pages. The machines module calls BillingService's hooks. */
@@ -20,6 +21,7 @@ import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
   controllers: [AccountController],
   providers: [
     BillingService,
+    MeterPostings,
     BillingPassService,
     LowBalanceService,
     AccountService,
