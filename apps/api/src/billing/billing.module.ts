@@ -10,6 +10,7 @@ import { BillingStatus } from './billing-status.entity';
 import { BillingService } from './billing.service';
 import { BuyerStanding } from './buyer-standing.entity';
 import { HostIncome } from './host-income.entity';
+import { LowBalanceNotices } from './low-balance-notices';
 import { LowBalanceService } from './low-balance.service';
 import { MachineMeterRow } from './machine-meter.entity';
 import { MeterPostings } from './meter-postings.service';
@@ -24,6 +25,7 @@ import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
     MeterPostings,
     BillingPassService,
     LowBalanceService,
+    LowBalanceNotices,
     AccountService,
     // Real payment: bind your PaymentGateway here (see payment-gateway.ts).
     { provide: PAYMENT_GATEWAY, useClass: CreditAtOnceGateway },

@@ -2,13 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
-import { utcText } from '../common/time';
 import { Database } from '../common/database.service';
 import { Sql, rowParts, select } from '../common/sql';
 import { APP_CONFIG, AppConfig } from '../config';
-import { NotificationsService } from '../notifications/notifications.service';
 import { BuyerStanding } from './buyer-standing.entity';
 import { HeldBuyerMachineRunning } from './billing.events';
+import { LowBalanceNotices } from './low-balance-notices';
 
 const msOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
@@ -35,7 +34,7 @@ export class LowBalanceService {
 
   constructor(
     private readonly db: Database,
-    private readonly notifications: NotificationsService,
+    private readonly notices: LowBalanceNotices,
     private readonly events: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -144,8 +143,8 @@ export class LowBalanceService {
         : { userId: buyer.id, lowSince: null, overdrawnSince: null, heldAt: null, required, updatedAt: now };
       if (was && next.lowSince === was.lowSince && next.overdrawnSince === was.overdrawnSince && next.heldAt === was.heldAt && next.required === was.required) continue;
       writes.push(next);
-      if (short && !was?.lowSince) await this.warn(em, buyer.id, buyer.balance, required, now);
-      if (!short && was?.heldAt) await this.restored(em, buyer.id, buyer.balance, required, now);
+      if (short && !was?.lowSince) await this.notices.warn(em, buyer.id, buyer.balance, required, now);
+      if (!short && was?.heldAt) await this.notices.restored(em, buyer.id, buyer.balance, required, now);
     }
     if (writes.length > 0) await em.upsert(BuyerStanding, writes, ['userId']);
   }
@@ -171,7 +170,7 @@ export class LowBalanceService {
         .getMany();
       for (const standing of still) {
         await em.update(BuyerStanding, { userId: standing.userId }, { heldAt: now, updatedAt: now });
-        await this.held(em, standing, now);
+        await this.notices.held(em, standing, now);
       }
     });
     const running = await select<{ machineId: string; buyerId: string }>(
@@ -190,66 +189,5 @@ export class LowBalanceService {
       }
     }
     return running.length;
-  }
-
-  private async warn(em: EntityManager, userId: string, balance: string, required: string, now: number) {
-    const sql = new Sql(em);
-    const [first] = await select<{ at: number | string | null }>(
-      em,
-      `SELECT MIN("nextDueAt") AS "at" FROM "machine_meters" WHERE "buyerId" = ${sql.p(userId)} AND "removedAt" IS NULL`,
-      sql.params,
-    );
-    const when = first?.at === null || first?.at === undefined ? '' : ` The first of them falls due at ${utcText(Number(first.at))}.`;
-    return this.notifications.notify(em, {
-      userId,
-      kind: 'lowBalance',
-      key: `lowBalance:${userId}:${now}`,
-      subject: 'Your Virtuoso balance is running low',
-      body:
-        `Your balance, ${balance}, does not cover the next charges of your machines, ${required} in all.${when}\n\n` +
-        `Please add value to your account. Charges are still made when they fall due, even if they take the balance below zero; ` +
-        `if it is still short ${this.graceText()} after it went below zero, your running machines will be suspended ` +
-        `(never deleted; storage goes on being charged) and none can start or resume until you top up.`,
-    });
-  }
-
-  private graceText(): string {
-    const seconds = this.config.lowBalanceGraceSeconds;
-    if (seconds % 86_400 === 0) return `${seconds / 86_400} day${seconds === 86_400 ? '' : 's'}`;
-    if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`;
-    return `${seconds} seconds`;
-  }
-
-  private async held(em: EntityManager, standing: BuyerStanding, now: number) {
-    const names = new Sql(em);
-    const rows = await select<{ name: string }>(
-      em,
-      `SELECT mc."name" FROM "machine_meters" m JOIN "machines" mc ON mc."id" = m."machineId" ` +
-        `WHERE m."buyerId" = ${names.p(standing.userId)} AND m."runningSince" IS NOT NULL AND m."removedAt" IS NULL ORDER BY mc."name"`,
-      names.params,
-    );
-    const who = new Sql(em);
-    const [user] = await select<{ balance: string }>(em, `SELECT "balance" FROM "users" WHERE "id" = ${who.p(standing.userId)}`, who.params);
-    const machines = rows.length === 0 ? 'You had no running machines.' : `Suspending your running machines: ${rows.map((row) => row.name).join(', ')}.`;
-    return this.notifications.notify(em, {
-      userId: standing.userId,
-      kind: 'suspended',
-      key: `suspended:${standing.userId}:${now}`,
-      subject: 'Your Virtuoso machines are suspended: top up to run them again',
-      body:
-        `Your balance, ${user?.balance ?? '?'}, has been below zero since ${utcText(standing.overdrawnSince!)} and does not cover the next charges of your machines, ${standing.required}. ` +
-        `${machines} They are not deleted, and storage goes on being charged.\n\n` +
-        `No machine can start or resume until you add value to your account so that the balance covers the next charges.`,
-    });
-  }
-
-  private restored(em: EntityManager, userId: string, balance: string, required: string, now: number) {
-    return this.notifications.notify(em, {
-      userId,
-      kind: 'balanceRestored',
-      key: `balanceRestored:${userId}:${now}`,
-      subject: 'Your Virtuoso machines may run again',
-      body: `Your balance, ${balance}, covers the next charges of your machines (${required}) again. You can start and resume your machines.`,
-    });
   }
 }
