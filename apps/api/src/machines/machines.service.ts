@@ -26,8 +26,6 @@ import { Hooks, MachineLifecycle } from './machine-lifecycle.service';
 import { Machine } from './machine.entity';
 import { MachineStore } from './machine-store.service';
 
-export type { VmAction } from './agent-commands';
-
 explainUnknownProperties(UpdateMachineDto, (property) =>
   property === 'configurationId' ? 'configurationId cannot be changed after the machine is registered' : undefined,
 );
