@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from './accounts/accounts.module';
 import { AgentsModule } from './agents/agents.module';
@@ -16,6 +17,7 @@ import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
 import { MediaModule } from './media/media.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { HostsApiModule } from './providers/hosts-api.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SeedModule } from './seed/seed.module';
 import { RUNTIME_OPTIONS, RuntimeOptions } from './seed/startup.service';
@@ -58,10 +60,13 @@ export class AppModule {
           enableWAL: config.dbPath !== ':memory:',
           logging: false,
         }),
+        // Facts one context announces for another that it must not depend on (billing.events.ts, host.events.ts).
+        EventEmitterModule.forRoot(),
         AccountsModule,
         AuthModule,
         CatalogModule,
         ProvidersModule,
+        HostsApiModule,
         MarketModule,
         AgentsModule,
         NotificationsModule,

@@ -13,6 +13,7 @@ import { AgentDownloads } from './agent-downloads.service';
 import { AgentGateway } from './agent.gateway';
 import { AgentsController } from './agents.controller';
 import { AgentsService } from './agents.service';
+import { RetireDeletedHostAgent } from './host-deleted.listener';
 import { ImageStore } from './image-store.service';
 import { JoinToken } from './join-token.entity';
 import { Reconciler } from './reconciler.service';
@@ -25,7 +26,7 @@ import { Reconciler } from './reconciler.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Agent, AgentNonce, JoinToken, Host, Machine]), CatalogModule, ProvidersModule, MachineCoreModule],
   controllers: [AgentsController],
-  providers: [AgentsService, AgentAuth, AgentDownloads, ImageStore, Reconciler, AgentGateway, { provide: HOST_AGENT_GATEWAY, useExisting: AgentGateway }],
+  providers: [AgentsService, AgentAuth, AgentDownloads, ImageStore, Reconciler, AgentGateway, RetireDeletedHostAgent, { provide: HOST_AGENT_GATEWAY, useExisting: AgentGateway }],
   exports: [AgentsService, AgentAuth, ImageStore, Reconciler, HOST_AGENT_GATEWAY],
 })
 export class AgentsModule {}

@@ -10,8 +10,10 @@ import { BillingStatus } from './billing-status.entity';
 import { BillingService } from './billing.service';
 import { BuyerStanding } from './buyer-standing.entity';
 import { HostIncome } from './host-income.entity';
+import { LowBalanceNotices } from './low-balance-notices';
 import { LowBalanceService } from './low-balance.service';
 import { MachineMeterRow } from './machine-meter.entity';
+import { MeterPostings } from './meter-postings.service';
 import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
 
 /** Meters, the billing pass, low-balance handling and the account pages. The machines module calls BillingService's hooks. */
@@ -20,8 +22,10 @@ import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
   controllers: [AccountController],
   providers: [
     BillingService,
+    MeterPostings,
     BillingPassService,
     LowBalanceService,
+    LowBalanceNotices,
     AccountService,
     // Real payment: bind your PaymentGateway here (see payment-gateway.ts).
     { provide: PAYMENT_GATEWAY, useClass: CreditAtOnceGateway },

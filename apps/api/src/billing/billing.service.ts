@@ -4,8 +4,6 @@ import {
   type MachineMeter,
   type MeterStep,
   type MeterTerms,
-  MARKET_ACCOUNT,
-  chargeMovement,
   compareMoney,
   isBalanceShort,
   meterOnArrived,
@@ -25,18 +23,18 @@ import {
 } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { LedgerEntry, userAccount, userOfAccount } from '../accounts/ledger-entry.entity';
-import { LedgerService, Posting } from '../accounts/ledger.service';
+import { LedgerService } from '../accounts/ledger.service';
 import { User } from '../accounts/user.entity';
 import { CLOCK, Clock } from '../common/clock';
 import { ApiError } from '../common/errors';
-import { Sql, exec, reusableChunks, rowParts, select } from '../common/sql';
 import { nowIso } from '../common/time';
 import { Host } from '../providers/host.entity';
 import { BuyerStanding } from './buyer-standing.entity';
 import { HostIncome } from './host-income.entity';
-import { MachineMeterRow } from './machine-meter.entity';
 import { LowBalanceService } from './low-balance.service';
-import { METER_COLUMNS, PROGRESS_SET, PROGRESS_WIDTH, meterOf, meterValues, progressValues } from './meter-rows';
+import { LoadedMeter, MeterChange, MeterPostings, postingOf } from './meter-postings.service';
+
+export type { MeterChange } from './meter-postings.service';
 
 /** The fields of a machine billing reads when it is stored or arrives: its owner, host and fixed prices. */
 export interface BilledMachine {
@@ -47,16 +45,6 @@ export interface BilledMachine {
   storageAmount: number | null;
   runningPrice: string | null;
   runningUnitAmount: number | null;
-}
-
-/** One meter advanced by libs/domain, to write with the charges it made. */
-export interface MeterChange {
-  step: MeterStep;
-  hostId: string | null;
-  /** The revision read; null for a machine never billed before (a new row). */
-  revision: number | null;
-  /** Prices, provider or host changed (store, arrival): write every column, not only progress. */
-  terms: boolean;
 }
 
 /** A time given to a hook: ms, an ISO string, or nothing (the clock's now). */
@@ -72,7 +60,7 @@ export type HookTime = number | string | undefined;
  *   onRemoved   deleted, or its host removed: billing stops
  *   onArrived   a migration committed on another host (storage restarts at the new prices)
  * and chargeRegistrationFee when a configuration is registered. The rules are libs/domain's
- * (billing.ts); this posts what they return: ledger entries (a key never twice), balances, the
+ * (billing.ts); MeterPostings records what they return: ledger entries (a key never twice), balances, the
  * provider's income per host, the meter row (compare-and-set on its revision). Then the buyer's
  * low-balance standing is re-checked. assertMayStart/assertMayStore refuse with 402 beforehand.
  */
@@ -82,6 +70,7 @@ export class BillingService {
 
   constructor(
     private readonly ledger: LedgerService,
+    private readonly postings: MeterPostings,
     private readonly lowBalance: LowBalanceService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -135,7 +124,7 @@ export class BillingService {
     const charge = registrationFeeCharge({ machineId: machine.id, buyerId: machine.ownerId, at: when, amount });
     const balance = await this.balanceOf(em, machine.ownerId);
     if (compareMoney(balance, charge.amount) < 0) throw new ApiError(402, `balance ${balance} is below the registration fee ${charge.amount}`);
-    await this.ledger.post(em, [this.posting(charge, null)]);
+    await this.ledger.post(em, [postingOf(charge, null)]);
     return charge;
   }
 
@@ -171,20 +160,11 @@ export class BillingService {
         hostId: hostOf(refund),
       })),
     );
-    for (const posting of applied) if (posting.hostId) await this.lowerIncome(em, posting.hostId, posting.amount);
-    if (after !== meter) await this.writeMeters(em, [{ step: { meter: after, charges: [] }, hostId: current.hostId, revision: current.revision, terms: false }]);
+    for (const posting of applied) if (posting.hostId) await this.postings.lowerIncome(em, posting.hostId, posting.amount);
+    if (after !== meter) await this.postings.writeMeters(em, [{ step: { meter: after, charges: [] }, hostId: current.hostId, revision: current.revision, terms: false }]);
     await this.lowBalance.evaluate(em, [meter.buyerId], meter.removedAt!);
     const posted = new Set(applied.map((posting) => posting.key));
     return refunds.filter((refund) => posted.has(refund.key));
-  }
-
-  /** A refund comes out of what the host earned its provider (compare-and-set on the income read). */
-  private async lowerIncome(em: EntityManager, hostId: string, amount: string): Promise<void> {
-    const row = await em.findOneBy(HostIncome, { hostId });
-    if (!row) return;
-    const income = unitsToMoney(moneyToUnits(row.income) - moneyToUnits(amount));
-    const result = await em.update(HostIncome, { hostId, income: row.income }, { income, updatedAt: nowIso() });
-    if (result.affected !== 1) throw new ApiError(409, 'a host income changed while refunding; try again');
   }
 
   /** Keeps a removed host's name with its income (the provider's account page still shows it). */
@@ -222,8 +202,6 @@ export class BillingService {
     if (isBalanceShort(moneyToUnits(balance), required)) throw topUpFirst(balance, unitsToMoney(required));
   }
 
-  // ——— posting ———————————————————————————————————————————————————————————————————————————
-
   /** Posts the changes and re-checks their buyers' standing (hooks). */
   private async commit(em: EntityManager, changes: MeterChange[], at: number): Promise<Charge[]> {
     const { charges } = await this.apply(em, changes);
@@ -245,133 +223,18 @@ export class BillingService {
     return this.commit(em, [{ step, hostId: current.hostId, revision: current.revision, terms: false }], when);
   }
 
-  /**
-   * Writes meter changes and their charges in the caller's transaction: ledger rows (keys already
-   * there are skipped), balances, host incomes, then the meter rows with a compare-and-set on
-   * their revision. Returns the charges recorded and the new balances of the accounts they moved.
-   * The billing pass calls it with a whole batch.
-   */
-  async apply(em: EntityManager, changes: readonly MeterChange[]): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
-    const postings: Posting[] = [];
-    const byKey = new Map<string, Charge>();
-    for (const change of changes) {
-      for (const charge of change.step.charges) {
-        postings.push(this.posting(charge, change.hostId));
-        byKey.set(charge.key, charge);
-      }
-    }
-    const { applied, balances } = await this.ledger.post(em, postings);
-    await this.addIncome(em, applied);
-    await this.writeMeters(em, changes);
-    return { charges: applied.map((posting) => byKey.get(posting.key)!), balances };
-  }
-
-  private posting(charge: Charge, hostId: string | null): Posting {
-    const movement = chargeMovement(charge);
-    return {
-      key: movement.key,
-      kind: movement.kind,
-      from: userAccount(movement.payer),
-      to: movement.payee === MARKET_ACCOUNT ? MARKET_ACCOUNT : userAccount(movement.payee),
-      amount: movement.amount,
-      at: movement.at,
-      machineId: movement.machineId ?? null,
-      hostId: charge.kind === 'fee' ? null : hostId,
-    };
-  }
-
-  /** Adds storage and running charges to the income of the host they were for. */
-  private async addIncome(em: EntityManager, postings: readonly Posting[]): Promise<void> {
-    const deltas = new Map<string, { providerId: string; units: bigint }>();
-    const units = new Map<string, bigint>();
-    for (const posting of postings) {
-      if (!posting.hostId || (posting.kind !== 'storage' && posting.kind !== 'running')) continue;
-      let amount = units.get(posting.amount);
-      if (amount === undefined) {
-        amount = moneyToUnits(posting.amount);
-        units.set(posting.amount, amount);
-      }
-      const entry = deltas.get(posting.hostId) ?? { providerId: posting.to.slice('user:'.length), units: 0n };
-      entry.units += amount;
-      deltas.set(posting.hostId, entry);
-    }
-    if (deltas.size === 0) return;
-    const updatedAt = nowIso();
-    for (const part of rowParts(em, [...deltas.keys()], 5)) {
-      const read = new Sql(em);
-      const rows = await select<{ hostId: string; income: string }>(em, `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}`, read.params, true);
-      const known = new Map(rows.map((row) => [row.hostId, row.income]));
-      const fresh = part.filter((hostId) => !known.has(hostId));
-      for (const known of rowParts(em, rows, 4)) {
-        const write = new Sql(em);
-        const values = known.map((row) => [row.hostId, unitsToMoney(moneyToUnits(row.income) + deltas.get(row.hostId)!.units), row.income, updatedAt]);
-        const result = await exec(
-          em,
-          `UPDATE "host_incomes" SET "income" = v.column2, "updatedAt" = v.column4 FROM ${write.values(values, 4)} AS v ` +
-            `WHERE "host_incomes"."hostId" = v.column1 AND "host_incomes"."income" = v.column3`,
-          write.params,
-          true,
-        );
-        if (result.affected !== known.length) throw new ApiError(409, 'a host income changed while billing; try again');
-      }
-      for (const added of rowParts(em, fresh, 5)) {
-        const insert = new Sql(em);
-        const values = added.map((hostId) => [hostId, deltas.get(hostId)!.providerId, null, unitsToMoney(deltas.get(hostId)!.units), updatedAt]);
-        await exec(
-          em,
-          `INSERT INTO "host_incomes" ("hostId", "providerId", "hostName", "income", "updatedAt") ` +
-            `SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM ${insert.values(values, 5)} AS v WHERE true`,
-          insert.params,
-          true,
-        );
-      }
-    }
-  }
+  // ——— reading and writing (MeterPostings) ——————————————————————————————————————————————————
 
   /**
-   * Writes meter rows with a compare-and-set on their revision: progress (charges, starts, stops)
-   * as one UPDATE … FROM (VALUES …) of the changing columns; a (re)store or an arrival as an upsert
-   * of every column, inserted only if no row exists. A row that moved on meanwhile throws (409), so
-   * the transaction rolls back and the work is redone from fresh rows.
+   * Writes meter changes and their charges in the caller's transaction (MeterPostings.apply);
+   * the billing pass calls it with a whole batch.
    */
-  private async writeMeters(em: EntityManager, changes: readonly MeterChange[]): Promise<void> {
-    // In primary-key order, for the same reason as the ledger's inserts.
-    const progress = changes
-      .filter((change) => !change.terms && change.revision !== null)
-      .sort((a, b) => (a.step.meter.machineId < b.step.meter.machineId ? -1 : a.step.meter.machineId > b.step.meter.machineId ? 1 : 0));
-    for (const part of rowParts(em, progress, PROGRESS_WIDTH)) {
-      const sql = new Sql(em);
-      const source = sql.values(part.map((change) => progressValues(change.step.meter, change.revision!)), PROGRESS_WIDTH);
-      const result = await exec(
-        em,
-        `UPDATE "machine_meters" SET ${PROGRESS_SET} FROM ${source} AS v ` +
-          `WHERE "machine_meters"."machineId" = v.column1 AND "machine_meters"."revision" = CAST(v.column2 AS integer)`,
-        sql.params,
-        true,
-      );
-      if (result.affected !== part.length) throw new ApiError(409, 'a machine\'s billing changed meanwhile; try again');
-    }
-    const whole = changes.filter((change) => change.terms || change.revision === null);
-    const set = METER_COLUMNS.filter((column) => column !== 'machineId').map((column) => `"${column}" = excluded."${column}"`);
-    for (const part of reusableChunks(whole, METER_COLUMNS.length)) {
-      const sql = new Sql(em);
-      const values = part.map((change) => sql.row(meterValues(change.step.meter, change.hostId, (change.revision ?? -1) + 1)));
-      const result = await exec(
-        em,
-        `INSERT INTO "machine_meters" (${METER_COLUMNS.map((column) => `"${column}"`).join(', ')}) VALUES ${values.join(', ')} ` +
-          `ON CONFLICT ("machineId") DO UPDATE SET ${set.join(', ')} WHERE "machine_meters"."revision" = excluded."revision" - 1`,
-        sql.params,
-        true,
-      );
-      if (result.affected !== part.length) throw new ApiError(409, 'a machine\'s billing changed meanwhile; try again');
-    }
+  apply(em: EntityManager, changes: readonly MeterChange[]): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
+    return this.postings.apply(em, changes);
   }
 
-  // ——— reading ———————————————————————————————————————————————————————————————————————————
-
-  async load(em: EntityManager, machineId: string): Promise<{ meter: MachineMeter; hostId: string | null; revision: number } | null> {
-    const row = await em.findOneBy(MachineMeterRow, { machineId });
-    return row ? { meter: meterOf(row), hostId: row.hostId, revision: row.revision } : null;
+  load(em: EntityManager, machineId: string): Promise<LoadedMeter | null> {
+    return this.postings.load(em, machineId);
   }
 
   private async termsOf(em: EntityManager, machine: BilledMachine): Promise<MeterTerms> {

@@ -1,14 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { judgeLowBalance, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
-import { utcText } from '../common/time';
 import { Database } from '../common/database.service';
 import { Sql, rowParts, select } from '../common/sql';
 import { APP_CONFIG, AppConfig } from '../config';
-import { NotificationsService } from '../notifications/notifications.service';
 import { BuyerStanding } from './buyer-standing.entity';
-import { MACHINE_CONTROL, MachineControl } from './machine-control';
+import { HeldBuyerMachineRunning } from './billing.events';
+import { LowBalanceNotices } from './low-balance-notices';
 
 const msOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
@@ -32,12 +31,11 @@ interface Standing {
 @Injectable()
 export class LowBalanceService {
   private readonly logger = new Logger('LowBalance');
-  private control: MachineControl | null | undefined;
 
   constructor(
     private readonly db: Database,
-    private readonly notifications: NotificationsService,
-    private readonly moduleRef: ModuleRef,
+    private readonly notices: LowBalanceNotices,
+    private readonly events: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -135,8 +133,8 @@ export class LowBalanceService {
       const next: BuyerStanding = { userId: buyer.id, ...judged.standing, required, updatedAt: now };
       if (was && next.lowSince === was.lowSince && next.overdrawnSince === was.overdrawnSince && next.heldAt === was.heldAt && next.required === was.required) continue;
       writes.push(next);
-      if (judged.warn) await this.warn(em, buyer.id, buyer.balance, required, now);
-      if (judged.restored) await this.restored(em, buyer.id, buyer.balance, required, now);
+      if (judged.warn) await this.notices.warn(em, buyer.id, buyer.balance, required, now);
+      if (judged.restored) await this.notices.restored(em, buyer.id, buyer.balance, required, now);
     }
     if (writes.length > 0) await em.upsert(BuyerStanding, writes, ['userId']);
   }
@@ -162,100 +160,24 @@ export class LowBalanceService {
         .getMany();
       for (const standing of still) {
         await em.update(BuyerStanding, { userId: standing.userId }, { heldAt: now, updatedAt: now });
-        await this.held(em, standing, now);
+        await this.notices.held(em, standing, now);
       }
     });
-    const running = await select<{ machineId: string }>(
+    const running = await select<{ machineId: string; buyerId: string }>(
       this.db.manager,
-      'SELECT m."machineId" FROM "machine_meters" m JOIN "buyer_standings" s ON s."userId" = m."buyerId" ' +
+      'SELECT m."machineId", m."buyerId" FROM "machine_meters" m JOIN "buyer_standings" s ON s."userId" = m."buyerId" ' +
         'WHERE s."heldAt" IS NOT NULL AND m."runningSince" IS NOT NULL AND m."removedAt" IS NULL',
       [],
     );
     if (running.length === 0) return 0;
-    const control = this.machineControl();
-    if (!control) {
-      this.logger.warn(`${running.length} running machine(s) of held buyers, but no machine control to suspend them`);
-      return 0;
-    }
-    for (const { machineId } of running) {
+    // The machines context suspends each one (BillingSuspensions); billing cannot call it, it depends on billing.
+    for (const { machineId, buyerId } of running) {
       try {
-        await control.suspendForBilling(machineId);
+        await this.events.emitAsync(HeldBuyerMachineRunning.event, new HeldBuyerMachineRunning(machineId, buyerId));
       } catch (error) {
         this.logger.warn(`could not suspend ${machineId} for low balance: ${error instanceof Error ? error.message : String(error)}; will retry`);
       }
     }
     return running.length;
-  }
-
-  private machineControl(): MachineControl | null {
-    if (this.control === undefined) {
-      try {
-        this.control = this.moduleRef.get<MachineControl>(MACHINE_CONTROL, { strict: false });
-      } catch {
-        this.control = null;
-      }
-    }
-    return this.control;
-  }
-
-  private async warn(em: EntityManager, userId: string, balance: string, required: string, now: number) {
-    const sql = new Sql(em);
-    const [first] = await select<{ at: number | string | null }>(
-      em,
-      `SELECT MIN("nextDueAt") AS "at" FROM "machine_meters" WHERE "buyerId" = ${sql.p(userId)} AND "removedAt" IS NULL`,
-      sql.params,
-    );
-    const when = first?.at === null || first?.at === undefined ? '' : ` The first of them falls due at ${utcText(Number(first.at))}.`;
-    return this.notifications.notify(em, {
-      userId,
-      kind: 'lowBalance',
-      key: `lowBalance:${userId}:${now}`,
-      subject: 'Your Virtuoso balance is running low',
-      body:
-        `Your balance, ${balance}, does not cover the next charges of your machines, ${required} in all.${when}\n\n` +
-        `Please add value to your account. Charges are still made when they fall due, even if they take the balance below zero; ` +
-        `if it is still short ${this.graceText()} after it went below zero, your running machines will be suspended ` +
-        `(never deleted; storage goes on being charged) and none can start or resume until you top up.`,
-    });
-  }
-
-  private graceText(): string {
-    const seconds = this.config.lowBalanceGraceSeconds;
-    if (seconds % 86_400 === 0) return `${seconds / 86_400} day${seconds === 86_400 ? '' : 's'}`;
-    if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`;
-    return `${seconds} seconds`;
-  }
-
-  private async held(em: EntityManager, standing: BuyerStanding, now: number) {
-    const names = new Sql(em);
-    const rows = await select<{ name: string }>(
-      em,
-      `SELECT mc."name" FROM "machine_meters" m JOIN "machines" mc ON mc."id" = m."machineId" ` +
-        `WHERE m."buyerId" = ${names.p(standing.userId)} AND m."runningSince" IS NOT NULL AND m."removedAt" IS NULL ORDER BY mc."name"`,
-      names.params,
-    );
-    const who = new Sql(em);
-    const [user] = await select<{ balance: string }>(em, `SELECT "balance" FROM "users" WHERE "id" = ${who.p(standing.userId)}`, who.params);
-    const machines = rows.length === 0 ? 'You had no running machines.' : `Suspending your running machines: ${rows.map((row) => row.name).join(', ')}.`;
-    return this.notifications.notify(em, {
-      userId: standing.userId,
-      kind: 'suspended',
-      key: `suspended:${standing.userId}:${now}`,
-      subject: 'Your Virtuoso machines are suspended: top up to run them again',
-      body:
-        `Your balance, ${user?.balance ?? '?'}, has been below zero since ${utcText(standing.overdrawnSince!)} and does not cover the next charges of your machines, ${standing.required}. ` +
-        `${machines} They are not deleted, and storage goes on being charged.\n\n` +
-        `No machine can start or resume until you add value to your account so that the balance covers the next charges.`,
-    });
-  }
-
-  private restored(em: EntityManager, userId: string, balance: string, required: string, now: number) {
-    return this.notifications.notify(em, {
-      userId,
-      kind: 'balanceRestored',
-      key: `balanceRestored:${userId}:${now}`,
-      subject: 'Your Virtuoso machines may run again',
-      body: `Your balance, ${balance}, covers the next charges of your machines (${required}) again. You can start and resume your machines.`,
-    });
   }
 }

@@ -8,7 +8,6 @@ import { isoOf } from '../common/clock';
 import { Database } from '../common/database.service';
 import { conflict } from '../common/errors';
 import { NotificationsService } from '../notifications/notifications.service';
-import { HostEvictor } from '../providers/host-evictor';
 import { Host } from '../providers/host.entity';
 import { HOST_AGENT_GATEWAY, HostAgentGateway } from './host-agent.gateway';
 import { Machine } from './machine.entity';
@@ -24,7 +23,7 @@ import { MachineStore } from './machine-store.service';
  * the VMs (the disks go with the host either way).
  */
 @Injectable()
-export class HostEviction implements HostEvictor {
+export class HostEviction {
   private readonly logger = new Logger('HostEviction');
 
   constructor(
@@ -35,6 +34,7 @@ export class HostEviction implements HostEvictor {
     @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
   ) {}
 
+  /** Sends every machine on `host` back to `registered` (billing stops, owners told), deletes the host; returns how many machines it moved. */
   async evict(provider: AuthUser, host: Host): Promise<number> {
     const moved = await this.db.transaction(async (em) => {
       const owner = await em.findOneByOrFail(User, { id: provider.id });

@@ -18,6 +18,7 @@ import { Idempotent } from '../common/idempotency.interceptor';
 import { IfMatch, IfMatchValue } from '../common/if-match';
 import type { Response } from 'express';
 import { ApiSearchLimit, SearchLimit, TOTAL_COUNT_DOC, setTotalCount } from '../market/search-limit';
+import { MachineMedia } from './machine-media.service';
 import { MachinesService } from './machines.service';
 
 /** What an action carried out by the host's agent may answer besides the lifecycle's own errors. */
@@ -39,7 +40,10 @@ const machineWithEtag: ApiResponseOptions = {
 @UseInterceptors(VersionEtagInterceptor)
 @Controller('machines')
 export class MachinesController {
-  constructor(private readonly machines: MachinesService) {}
+  constructor(
+    private readonly machines: MachinesService,
+    private readonly media: MachineMedia,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'My computers: my machines that are not deleted, each with the actions its state allows' })
@@ -230,7 +234,7 @@ export class MachinesController {
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, ...AGENT_ERRORS)
   attachMachineMedia(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: AttachMediaDto): Promise<MachineDto> {
-    return this.machines.attachMedia(user, id, dto.mediaId);
+    return this.media.attach(user, id, dto.mediaId);
   }
 
   @Delete(':id/media')
@@ -240,6 +244,6 @@ export class MachinesController {
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, ...AGENT_ERRORS)
   ejectMachineMedia(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<MachineDto> {
-    return this.machines.ejectMedia(user, id);
+    return this.media.eject(user, id);
   }
 }

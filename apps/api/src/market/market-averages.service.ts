@@ -3,7 +3,7 @@ import { type MarketAverage, marketAverage, meanResourcePrices } from '@virtuoso
 import { CatalogService } from '../catalog/catalog.service';
 import { CLOCK, Clock, isoOf } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config';
-import { HostsService } from '../providers/hosts.service';
+import { MarketHosts } from '../providers/market-hosts.service';
 import { PriceHistoryService } from './price-history.service';
 
 export interface AveragesPass {
@@ -25,7 +25,7 @@ export class MarketAveragesService implements OnModuleDestroy {
 
   constructor(
     private readonly catalog: CatalogService,
-    private readonly hosts: HostsService,
+    private readonly hosts: MarketHosts,
     private readonly history: PriceHistoryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { MachineSpecDto, MarketHostDto, NoOfferExplanationDto, OfferDto } from '@virtuoso/contracts';
 import { type AskedPrices, type MachineSize, explainNoOffer, freeResources, storeSearch } from '@virtuoso/domain';
 import { exactAmount } from '../common/money';
-import { HostsService } from '../providers/hosts.service';
+import { MarketHosts } from '../providers/market-hosts.service';
 
 /** A page of offers, cheapest first, and how many hosts qualified in all. */
 export interface OfferPage {
@@ -18,7 +18,7 @@ const askedOf = (dto: MachineSpecDto): AskedPrices => ({
 /** Searching the market: the rules are libs/domain's storeSearch; this reads the hosts and shapes offers. */
 @Injectable()
 export class MarketService {
-  constructor(private readonly hosts: HostsService) {}
+  constructor(private readonly hosts: MarketHosts) {}
 
   marketplace(): Promise<MarketHostDto[]> {
     return this.hosts.marketplace();

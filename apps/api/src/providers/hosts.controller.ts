@@ -4,6 +4,7 @@ import { CreateHostDto, HostDto, RemoveHostDto, RemoveHostQueryDto, UpdateHostDt
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { Idempotent } from '../common/idempotency.interceptor';
+import { HostRemoval } from './host-removal.service';
 import { HostsService } from './hosts.service';
 
 @ApiTags('hosts')
@@ -11,7 +12,10 @@ import { HostsService } from './hosts.service';
 @Roles('provider')
 @Controller('hosts')
 export class HostsController {
-  constructor(private readonly hosts: HostsService) {}
+  constructor(
+    private readonly hosts: HostsService,
+    private readonly removal: HostRemoval,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List my hosts, with free resources and machine counts' })
@@ -65,7 +69,7 @@ export class HostsController {
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrors(400, 401, 403, 404, 409)
   deleteHost(@CurrentUser() user: AuthUser, @Param('id') id: string, @Query() query: RemoveHostQueryDto, @Body() dto: RemoveHostDto): Promise<void> {
-    return this.hosts.remove(user, id, { force: query.force === 'true', confirmName: dto.confirmName });
+    return this.removal.remove(user, id, { force: query.force === 'true', confirmName: dto.confirmName });
   }
 
   @Delete(':id/agent')

@@ -1,12 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { CreateHostDto, HostDto, type HostFacts, MarketHostDto, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
-import { type HostCapacity, type HostPrices, type MachineSize, type MachineState, type MarketHost, fits, freeResources, release, reserve } from '@virtuoso/domain';
+import { CreateHostDto, HostDto, type HostFacts, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
+import { type HostCapacity, type HostPrices, type MachineSize, type MachineState, fits, freeResources, release, reserve } from '@virtuoso/domain';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In, Not, Repository } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
-import { User } from '../accounts/user.entity';
 import { Agent } from '../agents/agent.entity';
 import { isOnline, parseFacts } from '../agents/online';
 import { AuthUser } from '../common/auth.decorators';
@@ -16,9 +14,7 @@ import { assertUnderQuota } from '../common/quotas';
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
-import { HOST_AGENT_GATEWAY, HostAgentGateway } from '../machines/host-agent.gateway';
 import { Machine } from '../machines/machine.entity';
-import { HOST_EVICTOR, HostEvictor } from './host-evictor';
 import { Host } from './host.entity';
 
 const CREATE_FIELDS = [
@@ -48,78 +44,6 @@ export const totalOf = (host: Host): HostCapacity => ({ speed: host.speed, memor
 export const reservedOf = (host: Host): HostCapacity => ({ speed: host.reservedSpeed, memory: host.reservedMemory, storage: host.reservedStorage });
 export const freeOf = (host: Host): ResourceAmountsDto => freeResources(totalOf(host), reservedOf(host));
 
-/** An offer's host details besides its prices. */
-export interface OfferDetails {
-  processor: string;
-  connectionSpeed: string;
-  owner: string;
-}
-
-// The market search's fields of a host, in packing order: first its price sheet, then its
-// capacities, its id and its name. Numbers and canonical prices hold no space and ids are UUIDs;
-// the name, which may, comes last and takes the rest.
-const SHEET_FIELDS = [
-  'speedUnit', 'memoryUnit', 'runningUnitAmount', 'storageUnit', 'storageAmount', 'speedUnitPrice', 'memoryUnitPrice', 'storageUnitPrice',
-] as const satisfies ReadonlyArray<keyof Host>;
-const PACKED_FIELDS = [
-  ...SHEET_FIELDS, 'speed', 'reservedSpeed', 'memory', 'reservedMemory', 'storage', 'reservedStorage', 'id', 'name',
-] as const satisfies ReadonlyArray<keyof Host>;
-
-/**
- * Unpacks market hosts. Hosts with the same price sheet get the same HostPrices object, which
- * libs/domain's searches then price once.
- */
-class MarketHostReader {
-  private readonly sheets = new Map<string, HostPrices>();
-
-  read(packed: string): MarketHost {
-    let at = 0;
-    for (let field = 0; field < SHEET_FIELDS.length; field++) at = packed.indexOf(' ', at) + 1;
-    const prices = this.sheet(packed.slice(0, at - 1));
-    const next = (): string => {
-      const end = packed.indexOf(' ', at);
-      const value = packed.slice(at, end);
-      at = end + 1;
-      return value;
-    };
-    const speed = Number(next());
-    const reservedSpeed = Number(next());
-    const memory = Number(next());
-    const reservedMemory = Number(next());
-    const storage = Number(next());
-    const reservedStorage = Number(next());
-    const id = next();
-    return {
-      id,
-      name: packed.slice(at),
-      prices,
-      total: { speed, memory, storage },
-      reserved: { speed: reservedSpeed, memory: reservedMemory, storage: reservedStorage },
-    };
-  }
-
-  private sheet(key: string): HostPrices {
-    let prices = this.sheets.get(key);
-    if (prices === undefined) {
-      const [speedUnit, memoryUnit, runningUnitAmount, storageUnit, storageAmount, speedUnitPrice, memoryUnitPrice, storageUnitPrice] = key.split(' ');
-      prices = {
-        speedUnit: Number(speedUnit),
-        speedUnitPrice,
-        memoryUnit: Number(memoryUnit),
-        memoryUnitPrice,
-        runningUnitAmount: Number(runningUnitAmount),
-        storageUnit: Number(storageUnit),
-        storageUnitPrice,
-        storageAmount: Number(storageAmount),
-      };
-      this.sheets.set(key, prices);
-    }
-    return prices;
-  }
-}
-
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
-
 /** What a host's agent says about it, for HostDto, MarketHostDto and machines' host references. */
 export interface AgentStatus {
   online: boolean;
@@ -137,8 +61,6 @@ const CAPS: Array<[field: 'speed' | 'memory' | 'storage', fact: 'bogomips' | 'me
 
 @Injectable()
 export class HostsService {
-  private readonly logger = new Logger('Hosts');
-
   constructor(
     private readonly db: Database,
     private readonly accounts: AccountsService,
@@ -146,7 +68,6 @@ export class HostsService {
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly moduleRef: ModuleRef,
   ) {}
 
   async listMine(user: AuthUser): Promise<HostDto[]> {
@@ -233,51 +154,6 @@ export class HostsService {
   }
 
   /**
-   * Deletes the host. While machines are stored on it: 409, unless forced with its name typed
-   * again (confirmName), which sends each of them back to `registered` and tells its owner.
-   */
-  async remove(user: AuthUser, id: string, options: { force?: boolean; confirmName?: string } = {}): Promise<void> {
-    const row = await this.ownHost(user, id);
-    if (options.force) {
-      if (options.confirmName !== row.name) {
-        const stored = await this.machineCount(row.id);
-        const message = `host ${row.name} still stores ${plural(stored, 'machine')}; to remove it anyway, confirm with its name: confirmName "${row.name}"`;
-        throw new ApiError(409, message, { fields: { confirmName: [message] } });
-      }
-      await this.moduleRef.get<HostEvictor>(HOST_EVICTOR, { strict: false }).evict(user, row);
-      this.retireAgentOf(row);
-      return;
-    }
-    await this.db.transaction(async (em) => {
-      const stored = await em.countBy(Machine, { hostId: row.id, state: Not<MachineState>('deleted') });
-      if (stored > 0) throw conflict(`host ${row.name} still stores ${plural(stored, 'machine')}; they must leave first`);
-      // Only while nothing is reserved: a machine being stored concurrently makes this delete nothing.
-      const result = await em.delete(Host, { id: row.id, reservedSpeed: 0, reservedMemory: 0, reservedStorage: 0 });
-      if (result.affected !== 1) throw conflict(`host ${row.name} is receiving a machine; try again later`);
-      await em.update(Machine, { hostId: row.id, state: 'deleted' }, { hostId: null });
-    });
-    this.retireAgentOf(row);
-  }
-
-  /**
-   * A deleted host's agent is told to stop serving (agent.retire: it refuses every later command,
-   * stops heartbeating and records it on its disk), then forgotten, so that its secret no longer
-   * works here and it can serve again only by joining with a new join token. Best effort, after the
-   * answer: an unreachable agent is only logged (its heartbeats are refused from now on).
-   */
-  private retireAgentOf(host: Host): void {
-    const agentId = host.agentId;
-    if (!agentId) return;
-    const gateway = this.moduleRef.get<HostAgentGateway>(HOST_AGENT_GATEWAY, { strict: false });
-    void gateway
-      .retireAgent({ hostId: host.id, hostName: host.name, agentId }, { reason: `its host ${host.name} was deleted from the market` })
-      .then(() => this.logger.log(`the agent of the deleted host ${host.name} (${agentId}) stopped serving`))
-      .catch((error: unknown) => this.logger.warn(`could not tell the agent of the deleted host ${host.name} (${agentId}) to stop serving: ${error instanceof Error ? error.message : String(error)}`))
-      .then(() => this.agents.delete({ id: agentId }))
-      .catch((error: unknown) => this.logger.warn(`could not forget the agent ${agentId} of the deleted host ${host.name}: ${error instanceof Error ? error.message : String(error)}`));
-  }
-
-  /**
    * Revokes the host's agent: its row goes, so its secret stops working at once (heartbeats and
    * downloads are refused, commands cannot be signed with it); the host is offline until a new
    * agent joins with a join token made for it ({hostId}). That is how a provider rotates the secret.
@@ -289,91 +165,6 @@ export class HostsService {
       if (!row.agentId || unbound.affected !== 1) throw conflict(`host ${row.name} has no agent to revoke`);
       await em.delete(Agent, { id: row.agentId, providerId: user.id });
     });
-  }
-
-  /**
-   * Every host as the market rules see it; with a size, only rows whose free resources could hold
-   * it are read (libs/domain still decides what fits). Read raw, not as entities, and packed: the
-   * sqlite3 driver's cost is per value returned, so the fields come back as one text column per
-   * row (10,000 rows: ~40 ms as 16 columns, ~12 ms packed). CAST and || mean the same on PostgreSQL.
-   */
-  async marketHosts(size?: MachineSize, em: EntityManager = this.db.manager, options: { onlineOnly?: boolean } = {}): Promise<MarketHost[]> {
-    const query = em
-      .getRepository(Host)
-      .createQueryBuilder('host')
-      .select(PACKED_FIELDS.map((field) => `CAST(host.${field} AS VARCHAR)`).join(" || ' ' || "), 'packed');
-    if (size) {
-      query
-        .where('host.speed - host.reservedSpeed >= :speed', { speed: size.speed })
-        .andWhere('host.memory - host.reservedMemory >= :memory', { memory: size.memory })
-        .andWhere('host.storage - host.reservedStorage >= :disk', { disk: size.disk });
-    }
-    if (options.onlineOnly) {
-      // Online as isOnline says: a heartbeat within agentOfflineMs (ISO text sorts in time order).
-      const since = new Date(Date.now() - this.config.agentOfflineMs).toISOString();
-      query.innerJoin(Agent, 'agent', 'agent.id = host.agentId').andWhere('agent.lastHeartbeatAt >= :since', { since });
-    }
-    // Name then id: the order the search keeps between hosts equal on price and name.
-    const rows = await query.orderBy('host.name', 'ASC').addOrderBy('host.id', 'ASC').getRawMany<{ packed: string }>();
-    const reader = new MarketHostReader();
-    return rows.map(({ packed }) => reader.read(packed));
-  }
-
-  /** Ids of the hosts whose agent is online (a heartbeat within agentOfflineMs), as marketHosts' onlineOnly reads them. */
-  async onlineHostIds(em: EntityManager = this.db.manager): Promise<Set<string>> {
-    const since = new Date(Date.now() - this.config.agentOfflineMs).toISOString();
-    const rows = await em
-      .getRepository(Host)
-      .createQueryBuilder('host')
-      .innerJoin(Agent, 'agent', 'agent.id = host.agentId')
-      .select('host.id', 'id')
-      .where('agent.lastHeartbeatAt >= :since', { since })
-      .getRawMany<{ id: string }>();
-    return new Set(rows.map((row) => row.id));
-  }
-
-  /** What an offer shows besides its price, for the few hosts on a page of search results. */
-  async offerDetails(ids: readonly string[]): Promise<Map<string, OfferDetails>> {
-    const details = new Map<string, OfferDetails>();
-    // In chunks: databases cap the number of bound parameters in one statement.
-    for (let start = 0; start < ids.length; start += 500) {
-      const rows = await this.hosts
-        .createQueryBuilder('host')
-        .leftJoin(User, 'owner', 'owner.id = host.ownerId')
-        .select('host.id', 'id')
-        .addSelect('host.processor', 'processor')
-        .addSelect('host.connectionSpeed', 'connectionSpeed')
-        .addSelect('owner.handle', 'owner')
-        .where({ id: In(ids.slice(start, start + 500)) })
-        .getRawMany<{ id: string; processor: string; connectionSpeed: string; owner: string | null }>();
-      for (const row of rows) details.set(row.id, { processor: row.processor, connectionSpeed: row.connectionSpeed, owner: row.owner ?? '?' });
-    }
-    return details;
-  }
-
-  async marketplace(): Promise<MarketHostDto[]> {
-    const rows = await this.hosts.find({ order: { name: 'ASC', id: 'ASC' } });
-    const owners = await this.accounts.handlesOf(rows.map((row) => row.ownerId));
-    const status = await this.agentStatus(rows);
-    return rows.map((row) => ({
-      id: row.id,
-      owner: owners.get(row.ownerId) ?? '?',
-      name: row.name,
-      processor: row.processor,
-      free: freeOf(row),
-      total: totalOf(row),
-      speedUnit: row.speedUnit,
-      speedUnitPrice: row.speedUnitPrice,
-      memoryUnit: row.memoryUnit,
-      memoryUnitPrice: row.memoryUnitPrice,
-      runningUnitAmount: row.runningUnitAmount,
-      storageUnit: row.storageUnit,
-      storageUnitPrice: row.storageUnitPrice,
-      storageAmount: row.storageAmount,
-      connectionSpeed: row.connectionSpeed,
-      online: status.get(row.id)!.online,
-      lastHeartbeatAt: status.get(row.id)!.lastHeartbeatAt,
-    }));
   }
 
   /**
@@ -435,13 +226,15 @@ export class HostsService {
     return `host ${host.name} no longer has enough ${resource}: ${has} ${unit} free, the machine needs ${needs} ${unit}`;
   }
 
-  private async ownHost(user: AuthUser, id: string): Promise<Host> {
+  /** One of the provider's hosts, or 404. */
+  async ownHost(user: AuthUser, id: string): Promise<Host> {
     const row = await this.hosts.findOneBy({ id, ownerId: user.id });
     if (!row) throw notFound('host');
     return row;
   }
 
-  private async machineCount(hostId: string): Promise<number> {
+  /** How many machines the host stores (deleted ones aside). */
+  async machineCount(hostId: string): Promise<number> {
     return this.machines.countBy({ hostId, state: Not<MachineState>('deleted') });
   }
 

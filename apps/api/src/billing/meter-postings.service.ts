@@ -1,0 +1,175 @@
+import { Injectable } from '@nestjs/common';
+import { type Charge, type MachineMeter, type MeterStep, MARKET_ACCOUNT, chargeMovement, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
+import type { EntityManager } from 'typeorm';
+import { userAccount } from '../accounts/ledger-entry.entity';
+import { LedgerService, Posting } from '../accounts/ledger.service';
+import { ApiError } from '../common/errors';
+import { Sql, exec, reusableChunks, rowParts, select } from '../common/sql';
+import { nowIso } from '../common/time';
+import { HostIncome } from './host-income.entity';
+import { MachineMeterRow } from './machine-meter.entity';
+import { METER_COLUMNS, PROGRESS_SET, PROGRESS_WIDTH, meterOf, meterValues, progressValues } from './meter-rows';
+
+/** One meter advanced by libs/domain, to write with the charges it made. */
+export interface MeterChange {
+  step: MeterStep;
+  hostId: string | null;
+  /** The revision read; null for a machine never billed before (a new row). */
+  revision: number | null;
+  /** Prices, provider or host changed (store, arrival): write every column, not only progress. */
+  terms: boolean;
+}
+
+/** A machine's meter as stored, with the host it bills for and the revision read (for the compare-and-set). */
+export interface LoadedMeter {
+  meter: MachineMeter;
+  hostId: string | null;
+  revision: number;
+}
+
+/** The ledger posting of a charge (libs/domain chargeMovement); fees go to the market, not to a host. */
+export function postingOf(charge: Charge, hostId: string | null): Posting {
+  const movement = chargeMovement(charge);
+  return {
+    key: movement.key,
+    kind: movement.kind,
+    from: userAccount(movement.payer),
+    to: movement.payee === MARKET_ACCOUNT ? MARKET_ACCOUNT : userAccount(movement.payee),
+    amount: movement.amount,
+    at: movement.at,
+    machineId: movement.machineId ?? null,
+    hostId: charge.kind === 'fee' ? null : hostId,
+  };
+}
+
+/**
+ * Billing's writes and reads, in the caller's transaction: charges as ledger postings (a key never
+ * twice), the income of the host each was for, and the meter rows (compare-and-set on their
+ * revision). What to charge is libs/domain's and BillingService's; this only records it.
+ */
+@Injectable()
+export class MeterPostings {
+  constructor(private readonly ledger: LedgerService) {}
+
+  async load(em: EntityManager, machineId: string): Promise<LoadedMeter | null> {
+    const row = await em.findOneBy(MachineMeterRow, { machineId });
+    return row ? { meter: meterOf(row), hostId: row.hostId, revision: row.revision } : null;
+  }
+
+  /**
+   * Writes meter changes and their charges in the caller's transaction: ledger rows (keys already
+   * there are skipped), balances, host incomes, then the meter rows with a compare-and-set on
+   * their revision. Returns the charges recorded and the new balances of the accounts they moved.
+   * The billing pass calls it with a whole batch.
+   */
+  async apply(em: EntityManager, changes: readonly MeterChange[]): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
+    const postings: Posting[] = [];
+    const byKey = new Map<string, Charge>();
+    for (const change of changes) {
+      for (const charge of change.step.charges) {
+        postings.push(postingOf(charge, change.hostId));
+        byKey.set(charge.key, charge);
+      }
+    }
+    const { applied, balances } = await this.ledger.post(em, postings);
+    await this.addIncome(em, applied);
+    await this.writeMeters(em, changes);
+    return { charges: applied.map((posting) => byKey.get(posting.key)!), balances };
+  }
+
+  /** Adds storage and running charges to the income of the host they were for. */
+  private async addIncome(em: EntityManager, postings: readonly Posting[]): Promise<void> {
+    const deltas = new Map<string, { providerId: string; units: bigint }>();
+    const units = new Map<string, bigint>();
+    for (const posting of postings) {
+      if (!posting.hostId || (posting.kind !== 'storage' && posting.kind !== 'running')) continue;
+      let amount = units.get(posting.amount);
+      if (amount === undefined) {
+        amount = moneyToUnits(posting.amount);
+        units.set(posting.amount, amount);
+      }
+      const entry = deltas.get(posting.hostId) ?? { providerId: posting.to.slice('user:'.length), units: 0n };
+      entry.units += amount;
+      deltas.set(posting.hostId, entry);
+    }
+    if (deltas.size === 0) return;
+    const updatedAt = nowIso();
+    for (const part of rowParts(em, [...deltas.keys()], 5)) {
+      const read = new Sql(em);
+      const rows = await select<{ hostId: string; income: string }>(em, `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}`, read.params, true);
+      const known = new Map(rows.map((row) => [row.hostId, row.income]));
+      const fresh = part.filter((hostId) => !known.has(hostId));
+      for (const known of rowParts(em, rows, 4)) {
+        const write = new Sql(em);
+        const values = known.map((row) => [row.hostId, unitsToMoney(moneyToUnits(row.income) + deltas.get(row.hostId)!.units), row.income, updatedAt]);
+        const result = await exec(
+          em,
+          `UPDATE "host_incomes" SET "income" = v.column2, "updatedAt" = v.column4 FROM ${write.values(values, 4)} AS v ` +
+            `WHERE "host_incomes"."hostId" = v.column1 AND "host_incomes"."income" = v.column3`,
+          write.params,
+          true,
+        );
+        if (result.affected !== known.length) throw new ApiError(409, 'a host income changed while billing; try again');
+      }
+      for (const added of rowParts(em, fresh, 5)) {
+        const insert = new Sql(em);
+        const values = added.map((hostId) => [hostId, deltas.get(hostId)!.providerId, null, unitsToMoney(deltas.get(hostId)!.units), updatedAt]);
+        await exec(
+          em,
+          `INSERT INTO "host_incomes" ("hostId", "providerId", "hostName", "income", "updatedAt") ` +
+            `SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM ${insert.values(values, 5)} AS v WHERE true`,
+          insert.params,
+          true,
+        );
+      }
+    }
+  }
+
+  /**
+   * Writes meter rows with a compare-and-set on their revision: progress (charges, starts, stops)
+   * as one UPDATE … FROM (VALUES …) of the changing columns; a (re)store or an arrival as an upsert
+   * of every column, inserted only if no row exists. A row that moved on meanwhile throws (409), so
+   * the transaction rolls back and the work is redone from fresh rows.
+   */
+  async writeMeters(em: EntityManager, changes: readonly MeterChange[]): Promise<void> {
+    // In primary-key order, for the same reason as the ledger's inserts.
+    const progress = changes
+      .filter((change) => !change.terms && change.revision !== null)
+      .sort((a, b) => (a.step.meter.machineId < b.step.meter.machineId ? -1 : a.step.meter.machineId > b.step.meter.machineId ? 1 : 0));
+    for (const part of rowParts(em, progress, PROGRESS_WIDTH)) {
+      const sql = new Sql(em);
+      const source = sql.values(part.map((change) => progressValues(change.step.meter, change.revision!)), PROGRESS_WIDTH);
+      const result = await exec(
+        em,
+        `UPDATE "machine_meters" SET ${PROGRESS_SET} FROM ${source} AS v ` +
+          `WHERE "machine_meters"."machineId" = v.column1 AND "machine_meters"."revision" = CAST(v.column2 AS integer)`,
+        sql.params,
+        true,
+      );
+      if (result.affected !== part.length) throw new ApiError(409, 'a machine\'s billing changed meanwhile; try again');
+    }
+    const whole = changes.filter((change) => change.terms || change.revision === null);
+    const set = METER_COLUMNS.filter((column) => column !== 'machineId').map((column) => `"${column}" = excluded."${column}"`);
+    for (const part of reusableChunks(whole, METER_COLUMNS.length)) {
+      const sql = new Sql(em);
+      const values = part.map((change) => sql.row(meterValues(change.step.meter, change.hostId, (change.revision ?? -1) + 1)));
+      const result = await exec(
+        em,
+        `INSERT INTO "machine_meters" (${METER_COLUMNS.map((column) => `"${column}"`).join(', ')}) VALUES ${values.join(', ')} ` +
+          `ON CONFLICT ("machineId") DO UPDATE SET ${set.join(', ')} WHERE "machine_meters"."revision" = excluded."revision" - 1`,
+        sql.params,
+        true,
+      );
+      if (result.affected !== part.length) throw new ApiError(409, 'a machine\'s billing changed meanwhile; try again');
+    }
+  }
+
+  /** A refund comes out of what the host earned its provider (compare-and-set on the income read). */
+  async lowerIncome(em: EntityManager, hostId: string, amount: string): Promise<void> {
+    const row = await em.findOneBy(HostIncome, { hostId });
+    if (!row) return;
+    const income = unitsToMoney(moneyToUnits(row.income) - moneyToUnits(amount));
+    const result = await em.update(HostIncome, { hostId, income: row.income }, { income, updatedAt: nowIso() });
+    if (result.affected !== 1) throw new ApiError(409, 'a host income changed while refunding; try again');
+  }
+}
