@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { Database } from '../src/common/database.service';
+import { WALL_CLOCK } from '../src/common/clock';
 import { nowIso } from '../src/common/time';
 import { loadConfig } from '../src/config';
 import { Machine } from '../src/machines/machine.entity';
@@ -241,7 +242,7 @@ describe('the statement CSV', () => {
       const size = { speed: row.speed, memory: row.memory, disk: row.disk };
       const fixed = quote(pricesOf(await t.app.get(HostsService).reserve(em, host.body.id, size)), size);
       const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
-      await t.app.get(MachineStore).write(em, row, { state: 'stored', version: 1, hostId: host.body.id, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso() });
+      await t.app.get(MachineStore).write(em, row, { state: 'stored', version: 1, hostId: host.body.id, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso(t.app.get(WALL_CLOCK)) });
     });
     const csv = await buyer.get('/api/account/statement?format=csv');
     expect(csv.status).toBe(200);

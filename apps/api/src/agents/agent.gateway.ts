@@ -129,7 +129,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
   private async command<T>(target: AgentTarget, pattern: string, body: unknown, timeoutMs = this.config.agentCommandTimeoutMs): Promise<T> {
     const agent = await this.agentOf(target);
     const client = await this.connect(target, agent);
-    const started = Date.now();
+    const started = performance.now();
     let reply: AgentReply<T>;
     try {
       reply = await firstValueFrom(client.send<AgentReply<T>>(pattern, sign(agent.secret, agent.id, pattern, body)).pipe(timeout(timeoutMs)));
@@ -147,7 +147,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
       this.logger.warn(`${pattern} on ${target.hostName} (agent ${agent.id}) → ${reply.code}: ${reply.error}`);
       throw new AgentRefusedError(explain(target.hostName, reply), reply.code);
     }
-    this.logger.debug(`${pattern} on ${target.hostName} answered in ${Date.now() - started} ms`);
+    this.logger.debug(`${pattern} on ${target.hostName} answered in ${Math.round(performance.now() - started)} ms`);
     return reply.result;
   }
 

@@ -26,7 +26,7 @@ import type { EntityManager } from 'typeorm';
 import { LedgerEntry, userAccount, userOfAccount } from '../accounts/ledger-entry.entity';
 import { LedgerService, Posting } from '../accounts/ledger.service';
 import { User } from '../accounts/user.entity';
-import { CLOCK, Clock } from '../common/clock';
+import { CLOCK, Clock, WALL_CLOCK } from '../common/clock';
 import { ApiError } from '../common/errors';
 import { Sql, exec, reusableChunks, rowParts, select } from '../common/sql';
 import { nowIso } from '../common/time';
@@ -83,6 +83,7 @@ export class BillingService {
     private readonly ledger: LedgerService,
     private readonly lowBalance: LowBalanceService,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   now(): number {
@@ -182,13 +183,13 @@ export class BillingService {
     const row = await em.findOneBy(HostIncome, { hostId });
     if (!row) return;
     const income = unitsToMoney(moneyToUnits(row.income) - moneyToUnits(amount));
-    const result = await em.update(HostIncome, { hostId, income: row.income }, { income, updatedAt: nowIso() });
+    const result = await em.update(HostIncome, { hostId, income: row.income }, { income, updatedAt: nowIso(this.wallClock) });
     if (result.affected !== 1) throw new ApiError(409, 'a host income changed while refunding; try again');
   }
 
   /** Keeps a removed host's name with its income (the provider's account page still shows it). */
   async hostRemoved(em: EntityManager, host: { id: string; name: string }): Promise<void> {
-    await em.update(HostIncome, { hostId: host.id }, { hostName: host.name, updatedAt: nowIso() });
+    await em.update(HostIncome, { hostId: host.id }, { hostName: host.name, updatedAt: nowIso(this.wallClock) });
   }
 
   // ——— refusals ——————————————————————————————————————————————————————————————————————————
@@ -295,7 +296,7 @@ export class BillingService {
       deltas.set(posting.hostId, entry);
     }
     if (deltas.size === 0) return;
-    const updatedAt = nowIso();
+    const updatedAt = nowIso(this.wallClock);
     for (const part of rowParts(em, [...deltas.keys()], 5)) {
       const read = new Sql(em);
       const rows = await select<{ hostId: string; income: string }>(em, `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}`, read.params, true);

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import { type AgentVmState, MachineDto, NoOfferExplanationDto, RegisterMachineDto, StartMachineDto, StopMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import {
@@ -104,6 +105,7 @@ export class MachinesService {
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   async list(user: AuthUser): Promise<MachineDto[]> {
@@ -124,7 +126,7 @@ export class MachinesService {
       ? { processor: entry.processor, speed: entry.speed, os: entry.os, memory: entry.memory, disk: entry.disk, preconfigured: true, image: entry.image }
       : { processor: dto.processor, speed: dto.speed, os: dto.os, memory: dto.memory, disk: dto.disk, preconfigured: false, image: null };
     const fee = this.config.registrationFee;
-    const now = nowIso();
+    const now = nowIso(this.wallClock);
     const machine: Machine = {
       id: randomUUID(),
       ownerId: user.id,
@@ -220,7 +222,7 @@ export class MachinesService {
           runningUnitAmount: fixed.runningUnitAmount,
         };
       },
-      succeeded: async () => ({ storedAt: nowIso() }),
+      succeeded: async () => ({ storedAt: nowIso(this.wallClock) }),
       failed: async (em, machine) => {
         if (machine.hostId) await this.hosts.release(em, machine.hostId, sizeOf(machine));
         return { hostId: null, storagePrice: null, storageAmount: null, runningPrice: null, runningUnitAmount: null };
@@ -378,7 +380,7 @@ export class MachinesService {
       const extra = hooks.begin ? await hooks.begin(em, machine) : {};
       const changes: Partial<Machine> = instant
         ? { ...extra, state: begun.target, previousState: null, lastError: null }
-        : { ...extra, state: begun.transient, previousState: machine.state, lastError: null, transientSince: nowIso() };
+        : { ...extra, state: begun.transient, previousState: machine.state, lastError: null, transientSince: nowIso(this.wallClock) };
       const written = await this.machineStore.write(em, machine, changes);
       if (!written) throw await this.lostRace(em, machine.id, action, ifMatch);
       return written;

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { ModuleRef } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CreateHostDto, HostDto, type HostFacts, MarketHostDto, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
@@ -147,6 +148,7 @@ export class HostsService {
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly moduleRef: ModuleRef,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   async listMine(user: AuthUser): Promise<HostDto[]> {
@@ -167,7 +169,7 @@ export class HostsService {
    * is added by hand and stays offline until an agent joins for it.
    */
   async create(user: AuthUser, dto: CreateHostDto): Promise<HostDto> {
-    const now = nowIso();
+    const now = nowIso(this.wallClock);
     const row: Host = {
       id: randomUUID(),
       ownerId: user.id,
@@ -214,7 +216,7 @@ export class HostsService {
   async agentStatus(rows: Pick<Host, 'id' | 'agentId'>[]): Promise<Map<string, AgentStatus>> {
     const ids = [...new Set(rows.map((row) => row.agentId).filter((id): id is string => !!id))];
     const agents = ids.length ? await this.agents.findBy({ id: In(ids) }) : [];
-    const now = Date.now();
+    const now = this.wallClock.now();
     const byId = new Map(
       agents.map((agent) => [
         agent.id,
@@ -227,7 +229,7 @@ export class HostsService {
   /** Units, unit prices and periods only; machines already stored keep the prices fixed when they were stored. */
   async update(user: AuthUser, id: string, dto: UpdateHostDto): Promise<HostDto> {
     const row = await this.ownHost(user, id);
-    const changes: Partial<Host> = { ...withoutUndefined(dto), ...this.canonicalPrices(dto), updatedAt: nowIso() };
+    const changes: Partial<Host> = { ...withoutUndefined(dto), ...this.canonicalPrices(dto), updatedAt: nowIso(this.wallClock) };
     await this.db.transaction((em) => em.update(Host, { id: row.id, ownerId: user.id }, changes));
     return this.getMine(user, id);
   }
@@ -285,7 +287,7 @@ export class HostsService {
   async revokeAgent(user: AuthUser, id: string): Promise<void> {
     const row = await this.ownHost(user, id);
     await this.db.transaction(async (em) => {
-      const unbound = await em.update(Host, { id: row.id, agentId: row.agentId ?? '' }, { agentId: null, updatedAt: nowIso() });
+      const unbound = await em.update(Host, { id: row.id, agentId: row.agentId ?? '' }, { agentId: null, updatedAt: nowIso(this.wallClock) });
       if (!row.agentId || unbound.affected !== 1) throw conflict(`host ${row.name} has no agent to revoke`);
       await em.delete(Agent, { id: row.agentId, providerId: user.id });
     });
@@ -310,7 +312,7 @@ export class HostsService {
     }
     if (options.onlineOnly) {
       // Online as isOnline says: a heartbeat within agentOfflineMs (ISO text sorts in time order).
-      const since = new Date(Date.now() - this.config.agentOfflineMs).toISOString();
+      const since = new Date(this.wallClock.now() - this.config.agentOfflineMs).toISOString();
       query.innerJoin(Agent, 'agent', 'agent.id = host.agentId').andWhere('agent.lastHeartbeatAt >= :since', { since });
     }
     // Name then id: the order the search keeps between hosts equal on price and name.
@@ -321,7 +323,7 @@ export class HostsService {
 
   /** Ids of the hosts whose agent is online (a heartbeat within agentOfflineMs), as marketHosts' onlineOnly reads them. */
   async onlineHostIds(em: EntityManager = this.db.manager): Promise<Set<string>> {
-    const since = new Date(Date.now() - this.config.agentOfflineMs).toISOString();
+    const since = new Date(this.wallClock.now() - this.config.agentOfflineMs).toISOString();
     const rows = await em
       .getRepository(Host)
       .createQueryBuilder('host')
@@ -420,7 +422,7 @@ export class HostsService {
     const result = await em.update(
       Host,
       { id: host.id, reservedSpeed: host.reservedSpeed, reservedMemory: host.reservedMemory, reservedStorage: host.reservedStorage },
-      { reservedSpeed: reserved.speed, reservedMemory: reserved.memory, reservedStorage: reserved.storage, updatedAt: nowIso() },
+      { reservedSpeed: reserved.speed, reservedMemory: reserved.memory, reservedStorage: reserved.storage, updatedAt: nowIso(this.wallClock) },
     );
     if (result.affected !== 1) throw conflict(`host ${host.name} changed while reserving; try again`);
   }
