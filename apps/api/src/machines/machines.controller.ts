@@ -1,23 +1,26 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Res, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
 import {
   AttachMediaDto,
+  DEFAULT_SEARCH_LIMIT,
   MachineDto,
   NoOfferExplanationDto,
   OfferDto,
   RegisterMachineDto,
+  SearchQueryDto,
   StartMachineDto,
   StopMachineDto,
   StoreMachineDto,
   UpdateMachineDto,
 } from '@virtuoso/contracts';
+import { IdParam } from '../common/id-param';
 import { ApiErrors, ApiIdParam, ApiIfMatch, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { VersionEtagInterceptor } from '../common/etag.interceptor';
 import { Idempotent } from '../common/idempotency.interceptor';
 import { IfMatch, IfMatchValue } from '../common/if-match';
 import type { Response } from 'express';
-import { ApiSearchLimit, SearchLimit, TOTAL_COUNT_DOC, setTotalCount } from '../market/search-limit';
+import { TOTAL_COUNT_DOC, setTotalCount } from '../market/search-limit';
 import { MachinesService } from './machines.service';
 
 /** What an action carried out by the host's agent may answer besides the lifecycle's own errors. */
@@ -66,7 +69,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'One of my machines' })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404)
-  getMachine(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<MachineDto> {
+  getMachine(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MachineDto> {
     return this.machines.get(user, id);
   }
 
@@ -76,7 +79,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Edit a registered configuration: size and asked prices', description: 'Only while registered (409 otherwise).' })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412)
-  updateMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  updateMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: UpdateMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.update(user, id, dto, ifMatch);
   }
 
@@ -87,7 +90,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Delete a machine', description: 'Allowed while registered, stored, stopped or suspended; frees its resources on the host.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  deleteMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<void> {
+  deleteMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<void> {
     return this.machines.remove(user, id, ifMatch);
   }
 
@@ -97,7 +100,6 @@ export class MachinesController {
     summary: 'Search providers for a registered machine at its asked prices (report fig. 11)',
     description: 'The `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every host that qualifies.',
   })
-  @ApiSearchLimit()
   @ApiOkResponse({
     type: OfferDto,
     isArray: true,
@@ -107,11 +109,11 @@ export class MachinesController {
   @ApiErrors(400, 401, 403, 404, 409)
   async listMachineOffers(
     @CurrentUser() user: AuthUser,
-    @Param('id') id: string,
-    @SearchLimit() limit: number,
+    @IdParam() id: string,
+    @Query() query: SearchQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OfferDto[]> {
-    const { offers, total } = await this.machines.offers(user, id, limit);
+    const { offers, total } = await this.machines.offers(user, id, query.limit ?? DEFAULT_SEARCH_LIMIT);
     setTotalCount(res, total);
     return offers;
   }
@@ -121,7 +123,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Why the search for a registered machine finds no host: size, price or offline, and what would fit' })
   @ApiOkResponse({ type: NoOfferExplanationDto, description: 'The reason and what would fit.' })
   @ApiErrors(401, 403, 404, 409)
-  explainMachineOffers(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<NoOfferExplanationDto> {
+  explainMachineOffers(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<NoOfferExplanationDto> {
     return this.machines.explainOffers(user, id);
   }
 
@@ -136,7 +138,7 @@ export class MachinesController {
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   @Idempotent()
-  storeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StoreMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  storeMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: StoreMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.store(user, id, dto.hostId, ifMatch);
   }
 
@@ -148,7 +150,7 @@ export class MachinesController {
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   @Idempotent()
-  startMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StartMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  startMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: StartMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.start(user, id, dto, ifMatch);
   }
 
@@ -165,7 +167,7 @@ export class MachinesController {
   @ApiBody({ type: StopMachineDto, required: false })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  stopMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StopMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  stopMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: StopMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.stop(user, id, dto, ifMatch);
   }
 
@@ -179,7 +181,7 @@ export class MachinesController {
   })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  rebootMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  rebootMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.restart(user, id, 'reboot', ifMatch);
   }
 
@@ -193,7 +195,7 @@ export class MachinesController {
   })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  resetMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  resetMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.restart(user, id, 'reset', ifMatch);
   }
 
@@ -204,7 +206,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Suspend a running machine (its memory is saved)' })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  suspendMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  suspendMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'suspend', ifMatch);
   }
 
@@ -216,7 +218,7 @@ export class MachinesController {
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
   @Idempotent()
-  resumeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  resumeMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'resume', ifMatch);
   }
 
@@ -229,7 +231,7 @@ export class MachinesController {
   })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, ...AGENT_ERRORS)
-  attachMachineMedia(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: AttachMediaDto): Promise<MachineDto> {
+  attachMachineMedia(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: AttachMediaDto): Promise<MachineDto> {
     return this.machines.attachMedia(user, id, dto.mediaId);
   }
 
@@ -239,7 +241,7 @@ export class MachinesController {
   @ApiOperation({ summary: "Eject the install medium from the machine's CD-ROM drive (live while running)" })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(401, 403, 404, 409, ...AGENT_ERRORS)
-  ejectMachineMedia(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<MachineDto> {
+  ejectMachineMedia(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MachineDto> {
     return this.machines.ejectMedia(user, id);
   }
 }
