@@ -46,7 +46,7 @@ export class AgentsController {
   @ApiIdParam('join token')
   @ApiOperation({ summary: 'Whether an agent has joined with a token, and what it measured (poll it to prefill the host form)' })
   @ApiOkResponse({ type: JoinTokenStatusDto, description: 'The token and the agent that joined with it, if any.' })
-  @ApiErrors(401, 403, 404)
+  @ApiErrors(400, 401, 403, 404)
   getJoinToken(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<JoinTokenStatusDto> {
     return this.agents.joinTokenStatus(user, id);
   }

@@ -75,7 +75,7 @@ export class AuthController {
   @ApiOperation({ summary: 'Revoke one of my API tokens' })
   @ApiIdParam('token')
   @ApiNoContentResponse({ description: 'Revoked.' })
-  @ApiErrors(401, 404)
+  @ApiErrors(400, 401, 404)
   revokeToken(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<void> {
     return this.auth.revokeToken(user, id);
   }
@@ -95,7 +95,7 @@ export class AuthController {
   @ApiOperation({ summary: 'Revoke one of my sessions (that browser is signed out at once)' })
   @ApiIdParam('session')
   @ApiNoContentResponse({ description: 'Revoked.' })
-  @ApiErrors(401, 404)
+  @ApiErrors(400, 401, 404)
   revokeSession(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<void> {
     return this.auth.revokeSession(user, id);
   }

@@ -26,7 +26,7 @@ export class ConsoleController {
       'RFB flows both ways. The token works once; a new viewer replaces the previous one.',
   })
   @ApiCreatedResponse({ type: ConsoleSessionDto, description: 'The token and the websocket path.' })
-  @ApiErrors(401, 403, 404, 409)
+  @ApiErrors(400, 401, 403, 404, 409)
   openConsole(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<ConsoleSessionDto> {
     return this.consoles.createSession(user, id);
   }

@@ -68,7 +68,7 @@ export class MachinesController {
   @ApiIdParam('machine')
   @ApiOperation({ summary: 'One of my machines' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404)
+  @ApiErrors(400, 401, 403, 404)
   getMachine(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MachineDto> {
     return this.machines.get(user, id);
   }
@@ -89,7 +89,7 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Delete a machine', description: 'Allowed while registered, stored, stopped or suspended; frees its resources on the host.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   deleteMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<void> {
     return this.machines.remove(user, id, ifMatch);
   }
@@ -122,7 +122,7 @@ export class MachinesController {
   @ApiIdParam('machine')
   @ApiOperation({ summary: 'Why the search for a registered machine finds no host: size, price or offline, and what would fit' })
   @ApiOkResponse({ type: NoOfferExplanationDto, description: 'The reason and what would fit.' })
-  @ApiErrors(401, 403, 404, 409)
+  @ApiErrors(400, 401, 403, 404, 409)
   explainMachineOffers(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<NoOfferExplanationDto> {
     return this.machines.explainOffers(user, id);
   }
@@ -180,7 +180,7 @@ export class MachinesController {
     description: 'The guest decides (most systems reboot). The machine stays running; its version and billing do not change.',
   })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   rebootMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.restart(user, id, 'reboot', ifMatch);
   }
@@ -194,7 +194,7 @@ export class MachinesController {
     description: 'Like pressing the reset button: unsaved data in the guest is lost. The machine stays running; its version and billing do not change.',
   })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   resetMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.restart(user, id, 'reset', ifMatch);
   }
@@ -205,7 +205,7 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Suspend a running machine (its memory is saved)' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   suspendMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'suspend', ifMatch);
   }
@@ -216,7 +216,7 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Resume a suspended machine' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   @Idempotent()
   resumeMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'resume', ifMatch);
@@ -240,7 +240,7 @@ export class MachinesController {
   @HttpCode(200)
   @ApiOperation({ summary: "Eject the install medium from the machine's CD-ROM drive (live while running)" })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, ...AGENT_ERRORS)
+  @ApiErrors(400, 401, 403, 404, 409, ...AGENT_ERRORS)
   ejectMachineMedia(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MachineDto> {
     return this.machines.ejectMedia(user, id);
   }

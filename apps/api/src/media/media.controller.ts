@@ -52,7 +52,7 @@ export class MediaController {
   @ApiIdParam('media')
   @ApiOperation({ summary: 'Delete an ISO from my media library', description: 'Refused (409) while a machine has it in its CD-ROM drive.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiErrors(401, 403, 404, 409)
+  @ApiErrors(400, 401, 403, 404, 409)
   deleteMedia(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<void> {
     return this.media.remove(user, id);
   }

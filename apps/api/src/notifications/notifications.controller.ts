@@ -37,7 +37,7 @@ export class NotificationsController {
   @ApiIdParam('notification')
   @ApiOperation({ summary: 'Mark one notice read' })
   @ApiOkResponse({ type: NotificationDto, description: 'The notice.' })
-  @ApiErrors(401, 404)
+  @ApiErrors(400, 401, 404)
   readNotification(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<NotificationDto> {
     return this.notifications.markRead(user, id);
   }

@@ -35,7 +35,7 @@ export class HostsController {
   @ApiIdParam('host')
   @ApiOperation({ summary: 'One of my hosts' })
   @ApiOkResponse({ type: HostDto, description: 'The host.' })
-  @ApiErrors(401, 403, 404)
+  @ApiErrors(400, 401, 403, 404)
   getHost(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<HostDto> {
     return this.hosts.getMine(user, id);
   }
@@ -79,7 +79,7 @@ export class HostsController {
       'with this hostId (POST /api/agents/join-tokens {"hostId": …}); its machines stay stored on the host.',
   })
   @ApiNoContentResponse({ description: 'Revoked.' })
-  @ApiErrors(401, 403, 404, [409, 'The host has no agent.'])
+  @ApiErrors(400, 401, 403, 404, [409, 'The host has no agent.'])
   revokeAgent(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<void> {
     return this.hosts.revokeAgent(user, id);
   }
