@@ -1,12 +1,14 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from './accounts/accounts.module';
 import { AgentsModule } from './agents/agents.module';
 import { AuthModule } from './auth/auth.module';
 import { BillingModule } from './billing/billing.module';
 import { CatalogModule } from './catalog/catalog.module';
-import { CLOCK, Clock, ScaledClock, systemClock } from './common/clock';
+import { CLOCK, Clock, ScaledClock, WALL_CLOCK, systemClock } from './common/clock';
+import { Daemons } from './common/daemons';
 import { Database } from './common/database.service';
 import { sqliteDriver } from './common/sqlite-driver';
 import { ConsoleModule } from './console/console.module';
@@ -27,13 +29,13 @@ import { SpaModule } from './web/spa.module';
 @Global()
 @Module({})
 class CoreModule {
-  static forRoot(config: AppConfig, options: RuntimeOptions, clock?: Clock): DynamicModule {
+  static forRoot(config: AppConfig, options: RuntimeOptions, clock?: Clock, wallClock: Clock = systemClock): DynamicModule {
     const test = config.testClock;
     const time = clock ?? (test ? new ScaledClock(test.originMs, test.offsetMs, test.rate) : systemClock);
     return {
       module: CoreModule,
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: RUNTIME_OPTIONS, useValue: options }, { provide: CLOCK, useValue: time }, Database],
-      exports: [APP_CONFIG, RUNTIME_OPTIONS, CLOCK, Database],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: RUNTIME_OPTIONS, useValue: options }, { provide: CLOCK, useValue: time }, { provide: WALL_CLOCK, useValue: wallClock }, Database, Daemons],
+      exports: [APP_CONFIG, RUNTIME_OPTIONS, CLOCK, WALL_CLOCK, Database, Daemons],
     };
   }
 }
@@ -41,6 +43,8 @@ class CoreModule {
 export interface AppModuleOptions extends RuntimeOptions {
   /** The time billing and the daemons go by; default the system clock (or the test clock of the config). */
   clock?: Clock;
+  /** Real time, for everything else (common/clock.ts); default the system clock. */
+  wallClock?: Clock;
 }
 
 @Module({})
@@ -49,7 +53,9 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock),
+        // The daemons' intervals (common/daemons.ts), cleared when the app closes.
+        ScheduleModule.forRoot(),
+        CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock, options.wallClock),
         TypeOrmModule.forRoot({
           type: 'sqlite',
           driver: sqliteDriver,

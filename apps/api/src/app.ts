@@ -30,6 +30,8 @@ export interface CreateAppOptions {
   docs?: boolean;
   /** The clock billing and the daemons go by (tests: a ManualClock). */
   clock?: Clock;
+  /** Real time: sessions, tokens, agents, records' timestamps (see common/clock.ts). Default the system clock. */
+  wallClock?: Clock;
   logger?: LoggerService | LogLevel[] | false;
 }
 
@@ -73,7 +75,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
 
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true, clock: options.clock }),
+    AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true, clock: options.clock, wallClock: options.wallClock }),
     // Body parsers are registered below, in order, with our limits and the check that follows them.
     { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false, bodyParser: false },
   );

@@ -2,6 +2,7 @@ import { OFFLINE_AFTER_MS } from '@virtuoso/contracts';
 import { money } from '@virtuoso/domain';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { systemClock } from './common/clock';
 import { AgentAddressPolicy, DEFAULT_AGENT_ADDRESSES, parseAgentAddressPolicy } from './agents/agent-address';
 
 /** The repository root: this file is apps/api/src/config.ts (tests) or apps/api/dist/config.js (built). */
@@ -234,7 +235,7 @@ function testClock(raw: (name: string) => string | undefined, problems: string[]
   if (!/^\d+(\.\d+)?$/.test(rateText) || !(rate > 0) || rate > 1_000_000) {
     problems.push(`VIRTUOSO_CLOCK_RATE must be a number above 0 and at most 1000000 (got "${rateText}")`);
   }
-  return { originMs: whole('VIRTUOSO_CLOCK_ORIGIN_MS', Date.now()), offsetMs: whole('VIRTUOSO_CLOCK_OFFSET_MS', 0), rate };
+  return { originMs: whole('VIRTUOSO_CLOCK_ORIGIN_MS', systemClock.now()), offsetMs: whole('VIRTUOSO_CLOCK_OFFSET_MS', 0), rate };
 }
 
 export const APP_CONFIG = Symbol('AppConfig');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from './agent-process';
@@ -146,8 +147,23 @@ describe('authorisation of every endpoint', () => {
       expect(response.body.message, label(route)).toMatch(/not found/);
     }
     // And for ids that do not exist at all.
-    expect((await buyer.get('/api/machines/no-such-id')).status).toBe(404);
-    expect((await provider.get('/api/hosts/no-such-id')).status).toBe(404);
+    expect((await buyer.get(`/api/machines/${randomUUID()}`)).status).toBe(404);
+    expect((await provider.get(`/api/hosts/${randomUUID()}`)).status).toBe(404);
+    expect(await t.snapshot()).toEqual(before);
+  });
+
+  it('answers 400 naming the parameter to every path id that is not a UUID, changing nothing', async () => {
+    const before = await t.snapshot();
+    const routes = ROUTES.filter((r) => r.path.includes(':id') && r.access !== 'agent');
+    expect(routes.length).toBeGreaterThan(20);
+    for (const route of routes) {
+      const caller = route.access === 'provider' || (route.access === 'signed-in' && route.owned === 'joinToken') ? provider : buyer;
+      for (const id of ['no-such-id', '1', `${ids.machine}x`, "1' OR '1'='1"]) {
+        const response = await call(caller, route, encodeURIComponent(id));
+        expect(response.status, `${label(route)} with ${id}`).toBe(400);
+        expect(response.body, label(route)).toMatchObject({ statusCode: 400, message: 'id must be a UUID', fields: { id: ['id must be a UUID'] } });
+      }
+    }
     expect(await t.snapshot()).toEqual(before);
   });
 

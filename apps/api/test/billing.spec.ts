@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerService } from '../src/accounts/ledger.service';
 import { BillingPassService } from '../src/billing/billing-pass.service';
-import { ManualClock } from '../src/common/clock';
+import { ManualClock, WALL_CLOCK } from '../src/common/clock';
 import { Database } from '../src/common/database.service';
 import { nowIso } from '../src/common/time';
 import { Machine } from '../src/machines/machine.entity';
@@ -62,7 +62,7 @@ function lifecycle(app: () => TestApp) {
         const size = { speed: machine.speed, memory: machine.memory, disk: machine.disk };
         const fixed = quote(pricesOf(await app().app.get(HostsService).reserve(em, hostId, size)), size);
         const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
-        return app().app.get(MachineStore).write(em, machine, { state: 'stored', version: 1, hostId, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso() });
+        return app().app.get(MachineStore).write(em, machine, { state: 'stored', version: 1, hostId, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso(app().app.get(WALL_CLOCK)) });
       }),
     start: (id: string) => move(id, { state: 'running' }),
     stop: async (id: string) => move(id, { state: 'stopped', version: (await db().manager.findOneByOrFail(Machine, { id })).version + 1 }),
@@ -464,7 +464,7 @@ describe('machines stored before billing existed', () => {
       const id = (await buyer.post('/api/machines').send(configuration1)).body.id as string;
       // an older version stored and started it: the row says so, no meter exists
       await t.app.get(Database).transaction((em) =>
-        em.update(Machine, { id }, { state: 'running', version: 1, hostId: host, storagePrice: '3', storageAmount: 30, runningPrice: '0.002016', runningUnitAmount: 3600, storedAt: nowIso() }),
+        em.update(Machine, { id }, { state: 'running', version: 1, hostId: host, storagePrice: '3', storageAmount: 30, runningPrice: '0.002016', runningUnitAmount: 3600, storedAt: nowIso(t.app.get(WALL_CLOCK)) }),
       );
       clock.set(T0 + 5 * S);
       expect(await t.app.get(BillingPassService).adoptUnbilled()).toBe(1);

@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { Database } from '../src/common/database.service';
+import { WALL_CLOCK } from '../src/common/clock';
 import { nowIso } from '../src/common/time';
 import { loadConfig } from '../src/config';
 import { Machine } from '../src/machines/machine.entity';
 import { MachineStore } from '../src/machines/machine-store.service';
+import { NotificationsService } from '../src/notifications/notifications.service';
 import { HostsService, pricesOf } from '../src/providers/hosts.service';
 import { TestApp, Agent, startApp, uniqueHandle, virt8, win2000Pro } from './helpers';
 
@@ -151,6 +153,38 @@ describe('integer query parameters', () => {
     }
     expect((await buyer.get('/api/notifications?limit=16')).status).toBe(200);
   });
+
+  it('parses query strings in DTOs: the offers\' limit, true/false flags, and nothing unknown', async () => {
+    const machine = (await buyer.post('/api/machines').send(win2000Pro())).body.id as string;
+    const offers = await buyer.get(`/api/machines/${machine}/offers?limit=1e1`);
+    expect(offers.status).toBe(400);
+    expect(offers.body.fields).toEqual({ limit: ['limit must be a whole number from 1 to 500'] });
+    expect((await buyer.get(`/api/machines/${machine}/offers?limit=10`)).status).toBe(200);
+    const unknown = await buyer.post('/api/market/search?limit=5&sort=price').send({ speed: 1000, memory: 64, disk: 100, askedStoragePerMonth: '60', askedRunningPerHour: '10' });
+    expect(unknown.status).toBe(400);
+    expect(Object.keys(unknown.body.fields)).toEqual(['sort']);
+    for (const bad of ['yes', '1', 'TRUE', '']) {
+      const notices = await buyer.get(`/api/notifications?unread=${bad}`);
+      expect(notices.status, bad).toBe(400);
+      expect(notices.body.fields, bad).toEqual({ unread: ['unread must be true or false'] });
+    }
+    // "false" is false (not a non-empty string taken for true): every notice, read or not.
+    const buyerId = (await buyer.get('/api/auth/me')).body.id as string;
+    await t.app.get(Database).transaction((em) =>
+      t.app.get(NotificationsService).notify(em, { userId: buyerId, kind: 'lowBalance', key: 'query-dto', subject: 'test', body: 'test', email: false }),
+    );
+    expect((await buyer.post('/api/notifications/read-all')).status).toBe(204);
+    expect((await buyer.get('/api/notifications?unread=false')).body.items).toHaveLength(1);
+    expect((await buyer.get('/api/notifications?unread=true')).body.items).toHaveLength(0);
+    const provider = await t.signUp('provider');
+    const host = (await provider.post('/api/hosts').send(virt8())).body.id as string;
+    const before = await t.snapshot();
+    const force = await provider.delete(`/api/hosts/${host}?force=yes`);
+    expect(force.status).toBe(400);
+    expect(force.body.fields).toEqual({ force: ['force must be true or false'] });
+    expect(await t.snapshot()).toEqual(before);
+    expect((await provider.delete(`/api/hosts/${host}?force=false`)).status).toBe(204);
+  });
 });
 
 /** Smallest file the media library takes for an ISO: "CD001" where ISO 9660 puts it. */
@@ -241,7 +275,7 @@ describe('the statement CSV', () => {
       const size = { speed: row.speed, memory: row.memory, disk: row.disk };
       const fixed = quote(pricesOf(await t.app.get(HostsService).reserve(em, host.body.id, size)), size);
       const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
-      await t.app.get(MachineStore).write(em, row, { state: 'stored', version: 1, hostId: host.body.id, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso() });
+      await t.app.get(MachineStore).write(em, row, { state: 'stored', version: 1, hostId: host.body.id, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso(t.app.get(WALL_CLOCK)) });
     });
     const csv = await buyer.get('/api/account/statement?format=csv');
     expect(csv.status).toBe(200);

@@ -3280,6 +3280,15 @@ export interface operations {
                     "application/json": components["schemas"]["JoinTokenStatusDto"];
                 };
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -3331,6 +3340,15 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": string;
+                };
+            };
+            /** @description The id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed by a joined agent for this path. */
@@ -3429,6 +3447,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
@@ -3672,6 +3699,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -3900,6 +3936,15 @@ export interface operations {
                     "application/json": components["schemas"]["HostDto"];
                 };
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -4085,6 +4130,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -4258,6 +4312,15 @@ export interface operations {
                     "application/json": components["schemas"]["MachineDto"];
                 };
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -4308,6 +4371,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
@@ -4488,6 +4560,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConsoleSessionDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
@@ -4749,6 +4830,15 @@ export interface operations {
                     "application/json": components["schemas"]["MachineDto"];
                 };
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -4908,6 +4998,15 @@ export interface operations {
                     "application/json": components["schemas"]["NoOfferExplanationDto"];
                 };
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -4970,6 +5069,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
@@ -5072,6 +5180,15 @@ export interface operations {
                     "application/json": components["schemas"]["MachineDto"];
                 };
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -5172,6 +5289,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MachineDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
@@ -5617,6 +5743,15 @@ export interface operations {
                     "application/json": components["schemas"]["MachineDto"];
                 };
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -6002,6 +6137,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
             401: {
                 headers: {
@@ -6129,6 +6273,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */

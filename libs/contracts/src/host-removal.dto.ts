@@ -1,16 +1,18 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsQueryBoolean } from './validation';
 
 /** DELETE /api/hosts/:id?force=true: removing a host that still stores machines. */
 export class RemoveHostQueryDto {
   @ApiPropertyOptional({
     description: 'true: remove the host even though machines are stored on it (with confirmName). They go back to registered and their owners are told.',
+    type: String,
     enum: ['true', 'false'],
     example: 'true',
   })
   @IsOptional()
-  @IsIn(['true', 'false'], { message: 'force must be true or false' })
-  force?: 'true' | 'false';
+  @IsQueryBoolean('force')
+  force?: boolean;
 }
 
 export class RemoveHostDto {

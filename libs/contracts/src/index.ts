@@ -11,3 +11,4 @@ export * from './agent';
 export * from './billing.dto';
 export * from './notifications.dto';
 export * from './host-removal.dto';
+export * from './search.dto';

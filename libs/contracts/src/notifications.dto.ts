@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
-import { IsQueryInteger } from './validation';
+import { IsOptional } from 'class-validator';
+import { IsQueryBoolean, IsQueryInteger } from './validation';
 
 export const NOTIFICATION_KINDS = ['lowBalance', 'suspended', 'balanceRestored', 'hostRemoved'] as const;
 
@@ -44,10 +44,10 @@ export class NotificationListDto {
 }
 
 export class NotificationQueryDto {
-  @ApiPropertyOptional({ description: 'Only unread notices.', enum: ['true', 'false'], example: 'true' })
+  @ApiPropertyOptional({ description: 'Only unread notices.', type: String, enum: ['true', 'false'], example: 'true' })
   @IsOptional()
-  @IsIn(['true', 'false'], { message: 'unread must be true or false' })
-  unread?: 'true' | 'false';
+  @IsQueryBoolean('unread')
+  unread?: boolean;
 
   @ApiPropertyOptional({ description: 'At most this many (1 to 200, default 50).', example: 50, minimum: 1, maximum: 200 })
   @IsOptional()

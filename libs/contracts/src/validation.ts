@@ -43,6 +43,14 @@ export function IsQueryInteger(field: string, min: number, max: number) {
   );
 }
 
+/** A true/false query parameter: the text `true` or `false`, parsed to a boolean; anything else is a 400 naming it. */
+export function IsQueryBoolean(field: string) {
+  return applyDecorators(
+    Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)),
+    ValidateBy({ name: 'isQueryBoolean', validator: { validate: (value: unknown) => typeof value === 'boolean' } }, { message: `${field} must be true or false` }),
+  );
+}
+
 /**
  * Characters a name may not hold (report, "bad input"): C0 controls (NUL, tab, CR, LF, …), DEL and
  * the C1 controls, the Unicode bidirectional controls (U+061C, U+200E/F, U+202A–202E,

@@ -7,7 +7,7 @@ import { EntityManager, In, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config';
 import { ApiError } from '../common/errors';
 import { nowIso } from '../common/time';
-import { CLOCK, Clock } from '../common/clock';
+import { CLOCK, Clock, WALL_CLOCK } from '../common/clock';
 import { LedgerKind, MARKET_ACCOUNT, OUTSIDE_ACCOUNT, userAccount } from './ledger-entry.entity';
 import { LedgerService } from './ledger.service';
 import { User } from './user.entity';
@@ -31,6 +31,7 @@ export class AccountsService {
     private readonly ledger: LedgerService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   findById(id: string): Promise<User | null> {
@@ -67,7 +68,7 @@ export class AccountsService {
       passwordHash: input.passwordHash,
       role: input.role,
       balance: '0',
-      createdAt: nowIso(),
+      createdAt: nowIso(this.wallClock),
     });
     await em.insert(User, user);
     if (compareMoney(credit, '0') > 0) {

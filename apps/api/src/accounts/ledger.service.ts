@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { type LedgerEntry as DomainEntry, ledgerBalances, ledgerEntries, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { Database } from '../common/database.service';
@@ -50,7 +51,10 @@ const LEDGER_COLUMNS = ['key', 'kind', 'debitAccount', 'creditAccount', 'amount'
 export class LedgerService {
   private readonly logger = new Logger('Ledger');
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+  ) {}
 
   /**
    * Records the movements not yet in the ledger and moves the balances they touch. Returns those
@@ -102,7 +106,7 @@ export class LedgerService {
   /** Inserts the rows, skipping keys already present; returns how many it inserted. */
   private async insert(em: EntityManager, postings: Posting[]): Promise<number> {
     let inserted = 0;
-    const createdAt = nowIso();
+    const createdAt = nowIso(this.wallClock);
     const perRow = LEDGER_COLUMNS.length - 1;
     // In the order given (key order), json_each keeping it on SQLite.
     for (const part of rowParts(em, postings, perRow)) {

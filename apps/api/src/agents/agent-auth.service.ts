@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import { AGENT_HEADER, MAX_SKEW_MS, verify } from '@virtuoso/contracts';
 import { LessThanOrEqual, Repository } from 'typeorm';
@@ -22,6 +23,7 @@ export class AgentAuth {
   constructor(
     private readonly db: Database,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   /** An envelope sent as the request body (heartbeats). */
@@ -31,7 +33,7 @@ export class AgentAuth {
     if (!agent) throw this.refuse(channel, envelope && typeof envelope === 'object' && typeof agentId === 'string' ? 'unknown agent' : 'not a signed envelope', from);
     // verify() checks signature and time first; the nonce it hands over is recorded below, in the database.
     let nonce = '';
-    const now = Date.now();
+    const now = this.wallClock.now();
     const result = verify(agent.secret, channel, envelope, { remember: (seen) => ((nonce = seen), true) }, now);
     if (!result.ok) throw this.refuse(channel, result.reason, from, agent.id);
     if (nonce.length === 0 || nonce.length > MAX_NONCE_LENGTH) throw this.refuse(channel, 'malformed', from, agent.id);

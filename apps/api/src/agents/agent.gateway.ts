@@ -139,7 +139,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
   private async send<C extends AgentCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs = this.config.agentCommandTimeoutMs): Promise<AgentResult<C>> {
     const agent = await this.agentOf(target);
     const client = await this.connect(target, agent);
-    const started = Date.now();
+    const started = performance.now();
     let reply: AgentReply;
     try {
       reply = await firstValueFrom(client.send<AgentReply>(pattern, sign(agent.secret, agent.id, pattern, body)).pipe(timeout(timeoutMs)));
@@ -163,7 +163,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
       this.logger.warn(`${pattern} on ${target.hostName} (agent ${agent.id}) answered a malformed result: ${result.problems.join('; ')}`);
       throw new AgentRefusedError(`the agent of host ${target.hostName} answered ${pattern} with a malformed result (${result.problems[0]})`, 'failed');
     }
-    this.logger.debug(`${pattern} on ${target.hostName} answered in ${Date.now() - started} ms`);
+    this.logger.debug(`${pattern} on ${target.hostName} answered in ${Math.round(performance.now() - started)} ms`);
     return result.value as AgentResult<C>;
   }
 

@@ -11,6 +11,7 @@ import {
   SignedEnvelopeDto,
 } from '@virtuoso/contracts';
 import type { Request } from 'express';
+import { IdParam } from '../common/id-param';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth.decorators';
 import { Idempotent } from '../common/idempotency.interceptor';
@@ -45,8 +46,8 @@ export class AgentsController {
   @ApiIdParam('join token')
   @ApiOperation({ summary: 'Whether an agent has joined with a token, and what it measured (poll it to prefill the host form)' })
   @ApiOkResponse({ type: JoinTokenStatusDto, description: 'The token and the agent that joined with it, if any.' })
-  @ApiErrors(401, 403, 404)
-  getJoinToken(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<JoinTokenStatusDto> {
+  @ApiErrors(400, 401, 403, 404)
+  getJoinToken(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<JoinTokenStatusDto> {
     return this.agents.joinTokenStatus(user, id);
   }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
   HEARTBEAT_PATH,
@@ -69,6 +70,7 @@ export class AgentsService {
     @InjectRepository(JoinToken) private readonly tokens: Repository<JoinToken>,
     @InjectRepository(Host) private readonly hosts: Repository<Host>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   /** The base URL agents reach this API at: VIRTUOSO_PUBLIC_URL, else what the request was sent to. */
@@ -97,7 +99,7 @@ export class AgentsService {
       ? { agentPort: suggest.port, consolePort: suggest.consolePort ?? suggest.port + 1 }
       : await this.suggestPorts(isThisMachine(requestFrom));
     const token = JOIN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const now = Date.now();
+    const now = this.wallClock.now();
     const row: JoinToken = {
       id: randomUUID(),
       providerId: user.id,
@@ -136,7 +138,7 @@ export class AgentsService {
       taken.add(host.agentPort);
       if (host.agentId === null) taken.add(host.agentPort + 1).add(host.agentPort + CONSOLE_PORT_OFFSET);
     }
-    for (const pending of await this.tokens.findBy({ usedAt: IsNull(), expiresAt: MoreThan(nowIso()) })) {
+    for (const pending of await this.tokens.findBy({ usedAt: IsNull(), expiresAt: MoreThan(nowIso(this.wallClock)) })) {
       if (pending.agentPort !== null) taken.add(pending.agentPort);
       if (pending.consolePort !== null) taken.add(pending.consolePort);
     }
@@ -164,7 +166,7 @@ export class AgentsService {
     const token = await this.tokens.findOneBy({ tokenHash: sha256(dto.joinToken) });
     if (!token) throw refuse('this join token is unknown');
     if (token.usedAt) throw refuse('this join token was already used; make a new one on the "add host" page');
-    if (token.expiresAt <= nowIso()) throw refuse(`this join token expired at ${token.expiresAt}; make a new one on the "add host" page`);
+    if (token.expiresAt <= nowIso(this.wallClock)) throw refuse(`this join token expired at ${token.expiresAt}; make a new one on the "add host" page`);
     // The API will dial this address: only what the operator's policy allows (by default the address the agent joins from).
     const joinedFrom = from ? plainAddress(from).slice(0, 64) : null;
     if (!agentAddressAllowed(this.config.agentAddresses, dto.agentHost, joinedFrom)) {
@@ -172,7 +174,7 @@ export class AgentsService {
       const allowed = this.config.agentAddresses.joinedFrom && joinedFrom ? `the address it joins from (${joinedFrom})` : 'an address this market allows';
       throw badRequest('agentHost', `agentHost must be ${allowed}: the market connects to agents only there (operator setting VIRTUOSO_AGENT_ADDRESSES)`);
     }
-    const now = nowIso();
+    const now = nowIso(this.wallClock);
     const agent: Agent = {
       id: randomUUID(),
       providerId: token.providerId,
@@ -214,7 +216,7 @@ export class AgentsService {
       const host = hosts.find((h) => h.agentId === row.id);
       return {
         ...this.joinedDto(row),
-        online: isOnline(row.lastHeartbeatAt, this.config.agentOfflineMs),
+        online: isOnline(row.lastHeartbeatAt, this.config.agentOfflineMs, this.wallClock.now()),
         lastHeartbeatAt: row.lastHeartbeatAt,
         joinedAt: row.joinedAt,
         hostId: host?.id ?? null,
@@ -240,7 +242,7 @@ export class AgentsService {
       throw badRequest('agentId', 'a heartbeat carries the agentId of its signer');
     }
     await this.db.transaction((em) =>
-      em.update(Agent, { id: agent.id }, { lastHeartbeatAt: nowIso(), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms) }),
+      em.update(Agent, { id: agent.id }, { lastHeartbeatAt: nowIso(this.wallClock), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms) }),
     );
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
     await this.reconciler.applyEvents(agent, hb.events);

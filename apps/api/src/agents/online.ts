@@ -1,7 +1,7 @@
 import type { HostFacts } from '@virtuoso/contracts';
 
 /** A host is online while its agent's last heartbeat is younger than `offlineAfterMs`. */
-export function isOnline(lastHeartbeatAt: string | null | undefined, offlineAfterMs: number, now = Date.now()): boolean {
+export function isOnline(lastHeartbeatAt: string | null | undefined, offlineAfterMs: number, now: number): boolean {
   if (!lastHeartbeatAt) return false;
   return now - Date.parse(lastHeartbeatAt) <= offlineAfterMs;
 }

@@ -1,8 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { AgentEvent, AgentVmState } from '@virtuoso/contracts';
 import { HOSTED_STATES, type MachineState, type Seen, type Settlement, abandonTransient, applyEvent, completeAction, isTransient, reportedRunning, settleAtRest, settleTransient } from '@virtuoso/domain';
 import { In, IsNull, Not, Repository } from 'typeorm';
+import { Clock, WALL_CLOCK } from '../common/clock';
+import { Daemons, SinglePass } from '../common/daemons';
 import { Database } from '../common/database.service';
 import { APP_CONFIG, AppConfig } from '../config';
 import { HOST_AGENT_GATEWAY, HostAgentGateway } from '../machines/host-agent.gateway';
@@ -11,7 +13,6 @@ import { MachineStore } from '../machines/machine-store.service';
 import { RunningEndCause } from '../machines/running-meter.service';
 import { HostsService } from '../providers/hosts.service';
 import { Host } from '../providers/host.entity';
-import { RUNTIME_OPTIONS, RuntimeOptions } from '../runtime-options';
 import { Agent } from './agent.entity';
 
 /** After a change, heartbeats taken this soon may still show the state before it. */
@@ -36,10 +37,9 @@ export interface PassResult {
  * - VMs an agent holds for machines not stored on its host are reclaimed (reclaimOrphans).
  */
 @Injectable()
-export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Reconciler implements OnApplicationBootstrap {
   private readonly logger = new Logger('Reconciler');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<PassResult> | null = null;
+  private readonly passes = new SinglePass<PassResult>();
   /** (machineId, version) of events already applied: a resent event (lost ack) changes nothing twice. */
   private readonly applied = new Set<string>();
   /** `agentId:machineId` of orphan VMs → when first reported as one, and whether a running one was logged. */
@@ -54,24 +54,12 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     @InjectRepository(Host) private readonly hostRows: Repository<Host>,
     @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(RUNTIME_OPTIONS) private readonly options: RuntimeOptions,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly daemons: Daemons,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.options.daemons) return;
-    this.timer = setInterval(
-      () =>
-        void this.runPass()
-          .then(() => this.reclaimOrphans())
-          .catch((error) => this.logger.error(`pass failed: ${(error as Error).stack ?? error}`)),
-      this.config.reconcileIntervalSeconds * 1000,
-    );
-    this.timer.unref();
-  }
-
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.daemons.every('reconciler', this.config.reconcileIntervalSeconds, () => this.runPass().then(() => this.reclaimOrphans()));
   }
 
   /**
@@ -119,10 +107,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /** One pass over every machine on a host; tests call it directly. Passes never overlap. */
-  async runPass(now = Date.now()): Promise<PassResult> {
-    if (this.running) return this.running;
-    this.running = this.pass(now).finally(() => (this.running = null));
-    return this.running;
+  async runPass(now = this.wallClock.now()): Promise<PassResult> {
+    return this.passes.run(() => this.pass(now));
   }
 
   private async pass(now: number): Promise<PassResult> {
@@ -168,7 +154,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
    * copy in progress: those are recorded pairings, and must be exempted here when it lands.)
    * Returns how many were deleted.
    */
-  async reclaimOrphans(now = Date.now()): Promise<number> {
+  async reclaimOrphans(now = this.wallClock.now()): Promise<number> {
     const agents = await this.agents.findBy({ lastHeartbeatAt: Not(IsNull()) });
     const hosts = agents.length ? await this.hostRows.findBy({ agentId: In(agents.map((agent) => agent.id)) }) : [];
     const reported = new Set<string>();

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenDto, CreateApiTokenDto, CreatedApiTokenDto, SessionDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
 import type { Request, Response } from 'express';
+import { IdParam } from '../common/id-param';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public } from '../common/auth.decorators';
 import { Idempotent } from '../common/idempotency.interceptor';
@@ -74,8 +75,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Revoke one of my API tokens' })
   @ApiIdParam('token')
   @ApiNoContentResponse({ description: 'Revoked.' })
-  @ApiErrors(401, 404)
-  revokeToken(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+  @ApiErrors(400, 401, 404)
+  revokeToken(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<void> {
     return this.auth.revokeToken(user, id);
   }
 
@@ -94,8 +95,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Revoke one of my sessions (that browser is signed out at once)' })
   @ApiIdParam('session')
   @ApiNoContentResponse({ description: 'Revoked.' })
-  @ApiErrors(401, 404)
-  revokeSession(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+  @ApiErrors(400, 401, 404)
+  revokeSession(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<void> {
     return this.auth.revokeSession(user, id);
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { ApiTokenDto, CreatedApiTokenDto, SessionDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
 import { passwordProblem } from '@virtuoso/domain';
@@ -40,6 +41,7 @@ export class AuthService {
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @InjectRepository(ApiToken) private readonly tokens: Repository<ApiToken>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {
     this.decoyHash = bcrypt.hashSync('not a password of anyone', config.bcryptCost);
   }
@@ -125,7 +127,7 @@ export class AuthService {
       name,
       prefix: token.slice(0, 7),
       tokenHash: sha256(token),
-      createdAt: nowIso(),
+      createdAt: nowIso(this.wallClock),
       lastUsedAt: null,
     };
     await this.db.transaction(async (em) => {
@@ -143,7 +145,7 @@ export class AuthService {
   /** The user's unexpired browser sessions, oldest first; `current` marks the caller's own. */
   async listSessions(user: AuthUser): Promise<SessionDto[]> {
     const rows = await this.sessions.find({ where: { userId: user.id }, order: { createdAt: 'ASC', id: 'ASC' } });
-    const now = nowIso();
+    const now = nowIso(this.wallClock);
     return rows
       .filter((row) => row.expiresAt > now)
       .map((row) => ({ id: row.id, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt ?? row.createdAt, userAgent: row.userAgent, current: row.id === user.sessionId }));
@@ -162,7 +164,7 @@ export class AuthService {
     const user = await this.accounts.findById(row.userId);
     if (!user) return null;
     // Recorded at most once a minute, so a busy script does not write on every call.
-    const now = nowIso();
+    const now = nowIso(this.wallClock);
     if (!row.lastUsedAt || Date.parse(now) - Date.parse(row.lastUsedAt) > 60_000) {
       await this.db.transaction((em) => em.update(ApiToken, { id: row.id }, { lastUsedAt: now }));
     }
@@ -171,10 +173,10 @@ export class AuthService {
 
   private async bySession(token: string): Promise<AuthUser | null> {
     const session = await this.sessions.findOneBy({ tokenHash: sha256(token) });
-    if (!session || session.expiresAt <= nowIso()) return null;
+    if (!session || session.expiresAt <= nowIso(this.wallClock)) return null;
     const user = await this.accounts.findById(session.userId);
     if (!user) return null;
-    const now = nowIso();
+    const now = nowIso(this.wallClock);
     if (Date.parse(now) - Date.parse(session.lastUsedAt ?? session.createdAt) > 60_000) {
       await this.db.transaction((em) => em.update(Session, { id: session.id }, { lastUsedAt: now }));
     }
@@ -184,11 +186,11 @@ export class AuthService {
   /** Signing in or up replaces the browser's previous session (switch user, report §6.1.1). */
   private async startSession(user: User, req: Request, res: Response): Promise<void> {
     const token = randomBytes(32).toString('base64url');
-    const now = Date.now();
+    const now = this.wallClock.now();
     await this.endSession(req);
     await this.db.transaction(async (em) => {
       // Expired sessions of this user go with the new one.
-      await em.createQueryBuilder().delete().from(Session).where('userId = :userId AND expiresAt <= :now', { userId: user.id, now: nowIso() }).execute();
+      await em.createQueryBuilder().delete().from(Session).where('userId = :userId AND expiresAt <= :now', { userId: user.id, now: nowIso(this.wallClock) }).execute();
       await em.insert(Session, {
         id: randomUUID(),
         tokenHash: sha256(token),

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { LessThanOrEqual, MoreThan, Repository } from 'typeorm';
 import { Database } from '../common/database.service';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config';
 import { SigninFailure } from './signin-failure.entity';
 
@@ -22,10 +23,11 @@ export class SigninLimiter {
     private readonly db: Database,
     @InjectRepository(SigninFailure) private readonly failures: Repository<SigninFailure>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   /** Seconds until this address may try this handle again and the cap that refuses it, or null when it may try now. */
-  async retryAfter(address: string, handleKey: string, now = Date.now()): Promise<{ seconds: number; limit: SigninLimit } | null> {
+  async retryAfter(address: string, handleKey: string, now = this.wallClock.now()): Promise<{ seconds: number; limit: SigninLimit } | null> {
     const windowStart = now - this.config.signinWindowSeconds * 1000;
     const caps: Array<[SigninLimit, Partial<SigninFailure>, number]> = [
       ['pair', { address, handleKey: clip(handleKey) }, this.config.signinMaxFailures],
@@ -43,7 +45,7 @@ export class SigninLimiter {
     return refused;
   }
 
-  async fail(address: string, handleKey: string, now = Date.now()): Promise<void> {
+  async fail(address: string, handleKey: string, now = this.wallClock.now()): Promise<void> {
     const windowStart = now - this.config.signinWindowSeconds * 1000;
     await this.db.transaction(async (em) => {
       await em.delete(SigninFailure, { at: LessThanOrEqual(windowStart) });

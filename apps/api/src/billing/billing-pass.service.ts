@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { BILLED_STATES, VM_RUNNING_STATES, dueCharges } from '@virtuoso/domain';
 import { CLOCK, Clock } from '../common/clock';
+import { Daemons, SinglePass } from '../common/daemons';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
 import { select } from '../common/sql';
@@ -38,8 +39,7 @@ const CONFLICT_RETRIES = 3;
 @Injectable()
 export class BillingPassService implements OnModuleDestroy {
   private readonly logger = new Logger('BillingPass');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<BillingPass> | null = null;
+  private readonly passes = new SinglePass<BillingPass>();
   private closing = false;
 
   constructor(
@@ -49,36 +49,26 @@ export class BillingPassService implements OnModuleDestroy {
     private readonly notifications: NotificationsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly daemons: Daemons,
   ) {}
 
   /** A pass now, then one every interval until the app closes. */
   async start(): Promise<void> {
-    this.stop();
     this.closing = false;
     await this.adoptUnbilled().catch((error: unknown) => this.logger.error(`adopting unbilled machines failed: ${error instanceof Error ? error.message : String(error)}`));
     await this.runPassSafely();
-    this.timer = setInterval(() => void this.runPassSafely(), this.config.billingIntervalSeconds * 1000);
-    this.timer.unref();
+    this.daemons.every('billing-pass', this.config.billingIntervalSeconds, () => this.runPassSafely());
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** Stops the timer and lets a pass in progress finish its batch (before the database closes). */
+  /** Lets a pass in progress finish its batch (before the database closes); the scheduler clears the interval. */
   async onModuleDestroy(): Promise<void> {
-    this.stop();
     this.closing = true;
-    await this.running?.catch(() => undefined);
+    await this.passes.current?.catch(() => undefined);
   }
 
   /** One pass at the clock's now. Overlapping calls share the pass in progress. */
   runPass(): Promise<BillingPass> {
-    this.running ??= this.pass(this.clock.now()).finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.passes.run(() => this.pass(this.clock.now()));
   }
 
   /**

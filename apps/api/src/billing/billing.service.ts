@@ -25,7 +25,7 @@ import type { EntityManager } from 'typeorm';
 import { LedgerEntry, userAccount, userOfAccount } from '../accounts/ledger-entry.entity';
 import { LedgerService } from '../accounts/ledger.service';
 import { User } from '../accounts/user.entity';
-import { CLOCK, Clock } from '../common/clock';
+import { CLOCK, Clock, WALL_CLOCK } from '../common/clock';
 import { ApiError } from '../common/errors';
 import { nowIso } from '../common/time';
 import { Host } from '../providers/host.entity';
@@ -73,6 +73,7 @@ export class BillingService {
     private readonly postings: MeterPostings,
     private readonly lowBalance: LowBalanceService,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   now(): number {
@@ -169,7 +170,7 @@ export class BillingService {
 
   /** Keeps a removed host's name with its income (the provider's account page still shows it). */
   async hostRemoved(em: EntityManager, host: { id: string; name: string }): Promise<void> {
-    await em.update(HostIncome, { hostId: host.id }, { hostName: host.name, updatedAt: nowIso() });
+    await em.update(HostIncome, { hostId: host.id }, { hostName: host.name, updatedAt: nowIso(this.wallClock) });
   }
 
   // ——— refusals ——————————————————————————————————————————————————————————————————————————

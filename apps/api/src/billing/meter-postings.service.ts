@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { type Charge, type MachineMeter, type MeterStep, MARKET_ACCOUNT, chargeMovement, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { userAccount } from '../accounts/ledger-entry.entity';
 import { LedgerService, Posting } from '../accounts/ledger.service';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { ApiError } from '../common/errors';
 import { Sql, exec, reusableChunks, rowParts, select } from '../common/sql';
 import { nowIso } from '../common/time';
@@ -49,7 +50,10 @@ export function postingOf(charge: Charge, hostId: string | null): Posting {
  */
 @Injectable()
 export class MeterPostings {
-  constructor(private readonly ledger: LedgerService) {}
+  constructor(
+    private readonly ledger: LedgerService,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+  ) {}
 
   async load(em: EntityManager, machineId: string): Promise<LoadedMeter | null> {
     const row = await em.findOneBy(MachineMeterRow, { machineId });
@@ -93,7 +97,7 @@ export class MeterPostings {
       deltas.set(posting.hostId, entry);
     }
     if (deltas.size === 0) return;
-    const updatedAt = nowIso();
+    const updatedAt = nowIso(this.wallClock);
     for (const part of rowParts(em, [...deltas.keys()], 5)) {
       const read = new Sql(em);
       const rows = await select<{ hostId: string; income: string }>(em, `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}`, read.params, true);
@@ -169,7 +173,7 @@ export class MeterPostings {
     const row = await em.findOneBy(HostIncome, { hostId });
     if (!row) return;
     const income = unitsToMoney(moneyToUnits(row.income) - moneyToUnits(amount));
-    const result = await em.update(HostIncome, { hostId, income: row.income }, { income, updatedAt: nowIso() });
+    const result = await em.update(HostIncome, { hostId, income: row.income }, { income, updatedAt: nowIso(this.wallClock) });
     if (result.affected !== 1) throw new ApiError(409, 'a host income changed while refunding; try again');
   }
 }

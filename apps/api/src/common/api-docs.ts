@@ -27,9 +27,9 @@ export function ApiErrors(...statuses: Array<number | [number, string]>) {
   );
 }
 
-/** The `:id` path parameter of one resource. */
+/** The `:id` path parameter of one resource (read with IdParam: not a UUID → 400 naming it). */
 export function ApiIdParam(what: string) {
-  return ApiParam({ name: 'id', description: `The ${what} id.`, example: '2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e' });
+  return ApiParam({ name: 'id', description: `The ${what} id.`, format: 'uuid', example: '2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e' });
 }
 
 /** A route that needs a signed-in user (cookie or bearer token). */

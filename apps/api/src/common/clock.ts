@@ -1,13 +1,24 @@
 /**
- * The time billing and the market daemons go by, as integer milliseconds since the epoch.
- * Production uses the system clock; tests pass a ManualClock to createApp, and a real process
- * started by a test can run fast with VIRTUOSO_CLOCK_RATE (only with VIRTUOSO_ALLOW_TEST_CLOCK=true).
+ * A source of time, as integer milliseconds since the epoch. Services read time only from an
+ * injected clock, never from Date.now() or new Date(), so tests can drive time everywhere. There
+ * are two, because tests move them apart:
+ * - CLOCK, the market's time: what billing (meters, ledger, low balance) and the market daemons
+ *   (averages, price history) go by. Production uses the system clock; tests pass a ManualClock to
+ *   createApp and move it by days, and a real process started by a test can run fast with
+ *   VIRTUOSO_CLOCK_RATE (only with VIRTUOSO_ALLOW_TEST_CLOCK=true).
+ * - WALL_CLOCK, real time, for everything else: sessions, tokens and sign-in limits, agents
+ *   (heartbeats, whether one is online, the reconciler's deadlines, the timestamps of their signed
+ *   messages and console tickets, compared with the agent's own clock), records' timestamps.
+ *   The system clock, unless a test passes another to createApp (`wallClock`).
  */
 export interface Clock {
   now(): number;
 }
 
 export const CLOCK = Symbol('Clock');
+
+/** Real time (see above): a session must not expire because a test moved billing on by a month. */
+export const WALL_CLOCK = Symbol('WallClock');
 
 export const systemClock: Clock = { now: () => Date.now() };
 

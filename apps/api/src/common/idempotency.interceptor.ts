@@ -1,4 +1,5 @@
-import { CallHandler, ExecutionContext, HttpException, Injectable, NestInterceptor, UseInterceptors, applyDecorators } from '@nestjs/common';
+import { CallHandler, ExecutionContext, HttpException, Inject, Injectable, NestInterceptor, UseInterceptors, applyDecorators } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from './clock';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { ApiHeader } from '@nestjs/swagger';
@@ -32,6 +33,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     private readonly db: Database,
     private readonly reflector: Reflector,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -67,9 +69,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private async reserve(userId: string, key: string, request: string, requestHash: string): Promise<IdempotencyKey | null> {
     const earlier = await this.db
       .transaction(async (em) => {
-        await em.delete(IdempotencyKey, { createdAt: LessThan(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS).toISOString()) });
+        await em.delete(IdempotencyKey, { createdAt: LessThan(new Date(this.wallClock.now() - IDEMPOTENCY_RETENTION_MS).toISOString()) });
         const found = await em.findOneBy(IdempotencyKey, { userId, key });
-        if (!found) await em.insert(IdempotencyKey, { userId, key, requestHash, request, status: null, body: null, createdAt: nowIso() });
+        if (!found) await em.insert(IdempotencyKey, { userId, key, requestHash, request, status: null, body: null, createdAt: nowIso(this.wallClock) });
         return found;
       })
       // Two first requests at once on PostgreSQL: the primary key lets one insert; the other reads it now.

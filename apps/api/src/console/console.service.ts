@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { HttpAdapterHost } from '@nestjs/core';
 import { CONSOLE_CLOSE, ConsoleSessionDto } from '@virtuoso/contracts';
 import type { Request } from 'express';
@@ -6,7 +7,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { pipeline } from 'node:stream/promises';
+import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { AuthUser } from '../common/auth.decorators';
 import { ApiError } from '../common/errors';
@@ -52,6 +54,7 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     private readonly machines: MachinesService,
     @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -72,13 +75,13 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     const { machine } = await this.machines.consoleTarget(user, machineId);
     this.prune();
     const token = randomBytes(32).toString('base64url');
-    const expiresAt = Date.now() + this.config.consoleTokenTtlMs;
+    const expiresAt = this.wallClock.now() + this.config.consoleTokenTtlMs;
     this.tokens.set(token, { userId: user.id, machineId: machine.id, expiresAt, used: false });
     return { token, path: `${CONSOLE_WS_PATH}?token=${token}`, expiresAt: new Date(expiresAt).toISOString() };
   }
 
   private prune(): void {
-    const now = Date.now();
+    const now = this.wallClock.now();
     for (const [token, entry] of this.tokens) if (entry.expiresAt < now - 60_000) this.tokens.delete(token);
   }
 
@@ -132,7 +135,7 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     if (entry.userId !== user.id) return close(CONSOLE_CLOSE.foreignToken, 'this console token belongs to another user');
     if (entry.used) return close(CONSOLE_CLOSE.reusedToken, 'console token already used; ask for a new one');
     entry.used = true; // one presentation by its owner, whatever happens next
-    if (entry.expiresAt < Date.now()) return close(CONSOLE_CLOSE.expiredToken, 'console token expired; ask for a new one');
+    if (entry.expiresAt < this.wallClock.now()) return close(CONSOLE_CLOSE.expiredToken, 'console token expired; ask for a new one');
 
     let target: AgentTarget;
     let machineName: string;
@@ -149,7 +152,7 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     const ticket = randomBytes(32).toString('base64url');
     let agentSocket: net.Socket;
     try {
-      const endpoint = await this.gateway.openConsole(target, { machineId: entry.machineId, ticket, expiresAt: Date.now() + 30_000 });
+      const endpoint = await this.gateway.openConsole(target, { machineId: entry.machineId, ticket, expiresAt: this.wallClock.now() + 30_000 });
       try {
         agentSocket = await connect(endpoint.host, endpoint.port, this.config.agentConnectTimeoutMs);
       } catch (error) {
@@ -177,30 +180,24 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
       if (ended) return;
       ended = true;
       if (this.viewers.get(entry.machineId) === ws) this.viewers.delete(entry.machineId);
-      agentSocket.destroy();
+      // The agent's side ended: the browser gets what was relayed, then a close with the reason.
+      // The viewer left: the agent's connection goes at once.
       if (ws.readyState === WebSocket.OPEN) ws.close(1000, clip(why));
+      else agentSocket.destroy();
       this.logger.log(`console of ${machineName} (${entry.machineId}) closed: ${why}`);
     };
-    agentSocket.on('data', (chunk: Buffer) => {
-      ws.send(chunk, { binary: true });
-      // Backpressure: let the browser catch up before reading more from the agent.
-      if (ws.bufferedAmount > 4 * 1024 * 1024) {
-        agentSocket.pause();
-        const resume = setInterval(() => {
-          if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount < 1024 * 1024) {
-            clearInterval(resume);
-            agentSocket.resume();
-          }
-        }, 20);
-      }
-    });
     agentSocket.on('close', () => end('the console closed (the machine stopped or another viewer took over)'));
     agentSocket.on('error', () => undefined);
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      agentSocket.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
-    });
     ws.on('close', () => end('the viewer left'));
     ws.on('error', () => undefined);
+    // RFB both ways over the websocket as a byte stream (ws's stream API): stream.pipeline moves
+    // each side only as fast as the other takes it (backpressure: the agent's socket is read as the
+    // browser drains, the websocket paused while the agent is slow). The agent's end does not end
+    // the browser's stream: `end` closes the websocket with a reason instead.
+    const browser = createWebSocketStream(ws);
+    browser.on('error', () => undefined);
+    void pipeline(agentSocket, browser, { end: false }).catch(() => undefined);
+    void pipeline(browser, agentSocket).catch(() => undefined);
   }
 }
 

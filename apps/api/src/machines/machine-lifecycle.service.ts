@@ -1,9 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { type MachineAction, allowedActions, beginAction, completeAction } from '@virtuoso/domain';
 import { EntityManager, Repository } from 'typeorm';
 import { Actor, isSystemActor } from '../common/actor';
 import { AuthUser } from '../common/auth.decorators';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { Database } from '../common/database.service';
 import { ApiError, conflict, notFound } from '../common/errors';
 import { describeIfMatch, etagOf, IfMatchValue, ifMatchHolds } from '../common/if-match';
@@ -42,6 +43,7 @@ export class MachineLifecycle {
     private readonly machineStore: MachineStore,
     private readonly agent: MachineAgent,
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   /** The machine, if the actor may act on it: a user's own (not deleted), or any for the system; else 404. */
@@ -85,7 +87,7 @@ export class MachineLifecycle {
       const extra = hooks.begin ? await hooks.begin(em, machine) : {};
       const changes: Partial<Machine> = instant
         ? { ...extra, state: begun.target, previousState: null, lastError: null }
-        : { ...extra, state: begun.transient, previousState: machine.state, lastError: null, transientSince: nowIso() };
+        : { ...extra, state: begun.transient, previousState: machine.state, lastError: null, transientSince: nowIso(this.wallClock) };
       const written = await this.machineStore.write(em, machine, changes);
       if (!written) throw await this.lostRace(em, machine.id, action, ifMatch);
       return written;

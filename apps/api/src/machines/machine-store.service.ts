@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { BILLED_STATES, VM_RUNNING_STATES } from '@virtuoso/domain';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import type { EntityManager } from 'typeorm';
 import { nowIso } from '../common/time';
 import { Machine } from './machine.entity';
@@ -13,11 +14,14 @@ import { RunningEndCause, RunningMeter } from './running-meter.service';
  */
 @Injectable()
 export class MachineStore {
-  constructor(private readonly meter: RunningMeter) {}
+  constructor(
+    private readonly meter: RunningMeter,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+  ) {}
 
   /** The machine as written, or null when another writer got there first. */
   async write(em: EntityManager, machine: Machine, changes: Partial<Machine>, cause?: RunningEndCause): Promise<Machine | null> {
-    const at = nowIso();
+    const at = nowIso(this.wallClock);
     const written = { ...changes, revision: machine.revision + 1, updatedAt: at };
     const result = await em.update(Machine, { id: machine.id, state: machine.state, version: machine.version, revision: machine.revision }, written);
     if (result.affected !== 1) return null;

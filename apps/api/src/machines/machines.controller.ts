@@ -1,23 +1,26 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Res, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponseOptions, ApiTags } from '@nestjs/swagger';
 import {
   AttachMediaDto,
+  DEFAULT_SEARCH_LIMIT,
   MachineDto,
   NoOfferExplanationDto,
   OfferDto,
   RegisterMachineDto,
+  SearchQueryDto,
   StartMachineDto,
   StopMachineDto,
   StoreMachineDto,
   UpdateMachineDto,
 } from '@virtuoso/contracts';
+import { IdParam } from '../common/id-param';
 import { ApiErrors, ApiIdParam, ApiIfMatch, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { VersionEtagInterceptor } from '../common/etag.interceptor';
 import { Idempotent } from '../common/idempotency.interceptor';
 import { IfMatch, IfMatchValue } from '../common/if-match';
 import type { Response } from 'express';
-import { ApiSearchLimit, SearchLimit, TOTAL_COUNT_DOC, setTotalCount } from '../market/search-limit';
+import { TOTAL_COUNT_DOC, setTotalCount } from '../market/search-limit';
 import { MachineMedia } from './machine-media.service';
 import { MachinesService } from './machines.service';
 
@@ -69,8 +72,8 @@ export class MachinesController {
   @ApiIdParam('machine')
   @ApiOperation({ summary: 'One of my machines' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404)
-  getMachine(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<MachineDto> {
+  @ApiErrors(400, 401, 403, 404)
+  getMachine(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MachineDto> {
     return this.machines.get(user, id);
   }
 
@@ -80,7 +83,7 @@ export class MachinesController {
   @ApiOperation({ summary: 'Edit a registered configuration: size and asked prices', description: 'Only while registered (409 otherwise).' })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412)
-  updateMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  updateMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: UpdateMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.update(user, id, dto, ifMatch);
   }
 
@@ -90,8 +93,8 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Delete a machine', description: 'Allowed while registered, stored, stopped or suspended; frees its resources on the host.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  deleteMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<void> {
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  deleteMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<void> {
     return this.machines.remove(user, id, ifMatch);
   }
 
@@ -101,7 +104,6 @@ export class MachinesController {
     summary: 'Search providers for a registered machine at its asked prices (report fig. 11)',
     description: 'The `limit` cheapest to run, then to store, then by name. The X-Total-Count header counts every host that qualifies.',
   })
-  @ApiSearchLimit()
   @ApiOkResponse({
     type: OfferDto,
     isArray: true,
@@ -111,11 +113,11 @@ export class MachinesController {
   @ApiErrors(400, 401, 403, 404, 409)
   async listMachineOffers(
     @CurrentUser() user: AuthUser,
-    @Param('id') id: string,
-    @SearchLimit() limit: number,
+    @IdParam() id: string,
+    @Query() query: SearchQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OfferDto[]> {
-    const { offers, total } = await this.machines.offers(user, id, limit);
+    const { offers, total } = await this.machines.offers(user, id, query.limit ?? DEFAULT_SEARCH_LIMIT);
     setTotalCount(res, total);
     return offers;
   }
@@ -124,8 +126,8 @@ export class MachinesController {
   @ApiIdParam('machine')
   @ApiOperation({ summary: 'Why the search for a registered machine finds no host: size, price or offline, and what would fit' })
   @ApiOkResponse({ type: NoOfferExplanationDto, description: 'The reason and what would fit.' })
-  @ApiErrors(401, 403, 404, 409)
-  explainMachineOffers(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<NoOfferExplanationDto> {
+  @ApiErrors(400, 401, 403, 404, 409)
+  explainMachineOffers(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<NoOfferExplanationDto> {
     return this.machines.explainOffers(user, id);
   }
 
@@ -140,7 +142,7 @@ export class MachinesController {
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   @Idempotent()
-  storeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StoreMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  storeMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: StoreMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.store(user, id, dto.hostId, ifMatch);
   }
 
@@ -152,7 +154,7 @@ export class MachinesController {
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   @Idempotent()
-  startMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StartMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  startMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: StartMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.start(user, id, dto, ifMatch);
   }
 
@@ -169,7 +171,7 @@ export class MachinesController {
   @ApiBody({ type: StopMachineDto, required: false })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  stopMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: StopMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  stopMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: StopMachineDto, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.stop(user, id, dto, ifMatch);
   }
 
@@ -182,8 +184,8 @@ export class MachinesController {
     description: 'The guest decides (most systems reboot). The machine stays running; its version and billing do not change.',
   })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  rebootMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  rebootMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.restart(user, id, 'reboot', ifMatch);
   }
 
@@ -196,8 +198,8 @@ export class MachinesController {
     description: 'Like pressing the reset button: unsaved data in the guest is lost. The machine stays running; its version and billing do not change.',
   })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  resetMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  resetMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.restart(user, id, 'reset', ifMatch);
   }
 
@@ -207,8 +209,8 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Suspend a running machine (its memory is saved)' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
-  suspendMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  suspendMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'suspend', ifMatch);
   }
 
@@ -218,9 +220,9 @@ export class MachinesController {
   @ApiIfMatch()
   @ApiOperation({ summary: 'Resume a suspended machine' })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, 412, ...AGENT_ERRORS)
+  @ApiErrors(400, 401, 403, 404, 409, 412, ...AGENT_ERRORS)
   @Idempotent()
-  resumeMachine(@CurrentUser() user: AuthUser, @Param('id') id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
+  resumeMachine(@CurrentUser() user: AuthUser, @IdParam() id: string, @IfMatch() ifMatch?: IfMatchValue): Promise<MachineDto> {
     return this.machines.act(user, id, 'resume', ifMatch);
   }
 
@@ -233,7 +235,7 @@ export class MachinesController {
   })
   @ApiOkResponse(machineWithEtag)
   @ApiErrors(400, 401, 403, 404, 409, ...AGENT_ERRORS)
-  attachMachineMedia(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: AttachMediaDto): Promise<MachineDto> {
+  attachMachineMedia(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: AttachMediaDto): Promise<MachineDto> {
     return this.media.attach(user, id, dto.mediaId);
   }
 
@@ -242,8 +244,8 @@ export class MachinesController {
   @HttpCode(200)
   @ApiOperation({ summary: "Eject the install medium from the machine's CD-ROM drive (live while running)" })
   @ApiOkResponse(machineWithEtag)
-  @ApiErrors(401, 403, 404, 409, ...AGENT_ERRORS)
-  ejectMachineMedia(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<MachineDto> {
+  @ApiErrors(400, 401, 403, 404, 409, ...AGENT_ERRORS)
+  ejectMachineMedia(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MachineDto> {
     return this.media.eject(user, id);
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import { MachineDto, NoOfferExplanationDto, RegisterMachineDto, StartMachineDto, StopMachineDto, UpdateMachineDto } from '@virtuoso/contracts';
 import { type MachineSize, type MachineState, askedRatesAccept, quote } from '@virtuoso/domain';
@@ -51,6 +52,7 @@ export class MachinesService {
     private readonly mapper: MachineDtoMapper,
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   async list(user: AuthUser): Promise<MachineDto[]> {
@@ -71,7 +73,7 @@ export class MachinesService {
       ? { processor: entry.processor, speed: entry.speed, os: entry.os, memory: entry.memory, disk: entry.disk, preconfigured: true, image: entry.image }
       : { processor: dto.processor, speed: dto.speed, os: dto.os, memory: dto.memory, disk: dto.disk, preconfigured: false, image: null };
     const fee = this.config.registrationFee;
-    const now = nowIso();
+    const now = nowIso(this.wallClock);
     const machine: Machine = {
       id: randomUUID(),
       ownerId: user.id,
@@ -167,7 +169,7 @@ export class MachinesService {
           runningUnitAmount: fixed.runningUnitAmount,
         };
       },
-      succeeded: async () => ({ storedAt: nowIso() }),
+      succeeded: async () => ({ storedAt: nowIso(this.wallClock) }),
       failed: async (em, machine) => {
         if (machine.hostId) await this.hosts.release(em, machine.hostId, sizeOf(machine));
         return { hostId: null, storagePrice: null, storageAmount: null, runningPrice: null, runningUnitAmount: null };

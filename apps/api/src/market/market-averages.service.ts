@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type MarketAverage, marketAverage, meanResourcePrices } from '@virtuoso/domain';
 import { CatalogService } from '../catalog/catalog.service';
 import { CLOCK, Clock, isoOf } from '../common/clock';
+import { Daemons, SinglePass } from '../common/daemons';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MarketHosts } from '../providers/market-hosts.service';
 import { PriceHistoryService } from './price-history.service';
@@ -18,10 +19,9 @@ export interface AveragesPass {
  * storage and running price over every host that could hold it, refreshed on an interval.
  */
 @Injectable()
-export class MarketAveragesService implements OnModuleDestroy {
+export class MarketAveragesService {
   private readonly logger = new Logger('MarketAverages');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<AveragesPass> | null = null;
+  private readonly passes = new SinglePass<AveragesPass>();
 
   constructor(
     private readonly catalog: CatalogService,
@@ -29,31 +29,18 @@ export class MarketAveragesService implements OnModuleDestroy {
     private readonly history: PriceHistoryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly daemons: Daemons,
   ) {}
 
   /** Runs one pass now, then every VIRTUOSO_MARKET_INTERVAL_SECONDS until the app closes. */
   async start(): Promise<void> {
     await this.runPassSafely();
-    this.stop();
-    this.timer = setInterval(() => void this.runPassSafely(), this.config.marketIntervalSeconds * 1000);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  onModuleDestroy(): void {
-    this.stop();
+    this.daemons.every('market-averages', this.config.marketIntervalSeconds, () => this.runPassSafely());
   }
 
   /** One pass over the catalog. Overlapping calls share the pass in progress. */
   runPass(): Promise<AveragesPass> {
-    this.running ??= this.pass().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.passes.run(() => this.pass());
   }
 
   private async runPassSafely(): Promise<void> {

@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MachineSpecDto, MarketHostDto, NoOfferExplanationDto, OfferDto } from '@virtuoso/contracts';
+import { DEFAULT_SEARCH_LIMIT, MachineSpecDto, MarketHostDto, NoOfferExplanationDto, OfferDto, SearchQueryDto } from '@virtuoso/contracts';
 import { ApiErrors, ApiSignedIn } from '../common/api-docs';
 import { Roles } from '../common/auth.decorators';
 import type { Response } from 'express';
 import { MarketService } from './market.service';
-import { ApiSearchLimit, SearchLimit, TOTAL_COUNT_DOC, setTotalCount } from './search-limit';
+import { TOTAL_COUNT_DOC, setTotalCount } from './search-limit';
 
 @ApiTags('market')
 @ApiSignedIn()
@@ -30,11 +30,10 @@ export class MarketController {
       'Lists hosts whose free resources hold the machine and whose rates do not exceed the asked prices: the `limit` cheapest to run, ' +
       'then to store, then by name. The X-Total-Count header counts every such host.',
   })
-  @ApiSearchLimit()
   @ApiOkResponse({ type: OfferDto, isArray: true, description: 'The cheapest matching hosts, cheapest to run first.', headers: TOTAL_COUNT_DOC })
   @ApiErrors(400, 401, 403)
-  async searchMarket(@Body() dto: MachineSpecDto, @SearchLimit() limit: number, @Res({ passthrough: true }) res: Response): Promise<OfferDto[]> {
-    const { offers, total } = await this.market.searchSpec(dto, limit);
+  async searchMarket(@Body() dto: MachineSpecDto, @Query() query: SearchQueryDto, @Res({ passthrough: true }) res: Response): Promise<OfferDto[]> {
+    const { offers, total } = await this.market.searchSpec(dto, query.limit ?? DEFAULT_SEARCH_LIMIT);
     setTotalCount(res, total);
     return offers;
   }

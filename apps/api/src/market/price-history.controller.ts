@@ -1,6 +1,7 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PriceHistoryDto, PriceHistoryQueryDto, ResourcePriceHistoryDto } from '@virtuoso/contracts';
+import { IdParam } from '../common/id-param';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { Public } from '../common/auth.decorators';
 import { PriceHistoryService } from './price-history.service';
@@ -20,7 +21,7 @@ export class PriceHistoryController {
   })
   @ApiOkResponse({ type: PriceHistoryDto, description: 'The points, oldest first, and the latest point.' })
   @ApiErrors(400, 404)
-  getConfigurationPriceHistory(@Param('id') id: string, @Query() query: PriceHistoryQueryDto): Promise<PriceHistoryDto> {
+  getConfigurationPriceHistory(@IdParam() id: string, @Query() query: PriceHistoryQueryDto): Promise<PriceHistoryDto> {
     return this.history.configurationHistory(id, query);
   }
 

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Req, StreamableFile, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Post, Req, StreamableFile, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { AGENT_HEADER, MediaDto, UploadMediaDto } from '@virtuoso/contracts';
 import type { Request } from 'express';
+import { IdParam } from '../common/id-param';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth.decorators';
 import { Idempotent } from '../common/idempotency.interceptor';
@@ -50,8 +51,8 @@ export class MediaController {
   @ApiIdParam('media')
   @ApiOperation({ summary: 'Delete an ISO from my media library', description: 'Refused (409) while a machine has it in its CD-ROM drive.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiErrors(401, 403, 404, 409)
-  deleteMedia(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+  @ApiErrors(400, 401, 403, 404, 409)
+  deleteMedia(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<void> {
     return this.media.remove(user, id);
   }
 }
@@ -63,13 +64,13 @@ export class AgentMediaController {
 
   @Get(':id')
   @Public()
-  @ApiParam({ name: 'id', description: 'Media id.', example: '6a1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e' })
+  @ApiParam({ name: 'id', description: 'Media id.', format: 'uuid', example: '6a1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e' })
   @ApiHeader({ name: AGENT_HEADER, required: true, description: 'Base64 of a SignedEnvelope of `{ path }` on channel = the path, signed by a joined agent.' })
   @ApiOperation({ summary: 'Download install media (called by an agent attaching it to a machine of its host)' })
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The ISO image.', schema: { type: 'string', format: 'binary' } })
-  @ApiErrors([401, 'Not signed by a joined agent for this path.'], [404, 'No such media attached to a machine on the agent\'s host.'])
-  downloadMedia(@Param('id') id: string, @Headers(AGENT_HEADER) header: string | undefined, @Req() req: Request): Promise<StreamableFile> {
+  @ApiErrors([400, 'The id is not a UUID.'], [401, 'Not signed by a joined agent for this path.'], [404, 'No such media attached to a machine on the agent\'s host.'])
+  downloadMedia(@IdParam() id: string, @Headers(AGENT_HEADER) header: string | undefined, @Req() req: Request): Promise<StreamableFile> {
     return this.media.download(id, header, req.ip);
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, StreamableFile } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import { hasControlCharacter, noControlCharactersMessage, type MediaDto, type UploadMediaDto } from '@virtuoso/contracts';
 import type { MachineState } from '@virtuoso/domain';
@@ -41,6 +42,7 @@ export class MediaService {
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @InjectRepository(Host) private readonly hosts: Repository<Host>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   private get dir(): string {
@@ -65,7 +67,7 @@ export class MediaService {
       const name = (dto.name ?? basename(file.originalname || 'install.iso')).slice(0, 120) || 'install.iso';
       // The file's own name stands in for a name left out, so it obeys the same rule (DTO checked the rest).
       if (hasControlCharacter(name)) throw badRequest('name', noControlCharactersMessage('name (the file\'s name when left out)'));
-      const row: Media = { id: randomUUID(), ownerId: user.id, name, size: statSync(file.path).size, sha256: await hashFile(file.path), createdAt: nowIso() };
+      const row: Media = { id: randomUUID(), ownerId: user.id, name, size: statSync(file.path).size, sha256: await hashFile(file.path), createdAt: nowIso(this.wallClock) };
       mkdirSync(this.dir, { recursive: true });
       renameSync(file.path, this.pathOf(row.id));
       try {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -22,7 +23,10 @@ export class MailerService {
   private readonly logger = new Logger('Mailer');
   private readonly transport: Transporter;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+  ) {
     this.transport = config.smtpUrl
       ? nodemailer.createTransport(config.smtpUrl)
       : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -38,7 +42,7 @@ export class MailerService {
     const outbox = this.outbox;
     if (outbox) {
       await mkdir(outbox, { recursive: true });
-      const file = join(outbox, `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.id}.eml`);
+      const file = join(outbox, `${new Date(this.wallClock.now()).toISOString().replace(/[:.]/g, '-')}-${mail.id}.eml`);
       await writeFile(file, (info as { message: Buffer }).message);
       this.logger.debug(`wrote ${file}`);
     }

@@ -1,6 +1,7 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { NotificationDto, NotificationListDto, NotificationQueryDto } from '@virtuoso/contracts';
+import { IdParam } from '../common/id-param';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser } from '../common/auth.decorators';
 import { NotificationsService } from './notifications.service';
@@ -19,7 +20,7 @@ export class NotificationsController {
   @ApiOkResponse({ type: NotificationListDto, description: 'The notices and how many are unread.' })
   @ApiErrors(400, 401)
   listNotifications(@CurrentUser() user: AuthUser, @Query() query: NotificationQueryDto): Promise<NotificationListDto> {
-    return this.notifications.list(user, { unreadOnly: query.unread === 'true', limit: query.limit ?? 50 });
+    return this.notifications.list(user, { unreadOnly: query.unread ?? false, limit: query.limit ?? 50 });
   }
 
   @Post('read-all')
@@ -36,8 +37,8 @@ export class NotificationsController {
   @ApiIdParam('notification')
   @ApiOperation({ summary: 'Mark one notice read' })
   @ApiOkResponse({ type: NotificationDto, description: 'The notice.' })
-  @ApiErrors(401, 404)
-  readNotification(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<NotificationDto> {
+  @ApiErrors(400, 401, 404)
+  readNotification(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<NotificationDto> {
     return this.notifications.markRead(user, id);
   }
 }

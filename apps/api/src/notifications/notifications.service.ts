@@ -1,4 +1,5 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { NotificationDto, NotificationListDto } from '@virtuoso/contracts';
 import { randomUUID } from 'node:crypto';
@@ -37,6 +38,7 @@ export class NotificationsService implements OnModuleDestroy {
     private readonly db: Database,
     private readonly mailer: MailerService,
     @InjectRepository(Notification) private readonly notifications: Repository<Notification>,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   /** Records the notice in the caller's transaction; its email goes out once that commits. */
@@ -51,7 +53,7 @@ export class NotificationsService implements OnModuleDestroy {
       subject: notice.subject.slice(0, 200),
       body: notice.body.slice(0, 4000),
       machineId: notice.machineId ?? null,
-      createdAt: nowIso(),
+      createdAt: nowIso(this.wallClock),
       readAt: null,
       emailTo: user?.email ?? null,
       emailStatus: user?.email ? 'pending' : 'none',
@@ -80,14 +82,14 @@ export class NotificationsService implements OnModuleDestroy {
     const row = await this.notifications.findOneBy({ id, userId: user.id });
     if (!row) throw notFound('notification');
     if (!row.readAt) {
-      row.readAt = nowIso();
+      row.readAt = nowIso(this.wallClock);
       await this.db.transaction((em) => em.update(Notification, { id: row.id, readAt: IsNull() }, { readAt: row.readAt }));
     }
     return this.toDto(row);
   }
 
   async markAllRead(user: AuthUser): Promise<void> {
-    await this.db.transaction((em) => em.update(Notification, { userId: user.id, readAt: IsNull() }, { readAt: nowIso() }));
+    await this.db.transaction((em) => em.update(Notification, { userId: user.id, readAt: IsNull() }, { readAt: nowIso(this.wallClock) }));
   }
 
   /**
@@ -140,7 +142,7 @@ export class NotificationsService implements OnModuleDestroy {
         tried.add(row.id);
         try {
           await this.mailer.send({ id: row.id, to: row.emailTo!, subject: row.subject, text: row.body });
-          await this.db.transaction((em) => em.update(Notification, { id: row.id, emailStatus: 'pending' }, { emailStatus: 'sent', emailedAt: nowIso(), emailError: null }));
+          await this.db.transaction((em) => em.update(Notification, { id: row.id, emailStatus: 'pending' }, { emailStatus: 'sent', emailedAt: nowIso(this.wallClock), emailError: null }));
           sent += 1;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CreateHostDto, HostDto, RemoveHostDto, RemoveHostQueryDto, UpdateHostDto } from '@virtuoso/contracts';
+import { IdParam } from '../common/id-param';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { Idempotent } from '../common/idempotency.interceptor';
@@ -38,8 +39,8 @@ export class HostsController {
   @ApiIdParam('host')
   @ApiOperation({ summary: 'One of my hosts' })
   @ApiOkResponse({ type: HostDto, description: 'The host.' })
-  @ApiErrors(401, 403, 404)
-  getHost(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<HostDto> {
+  @ApiErrors(400, 401, 403, 404)
+  getHost(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<HostDto> {
     return this.hosts.getMine(user, id);
   }
 
@@ -51,7 +52,7 @@ export class HostsController {
   })
   @ApiOkResponse({ type: HostDto, description: 'The host.' })
   @ApiErrors(400, 401, 403, 404)
-  updateHost(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateHostDto): Promise<HostDto> {
+  updateHost(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: UpdateHostDto): Promise<HostDto> {
     return this.hosts.update(user, id, dto);
   }
 
@@ -68,8 +69,8 @@ export class HostsController {
   @ApiBody({ type: RemoveHostDto, required: false, description: 'Only for a forced removal: the host\'s name typed again.' })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrors(400, 401, 403, 404, 409)
-  deleteHost(@CurrentUser() user: AuthUser, @Param('id') id: string, @Query() query: RemoveHostQueryDto, @Body() dto: RemoveHostDto): Promise<void> {
-    return this.removal.remove(user, id, { force: query.force === 'true', confirmName: dto.confirmName });
+  deleteHost(@CurrentUser() user: AuthUser, @IdParam() id: string, @Query() query: RemoveHostQueryDto, @Body() dto: RemoveHostDto): Promise<void> {
+    return this.removal.remove(user, id, { force: query.force ?? false, confirmName: dto.confirmName });
   }
 
   @Delete(':id/agent')
@@ -82,8 +83,8 @@ export class HostsController {
       'with this hostId (POST /api/agents/join-tokens {"hostId": …}); its machines stay stored on the host.',
   })
   @ApiNoContentResponse({ description: 'Revoked.' })
-  @ApiErrors(401, 403, 404, [409, 'The host has no agent.'])
-  revokeAgent(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+  @ApiErrors(400, 401, 403, 404, [409, 'The host has no agent.'])
+  revokeAgent(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<void> {
     return this.hosts.revokeAgent(user, id);
   }
 }

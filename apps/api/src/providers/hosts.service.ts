@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CreateHostDto, HostDto, type HostFacts, ResourceAmountsDto, UpdateHostDto } from '@virtuoso/contracts';
 import { type HostCapacity, type HostPrices, type MachineSize, type MachineState, fits, freeResources, release, reserve } from '@virtuoso/domain';
@@ -68,6 +69,7 @@ export class HostsService {
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
   async listMine(user: AuthUser): Promise<HostDto[]> {
@@ -88,7 +90,7 @@ export class HostsService {
    * is added by hand and stays offline until an agent joins for it.
    */
   async create(user: AuthUser, dto: CreateHostDto): Promise<HostDto> {
-    const now = nowIso();
+    const now = nowIso(this.wallClock);
     const row: Host = {
       id: randomUUID(),
       ownerId: user.id,
@@ -135,7 +137,7 @@ export class HostsService {
   async agentStatus(rows: Pick<Host, 'id' | 'agentId'>[]): Promise<Map<string, AgentStatus>> {
     const ids = [...new Set(rows.map((row) => row.agentId).filter((id): id is string => !!id))];
     const agents = ids.length ? await this.agents.findBy({ id: In(ids) }) : [];
-    const now = Date.now();
+    const now = this.wallClock.now();
     const byId = new Map(
       agents.map((agent) => [
         agent.id,
@@ -148,7 +150,7 @@ export class HostsService {
   /** Units, unit prices and periods only; machines already stored keep the prices fixed when they were stored. */
   async update(user: AuthUser, id: string, dto: UpdateHostDto): Promise<HostDto> {
     const row = await this.ownHost(user, id);
-    const changes: Partial<Host> = { ...withoutUndefined(dto), ...this.canonicalPrices(dto), updatedAt: nowIso() };
+    const changes: Partial<Host> = { ...withoutUndefined(dto), ...this.canonicalPrices(dto), updatedAt: nowIso(this.wallClock) };
     await this.db.transaction((em) => em.update(Host, { id: row.id, ownerId: user.id }, changes));
     return this.getMine(user, id);
   }
@@ -161,7 +163,7 @@ export class HostsService {
   async revokeAgent(user: AuthUser, id: string): Promise<void> {
     const row = await this.ownHost(user, id);
     await this.db.transaction(async (em) => {
-      const unbound = await em.update(Host, { id: row.id, agentId: row.agentId ?? '' }, { agentId: null, updatedAt: nowIso() });
+      const unbound = await em.update(Host, { id: row.id, agentId: row.agentId ?? '' }, { agentId: null, updatedAt: nowIso(this.wallClock) });
       if (!row.agentId || unbound.affected !== 1) throw conflict(`host ${row.name} has no agent to revoke`);
       await em.delete(Agent, { id: row.agentId, providerId: user.id });
     });
@@ -211,7 +213,7 @@ export class HostsService {
     const result = await em.update(
       Host,
       { id: host.id, reservedSpeed: host.reservedSpeed, reservedMemory: host.reservedMemory, reservedStorage: host.reservedStorage },
-      { reservedSpeed: reserved.speed, reservedMemory: reserved.memory, reservedStorage: reserved.storage, updatedAt: nowIso() },
+      { reservedSpeed: reserved.speed, reservedMemory: reserved.memory, reservedStorage: reserved.storage, updatedAt: nowIso(this.wallClock) },
     );
     if (result.affected !== 1) throw conflict(`host ${host.name} changed while reserving; try again`);
   }
