@@ -15,6 +15,11 @@ const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')
 if (process.env.BUILD_FAILED === '1') {
   report('build', 0, 1);
 } else {
+  for (const check of ['lint', 'format']) {
+    const file = `test-results/${check}.txt`;
+    const passed = existsSync(file) && readFileSync(file, 'utf8').trim() === 'pass';
+    report(check, passed ? 1 : 0, passed ? 0 : 1);
+  }
   const vitest = read('test-results/vitest.json');
   if (vitest) report('vitest', vitest.numPassedTests, vitest.numFailedTests + (vitest.success === false && vitest.numFailedTests === 0 ? 1 : 0));
   else report('vitest (no results)', 0, 1);

@@ -2,8 +2,9 @@
 # Runs every test of the project and ends with one line: "tests: N passed, N failed".
 #   0. installs what is missing (tools/setup.sh),
 #   1. builds every project (a build failure counts as a failed test and stops the run),
-#   2. vitest: unit, API and integration tests of every project, plus the OpenAPI drift check,
-#   3. Playwright in Debian's chromium against the whole system.
+#   2. ESLint and Prettier (one test each),
+#   3. vitest: unit, API and integration tests of every project, plus the OpenAPI drift check,
+#   4. Playwright in Debian's chromium against the whole system.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Debian packages (QEMU, chromium, sshd, rsync, the guest-image tools) and npm packages, when missing:
@@ -21,6 +22,12 @@ if [ -x tools/guest-image/build.sh ] && [ "$build_failed" = 0 ]; then
 fi
 
 if [ "$build_failed" = 0 ]; then
+  # Lint and format: ESLint (typescript-eslint, Nx's module boundaries over the project graph the
+  # build just computed) with zero warnings, and Prettier's check; each counts as one test.
+  echo "== lint"
+  if npx eslint . --max-warnings 0; then echo pass > test-results/lint.txt; else echo fail > test-results/lint.txt; fi
+  echo "== format"
+  if npx prettier --check . --log-level warn; then echo pass > test-results/format.txt; else echo fail > test-results/format.txt; fi
   echo "== vitest"
   npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
   echo "== playwright"

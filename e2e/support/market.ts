@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { createApiClient, type ApiClient, type Schemas } from '../../libs/api-client/src/index';
+import { createApiClient, type ApiClient, type Schemas } from '@virtuoso/api-client';
 import { startAgent, type TestAgent } from './agent';
 
 // What the browser tests set up through the API before the part they drive in the browser.

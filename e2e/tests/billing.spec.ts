@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { createApiClient, type ApiClient } from '../../libs/api-client/src/index';
+import { createApiClient, type ApiClient } from '@virtuoso/api-client';
 import type { TestAgent } from '../support/agent';
 import { addAgentHost, signUpApi, stopIfRunning } from '../support/market';
 

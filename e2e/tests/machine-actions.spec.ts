@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { createApiClient, type ApiClient } from '../../libs/api-client/src/index';
+import { createApiClient, type ApiClient } from '@virtuoso/api-client';
 import type { TestAgent } from '../support/agent';
 import { addAgentHost, signUpApi, stopIfRunning } from '../support/market';
 
@@ -30,7 +30,11 @@ async function signUpInBrowser(page: Page, user: typeof buyer, role: 'buyer' | '
   expect(response.status(), await response.text()).toBe(201);
 }
 
-test('machine actions on a real agent: one start per double click, no stale error, reboot, reset, force stop, offline host', async ({ page, browser, baseURL }) => {
+test('machine actions on a real agent: one start per double click, no stale error, reboot, reset, force stop, offline host', async ({
+  page,
+  browser,
+  baseURL,
+}) => {
   test.setTimeout(300_000);
   const base = baseURL!;
   const providerApi = await signUpApi(base, provider, 'provider');
@@ -46,7 +50,17 @@ test('machine actions on a real agent: one start per double click, no stale erro
   const tiny = catalog!.find((entry) => entry.name === 'tiny-linux')!;
   const name = `actions-${run}`;
   const { data: registered } = await buyerApi.POST('/api/machines', {
-    body: { name, configurationId: tiny.id, processor: tiny.processor, os: tiny.os, speed: tiny.speed, memory: tiny.memory, disk: tiny.disk, askedStoragePerMonth: '1000', askedRunningPerHour: '1000' },
+    body: {
+      name,
+      configurationId: tiny.id,
+      processor: tiny.processor,
+      os: tiny.os,
+      speed: tiny.speed,
+      memory: tiny.memory,
+      disk: tiny.disk,
+      askedStoragePerMonth: '1000',
+      askedRunningPerHour: '1000',
+    },
   });
   machineId = registered!.id;
   const { error: storeError } = await buyerApi.POST('/api/machines/{id}/store', {
@@ -90,7 +104,10 @@ test('machine actions on a real agent: one start per double click, no stale erro
   await confirmReset.getByRole('button', { name: 'Cancel' }).click();
   await expect(confirmReset).toHaveCount(0);
   await row.getByRole('button', { name: 'Reset', exact: true }).click();
-  await page.getByRole('group', { name: `Reset ${name}?` }).getByRole('button', { name: 'Reset now' }).click();
+  await page
+    .getByRole('group', { name: `Reset ${name}?` })
+    .getByRole('button', { name: 'Reset now' })
+    .click();
   await expect(row.getByRole('button', { name: 'Stop', exact: true })).toBeEnabled({ timeout: 30_000 });
   await expect(row.getByRole('alert')).toHaveCount(0);
 
@@ -108,18 +125,39 @@ test('machine actions on a real agent: one start per double click, no stale erro
   await row.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(row.getByRole('button', { name: 'Force stop' })).toBeVisible({ timeout: 90_000 });
   await row.getByRole('button', { name: 'Force stop' }).click();
-  await page.getByRole('group', { name: `Force stop ${name}?` }).getByRole('button', { name: 'Force stop now' }).click();
+  await page
+    .getByRole('group', { name: `Force stop ${name}?` })
+    .getByRole('button', { name: 'Force stop now' })
+    .click();
   await expect(row.getByRole('button', { name: 'Start', exact: true })).toBeVisible({ timeout: 60_000 });
 
   // A search that finds nothing says why: asked prices too low (hosts can hold it) or too big.
   const { data: cheap } = await buyerApi.POST('/api/machines', {
-    body: { name: `cheap-${run}`, processor: 'x86', os: 'none', speed: 100, memory: 64, disk: 100, askedStoragePerMonth: '0.000001', askedRunningPerHour: '0.000001' },
+    body: {
+      name: `cheap-${run}`,
+      processor: 'x86',
+      os: 'none',
+      speed: 100,
+      memory: 64,
+      disk: 100,
+      askedStoragePerMonth: '0.000001',
+      askedRunningPerHour: '0.000001',
+    },
   });
   await page.goto(`/machines/${cheap!.id}/offers`);
   await expect(page.getByTestId('no-offers')).toBeVisible();
   await expect(page.getByTestId('no-offer-reason')).toContainText('asked prices are too low');
   const { data: huge } = await buyerApi.POST('/api/machines', {
-    body: { name: `huge-${run}`, processor: 'x86', os: 'none', speed: 9_000_000, memory: 64, disk: 100, askedStoragePerMonth: '1000', askedRunningPerHour: '1000' },
+    body: {
+      name: `huge-${run}`,
+      processor: 'x86',
+      os: 'none',
+      speed: 9_000_000,
+      memory: 64,
+      disk: 100,
+      askedStoragePerMonth: '1000',
+      askedRunningPerHour: '1000',
+    },
   });
   await page.goto(`/machines/${huge!.id}/offers`);
   await expect(page.getByTestId('no-offer-reason')).toContainText('too big');
@@ -132,7 +170,10 @@ test('machine actions on a real agent: one start per double click, no stale erro
   expect(signIn.status()).toBe(200);
   await providerPage.goto('/hosts');
   await providerPage.getByRole('button', { name: `Revoke the agent of ${hostName}` }).click();
-  await providerPage.getByRole('group', { name: `Revoke the agent of ${hostName}?` }).getByRole('button', { name: 'Revoke agent' }).click();
+  await providerPage
+    .getByRole('group', { name: `Revoke the agent of ${hostName}?` })
+    .getByRole('button', { name: 'Revoke agent' })
+    .click();
   await expect(providerPage).toHaveURL(new RegExp(`/hosts/${added.host.id}/agent`));
   await expect(providerPage.getByTestId('join-command')).toBeVisible();
   await providerContext.close();

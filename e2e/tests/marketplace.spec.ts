@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { createApiClient } from '../../libs/api-client/src/index';
+import { createApiClient } from '@virtuoso/api-client';
 import { startAgent, tokenOfCommand, type TestAgent } from '../support/agent';
 
 // The issue's browser flow: a provider signs up and adds a host; a buyer signs up, registers a
@@ -32,10 +32,22 @@ test('provider adds a host; buyer registers, finds it with the right prices and 
   await page.getByRole('link', { name: 'Add without an agent (offline)' }).click();
   const byHand = `offline-${run}`;
   const host = {
-    Name: byHand, Processor: 'Pentium3', Speed: '10000', 'Speed unit': '1000', 'Speed unit price': '0.00001',
-    Memory: '512', 'Memory unit': '4', 'Memory unit price': '0.00001', 'Running period': '3600',
-    Storage: '100000', 'Storage unit': '100', 'Storage unit price': '0.01', 'Storage period': '30',
-    'Connection speed': '1Gbps', 'Agent host': '127.0.0.1', 'Agent port': '8000',
+    Name: byHand,
+    Processor: 'Pentium3',
+    Speed: '10000',
+    'Speed unit': '1000',
+    'Speed unit price': '0.00001',
+    Memory: '512',
+    'Memory unit': '4',
+    'Memory unit price': '0.00001',
+    'Running period': '3600',
+    Storage: '100000',
+    'Storage unit': '100',
+    'Storage unit price': '0.01',
+    'Storage period': '30',
+    'Connection speed': '1Gbps',
+    'Agent host': '127.0.0.1',
+    'Agent port': '8000',
   };
   for (const [label, value] of Object.entries(host)) await page.getByLabel(label, { exact: true }).fill(value);
   await page.getByRole('button', { name: 'Add host' }).click();
@@ -67,8 +79,14 @@ test('provider adds a host; buyer registers, finds it with the right prices and 
   // Register the fig. 31 configuration: 4000 bogomips, 256 MB, 1000 MB, generous asked prices.
   await page.goto('/configure');
   const config = {
-    Name: `win2000Pro-${run}`, Processor: 'Pentium3', Speed: '4000', 'Operating system': 'winPro',
-    Memory: '256', Disk: '1000', 'Asked storage price per month': '60', 'Asked running price per hour': '10.11',
+    Name: `win2000Pro-${run}`,
+    Processor: 'Pentium3',
+    Speed: '4000',
+    'Operating system': 'winPro',
+    Memory: '256',
+    Disk: '1000',
+    'Asked storage price per month': '60',
+    'Asked running price per hour': '10.11',
   };
   for (const [label, value] of Object.entries(config)) await page.getByLabel(label, { exact: true }).fill(value);
   await page.getByRole('button', { name: /Register configuration/ }).click();

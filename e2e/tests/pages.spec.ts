@@ -223,7 +223,10 @@ test('deleting a host and a machine asks first; Cancel keeps them', async ({ pag
   await page.reload();
   await expect(page.getByRole('row', { name: new RegExp(name) })).toBeVisible();
   await page.getByRole('button', { name: `Delete ${name}` }).click();
-  await page.getByRole('group', { name: `Delete ${name}?` }).getByRole('button', { name: 'Confirm delete' }).click();
+  await page
+    .getByRole('group', { name: `Delete ${name}?` })
+    .getByRole('button', { name: 'Confirm delete' })
+    .click();
   await expect(page.getByRole('row', { name: new RegExp(name) })).toHaveCount(0);
 });
 
@@ -232,8 +235,14 @@ test('a double click on Register registers one machine and charges one fee', asy
   await signUp(page, b, 'buyer');
   await page.goto('/configure');
   const config = {
-    Name: `dbl-${run}`, Processor: 'Pentium3', Speed: '4000', 'Operating system': 'winPro',
-    Memory: '256', Disk: '1000', 'Asked storage price per month': '60', 'Asked running price per hour': '10',
+    Name: `dbl-${run}`,
+    Processor: 'Pentium3',
+    Speed: '4000',
+    'Operating system': 'winPro',
+    Memory: '256',
+    Disk: '1000',
+    'Asked storage price per month': '60',
+    'Asked running price per hour': '10',
   };
   for (const [label, value] of Object.entries(config)) await page.getByLabel(label, { exact: true }).fill(value);
   await page.getByRole('button', { name: /Register configuration/ }).dblclick();
@@ -250,7 +259,17 @@ test('Add host starts from real units and prices; each wrong field gets one mess
   await page.goto('/hosts/new?agent=none');
   // Units, prices, periods and connection are filled with real values: submitted as shown, only
   // what describes the machine itself is missing.
-  for (const label of ['Speed unit', 'Speed unit price', 'Memory unit', 'Memory unit price', 'Running period', 'Storage unit', 'Storage unit price', 'Storage period', 'Connection speed']) {
+  for (const label of [
+    'Speed unit',
+    'Speed unit price',
+    'Memory unit',
+    'Memory unit price',
+    'Running period',
+    'Storage unit',
+    'Storage unit price',
+    'Storage period',
+    'Connection speed',
+  ]) {
     await expect(page.getByLabel(label, { exact: true })).not.toHaveValue('');
   }
   await page.getByRole('button', { name: 'Add host' }).click();

@@ -44,7 +44,13 @@ export async function run() {
   const clock = new ManualClock(NOW);
   const app = await createApp({
     env: {},
-    config: { dbPath: join(dir, 'bench.sqlite'), dataDir: dir, webDir: null, seedDemo: false, ...(process.env.BENCH_BATCH ? { billingBatchSize: Number(process.env.BENCH_BATCH) } : {}) },
+    config: {
+      dbPath: join(dir, 'bench.sqlite'),
+      dataDir: dir,
+      webDir: null,
+      seedDemo: false,
+      ...(process.env.BENCH_BATCH ? { billingBatchSize: Number(process.env.BENCH_BATCH) } : {}),
+    },
     seed: false,
     daemons: false,
     docs: false,
@@ -106,13 +112,17 @@ export async function run() {
     const [{ n }] = await db.manager.query('SELECT COUNT(*) AS n FROM ledger_entries');
     const [{ due }] = await db.manager.query('SELECT COUNT(*) AS due FROM machine_meters WHERE "nextDueAt" <= ?', [NOW]);
     console.log(`one billing pass: ${pass.charges} charges over ${pass.meters} meters in ${pass.batches} batches: ${ms.toFixed(0)} ms (goal < 2000 ms)`);
-    console.log(`  ledger rows ${n}; meters still due ${due}; ${((pass.charges / ms) * 1000).toFixed(0)} charges/s; CPU ${((used.user + used.system) / 1000).toFixed(0)} ms (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)})`);
+    console.log(
+      `  ledger rows ${n}; meters still due ${due}; ${((pass.charges / ms) * 1000).toFixed(0)} charges/s; CPU ${((used.user + used.system) / 1000).toFixed(0)} ms (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)})`,
+    );
     const again = performance.now();
     const idle = await passes.runPass();
     console.log(`  a second pass with nothing due: ${idle.charges} charges, ${(performance.now() - again).toFixed(0)} ms`);
 
     const floor = await floorOf(db, rows);
-    console.log(`floor: one bare transaction inserting the same ${floor.ledgerRows} ledger rows and updating the same ${floor.meters} meters: ${floor.ms.toFixed(0)} ms, CPU ${floor.cpuMs.toFixed(0)} ms (wall: insert ${floor.inserted.toFixed(0)}, update ${floor.updated.toFixed(0)}, commit ${(floor.ms - floor.inserted - floor.updated).toFixed(0)})`);
+    console.log(
+      `floor: one bare transaction inserting the same ${floor.ledgerRows} ledger rows and updating the same ${floor.meters} meters: ${floor.ms.toFixed(0)} ms, CPU ${floor.cpuMs.toFixed(0)} ms (wall: insert ${floor.inserted.toFixed(0)}, update ${floor.updated.toFixed(0)}, commit ${(floor.ms - floor.inserted - floor.updated).toFixed(0)})`,
+    );
     const passCpuMs = (used.user + used.system) / 1000;
     // CPU time (every thread of this process, SQLite's included) moves less than wall time on a busy machine.
     console.log(`  ratio pass ÷ floor: ${(ms / floor.ms).toFixed(2)} in wall time, ${(passCpuMs / floor.cpuMs).toFixed(2)} in CPU time`);

@@ -109,7 +109,8 @@ async function measure(base, buyer, hosts) {
     }
   }
   // Half the hosts fit the spec at its prices: none means the search no longer sees the seeded hosts (offline?).
-  if (qualifying === 0) throw new Error(`no host qualified for ${JSON.stringify(spec)} among ${hosts} seeded hosts: does the search still count their agents online?`);
+  if (qualifying === 0)
+    throw new Error(`no host qualified for ${JSON.stringify(spec)} among ${hosts} seeded hosts: does the search still count their agents online?`);
   search.sort((a, b) => a - b);
   health.sort((a, b) => a - b);
   const figures = (times) => `p50 ${percentile(times, 50).toFixed(1)} ms   p95 ${percentile(times, 95).toFixed(1)} ms   max ${times.at(-1).toFixed(1)} ms`;
@@ -132,7 +133,8 @@ async function seedHosts(dbPath, providerHandle, from, to) {
   const db = await new Promise((resolve, reject) => {
     const opened = new sqlite3.Database(dbPath, (error) => (error ? reject(error) : resolve(opened)));
   });
-  const query = (method, sql, params = []) => new Promise((resolve, reject) => db[method](sql, params, (error, rows) => (error ? reject(error) : resolve(rows))));
+  const query = (method, sql, params = []) =>
+    new Promise((resolve, reject) => db[method](sql, params, (error, rows) => (error ? reject(error) : resolve(rows))));
   try {
     const [provider] = await query('all', 'SELECT "id" FROM "users" WHERE "handle" = ?', [providerHandle]);
     const now = new Date().toISOString();
@@ -147,20 +149,70 @@ async function seedHosts(dbPath, providerHandle, from, to) {
       const facts = { bogomips: speed, cpus: 4, memoryMb: memory, freeDiskMb: storage, accelerator: 'kvm', agentVersion: 'bench', hostname: `bench-${i}` };
       agents.push([agentId, provider.id, randomBytes(32).toString('hex'), agentHost, 7070, 7071, JSON.stringify(facts), '[]', now, now]);
       hosts.push([
-        randomUUID(), provider.id, `bench-${i}`, 'Pentium3',
-        speed, 1000, exactAmount('speedUnitPrice', `0.0000${1 + (i % 9)}`),
-        memory, 4, exactAmount('memoryUnitPrice', `0.00000${1 + (i % 7)}`), 3600,
-        storage, 100, exactAmount('storageUnitPrice', `0.0${1 + (i % 5)}`), 30,
-        '1Gbps', agentHost, 7070, agentId, 0, 0, 0, now, now,
+        randomUUID(),
+        provider.id,
+        `bench-${i}`,
+        'Pentium3',
+        speed,
+        1000,
+        exactAmount('speedUnitPrice', `0.0000${1 + (i % 9)}`),
+        memory,
+        4,
+        exactAmount('memoryUnitPrice', `0.00000${1 + (i % 7)}`),
+        3600,
+        storage,
+        100,
+        exactAmount('storageUnitPrice', `0.0${1 + (i % 5)}`),
+        30,
+        '1Gbps',
+        agentHost,
+        7070,
+        agentId,
+        0,
+        0,
+        0,
+        now,
+        now,
       ]);
     }
     await query('run', 'BEGIN');
-    await insert(query, 'agents', ['id', 'providerId', 'secret', 'agentHost', 'agentPort', 'consolePort', 'facts', 'vms', 'lastHeartbeatAt', 'joinedAt'], agents);
-    await insert(query, 'hosts', [
-      'id', 'ownerId', 'name', 'processor', 'speed', 'speedUnit', 'speedUnitPrice', 'memory', 'memoryUnit', 'memoryUnitPrice', 'runningUnitAmount',
-      'storage', 'storageUnit', 'storageUnitPrice', 'storageAmount', 'connectionSpeed', 'agentHost', 'agentPort', 'agentId',
-      'reservedSpeed', 'reservedMemory', 'reservedStorage', 'createdAt', 'updatedAt',
-    ], hosts);
+    await insert(
+      query,
+      'agents',
+      ['id', 'providerId', 'secret', 'agentHost', 'agentPort', 'consolePort', 'facts', 'vms', 'lastHeartbeatAt', 'joinedAt'],
+      agents,
+    );
+    await insert(
+      query,
+      'hosts',
+      [
+        'id',
+        'ownerId',
+        'name',
+        'processor',
+        'speed',
+        'speedUnit',
+        'speedUnitPrice',
+        'memory',
+        'memoryUnit',
+        'memoryUnitPrice',
+        'runningUnitAmount',
+        'storage',
+        'storageUnit',
+        'storageUnitPrice',
+        'storageAmount',
+        'connectionSpeed',
+        'agentHost',
+        'agentPort',
+        'agentId',
+        'reservedSpeed',
+        'reservedMemory',
+        'reservedStorage',
+        'createdAt',
+        'updatedAt',
+      ],
+      hosts,
+    );
     await query('run', 'COMMIT');
   } finally {
     await new Promise((resolve) => db.close(resolve));
@@ -171,7 +223,9 @@ async function seedHosts(dbPath, providerHandle, from, to) {
 async function insert(query, table, columns, rows) {
   // A column the API added since this bench was written, required and without a default, is named
   // here rather than left to a bare NOT NULL failure.
-  const unfilled = (await query('all', `PRAGMA table_info("${table}")`)).filter((c) => c.notnull && c.dflt_value === null && !c.pk && !columns.includes(c.name));
+  const unfilled = (await query('all', `PRAGMA table_info("${table}")`)).filter(
+    (c) => c.notnull && c.dflt_value === null && !c.pk && !columns.includes(c.name),
+  );
   if (unfilled.length) throw new Error(`market-search: seedHosts does not fill ${unfilled.map((c) => `${table}.${c.name}`).join(', ')}; add them there`);
   const perStatement = Math.floor(30_000 / columns.length);
   for (let at = 0; at < rows.length; at += perStatement) {

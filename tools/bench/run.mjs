@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
-const benches = readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).sort();
+const benches = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.mjs'))
+  .sort();
 for (const file of benches) {
   const bench = await import(join(here, file));
   if (wanted.length && !wanted.includes(bench.name)) continue;

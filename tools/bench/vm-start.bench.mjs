@@ -48,14 +48,40 @@ async function bareBoot(image) {
   const dir = mkdtempSync(join(tmpdir(), 'vzb-'));
   copyFileSync(image, join(dir, 'disk.qcow2'));
   const t0 = performance.now();
-  const qemu = spawn('qemu-system-x86_64', [
-    '-nodefaults', '-no-user-config', '-machine', 'pc', '-accel', 'tcg', '-m', '128M', '-smp', '1',
-    '-drive', 'if=none,id=disk0,file=disk.qcow2,format=qcow2,cache=writeback',
-    '-device', 'virtio-blk-pci,drive=disk0,bootindex=1',
-    '-drive', 'if=none,id=cd0,media=cdrom,readonly=on', '-device', 'ide-cd,drive=cd0,bus=ide.1,unit=0',
-    '-netdev', 'user,id=net0,restrict=on', '-device', 'virtio-net-pci,netdev=net0,romfile=',
-    '-vga', 'std', '-display', 'none', '-serial', 'stdio',
-  ], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
+  const qemu = spawn(
+    'qemu-system-x86_64',
+    [
+      '-nodefaults',
+      '-no-user-config',
+      '-machine',
+      'pc',
+      '-accel',
+      'tcg',
+      '-m',
+      '128M',
+      '-smp',
+      '1',
+      '-drive',
+      'if=none,id=disk0,file=disk.qcow2,format=qcow2,cache=writeback',
+      '-device',
+      'virtio-blk-pci,drive=disk0,bootindex=1',
+      '-drive',
+      'if=none,id=cd0,media=cdrom,readonly=on',
+      '-device',
+      'ide-cd,drive=cd0,bus=ide.1,unit=0',
+      '-netdev',
+      'user,id=net0,restrict=on',
+      '-device',
+      'virtio-net-pci,netdev=net0,romfile=',
+      '-vga',
+      'std',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   let out = '';
   const ms = await new Promise((resolve, reject) => {
     qemu.stdout.on('data', (d) => {
@@ -81,9 +107,28 @@ export async function run() {
     const provider = await signUpWithToken(server.base, 'bench-vm-provider', 'provider');
     const buyer = await signUpWithToken(server.base, 'bench-vm-buyer', 'buyer');
     const joinToken = await api(server.base, provider, 'POST', '/api/agents/join-tokens', {});
-    agent = spawn(process.execPath, ['apps/provider-agent/dist/main.js', '--frontend', server.base, '--join', joinToken.token,
-      '--data', agentDir, '--port', '17191', '--console-port', '17192'], { cwd: repo, stdio: 'ignore' });
-    const joined = await waitFor(async () => (await api(server.base, provider, 'GET', `/api/agents/join-tokens/${joinToken.id}`)).agent, 30_000, 'the agent to join');
+    agent = spawn(
+      process.execPath,
+      [
+        'apps/provider-agent/dist/main.js',
+        '--frontend',
+        server.base,
+        '--join',
+        joinToken.token,
+        '--data',
+        agentDir,
+        '--port',
+        '17191',
+        '--console-port',
+        '17192',
+      ],
+      { cwd: repo, stdio: 'ignore' },
+    );
+    const joined = await waitFor(
+      async () => (await api(server.base, provider, 'GET', `/api/agents/join-tokens/${joinToken.id}`)).agent,
+      30_000,
+      'the agent to join',
+    );
     const f = joined.facts;
     const tiny = (await api(server.base, buyer, 'GET', '/api/catalog')).find((c) => c.preconfigured);
     const VMS = 5;
@@ -96,19 +141,40 @@ export async function run() {
           `the agent measured ${f.bogomips} bogomips, ${f.memoryMb} MB of memory and ${f.freeDiskMb} MB of free disk`,
       );
     }
-    console.log(`agent facts: ${f.bogomips} bogomips over ${f.cpus} CPUs, ${f.memoryMb} MB memory, ${f.freeDiskMb} MB free disk, ${f.accelerator}; machines of ${speed} bogomips`);
+    console.log(
+      `agent facts: ${f.bogomips} bogomips over ${f.cpus} CPUs, ${f.memoryMb} MB memory, ${f.freeDiskMb} MB free disk, ${f.accelerator}; machines of ${speed} bogomips`,
+    );
     const host = await api(server.base, provider, 'POST', '/api/hosts', {
-      name: 'bench-host', processor: 'QEMU TCG', agentId: joined.agentId,
-      speed: f.bogomips, speedUnit: 1000, speedUnitPrice: '0.00001', memory, memoryUnit: 4, memoryUnitPrice: '0.00001',
-      runningUnitAmount: 3600, storage, storageUnit: 100, storageUnitPrice: '0.01', storageAmount: 30, connectionSpeed: 'loopback',
+      name: 'bench-host',
+      processor: 'QEMU TCG',
+      agentId: joined.agentId,
+      speed: f.bogomips,
+      speedUnit: 1000,
+      speedUnitPrice: '0.00001',
+      memory,
+      memoryUnit: 4,
+      memoryUnitPrice: '0.00001',
+      runningUnitAmount: 3600,
+      storage,
+      storageUnit: 100,
+      storageUnitPrice: '0.01',
+      storageAmount: 30,
+      connectionSpeed: 'loopback',
     });
     await sleep(1500); // settle: first heartbeat, page cache
     const idleRss = rssMb(agent.pid);
 
     const register = async (n) => {
       const m = await api(server.base, buyer, 'POST', '/api/machines', {
-        name: `bench-${n}`, processor: tiny.processor, speed, os: tiny.os, memory: tiny.memory, disk: tiny.disk,
-        askedStoragePerMonth: '1000', askedRunningPerHour: '1000', configurationId: tiny.id,
+        name: `bench-${n}`,
+        processor: tiny.processor,
+        speed,
+        os: tiny.os,
+        memory: tiny.memory,
+        disk: tiny.disk,
+        askedStoragePerMonth: '1000',
+        askedRunningPerHour: '1000',
+        configurationId: tiny.id,
       });
       // A preconfigured machine is registered at its catalog size; its speed may then be edited.
       if (m.speed !== speed) await api(server.base, buyer, 'PATCH', `/api/machines/${m.id}`, { speed });
@@ -125,7 +191,13 @@ export async function run() {
       const before = existsSync(serialLog) ? readFileSync(serialLog).length : 0;
       const t0 = performance.now();
       await api(server.base, buyer, 'POST', `/api/machines/${machine.id}/start`);
-      ours.push(await waitFor(() => (existsSync(serialLog) && readFileSync(serialLog).subarray(before).includes(MARKER) ? performance.now() - t0 : 0), 60_000, 'the serial marker'));
+      ours.push(
+        await waitFor(
+          () => (existsSync(serialLog) && readFileSync(serialLog).subarray(before).includes(MARKER) ? performance.now() - t0 : 0),
+          60_000,
+          'the serial marker',
+        ),
+      );
       await api(server.base, buyer, 'POST', `/api/machines/${machine.id}/stop`, undefined).catch(() => {});
     }
     const ratio = median(ours) / median(bare);

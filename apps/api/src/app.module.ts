@@ -34,7 +34,14 @@ class CoreModule {
     const time = clock ?? (test ? new ScaledClock(test.originMs, test.offsetMs, test.rate) : systemClock);
     return {
       module: CoreModule,
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: RUNTIME_OPTIONS, useValue: options }, { provide: CLOCK, useValue: time }, { provide: WALL_CLOCK, useValue: wallClock }, Database, Daemons],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: RUNTIME_OPTIONS, useValue: options },
+        { provide: CLOCK, useValue: time },
+        { provide: WALL_CLOCK, useValue: wallClock },
+        Database,
+        Daemons,
+      ],
       exports: [APP_CONFIG, RUNTIME_OPTIONS, CLOCK, WALL_CLOCK, Database, Daemons],
     };
   }

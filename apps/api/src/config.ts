@@ -218,7 +218,10 @@ function testClock(raw: (name: string) => string | undefined, problems: string[]
   const set = TEST_CLOCK_VARIABLES.filter((name) => raw(name) !== undefined);
   const allowed = ['1', 'true', 'yes', 'on'].includes(raw('VIRTUOSO_ALLOW_TEST_CLOCK')?.toLowerCase() ?? '');
   if (!allowed) {
-    if (set.length > 0) problems.push(`${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} honoured only with VIRTUOSO_ALLOW_TEST_CLOCK=true (a test clock, never in production)`);
+    if (set.length > 0)
+      problems.push(
+        `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} honoured only with VIRTUOSO_ALLOW_TEST_CLOCK=true (a test clock, never in production)`,
+      );
     return null;
   }
   const whole = (name: string, fallback: number): number => {

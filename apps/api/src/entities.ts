@@ -17,6 +17,21 @@ import { Host } from './providers/host.entity';
 
 /** Every table, listed explicitly (no globbing): the same classes map to SQLite and PostgreSQL. */
 export const ENTITIES = [
-  User, LedgerEntry, Session, ApiToken, SigninFailure, Configuration, Host, Machine, Agent, AgentNonce, JoinToken, Media,
-  ...BILLING_ENTITIES, Notification, PricePoint, ResourcePricePoint, IdempotencyKey,
+  User,
+  LedgerEntry,
+  Session,
+  ApiToken,
+  SigninFailure,
+  Configuration,
+  Host,
+  Machine,
+  Agent,
+  AgentNonce,
+  JoinToken,
+  Media,
+  ...BILLING_ENTITIES,
+  Notification,
+  PricePoint,
+  ResourcePricePoint,
+  IdempotencyKey,
 ];

@@ -5,11 +5,11 @@ import { SESSION_SECURITY, TOKEN_SECURITY } from './common/api-docs';
 const TAGS: Array<[string, string]> = [
   ['auth', 'Accounts, sessions and personal API tokens'],
   ['catalog', 'Standard configurations and preconfigured machines'],
-  ['hosts', 'A provider\'s physical machines'],
+  ['hosts', "A provider's physical machines"],
   ['market', 'The provider marketplace and searching it'],
-  ['machines', 'A buyer\'s virtual machines and their lifecycle'],
+  ['machines', "A buyer's virtual machines and their lifecycle"],
   ['console', 'Browser consoles of running machines (noVNC over a websocket) and keys'],
-  ['media', 'A buyer\'s install media (ISO images) for CD-ROM drives'],
+  ['media', "A buyer's install media (ISO images) for CD-ROM drives"],
   ['agents', 'Provider agents: join tokens, joins, heartbeats and downloads (the last three are called by agents, signed)'],
   ['account', 'Balances, what machines cost, top-ups and the ledger statement'],
   ['notifications', 'In-app notices (also sent by email)'],
@@ -32,7 +32,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Every error body is an ErrorDto.',
     )
     .setVersion('0.1.0')
-    .addCookieAuth('virtuoso_session', { type: 'apiKey', in: 'cookie', name: 'virtuoso_session', description: 'Session cookie set by sign-in.' }, SESSION_SECURITY)
+    .addCookieAuth(
+      'virtuoso_session',
+      { type: 'apiKey', in: 'cookie', name: 'virtuoso_session', description: 'Session cookie set by sign-in.' },
+      SESSION_SECURITY,
+    )
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Personal API token (vt_...), from POST /api/auth/tokens.' }, TOKEN_SECURITY);
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const document = SwaggerModule.createDocument(app, builder.build(), { operationIdFactory: (_controller, method) => method });

@@ -11,10 +11,14 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 /** Free TCP ports on loopback (bound, then released). */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((done) => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1', () => done(server));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((done) => {
+          const server = net.createServer();
+          server.listen(0, '127.0.0.1', () => done(server));
+        }),
+    ),
   );
   const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
@@ -67,7 +71,13 @@ export class AgentProcess {
       [AGENT_MAIN, '--data', this.dataDir, '--port', String(this.port), '--console-port', String(this.consolePort), '--frontend', this.frontendUrl, ...extra],
       {
         cwd: REPO,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', VIRTUOSO_ACCEL: 'tcg', VIRTUOSO_AGENT_HEARTBEAT_MS: String(this.heartbeatMs) },
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? '/tmp',
+          NO_COLOR: '1',
+          VIRTUOSO_ACCEL: 'tcg',
+          VIRTUOSO_AGENT_HEARTBEAT_MS: String(this.heartbeatMs),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -94,7 +104,8 @@ export class AgentProcess {
     for (;;) {
       const match = re.exec(this.out);
       if (match) return match;
-      if (!this.running || Date.now() > deadline) throw new Error(`agent output has no ${re}${this.running ? '' : ' (agent exited)'}:\n${this.out.slice(-3000)}`);
+      if (!this.running || Date.now() > deadline)
+        throw new Error(`agent output has no ${re}${this.running ? '' : ' (agent exited)'}:\n${this.out.slice(-3000)}`);
       await new Promise((done) => setTimeout(done, 25));
     }
   }

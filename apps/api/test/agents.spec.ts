@@ -52,7 +52,12 @@ describe('provider agents: join and heartbeats', () => {
     const stored = await t.app.get(DataSource).getRepository(JoinToken).findOneByOrFail({ id: made.body.id });
     expect(stored.tokenHash).not.toContain(made.body.token);
     expect(JSON.stringify(stored)).not.toContain(made.body.token);
-    expect((await provider.get(`/api/agents/join-tokens/${made.body.id}`)).body).toEqual({ id: made.body.id, expiresAt: made.body.expiresAt, joined: false, agent: null });
+    expect((await provider.get(`/api/agents/join-tokens/${made.body.id}`)).body).toEqual({
+      id: made.body.id,
+      expiresAt: made.body.expiresAt,
+      joined: false,
+      agent: null,
+    });
 
     const t0 = Date.now();
     agent = await AgentProcess.join(t, provider, { heartbeatMs: 300 });
@@ -69,7 +74,13 @@ describe('provider agents: join and heartbeats', () => {
         agentHost: '127.0.0.1',
         agentPort: agent.port,
         consolePort: agent.consolePort,
-        facts: expect.objectContaining({ bogomips: expect.any(Number), cpus: expect.any(Number), memoryMb: expect.any(Number), freeDiskMb: expect.any(Number), accelerator: 'tcg' }),
+        facts: expect.objectContaining({
+          bogomips: expect.any(Number),
+          cpus: expect.any(Number),
+          memoryMb: expect.any(Number),
+          freeDiskMb: expect.any(Number),
+          accelerator: 'tcg',
+        }),
         online: true,
         lastHeartbeatAt: expect.any(String),
         joinedAt: expect.any(String),
@@ -91,11 +102,16 @@ describe('provider agents: join and heartbeats', () => {
       expect((await provider.get(`/api/agents/join-tokens/${made.body.id}`)).body.joined).toBe(false);
       const tokens = await t.app.get(DataSource).getRepository(JoinToken).findBy({ agentId: second.agentId });
       const status = (await provider.get(`/api/agents/join-tokens/${tokens[0].id}`)).body;
-      expect(status).toMatchObject({ joined: true, agent: { agentId: second.agentId, agentHost: '127.0.0.1', agentPort: second.port, consolePort: second.consolePort } });
+      expect(status).toMatchObject({
+        joined: true,
+        agent: { agentId: second.agentId, agentHost: '127.0.0.1', agentPort: second.port, consolePort: second.consolePort },
+      });
       const facts = status.agent.facts;
       expect(facts.bogomips).toBeGreaterThan(0);
 
-      const over = await provider.post('/api/hosts').send({ ...virt8({ name: 'too-big', speed: facts.bogomips + 1, memory: facts.memoryMb + 1, storage: 1000 }), agentId: second.agentId });
+      const over = await provider
+        .post('/api/hosts')
+        .send({ ...virt8({ name: 'too-big', speed: facts.bogomips + 1, memory: facts.memoryMb + 1, storage: 1000 }), agentId: second.agentId });
       expect(over.status).toBe(400);
       expect(over.body.message).toBe(`speed ${facts.bogomips + 1} exceeds the ${facts.bogomips} bogomips the agent measured`);
       expect(over.body.fields).toEqual({
@@ -108,14 +124,27 @@ describe('provider agents: join and heartbeats', () => {
       expect(foreign.body.fields.agentId).toEqual(['agentId must be the id of one of your joined agents']);
 
       // With agentId the agent's address is used, whatever the form said.
-      const host = await provider.post('/api/hosts').send({ ...virt8({ name: 'with-agent', speed: Math.min(8000, facts.bogomips), storage: 1000, agentHost: '10.9.9.9', agentPort: 1 }), agentId: second.agentId });
+      const host = await provider.post('/api/hosts').send({
+        ...virt8({ name: 'with-agent', speed: Math.min(8000, facts.bogomips), storage: 1000, agentHost: '10.9.9.9', agentPort: 1 }),
+        agentId: second.agentId,
+      });
       expect(host.status).toBe(201);
-      expect(host.body).toMatchObject({ agentId: second.agentId, agentHost: '127.0.0.1', agentPort: second.port, online: true, lastHeartbeatAt: expect.any(String), facts });
+      expect(host.body).toMatchObject({
+        agentId: second.agentId,
+        agentHost: '127.0.0.1',
+        agentPort: second.port,
+        online: true,
+        lastHeartbeatAt: expect.any(String),
+        facts,
+      });
       // One agent, one host.
       const twice = await provider.post('/api/hosts').send({ ...virt8({ name: 'again', speed: 1000, storage: 1000 }), agentId: second.agentId });
       expect(twice.status).toBe(400);
       expect(twice.body.fields.agentId).toEqual(['that agent already serves your host with-agent']);
-      expect((await provider.get('/api/agents')).body.find((a: { agentId: string }) => a.agentId === second.agentId)).toMatchObject({ hostId: host.body.id, hostName: 'with-agent' });
+      expect((await provider.get('/api/agents')).body.find((a: { agentId: string }) => a.agentId === second.agentId)).toMatchObject({
+        hostId: host.body.id,
+        hostName: 'with-agent',
+      });
       // The marketplace shows it online.
       const row = ((await provider.get('/api/market/hosts')).body as Array<{ id: string; online: boolean }>).find((h) => h.id === host.body.id);
       expect(row).toMatchObject({ online: true, lastHeartbeatAt: expect.any(String) });
@@ -146,11 +175,18 @@ describe('provider agents: join and heartbeats', () => {
         server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
       });
     // Agents the market knows at the demo agents' ports (joined, whether or not they run).
-    for (const [agentPort, consolePort] of [[7101, 7201], [7102, 7202]]) {
+    for (const [agentPort, consolePort] of [
+      [7101, 7201],
+      [7102, 7202],
+    ]) {
       const token = await suggestion();
-      expect((await t.anonymous().post('/api/agents/join').send({ joinToken: token.token, agentHost: '127.0.0.1', agentPort, consolePort, facts })).status).toBe(201);
+      expect(
+        (await t.anonymous().post('/api/agents/join').send({ joinToken: token.token, agentHost: '127.0.0.1', agentPort, consolePort, facts })).status,
+      ).toBe(201);
     }
-    const known = new Set(((await provider.get('/api/agents')).body as Array<{ agentPort: number; consolePort: number }>).flatMap((a) => [a.agentPort, a.consolePort]));
+    const known = new Set(
+      ((await provider.get('/api/agents')).body as Array<{ agentPort: number; consolePort: number }>).flatMap((a) => [a.agentPort, a.consolePort]),
+    );
     const seen = new Set<number>();
     const held: net.Server[] = [];
     try {
@@ -184,7 +220,8 @@ describe('provider agents: join and heartbeats', () => {
   it('refuses a used, expired or unknown join token (401 with a message) and a malformed join (400)', async () => {
     const facts = { bogomips: 1000, cpus: 1, memoryMb: 1024, freeDiskMb: 1000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
     const made = (await provider.post('/api/agents/join-tokens').send({})).body;
-    const join = (token: string) => t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts });
+    const join = (token: string) =>
+      t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts });
     const first = await join(made.token);
     expect(first.status).toBe(201);
     expect(first.body).toEqual({ agentId: expect.any(String), secret: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -196,7 +233,10 @@ describe('provider agents: join and heartbeats', () => {
     expect(JSON.stringify((await provider.get('/api/agents')).body)).not.toContain(first.body.secret);
 
     const old = (await provider.post('/api/agents/join-tokens').send({})).body;
-    await t.app.get(DataSource).getRepository(JoinToken).update({ id: old.id }, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+    await t.app
+      .get(DataSource)
+      .getRepository(JoinToken)
+      .update({ id: old.id }, { expiresAt: new Date(Date.now() - 1000).toISOString() });
     const expired = await join(old.token);
     expect(expired.status).toBe(401);
     expect(expired.body.message).toMatch(/^this join token expired at /);
@@ -273,7 +313,12 @@ describe('provider agents: join and heartbeats', () => {
   it('refuses unsigned, tampered, foreign-signed, stale and replayed heartbeats with 401, recording nothing', async () => {
     const secret = secretOf(agent);
     const channel = '/api/agents/heartbeat';
-    const forged = { agentId: agent.agentId, facts: { bogomips: 1, cpus: 1, memoryMb: 1, freeDiskMb: 1, accelerator: 'tcg', agentVersion: 'x', hostname: 'forged' }, vms: [], events: [] };
+    const forged = {
+      agentId: agent.agentId,
+      facts: { bogomips: 1, cpus: 1, memoryMb: 1, freeDiskMb: 1, accelerator: 'tcg', agentVersion: 'x', hostname: 'forged' },
+      vms: [],
+      events: [],
+    };
     const hostnames = async () => JSON.parse((await agentRow(agent.agentId)).facts).hostname as string;
     const cases: Array<[string, unknown]> = [
       ['unsigned', forged],
@@ -284,7 +329,10 @@ describe('provider agents: join and heartbeats', () => {
       ['unknown agent', sign(secret, '00000000-0000-4000-8000-000000000000', channel, { ...forged, agentId: '00000000-0000-4000-8000-000000000000' })],
     ];
     for (const [what, body] of cases) {
-      const response = await t.anonymous().post(channel).send(body as object);
+      const response = await t
+        .anonymous()
+        .post(channel)
+        .send(body as object);
       expect(response.status, what).toBe(401);
       expect(response.body.message, what).toMatch(/^agent message refused: /);
     }
@@ -301,7 +349,11 @@ describe('provider agents: join and heartbeats', () => {
     expect((await t.anonymous().get('/api/agents/images/tiny-linux.qcow2')).status).toBe(401);
     const header = (path: string) => Buffer.from(JSON.stringify(sign(secret, agent.agentId, path, { path }))).toString('base64');
     expect((await t.anonymous().get('/api/agents/images/tiny-linux.qcow2').set('x-virtuoso-agent', header('/api/agents/images/other.qcow2'))).status).toBe(401);
-    const image = await t.anonymous().get('/api/agents/images/tiny-linux.qcow2').set('x-virtuoso-agent', header('/api/agents/images/tiny-linux.qcow2')).buffer(true);
+    const image = await t
+      .anonymous()
+      .get('/api/agents/images/tiny-linux.qcow2')
+      .set('x-virtuoso-agent', header('/api/agents/images/tiny-linux.qcow2'))
+      .buffer(true);
     expect(image.status).toBe(200);
     expect(Number(image.headers['content-length'])).toBeGreaterThan(1_000_000);
     expect((await t.anonymous().get('/api/agents/images/passwd').set('x-virtuoso-agent', header('/api/agents/images/passwd'))).status).toBe(404);
@@ -330,7 +382,13 @@ describe('provider agents: join and heartbeats', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(store.status).toBe(503);
     expect(store.body.message).toBe('host no-agent-yet is offline (it has no agent); choose another host');
-    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'registered', version: 0, host: null, storagePrice: null, lastError: null });
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({
+      state: 'registered',
+      version: 0,
+      host: null,
+      storagePrice: null,
+      lastError: null,
+    });
     expect((await provider.get(`/api/hosts/${byHand.id}`)).body).toMatchObject({ free: { speed: 10000, memory: 512, storage: 100000 }, machineCount: 0 });
     expect((await buyer.get('/api/auth/me')).body.balance).toBe(balance);
   });
@@ -345,7 +403,9 @@ describe('agent replay protection', () => {
     try {
       const provider = await t.signUp('provider');
       const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
-      const joined = (await t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts })).body;
+      const joined = (
+        await t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts })
+      ).body;
       const envelope = sign(joined.secret, joined.agentId, '/api/agents/heartbeat', { agentId: joined.agentId, facts, vms: [], events: [] });
       expect((await t.anonymous().post('/api/agents/heartbeat').send(envelope)).status).toBe(204);
       expect((await t.anonymous().post('/api/agents/heartbeat').send(envelope)).status).toBe(401);
@@ -373,17 +433,26 @@ describe('heartbeat bodies', () => {
       const provider = await t.signUp('provider');
       const join = async () => {
         const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
-        return (await t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts })).body as { agentId: string; secret: string };
+        return (await t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts }))
+          .body as { agentId: string; secret: string };
       };
       const joined = await join();
       const other = await join();
       const vm = { machineId: '7c9e6679-7425-40de-944b-e07fc1f90ae7', state: 'running', version: 2, media: null };
       const event = { machineId: vm.machineId, kind: 'poweredOff', at: '2026-11-25T10:00:00.000Z', version: 3 };
-      const beat = (body: unknown) => t.anonymous().post('/api/agents/heartbeat').send(sign(joined.secret, joined.agentId, '/api/agents/heartbeat', body));
+      const beat = (body: unknown) =>
+        t
+          .anonymous()
+          .post('/api/agents/heartbeat')
+          .send(sign(joined.secret, joined.agentId, '/api/agents/heartbeat', body));
       const before = await t.snapshot();
       const cases: Array<[unknown, string, string]> = [
         [{ agentId: joined.agentId, facts: { ...facts, cpus: 0 }, vms: [], events: [] }, 'facts.cpus', 'facts.cpus must be at least 1'],
-        [{ agentId: joined.agentId, facts, vms: [{ ...vm, state: 'exploded' }], events: [] }, 'vms.0.state', 'state must be stopped, running, paused, suspended or absent'],
+        [
+          { agentId: joined.agentId, facts, vms: [{ ...vm, state: 'exploded' }], events: [] },
+          'vms.0.state',
+          'state must be stopped, running, paused, suspended or absent',
+        ],
         [{ agentId: joined.agentId, facts, vms: [], events: [{ ...event, version: 'x' }] }, 'events.0.version', 'version must be a whole number'],
         [{ agentId: joined.agentId, facts, vms: 'all', events: [] }, 'vms', 'vms must be a list'],
         [{ agentId: other.agentId, facts, vms: [], events: [] }, 'agentId', 'a heartbeat carries the agentId of its signer'],
@@ -412,7 +481,10 @@ describe('agent addresses the API may dial', () => {
   const facts = { bogomips: 20000, cpus: 4, memoryMb: 4096, freeDiskMb: 50000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
   const joinWith = async (t: TestApp, provider: Agent, agentHost: string, agentPort: number) => {
     const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
-    return t.anonymous().post('/api/agents/join').send({ joinToken: token, agentHost, agentPort, consolePort: agentPort + 1, facts });
+    return t
+      .anonymous()
+      .post('/api/agents/join')
+      .send({ joinToken: token, agentHost, agentPort, consolePort: agentPort + 1, facts });
   };
 
   it('by default only the address the agent joins from: another agentHost is refused (400 naming it), nothing joins', async () => {
@@ -450,7 +522,9 @@ describe('agent addresses the API may dial', () => {
     } finally {
       await t.close();
     }
-    await expect(startApp({ env: { VIRTUOSO_AGENT_ADDRESSES: 'joined-from,10.0.0.0/33' } })).rejects.toThrow(/VIRTUOSO_AGENT_ADDRESSES: "10\.0\.0\.0\/33" is not joined-from, any/);
+    await expect(startApp({ env: { VIRTUOSO_AGENT_ADDRESSES: 'joined-from,10.0.0.0/33' } })).rejects.toThrow(
+      /VIRTUOSO_AGENT_ADDRESSES: "10\.0\.0\.0\/33" is not joined-from, any/,
+    );
   });
 
   it('gives buyers one error without the address, whatever the connection failure', async () => {

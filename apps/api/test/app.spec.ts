@@ -9,7 +9,6 @@ import { buildOpenApiDocument } from '../src/openapi';
 import { toYaml } from '../src/openapi-export';
 import { TestApp, startApp } from './helpers';
 
-
 describe('configuration', () => {
   it('applies the defaults', () => {
     const config = loadConfig({});
@@ -28,7 +27,13 @@ describe('configuration', () => {
   });
 
   it('reads the variables, and :memory: as the database', () => {
-    const config = loadConfig({ VIRTUOSO_PORT: '9000', VIRTUOSO_DB_PATH: ':memory:', VIRTUOSO_REGISTRATION_FEE: '1e-2', VIRTUOSO_SEED_DEMO: 'false', VIRTUOSO_COOKIE_SECURE: 'yes' });
+    const config = loadConfig({
+      VIRTUOSO_PORT: '9000',
+      VIRTUOSO_DB_PATH: ':memory:',
+      VIRTUOSO_REGISTRATION_FEE: '1e-2',
+      VIRTUOSO_SEED_DEMO: 'false',
+      VIRTUOSO_COOKIE_SECURE: 'yes',
+    });
     expect(config).toMatchObject({ port: 9000, dbPath: ':memory:', registrationFee: '0.01', seedDemo: false, cookieSecure: true });
   });
 
@@ -41,13 +46,35 @@ describe('configuration', () => {
       VIRTUOSO_STOP_TIMEOUT_SECONDS: '60',
       VIRTUOSO_MEDIA_MAX_MB: '4096',
     });
-    expect(config).toMatchObject({ publicUrl: 'https://virtuoso.example.org', imageDir: '/srv/images', reconcileIntervalSeconds: 2, agentOfflineMs: 30_000, stopTimeoutMs: 60_000, mediaMaxMb: 4096 });
-    expect(loadConfig({})).toMatchObject({ publicUrl: null, reconcileIntervalSeconds: 5, agentOfflineMs: 15_000, stopTimeoutMs: 30_000, mediaMaxMb: 1024, consoleTokenTtlMs: 30_000 });
-    expect(() => loadConfig({ VIRTUOSO_PUBLIC_URL: 'ftp://x', VIRTUOSO_MEDIA_MAX_MB: '0' })).toThrow(/VIRTUOSO_PUBLIC_URL[\s\S]*VIRTUOSO_MEDIA_MAX_MB|VIRTUOSO_MEDIA_MAX_MB[\s\S]*VIRTUOSO_PUBLIC_URL/);
+    expect(config).toMatchObject({
+      publicUrl: 'https://virtuoso.example.org',
+      imageDir: '/srv/images',
+      reconcileIntervalSeconds: 2,
+      agentOfflineMs: 30_000,
+      stopTimeoutMs: 60_000,
+      mediaMaxMb: 4096,
+    });
+    expect(loadConfig({})).toMatchObject({
+      publicUrl: null,
+      reconcileIntervalSeconds: 5,
+      agentOfflineMs: 15_000,
+      stopTimeoutMs: 30_000,
+      mediaMaxMb: 1024,
+      consoleTokenTtlMs: 30_000,
+    });
+    expect(() => loadConfig({ VIRTUOSO_PUBLIC_URL: 'ftp://x', VIRTUOSO_MEDIA_MAX_MB: '0' })).toThrow(
+      /VIRTUOSO_PUBLIC_URL[\s\S]*VIRTUOSO_MEDIA_MAX_MB|VIRTUOSO_MEDIA_MAX_MB[\s\S]*VIRTUOSO_PUBLIC_URL/,
+    );
   });
 
   it('fails naming every bad variable at once', () => {
-    const env = { VIRTUOSO_PORT: 'eighty', VIRTUOSO_REGISTRATION_FEE: '-1', VIRTUOSO_SEED_DEMO: 'maybe', VIRTUOSO_MARKET_INTERVAL_SECONDS: '0', VIRTUOSO_WEB_DIR: '/nowhere' };
+    const env = {
+      VIRTUOSO_PORT: 'eighty',
+      VIRTUOSO_REGISTRATION_FEE: '-1',
+      VIRTUOSO_SEED_DEMO: 'maybe',
+      VIRTUOSO_MARKET_INTERVAL_SECONDS: '0',
+      VIRTUOSO_WEB_DIR: '/nowhere',
+    };
     let error: unknown;
     try {
       loadConfig(env);
@@ -95,7 +122,12 @@ describe('the app', () => {
     const document = buildOpenApiDocument(t.app);
     expect(Object.keys(document.components?.securitySchemes ?? {})).toEqual(['session', 'token']);
     for (const [path, operations] of Object.entries(document.paths)) {
-      type Operation = { summary?: string; operationId?: string; responses: Record<string, { description?: string }>; parameters?: Array<{ name: string; description?: string }> };
+      type Operation = {
+        summary?: string;
+        operationId?: string;
+        responses: Record<string, { description?: string }>;
+        parameters?: Array<{ name: string; description?: string }>;
+      };
       for (const [method, operation] of Object.entries(operations as Record<string, Operation>)) {
         const where = `${method} ${path}`;
         expect(operation.summary, where).toBeTruthy();
@@ -107,7 +139,9 @@ describe('the app', () => {
       }
     }
     for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
-      for (const [field, property] of Object.entries((schema as { properties?: Record<string, { description?: string; example?: unknown; allOf?: unknown; $ref?: string }> }).properties ?? {})) {
+      for (const [field, property] of Object.entries(
+        (schema as { properties?: Record<string, { description?: string; example?: unknown; allOf?: unknown; $ref?: string }> }).properties ?? {},
+      )) {
         expect(property.description, `${name}.${field}`).toBeTruthy();
         if (!property.allOf && !property.$ref) expect(property, `${name}.${field}`).toHaveProperty('example');
       }
@@ -126,7 +160,6 @@ describe('the app', () => {
     expect(first).not.toMatch(/&a\d|\*a\d/); // no YAML anchors
     expect(parse(first).paths['/api/machines/{id}/start'].post.operationId).toBe('startMachine');
   });
-
 });
 
 describe('first start', () => {
@@ -151,9 +184,24 @@ describe('first start', () => {
         ['demo-host-1', '127.0.0.1', 7101],
         ['demo-host-2', '127.0.0.1', 7102],
       ]);
-      expect(hosts[0]).toMatchObject({ speed: 10000, speedUnit: 1000, speedUnitPrice: '0.00001', memory: 2048, memoryUnit: 4, runningUnitAmount: 3600, storage: 100000, storageUnit: 100, storageUnitPrice: '0.01', storageAmount: 30, connectionSpeed: '1Gbps' });
+      expect(hosts[0]).toMatchObject({
+        speed: 10000,
+        speedUnit: 1000,
+        speedUnitPrice: '0.00001',
+        memory: 2048,
+        memoryUnit: 4,
+        runningUnitAmount: 3600,
+        storage: 100000,
+        storageUnit: 100,
+        storageUnitPrice: '0.01',
+        storageAmount: 30,
+        connectionSpeed: '1Gbps',
+      });
       const buyer = t.anonymous();
-      expect((await buyer.post('/api/auth/signin').send({ handle: 'demo-buyer', password: 'demo-buyer-pw' })).body).toMatchObject({ role: 'buyer', balance: '1000' });
+      expect((await buyer.post('/api/auth/signin').send({ handle: 'demo-buyer', password: 'demo-buyer-pw' })).body).toMatchObject({
+        role: 'buyer',
+        balance: '1000',
+      });
       // The boot pass priced the catalog from the two demo hosts.
       const catalog = (await t.anonymous().get('/api/catalog')).body as Array<{ averageRunningPerHour: string | null }>;
       expect(catalog.every((entry) => entry.averageRunningPerHour !== null)).toBe(true);
@@ -163,11 +211,19 @@ describe('first start', () => {
         ['demo-host-1', 7101, 7201, false],
         ['demo-host-2', 7102, 7202, false],
       ]);
-      expect(demo.agents[0].command).toBe(`npm run agent -- --frontend ${demo.frontend} --join ${demo.agents[0].token} --data ${demo.agents[0].dataDir} --port 7101 --console-port 7201`);
+      expect(demo.agents[0].command).toBe(
+        `npm run agent -- --frontend ${demo.frontend} --join ${demo.agents[0].token} --data ${demo.agents[0].dataDir} --port 7101 --console-port 7201`,
+      );
       const facts = { bogomips: 20000, cpus: 4, memoryMb: 8192, freeDiskMb: 200000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'demo' };
-      const joined = await t.anonymous().post('/api/agents/join').send({ joinToken: demo.agents[0].token, agentHost: '127.0.0.1', agentPort: 7101, consolePort: 7201, facts });
+      const joined = await t
+        .anonymous()
+        .post('/api/agents/join')
+        .send({ joinToken: demo.agents[0].token, agentHost: '127.0.0.1', agentPort: 7101, consolePort: 7201, facts });
       expect(joined.status).toBe(201);
-      expect(((await provider.get('/api/hosts')).body as Array<{ name: string; agentId: string | null }>)[0]).toMatchObject({ name: 'demo-host-1', agentId: joined.body.agentId });
+      expect(((await provider.get('/api/hosts')).body as Array<{ name: string; agentId: string | null }>)[0]).toMatchObject({
+        name: 'demo-host-1',
+        agentId: joined.body.agentId,
+      });
     } finally {
       await t.app.close();
     }

@@ -54,7 +54,10 @@ describe('accounts and sessions', () => {
   it('refuses a duplicate handle with 409, whatever its case', async () => {
     const handle = uniqueHandle('Carol');
     await t.signUp('buyer', handle);
-    const response = await t.anonymous().post('/api/auth/signup').send({ handle: handle.toLowerCase(), email: 'c@example.com', password: 'long enough', role: 'provider' });
+    const response = await t
+      .anonymous()
+      .post('/api/auth/signup')
+      .send({ handle: handle.toLowerCase(), email: 'c@example.com', password: 'long enough', role: 'provider' });
     expect(response.status).toBe(409);
     expect(response.body.message).toMatch(/is taken/);
     expect(response.body.fields.handle).toBeDefined();
@@ -74,22 +77,38 @@ describe('accounts and sessions', () => {
       ['é'.repeat(40), /at most 72 bytes in UTF-8 \(this one is 80\)/],
     ];
     for (const [password, message] of cases) {
-      const response = await t.anonymous().post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password, role: 'buyer' });
+      const response = await t
+        .anonymous()
+        .post('/api/auth/signup')
+        .send({ handle, email: `${handle}@example.com`, password, role: 'buyer' });
       expect(response.status, password).toBe(400);
       expect(response.body.message, password).toMatch(message);
       expect(Object.keys(response.body.fields), password).toEqual(['password']);
     }
     expect(await t.snapshot()).toEqual(before);
     // 72 bytes exactly is fine.
-    const fine = await t.anonymous().post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'é'.repeat(35) + 'ok', role: 'buyer' });
+    const fine = await t
+      .anonymous()
+      .post('/api/auth/signup')
+      .send({ handle, email: `${handle}@example.com`, password: 'é'.repeat(35) + 'ok', role: 'buyer' });
     expect(fine.status).toBe(201);
   });
 
   it('refuses a second account on one email address, whatever its case (409 naming email)', async () => {
     const first = uniqueHandle('erin');
-    expect((await t.anonymous().post('/api/auth/signup').send({ handle: first, email: `Erin.${first}@Example.com`, password: 'correct horse', role: 'buyer' })).status).toBe(201);
+    expect(
+      (
+        await t
+          .anonymous()
+          .post('/api/auth/signup')
+          .send({ handle: first, email: `Erin.${first}@Example.com`, password: 'correct horse', role: 'buyer' })
+      ).status,
+    ).toBe(201);
     const before = await t.snapshot();
-    const second = await t.anonymous().post('/api/auth/signup').send({ handle: uniqueHandle('erin'), email: `erin.${first.toLowerCase()}@example.COM`, password: 'correct horse', role: 'provider' });
+    const second = await t
+      .anonymous()
+      .post('/api/auth/signup')
+      .send({ handle: uniqueHandle('erin'), email: `erin.${first.toLowerCase()}@example.COM`, password: 'correct horse', role: 'provider' });
     expect(second.status).toBe(409);
     expect(second.body.message).toMatch(/email address exists already/);
     expect(Object.keys(second.body.fields)).toEqual(['email']);
@@ -126,7 +145,10 @@ describe('accounts and sessions', () => {
   it('answers a wrong password or unknown handle with the same 401', async () => {
     const user = await t.signUp('buyer');
     const wrong = await t.anonymous().post('/api/auth/signin').send({ handle: user.handle, password: 'not the password' });
-    const unknown = await t.anonymous().post('/api/auth/signin').send({ handle: uniqueHandle('ghost'), password: 'whatever1' });
+    const unknown = await t
+      .anonymous()
+      .post('/api/auth/signin')
+      .send({ handle: uniqueHandle('ghost'), password: 'whatever1' });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'handle or password is wrong' });
@@ -204,7 +226,9 @@ describe('accounts and sessions', () => {
     it('lists my browser sessions, marks the current one, and revokes another at once', async () => {
       const user = await t.signUp('buyer');
       const laptop = t.anonymous();
-      expect((await laptop.post('/api/auth/signin').set('User-Agent', 'LaptopBrowser/1.0').send({ handle: user.handle, password: 'correct horse' })).status).toBe(200);
+      expect(
+        (await laptop.post('/api/auth/signin').set('User-Agent', 'LaptopBrowser/1.0').send({ handle: user.handle, password: 'correct horse' })).status,
+      ).toBe(200);
       const list = await user.get('/api/auth/sessions');
       expect(list.status).toBe(200);
       expect(list.body).toHaveLength(2);
@@ -232,11 +256,17 @@ describe('accounts and sessions', () => {
 function signInFrom(url: string, address: string, handle: string, password: string): Promise<{ status: number; retryAfter: number; message: string }> {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify({ handle, password });
-    const req = httpRequest(`${url}/api/auth/signin`, { method: 'POST', localAddress: address, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 0), message: JSON.parse(text).message ?? '' }));
-    });
+    const req = httpRequest(
+      `${url}/api/auth/signin`,
+      { method: 'POST', localAddress: address, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 0), message: JSON.parse(text).message ?? '' }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -245,7 +275,10 @@ function signInFrom(url: string, address: string, handle: string, password: stri
 describe('sign-in limits across addresses and handles', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp({ listen: true, config: { signinMaxFailures: 3, signinMaxFailuresPerHandle: 5, signinMaxFailuresPerAddress: 6, signinWindowSeconds: 60 } });
+    t = await startApp({
+      listen: true,
+      config: { signinMaxFailures: 3, signinMaxFailuresPerHandle: 5, signinMaxFailuresPerAddress: 6, signinWindowSeconds: 60 },
+    });
   });
   afterAll(() => t.close());
 

@@ -34,7 +34,12 @@ const ROUTES: Route[] = [
   { method: 'delete', path: '/api/auth/sessions/:id', access: 'signed-in', owned: 'session' },
   { method: 'get', path: '/api/market/hosts', access: 'signed-in' },
   { method: 'post', path: '/api/market/search', access: 'buyer', body: win2000Pro() },
-  { method: 'post', path: '/api/market/search/explain', access: 'buyer', body: { speed: 4000, memory: 256, disk: 1000, askedStoragePerMonth: '60', askedRunningPerHour: '10.11' } },
+  {
+    method: 'post',
+    path: '/api/market/search/explain',
+    access: 'buyer',
+    body: { speed: 4000, memory: 256, disk: 1000, askedStoragePerMonth: '60', askedRunningPerHour: '10.11' },
+  },
   { method: 'get', path: '/api/hosts', access: 'provider' },
   { method: 'post', path: '/api/hosts', access: 'provider', body: virt8({ name: 'another' }) },
   { method: 'get', path: '/api/hosts/:id', access: 'provider', owned: 'host' },
@@ -98,9 +103,11 @@ describe('authorisation of every endpoint', () => {
     ids.media = (await buyer.post('/api/media').attach('file', join(REPO, '.cache', 'guest-image', 'tiny-linux.iso'))).body.id;
     ids.joinToken = (await provider.post('/api/agents/join-tokens').send({})).body.id;
     const buyerId = (await buyer.get('/api/auth/me')).body.id as string;
-    await t.app.get(Database).transaction((em) =>
-      t.app.get(NotificationsService).notify(em, { userId: buyerId, kind: 'lowBalance', key: 'test', subject: 'test', body: 'test', email: false }),
-    );
+    await t.app
+      .get(Database)
+      .transaction((em) =>
+        t.app.get(NotificationsService).notify(em, { userId: buyerId, kind: 'lowBalance', key: 'test', subject: 'test', body: 'test', email: false }),
+      );
     ids.notification = (await buyer.get('/api/notifications')).body.items[0].id;
     ids.session = (await buyer.get('/api/auth/sessions')).body[0].id;
   });

@@ -7,6 +7,7 @@ import {
   meterOnStart,
   meterOnStop,
   meterOnStored,
+  quote,
   registrationFeeCharge,
 } from '@virtuoso/domain';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -64,7 +65,8 @@ function expectedCharges(line: Timeline, until: number): Charge[] {
 /** A read-only connection to the API's database file (WAL: it reads while the API writes). */
 function reader(path: string) {
   const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY);
-  const all = <T>(sql: string, params: unknown[] = []) => new Promise<T[]>((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows as T[]))));
+  const all = <T>(sql: string, params: unknown[] = []) =>
+    new Promise<T[]>((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows as T[]))));
   return { all, close: () => new Promise<void>((done) => db.close(() => done())) };
 }
 
@@ -111,7 +113,8 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
     child = api;
     return api;
   };
-  const exited = (api: ChildProcess) => new Promise<void>((done) => (api.exitCode !== null || api.signalCode !== null ? done() : api.once('exit', () => done())));
+  const exited = (api: ChildProcess) =>
+    new Promise<void>((done) => (api.exitCode !== null || api.signalCode !== null ? done() : api.once('exit', () => done())));
 
   it('loses and doubles no charge across a SIGKILL and a restart', { timeout: 120_000 }, async () => {
     execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api'], { cwd: REPO, stdio: 'inherit' });
@@ -126,9 +129,22 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
       const hosts: string[] = [];
       for (const [i, speedUnitPrice] of ['0.00001', '0.00002', '0.000007'].entries()) {
         const host = await provider.post('/api/hosts').send({
-          name: `crash-${i}`, processor: 'x', speed: 10_000_000, speedUnit: 1000, speedUnitPrice, memory: 1_000_000, memoryUnit: 4,
-          memoryUnitPrice: '0.00001', runningUnitAmount: 600, storage: 10_000_000, storageUnit: 100, storageUnitPrice: '0.01', storageAmount: 1,
-          connectionSpeed: '1G', agentHost: '127.0.0.1', agentPort: 9,
+          name: `crash-${i}`,
+          processor: 'x',
+          speed: 10_000_000,
+          speedUnit: 1000,
+          speedUnitPrice,
+          memory: 1_000_000,
+          memoryUnit: 4,
+          memoryUnitPrice: '0.00001',
+          runningUnitAmount: 600,
+          storage: 10_000_000,
+          storageUnit: 100,
+          storageUnitPrice: '0.01',
+          storageAmount: 1,
+          connectionSpeed: '1G',
+          agentHost: '127.0.0.1',
+          agentPort: 9,
         });
         expect(host.status).toBe(201);
         hosts.push(host.body.id);
@@ -138,7 +154,9 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
       let n = 0;
       for (const buyer of buyers) {
         for (let k = 0; k < PER_BUYER; k++, n++) {
-          const registered = await buyer.post('/api/machines').send({ name: `m${n}`, processor: 'x', speed: 4000, os: 'x', memory: 64, disk: 100, askedStoragePerMonth: '100', askedRunningPerHour: '100' });
+          const registered = await buyer
+            .post('/api/machines')
+            .send({ name: `m${n}`, processor: 'x', speed: 4000, os: 'x', memory: 64, disk: 100, askedStoragePerMonth: '100', askedRunningPerHour: '100' });
           expect(registered.status).toBe(201);
           lines.push({
             machineId: registered.body.id,
@@ -154,7 +172,6 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
       const { Database } = await import('../src/common/database.service');
       const { MachineStore } = await import('../src/machines/machine-store.service');
       const { HostsService, pricesOf } = await import('../src/providers/hosts.service');
-      const { quote } = await import('@virtuoso/domain');
       const events = lines.flatMap((line, i) => [
         { at: line.storedAt, line, host: hosts[i % hosts.length], kind: 'store' as const },
         ...(line.startedAt !== undefined ? [{ at: line.startedAt, line, host: '', kind: 'start' as const }] : []),
@@ -177,7 +194,9 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
               runningUnitSeconds: fixed.runningUnitAmount,
             };
             const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
-            await t.app.get(MachineStore).write(em, machine, { state: 'stored', version: 1, hostId: event.host, storagePrice, storageAmount, runningPrice, runningUnitAmount });
+            await t.app
+              .get(MachineStore)
+              .write(em, machine, { state: 'stored', version: 1, hostId: event.host, storagePrice, storageAmount, runningPrice, runningUnitAmount });
           } else {
             await t.app.get(MachineStore).write(em, machine, event.kind === 'start' ? { state: 'running' } : { state: 'stopped', version: 2 });
           }
@@ -246,7 +265,9 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
         to: charge.payee === MARKET_ACCOUNT ? MARKET_ACCOUNT : `user:${charge.payee}`,
       });
     }
-    console.log(`crash test: ${before} rows before, ${afterKill} at the SIGKILL (${behind} meters still due), ${rows.length} charges in the end, all as the oracle says`);
+    console.log(
+      `crash test: ${before} rows before, ${afterKill} at the SIGKILL (${behind} meters still due), ${rows.length} charges in the end, all as the oracle says`,
+    );
 
     // ——— 5. Balances equal ledger sums; the ledger sums to zero.
     const again = await startApp({ config: { dbPath, dataDir: dir } });

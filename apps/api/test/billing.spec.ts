@@ -30,15 +30,43 @@ const days = (ms: number) => (ms / D).toPrecision(15);
  *          storage 100/100 × 0.0000000001 × 10 = 0.000000001 per 10 days and running 1000/3600 × 0.000000000001 × 3600 = 0.000000001 per 3600 s.
  */
 const virt17 = {
-  name: 'virt17', processor: 'pentium3', speed: 10000, speedUnit: 1000, speedUnitPrice: '0.0000001', memory: 512, memoryUnit: 4,
-  memoryUnitPrice: '0.00000001', runningUnitAmount: 3600, storage: 100000, storageUnit: 100, storageUnitPrice: '0.1', storageAmount: 30,
-  connectionSpeed: '1GB', agentHost: '129.105.44.214', agentPort: 8000,
+  name: 'virt17',
+  processor: 'pentium3',
+  speed: 10000,
+  speedUnit: 1000,
+  speedUnitPrice: '0.0000001',
+  memory: 512,
+  memoryUnit: 4,
+  memoryUnitPrice: '0.00000001',
+  runningUnitAmount: 3600,
+  storage: 100000,
+  storageUnit: 100,
+  storageUnitPrice: '0.1',
+  storageAmount: 30,
+  connectionSpeed: '1GB',
+  agentHost: '129.105.44.214',
+  agentPort: 8000,
 };
 const virt8 = {
-  ...virt17, name: 'virt8', speedUnit: 3600, speedUnitPrice: '0.000000000001', memoryUnitPrice: '0', storageUnitPrice: '0.0000000001', storageAmount: 10,
+  ...virt17,
+  name: 'virt8',
+  speedUnit: 3600,
+  speedUnitPrice: '0.000000000001',
+  memoryUnitPrice: '0',
+  storageUnitPrice: '0.0000000001',
+  storageAmount: 10,
   agentHost: '129.105.44.205',
 };
-const configuration1 = { name: 'Configuration1', processor: 'pentium3', speed: 4000, os: 'win98', memory: 64, disk: 100, askedStoragePerMonth: '3', askedRunningPerHour: '1' };
+const configuration1 = {
+  name: 'Configuration1',
+  processor: 'pentium3',
+  speed: 4000,
+  os: 'win98',
+  memory: 64,
+  disk: 100,
+  askedStoragePerMonth: '3',
+  askedRunningPerHour: '1',
+};
 const fifty = { ...configuration1, name: '50', speed: 1000, memory: 16 };
 
 /**
@@ -62,7 +90,18 @@ function lifecycle(app: () => TestApp) {
         const size = { speed: machine.speed, memory: machine.memory, disk: machine.disk };
         const fixed = quote(pricesOf(await app().app.get(HostsService).reserve(em, hostId, size)), size);
         const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
-        return app().app.get(MachineStore).write(em, machine, { state: 'stored', version: 1, hostId, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso(app().app.get(WALL_CLOCK)) });
+        return app()
+          .app.get(MachineStore)
+          .write(em, machine, {
+            state: 'stored',
+            version: 1,
+            hostId,
+            storagePrice,
+            storageAmount,
+            runningPrice,
+            runningUnitAmount,
+            storedAt: nowIso(app().app.get(WALL_CLOCK)),
+          });
       }),
     start: (id: string) => move(id, { state: 'running' }),
     stop: async (id: string) => move(id, { state: 'stopped', version: (await db().manager.findOneByOrFail(Machine, { id })).version + 1 }),
@@ -129,9 +168,19 @@ describe('billing and the account pages', () => {
     expect(page.asOf).toBe(new Date(fig22).toISOString());
     const [a, b] = page.machines;
     expect(a).toMatchObject({
-      id: config1, name: 'Configuration1', state: 'stored', host: { id: hosts.virt17, name: 'virt17', owner: 'RsrcProvider' },
-      storagePrice: '3', storageAmount: 30, runningPrice: '0.002016', runningUnitAmount: 3600,
-      storagePerDay: '0.1', runningPerSecond: '0.00000056', running: false, nextRunningDebit: null, prepaidMsLeft: 0,
+      id: config1,
+      name: 'Configuration1',
+      state: 'stored',
+      host: { id: hosts.virt17, name: 'virt17', owner: 'RsrcProvider' },
+      storagePrice: '3',
+      storageAmount: 30,
+      runningPrice: '0.002016',
+      runningUnitAmount: 3600,
+      storagePerDay: '0.1',
+      runningPerSecond: '0.00000056',
+      running: false,
+      nextRunningDebit: null,
+      prepaidMsLeft: 0,
     });
     expect(b).toMatchObject({ id: machine50, storagePrice: '0.000000001', storageAmount: 10, runningPrice: '0.000000001', nextRunningDebit: null });
     // (30 days − 683 s) and (10 days − 79 s)
@@ -157,7 +206,7 @@ describe('billing and the account pages', () => {
     expect(page.totals).toEqual({ storagePerDay: '0.1000000001', runningPerSecond: '0.00000000000027777777777778' });
   });
 
-  it('fig. 32: the provider sees each host\'s prices and income, and when its clients are next billed', async () => {
+  it("fig. 32: the provider sees each host's prices and income, and when its clients are next billed", async () => {
     // "50" stored at T0 + 604 s, started at fig22 + 17 s (= T0 + 700 s); seen 2051 s after its store:
     // storage (10 days − 2051 s) = 9.97626157407407 days; running 3600 − (2655 − 700) = 1645 s
     clock.set(T0 + (604 + 2051) * S);
@@ -201,7 +250,13 @@ describe('billing and the account pages', () => {
     const all = (await buyer.get('/api/account/statement')).body;
     // signup, 2 fees, 2 + 4 storage periods, 3 running slices
     expect(all.total).toBe(12);
-    expect(all.items[0]).toMatchObject({ kind: 'storage', amount: '-0.000000001', machineName: '50', hostName: 'virt8', description: 'storage of 50 on virt8, period 4' });
+    expect(all.items[0]).toMatchObject({
+      kind: 'storage',
+      amount: '-0.000000001',
+      machineName: '50',
+      hostName: 'virt8',
+      description: 'storage of 50 on virt8, period 4',
+    });
     expect(all.items.at(-1)).toMatchObject({ kind: 'topUp', amount: '1000', description: 'sign-up credit', machineId: null });
     const ats = all.items.map((item: { at: string }) => item.at);
     expect([...ats].sort().reverse()).toEqual(ats);
@@ -231,9 +286,21 @@ describe('billing and the account pages', () => {
     expect(lines).toHaveLength(13);
     expect(lines[1]).toMatch(/^2026-12-\d\dT.*,storage,-0\.000000001,50,virt8,"storage of 50 on virt8, period 4",storage:/);
     const byAccept = await buyer.get('/api/account/statement?kind=fee').set('Accept', 'text/csv');
-    expect(byAccept.text.trimEnd().split('\r\n').slice(1).map((line) => line.split(',')[2])).toEqual(['-0.05', '-0.05']);
+    expect(
+      byAccept.text
+        .trimEnd()
+        .split('\r\n')
+        .slice(1)
+        .map((line) => line.split(',')[2]),
+    ).toEqual(['-0.05', '-0.05']);
 
-    for (const [query, field] of [['limit=0', 'limit'], ['kind=gift', 'kind'], ['from=yesterday', 'from'], ['format=xml', 'format'], ['machineId=x', 'machineId']]) {
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['kind=gift', 'kind'],
+      ['from=yesterday', 'from'],
+      ['format=xml', 'format'],
+      ['machineId=x', 'machineId'],
+    ]) {
       const bad = await buyer.get(`/api/account/statement?${query}`);
       expect(bad.status, query).toBe(400);
       expect(bad.body.fields, query).toHaveProperty(field);
@@ -303,12 +370,18 @@ describe.sequential('low balance, on a real agent', () => {
   });
 
   const pass = () => t.app.get(BillingPassService).runPass();
-  const notices = async () => (await buyer.get('/api/notifications')).body as { unread: number; items: Array<{ id: string; kind: string; subject: string; body: string; emailed: boolean }> };
+  const notices = async () =>
+    (await buyer.get('/api/notifications')).body as {
+      unread: number;
+      items: Array<{ id: string; kind: string; subject: string; body: string; emailed: boolean }>;
+    };
   const outbox = async () => {
     await t.app.get(NotificationsService).idle();
     await t.app.get(NotificationsService).dispatch();
     const dir = join(t.dir, 'outbox');
-    return readdirSync(dir).sort().map((file) => readFileSync(join(dir, file), 'utf8'));
+    return readdirSync(dir)
+      .sort()
+      .map((file) => readFileSync(join(dir, file), 'utf8'));
   };
   const state = async () => (await buyer.get(`/api/machines/${machineId}`)).body.state as string;
 
@@ -337,7 +410,12 @@ describe.sequential('low balance, on a real agent', () => {
     let page = (await buyer.get('/api/account/buyer')).body;
     expect(page).toMatchObject({ balance: '0.047984' });
     expect(page.standing).toEqual({
-      nextCharges: '3.002016', low: true, lowSince: new Date(T0).toISOString(), overdrawnSince: null, suspendAt: null, held: false,
+      nextCharges: '3.002016',
+      low: true,
+      lowSince: new Date(T0).toISOString(),
+      overdrawnSince: null,
+      suspendAt: null,
+      held: false,
     });
     // 23 hours of running: 0.047984 − 23 × 0.002016 = 0.001616; no second warning
     clock.set(T0 + 23 * 3600 * S);
@@ -353,7 +431,11 @@ describe.sequential('low balance, on a real agent', () => {
     await pass();
     let page = (await buyer.get('/api/account/buyer')).body;
     expect(page.balance).toBe('-0.0004');
-    expect(page.standing).toMatchObject({ overdrawnSince: new Date(T0 + 24 * 3600 * S).toISOString(), suspendAt: new Date(T0 + 48 * 3600 * S).toISOString(), held: false });
+    expect(page.standing).toMatchObject({
+      overdrawnSince: new Date(T0 + 24 * 3600 * S).toISOString(),
+      suspendAt: new Date(T0 + 48 * 3600 * S).toISOString(),
+      held: false,
+    });
     clock.set(T0 + 47 * 3600 * S);
     await pass();
     expect(await state()).toBe('running');
@@ -464,7 +546,20 @@ describe('machines stored before billing existed', () => {
       const id = (await buyer.post('/api/machines').send(configuration1)).body.id as string;
       // an older version stored and started it: the row says so, no meter exists
       await t.app.get(Database).transaction((em) =>
-        em.update(Machine, { id }, { state: 'running', version: 1, hostId: host, storagePrice: '3', storageAmount: 30, runningPrice: '0.002016', runningUnitAmount: 3600, storedAt: nowIso(t.app.get(WALL_CLOCK)) }),
+        em.update(
+          Machine,
+          { id },
+          {
+            state: 'running',
+            version: 1,
+            hostId: host,
+            storagePrice: '3',
+            storageAmount: 30,
+            runningPrice: '0.002016',
+            runningUnitAmount: 3600,
+            storedAt: nowIso(t.app.get(WALL_CLOCK)),
+          },
+        ),
       );
       clock.set(T0 + 5 * S);
       expect(await t.app.get(BillingPassService).adoptUnbilled()).toBe(1);
@@ -512,7 +607,10 @@ describe('a forced host removal without a reachable agent', () => {
     const removed = await provider.delete(`/api/hosts/${host}?force=true`).send({ confirmName: 'virt17' });
     expect(removed.status).toBe(204);
     expect((await provider.get(`/api/hosts/${host}`)).status).toBe(404);
-    for (const [owner, id] of [[alice, a], [bob, b]] as const) {
+    for (const [owner, id] of [
+      [alice, a],
+      [bob, b],
+    ] as const) {
       expect((await owner.get(`/api/machines/${id}`)).body).toMatchObject({ state: 'registered', host: null });
       const notice = (await owner.get('/api/notifications')).body.items[0];
       expect(notice).toMatchObject({ kind: 'hostRemoved', machineId: id });
@@ -532,7 +630,13 @@ describe('a forced host removal without a reachable agent', () => {
     // the provider earned 3 + 3 + 3 × 0.002016 = 6.006048 and refunds 2 × 2.991666666666 + 0.002016 = 5.985349333332: 0.020698666668 left.
     const refundsOf = async (owner: typeof alice) => (await owner.get('/api/account/statement?kind=refund')).body.items as Array<Record<string, unknown>>;
     expect(await refundsOf(alice)).toEqual([
-      expect.objectContaining({ key: `refund:storage:${a}:${T0}:0`, kind: 'refund', amount: '2.991666666666', hostName: 'virt17', description: 'refund of unused storage of Configuration1 on virt17 (host removed by its provider)' }),
+      expect.objectContaining({
+        key: `refund:storage:${a}:${T0}:0`,
+        kind: 'refund',
+        amount: '2.991666666666',
+        hostName: 'virt17',
+        description: 'refund of unused storage of Configuration1 on virt17 (host removed by its provider)',
+      }),
     ]);
     expect((await refundsOf(bob)).map((item) => [item.key, item.amount, item.description])).toEqual([
       [`refund:storage:${b}:${T0}:0`, '2.991666666666', 'refund of unused storage of bobs on virt17 (host removed by its provider)'],

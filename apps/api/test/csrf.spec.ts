@@ -20,7 +20,9 @@ describe('cross-site requests and body types', () => {
     t = await startApp({ listen: true });
     browser = request.agent(t.url);
     const handle = uniqueHandle('csrf');
-    expect((await browser.post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'correct horse', role: 'buyer' })).status).toBe(201);
+    expect((await browser.post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'correct horse', role: 'buyer' })).status).toBe(
+      201,
+    );
   });
   afterAll(() => t.close());
 
@@ -47,11 +49,30 @@ describe('cross-site requests and body types', () => {
   });
 
   it('accepts the same requests from its own origin, from non-browser clients, and with a bearer token from anywhere', async () => {
-    expect((await browser.post('/api/machines').set('Origin', t.url).send(win2000Pro({ name: 'own-origin' }))).status).toBe(201);
-    expect((await browser.post('/api/machines').set('Sec-Fetch-Site', 'same-origin').send(win2000Pro({ name: 'same-origin' }))).status).toBe(201);
+    expect(
+      (
+        await browser
+          .post('/api/machines')
+          .set('Origin', t.url)
+          .send(win2000Pro({ name: 'own-origin' }))
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await browser
+          .post('/api/machines')
+          .set('Sec-Fetch-Site', 'same-origin')
+          .send(win2000Pro({ name: 'same-origin' }))
+      ).status,
+    ).toBe(201);
     expect((await browser.post('/api/machines').send(win2000Pro({ name: 'no-headers' }))).status).toBe(201);
     const token = (await browser.post('/api/auth/tokens').send({ name: 'script' })).body.token as string;
-    const viaToken = await t.anonymous().post('/api/machines').set('Origin', EVIL).set('Authorization', `Bearer ${token}`).send(win2000Pro({ name: 'by-token' }));
+    const viaToken = await t
+      .anonymous()
+      .post('/api/machines')
+      .set('Origin', EVIL)
+      .set('Authorization', `Bearer ${token}`)
+      .send(win2000Pro({ name: 'by-token' }));
     expect(viaToken.status).toBe(201);
   });
 
@@ -59,7 +80,11 @@ describe('cross-site requests and body types', () => {
     const before = await t.snapshot();
     const form = await browser.post('/api/machines').type('form').send({ name: 'form', speed: '4000' });
     expect(form.status).toBe(415);
-    expect(form.body).toEqual({ statusCode: 415, error: 'Unsupported Media Type', message: 'a request body must be JSON (Content-Type: application/json), not application/x-www-form-urlencoded' });
+    expect(form.body).toEqual({
+      statusCode: 415,
+      error: 'Unsupported Media Type',
+      message: 'a request body must be JSON (Content-Type: application/json), not application/x-www-form-urlencoded',
+    });
     const text = await browser.post('/api/machines').set('Content-Type', 'text/plain').send(JSON.stringify(win2000Pro()));
     expect(text.status).toBe(415);
     expect(text.body.message).toMatch(/not text\/plain$/);

@@ -92,7 +92,7 @@ describe.sequential('when the host agent fails', () => {
     expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
   });
 
-  it('returns a machine the agent refuses to start to its previous state with the agent\'s reason (502); the reconciler then aligns the version', async () => {
+  it("returns a machine the agent refuses to start to its previous state with the agent's reason (502); the reconciler then aligns the version", async () => {
     const machine = await blank('diverged');
     // The front-end's version drifts from the agent's (as after a lost reply).
     await machines().update({ id: machine.id }, { version: 5 });
@@ -121,7 +121,11 @@ describe.sequential('when the host agent fails', () => {
     await machines().update({ id: fresh.id }, { state: 'starting', previousState: 'stored', transientSince: new Date().toISOString() });
     await freshHeartbeat();
     expect(await reconciler().runPass()).toEqual({ settled: 2 });
-    expect(await get(idle.id)).toMatchObject({ state: 'stored', version: 1, lastError: expect.stringMatching(/settled from the agent's heartbeat: the agent reports it stored/) });
+    expect(await get(idle.id)).toMatchObject({
+      state: 'stored',
+      version: 1,
+      lastError: expect.stringMatching(/settled from the agent's heartbeat: the agent reports it stored/),
+    });
     expect(await get(busy.id)).toMatchObject({ state: 'running', version: 1 });
     expect(await get(fresh.id)).toMatchObject({ state: 'starting' });
     // An hour later (as far as the reconciler knows) it settles that one too: the agent never started it.
@@ -140,7 +144,11 @@ describe.sequential('when the host agent fails', () => {
       // In the app's own transactions: one SQLite connection, serialised by Database.
       await t.app.get(Database).transaction(async (em) => {
         await t.app.get(HostsService).release(em, host.id, { speed: 500, memory: 64, disk: 16 });
-        await em.update(Machine, { id }, { state: 'registered', version: 0, hostId: null, storagePrice: null, storageAmount: null, runningPrice: null, runningUnitAmount: null });
+        await em.update(
+          Machine,
+          { id },
+          { state: 'registered', version: 0, hostId: null, storagePrice: null, storageAmount: null, runningPrice: null, runningUnitAmount: null },
+        );
       });
     }
     await freshHeartbeat();
@@ -167,7 +175,9 @@ describe.sequential('when the host agent fails', () => {
     try {
       const start = await buyer.post(`/api/machines/${machine.id}/start`);
       expect(start.status).toBe(504);
-      expect(start.body.message).toBe("start of frozen: the agent of host flaky did not answer vm.start within 2 s; the machine will be settled from the agent's heartbeats");
+      expect(start.body.message).toBe(
+        "start of frozen: the agent of host flaky did not answer vm.start within 2 s; the machine will be settled from the agent's heartbeats",
+      );
       expect(await get(machine.id)).toMatchObject({ state: 'starting', lastError: start.body.message });
     } finally {
       agent.signal('SIGCONT');
@@ -180,11 +190,13 @@ describe.sequential('when the host agent fails', () => {
     expect((await buyer.post(`/api/machines/${machine.id}/stop`)).body).toMatchObject({ state: 'stopped', version: 2 });
   });
 
-  it('notices a run that ended without an event (the VMM killed behind the agent\'s back counts as a crash) and settles a stuck machine of a silent agent back', async () => {
+  it("notices a run that ended without an event (the VMM killed behind the agent's back counts as a crash) and settles a stuck machine of a silent agent back", async () => {
     const machine = await blank('crashy');
     expect((await buyer.post(`/api/machines/${machine.id}/start`)).status).toBe(200);
     const gateway = t.app.get<HostAgentGateway>(HOST_AGENT_GATEWAY);
-    expect((await gateway.listVms({ hostId: host.id, hostName: 'flaky', agentId: agent.agentId })).find((vm) => vm.machineId === machine.id)).toMatchObject({ state: 'running' });
+    expect((await gateway.listVms({ hostId: host.id, hostName: 'flaky', agentId: agent.agentId })).find((vm) => vm.machineId === machine.id)).toMatchObject({
+      state: 'running',
+    });
     agent.killVmm(machine.id);
     const crashed = await eventually(async () => {
       const now = await get(machine.id);
@@ -197,7 +209,11 @@ describe.sequential('when the host agent fails', () => {
     await stuck(machine.id, 'starting', 'stopped', Date.now());
     expect(await reconciler().runPass()).toEqual({ settled: 0 });
     expect(await reconciler().runPass(Date.now() + 600_000)).toEqual({ settled: 1 });
-    expect(await get(machine.id)).toMatchObject({ state: 'stopped', version: 2, lastError: expect.stringMatching(/has sent no heartbeat since: back to stopped/) });
+    expect(await get(machine.id)).toMatchObject({
+      state: 'stopped',
+      version: 2,
+      lastError: expect.stringMatching(/has sent no heartbeat since: back to stopped/),
+    });
     await agent.restart();
   });
 });

@@ -9,7 +9,10 @@ import { resolve } from 'node:path';
 export default function setup(): void {
   const repo = resolve(__dirname, '..', '..', '..');
   let t0 = Date.now();
-  execFileSync(process.execPath, [resolve(repo, 'node_modules/typescript/bin/tsc'), '-b', 'apps/provider-agent'], { cwd: repo, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(process.execPath, [resolve(repo, 'node_modules/typescript/bin/tsc'), '-b', 'apps/provider-agent'], {
+    cwd: repo,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   process.stderr.write(`[api] tsc -b apps/provider-agent in ${Date.now() - t0} ms\n`);
   t0 = Date.now();
   execFileSync('bash', [resolve(repo, 'tools/guest-image/build.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });

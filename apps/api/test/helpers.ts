@@ -119,7 +119,11 @@ export const win2000Pro = (overrides: Record<string, unknown> = {}) => ({
 });
 
 /** A host of `provider` served by `agentId`: virt8 with totals well within what an agent measures here (8000 bogomips, 20000 MB of disk). */
-export async function addAgentHost(provider: Agent, agentId: string, overrides: Record<string, unknown> = {}): Promise<{ id: string; name: string; speed: number }> {
+export async function addAgentHost(
+  provider: Agent,
+  agentId: string,
+  overrides: Record<string, unknown> = {},
+): Promise<{ id: string; name: string; speed: number }> {
   const body = virt8({ speed: 8000, storage: 20000, ...overrides, agentId });
   delete (body as Record<string, unknown>).agentHost;
   delete (body as Record<string, unknown>).agentPort;
@@ -154,8 +158,16 @@ export async function heardFrom(t: TestApp, hostIds: string[]): Promise<void> {
     const [host] = (await dataSource.query('SELECT "ownerId" FROM "hosts" WHERE "id" = ?', [hostId])) as Array<{ ownerId: string }>;
     const agentId = randomUUID();
     await dataSource.getRepository(AgentRow).insert({
-      id: agentId, providerId: host.ownerId, secret: 'stand-in', agentHost: '127.0.0.1', agentPort: 9, consolePort: 9,
-      facts: '{}', vms: '[]', lastHeartbeatAt: now, joinedAt: now,
+      id: agentId,
+      providerId: host.ownerId,
+      secret: 'stand-in',
+      agentHost: '127.0.0.1',
+      agentPort: 9,
+      consolePort: 9,
+      facts: '{}',
+      vms: '[]',
+      lastHeartbeatAt: now,
+      joinedAt: now,
     } as AgentRow);
     await dataSource.query('UPDATE "hosts" SET "agentId" = ? WHERE "id" = ?', [agentId, hostId]);
   }

@@ -168,7 +168,9 @@ describe('provider hosts', () => {
 
       // A restart does not serve again: it stops, saying why and what to do.
       await agent.restartWith();
-      await agent.waitFor(/cannot start: agent \S+ was retired by .* \(its host to-retire was deleted from the market\); it serves no more: to serve a host again, start it with a new join token \(--join\)/);
+      await agent.waitFor(
+        /cannot start: agent \S+ was retired by .* \(its host to-retire was deleted from the market\); it serves no more: to serve a host again, start it with a new join token \(--join\)/,
+      );
       await agent.ended();
 
       // With a new join token it joins again under a new identity and can serve a host.

@@ -66,10 +66,16 @@ describe('hostile request bodies', () => {
     const signup = await t.anonymous().post('/api/auth/signup').send(big);
     expect(signup.status).toBe(413);
     expect(signup.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large', message: 'the request body is larger than the 102400 byte limit' });
-    const join = await t.anonymous().post('/api/agents/join').send({ joinToken: 'x'.repeat(200 * 1024) });
+    const join = await t
+      .anonymous()
+      .post('/api/agents/join')
+      .send({ joinToken: 'x'.repeat(200 * 1024) });
     expect(join.status).toBe(413);
     // A heartbeat of a big host (1 MB of VM states as signed text) is parsed, then refused as unsigned.
-    const heartbeat = await t.anonymous().post('/api/agents/heartbeat').send({ agentId: 'h', ts: Date.now(), nonce: 'n', body: 'v'.repeat(1024 * 1024), sig: 'ab' });
+    const heartbeat = await t
+      .anonymous()
+      .post('/api/agents/heartbeat')
+      .send({ agentId: 'h', ts: Date.now(), nonce: 'n', body: 'v'.repeat(1024 * 1024), sig: 'ab' });
     expect(heartbeat.status).toBe(401);
     expect(await t.snapshot()).toEqual(before);
   });
@@ -78,13 +84,19 @@ describe('hostile request bodies', () => {
     const before = await t.snapshot();
     const handle = uniqueHandle('lone');
     // Raw JSON text: "\ud800" is a valid JSON escape that decodes to half a surrogate pair.
-    const response = await t.anonymous().post('/api/auth/signup').set('Content-Type', 'application/json')
+    const response = await t
+      .anonymous()
+      .post('/api/auth/signup')
+      .set('Content-Type', 'application/json')
       .send(`{"handle":"${handle}","email":"\\ud800@example.com","password":"correct horse","role":"buyer"}`);
     expect(response.status).toBe(400);
     expect(response.body.fields).toEqual({ email: [expect.stringMatching(/^email is not valid text/)] });
     expect(await t.snapshot()).toEqual(before);
     // A proper pair (an emoji) is text like any other: here it is refused by the email rule, not as broken text.
-    const pair = await t.anonymous().post('/api/auth/signup').set('Content-Type', 'application/json')
+    const pair = await t
+      .anonymous()
+      .post('/api/auth/signup')
+      .set('Content-Type', 'application/json')
       .send(`{"handle":"${handle}","email":"\\ud83d\\ude00@example","password":"correct horse","role":"buyer"}`);
     expect(pair.status).toBe(400);
     expect(pair.body.message).toBe('email must be a valid email address');
@@ -94,7 +106,10 @@ describe('hostile request bodies', () => {
     const host = await provider.post('/api/hosts').set('Content-Type', 'application/json').send(JSON.stringify(virt8()).replace('"virt8"', '"virt\\udc00"'));
     expect(host.status).toBe(400);
     expect(host.body.fields).toHaveProperty('name');
-    const join = await t.anonymous().post('/api/agents/join').set('Content-Type', 'application/json')
+    const join = await t
+      .anonymous()
+      .post('/api/agents/join')
+      .set('Content-Type', 'application/json')
       .send('{"joinToken":"t","agentHost":"127.0.0.1","agentPort":7000,"consolePort":7001,"facts":{"hostname":"a\\ud800"}}');
     expect(join.status).toBe(400);
     expect(join.body.fields).toHaveProperty(['facts.hostname']);
@@ -114,7 +129,7 @@ describe('integer query parameters', () => {
   });
   afterAll(() => t.close());
 
-  it('takes only plain decimal digits within bounds for the statement\'s limit and offset, naming the parameter', async () => {
+  it("takes only plain decimal digits within bounds for the statement's limit and offset, naming the parameter", async () => {
     const refused: Array<[string, string]> = [
       ['offset=1e20', 'offset'],
       ['offset=9007199254740993', 'offset'],
@@ -142,25 +157,29 @@ describe('integer query parameters', () => {
     expect((await buyer.get('/api/account/statement?offset=10000000')).body).toMatchObject({ offset: 10_000_000, items: [] });
   });
 
-  it('parses the notices\' limit and the market search\'s limit the same way', async () => {
+  it("parses the notices' limit and the market search's limit the same way", async () => {
     for (const bad of ['0x10', '1e2', '2.5', '+5']) {
       const notices = await buyer.get(`/api/notifications?limit=${encodeURIComponent(bad)}`);
       expect(notices.status, bad).toBe(400);
       expect(notices.body.fields, bad).toEqual({ limit: ['limit must be a whole number from 1 to 200'] });
-      const search = await buyer.post(`/api/market/search?limit=${encodeURIComponent(bad)}`).send({ speed: 1000, memory: 64, disk: 100, askedStoragePerMonth: '60', askedRunningPerHour: '10' });
+      const search = await buyer
+        .post(`/api/market/search?limit=${encodeURIComponent(bad)}`)
+        .send({ speed: 1000, memory: 64, disk: 100, askedStoragePerMonth: '60', askedRunningPerHour: '10' });
       expect(search.status, bad).toBe(400);
       expect(search.body.fields, bad).toEqual({ limit: ['limit must be a whole number from 1 to 500'] });
     }
     expect((await buyer.get('/api/notifications?limit=16')).status).toBe(200);
   });
 
-  it('parses query strings in DTOs: the offers\' limit, true/false flags, and nothing unknown', async () => {
+  it("parses query strings in DTOs: the offers' limit, true/false flags, and nothing unknown", async () => {
     const machine = (await buyer.post('/api/machines').send(win2000Pro())).body.id as string;
     const offers = await buyer.get(`/api/machines/${machine}/offers?limit=1e1`);
     expect(offers.status).toBe(400);
     expect(offers.body.fields).toEqual({ limit: ['limit must be a whole number from 1 to 500'] });
     expect((await buyer.get(`/api/machines/${machine}/offers?limit=10`)).status).toBe(200);
-    const unknown = await buyer.post('/api/market/search?limit=5&sort=price').send({ speed: 1000, memory: 64, disk: 100, askedStoragePerMonth: '60', askedRunningPerHour: '10' });
+    const unknown = await buyer
+      .post('/api/market/search?limit=5&sort=price')
+      .send({ speed: 1000, memory: 64, disk: 100, askedStoragePerMonth: '60', askedRunningPerHour: '10' });
     expect(unknown.status).toBe(400);
     expect(Object.keys(unknown.body.fields)).toEqual(['sort']);
     for (const bad of ['yes', '1', 'TRUE', '']) {
@@ -170,9 +189,11 @@ describe('integer query parameters', () => {
     }
     // "false" is false (not a non-empty string taken for true): every notice, read or not.
     const buyerId = (await buyer.get('/api/auth/me')).body.id as string;
-    await t.app.get(Database).transaction((em) =>
-      t.app.get(NotificationsService).notify(em, { userId: buyerId, kind: 'lowBalance', key: 'query-dto', subject: 'test', body: 'test', email: false }),
-    );
+    await t.app
+      .get(Database)
+      .transaction((em) =>
+        t.app.get(NotificationsService).notify(em, { userId: buyerId, kind: 'lowBalance', key: 'query-dto', subject: 'test', body: 'test', email: false }),
+      );
     expect((await buyer.post('/api/notifications/read-all')).status).toBe(204);
     expect((await buyer.get('/api/notifications?unread=false')).body.items).toHaveLength(1);
     expect((await buyer.get('/api/notifications?unread=true')).body.items).toHaveLength(0);
@@ -198,7 +219,18 @@ describe('names refuse control characters', () => {
   let t: TestApp;
   let provider: Agent;
   let buyer: Agent;
-  const forged = ['line\r\nBcc: x@example.com', 'nul\u0000', 'tab\there', 'bell\u0007', 'del\u007f', 'c1\u0085', 'gpj.\u202Eexe', 'isolate\u2066x\u2069', 'mark\u200F', 'sep\u2028x'];
+  const forged = [
+    'line\r\nBcc: x@example.com',
+    'nul\u0000',
+    'tab\there',
+    'bell\u0007',
+    'del\u007f',
+    'c1\u0085',
+    'gpj.\u202Eexe',
+    'isolate\u2066x\u2069',
+    'mark\u200F',
+    'sep\u2028x',
+  ];
   beforeAll(async () => {
     t = await startApp();
     provider = await t.signUp('provider');
@@ -208,13 +240,16 @@ describe('names refuse control characters', () => {
 
   const expectRefused = (response: { status: number; body: { fields?: Record<string, string[]> } }, field: string, what: string) => {
     expect(response.status, what).toBe(400);
-    expect(response.body.fields?.[field], what).toContain(`${field} must not contain control characters (line breaks, tabs, NUL or bidirectional text controls)`);
+    expect(response.body.fields?.[field], what).toContain(
+      `${field} must not contain control characters (line breaks, tabs, NUL or bidirectional text controls)`,
+    );
   };
 
   it('in host names, processors and connection speeds (nothing is added)', async () => {
     const before = await t.snapshot();
     for (const text of forged) {
-      for (const field of ['name', 'processor', 'connectionSpeed']) expectRefused(await provider.post('/api/hosts').send(virt8({ [field]: text })), field, `${field} ${JSON.stringify(text)}`);
+      for (const field of ['name', 'processor', 'connectionSpeed'])
+        expectRefused(await provider.post('/api/hosts').send(virt8({ [field]: text })), field, `${field} ${JSON.stringify(text)}`);
     }
     expect(await t.snapshot()).toEqual(before);
     expect((await provider.post('/api/hosts').send(virt8({ name: 'Zürich 東京 — rack 1' }))).status).toBe(201);
@@ -244,13 +279,28 @@ describe('names refuse control characters', () => {
     expect(fine.status).toBe(201);
   });
 
-  it('in API token names, handles, emails and an agent\'s reported host name', async () => {
+  it("in API token names, handles, emails and an agent's reported host name", async () => {
     const before = await t.snapshot();
     expectRefused(await buyer.post('/api/auth/tokens').send({ name: 'ci\nadmin' }), 'name', 'token name');
-    expectRefused(await t.anonymous().post('/api/auth/signup').send({ handle: 'evil\u202E', email: 'e@example.com', password: 'correct horse', role: 'buyer' }), 'handle', 'handle');
-    expectRefused(await t.anonymous().post('/api/auth/signup').send({ handle: uniqueHandle('bidi'), email: 'gpj\u202E@example.com', password: 'correct horse', role: 'buyer' }), 'email', 'email');
+    expectRefused(
+      await t.anonymous().post('/api/auth/signup').send({ handle: 'evil\u202E', email: 'e@example.com', password: 'correct horse', role: 'buyer' }),
+      'handle',
+      'handle',
+    );
+    expectRefused(
+      await t
+        .anonymous()
+        .post('/api/auth/signup')
+        .send({ handle: uniqueHandle('bidi'), email: 'gpj\u202E@example.com', password: 'correct horse', role: 'buyer' }),
+      'email',
+      'email',
+    );
     const facts = { bogomips: 8000, cpus: 2, memoryMb: 2048, freeDiskMb: 20000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'host\r\nX-Injected: 1' };
-    expectRefused(await t.anonymous().post('/api/agents/join').send({ joinToken: 'unknown', agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts }), 'facts.hostname', 'facts.hostname');
+    expectRefused(
+      await t.anonymous().post('/api/agents/join').send({ joinToken: 'unknown', agentHost: '127.0.0.1', agentPort: 7000, consolePort: 7001, facts }),
+      'facts.hostname',
+      'facts.hostname',
+    );
     expect(await t.snapshot()).toEqual(before);
   });
 });
@@ -262,7 +312,7 @@ describe('the statement CSV', () => {
   });
   afterAll(() => t.close());
 
-  it('neutralises a provider\'s formula-like host name and a buyer\'s machine name, and keeps amounts as numbers', async () => {
+  it("neutralises a provider's formula-like host name and a buyer's machine name, and keeps amounts as numbers", async () => {
     const provider = await t.signUp('provider');
     const buyer = await t.signUp('buyer');
     const host = await provider.post('/api/hosts').send(virt8({ name: '=HYPERLINK("x")' }));
@@ -275,7 +325,16 @@ describe('the statement CSV', () => {
       const size = { speed: row.speed, memory: row.memory, disk: row.disk };
       const fixed = quote(pricesOf(await t.app.get(HostsService).reserve(em, host.body.id, size)), size);
       const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
-      await t.app.get(MachineStore).write(em, row, { state: 'stored', version: 1, hostId: host.body.id, storagePrice, storageAmount, runningPrice, runningUnitAmount, storedAt: nowIso(t.app.get(WALL_CLOCK)) });
+      await t.app.get(MachineStore).write(em, row, {
+        state: 'stored',
+        version: 1,
+        hostId: host.body.id,
+        storagePrice,
+        storageAmount,
+        runningPrice,
+        runningUnitAmount,
+        storedAt: nowIso(t.app.get(WALL_CLOCK)),
+      });
     });
     const csv = await buyer.get('/api/account/statement?format=csv');
     expect(csv.status).toBe(200);
@@ -300,7 +359,9 @@ describe('per-user quotas', () => {
 
   it('are read from VIRTUOSO_QUOTA_*, with sensible defaults', () => {
     expect(loadConfig({}).quotas).toEqual({ apiTokens: 20, hosts: 100, machines: 100, mediaBytes: 10 * 1024 * 1024 * 1024 });
-    expect(loadConfig({ VIRTUOSO_QUOTA_API_TOKENS: '5', VIRTUOSO_QUOTA_HOSTS: '6', VIRTUOSO_QUOTA_MACHINES: '7', VIRTUOSO_QUOTA_MEDIA_MB: '8' }).quotas).toEqual({ apiTokens: 5, hosts: 6, machines: 7, mediaBytes: 8 * 1024 * 1024 });
+    expect(
+      loadConfig({ VIRTUOSO_QUOTA_API_TOKENS: '5', VIRTUOSO_QUOTA_HOSTS: '6', VIRTUOSO_QUOTA_MACHINES: '7', VIRTUOSO_QUOTA_MEDIA_MB: '8' }).quotas,
+    ).toEqual({ apiTokens: 5, hosts: 6, machines: 7, mediaBytes: 8 * 1024 * 1024 });
     expect(() => loadConfig({ VIRTUOSO_QUOTA_HOSTS: 'many' })).toThrow(/VIRTUOSO_QUOTA_HOSTS/);
   });
 
@@ -340,7 +401,7 @@ describe('per-user quotas', () => {
     expect((await buyer.post('/api/machines').send(win2000Pro())).status).toBe(201);
   });
 
-  it('caps the bytes of a buyer\'s media library (413 naming the quota, the file not kept)', async () => {
+  it("caps the bytes of a buyer's media library (413 naming the quota, the file not kept)", async () => {
     const buyer = await t.signUp('buyer');
     expect((await buyer.post('/api/media').attach('file', fakeIso(isoSize), 'a.iso')).status).toBe(201);
     const before = await t.snapshot();
@@ -367,16 +428,18 @@ describe('security headers and request timeouts', () => {
     rmSync(web, { recursive: true, force: true });
   });
 
-  it('sends helmet\'s headers on the SPA, the API and swagger-ui, with a CSP the SPA, its console websocket and swagger-ui live with', async () => {
+  it("sends helmet's headers on the SPA, the API and swagger-ui, with a CSP the SPA, its console websocket and swagger-ui live with", async () => {
     for (const path of ['/', '/machines/1/console', '/api/health', '/api/docs/', '/api/no/such/route']) {
       const response = await t.anonymous().get(path);
       expect(response.headers['x-content-type-options'], path).toBe('nosniff');
       expect(response.headers['x-frame-options'], path).toBe('DENY');
       expect(response.headers['referrer-policy'], path).toBe('same-origin');
-      const csp = Object.fromEntries((response.headers['content-security-policy'] as string).split(';').map((directive) => {
-        const [name, ...values] = directive.trim().split(/\s+/);
-        return [name, values];
-      }));
+      const csp = Object.fromEntries(
+        (response.headers['content-security-policy'] as string).split(';').map((directive) => {
+          const [name, ...values] = directive.trim().split(/\s+/);
+          return [name, values];
+        }),
+      );
       expect(csp, path).toMatchObject({
         'default-src': ["'self'"],
         'script-src': ["'self'"],

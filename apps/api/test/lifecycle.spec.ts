@@ -105,10 +105,14 @@ describe.sequential('a preconfigured machine on a real agent', () => {
       const closed = new Promise<{ code: number; reason: string }>((done) => ws.on('close', (code, reason) => done({ code, reason: reason.toString() })));
       ws.on('error', () => undefined);
       const bytes = async (n: number) =>
-        eventually(async () => {
-          const all = Buffer.concat(received);
-          return all.length >= n && all.subarray(0, n).toString('latin1');
-        }, `${n} RFB bytes`, 10_000);
+        eventually(
+          async () => {
+            const all = Buffer.concat(received);
+            return all.length >= n && all.subarray(0, n).toString('latin1');
+          },
+          `${n} RFB bytes`,
+          10_000,
+        );
       return { ws, received, closed, bytes };
     };
 
@@ -132,9 +136,13 @@ describe.sequential('a preconfigured machine on a real agent', () => {
     expect(await refused(first.path, CONSOLE_CLOSE.reusedToken)).toBe('console token already used; ask for a new one');
     expect(await refused('/api/console/ws?token=nonsense', CONSOLE_CLOSE.unknownToken)).toBe('unknown console token');
     const stranger = await t.signUp('buyer');
-    const strangerCookie = (await t.anonymous().post('/api/auth/signin').send({ handle: stranger.handle, password: 'correct horse' })).headers['set-cookie'] as unknown as string[];
+    const strangerCookie = (await t.anonymous().post('/api/auth/signin').send({ handle: stranger.handle, password: 'correct horse' })).headers[
+      'set-cookie'
+    ] as unknown as string[];
     const contested = await ticket();
-    expect(await refused(contested.path, CONSOLE_CLOSE.foreignToken, { cookie: strangerCookie[0].split(';')[0] })).toBe('this console token belongs to another user');
+    expect(await refused(contested.path, CONSOLE_CLOSE.foreignToken, { cookie: strangerCookie[0].split(';')[0] })).toBe(
+      'this console token belongs to another user',
+    );
     // The stranger did not use it up: its owner still can (this viewer replaces v1).
     const owner = open(contested.path);
     expect(await owner.bytes(12)).toBe('RFB 003.008\n');
@@ -253,12 +261,16 @@ describe.sequential('a preconfigured machine on a real agent', () => {
         if ((await buyer.post(`/api/machines/${machineId}/keys`).send({ keys: [key] })).status !== 204) return;
       }
     };
-    const stopped = await eventually(async () => {
-      const now = await machine();
-      if (now.state === 'stopped') return now;
-      if (Date.now() - typedAt > 10_000) await type();
-      return false;
-    }, 'the machine stopped by the guest', 60_000);
+    const stopped = await eventually(
+      async () => {
+        const now = await machine();
+        if (now.state === 'stopped') return now;
+        if (Date.now() - typedAt > 10_000) await type();
+        return false;
+      },
+      'the machine stopped by the guest',
+      60_000,
+    );
     console.log(`poweroff typed → machine stopped in the API: ${Date.now() - t0} ms`);
     expect(stopped).toMatchObject({ state: 'stopped', version: 4, lastError: null, allowedActions: ['start', 'migrate', 'delete'] });
     expect(await reported()).toMatchObject({ state: 'stopped', version: 4 });

@@ -103,7 +103,16 @@ describe('buyer machines', () => {
   it('registers a preconfigured machine with the size, OS and image of its catalog entry', async () => {
     const tiny = ((await t.anonymous().get('/api/catalog')).body as Array<{ id: string; name: string }>).find((entry) => entry.name === 'tiny-linux')!;
     const machine = await register(buyer, { name: 'my-tiny', configurationId: tiny.id, speed: 9999, memory: 999, disk: 999, os: 'whatever' });
-    expect(machine).toMatchObject({ name: 'my-tiny', processor: 'QEMU TCG', speed: 2000, memory: 128, disk: 64, os: 'Linux (busybox)', preconfigured: true, image: 'tiny-linux.qcow2' });
+    expect(machine).toMatchObject({
+      name: 'my-tiny',
+      processor: 'QEMU TCG',
+      speed: 2000,
+      memory: 128,
+      disk: 64,
+      os: 'Linux (busybox)',
+      preconfigured: true,
+      image: 'tiny-linux.qcow2',
+    });
     const osEdit = await buyer.patch(`/api/machines/${machine.id}`).send({ os: 'win98' });
     expect(osEdit.status).toBe(400);
     expect(osEdit.body.fields.os).toBeDefined();
@@ -172,151 +181,170 @@ describe('buyer machines', () => {
     expect((await buyer.patch(`/api/machines/${machine.id}`).set('If-Match', '"0"').send({ memory: 64 })).status).toBe(200);
   });
 
-  it('walks the whole flow: search, store (reserving and fixing prices), refused host delete, start/stop/suspend/resume, delete', () => withHost({ name: 'virt8' }, async (host) => {
-    const hostFree = async () => (await provider.get(`/api/hosts/${host.id}`)).body.free;
-    const machine = await register(buyer, { name: 'the-flow' });
-    const freeBefore = await hostFree();
+  it('walks the whole flow: search, store (reserving and fixing prices), refused host delete, start/stop/suspend/resume, delete', () =>
+    withHost({ name: 'virt8' }, async (host) => {
+      const hostFree = async () => (await provider.get(`/api/hosts/${host.id}`)).body.free;
+      const machine = await register(buyer, { name: 'the-flow' });
+      const freeBefore = await hostFree();
 
-    // Search for the registered machine: fig. 31 prices.
-    const offers = await buyer.get(`/api/machines/${machine.id}/offers`);
-    expect(offers.status).toBe(200);
-    expect(offers.body.find((offer: { hostId: string }) => offer.hostId === host.id)).toMatchObject({
-      hostName: 'virt8',
-      owner: provider.handle,
-      runningPrice: '2.448',
-      runningUnitAmount: 3600,
-      storagePrice: '3',
-      storageAmount: 30,
-    });
+      // Search for the registered machine: fig. 31 prices.
+      const offers = await buyer.get(`/api/machines/${machine.id}/offers`);
+      expect(offers.status).toBe(200);
+      expect(offers.body.find((offer: { hostId: string }) => offer.hostId === host.id)).toMatchObject({
+        hostName: 'virt8',
+        owner: provider.handle,
+        runningPrice: '2.448',
+        runningUnitAmount: 3600,
+        storagePrice: '3',
+        storageAmount: 30,
+      });
 
-    // Store: resources reserved on the host, prices fixed, version 1.
-    const stored = await buyer.post(`/api/machines/${machine.id}/store`).set('If-Match', '"0"').send({ hostId: host.id });
-    expect(stored.status).toBe(200);
-    expect(stored.headers.etag).toBe(stored.body.etag);
-    expect(stored.body.etag).toMatch(/^"1\.\d+"$/);
-    expect(stored.body).toMatchObject({
-      state: 'stored',
-      version: 1,
-      allowedActions: ['start', 'migrate', 'delete'],
-      host: { id: host.id, name: 'virt8', owner: provider.handle },
-      storagePrice: '3',
-      storageAmount: 30,
-      runningPrice: '2.448',
-      runningUnitAmount: 3600,
-    });
-    expect(await hostFree()).toEqual({ speed: freeBefore.speed - 4000, memory: freeBefore.memory - 256, storage: freeBefore.storage - 1000 });
+      // Store: resources reserved on the host, prices fixed, version 1.
+      const stored = await buyer.post(`/api/machines/${machine.id}/store`).set('If-Match', '"0"').send({ hostId: host.id });
+      expect(stored.status).toBe(200);
+      expect(stored.headers.etag).toBe(stored.body.etag);
+      expect(stored.body.etag).toMatch(/^"1\.\d+"$/);
+      expect(stored.body).toMatchObject({
+        state: 'stored',
+        version: 1,
+        allowedActions: ['start', 'migrate', 'delete'],
+        host: { id: host.id, name: 'virt8', owner: provider.handle },
+        storagePrice: '3',
+        storageAmount: 30,
+        runningPrice: '2.448',
+        runningUnitAmount: 3600,
+      });
+      expect(await hostFree()).toEqual({ speed: freeBefore.speed - 4000, memory: freeBefore.memory - 256, storage: freeBefore.storage - 1000 });
 
-    // Registered-only routes now answer 409 with the allowed actions.
-    const search = await buyer.get(`/api/machines/${machine.id}/offers`);
-    expect(search.status).toBe(409);
-    expect(search.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'Cannot searchProviders a machine that is stored', allowedActions: ['start', 'migrate', 'delete'] });
-    expect((await buyer.patch(`/api/machines/${machine.id}`).send({ memory: 64 })).status).toBe(409);
-    expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id })).status).toBe(409);
+      // Registered-only routes now answer 409 with the allowed actions.
+      const search = await buyer.get(`/api/machines/${machine.id}/offers`);
+      expect(search.status).toBe(409);
+      expect(search.body).toEqual({
+        statusCode: 409,
+        error: 'Conflict',
+        message: 'Cannot searchProviders a machine that is stored',
+        allowedActions: ['start', 'migrate', 'delete'],
+      });
+      expect((await buyer.patch(`/api/machines/${machine.id}`).send({ memory: 64 })).status).toBe(409);
+      expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id })).status).toBe(409);
 
-    // The provider cannot delete the host while it stores the machine.
-    const refused = await provider.delete(`/api/hosts/${host.id}`);
-    expect(refused.status).toBe(409);
-    expect(refused.body.message).toMatch(/^host virt8 still stores \d+ machines?; they must leave first$/);
+      // The provider cannot delete the host while it stores the machine.
+      const refused = await provider.delete(`/api/hosts/${host.id}`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.message).toMatch(/^host virt8 still stores \d+ machines?; they must leave first$/);
 
-    // Lifecycle through the agent (a real QEMU machine), with versions: stored 1, running 1, stopped 2, running 2, suspended 3, running 3, stopped 4.
-    const step = async (action: string, state: string, version: number) => {
-      const response = await buyer.post(`/api/machines/${machine.id}/${action}`);
-      expect(response.status, `${action}: ${JSON.stringify(response.body)}`).toBe(200);
-      expect(response.body).toMatchObject({ state, version, lastError: null });
-      expect(response.headers.etag).toBe(response.body.etag);
-      expect(response.body.etag.startsWith(`"${version}.`)).toBe(true);
-    };
-    await step('start', 'running', 1);
-    const twice = await buyer.post(`/api/machines/${machine.id}/start`);
-    expect(twice.status).toBe(409);
-    expect(twice.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'Cannot start a machine that is running', allowedActions: ['stop', 'reboot', 'reset', 'suspend', 'console'] });
-    expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(409);
-    expect((await buyer.post(`/api/machines/${machine.id}/resume`)).status).toBe(409);
-    await step('stop', 'stopped', 2);
-    await step('start', 'running', 2);
-    await step('suspend', 'suspended', 3);
-    expect((await buyer.post(`/api/machines/${machine.id}/start`)).body.allowedActions).toEqual(['resume', 'migrate', 'delete']);
-    await step('resume', 'running', 3);
-    await step('stop', 'stopped', 4);
+      // Lifecycle through the agent (a real QEMU machine), with versions: stored 1, running 1, stopped 2, running 2, suspended 3, running 3, stopped 4.
+      const step = async (action: string, state: string, version: number) => {
+        const response = await buyer.post(`/api/machines/${machine.id}/${action}`);
+        expect(response.status, `${action}: ${JSON.stringify(response.body)}`).toBe(200);
+        expect(response.body).toMatchObject({ state, version, lastError: null });
+        expect(response.headers.etag).toBe(response.body.etag);
+        expect(response.body.etag.startsWith(`"${version}.`)).toBe(true);
+      };
+      await step('start', 'running', 1);
+      const twice = await buyer.post(`/api/machines/${machine.id}/start`);
+      expect(twice.status).toBe(409);
+      expect(twice.body).toEqual({
+        statusCode: 409,
+        error: 'Conflict',
+        message: 'Cannot start a machine that is running',
+        allowedActions: ['stop', 'reboot', 'reset', 'suspend', 'console'],
+      });
+      expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(409);
+      expect((await buyer.post(`/api/machines/${machine.id}/resume`)).status).toBe(409);
+      await step('stop', 'stopped', 2);
+      await step('start', 'running', 2);
+      await step('suspend', 'suspended', 3);
+      expect((await buyer.post(`/api/machines/${machine.id}/start`)).body.allowedActions).toEqual(['resume', 'migrate', 'delete']);
+      await step('resume', 'running', 3);
+      await step('stop', 'stopped', 4);
 
-    // If-Match on an action: a stale version is refused with 412 and nothing changes.
-    const stale = await buyer.post(`/api/machines/${machine.id}/start`).set('If-Match', '"3"');
-    expect(stale.status).toBe(412);
-    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stopped', version: 4 });
-    expect((await buyer.delete(`/api/machines/${machine.id}`).set('If-Match', '"1"')).status).toBe(412);
+      // If-Match on an action: a stale version is refused with 412 and nothing changes.
+      const stale = await buyer.post(`/api/machines/${machine.id}/start`).set('If-Match', '"3"');
+      expect(stale.status).toBe(412);
+      expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stopped', version: 4 });
+      expect((await buyer.delete(`/api/machines/${machine.id}`).set('If-Match', '"1"')).status).toBe(412);
 
-    // Delete frees the host's resources; the machine is gone from the list.
-    expect((await buyer.delete(`/api/machines/${machine.id}`).set('If-Match', '"4"')).status).toBe(204);
-    expect(await hostFree()).toEqual(freeBefore);
-    expect((await buyer.get(`/api/machines/${machine.id}`)).status).toBe(404);
-    expect(((await buyer.get('/api/machines')).body as Array<{ id: string }>).map((m) => m.id)).not.toContain(machine.id);
-  }));
+      // Delete frees the host's resources; the machine is gone from the list.
+      expect((await buyer.delete(`/api/machines/${machine.id}`).set('If-Match', '"4"')).status).toBe(204);
+      expect(await hostFree()).toEqual(freeBefore);
+      expect((await buyer.get(`/api/machines/${machine.id}`)).status).toBe(404);
+      expect(((await buyer.get('/api/machines')).body as Array<{ id: string }>).map((m) => m.id)).not.toContain(machine.id);
+    }));
 
-  it('keeps stored machines at their fixed prices when the provider edits prices (not retroactive)', () => withHost({ name: 'edits' }, async (dearHost) => {
-    const early = await register(buyer, { name: 'early' });
-    await buyer.post(`/api/machines/${early.id}/store`).send({ hostId: dearHost.id });
-    expect((await provider.patch(`/api/hosts/${dearHost.id}`).send({ speedUnitPrice: '0.00002', storageUnitPrice: '0.02' })).status).toBe(200);
-    // Early keeps fig. 31 prices; a machine stored now pays the new ones: (8 + 64) × 0.00001 × 3600 = 2.592; 10 × 0.02 × 30 = 6.
-    expect((await buyer.get(`/api/machines/${early.id}`)).body).toMatchObject({ runningPrice: '2.448', storagePrice: '3' });
-    const late = await register(buyer, { name: 'late' });
-    const stored = await buyer.post(`/api/machines/${late.id}/store`).send({ hostId: dearHost.id });
-    expect(stored.body).toMatchObject({ runningPrice: '2.592', storagePrice: '6' });
-  }));
+  it('keeps stored machines at their fixed prices when the provider edits prices (not retroactive)', () =>
+    withHost({ name: 'edits' }, async (dearHost) => {
+      const early = await register(buyer, { name: 'early' });
+      await buyer.post(`/api/machines/${early.id}/store`).send({ hostId: dearHost.id });
+      expect((await provider.patch(`/api/hosts/${dearHost.id}`).send({ speedUnitPrice: '0.00002', storageUnitPrice: '0.02' })).status).toBe(200);
+      // Early keeps fig. 31 prices; a machine stored now pays the new ones: (8 + 64) × 0.00001 × 3600 = 2.592; 10 × 0.02 × 30 = 6.
+      expect((await buyer.get(`/api/machines/${early.id}`)).body).toMatchObject({ runningPrice: '2.448', storagePrice: '3' });
+      const late = await register(buyer, { name: 'late' });
+      const stored = await buyer.post(`/api/machines/${late.id}/store`).send({ hostId: dearHost.id });
+      expect(stored.body).toMatchObject({ runningPrice: '2.592', storagePrice: '6' });
+    }));
 
-  it('refuses to store on a host that no longer fits (409 naming the resource) or now asks too much, changing nothing', () => withHost({ name: 'small', memory: 300 }, async (small) => {
-    const first = await register(buyer, { name: 'first' });
-    const second = await register(buyer, { name: 'second' });
-    expect((await buyer.post(`/api/machines/${first.id}/store`).send({ hostId: small.id })).status).toBe(200);
-    let before = await t.snapshot();
-    const full = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: small.id });
-    expect(full.status).toBe(409);
-    expect(full.body.message).toBe('host small no longer has enough memory: 44 MB free, the machine needs 256 MB');
-    expect(await t.snapshot()).toEqual(before);
+  it('refuses to store on a host that no longer fits (409 naming the resource) or now asks too much, changing nothing', () =>
+    withHost({ name: 'small', memory: 300 }, async (small) => {
+      const first = await register(buyer, { name: 'first' });
+      const second = await register(buyer, { name: 'second' });
+      expect((await buyer.post(`/api/machines/${first.id}/store`).send({ hostId: small.id })).status).toBe(200);
+      let before = await t.snapshot();
+      const full = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: small.id });
+      expect(full.status).toBe(409);
+      expect(full.body.message).toBe('host small no longer has enough memory: 44 MB free, the machine needs 256 MB');
+      expect(await t.snapshot()).toEqual(before);
 
-    // Refused on price before anything is asked of an agent, so this host needs no real one: a
-    // stand-in heard from just now makes it online (an offline host is refused before the price).
-    const pricey = (await provider.post('/api/hosts').send(virt8({ name: 'pricey', speedUnitPrice: '1' }))).body;
-    await heardFrom(t, [pricey.id]);
-    before = await t.snapshot();
-    const tooDear = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: pricey.id });
-    expect(tooDear.status).toBe(409);
-    expect(tooDear.body.message).toMatch(/^host pricey asks .* above the asked 60 and 10.11$/);
-    expect(await t.snapshot()).toEqual(before);
+      // Refused on price before anything is asked of an agent, so this host needs no real one: a
+      // stand-in heard from just now makes it online (an offline host is refused before the price).
+      const pricey = (await provider.post('/api/hosts').send(virt8({ name: 'pricey', speedUnitPrice: '1' }))).body;
+      await heardFrom(t, [pricey.id]);
+      before = await t.snapshot();
+      const tooDear = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: pricey.id });
+      expect(tooDear.status).toBe(409);
+      expect(tooDear.body.message).toMatch(/^host pricey asks .* above the asked 60 and 10.11$/);
+      expect(await t.snapshot()).toEqual(before);
 
-    const missing = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: '00000000-0000-4000-8000-000000000000' });
-    expect(missing.status).toBe(404);
-    expect(await t.snapshot()).toEqual(before);
-  }));
+      const missing = await buyer.post(`/api/machines/${second.id}/store`).send({ hostId: '00000000-0000-4000-8000-000000000000' });
+      expect(missing.status).toBe(404);
+      expect(await t.snapshot()).toEqual(before);
+    }));
 
-  it('stores and starts once for an Idempotency-Key sent twice: one reservation, one storage charge, one slice, the same answers', () => withHost({ name: 'twice' }, async (host) => {
-    const machine = await register(buyer, { name: 'double-click' });
-    const freeBefore = (await provider.get(`/api/hosts/${host.id}`)).body.free;
-    const store = () => buyer.post(`/api/machines/${machine.id}/store`).set('Idempotency-Key', `store-${machine.id}`).send({ hostId: host.id });
-    const first = await store();
-    expect(first.status, JSON.stringify(first.body)).toBe(200);
-    const again = await store();
-    expect(again.status).toBe(200);
-    expect(again.headers['idempotent-replayed']).toBe('true');
-    expect(again.body).toEqual(first.body);
-    expect(again.headers.etag).toBe(first.headers.etag);
-    expect((await provider.get(`/api/hosts/${host.id}`)).body.free).toEqual({ speed: freeBefore.speed - 4000, memory: freeBefore.memory - 256, storage: freeBefore.storage - 1000 });
-    const start = () => buyer.post(`/api/machines/${machine.id}/start`).set('Idempotency-Key', `start-${machine.id}`);
-    const started = await start();
-    expect(started.status, JSON.stringify(started.body)).toBe(200);
-    expect((await start()).body).toEqual(started.body);
-    const entries = await t.app.get(DataSource).getRepository(LedgerEntry).findBy({ machineId: machine.id });
-    expect(entries.map((entry) => entry.kind).sort()).toEqual(['fee', 'running', 'storage']);
-  }));
+  it('stores and starts once for an Idempotency-Key sent twice: one reservation, one storage charge, one slice, the same answers', () =>
+    withHost({ name: 'twice' }, async (host) => {
+      const machine = await register(buyer, { name: 'double-click' });
+      const freeBefore = (await provider.get(`/api/hosts/${host.id}`)).body.free;
+      const store = () => buyer.post(`/api/machines/${machine.id}/store`).set('Idempotency-Key', `store-${machine.id}`).send({ hostId: host.id });
+      const first = await store();
+      expect(first.status, JSON.stringify(first.body)).toBe(200);
+      const again = await store();
+      expect(again.status).toBe(200);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body).toEqual(first.body);
+      expect(again.headers.etag).toBe(first.headers.etag);
+      expect((await provider.get(`/api/hosts/${host.id}`)).body.free).toEqual({
+        speed: freeBefore.speed - 4000,
+        memory: freeBefore.memory - 256,
+        storage: freeBefore.storage - 1000,
+      });
+      const start = () => buyer.post(`/api/machines/${machine.id}/start`).set('Idempotency-Key', `start-${machine.id}`);
+      const started = await start();
+      expect(started.status, JSON.stringify(started.body)).toBe(200);
+      expect((await start()).body).toEqual(started.body);
+      const entries = await t.app.get(DataSource).getRepository(LedgerEntry).findBy({ machineId: machine.id });
+      expect(entries.map((entry) => entry.kind).sort()).toEqual(['fee', 'running', 'storage']);
+    }));
 
-  it('applies exactly one of two concurrent starts', () => withHost({ name: 'starts' }, async (host) => {
-    const machine = await register(buyer, { name: 'racer' });
-    await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id });
-    const results = await Promise.all([buyer.post(`/api/machines/${machine.id}/start`), buyer.post(`/api/machines/${machine.id}/start`)]);
-    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
-    const loser = results.find((r) => r.status === 409)!;
-    expect(loser.body.message).toMatch(/^Cannot start a machine that is (starting|running)$/);
-    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'running', version: 1 });
-  }));
+  it('applies exactly one of two concurrent starts', () =>
+    withHost({ name: 'starts' }, async (host) => {
+      const machine = await register(buyer, { name: 'racer' });
+      await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id });
+      const results = await Promise.all([buyer.post(`/api/machines/${machine.id}/start`), buyer.post(`/api/machines/${machine.id}/start`)]);
+      expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+      const loser = results.find((r) => r.status === 409)!;
+      expect(loser.body.message).toMatch(/^Cannot start a machine that is (starting|running)$/);
+      expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'running', version: 1 });
+    }));
 
   it('never reserves a size other than the one stored when an edit races a store', async () => {
     for (let round = 0; round < 5; round += 1) {
@@ -340,14 +368,15 @@ describe('buyer machines', () => {
     expect((await buyer.post(`/api/machines/${machine.id}/start`)).status).toBe(404);
   });
 
-  it('applies exactly one of two concurrent stores of the last room on a host', () => withHost({ name: 'tight', memory: 256 }, async (tight) => {
-    const a = await register(buyer, { name: 'a' });
-    const b = await register(buyer, { name: 'b' });
-    const results = await Promise.all([
-      buyer.post(`/api/machines/${a.id}/store`).send({ hostId: tight.id }),
-      buyer.post(`/api/machines/${b.id}/store`).send({ hostId: tight.id }),
-    ]);
-    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
-    expect((await provider.get(`/api/hosts/${tight.id}`)).body).toMatchObject({ machineCount: 1, free: { memory: 0 } });
-  }));
+  it('applies exactly one of two concurrent stores of the last room on a host', () =>
+    withHost({ name: 'tight', memory: 256 }, async (tight) => {
+      const a = await register(buyer, { name: 'a' });
+      const b = await register(buyer, { name: 'b' });
+      const results = await Promise.all([
+        buyer.post(`/api/machines/${a.id}/store`).send({ hostId: tight.id }),
+        buyer.post(`/api/machines/${b.id}/store`).send({ hostId: tight.id }),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+      expect((await provider.get(`/api/hosts/${tight.id}`)).body).toMatchObject({ machineCount: 1, free: { memory: 0 } });
+    }));
 });

@@ -12,7 +12,11 @@ describe('the market-average daemon', () => {
     try {
       const provider = await t.signUp('provider');
       await provider.post('/api/hosts').send(virt8());
-      const tiny = () => t.anonymous().get('/api/catalog').then((r) => (r.body as Array<{ name: string; averageRunningPerHour: string | null }>).find((e) => e.name === 'tiny-linux')!);
+      const tiny = () =>
+        t
+          .anonymous()
+          .get('/api/catalog')
+          .then((r) => (r.body as Array<{ name: string; averageRunningPerHour: string | null }>).find((e) => e.name === 'tiny-linux')!);
       expect((await tiny()).averageRunningPerHour).toBeNull();
       await new Promise((resolve) => setTimeout(resolve, 1300));
       // (2 + 32) × 0.00001 × 3600 = 1.224 per hour
@@ -40,14 +44,32 @@ describe('market', () => {
     await t?.close();
   });
 
-  const catalogEntry = async (name: string) => ((await t.anonymous().get('/api/catalog')).body as Array<Record<string, unknown>>).find((entry) => entry.name === name)!;
+  const catalogEntry = async (name: string) =>
+    ((await t.anonymous().get('/api/catalog')).body as Array<Record<string, unknown>>).find((entry) => entry.name === name)!;
 
   it('lists the catalog: ten standard configurations then the preconfigured tiny-linux, no averages yet', async () => {
     const catalog = (await t.anonymous().get('/api/catalog')).body as Array<Record<string, unknown>>;
     expect(catalog.map((entry) => entry.name)).toEqual([...Array.from({ length: 10 }, (_, i) => `Configuration${i + 1}`), 'tiny-linux']);
-    expect(catalog[0]).toMatchObject({ processor: 'Pentium3', speed: 4000, os: 'win98', memory: 64, disk: 100, preconfigured: false, image: null, averageStoragePerMonth: null });
+    expect(catalog[0]).toMatchObject({
+      processor: 'Pentium3',
+      speed: 4000,
+      os: 'win98',
+      memory: 64,
+      disk: 100,
+      preconfigured: false,
+      image: null,
+      averageStoragePerMonth: null,
+    });
     expect(catalog[9]).toMatchObject({ speed: 2000, os: 'linux', memory: 32, disk: 50 });
-    expect(catalog[10]).toMatchObject({ processor: 'QEMU TCG', speed: 2000, os: 'Linux (busybox)', memory: 128, disk: 64, preconfigured: true, image: 'tiny-linux.qcow2' });
+    expect(catalog[10]).toMatchObject({
+      processor: 'QEMU TCG',
+      speed: 2000,
+      os: 'Linux (busybox)',
+      memory: 128,
+      disk: 64,
+      preconfigured: true,
+      image: 'tiny-linux.qcow2',
+    });
   });
 
   it('computes market averages over fitting hosts and keeps the last price when none fits', async () => {
@@ -117,13 +139,34 @@ describe('market', () => {
     const offers = (await buyer.post('/api/market/search').send(spec)).body as Array<Record<string, unknown>>;
     const row = offers.find((offer) => offer.hostName === 'market-row')!;
     // Fig. 31: (4 + 64) × 0.00001 × 3600 = 2.448 per 3600 s; 10 × 0.01 × 30 = 3 per 30 days.
-    expect(row).toMatchObject({ owner: provider.handle, runningPrice: '2.448', runningUnitAmount: 3600, storagePrice: '3', storageAmount: 30, runningPerHour: '2.448', storagePerMonth: '3' });
-    const prices = { speedUnit: 1000, speedUnitPrice: '0.00001', memoryUnit: 4, memoryUnitPrice: '0.00001', runningUnitAmount: 3600, storageUnit: 100, storageUnitPrice: '0.01', storageAmount: 30 };
+    expect(row).toMatchObject({
+      owner: provider.handle,
+      runningPrice: '2.448',
+      runningUnitAmount: 3600,
+      storagePrice: '3',
+      storageAmount: 30,
+      runningPerHour: '2.448',
+      storagePerMonth: '3',
+    });
+    const prices = {
+      speedUnit: 1000,
+      speedUnitPrice: '0.00001',
+      memoryUnit: 4,
+      memoryUnitPrice: '0.00001',
+      runningUnitAmount: 3600,
+      storageUnit: 100,
+      storageUnitPrice: '0.01',
+      storageAmount: 30,
+    };
     expect(row).toMatchObject(quote(prices, { speed: 4000, memory: 256, disk: 1000 }));
     // Hosts too small for 256 MB (the 100 MB ones) are not offered.
     expect(offers.map((offer) => offer.hostName)).not.toContain('avg-dear');
     // Asking less than the host's rate lists nothing (fig. 14).
-    expect((await buyer.post('/api/market/search').send({ ...spec, askedRunningPerHour: '2.447' })).body.find((o: { hostName: string }) => o.hostName === 'market-row')).toBeUndefined();
+    expect(
+      (await buyer.post('/api/market/search').send({ ...spec, askedRunningPerHour: '2.447' })).body.find(
+        (o: { hostName: string }) => o.hostName === 'market-row',
+      ),
+    ).toBeUndefined();
     // Bad input names the field.
     const bad = await buyer.post('/api/market/search').send({ ...spec, memory: 'lots' });
     expect(bad.status).toBe(400);

@@ -56,7 +56,10 @@ describe.sequential('install media', () => {
 
     const notIso = await buyer.post('/api/media').attach('file', Buffer.alloc(64 * 1024, 1), 'evil.iso');
     expect(notIso.status).toBe(400);
-    expect(notIso.body).toMatchObject({ message: 'not an ISO image (no ISO 9660 volume descriptor "CD001" at offset 0x8001)', fields: { file: ['not an ISO image'] } });
+    expect(notIso.body).toMatchObject({
+      message: 'not an ISO image (no ISO 9660 volume descriptor "CD001" at offset 0x8001)',
+      fields: { file: ['not an ISO image'] },
+    });
     const tooBig = await buyer.post('/api/media').attach('file', Buffer.alloc(13 * 1024 * 1024), 'huge.iso');
     expect(tooBig.status).toBe(413);
     expect(tooBig.body.message).toBe('file is larger than the 12 MB limit');

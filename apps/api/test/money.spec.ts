@@ -24,14 +24,25 @@ describe('Idempotency-Key', () => {
   const balance = async (agent: Agent) => (await agent.get('/api/auth/me')).body.balance as string;
   const machinesOf = (userId: string) => t.app.get(DataSource).getRepository(Machine).findBy({ ownerId: userId });
   const feesOf = async (userId: string) =>
-    (await t.app.get(DataSource).getRepository(LedgerEntry).findBy({ kind: 'fee', debitAccount: `user:${userId}` })).map((entry) => entry.amount);
+    (
+      await t.app
+        .get(DataSource)
+        .getRepository(LedgerEntry)
+        .findBy({ kind: 'fee', debitAccount: `user:${userId}` })
+    ).map((entry) => entry.amount);
 
   it('registers once for a key sent twice: one machine, one fee, the same answer', async () => {
     const someone = await t.signUp('buyer');
-    const first = await someone.post('/api/machines').set('Idempotency-Key', 'click-1').send(win2000Pro({ name: 'once' }));
+    const first = await someone
+      .post('/api/machines')
+      .set('Idempotency-Key', 'click-1')
+      .send(win2000Pro({ name: 'once' }));
     expect(first.status).toBe(201);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
-    const second = await someone.post('/api/machines').set('Idempotency-Key', 'click-1').send(win2000Pro({ name: 'once' }));
+    const second = await someone
+      .post('/api/machines')
+      .set('Idempotency-Key', 'click-1')
+      .send(win2000Pro({ name: 'once' }));
     expect(second.status).toBe(201);
     expect(second.headers['idempotent-replayed']).toBe('true');
     expect(second.body).toEqual(first.body);
@@ -40,17 +51,30 @@ describe('Idempotency-Key', () => {
     expect(await feesOf(someone.userId)).toEqual(['0.05']);
     expect(await balance(someone)).toBe('999.95');
     // Another key is another action; no key behaves as before.
-    expect((await someone.post('/api/machines').set('Idempotency-Key', 'click-2').send(win2000Pro({ name: 'once' }))).status).toBe(201);
+    expect(
+      (
+        await someone
+          .post('/api/machines')
+          .set('Idempotency-Key', 'click-2')
+          .send(win2000Pro({ name: 'once' }))
+      ).status,
+    ).toBe(201);
     expect((await someone.post('/api/machines').send(win2000Pro({ name: 'once' }))).status).toBe(201);
     expect(await feesOf(someone.userId)).toEqual(['0.05', '0.05', '0.05']);
     expect(await balance(someone)).toBe('999.85');
   });
 
   it('refuses the same key with another body or path (409), changing nothing', async () => {
-    const first = await buyer.post('/api/machines').set('Idempotency-Key', 'reused').send(win2000Pro({ name: 'first' }));
+    const first = await buyer
+      .post('/api/machines')
+      .set('Idempotency-Key', 'reused')
+      .send(win2000Pro({ name: 'first' }));
     expect(first.status).toBe(201);
     const before = await t.snapshot();
-    const otherBody = await buyer.post('/api/machines').set('Idempotency-Key', 'reused').send(win2000Pro({ name: 'second' }));
+    const otherBody = await buyer
+      .post('/api/machines')
+      .set('Idempotency-Key', 'reused')
+      .send(win2000Pro({ name: 'second' }));
     expect(otherBody.status).toBe(409);
     expect(otherBody.body.message).toBe(
       'this Idempotency-Key was already used for another request (POST /api/machines with another body); use a new key for a new action',
@@ -63,7 +87,11 @@ describe('Idempotency-Key', () => {
 
   it('acts once for two concurrent requests with one key: the other gets 409 or the same answer', async () => {
     const someone = await t.signUp('buyer');
-    const send = () => someone.post('/api/machines').set('Idempotency-Key', 'both-at-once').send(win2000Pro({ name: 'racer' }));
+    const send = () =>
+      someone
+        .post('/api/machines')
+        .set('Idempotency-Key', 'both-at-once')
+        .send(win2000Pro({ name: 'racer' }));
     const answers = await Promise.all([send(), send()]);
     const statuses = answers.map((answer) => answer.status).sort();
     expect(statuses[0]).toBe(201);
@@ -112,7 +140,11 @@ describe('Idempotency-Key', () => {
     expect(second.body).toEqual(first.body);
     expect(await balance(buyer)).toBe(String(Number(before) + 5));
 
-    const host = () => provider.post('/api/hosts').set('Idempotency-Key', 'host-1').send(virt8({ name: 'idem-host' }));
+    const host = () =>
+      provider
+        .post('/api/hosts')
+        .set('Idempotency-Key', 'host-1')
+        .send(virt8({ name: 'idem-host' }));
     const h1 = await host();
     expect(h1.status, JSON.stringify(h1.body)).toBe(201);
     expect((await host()).body).toEqual(h1.body);

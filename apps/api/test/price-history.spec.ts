@@ -21,13 +21,15 @@ describe('price history', () => {
     t = await startApp({ clock });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
-    configuration1 = ((await t.anonymous().get('/api/catalog')).body as Array<{ id: string; name: string }>).find((entry) => entry.name === 'Configuration1')!.id;
+    configuration1 = ((await t.anonymous().get('/api/catalog')).body as Array<{ id: string; name: string }>).find(
+      (entry) => entry.name === 'Configuration1',
+    )!.id;
   });
   afterAll(() => t.close());
 
   const averagesPass = () => t.app.get(MarketAveragesService).runPass();
 
-  it('records each averages pass: a configuration\'s market averages, and the market\'s mean resource prices in normalised units', async () => {
+  it("records each averages pass: a configuration's market averages, and the market's mean resource prices in normalised units", async () => {
     // No host yet: nothing to record (a configuration no host fits keeps its last price, and records nothing).
     await averagesPass();
     expect((await t.anonymous().get(`/api/catalog/${configuration1}/price-history`)).body).toMatchObject({ current: null, points: [] });
@@ -41,7 +43,12 @@ describe('price history', () => {
     clock.set(T0 + 2 * MINUTE);
     await averagesPass();
 
-    const history = (await t.anonymous().get(`/api/catalog/${configuration1}/price-history`).query({ from: iso(T0), to: iso(T0 + 10 * MINUTE) })).body;
+    const history = (
+      await t
+        .anonymous()
+        .get(`/api/catalog/${configuration1}/price-history`)
+        .query({ from: iso(T0), to: iso(T0 + 10 * MINUTE) })
+    ).body;
     // [from, to] holds 600 001 instants: 200 buckets of ceil(600 001 / 200) = 3001 ms
     expect(history).toMatchObject({ configurationId: configuration1, name: 'Configuration1', from: iso(T0), to: iso(T0 + 10 * MINUTE), bucketMs: 3001 });
     // virt9 sells 500-bogomip units at 0.00003: 8 units × 0.00003 + 16 × 0.00001 = 0.0004/s = 1.44/h; mean (0.72 + 1.44) / 2 = 1.08
@@ -67,12 +74,23 @@ describe('price history', () => {
     // a year of hourly points: 8760 of them
     const hour = 3_600_000;
     const start = T0 + hour;
-    const rows = Array.from({ length: 8760 }, (_, i) => ({ configurationId: configuration1, at: start + i * hour, storagePerMonth: String(i), runningPerHour: '1', hostCount: 1 }));
+    const rows = Array.from({ length: 8760 }, (_, i) => ({
+      configurationId: configuration1,
+      at: start + i * hour,
+      storagePerMonth: String(i),
+      runningPerHour: '1',
+      hostCount: 1,
+    }));
     const repository = t.app.get(DataSource).getRepository(PricePoint);
     for (let i = 0; i < rows.length; i += 500) await repository.insert(rows.slice(i, i + 500));
     const from = start;
     const to = start + 8759 * hour;
-    const history = (await t.anonymous().get(`/api/catalog/${configuration1}/price-history`).query({ from: iso(from), to: iso(to) })).body;
+    const history = (
+      await t
+        .anonymous()
+        .get(`/api/catalog/${configuration1}/price-history`)
+        .query({ from: iso(from), to: iso(to) })
+    ).body;
     // [from, to] holds 8759 h + 1 ms: buckets of ceil(31 532 400 001 / 200) = 157 662 001 ms (43.8 h)
     expect(history.bucketMs).toBe(157_662_001);
     expect(history.points.length).toBeLessThanOrEqual(200);
@@ -90,7 +108,10 @@ describe('price history', () => {
   });
 
   it('refuses bad ranges and unknown configurations, naming the field', async () => {
-    const later = await t.anonymous().get(`/api/catalog/${configuration1}/price-history`).query({ from: iso(T0 + MINUTE), to: iso(T0) });
+    const later = await t
+      .anonymous()
+      .get(`/api/catalog/${configuration1}/price-history`)
+      .query({ from: iso(T0 + MINUTE), to: iso(T0) });
     expect(later.status).toBe(400);
     expect(later.body.fields).toHaveProperty('to');
     const bad = await t.anonymous().get(`/api/catalog/${configuration1}/price-history`).query({ from: 'last week' });

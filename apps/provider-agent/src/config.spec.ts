@@ -34,7 +34,13 @@ describe('agent configuration', () => {
   });
 
   it('flags override the environment', () => {
-    const env = { VIRTUOSO_AGENT_DATA_DIR: '/nonexistent-but-fine', VIRTUOSO_AGENT_PORT: '9000', VIRTUOSO_FRONTEND_URL: 'http://a', VIRTUOSO_JOIN_TOKEN: 't', VIRTUOSO_AGENT_ADVERTISE_HOST: '10.0.0.5' };
+    const env = {
+      VIRTUOSO_AGENT_DATA_DIR: '/nonexistent-but-fine',
+      VIRTUOSO_AGENT_PORT: '9000',
+      VIRTUOSO_FRONTEND_URL: 'http://a',
+      VIRTUOSO_JOIN_TOKEN: 't',
+      VIRTUOSO_AGENT_ADVERTISE_HOST: '10.0.0.5',
+    };
     expect(loadConfig(['--port', '9100'], env)).toMatchObject({ port: 9100, consolePort: 9101, advertiseHost: '10.0.0.5' });
   });
 
@@ -47,18 +53,29 @@ describe('agent configuration', () => {
       VIRTUOSO_AGENT_LISTEN: '0.0.0.0',
     });
     const text = p.join('\n');
-    for (const name of ['--bogus', 'VIRTUOSO_AGENT_DATA_DIR', 'VIRTUOSO_AGENT_PORT', 'VIRTUOSO_AGENT_CONSOLE_PORT', 'VIRTUOSO_FRONTEND_URL', 'VIRTUOSO_ACCEL', 'VIRTUOSO_AGENT_ADVERTISE_HOST']) {
+    for (const name of [
+      '--bogus',
+      'VIRTUOSO_AGENT_DATA_DIR',
+      'VIRTUOSO_AGENT_PORT',
+      'VIRTUOSO_AGENT_CONSOLE_PORT',
+      'VIRTUOSO_FRONTEND_URL',
+      'VIRTUOSO_ACCEL',
+      'VIRTUOSO_AGENT_ADVERTISE_HOST',
+    ]) {
       expect(text).toContain(name);
     }
   });
 
-  it('refuses a data directory too deep for the machines\' unix sockets', () => {
+  it("refuses a data directory too deep for the machines' unix sockets", () => {
     expect(problems(['--data', `/tmp/${'d'.repeat(60)}`, '--port', '7001', '--frontend', 'http://a', '--join', 't']).join()).toMatch(/too deep/);
   });
 
   it('after the join, agent.json supplies the front-end and ports: no token needed', () => {
     const d = mkdtempSync(path.join(os.tmpdir(), 'vzc-'));
-    writeFileSync(path.join(d, 'agent.json'), JSON.stringify({ agentId: 'a', secret: 's'.repeat(32), frontendUrl: 'http://fe:8080', agentHost: '127.0.0.1', agentPort: 7100, consolePort: 7200 }));
+    writeFileSync(
+      path.join(d, 'agent.json'),
+      JSON.stringify({ agentId: 'a', secret: 's'.repeat(32), frontendUrl: 'http://fe:8080', agentHost: '127.0.0.1', agentPort: 7100, consolePort: 7200 }),
+    );
     expect(loadConfig(['--data', d], {})).toMatchObject({ frontendUrl: 'http://fe:8080', port: 7100, consolePort: 7200, joinToken: undefined });
     rmSync(d, { recursive: true, force: true });
   });

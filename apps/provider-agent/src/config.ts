@@ -115,7 +115,10 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) bad('VIRTUOSO_AGENT_DATA_DIR', `${dataDir} is not a directory`);
     const longest = Buffer.byteLength(dataDir + MACHINE_SOCKET_SUFFIX);
     if (longest > MAX_SOCKET_PATH) {
-      bad('VIRTUOSO_AGENT_DATA_DIR', `${dataDir} is too deep: machine sockets under it would exceed the ${MAX_SOCKET_PATH}-byte unix socket path limit (use a path of at most ${MAX_SOCKET_PATH - MACHINE_SOCKET_SUFFIX.length} bytes)`);
+      bad(
+        'VIRTUOSO_AGENT_DATA_DIR',
+        `${dataDir} is too deep: machine sockets under it would exceed the ${MAX_SOCKET_PATH}-byte unix socket path limit (use a path of at most ${MAX_SOCKET_PATH - MACHINE_SOCKET_SUFFIX.length} bytes)`,
+      );
     }
   }
   const saved = dataDir ? readSaved(dataDir) : {};
@@ -124,7 +127,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (!/^[A-Za-z0-9.:-]{1,255}$/.test(listenHost)) bad('VIRTUOSO_AGENT_LISTEN', `not a host name or address: ${JSON.stringify(listenHost)}`);
 
   const port = parsePort(v['VIRTUOSO_AGENT_PORT'] ?? (saved.agentPort !== undefined ? String(saved.agentPort) : undefined), 'VIRTUOSO_AGENT_PORT', bad, true);
-  const consoleDefault = v['VIRTUOSO_AGENT_CONSOLE_PORT'] ?? (v['VIRTUOSO_AGENT_PORT'] === undefined && saved.consolePort !== undefined ? String(saved.consolePort) : undefined);
+  const consoleDefault =
+    v['VIRTUOSO_AGENT_CONSOLE_PORT'] ?? (v['VIRTUOSO_AGENT_PORT'] === undefined && saved.consolePort !== undefined ? String(saved.consolePort) : undefined);
   let consolePort = consoleDefault === undefined ? (port ? port + 1 : 0) : parsePort(consoleDefault, 'VIRTUOSO_AGENT_CONSOLE_PORT', bad, true);
   if (port && consolePort > 65535) {
     bad('VIRTUOSO_AGENT_CONSOLE_PORT', `defaults to VIRTUOSO_AGENT_PORT + 1 = ${consolePort}, which is not a port: set it`);
@@ -155,7 +159,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const joined = !!dataDir && existsSync(path.join(dataDir, 'agent.json'));
   if (!joined) {
     if (!frontendUrl) bad('VIRTUOSO_FRONTEND_URL', 'required on the first start (the front-end to join)');
-    if (!joinToken) bad('VIRTUOSO_JOIN_TOKEN', `required on the first start (no agent.json in ${dataDir || 'the data directory'}): copy it from the "add host" page`);
+    if (!joinToken)
+      bad('VIRTUOSO_JOIN_TOKEN', `required on the first start (no agent.json in ${dataDir || 'the data directory'}): copy it from the "add host" page`);
   }
 
   const accel = (v['VIRTUOSO_ACCEL'] ?? 'probe').toLowerCase();
@@ -168,7 +173,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const hb = v['VIRTUOSO_AGENT_HEARTBEAT_MS'];
   if (hb !== undefined) {
     heartbeatMs = Number(hb);
-    if (!/^\d+$/.test(hb) || heartbeatMs < 100 || heartbeatMs > 600_000) bad('VIRTUOSO_AGENT_HEARTBEAT_MS', `must be milliseconds between 100 and 600000 (got ${JSON.stringify(hb)})`);
+    if (!/^\d+$/.test(hb) || heartbeatMs < 100 || heartbeatMs > 600_000)
+      bad('VIRTUOSO_AGENT_HEARTBEAT_MS', `must be milliseconds between 100 and 600000 (got ${JSON.stringify(hb)})`);
   }
 
   if (problems.length) throw new ConfigError(problems);

@@ -121,7 +121,12 @@ export class AgentDto extends JoinedAgentDto {
   @ApiProperty({ description: 'When it joined (ISO 8601).', example: '2026-11-25T10:00:00.000Z' })
   joinedAt: string;
 
-  @ApiProperty({ description: 'The host it serves, or null while no host uses it.', example: '7c9e6679-7425-40de-944b-e07fc1f90ae7', nullable: true, type: String })
+  @ApiProperty({
+    description: 'The host it serves, or null while no host uses it.',
+    example: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+    nullable: true,
+    type: String,
+  })
   hostId: string | null;
 
   @ApiProperty({ description: 'Name of the host it serves, or null.', example: 'virt8', nullable: true, type: String })
@@ -180,7 +185,10 @@ export class SignedEnvelopeDto implements SignedEnvelope {
   @ApiProperty({ description: '16 random bytes, hex.', example: '0f1e2d3c4b5a69788796a5b4c3d2e1f0' })
   nonce: string;
 
-  @ApiProperty({ description: 'The message as JSON text, signed as is (for a heartbeat: agentId, facts, vms, events).', example: '{"agentId":"9b2d...","facts":{},"vms":[],"events":[]}' })
+  @ApiProperty({
+    description: 'The message as JSON text, signed as is (for a heartbeat: agentId, facts, vms, events).',
+    example: '{"agentId":"9b2d...","facts":{},"vms":[],"events":[]}',
+  })
   body: string;
 
   @ApiProperty({ description: 'HMAC-SHA256 of `${channel}\\n${ts}\\n${nonce}\\n${body}`, hex.', example: 'a3f1...' })

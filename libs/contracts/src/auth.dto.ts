@@ -19,7 +19,8 @@ export class SignUpDto {
   email: string;
 
   @ApiProperty({
-    description: 'Password of at least 8 characters and at most 72 bytes in UTF-8 (what bcrypt reads); not one of the most common passwords, only spaces, one character repeated, the handle or the email address.',
+    description:
+      'Password of at least 8 characters and at most 72 bytes in UTF-8 (what bcrypt reads); not one of the most common passwords, only spaces, one character repeated, the handle or the email address.',
     example: 'correct horse battery',
     minLength: 8,
   })
@@ -91,7 +92,10 @@ export class ApiTokenDto {
 }
 
 export class CreatedApiTokenDto extends ApiTokenDto {
-  @ApiProperty({ description: 'The bearer token itself. Shown once; send it as `Authorization: Bearer <token>`.', example: 'vt_3f9a0c2b1e8d4f6a9b7c5d3e1f0a2b4c' })
+  @ApiProperty({
+    description: 'The bearer token itself. Shown once; send it as `Authorization: Bearer <token>`.',
+    example: 'vt_3f9a0c2b1e8d4f6a9b7c5d3e1f0a2b4c',
+  })
   token: string;
 }
 
@@ -106,7 +110,12 @@ export class SessionDto {
   @ApiProperty({ description: 'When it was last used (ISO 8601; recorded at most once a minute).', example: '2026-11-25T10:05:00.000Z' })
   lastUsedAt: string;
 
-  @ApiProperty({ description: 'The User-Agent header it signed in with, or null.', example: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0', nullable: true, type: String })
+  @ApiProperty({
+    description: 'The User-Agent header it signed in with, or null.',
+    example: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0',
+    nullable: true,
+    type: String,
+  })
   userAgent: string | null;
 
   @ApiProperty({ description: 'True for the session this request is made with.', example: true })

@@ -29,7 +29,10 @@ export class CostRatesDto {
   @ApiProperty({ description: '$ per day of storage (exact plain decimal).', example: '0.1000000001' })
   storagePerDay: string;
 
-  @ApiProperty({ description: '$ per second of running (exact plain decimal, 14 significant digits when it does not terminate).', example: '0.00000000000027777777777778' })
+  @ApiProperty({
+    description: '$ per second of running (exact plain decimal, 14 significant digits when it does not terminate).',
+    example: '0.00000000000027777777777778',
+  })
   runningPerSecond: string;
 }
 
@@ -79,7 +82,10 @@ export class BuyerMachineCostDto {
 }
 
 export class BuyerStandingDto {
-  @ApiProperty({ description: 'What the balance must cover: over every billed machine, its next storage debit plus, while it runs, its next running debit.', example: '3.002016' })
+  @ApiProperty({
+    description: 'What the balance must cover: over every billed machine, its next storage debit plus, while it runs, its next running debit.',
+    example: '3.002016',
+  })
   nextCharges: string;
 
   @ApiProperty({ description: 'True when the balance does not cover nextCharges (the buyer has been warned, in the app and by email).', example: false })
@@ -88,13 +94,26 @@ export class BuyerStandingDto {
   @ApiProperty({ description: 'Since when it has not, or null.', example: null, nullable: true, type: String })
   lowSince: string | null;
 
-  @ApiProperty({ description: 'Since when a charge has taken the balance below zero (charges are never skipped), or null. The grace period runs from here.', example: null, nullable: true, type: String })
+  @ApiProperty({
+    description: 'Since when a charge has taken the balance below zero (charges are never skipped), or null. The grace period runs from here.',
+    example: null,
+    nullable: true,
+    type: String,
+  })
   overdrawnSince: string | null;
 
-  @ApiProperty({ description: 'When running machines will be suspended unless the buyer tops up (overdrawnSince + the grace period), or null.', example: null, nullable: true, type: String })
+  @ApiProperty({
+    description: 'When running machines will be suspended unless the buyer tops up (overdrawnSince + the grace period), or null.',
+    example: null,
+    nullable: true,
+    type: String,
+  })
   suspendAt: string | null;
 
-  @ApiProperty({ description: 'True once the grace period ran out: running machines are suspended and none may start or resume until a top-up covers nextCharges.', example: false })
+  @ApiProperty({
+    description: 'True once the grace period ran out: running machines are suspended and none may start or resume until a top-up covers nextCharges.',
+    example: false,
+  })
   held: boolean;
 }
 
@@ -109,7 +128,7 @@ export class BuyerAccountDto {
   @ApiProperty({ description: 'The instant the figures are for (ISO 8601).', example: '2026-11-25T10:00:00.000Z' })
   asOf: string;
 
-  @ApiProperty({ description: 'The buyer\'s low-balance standing.', type: BuyerStandingDto })
+  @ApiProperty({ description: "The buyer's low-balance standing.", type: BuyerStandingDto })
   standing: BuyerStandingDto;
 
   @ApiProperty({ description: 'Every billed machine, oldest first.', type: BuyerMachineCostDto, isArray: true, example: [] })
@@ -121,7 +140,7 @@ export class BuyerAccountDto {
   @ApiProperty({ description: 'Largest top-up allowed in one request (VIRTUOSO_TOPUP_MAX_AMOUNT).', example: '10000' })
   topUpMaxAmount: string;
 
-  @ApiProperty({ description: 'What may still be topped up today (UTC): the daily limit less today\'s top-ups.', example: '49975' })
+  @ApiProperty({ description: "What may still be topped up today (UTC): the daily limit less today's top-ups.", example: '49975' })
   topUpDailyRemaining: string;
 }
 
@@ -130,7 +149,10 @@ export class TopUpDto {
   @IsPrice('amount')
   amount: string;
 
-  @ApiPropertyOptional({ description: 'A UUID of the client\'s choosing: a retry with the same one adds nothing more and answers the same.', example: '6c0e2b8a-3f5d-4e7c-9b1a-2d4f6e8a0c1b' })
+  @ApiPropertyOptional({
+    description: "A UUID of the client's choosing: a retry with the same one adds nothing more and answers the same.",
+    example: '6c0e2b8a-3f5d-4e7c-9b1a-2d4f6e8a0c1b',
+  })
   @IsOptional()
   @IsUUID('all', { message: 'requestId must be a UUID' })
   requestId?: string;
@@ -138,7 +160,7 @@ export class TopUpDto {
 
 /** One ledger entry as the account holder sees it. */
 export class StatementEntryDto {
-  @ApiProperty({ description: 'The movement\'s unique key.', example: 'storage:2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e:1764064800000:0' })
+  @ApiProperty({ description: "The movement's unique key.", example: 'storage:2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e:1764064800000:0' })
   key: string;
 
   @ApiProperty({ description: 'fee, storage, running, topUp (also the sign-up credit) or refund.', enum: LEDGER_KINDS, example: 'storage' })
@@ -195,7 +217,12 @@ export class StatementQueryDto {
   @IsUUID('all', { message: 'machineId must be a machine id' })
   machineId?: string;
 
-  @ApiPropertyOptional({ description: 'Page size, 1 to 500 (default 100). CSV ignores it and exports every matching entry.', example: 100, minimum: 1, maximum: 500 })
+  @ApiPropertyOptional({
+    description: 'Page size, 1 to 500 (default 100). CSV ignores it and exports every matching entry.',
+    example: 100,
+    minimum: 1,
+    maximum: 500,
+  })
   @IsOptional()
   @IsQueryInteger('limit', 1, 500)
   limit?: number;

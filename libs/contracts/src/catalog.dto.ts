@@ -28,12 +28,27 @@ export class ConfigurationDto {
   @ApiProperty({ description: 'Name of the disk image of a preconfigured machine, or null.', example: null, nullable: true, type: String })
   image: string | null;
 
-  @ApiProperty({ description: 'Market-average storage price per month (30 days), or null before any host could hold it.', example: '3', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Market-average storage price per month (30 days), or null before any host could hold it.',
+    example: '3',
+    nullable: true,
+    type: String,
+  })
   averageStoragePerMonth: string | null;
 
-  @ApiProperty({ description: 'Market-average running price per hour, or null before any host could hold it.', example: '0.064386', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Market-average running price per hour, or null before any host could hold it.',
+    example: '0.064386',
+    nullable: true,
+    type: String,
+  })
   averageRunningPerHour: string | null;
 
-  @ApiProperty({ description: 'When the averages were last computed from fitting hosts (ISO 8601), or null.', example: '2026-11-25T10:00:00.000Z', nullable: true, type: String })
+  @ApiProperty({
+    description: 'When the averages were last computed from fitting hosts (ISO 8601), or null.',
+    example: '2026-11-25T10:00:00.000Z',
+    nullable: true,
+    type: String,
+  })
   averagesUpdatedAt: string | null;
 }

@@ -18,7 +18,12 @@ export class ConsoleSessionDto {
 
 /** Keys pressed together on the guest's keyboard, as QEMU qcodes. */
 export class SendKeysDto {
-  @ApiProperty({ description: "QEMU qcodes pressed together, e.g. ['ctrl', 'alt', 'delete'].", example: ['ctrl', 'alt', 'delete'], isArray: true, type: String })
+  @ApiProperty({
+    description: "QEMU qcodes pressed together, e.g. ['ctrl', 'alt', 'delete'].",
+    example: ['ctrl', 'alt', 'delete'],
+    isArray: true,
+    type: String,
+  })
   @IsArray({ message: 'keys must be a list of key names' })
   @ArrayMinSize(1, { message: 'keys must name 1 to 8 keys' })
   @ArrayMaxSize(8, { message: 'keys must name 1 to 8 keys' })

@@ -11,9 +11,19 @@ export class ErrorDto {
   @ApiProperty({ description: 'What went wrong, in one sentence.', example: 'speed must be a whole number' })
   message: string;
 
-  @ApiPropertyOptional({ description: 'Validation messages by field name.', example: { speed: ['speed must be a whole number'] }, type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } })
+  @ApiPropertyOptional({
+    description: 'Validation messages by field name.',
+    example: { speed: ['speed must be a whole number'] },
+    type: 'object',
+    additionalProperties: { type: 'array', items: { type: 'string' } },
+  })
   fields?: Record<string, string[]>;
 
-  @ApiPropertyOptional({ description: 'On a 409 for a machine: the actions its state allows.', example: ['stop', 'suspend', 'console'], isArray: true, type: String })
+  @ApiPropertyOptional({
+    description: 'On a 409 for a machine: the actions its state allows.',
+    example: ['stop', 'suspend', 'console'],
+    isArray: true,
+    type: String,
+  })
   allowedActions?: string[];
 }

@@ -16,9 +16,9 @@ export class RemoveHostQueryDto {
 }
 
 export class RemoveHostDto {
-  @ApiPropertyOptional({ description: 'The host\'s name typed again, to confirm a forced removal.', example: 'virt8' })
+  @ApiPropertyOptional({ description: "The host's name typed again, to confirm a forced removal.", example: 'virt8' })
   @IsOptional()
-  @IsString({ message: 'confirmName must be the host\'s name' })
-  @MaxLength(60, { message: 'confirmName must be the host\'s name' })
+  @IsString({ message: "confirmName must be the host's name" })
+  @MaxLength(60, { message: "confirmName must be the host's name" })
   confirmName?: string;
 }

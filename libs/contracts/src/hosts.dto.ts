@@ -78,7 +78,10 @@ export class CreateHostDto {
   @IsUUID('all', { message: 'agentId must be the id of one of your joined agents' })
   agentId?: string;
 
-  @ApiPropertyOptional({ description: 'Address where the provider agent listens (required without agentId; taken from the agent with it).', example: '127.0.0.1' })
+  @ApiPropertyOptional({
+    description: 'Address where the provider agent listens (required without agentId; taken from the agent with it).',
+    example: '127.0.0.1',
+  })
   @ValidateIf((dto: CreateHostDto) => dto.agentId === undefined || dto.agentHost !== undefined)
   @IsString({ message: 'agentHost must be a host name or IP address' })
   @Matches(/^[A-Za-z0-9.:-]{1,255}$/, { message: 'agentHost must be a host name or IP address' })
@@ -125,13 +128,23 @@ export class HostDto extends OmitType(CreateHostDto, ['agentId', 'agentHost', 'a
   @ApiProperty({ description: 'Port where the provider agent listens.', example: 8000 })
   agentPort: number;
 
-  @ApiProperty({ description: 'The agent serving this host, or null for a host added by hand whose agent has not joined yet.', example: '9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11', nullable: true, type: String })
+  @ApiProperty({
+    description: 'The agent serving this host, or null for a host added by hand whose agent has not joined yet.',
+    example: '9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11',
+    nullable: true,
+    type: String,
+  })
   agentId: string | null;
 
   @ApiProperty({ description: 'True when its agent sent a heartbeat recently; a host without an agent is offline.', example: true })
   online: boolean;
 
-  @ApiProperty({ description: "When its agent's last heartbeat arrived (ISO 8601), or null.", example: '2026-11-25T10:00:05.000Z', nullable: true, type: String })
+  @ApiProperty({
+    description: "When its agent's last heartbeat arrived (ISO 8601), or null.",
+    example: '2026-11-25T10:00:05.000Z',
+    nullable: true,
+    type: String,
+  })
   lastHeartbeatAt: string | null;
 
   @ApiProperty({ description: 'What its agent measured (last heartbeat), or null without an agent.', type: HostFactsDto, nullable: true })
@@ -200,6 +213,11 @@ export class MarketHostDto {
   @ApiProperty({ description: 'True when the agent of the host sent a heartbeat recently.', example: true })
   online: boolean;
 
-  @ApiProperty({ description: "When the host's agent last sent a heartbeat (ISO 8601), or null.", example: '2026-11-25T10:00:05.000Z', nullable: true, type: String })
+  @ApiProperty({
+    description: "When the host's agent last sent a heartbeat (ISO 8601), or null.",
+    example: '2026-11-25T10:00:05.000Z',
+    nullable: true,
+    type: String,
+  })
   lastHeartbeatAt: string | null;
 }

@@ -51,7 +51,10 @@ export class RegisterMachineDto extends MachineSpecDto {
   @NoControlCharacters('os')
   os: string;
 
-  @ApiPropertyOptional({ description: 'Catalog entry this machine starts from; a preconfigured entry brings its disk image (size and OS then follow the entry).', example: 'd9b2d3a4-1111-4a53-9d0e-6c1f0f2f9b11' })
+  @ApiPropertyOptional({
+    description: 'Catalog entry this machine starts from; a preconfigured entry brings its disk image (size and OS then follow the entry).',
+    example: 'd9b2d3a4-1111-4a53-9d0e-6c1f0f2f9b11',
+  })
   @IsOptional()
   @IsUUID('all', { message: 'configurationId must be a catalog entry id' })
   configurationId?: string;
@@ -84,7 +87,11 @@ export const BOOT_DEVICES = ['disk', 'cdrom'] as const;
 
 /** Optional body of POST /api/machines/{id}/start. */
 export class StartMachineDto {
-  @ApiPropertyOptional({ description: "Boot device: 'disk' (default; then the CD-ROM), or 'cdrom' first to boot attached install media.", enum: BOOT_DEVICES, example: 'cdrom' })
+  @ApiPropertyOptional({
+    description: "Boot device: 'disk' (default; then the CD-ROM), or 'cdrom' first to boot attached install media.",
+    enum: BOOT_DEVICES,
+    example: 'cdrom',
+  })
   @IsOptional()
   @IsIn(BOOT_DEVICES as unknown as string[], { message: "bootFrom must be 'disk' or 'cdrom'" })
   bootFrom?: (typeof BOOT_DEVICES)[number];
@@ -142,7 +149,12 @@ export class MachineDto {
   })
   etag: string;
 
-  @ApiProperty({ description: 'Actions the current state allows, in display order.', enum: MACHINE_ACTIONS, isArray: true, example: ['edit', 'searchProviders', 'store', 'delete'] })
+  @ApiProperty({
+    description: 'Actions the current state allows, in display order.',
+    enum: MACHINE_ACTIONS,
+    isArray: true,
+    example: ['edit', 'searchProviders', 'store', 'delete'],
+  })
   allowedActions: string[];
 
   @ApiProperty({ description: 'Highest storage price per month the buyer asked for.', example: '3' })
@@ -201,22 +213,35 @@ export const NO_OFFER_REASONS = ['size', 'price', 'offline', 'none'] as const;
 export class NoOfferExplanationDto {
   @ApiProperty({
     description:
-      "size: no online host has the speed, memory and disk free at once; price: online hosts have room, none within both asked prices; offline: the hosts with room are offline (or none is online); none: nothing stands in the way (or the market is empty).",
+      'size: no online host has the speed, memory and disk free at once; price: online hosts have room, none within both asked prices; offline: the hosts with room are offline (or none is online); none: nothing stands in the way (or the market is empty).',
     enum: NO_OFFER_REASONS,
     example: 'price',
   })
   reason: string;
 
-  @ApiProperty({ description: 'A sentence for people: the reason and what would fit.', example: '3 hosts can hold it, the cheapest at 4.2 per month and 1.1 per hour: raise your asked running price to at least 1.1 per hour.' })
+  @ApiProperty({
+    description: 'A sentence for people: the reason and what would fit.',
+    example: '3 hosts can hold it, the cheapest at 4.2 per month and 1.1 per hour: raise your asked running price to at least 1.1 per hour.',
+  })
   message: string;
 
   @ApiProperty({ description: 'Online hosts with room for the size, whatever their prices.', example: 3 })
   hostsThatFitSize: number;
 
-  @ApiProperty({ description: 'Over those hosts, the lowest storage price per 30-day month for this machine; null when none has room.', example: '4.2', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Over those hosts, the lowest storage price per 30-day month for this machine; null when none has room.',
+    example: '4.2',
+    nullable: true,
+    type: String,
+  })
   cheapestStoragePerMonth: string | null;
 
-  @ApiProperty({ description: 'Over those hosts, the lowest running price per hour for this machine (maybe another host); null when none has room.', example: '1.1', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Over those hosts, the lowest running price per hour for this machine (maybe another host); null when none has room.',
+    example: '1.1',
+    nullable: true,
+    type: String,
+  })
   cheapestRunningPerHour: string | null;
 }
 

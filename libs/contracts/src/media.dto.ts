@@ -25,7 +25,12 @@ export class MediaDto {
   @ApiProperty({ description: 'SHA-256 of the file, hex.', example: 'b04015860c2655744f80168f0a311924590e40c0dd9358786f09b4a310ffb776' })
   sha256: string;
 
-  @ApiProperty({ description: 'Machines it is attached to as CD-ROM.', type: MediaMachineRefDto, isArray: true, example: [{ id: '2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e', name: 'Configuration1' }] })
+  @ApiProperty({
+    description: 'Machines it is attached to as CD-ROM.',
+    type: MediaMachineRefDto,
+    isArray: true,
+    example: [{ id: '2f1e0d9c-8b7a-4c65-9d4e-3f2a1b0c9d8e', name: 'Configuration1' }],
+  })
   attachedTo: MediaMachineRefDto[];
 
   @ApiProperty({ description: 'When it was uploaded (ISO 8601).', example: '2026-11-25T10:00:00.000Z' })

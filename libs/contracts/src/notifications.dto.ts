@@ -10,7 +10,8 @@ export class NotificationDto {
   id: string;
 
   @ApiProperty({
-    description: 'lowBalance: the balance does not cover the next charges; suspended: the grace period ran out and running machines were suspended; balanceRestored: a top-up covers the next charges again; hostRemoved: the provider removed the host a machine was stored on.',
+    description:
+      'lowBalance: the balance does not cover the next charges; suspended: the grace period ran out and running machines were suspended; balanceRestored: a top-up covers the next charges again; hostRemoved: the provider removed the host a machine was stored on.',
     enum: NOTIFICATION_KINDS,
     example: 'lowBalance',
   })
@@ -19,7 +20,10 @@ export class NotificationDto {
   @ApiProperty({ description: 'One line.', example: 'Your Virtuoso balance is running low' })
   subject: string;
 
-  @ApiProperty({ description: 'The whole notice, plain text (the email says the same).', example: 'Your balance 0.5 does not cover the next charges of your machines, 3.002016 in all. …' })
+  @ApiProperty({
+    description: 'The whole notice, plain text (the email says the same).',
+    example: 'Your balance 0.5 does not cover the next charges of your machines, 3.002016 in all. …',
+  })
   body: string;
 
   @ApiProperty({ description: 'The machine it is about, if one.', example: null, nullable: true, type: String })

@@ -21,7 +21,25 @@ describe('decimalInteger', () => {
 
 describe('hasControlCharacter', () => {
   it('finds C0, DEL, C1, bidi controls and line separators', () => {
-    for (const text of ['\u0000', 'a\rb', 'a\nb', '\t', '\u001b[31m', '\u007f', '\u0080', '\u009f', '\u061c', '\u200e', '\u200f', '\u202a', '\u202e', '\u2066', '\u2069', '\u2028', '\u2029']) {
+    for (const text of [
+      '\u0000',
+      'a\rb',
+      'a\nb',
+      '\t',
+      '\u001b[31m',
+      '\u007f',
+      '\u0080',
+      '\u009f',
+      '\u061c',
+      '\u200e',
+      '\u200f',
+      '\u202a',
+      '\u202e',
+      '\u2066',
+      '\u2069',
+      '\u2028',
+      '\u2029',
+    ]) {
       expect(hasControlCharacter(text), JSON.stringify(text)).toBe(true);
     }
   });

@@ -39,7 +39,13 @@ export function IsQueryInteger(field: string, min: number, max: number) {
     // Text that is not plain decimal digits stays text, which the check below refuses.
     Transform(({ value }) => decimalInteger(value) ?? value),
     // One check, so one message per parameter.
-    ValidateBy({ name: 'isQueryInteger', validator: { validate: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max } }, { message }),
+    ValidateBy(
+      {
+        name: 'isQueryInteger',
+        validator: { validate: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max },
+      },
+      { message },
+    ),
   );
 }
 
@@ -47,7 +53,10 @@ export function IsQueryInteger(field: string, min: number, max: number) {
 export function IsQueryBoolean(field: string) {
   return applyDecorators(
     Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)),
-    ValidateBy({ name: 'isQueryBoolean', validator: { validate: (value: unknown) => typeof value === 'boolean' } }, { message: `${field} must be true or false` }),
+    ValidateBy(
+      { name: 'isQueryBoolean', validator: { validate: (value: unknown) => typeof value === 'boolean' } },
+      { message: `${field} must be true or false` },
+    ),
   );
 }
 

@@ -77,7 +77,9 @@ export function moneyToUnits(text: string): bigint {
 /** Integer units back to canonical money text: 50_000_000_000n → '0.05'; −1n → '-0.000000000001'. */
 export function unitsToMoney(units: bigint): string {
   const negative = units < 0n;
-  const digits = abs(units).toString().padStart(MONEY_SCALE + 1, '0');
+  const digits = abs(units)
+    .toString()
+    .padStart(MONEY_SCALE + 1, '0');
   const whole = digits.slice(0, digits.length - MONEY_SCALE);
   const fraction = digits.slice(digits.length - MONEY_SCALE).replace(/0+$/, '');
   return (negative ? '-' : '') + whole + (fraction ? `.${fraction}` : '');

@@ -13,13 +13,19 @@ const fifty: MeterTerms = { providerId: 'virt8', storagePrice: '0.000000001', st
 const config1: MeterTerms = { providerId: 'virt17', storagePrice: '3', storageAmountDays: 30, runningPrice: '0.002016', runningUnitSeconds: 3600 };
 
 describe('formatRate: exact rates as plain decimals', () => {
-  it('fig. 23: 0.000000001 per 3600 s is 0.00000000000027777777777778 per second (the report\'s 2.7777777777778e-13)', () => {
+  it("fig. 23: 0.000000001 per 3600 s is 0.00000000000027777777777778 per second (the report's 2.7777777777778e-13)", () => {
     // 1e-9 / 3600 = 1/3.6e12 = 2.77…e-13: 14 significant digits, half-up, from the 13th decimal
     expect(formatRate(Ratio.parse('0.000000001').div(Ratio.of(3600)))).toBe('0.00000000000027777777777778');
   });
 
   it('fig. 22: terminating rates are exact, whatever their length: 3/30 + 1e-9/10 = 0.1000000001', () => {
-    expect(formatRate(Ratio.parse('3').div(Ratio.of(30)).add(Ratio.parse('0.000000001').div(Ratio.of(10))))).toBe('0.1000000001');
+    expect(
+      formatRate(
+        Ratio.parse('3')
+          .div(Ratio.of(30))
+          .add(Ratio.parse('0.000000001').div(Ratio.of(10))),
+      ),
+    ).toBe('0.1000000001');
     expect(formatRate(Ratio.of(1, 2n ** 20n))).toBe('0.00000095367431640625'); // 2^-20 terminates in 20 digits
     expect(formatRate(Ratio.ZERO)).toBe('0');
     expect(formatRate(Ratio.of(-1, 3))).toBe('-0.33333333333333');
@@ -34,7 +40,10 @@ describe('formatRate: exact rates as plain decimals', () => {
         const text = formatRate(value);
         expect(text).toMatch(/^-?\d+(\.\d+)?$/);
         if (value.isZero()) return;
-        const digits = text.replace(/^-?0\.?0*/, '').replace('.', '').replace(/^-/, '');
+        const digits = text
+          .replace(/^-?0\.?0*/, '')
+          .replace('.', '')
+          .replace(/^-/, '');
         expect(digits.length).toBeLessThanOrEqual(30);
         // |shown − exact| ≤ half a unit of the last digit shown
         const error = Ratio.parse(text).sub(value);
@@ -70,7 +79,7 @@ describe('money as integer units', () => {
   });
 });
 
-describe('nextDebitsAmount: what a buyer must hold for a machine\'s next debits', () => {
+describe("nextDebitsAmount: what a buyer must hold for a machine's next debits", () => {
   it('a stored machine owes its next storage period; a running one that and its next slice', () => {
     // Configuration1 (fig. 22): 3 per 30 days; running, 3 + 0.002016
     const stored = meterOnStored({ machineId: 'm', buyerId: 'b', at: T0, ...config1 }).meter;
@@ -113,7 +122,16 @@ describe('meterOnRestored: stored again after its host was removed', () => {
 });
 
 describe('market resource prices in normalised units', () => {
-  const virt8 = { speedUnit: 1000, speedUnitPrice: '.00001', memoryUnit: 4, memoryUnitPrice: '.00001', runningUnitAmount: 3600, storageUnit: 100, storageUnitPrice: '.01', storageAmount: 30 };
+  const virt8 = {
+    speedUnit: 1000,
+    speedUnitPrice: '.00001',
+    memoryUnit: 4,
+    memoryUnitPrice: '.00001',
+    runningUnitAmount: 3600,
+    storageUnit: 100,
+    storageUnitPrice: '.01',
+    storageAmount: 30,
+  };
 
   it('virt8: 0.00001 per 1000 bogomips per second, 0.0000025 per MB per second, 0.01 per 100 MB per day', () => {
     expect(resourcePrices(virt8)).toEqual({ speedPer1000BogomipsPerSecond: '0.00001', memoryPerMbPerSecond: '0.0000025', storagePer100MbPerDay: '0.01' });

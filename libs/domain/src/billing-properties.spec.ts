@@ -271,7 +271,7 @@ function oracle(events: readonly Event[], end: number): Expected[] {
   let cumulative = 0; // running time before runs[j]
   let j = 0;
   let boundary = 0;
-  for (let k = 0; j < runs.length; ) {
+  for (let k = 0; j < runs.length;) {
     const run = runs[j];
     const length = run.to - run.from;
     if (boundary > cumulative + length) {

@@ -188,7 +188,11 @@ describe('running slices', () => {
 
   it('a stop at the exact instant a slice runs out prepays the next slice (kept for the next start)', () => {
     // slice 0 from t runs out at t + 3600 s; the charge due then is made before the stop applies
-    const { meter, charges } = chain(stored, (m) => meterOnStart(m, t), (m) => meterOnStop(m, t + 3600 * S));
+    const { meter, charges } = chain(
+      stored,
+      (m) => meterOnStart(m, t),
+      (m) => meterOnStop(m, t + 3600 * S),
+    );
     expect(keys(charges)).toEqual([`storage:m:${t}:0`, 'running:m:0', 'running:m:1']);
     expect(meter.prepaidMsLeft).toBe(3600 * S);
     expect(meterOnStart(meter, t + 4000 * S).charges).toEqual([]);
@@ -252,7 +256,11 @@ describe('storage periods and the daemon', () => {
 
   it('removal stops all charges; a removal at the exact start of a period pays that period', () => {
     // 10-day periods from t; removed at t + 20 days exactly: period 2 (due t + 20 days) is charged first
-    const { meter, charges } = chain(store('fifty', fifty, t), (m) => meterOnStart(m, t + D), (m) => meterOnRemoved(m, t + 20 * D));
+    const { meter, charges } = chain(
+      store('fifty', fifty, t),
+      (m) => meterOnStart(m, t + D),
+      (m) => meterOnRemoved(m, t + 20 * D),
+    );
     expect(keys(charges.filter((c) => c.kind === 'storage'))).toEqual([0, 1, 2].map((k) => `storage:fifty:${t}:${k}`));
     expect(charges.filter((c) => c.kind === 'running').length).toBe(19 * 24 + 1); // slices 0..456 over 19 days
     expect(meter.removedAt).toBe(t + 20 * D);
@@ -312,7 +320,11 @@ describe('migration', () => {
   it('a live migration keeps the machine running across the arrival', () => {
     // running from t (slice 0, 3600 s); live-migrated at t + 600 s: 3000 s left carry over;
     // slice 1 is due at t + 3600 s and is virt5's
-    const { meter } = chain(store('m', configuration1, t), (m) => meterOnStart(m, t), (m) => meterOnArrived(m, t + 600 * S, dest));
+    const { meter } = chain(
+      store('m', configuration1, t),
+      (m) => meterOnStart(m, t),
+      (m) => meterOnArrived(m, t + 600 * S, dest),
+    );
     expect(meter.runningSince).toBe(t);
     expect(nextDebits(meter, t + 600 * S).running).toEqual({ at: t + 3600 * S, inMs: 3000 * S, amount: '0.003744' });
   });
@@ -325,14 +337,26 @@ describe('migration', () => {
 describe('fees, terms and validation', () => {
   it('charges the registration fee once, to the market, under fee:<machineId>', () => {
     expect(registrationFeeCharge({ machineId: 'm', buyerId: 'b', at: T0 })).toEqual({
-      key: 'fee:m', kind: 'fee', machineId: 'm', payer: 'b', payee: MARKET_ACCOUNT, amount: '0.05', dueAt: T0,
+      key: 'fee:m',
+      kind: 'fee',
+      machineId: 'm',
+      payer: 'b',
+      payee: MARKET_ACCOUNT,
+      amount: '0.05',
+      dueAt: T0,
     });
   });
 
   it('takes a quote as terms: virt8 win2000Pro 30 per 30 days, 2.448 per 3600 s', () => {
     const prices = {
-      speedUnit: 1000, speedUnitPrice: '0.00001', memoryUnit: 4, memoryUnitPrice: '0.00001',
-      runningUnitAmount: 3600, storageUnit: 100, storageUnitPrice: '0.01', storageAmount: 30,
+      speedUnit: 1000,
+      speedUnitPrice: '0.00001',
+      memoryUnit: 4,
+      memoryUnitPrice: '0.00001',
+      runningUnitAmount: 3600,
+      storageUnit: 100,
+      storageUnitPrice: '0.01',
+      storageAmount: 30,
     };
     // (4 + 64) × 0.00001 × 3600 = 2.448; 1000/100 × 0.01 × 30 = 3
     const terms = termsFromQuote('virt8', quote(prices, { speed: 4000, memory: 256, disk: 1000 }));
@@ -359,9 +383,7 @@ describe('the ledger', () => {
     const { meter, charges } = chain(store('m', configuration1, T0), (m) => meterOnStart(m, T0));
     let balances: Record<string, string> = {};
     const entries: LedgerEntry[] = [];
-    const movements = [
-      topUpMovement({ key: 'topup:1', buyerId: 'ResourceBuyer', amount: '10', at: T0 - 2 }),
-    ];
+    const movements = [topUpMovement({ key: 'topup:1', buyerId: 'ResourceBuyer', amount: '10', at: T0 - 2 })];
     for (const movement of movements) {
       const posted = postMovement(balances, movement);
       balances = posted.balances;

@@ -97,8 +97,7 @@ export interface DueOptions {
 }
 
 export const feeKey = (machineId: string): string => `fee:${machineId}`;
-export const storageKey = (machineId: string, storedAt: number, periodIndex: number): string =>
-  `storage:${machineId}:${storedAt}:${periodIndex}`;
+export const storageKey = (machineId: string, storedAt: number, periodIndex: number): string => `storage:${machineId}:${storedAt}:${periodIndex}`;
 export const runningKey = (machineId: string, sliceIndex: number): string => `running:${machineId}:${sliceIndex}`;
 
 function instant(value: number, field: string): number {
@@ -151,8 +150,7 @@ export function termsFromQuote(providerId: string, quote: Quote): MeterTerms {
 const storagePeriodMs = (meter: MeterTerms): number => meter.storageAmountDays * MS_PER_DAY;
 const sliceMs = (meter: MeterTerms): number => meter.runningUnitSeconds * MS_PER_SECOND;
 const nextStorageAt = (meter: MachineMeter): number => meter.storedAt + meter.storagePeriodsCharged * storagePeriodMs(meter);
-const prepaidRunsOutAt = (meter: MachineMeter): number | null =>
-  meter.runningSince === null ? null : meter.asOf + meter.prepaidMsLeft;
+const prepaidRunsOutAt = (meter: MachineMeter): number | null => (meter.runningSince === null ? null : meter.asOf + meter.prepaidMsLeft);
 
 /** Moves the meter's clock forward to t (t ≥ asOf), consuming prepaid time while running. */
 function advance(meter: MachineMeter, t: number): MachineMeter {

@@ -92,7 +92,10 @@ export function abandonTransient(machine: MachineView): Settlement | null {
   const from = machine.previousState ?? assumedPreviousState(machine.state);
   if (!from) return null;
   if (machine.state === 'storing') {
-    return settlement('registered', machine.version, 'the agent did not answer and has sent no heartbeat since: the store is undone', { release: true, unstore: true });
+    return settlement('registered', machine.version, 'the agent did not answer and has sent no heartbeat since: the store is undone', {
+      release: true,
+      unstore: true,
+    });
   }
   return settlement(from, machine.version, `the agent did not answer and has sent no heartbeat since: back to ${from}`);
 }

@@ -79,15 +79,36 @@ describe('the transition table', () => {
   it('marks exactly the in-between states as transient, and groups states for "my computers"', () => {
     expect(STATES.filter(isTransient)).toEqual(['storing', 'starting', 'stopping', 'suspending', 'resuming', 'migrating', 'deleting']);
     expect(stateGroups).toEqual([
-      'registered', 'stored', 'running', 'stopped', 'suspended',
-      'storing', 'starting', 'stopping', 'suspending', 'resuming', 'migrating', 'deleting',
+      'registered',
+      'stored',
+      'running',
+      'stopped',
+      'suspended',
+      'storing',
+      'starting',
+      'stopping',
+      'suspending',
+      'resuming',
+      'migrating',
+      'deleting',
     ]);
   });
 
   it('reports instant actions as not changing state', () => {
-    expect(beginAction({ state: 'registered', version: 0 }, 'edit')).toMatchObject({ ok: true, transient: 'registered', target: 'registered', changesState: false });
+    expect(beginAction({ state: 'registered', version: 0 }, 'edit')).toMatchObject({
+      ok: true,
+      transient: 'registered',
+      target: 'registered',
+      changesState: false,
+    });
     expect(beginAction({ state: 'running', version: 3 }, 'console')).toMatchObject({ ok: true, transient: 'running', target: 'running', changesState: false });
-    expect(beginAction({ state: 'stored', version: 1 }, 'start')).toMatchObject({ ok: true, previousState: 'stored', transient: 'starting', target: 'running', changesState: true });
+    expect(beginAction({ state: 'stored', version: 1 }, 'start')).toMatchObject({
+      ok: true,
+      previousState: 'stored',
+      transient: 'starting',
+      target: 'running',
+      changesState: true,
+    });
   });
 });
 
@@ -178,7 +199,16 @@ describe('what each state means for billing, the VM and the reconciler', () => {
   it('bills storage from a completed store until deleted: not while registered, storing or deleted', () => {
     // 13 states − registered, storing, deleted = 10 billed; a delete under way is still billed.
     expect(STATES.filter((state) => BILLED_STATES.has(state))).toEqual([
-      'stored', 'starting', 'running', 'stopping', 'stopped', 'suspending', 'suspended', 'resuming', 'migrating', 'deleting',
+      'stored',
+      'starting',
+      'running',
+      'stopping',
+      'stopped',
+      'suspending',
+      'suspended',
+      'resuming',
+      'migrating',
+      'deleting',
     ]);
   });
 
@@ -210,13 +240,19 @@ describe('what each state means for billing, the VM and the reconciler', () => {
     for (const transient of TRANSIENT_STATES) {
       const from = assumedPreviousState(transient);
       if (!from) continue;
-      expect(ACTIONS.some((action) => {
-        const begun = beginAction({ state: from, version: 1 }, action);
-        return begun.ok && begun.transient === transient;
-      })).toBe(true);
+      expect(
+        ACTIONS.some((action) => {
+          const begun = beginAction({ state: from, version: 1 }, action);
+          return begun.ok && begun.transient === transient;
+        }),
+      ).toBe(true);
     }
     // States at rest have none.
-    expect(STATES.filter((state) => !isTransient(state)).map(assumedPreviousState).every((state) => state === null)).toBe(true);
+    expect(
+      STATES.filter((state) => !isTransient(state))
+        .map(assumedPreviousState)
+        .every((state) => state === null),
+    ).toBe(true);
   });
 });
 

@@ -208,10 +208,7 @@ export function beginAction(machine: MachineStatus, action: MachineAction): Begi
  * identifies the action (each transient is reached from a given state by one action only).
  * A failure returns to previousState with the version unchanged.
  */
-export function completeAction(
-  machine: MachineStatus & { previousState: MachineState },
-  outcome: 'succeeded' | 'failed',
-): MachineStatus {
+export function completeAction(machine: MachineStatus & { previousState: MachineState }, outcome: 'succeeded' | 'failed'): MachineStatus {
   if (!isTransient(machine.state)) {
     throw new RangeError(`A machine that is ${machine.state} has no action to complete`);
   }

@@ -55,7 +55,12 @@ describe('judging a buyer', () => {
     const clear = { lowSince: null, overdrawnSince: null, heldAt: null };
     expect(judgeLowBalance(100n, 100n, held, TUESDAY + 1)).toEqual({ short: false, standing: clear, warn: false, restored: true });
     // Low but never held: cleared without a "restored" notice.
-    expect(judgeLowBalance(150n, 100n, { lowSince: MONDAY, overdrawnSince: null, heldAt: null }, TUESDAY)).toEqual({ short: false, standing: clear, warn: false, restored: false });
+    expect(judgeLowBalance(150n, 100n, { lowSince: MONDAY, overdrawnSince: null, heldAt: null }, TUESDAY)).toEqual({
+      short: false,
+      standing: clear,
+      warn: false,
+      restored: false,
+    });
     // A buyer with no standing who is covered: nothing to say.
     expect(judgeLowBalance(150n, 100n, undefined, TUESDAY)).toEqual({ short: false, standing: clear, warn: false, restored: false });
   });

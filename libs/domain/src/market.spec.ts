@@ -96,9 +96,11 @@ describe('market average against a plain reference', () => {
     return {
       storagePerMonth: roundMoney(mean((p) => Ratio.of(size.disk, p.storageUnit).mul(Ratio.parse(p.storageUnitPrice))).mul(Ratio.of(30))),
       runningPerHour: roundMoney(
-        mean((p) => Ratio.of(size.speed, p.speedUnit).mul(Ratio.parse(p.speedUnitPrice)).add(Ratio.of(size.memory, p.memoryUnit).mul(Ratio.parse(p.memoryUnitPrice)))).mul(
-          Ratio.of(3600),
-        ),
+        mean((p) =>
+          Ratio.of(size.speed, p.speedUnit)
+            .mul(Ratio.parse(p.speedUnitPrice))
+            .add(Ratio.of(size.memory, p.memoryUnit).mul(Ratio.parse(p.memoryUnitPrice))),
+        ).mul(Ratio.of(3600)),
       ),
       hostCount: fitting.length,
     };

@@ -174,7 +174,15 @@ describe('tie ordering', () => {
     //   (a period, not a rate). Storage 10 × 0.01 = 0.1 /day on all three, 20 × 0.005 on 'c'.
     const a = host('a', { ...virt8Prices, runningUnitAmount: 60 });
     const b = host('b', { ...virt8Prices, speedUnitPrice: '1e-5', memoryUnitPrice: '1e-5' });
-    const c = host('c', { ...virt8Prices, speedUnit: 2000, speedUnitPrice: '0.00002', memoryUnit: 8, memoryUnitPrice: '0.00002', storageUnit: 50, storageUnitPrice: '0.005' });
+    const c = host('c', {
+      ...virt8Prices,
+      speedUnit: 2000,
+      speedUnitPrice: '0.00002',
+      memoryUnit: 8,
+      memoryUnitPrice: '0.00002',
+      storageUnit: 50,
+      storageUnitPrice: '0.005',
+    });
     expect(names(storeSearch([c, b, a], win2000Pro, asked))).toEqual(['a', 'b', 'c']);
     expect(names(storeSearch([c, b, a], win2000Pro, asked, { limit: 2 }))).toEqual(['a', 'b']);
     // 'a' quotes its own period: 0.00068 × 60 = 0.0408 per 60 s, the same 2.448 per hour
@@ -208,7 +216,9 @@ describe('tie ordering', () => {
 describe('search against a plain reference (filter, stable sort of exact Ratios, slice)', () => {
   // The rules written the slow, obvious way, independently of pricing.ts's fast path.
   const rateRunning = (p: HostPrices, s: MachineSize) =>
-    Ratio.of(s.speed, p.speedUnit).mul(Ratio.parse(p.speedUnitPrice)).add(Ratio.of(s.memory, p.memoryUnit).mul(Ratio.parse(p.memoryUnitPrice)));
+    Ratio.of(s.speed, p.speedUnit)
+      .mul(Ratio.parse(p.speedUnitPrice))
+      .add(Ratio.of(s.memory, p.memoryUnit).mul(Ratio.parse(p.memoryUnitPrice)));
   const rateStorage = (p: HostPrices, s: MachineSize) => Ratio.of(s.disk, p.storageUnit).mul(Ratio.parse(p.storageUnitPrice));
   const reference = (hosts: MarketHost[], size: MachineSize, asked: AskedPrices | null, skip: string | null, limit?: number) => {
     const qualifying = hosts
@@ -234,8 +244,17 @@ describe('search against a plain reference (filter, stable sort of exact Ratios,
     }));
     return { offers, total: qualifying.length };
   };
-  const shape = (result: { offers: Array<{ host: MarketHost; quote: { runningPrice: string; storagePrice: string; runningPerHour: string; storagePerMonth: string } }>; total: number }) => ({
-    offers: result.offers.map(({ host: h, quote: q }) => ({ id: h.id, runningPrice: q.runningPrice, storagePrice: q.storagePrice, runningPerHour: q.runningPerHour, storagePerMonth: q.storagePerMonth })),
+  const shape = (result: {
+    offers: Array<{ host: MarketHost; quote: { runningPrice: string; storagePrice: string; runningPerHour: string; storagePerMonth: string } }>;
+    total: number;
+  }) => ({
+    offers: result.offers.map(({ host: h, quote: q }) => ({
+      id: h.id,
+      runningPrice: q.runningPrice,
+      storagePrice: q.storagePrice,
+      runningPerHour: q.runningPerHour,
+      storagePerMonth: q.storagePerMonth,
+    })),
     total: result.total,
   });
 

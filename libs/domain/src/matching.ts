@@ -56,9 +56,7 @@ export function hasRoomFor(host: Pick<MarketHost, 'total' | 'reserved'>, size: M
 /** Storing reserves speed, memory and storage whether or not the machine runs (report note 15). */
 export function reserve(reserved: HostCapacity, size: MachineSize, total: HostCapacity): HostCapacity {
   if (!fits(freeResources(total, reserved), size)) {
-    throw new RangeError(
-      `Cannot reserve ${describe(size)}: only ${describe(asSize(freeResources(total, reserved)))} is free`,
-    );
+    throw new RangeError(`Cannot reserve ${describe(size)}: only ${describe(asSize(freeResources(total, reserved)))} is free`);
   }
   return { speed: reserved.speed + size.speed, memory: reserved.memory + size.memory, storage: reserved.storage + size.disk };
 }
@@ -199,12 +197,7 @@ function search<H extends MarketHost>(
  * Hosts that can hold the machine at rates the buyer's asked prices accept (exact rates, equal
  * accepted), cheapest to run first, then cheapest to store, then by name.
  */
-export function storeSearch<H extends MarketHost>(
-  hosts: readonly H[],
-  size: MachineSize,
-  asked: AskedPrices,
-  options: SearchOptions = {},
-): SearchResult<H> {
+export function storeSearch<H extends MarketHost>(hosts: readonly H[], size: MachineSize, asked: AskedPrices, options: SearchOptions = {}): SearchResult<H> {
   return search(hosts, size, options, null, askedRates(asked));
 }
 

@@ -60,7 +60,7 @@ describe('explainNoOffer', () => {
     );
   });
 
-  it('none: asks equal to a host\'s exact rates are accepted (2.448 and 3 on a), so nothing stands in the way', () => {
+  it("none: asks equal to a host's exact rates are accepted (2.448 and 3 on a), so nothing stands in the way", () => {
     expect(explainNoOffer([a, b], win2000Pro, { runningPerHour: '2.448', storagePerMonth: '3' })).toEqual({
       reason: 'none',
       message: '1 host can hold it at your asked prices: search again.',
@@ -108,7 +108,9 @@ describe('explainNoOffer', () => {
       message: 'No host is online right now: try again later.',
     });
     const twoOffline = [host('o1', virt8, {}, false), host('o2', virt8, {}, false)];
-    expect(explainNoOffer(twoOffline, win2000Pro, { runningPerHour: '1', storagePerMonth: '1' }).message).toBe('2 hosts could hold it, but their agents are offline: try again later.');
+    expect(explainNoOffer(twoOffline, win2000Pro, { runningPerHour: '1', storagePerMonth: '1' }).message).toBe(
+      '2 hosts could hold it, but their agents are offline: try again later.',
+    );
   });
 
   it('none: an empty market', () => {

@@ -92,13 +92,26 @@ export class AccountsService {
       throw new ApiError(402, `balance ${user.balance} is below the ${entry.what} ${amount}`);
     }
     await this.ledger.post(em, [
-      { key: entry.key, kind: entry.kind, from: userAccount(userId), to: entry.to ?? MARKET_ACCOUNT, amount, at: entry.at ?? this.clock.now(), machineId: entry.machineId ?? null },
+      {
+        key: entry.key,
+        kind: entry.kind,
+        from: userAccount(userId),
+        to: entry.to ?? MARKET_ACCOUNT,
+        amount,
+        at: entry.at ?? this.clock.now(),
+        machineId: entry.machineId ?? null,
+      },
     ]);
     return this.balanceOf(em, userId);
   }
 
   /** Moves `amount` into the user's account from `from` (outside, for top-ups). Returns the new balance. */
-  async credit(em: EntityManager, user: Pick<User, 'id'>, amount: string, entry: { key: string; kind: LedgerKind; from: string; at?: number }): Promise<string> {
+  async credit(
+    em: EntityManager,
+    user: Pick<User, 'id'>,
+    amount: string,
+    entry: { key: string; kind: LedgerKind; from: string; at?: number },
+  ): Promise<string> {
     await this.ledger.post(em, [{ key: entry.key, kind: entry.kind, from: entry.from, to: userAccount(user.id), amount, at: entry.at ?? this.clock.now() }]);
     return this.balanceOf(em, user.id);
   }

@@ -83,7 +83,10 @@ export class LedgerService {
     let applied = unique;
     if ((await this.insert(em, unique)) !== unique.length) {
       await exec(em, 'ROLLBACK TO SAVEPOINT ledger_post', [], true);
-      const existing = await this.existingKeys(em, unique.map((posting) => posting.key));
+      const existing = await this.existingKeys(
+        em,
+        unique.map((posting) => posting.key),
+      );
       this.logger.warn(`skipped ${existing.size} movement(s) already in the ledger, e.g. ${[...existing][0]}`);
       applied = unique.filter((posting) => !existing.has(posting.key));
       if ((await this.insert(em, applied)) !== applied.length) throw new ApiError(409, 'the ledger changed while posting; try again');
@@ -113,7 +116,10 @@ export class LedgerService {
       const sql = new Sql(em);
       // createdAt is the same for every row: bound once, not once a row (placeholders in text order).
       const created = sql.p(createdAt);
-      const rows = sql.values(part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]), perRow);
+      const rows = sql.values(
+        part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]),
+        perRow,
+      );
       const result = await exec(
         em,
         `INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
@@ -141,7 +147,12 @@ export class LedgerService {
     const ids = [...deltas.keys()];
     for (const part of rowParts(em, ids, 3)) {
       const read = new Sql(em);
-      const rows = await select<{ id: string; balance: string }>(em, `SELECT "id", "balance" FROM "users" WHERE "id" IN ${read.inList(part)}`, read.params, true);
+      const rows = await select<{ id: string; balance: string }>(
+        em,
+        `SELECT "id", "balance" FROM "users" WHERE "id" IN ${read.inList(part)}`,
+        read.params,
+        true,
+      );
       if (rows.length !== part.length) {
         const missing = part.filter((id) => !rows.some((row) => row.id === id));
         throw new Error(`no such user account: ${missing.slice(0, 3).map(userAccount).join(', ')}`);
@@ -154,8 +165,7 @@ export class LedgerService {
       });
       const result = await exec(
         em,
-        `UPDATE "users" SET "balance" = v.column2 FROM ${write.values(values, 3)} AS v ` +
-          `WHERE "users"."id" = v.column1 AND "users"."balance" = v.column3`,
+        `UPDATE "users" SET "balance" = v.column2 FROM ${write.values(values, 3)} AS v ` + `WHERE "users"."id" = v.column1 AND "users"."balance" = v.column3`,
         write.params,
         true,
       );
@@ -176,7 +186,9 @@ export class LedgerService {
     );
     const entries: DomainEntry[] = [];
     for (const row of rows) {
-      entries.push(...ledgerEntries({ key: row.key, kind: row.kind, payer: row.debitAccount, payee: row.creditAccount, amount: row.amount, at: Number(row.at) }));
+      entries.push(
+        ...ledgerEntries({ key: row.key, kind: row.kind, payer: row.debitAccount, payee: row.creditAccount, amount: row.amount, at: Number(row.at) }),
+      );
     }
     const summary = ledgerBalances(entries);
     const users = await select<{ id: string; balance: string }>(em, 'SELECT "id", "balance" FROM "users"', []);

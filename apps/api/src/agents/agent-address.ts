@@ -20,7 +20,10 @@ export const DEFAULT_AGENT_ADDRESSES = 'joined-from';
 /** Parses the variable; problems are pushed (config collects them all before failing). */
 export function parseAgentAddressPolicy(text: string, problems: string[]): AgentAddressPolicy {
   const policy: AgentAddressPolicy = { any: false, joinedFrom: false, blocks: new BlockList(), text };
-  for (const entry of text.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     if (entry === 'any') policy.any = true;
     else if (entry === 'joined-from') policy.joinedFrom = true;
     else {
@@ -42,7 +45,10 @@ export function parseAgentAddressPolicy(text: string, problems: string[]): Agent
 
 /** An IPv4 address as IPv6 (`::ffff:1.2.3.4`, how a dual-stack server sees IPv4 clients) is the IPv4 address. */
 export function plainAddress(address: string): string {
-  const lower = address.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const lower = address
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
   return mapped ? mapped[1] : lower;
 }

@@ -30,7 +30,8 @@ export class AgentAuth {
   async verifyBody(channel: string, envelope: unknown, from?: string): Promise<{ agent: Agent; body: unknown }> {
     const agentId = (envelope as { agentId?: unknown } | null)?.agentId;
     const agent = typeof agentId === 'string' && agentId.length <= 64 ? await this.agents.findOneBy({ id: agentId }) : null;
-    if (!agent) throw this.refuse(channel, envelope && typeof envelope === 'object' && typeof agentId === 'string' ? 'unknown agent' : 'not a signed envelope', from);
+    if (!agent)
+      throw this.refuse(channel, envelope && typeof envelope === 'object' && typeof agentId === 'string' ? 'unknown agent' : 'not a signed envelope', from);
     // verify() checks signature and time first; the nonce it hands over is recorded below, in the database.
     let nonce = '';
     const now = this.wallClock.now();

@@ -65,7 +65,11 @@ beforeAll(async () => {
       probe.close(() => resolve(p));
     });
   });
-  agentApp = await NestFactory.createMicroservice<MicroserviceOptions>(StandInAgentModule, { transport: Transport.TCP, options: { host: '127.0.0.1', port }, logger: false });
+  agentApp = await NestFactory.createMicroservice<MicroserviceOptions>(StandInAgentModule, {
+    transport: Transport.TCP,
+    options: { host: '127.0.0.1', port },
+    logger: false,
+  });
   await agentApp.listen();
   const agent = { id: 'a1', secret, agentHost: '127.0.0.1', agentPort: port, consolePort: port + 1, joinedFrom: '127.0.0.1' } as Agent;
   const agents = { findOneBy: async () => agent } as unknown as Repository<Agent>;
@@ -87,11 +91,20 @@ describe('AgentGateway replies', () => {
   it('refuses a result of another shape with a failed AgentRefusedError naming the field', async () => {
     const stop = gateway.stopVm(target, { machineId, version: 2 });
     await expect(stop).rejects.toBeInstanceOf(AgentRefusedError);
-    await expect(stop).rejects.toMatchObject({ code: 'failed', message: 'the agent of host virt8 answered vm.stop with a malformed result (state must be stopped, running, paused, suspended or absent)' });
-    await expect(gateway.listVms(target)).rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/answered vm\.list with a malformed result \(0\.version must be a whole number/) });
+    await expect(stop).rejects.toMatchObject({
+      code: 'failed',
+      message: 'the agent of host virt8 answered vm.stop with a malformed result (state must be stopped, running, paused, suspended or absent)',
+    });
+    await expect(gateway.listVms(target)).rejects.toMatchObject({
+      code: 'failed',
+      message: expect.stringMatching(/answered vm\.list with a malformed result \(0\.version must be a whole number/),
+    });
   });
 
   it("passes an agent's refusal on with its code, as before", async () => {
-    await expect(gateway.suspendVm(target, { machineId, version: 2 })).rejects.toMatchObject({ code: 'conflict', message: 'the agent of host virt8 refused: it is stopped' });
+    await expect(gateway.suspendVm(target, { machineId, version: 2 })).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'the agent of host virt8 refused: it is stopped',
+    });
   });
 });

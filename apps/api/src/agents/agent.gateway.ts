@@ -136,7 +136,12 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
    * Sends command C signed for the target's agent and resolves with its result, typed and checked
    * against the protocol's reply DTO (AgentProtocol): an answer of another shape is a failure.
    */
-  private async send<C extends AgentCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs = this.config.agentCommandTimeoutMs): Promise<AgentResult<C>> {
+  private async send<C extends AgentCommand>(
+    target: AgentTarget,
+    pattern: C,
+    body: AgentRequest<C>,
+    timeoutMs = this.config.agentCommandTimeoutMs,
+  ): Promise<AgentResult<C>> {
     const agent = await this.agentOf(target);
     const client = await this.connect(target, agent);
     const started = performance.now();
@@ -182,7 +187,9 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     const address = `${agent.agentHost}:${agent.agentPort}`;
     // Agents joined before joinedFrom was kept are taken at the address they reported then.
     if (!agentAddressAllowed(this.config.agentAddresses, agent.agentHost, agent.joinedFrom ?? agent.agentHost)) {
-      this.logger.warn(`agent ${agent.id} of host ${target.hostName}: not dialling ${address}, which VIRTUOSO_AGENT_ADDRESSES=${this.config.agentAddresses.text} does not allow`);
+      this.logger.warn(
+        `agent ${agent.id} of host ${target.hostName}: not dialling ${address}, which VIRTUOSO_AGENT_ADDRESSES=${this.config.agentAddresses.text} does not allow`,
+      );
       throw new AgentUnavailableError(unreachable(target.hostName));
     }
     let connection = this.connections.get(agent.id);

@@ -76,10 +76,14 @@ export class AgentsController {
   @Post('heartbeat')
   @Public()
   @HttpCode(204)
-  @ApiBody({ type: SignedEnvelopeDto, description: "A Heartbeat (facts, every machine's state, events) signed with the agent's secret on channel /api/agents/heartbeat." })
+  @ApiBody({
+    type: SignedEnvelopeDto,
+    description: "A Heartbeat (facts, every machine's state, events) signed with the agent's secret on channel /api/agents/heartbeat.",
+  })
   @ApiOperation({
     summary: "A provider agent's heartbeat (called by the agent every few seconds)",
-    description: 'Records the facts and machine states; events (guest power-off, crash) stop running machines with version + 1. Unsigned, tampered, stale or replayed: 401, nothing recorded.',
+    description:
+      'Records the facts and machine states; events (guest power-off, crash) stop running machines with version + 1. Unsigned, tampered, stale or replayed: 401, nothing recorded.',
   })
   @ApiNoContentResponse({ description: 'Recorded; the events are acknowledged.' })
   @ApiErrors(400, [401, 'Not signed by a joined agent, stale, or replayed. Nothing was recorded.'])

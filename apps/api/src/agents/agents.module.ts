@@ -26,7 +26,16 @@ import { Reconciler } from './reconciler.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Agent, AgentNonce, JoinToken, Host, Machine]), CatalogModule, ProvidersModule, MachineCoreModule],
   controllers: [AgentsController],
-  providers: [AgentsService, AgentAuth, AgentDownloads, ImageStore, Reconciler, AgentGateway, RetireDeletedHostAgent, { provide: HOST_AGENT_GATEWAY, useExisting: AgentGateway }],
+  providers: [
+    AgentsService,
+    AgentAuth,
+    AgentDownloads,
+    ImageStore,
+    Reconciler,
+    AgentGateway,
+    RetireDeletedHostAgent,
+    { provide: HOST_AGENT_GATEWAY, useExisting: AgentGateway },
+  ],
   exports: [AgentsService, AgentAuth, ImageStore, Reconciler, HOST_AGENT_GATEWAY],
 })
 export class AgentsModule {}

@@ -48,7 +48,16 @@ export interface AgentCommandLine {
 
 /** The line the "add host" page shows (npm run agent is the repository's script for apps/provider-agent). */
 export function agentCommand(line: AgentCommandLine): string {
-  const parts = ['npm run agent --', '--frontend', line.frontendUrl, ...(line.token ? ['--join', line.token] : []), '--data', line.dataDir, '--port', String(line.port)];
+  const parts = [
+    'npm run agent --',
+    '--frontend',
+    line.frontendUrl,
+    ...(line.token ? ['--join', line.token] : []),
+    '--data',
+    line.dataDir,
+    '--port',
+    String(line.port),
+  ];
   if (line.consolePort) parts.push('--console-port', String(line.consolePort));
   return parts.join(' ');
 }
@@ -170,7 +179,9 @@ export class AgentsService {
     // The API will dial this address: only what the operator's policy allows (by default the address the agent joins from).
     const joinedFrom = from ? plainAddress(from).slice(0, 64) : null;
     if (!agentAddressAllowed(this.config.agentAddresses, dto.agentHost, joinedFrom)) {
-      this.logger.warn(`join refused${from ? ` from ${from}` : ''}: agentHost ${dto.agentHost} is not allowed by VIRTUOSO_AGENT_ADDRESSES=${this.config.agentAddresses.text}`);
+      this.logger.warn(
+        `join refused${from ? ` from ${from}` : ''}: agentHost ${dto.agentHost} is not allowed by VIRTUOSO_AGENT_ADDRESSES=${this.config.agentAddresses.text}`,
+      );
       const allowed = this.config.agentAddresses.joinedFrom && joinedFrom ? `the address it joins from (${joinedFrom})` : 'an address this market allows';
       throw badRequest('agentHost', `agentHost must be ${allowed}: the market connects to agents only there (operator setting VIRTUOSO_AGENT_ADDRESSES)`);
     }
@@ -196,7 +207,9 @@ export class AgentsService {
       if (!token.hostId) return null;
       const host = await em.findOneBy(Host, { id: token.hostId, ownerId: token.providerId });
       if (!host || host.agentId) {
-        this.logger.warn(`agent ${agent.id} joined with a token for host ${token.hostId}, which ${host ? 'has an agent by now' : 'is gone'}; it serves no host yet`);
+        this.logger.warn(
+          `agent ${agent.id} joined with a token for host ${token.hostId}, which ${host ? 'has an agent by now' : 'is gone'}; it serves no host yet`,
+        );
         return null;
       }
       await em.update(Host, { id: host.id }, { agentId: agent.id, agentHost: agent.agentHost, agentPort: agent.agentPort, updatedAt: now });

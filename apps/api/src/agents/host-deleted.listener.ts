@@ -27,8 +27,14 @@ export class RetireDeletedHostAgent {
     await this.gateway
       .retireAgent({ hostId, hostName, agentId }, { reason: `its host ${hostName} was deleted from the market` })
       .then(() => this.logger.log(`the agent of the deleted host ${hostName} (${agentId}) stopped serving`))
-      .catch((error: unknown) => this.logger.warn(`could not tell the agent of the deleted host ${hostName} (${agentId}) to stop serving: ${error instanceof Error ? error.message : String(error)}`))
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `could not tell the agent of the deleted host ${hostName} (${agentId}) to stop serving: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      )
       .then(() => this.agents.delete({ id: agentId }))
-      .catch((error: unknown) => this.logger.warn(`could not forget the agent ${agentId} of the deleted host ${hostName}: ${error instanceof Error ? error.message : String(error)}`));
+      .catch((error: unknown) =>
+        this.logger.warn(`could not forget the agent ${agentId} of the deleted host ${hostName}: ${error instanceof Error ? error.message : String(error)}`),
+      );
   }
 }

@@ -59,7 +59,9 @@ export class ImageStore implements OnApplicationBootstrap {
     if (missing.length) {
       this.logger.warn(`image store ${this.dir} lacks ${missing.join(', ')}: storing such machines fails until it is built (bash tools/guest-image/build.sh)`);
     } else if (names.length) {
-      this.logger.log(`image store ${this.dir}: ${present.map((name) => `${name} (${Math.round(statSync(join(this.dir, name)).size / 1048576)} MB)`).join(', ')}`);
+      this.logger.log(
+        `image store ${this.dir}: ${present.map((name) => `${name} (${Math.round(statSync(join(this.dir, name)).size / 1048576)} MB)`).join(', ')}`,
+      );
     }
   }
 
@@ -93,9 +95,7 @@ export class ImageStore implements OnApplicationBootstrap {
     if (cached?.key === key) return cached.sha256;
     const fromManifest = this.manifest().files?.[name];
     const sha256 =
-      fromManifest?.sha256 && /^[0-9a-f]{64}$/.test(fromManifest.sha256) && fromManifest.bytes === size
-        ? Promise.resolve(fromManifest.sha256)
-        : hashFile(path);
+      fromManifest?.sha256 && /^[0-9a-f]{64}$/.test(fromManifest.sha256) && fromManifest.bytes === size ? Promise.resolve(fromManifest.sha256) : hashFile(path);
     this.hashes.set(name, { key, sha256 });
     sha256.catch(() => this.hashes.delete(name));
     return sha256;

@@ -1,7 +1,19 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { AgentEvent, AgentVmState } from '@virtuoso/contracts';
-import { HOSTED_STATES, type MachineState, type Seen, type Settlement, abandonTransient, applyEvent, completeAction, isTransient, reportedRunning, settleAtRest, settleTransient } from '@virtuoso/domain';
+import {
+  HOSTED_STATES,
+  type MachineState,
+  type Seen,
+  type Settlement,
+  abandonTransient,
+  applyEvent,
+  completeAction,
+  isTransient,
+  reportedRunning,
+  settleAtRest,
+  settleTransient,
+} from '@virtuoso/domain';
 import { In, IsNull, Not, Repository } from 'typeorm';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { Daemons, SinglePass } from '../common/daemons';
@@ -86,14 +98,22 @@ export class Reconciler implements OnApplicationBootstrap {
         continue;
       }
       if (next.version !== event.version) {
-        this.logger.warn(`${machine.name} (${machine.id}): the agent reports version ${event.version} after ${event.kind}, the lifecycle says ${next.version}; keeping ${next.version}, the reconciler aligns it`);
+        this.logger.warn(
+          `${machine.name} (${machine.id}): the agent reports version ${event.version} after ${event.kind}, the lifecycle says ${next.version}; keeping ${next.version}, the reconciler aligns it`,
+        );
       }
       const crashed = event.kind === 'crashed';
       const written = await this.db.transaction((em) =>
         this.store.write(
           em,
           machine,
-          { state: next.state, version: next.version, previousState: null, transientSince: null, lastError: crashed ? `the virtual machine ended unexpectedly: ${event.detail ?? 'crashed'}`.slice(0, 500) : null },
+          {
+            state: next.state,
+            version: next.version,
+            previousState: null,
+            transientSince: null,
+            lastError: crashed ? `the virtual machine ended unexpectedly: ${event.detail ?? 'crashed'}`.slice(0, 500) : null,
+          },
           crashed ? 'crashed' : 'guest-powered-off',
         ),
       );
@@ -206,16 +226,17 @@ export class Reconciler implements OnApplicationBootstrap {
     const written = await this.db.transaction(async (em) => {
       const fresh = await em.findOneBy(Machine, { id: machine.id });
       if (!fresh || fresh.revision !== machine.revision) return null; // it moved meanwhile: next pass
-      const succeeded =
-        isTransient(fresh.state) && fresh.previousState
-          ? safeTarget(fresh) === outcome.state
-          : true;
+      const succeeded = isTransient(fresh.state) && fresh.previousState ? safeTarget(fresh) === outcome.state : true;
       const changes: Partial<Machine> = {
         state: outcome.state,
         version: outcome.version,
         previousState: null,
         transientSince: null,
-        lastError: succeeded ? (isTransient(fresh.state) ? null : fresh.lastError) : `${describeAction(fresh)} settled from the agent's heartbeat: ${outcome.note}`.slice(0, 500),
+        lastError: succeeded
+          ? isTransient(fresh.state)
+            ? null
+            : fresh.lastError
+          : `${describeAction(fresh)} settled from the agent's heartbeat: ${outcome.note}`.slice(0, 500),
       };
       if (outcome.release && fresh.hostId) await this.hosts.release(em, fresh.hostId, { speed: fresh.speed, memory: fresh.memory, disk: fresh.disk });
       if (outcome.unstore) Object.assign(changes, { hostId: null, storagePrice: null, storageAmount: null, runningPrice: null, runningUnitAmount: null });

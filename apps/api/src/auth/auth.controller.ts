@@ -15,7 +15,10 @@ export class AuthController {
 
   @Public()
   @Post('signup')
-  @ApiOperation({ summary: 'Create a buyer or provider account and sign in', description: 'Sets the `virtuoso_session` cookie (HttpOnly, SameSite=Lax). A new buyer starts with the sign-up credit.' })
+  @ApiOperation({
+    summary: 'Create a buyer or provider account and sign in',
+    description: 'Sets the `virtuoso_session` cookie (HttpOnly, SameSite=Lax). A new buyer starts with the sign-up credit.',
+  })
   @ApiCreatedResponse({ type: UserDto, description: 'The new account; the session cookie is set.' })
   @ApiErrors(400, 409)
   signUp(@Body() dto: SignUpDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<UserDto> {
@@ -25,7 +28,11 @@ export class AuthController {
   @Public()
   @Post('signin')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in with handle and password', description: 'Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address, for one handle from any addresses, or from one address on any handles are refused for a while (429 with Retry-After).' })
+  @ApiOperation({
+    summary: 'Sign in with handle and password',
+    description:
+      'Sets the `virtuoso_session` cookie. Repeated failures for one handle from one address, for one handle from any addresses, or from one address on any handles are refused for a while (429 with Retry-After).',
+  })
   @ApiOkResponse({ type: UserDto, description: 'Signed in; the session cookie is set.' })
   @ApiErrors(400, [401, 'The handle or the password is wrong.'], 429)
   signIn(@Body() dto: SignInDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<UserDto> {
@@ -61,9 +68,17 @@ export class AuthController {
 
   @Post('tokens')
   @ApiSignedIn()
-  @ApiOperation({ summary: 'Create a personal API token', description: 'The token is in the answer once; only its hash is kept. Send it as `Authorization: Bearer <token>`.' })
+  @ApiOperation({
+    summary: 'Create a personal API token',
+    description: 'The token is in the answer once; only its hash is kept. Send it as `Authorization: Bearer <token>`.',
+  })
   @ApiCreatedResponse({ type: CreatedApiTokenDto, description: 'The token, with its secret shown this once.' })
-  @ApiErrors(400, 401, [403, 'Called with an API token: API tokens cannot create tokens.'], [409, 'The API token quota is reached (VIRTUOSO_QUOTA_API_TOKENS).'])
+  @ApiErrors(
+    400,
+    401,
+    [403, 'Called with an API token: API tokens cannot create tokens.'],
+    [409, 'The API token quota is reached (VIRTUOSO_QUOTA_API_TOKENS).'],
+  )
   @Idempotent()
   createToken(@CurrentUser() user: AuthUser, @Body() dto: CreateApiTokenDto): Promise<CreatedApiTokenDto> {
     return this.auth.createToken(user, dto.name);

@@ -148,7 +148,13 @@ export class AuthService {
     const now = nowIso(this.wallClock);
     return rows
       .filter((row) => row.expiresAt > now)
-      .map((row) => ({ id: row.id, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt ?? row.createdAt, userAgent: row.userAgent, current: row.id === user.sessionId }));
+      .map((row) => ({
+        id: row.id,
+        createdAt: row.createdAt,
+        lastUsedAt: row.lastUsedAt ?? row.createdAt,
+        userAgent: row.userAgent,
+        current: row.id === user.sessionId,
+      }));
   }
 
   /** Ends one of the user's sessions at once (its cookie stops working); the caller's own is allowed too. */
@@ -190,7 +196,12 @@ export class AuthService {
     await this.endSession(req);
     await this.db.transaction(async (em) => {
       // Expired sessions of this user go with the new one.
-      await em.createQueryBuilder().delete().from(Session).where('userId = :userId AND expiresAt <= :now', { userId: user.id, now: nowIso(this.wallClock) }).execute();
+      await em
+        .createQueryBuilder()
+        .delete()
+        .from(Session)
+        .where('userId = :userId AND expiresAt <= :now', { userId: user.id, now: nowIso(this.wallClock) })
+        .execute();
       await em.insert(Session, {
         id: randomUUID(),
         tokenHash: sha256(token),

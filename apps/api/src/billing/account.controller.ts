@@ -20,7 +20,7 @@ export class AccountController {
   @Get('buyer')
   @Roles('buyer')
   @ApiOperation({
-    summary: 'Buyer account page (report figs. 22, 23): balance, each machine\'s costs and next debits, totals, low-balance standing',
+    summary: "Buyer account page (report figs. 22, 23): balance, each machine's costs and next debits, totals, low-balance standing",
   })
   @ApiOkResponse({ type: BuyerAccountDto, description: 'The figures as of now.' })
   @ApiErrors(401, 403)
@@ -30,7 +30,7 @@ export class AccountController {
 
   @Get('provider')
   @Roles('provider')
-  @ApiOperation({ summary: 'Provider account page (report figs. 30, 32): balance, each host\'s prices, income and machines, what they make' })
+  @ApiOperation({ summary: "Provider account page (report figs. 30, 32): balance, each host's prices, income and machines, what they make" })
   @ApiOkResponse({ type: ProviderAccountDto, description: 'The figures as of now.' })
   @ApiErrors(401, 403)
   getProviderAccount(@CurrentUser() user: AuthUser): Promise<ProviderAccountDto> {

@@ -100,8 +100,14 @@ export class AccountService {
     const em = this.db.manager;
     const account = await em.findOneByOrFail(User, { id: user.id });
     const meters = await this.meters(em, 'buyerId', user.id);
-    const machines = await this.machines(em, meters.map((m) => m.meter.machineId));
-    const hosts = await this.hosts(em, meters.map((m) => m.hostId));
+    const machines = await this.machines(
+      em,
+      meters.map((m) => m.meter.machineId),
+    );
+    const hosts = await this.hosts(
+      em,
+      meters.map((m) => m.hostId),
+    );
     const owners = await this.accounts.handlesOf([...hosts.values()].map((host) => host.ownerId));
     const online = await this.hostsService.agentStatus([...hosts.values()]);
     const standing = await em.findOneBy(BuyerStanding, { userId: user.id });
@@ -149,9 +155,16 @@ export class AccountService {
     const em = this.db.manager;
     const account = await em.findOneByOrFail(User, { id: user.id });
     const sql = new Sql(em);
-    const hosts = await select<Record<string, unknown>>(em, `SELECT * FROM "hosts" WHERE "ownerId" = ${sql.p(user.id)} ORDER BY "createdAt", "name"`, sql.params);
+    const hosts = await select<Record<string, unknown>>(
+      em,
+      `SELECT * FROM "hosts" WHERE "ownerId" = ${sql.p(user.id)} ORDER BY "createdAt", "name"`,
+      sql.params,
+    );
     const meters = await this.meters(em, 'providerId', user.id);
-    const machines = await this.machines(em, meters.map((m) => m.meter.machineId));
+    const machines = await this.machines(
+      em,
+      meters.map((m) => m.meter.machineId),
+    );
     const incomes = await em.findBy(HostIncome, { providerId: user.id });
     const incomeOf = new Map(incomes.map((row) => [row.hostId, row.income]));
     const ordered = this.byAge(meters, machines);
@@ -219,7 +232,10 @@ export class AccountService {
     const entry = await this.db.transaction(async (em) => {
       const done = await em.findOneBy(LedgerEntry, { key });
       if (done) {
-        if (done.amount !== amount) throw new ApiError(409, `requestId ${dto.requestId} already added ${done.amount}, not ${amount}`, { fields: { requestId: ['requestId was already used'] } });
+        if (done.amount !== amount)
+          throw new ApiError(409, `requestId ${dto.requestId} already added ${done.amount}, not ${amount}`, {
+            fields: { requestId: ['requestId was already used'] },
+          });
         return done;
       }
       // Again inside the transaction: two top-ups at once must not both fit under the day's limit.
@@ -310,8 +326,14 @@ export class AccountService {
 
   private async toStatement(em: EntityManager, userId: string, rows: LedgerEntry[]): Promise<StatementEntryDto[]> {
     const account = userAccount(userId);
-    const machines = await this.machines(em, rows.map((row) => row.machineId).filter((id): id is string => !!id));
-    const hostNames = await this.hostNames(em, rows.map((row) => row.hostId));
+    const machines = await this.machines(
+      em,
+      rows.map((row) => row.machineId).filter((id): id is string => !!id),
+    );
+    const hostNames = await this.hostNames(
+      em,
+      rows.map((row) => row.hostId),
+    );
     return rows.map((row) => {
       const debited = row.debitAccount === account;
       const machineName = row.machineId ? (machines.get(row.machineId)?.name ?? null) : null;
@@ -332,7 +354,11 @@ export class AccountService {
 
   private async meters(em: EntityManager, column: 'buyerId' | 'providerId', userId: string): Promise<Array<{ meter: MachineMeter; hostId: string | null }>> {
     const sql = new Sql(em);
-    const rows = await select<Record<string, unknown>>(em, `SELECT * FROM "machine_meters" WHERE "${column}" = ${sql.p(userId)} AND "removedAt" IS NULL`, sql.params);
+    const rows = await select<Record<string, unknown>>(
+      em,
+      `SELECT * FROM "machine_meters" WHERE "${column}" = ${sql.p(userId)} AND "removedAt" IS NULL`,
+      sql.params,
+    );
     return rows.map((row) => ({ meter: meterOf(row), hostId: (row.hostId as string | null) ?? null }));
   }
 
@@ -368,7 +394,11 @@ export class AccountService {
     const missing = unique.filter((id) => !names.has(id));
     for (const part of chunks(missing, 500)) {
       const sql = new Sql(em);
-      const rows = await select<{ hostId: string; hostName: string | null }>(em, `SELECT "hostId", "hostName" FROM "host_incomes" WHERE "hostId" IN ${sql.list(part)}`, sql.params);
+      const rows = await select<{ hostId: string; hostName: string | null }>(
+        em,
+        `SELECT "hostId", "hostName" FROM "host_incomes" WHERE "hostId" IN ${sql.list(part)}`,
+        sql.params,
+      );
       for (const row of rows) if (row.hostName) names.set(row.hostId, row.hostName);
     }
     return names;

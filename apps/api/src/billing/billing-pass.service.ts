@@ -55,7 +55,9 @@ export class BillingPassService implements OnModuleDestroy {
   /** A pass now, then one every interval until the app closes. */
   async start(): Promise<void> {
     this.closing = false;
-    await this.adoptUnbilled().catch((error: unknown) => this.logger.error(`adopting unbilled machines failed: ${error instanceof Error ? error.message : String(error)}`));
+    await this.adoptUnbilled().catch((error: unknown) =>
+      this.logger.error(`adopting unbilled machines failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
     await this.runPassSafely();
     this.daemons.every('billing-pass', this.config.billingIntervalSeconds, () => this.runPassSafely());
   }
@@ -156,7 +158,11 @@ export class BillingPassService implements OnModuleDestroy {
         return { step: dueCharges(meter, now, { limit: MAX_CHARGES_PER_METER }), hostId, revision, terms: false };
       });
       const { charges, balances } = await this.billing.apply(em, changes);
-      await this.lowBalance.afterCharges(em, [...buyers].map((id) => ({ id, balance: balances.get(id) ?? null })), now);
+      await this.lowBalance.afterCharges(
+        em,
+        [...buyers].map((id) => ({ id, balance: balances.get(id) ?? null })),
+        now,
+      );
       return { meters: changes.length, charges: charges.length };
     });
   }

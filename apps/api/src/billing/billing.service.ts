@@ -162,7 +162,8 @@ export class BillingService {
       })),
     );
     for (const posting of applied) if (posting.hostId) await this.postings.lowerIncome(em, posting.hostId, posting.amount);
-    if (after !== meter) await this.postings.writeMeters(em, [{ step: { meter: after, charges: [] }, hostId: current.hostId, revision: current.revision, terms: false }]);
+    if (after !== meter)
+      await this.postings.writeMeters(em, [{ step: { meter: after, charges: [] }, hostId: current.hostId, revision: current.revision, terms: false }]);
     await this.lowBalance.evaluate(em, [meter.buyerId], meter.removedAt!);
     const posted = new Set(applied.map((posting) => posting.key));
     return refunds.filter((refund) => posted.has(refund.key));
@@ -210,12 +211,7 @@ export class BillingService {
     return charges;
   }
 
-  private async advance(
-    em: EntityManager,
-    machineId: string,
-    at: HookTime,
-    rule: (meter: MachineMeter, at: number) => MeterStep | null,
-  ): Promise<Charge[]> {
+  private async advance(em: EntityManager, machineId: string, at: HookTime, rule: (meter: MachineMeter, at: number) => MeterStep | null): Promise<Charge[]> {
     const when = this.instant(at);
     const current = await this.load(em, machineId);
     if (!current) return []; // never stored since billing began: nothing to bill

@@ -99,10 +99,20 @@ export class LowBalanceService {
     const balances = new Map<string, string>();
     for (const part of rowParts(em, ids)) {
       const sql = new Sql(em);
-      const rows = await select<{ id: string; balance: string; role: string }>(em, `SELECT "id", "balance", "role" FROM "users" WHERE "id" IN ${sql.inList(part)}`, sql.params, true);
+      const rows = await select<{ id: string; balance: string; role: string }>(
+        em,
+        `SELECT "id", "balance", "role" FROM "users" WHERE "id" IN ${sql.inList(part)}`,
+        sql.params,
+        true,
+      );
       for (const row of rows) if (row.role === 'buyer') balances.set(row.id, row.balance);
     }
-    await this.judge(em, [...balances].map(([id, balance]) => ({ id, balance, required: required.get(id) ?? 0n })), await this.standings(em, ids), now);
+    await this.judge(
+      em,
+      [...balances].map(([id, balance]) => ({ id, balance, required: required.get(id) ?? 0n })),
+      await this.standings(em, ids),
+      now,
+    );
   }
 
   /**
@@ -112,7 +122,10 @@ export class LowBalanceService {
   async afterCharges(em: EntityManager, buyers: ReadonlyArray<{ id: string; balance: string | null }>, now: number): Promise<void> {
     const charged = buyers.filter((buyer): buyer is { id: string; balance: string } => buyer.balance !== null);
     if (charged.length === 0) return;
-    const known = await this.standings(em, charged.map((buyer) => buyer.id));
+    const known = await this.standings(
+      em,
+      charged.map((buyer) => buyer.id),
+    );
     const missing = charged.filter((buyer) => !known.has(buyer.id)).map((buyer) => buyer.id);
     const summed = missing.length > 0 ? await this.requiredFromMeters(em, missing) : new Map<string, bigint>();
     const items = charged.map((buyer) => ({
@@ -124,14 +137,20 @@ export class LowBalanceService {
   }
 
   /** Warns the newly short, clears those covered again, keeps each buyer's next-debits sum. */
-  private async judge(em: EntityManager, buyers: ReadonlyArray<{ id: string; balance: string; required: bigint }>, known: Map<string, Standing>, now: number): Promise<void> {
+  private async judge(
+    em: EntityManager,
+    buyers: ReadonlyArray<{ id: string; balance: string; required: bigint }>,
+    known: Map<string, Standing>,
+    now: number,
+  ): Promise<void> {
     const writes: BuyerStanding[] = [];
     for (const buyer of buyers) {
       const was = known.get(buyer.id);
       const required = unitsToMoney(buyer.required);
       const judged = judgeLowBalance(moneyToUnits(buyer.balance), buyer.required, was, now);
       const next: BuyerStanding = { userId: buyer.id, ...judged.standing, required, updatedAt: now };
-      if (was && next.lowSince === was.lowSince && next.overdrawnSince === was.overdrawnSince && next.heldAt === was.heldAt && next.required === was.required) continue;
+      if (was && next.lowSince === was.lowSince && next.overdrawnSince === was.overdrawnSince && next.heldAt === was.heldAt && next.required === was.required)
+        continue;
       writes.push(next);
       if (judged.warn) await this.notices.warn(em, buyer.id, buyer.balance, required, now);
       if (judged.restored) await this.notices.restored(em, buyer.id, buyer.balance, required, now);
@@ -153,7 +172,11 @@ export class LowBalanceService {
         .getMany();
       if (overdue.length === 0) return;
       // Balances may have moved since the warning: look again before holding anyone.
-      await this.evaluate(em, overdue.map((standing) => standing.userId), now);
+      await this.evaluate(
+        em,
+        overdue.map((standing) => standing.userId),
+        now,
+      );
       const still = await em
         .createQueryBuilder(BuyerStanding, 's')
         .where('s.overdrawnSince IS NOT NULL AND s.heldAt IS NULL AND s.overdrawnSince <= :deadline', { deadline })

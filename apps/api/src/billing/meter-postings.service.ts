@@ -100,7 +100,12 @@ export class MeterPostings {
     const updatedAt = nowIso(this.wallClock);
     for (const part of rowParts(em, [...deltas.keys()], 5)) {
       const read = new Sql(em);
-      const rows = await select<{ hostId: string; income: string }>(em, `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}`, read.params, true);
+      const rows = await select<{ hostId: string; income: string }>(
+        em,
+        `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}`,
+        read.params,
+        true,
+      );
       const known = new Map(rows.map((row) => [row.hostId, row.income]));
       const fresh = part.filter((hostId) => !known.has(hostId));
       for (const known of rowParts(em, rows, 4)) {
@@ -142,7 +147,10 @@ export class MeterPostings {
       .sort((a, b) => (a.step.meter.machineId < b.step.meter.machineId ? -1 : a.step.meter.machineId > b.step.meter.machineId ? 1 : 0));
     for (const part of rowParts(em, progress, PROGRESS_WIDTH)) {
       const sql = new Sql(em);
-      const source = sql.values(part.map((change) => progressValues(change.step.meter, change.revision!)), PROGRESS_WIDTH);
+      const source = sql.values(
+        part.map((change) => progressValues(change.step.meter, change.revision!)),
+        PROGRESS_WIDTH,
+      );
       const result = await exec(
         em,
         `UPDATE "machine_meters" SET ${PROGRESS_SET} FROM ${source} AS v ` +
@@ -150,7 +158,7 @@ export class MeterPostings {
         sql.params,
         true,
       );
-      if (result.affected !== part.length) throw new ApiError(409, 'a machine\'s billing changed meanwhile; try again');
+      if (result.affected !== part.length) throw new ApiError(409, "a machine's billing changed meanwhile; try again");
     }
     const whole = changes.filter((change) => change.terms || change.revision === null);
     const set = METER_COLUMNS.filter((column) => column !== 'machineId').map((column) => `"${column}" = excluded."${column}"`);
@@ -164,7 +172,7 @@ export class MeterPostings {
         sql.params,
         true,
       );
-      if (result.affected !== part.length) throw new ApiError(409, 'a machine\'s billing changed meanwhile; try again');
+      if (result.affected !== part.length) throw new ApiError(409, "a machine's billing changed meanwhile; try again");
     }
   }
 

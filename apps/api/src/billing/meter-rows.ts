@@ -5,9 +5,24 @@ import type { MachineMeterRow } from './machine-meter.entity';
 
 /** Every column of machine_meters, in insert order. */
 export const METER_COLUMNS = [
-  'machineId', 'buyerId', 'providerId', 'hostId', 'storagePrice', 'storageAmountDays', 'runningPrice', 'runningUnitSeconds',
-  'storedAt', 'storagePeriodsCharged', 'slicesCharged', 'prepaidMsLeft', 'runningSince', 'asOf', 'removedAt', 'nextDueAt',
-  'nextDebits', 'revision',
+  'machineId',
+  'buyerId',
+  'providerId',
+  'hostId',
+  'storagePrice',
+  'storageAmountDays',
+  'runningPrice',
+  'runningUnitSeconds',
+  'storedAt',
+  'storagePeriodsCharged',
+  'slicesCharged',
+  'prepaidMsLeft',
+  'runningSince',
+  'asOf',
+  'removedAt',
+  'nextDueAt',
+  'nextDebits',
+  'revision',
 ] as const satisfies ReadonlyArray<keyof MachineMeterRow>;
 
 /** A meter as stored: libs/domain's MachineMeter plus its host and revision. */
@@ -63,9 +78,24 @@ export function rowOf(meter: MachineMeter, hostId: string | null, revision: numb
 /** The values of METER_COLUMNS for a meter, in order. */
 export function meterValues(meter: MachineMeter, hostId: string | null, revision: number): unknown[] {
   return [
-    meter.machineId, meter.buyerId, meter.providerId, hostId, meter.storagePrice, meter.storageAmountDays, meter.runningPrice,
-    meter.runningUnitSeconds, meter.storedAt, meter.storagePeriodsCharged, meter.slicesCharged, meter.prepaidMsLeft,
-    meter.runningSince, meter.asOf, meter.removedAt, nextDueAt(meter), nextDebitsOf(meter), revision,
+    meter.machineId,
+    meter.buyerId,
+    meter.providerId,
+    hostId,
+    meter.storagePrice,
+    meter.storageAmountDays,
+    meter.runningPrice,
+    meter.runningUnitSeconds,
+    meter.storedAt,
+    meter.storagePeriodsCharged,
+    meter.slicesCharged,
+    meter.prepaidMsLeft,
+    meter.runningSince,
+    meter.asOf,
+    meter.removedAt,
+    nextDueAt(meter),
+    nextDebitsOf(meter),
+    revision,
   ];
 }
 
@@ -80,16 +110,38 @@ export const PROGRESS_WIDTH = 10;
 /** machineId, the revision read, then the progress columns. */
 export function progressValues(meter: MachineMeter, revision: number): unknown[] {
   return [
-    meter.machineId, revision, meter.storagePeriodsCharged, meter.slicesCharged, meter.prepaidMsLeft, meter.runningSince,
-    meter.asOf, meter.removedAt, nextDueAt(meter), nextDebitsOf(meter),
+    meter.machineId,
+    revision,
+    meter.storagePeriodsCharged,
+    meter.slicesCharged,
+    meter.prepaidMsLeft,
+    meter.runningSince,
+    meter.asOf,
+    meter.removedAt,
+    nextDueAt(meter),
+    nextDebitsOf(meter),
   ];
 }
 
 // The due meters are read packed into one text column each (the sqlite3 driver's cost is per value
 // returned; see HostsService.marketHosts): ids are UUIDs and money is canonical, neither holds a space.
 const PACKED = [
-  'machineId', 'buyerId', 'providerId', 'hostId', 'storagePrice', 'storageAmountDays', 'runningPrice', 'runningUnitSeconds', 'storedAt',
-  'storagePeriodsCharged', 'slicesCharged', 'prepaidMsLeft', 'runningSince', 'asOf', 'removedAt', 'revision',
+  'machineId',
+  'buyerId',
+  'providerId',
+  'hostId',
+  'storagePrice',
+  'storageAmountDays',
+  'runningPrice',
+  'runningUnitSeconds',
+  'storedAt',
+  'storagePeriodsCharged',
+  'slicesCharged',
+  'prepaidMsLeft',
+  'runningSince',
+  'asOf',
+  'removedAt',
+  'revision',
 ] as const;
 const NULLABLE = new Set<string>(['hostId', 'runningSince', 'removedAt']);
 const PACKED_SELECT = PACKED.map((column) => (NULLABLE.has(column) ? `COALESCE(CAST("${column}" AS VARCHAR), '-')` : `CAST("${column}" AS VARCHAR)`)).join(

@@ -41,7 +41,11 @@ export class CatalogService {
 
   async setAverages(id: string, averages: { storagePerMonth: string; runningPerHour: string }, at: string): Promise<void> {
     await this.db.transaction((em) =>
-      em.update(Configuration, { id }, { averageStoragePerMonth: averages.storagePerMonth, averageRunningPerHour: averages.runningPerHour, averagesUpdatedAt: at }),
+      em.update(
+        Configuration,
+        { id },
+        { averageStoragePerMonth: averages.storagePerMonth, averageRunningPerHour: averages.runningPerHour, averagesUpdatedAt: at },
+      ),
     );
   }
 

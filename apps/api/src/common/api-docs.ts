@@ -9,7 +9,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed.',
   401: 'Not signed in: send the session cookie or `Authorization: Bearer <token>`.',
   402: 'The balance does not cover the charge. Nothing was changed.',
-  403: 'The signed-in user\'s role may not do this.',
+  403: "The signed-in user's role may not do this.",
   404: 'No such resource among yours.',
   409: 'Conflicts with the current state; for a machine, `allowedActions` lists what its state allows.',
   412: 'If-Match names a version the machine is no longer at.',
@@ -41,7 +41,8 @@ export function ApiIfMatch() {
   return ApiHeader({
     name: 'If-Match',
     required: false,
-    description: 'The machine\'s ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only).',
+    description:
+      'The machine\'s ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only).',
     example: '"1.4"',
   });
 }

@@ -42,9 +42,9 @@ export const conflict = (message: string) => new ApiError(409, message);
  * Messages for properties a DTO does not accept. By default class-validator says "property x
  * should not exist"; a DTO listed here explains why (e.g. a host's totals are locked).
  */
-const unknownPropertyMessages = new Map<Function, (property: string) => string | undefined>();
+const unknownPropertyMessages = new Map<abstract new (...args: never[]) => unknown, (property: string) => string | undefined>();
 
-export function explainUnknownProperties(dto: Function, explain: (property: string) => string | undefined): void {
+export function explainUnknownProperties(dto: abstract new (...args: never[]) => unknown, explain: (property: string) => string | undefined): void {
   unknownPropertyMessages.set(dto, explain);
 }
 
@@ -53,7 +53,7 @@ function collect(errors: ValidationError[], prefix: string, fields: Record<strin
     const path = prefix ? `${prefix}.${error.property}` : error.property;
     const constraints = { ...(error.constraints ?? {}) };
     if (constraints.whitelistValidation && error.target) {
-      const explained = unknownPropertyMessages.get(error.target.constructor)?.(error.property);
+      const explained = unknownPropertyMessages.get(error.target.constructor as abstract new (...args: never[]) => unknown)?.(error.property);
       if (explained) constraints.whitelistValidation = explained;
     }
     const messages = Object.values(constraints);

@@ -9,7 +9,10 @@ export class VersionEtagInterceptor implements NestInterceptor {
     return next.handle().pipe(
       tap((body) => {
         if (body && typeof body === 'object' && !Array.isArray(body) && typeof (body as { etag?: unknown }).etag === 'string') {
-          context.switchToHttp().getResponse<Response>().setHeader('ETag', (body as { etag: string }).etag);
+          context
+            .switchToHttp()
+            .getResponse<Response>()
+            .setHeader('ETag', (body as { etag: string }).etag);
         }
       }),
     );

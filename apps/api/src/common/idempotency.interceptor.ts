@@ -82,9 +82,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
       });
     if (!earlier) return null;
     if (earlier.requestHash !== requestHash) {
-      throw new ApiError(409, `this Idempotency-Key was already used for another request (${earlier.request} with another body); use a new key for a new action`, {
-        fields: { [IDEMPOTENCY_HEADER]: ['already used for another request'] },
-      });
+      throw new ApiError(
+        409,
+        `this Idempotency-Key was already used for another request (${earlier.request} with another body); use a new key for a new action`,
+        {
+          fields: { [IDEMPOTENCY_HEADER]: ['already used for another request'] },
+        },
+      );
     }
     if (earlier.status === null) {
       throw new ApiError(409, 'a request with this Idempotency-Key is still being handled; wait for its answer', {

@@ -27,7 +27,8 @@ export function ifMatchHolds(ifMatch: IfMatchValue | undefined, machine: { versi
 }
 
 /** The precondition as the client wrote it, for messages. */
-export const describeIfMatch = (ifMatch: IfMatchValue): string => (typeof ifMatch === 'number' ? `version ${ifMatch}` : `ETag "${ifMatch.version}.${ifMatch.revision}"`);
+export const describeIfMatch = (ifMatch: IfMatchValue): string =>
+  typeof ifMatch === 'number' ? `version ${ifMatch}` : `ETag "${ifMatch.version}.${ifMatch.revision}"`;
 
 export const IfMatch = createParamDecorator((_data: unknown, context: ExecutionContext): IfMatchValue | undefined =>
   parseIfMatch(context.switchToHttp().getRequest<Request>().header('if-match')),

@@ -36,7 +36,16 @@ export class ConsoleController {
   @HttpCode(204)
   @ApiOperation({ summary: "Press keys together on my running machine's keyboard, e.g. Ctrl-Alt-Del" })
   @ApiNoContentResponse({ description: 'The keys were pressed and released.' })
-  @ApiErrors(400, 401, 403, 404, 409, [502, "The host's agent refused or failed."], [503, "The host's agent is not reachable."], [504, 'The agent did not answer in time.'])
+  @ApiErrors(
+    400,
+    401,
+    403,
+    404,
+    409,
+    [502, "The host's agent refused or failed."],
+    [503, "The host's agent is not reachable."],
+    [504, 'The agent did not answer in time.'],
+  )
   sendKeys(@CurrentUser() user: AuthUser, @IdParam() id: string, @Body() dto: SendKeysDto): Promise<void> {
     return this.machines.sendKeys(user, id, dto.keys);
   }

@@ -11,7 +11,15 @@ describe('the agent command of each lifecycle action', () => {
     const call = agentCallFor('store', machine, 4, {}, { ...context, create: { vcpus: 2, image: { name: 'tiny.qcow2', sha256: 'ab'.repeat(32) } } });
     expect(call).toEqual({
       method: 'createVm',
-      command: { machineId: 'm-1', mac: '52:54:00:aa:bb:cc', vcpus: 2, memoryMb: 1024, diskMb: 8192, version: 4, image: { name: 'tiny.qcow2', sha256: 'ab'.repeat(32) } },
+      command: {
+        machineId: 'm-1',
+        mac: '52:54:00:aa:bb:cc',
+        vcpus: 2,
+        memoryMb: 1024,
+        diskMb: 8192,
+        version: 4,
+        image: { name: 'tiny.qcow2', sha256: 'ab'.repeat(32) },
+      },
     });
   });
 
@@ -26,17 +34,27 @@ describe('the agent command of each lifecycle action', () => {
 
   it('start sends the version held, and the boot device only when asked', () => {
     expect(agentCallFor('start', machine, 4, {}, context)).toEqual({ method: 'startVm', command: { machineId: 'm-1', version: 3 } });
-    expect(agentCallFor('start', machine, 4, { bootFrom: 'cdrom' }, context)).toEqual({ method: 'startVm', command: { machineId: 'm-1', version: 3, bootFrom: 'cdrom' } });
+    expect(agentCallFor('start', machine, 4, { bootFrom: 'cdrom' }, context)).toEqual({
+      method: 'startVm',
+      command: { machineId: 'm-1', version: 3, bootFrom: 'cdrom' },
+    });
   });
 
   it('stop gives the guest the configured timeout, and force only when forced', () => {
     expect(agentCallFor('stop', machine, 4, {}, context)).toEqual({ method: 'stopVm', command: { machineId: 'm-1', version: 3, timeoutMs: 30_000 } });
     expect(agentCallFor('stop', machine, 4, { force: false }, context).command).not.toHaveProperty('force');
-    expect(agentCallFor('stop', machine, 4, { force: true }, context)).toEqual({ method: 'stopVm', command: { machineId: 'm-1', version: 3, timeoutMs: 30_000, force: true } });
+    expect(agentCallFor('stop', machine, 4, { force: true }, context)).toEqual({
+      method: 'stopVm',
+      command: { machineId: 'm-1', version: 3, timeoutMs: 30_000, force: true },
+    });
   });
 
   it('suspend, resume and delete send the machine and the version held', () => {
-    for (const [action, method] of [['suspend', 'suspendVm'], ['resume', 'resumeVm'], ['delete', 'deleteVm']] as const) {
+    for (const [action, method] of [
+      ['suspend', 'suspendVm'],
+      ['resume', 'resumeVm'],
+      ['delete', 'deleteVm'],
+    ] as const) {
       expect(agentCallFor(action, machine, 4, { bootFrom: 'cdrom', force: true }, context)).toEqual({ method, command: { machineId: 'm-1', version: 3 } });
     }
   });

@@ -15,7 +15,8 @@ export function failureOf(error: unknown): { status: number; message: string; un
   if (error instanceof AgentNoAnswerError) return { status: 504, message, unknown: true };
   if (error instanceof AgentUnavailableError || error instanceof ImageUnavailableError) return { status: 503, message, unknown: false };
   if (error instanceof AgentRefusedError) return { status: 502, message, unknown: false };
-  if (error instanceof ApiError) return { status: error.getStatus(), message: (error.getResponse() as { message?: string }).message ?? message, unknown: false };
+  if (error instanceof ApiError)
+    return { status: error.getStatus(), message: (error.getResponse() as { message?: string }).message ?? message, unknown: false };
   return { status: 502, message, unknown: false };
 }
 

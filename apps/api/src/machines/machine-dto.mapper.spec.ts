@@ -39,7 +39,17 @@ const none: MachineDtoContext = { hosts: new Map(), mediaNames: new Map(), stopT
 describe('a machine row as the API shows it', () => {
   it('a registered machine: no host, no media, its quoted etag, the actions its state allows, the stop timeout in seconds', () => {
     const dto = toMachineDto(row, none);
-    expect(dto).toMatchObject({ id: 'm-1', name: 'web', state: 'registered', version: 0, etag: '"0.2"', host: null, media: null, stopTimeoutSeconds: 90, hasOperatingSystem: false });
+    expect(dto).toMatchObject({
+      id: 'm-1',
+      name: 'web',
+      state: 'registered',
+      version: 0,
+      etag: '"0.2"',
+      host: null,
+      media: null,
+      stopTimeoutSeconds: 90,
+      hasOperatingSystem: false,
+    });
     expect(dto.allowedActions).toContain('store');
     expect(dto.allowedActions).not.toContain('start');
     // Internal columns stay inside.

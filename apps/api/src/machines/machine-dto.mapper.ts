@@ -71,7 +71,9 @@ export class MachineDtoMapper {
     const hosts = hostIds.length ? await this.hosts.findByIds(hostIds) : [];
     const owners = await this.accounts.handlesOf(hosts.map((host) => host.ownerId));
     const status = await this.hosts.agentStatus(hosts);
-    const refs = new Map(hosts.map((host) => [host.id, { id: host.id, name: host.name, owner: owners.get(host.ownerId) ?? '?', online: status.get(host.id)?.online ?? false }]));
+    const refs = new Map(
+      hosts.map((host) => [host.id, { id: host.id, name: host.name, owner: owners.get(host.ownerId) ?? '?', online: status.get(host.id)?.online ?? false }]),
+    );
     const mediaNames = await this.media.namesOf(presentIds(machines.map((machine) => machine.mediaId)));
     const context: MachineDtoContext = { hosts: refs, mediaNames, stopTimeoutMs: this.config.stopTimeoutMs };
     return machines.map((machine) => toMachineDto(machine, context));

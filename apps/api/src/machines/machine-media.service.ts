@@ -37,7 +37,11 @@ export class MachineMedia {
     const target = await this.agent.targetOf(machine.hostId);
     const ungrant = target.agentId ? this.media.grant(target.agentId, medium.id) : () => undefined;
     try {
-      const seen = await this.agent.gateway.attachMedia(target, { machineId: machine.id, version: machine.version, media: { id: medium.id, sha256: medium.sha256 } });
+      const seen = await this.agent.gateway.attachMedia(target, {
+        machineId: machine.id,
+        version: machine.version,
+        media: { id: medium.id, sha256: medium.sha256 },
+      });
       this.agent.checkAgentVersion(machine, 'attach media', seen, machine.version);
     } catch (error) {
       throw this.agent.failure(machine, `attach ${medium.name} to`, error);

@@ -24,7 +24,18 @@ import { MachinesService } from './machines.service';
  * Billing's holds reach it as events (BillingSuspensions); HostsApiModule, above it, uses HostEviction.
  */
 @Module({
-  imports: [AccountsModule, BillingModule, NotificationsModule, CatalogModule, ProvidersModule, MarketModule, MachineCoreModule, AgentsModule, MediaModule, TypeOrmModule.forFeature([Machine])],
+  imports: [
+    AccountsModule,
+    BillingModule,
+    NotificationsModule,
+    CatalogModule,
+    ProvidersModule,
+    MarketModule,
+    MachineCoreModule,
+    AgentsModule,
+    MediaModule,
+    TypeOrmModule.forFeature([Machine]),
+  ],
   controllers: [MachinesController],
   providers: [MachinesService, MachineLifecycle, MachineAgent, MachineMedia, MachineDtoMapper, BillingSuspensions, HostEviction],
   exports: [MachinesService, HostEviction],

@@ -36,7 +36,11 @@ export class MarketService {
 
   async explain(size: MachineSize, asked: AskedPrices): Promise<NoOfferExplanationDto> {
     const [hosts, online] = await Promise.all([this.hosts.marketHosts(), this.hosts.onlineHostIds()]);
-    return explainNoOffer(hosts.map((host) => ({ ...host, online: online.has(host.id) })), size, asked);
+    return explainNoOffer(
+      hosts.map((host) => ({ ...host, online: online.has(host.id) })),
+      size,
+      asked,
+    );
   }
 
   /**

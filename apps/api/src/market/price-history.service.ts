@@ -26,7 +26,11 @@ export class PriceHistoryService {
   ) {}
 
   /** Records one averages pass: a point per configuration that had fitting hosts, and the resource means. */
-  async record(at: number, averages: Array<{ configurationId: string; average: MarketAverage }>, resources: (ResourcePrices & { hostCount: number }) | null): Promise<void> {
+  async record(
+    at: number,
+    averages: Array<{ configurationId: string; average: MarketAverage }>,
+    resources: (ResourcePrices & { hostCount: number }) | null,
+  ): Promise<void> {
     await this.db.transaction(async (em) => {
       if (averages.length > 0) {
         await em.upsert(
@@ -84,7 +88,9 @@ export class PriceHistoryService {
    */
   private async downsampled<T>(em: EntityManager, table: string, where: Record<string, string>, from: number, to: number, bucketMs: number): Promise<T[]> {
     const pick = new Sql(em);
-    const filter = Object.entries(where).map(([column, value]) => `"${column}" = ${pick.p(value)} AND `).join('');
+    const filter = Object.entries(where)
+      .map(([column, value]) => `"${column}" = ${pick.p(value)} AND `)
+      .join('');
     const fromAt = pick.p(from);
     const toAt = pick.p(to);
     const buckets = await select<{ at: number | string }>(
@@ -94,13 +100,17 @@ export class PriceHistoryService {
     );
     if (buckets.length === 0) return [];
     const read = new Sql(em);
-    const again = Object.entries(where).map(([column, value]) => `"${column}" = ${read.p(value)} AND `).join('');
+    const again = Object.entries(where)
+      .map(([column, value]) => `"${column}" = ${read.p(value)} AND `)
+      .join('');
     return select<T>(em, `SELECT * FROM "${table}" WHERE ${again}"at" IN ${read.list(buckets.map((bucket) => Number(bucket.at)))} ORDER BY "at"`, read.params);
   }
 
   private latest<T>(em: EntityManager, table: string, where: Record<string, string>): Promise<T[]> {
     const sql = new Sql(em);
-    const filter = Object.entries(where).map(([column, value]) => `WHERE "${column}" = ${sql.p(value)} `).join('');
+    const filter = Object.entries(where)
+      .map(([column, value]) => `WHERE "${column}" = ${sql.p(value)} `)
+      .join('');
     return select<T>(em, `SELECT * FROM "${table}" ${filter}ORDER BY "at" DESC LIMIT 1`, sql.params);
   }
 }

@@ -1,5 +1,16 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Post, Req, StreamableFile, UseInterceptors } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AGENT_HEADER, MediaDto, UploadMediaDto } from '@virtuoso/contracts';
 import type { Request } from 'express';
 import { IdParam } from '../common/id-param';
@@ -38,7 +49,10 @@ export class MediaController {
       },
     },
   })
-  @ApiOperation({ summary: 'Upload an install ISO to my media library', description: 'Anything without the ISO 9660 signature is refused (400 "not an ISO image").' })
+  @ApiOperation({
+    summary: 'Upload an install ISO to my media library',
+    description: 'Anything without the ISO 9660 signature is refused (400 "not an ISO image").',
+  })
   @ApiCreatedResponse({ type: MediaDto, description: 'The stored medium.' })
   @ApiErrors(400, 401, 403, [413, 'The file is larger than the upload limit, or would take the library past its quota (VIRTUOSO_QUOTA_MEDIA_MB).'])
   @Idempotent()
@@ -69,7 +83,11 @@ export class AgentMediaController {
   @ApiOperation({ summary: 'Download install media (called by an agent attaching it to a machine of its host)' })
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The ISO image.', schema: { type: 'string', format: 'binary' } })
-  @ApiErrors([400, 'The id is not a UUID.'], [401, 'Not signed by a joined agent for this path.'], [404, 'No such media attached to a machine on the agent\'s host.'])
+  @ApiErrors(
+    [400, 'The id is not a UUID.'],
+    [401, 'Not signed by a joined agent for this path.'],
+    [404, "No such media attached to a machine on the agent's host."],
+  )
   downloadMedia(@IdParam() id: string, @Headers(AGENT_HEADER) header: string | undefined, @Req() req: Request): Promise<StreamableFile> {
     return this.media.download(id, header, req.ip);
   }

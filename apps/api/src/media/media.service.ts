@@ -66,8 +66,15 @@ export class MediaService {
       }
       const name = (dto.name ?? basename(file.originalname || 'install.iso')).slice(0, 120) || 'install.iso';
       // The file's own name stands in for a name left out, so it obeys the same rule (DTO checked the rest).
-      if (hasControlCharacter(name)) throw badRequest('name', noControlCharactersMessage('name (the file\'s name when left out)'));
-      const row: Media = { id: randomUUID(), ownerId: user.id, name, size: statSync(file.path).size, sha256: await hashFile(file.path), createdAt: nowIso(this.wallClock) };
+      if (hasControlCharacter(name)) throw badRequest('name', noControlCharactersMessage("name (the file's name when left out)"));
+      const row: Media = {
+        id: randomUUID(),
+        ownerId: user.id,
+        name,
+        size: statSync(file.path).size,
+        sha256: await hashFile(file.path),
+        createdAt: nowIso(this.wallClock),
+      };
       mkdirSync(this.dir, { recursive: true });
       renameSync(file.path, this.pathOf(row.id));
       try {

@@ -15,7 +15,7 @@ export class NotificationsController {
   @Get()
   @ApiOperation({
     summary: 'My notices, newest first: low balance, machines suspended, balance restored, a host removed',
-    description: 'Each is also sent by email (SMTP, or the operator\'s outbox directory).',
+    description: "Each is also sent by email (SMTP, or the operator's outbox directory).",
   })
   @ApiOkResponse({ type: NotificationListDto, description: 'The notices and how many are unread.' })
   @ApiErrors(400, 401)

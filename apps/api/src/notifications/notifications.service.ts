@@ -142,7 +142,9 @@ export class NotificationsService implements OnModuleDestroy {
         tried.add(row.id);
         try {
           await this.mailer.send({ id: row.id, to: row.emailTo!, subject: row.subject, text: row.body });
-          await this.db.transaction((em) => em.update(Notification, { id: row.id, emailStatus: 'pending' }, { emailStatus: 'sent', emailedAt: nowIso(this.wallClock), emailError: null }));
+          await this.db.transaction((em) =>
+            em.update(Notification, { id: row.id, emailStatus: 'pending' }, { emailStatus: 'sent', emailedAt: nowIso(this.wallClock), emailError: null }),
+          );
           sent += 1;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);

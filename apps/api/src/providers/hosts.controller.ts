@@ -27,7 +27,10 @@ export class HostsController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Add a host: totals, units, unit prices and periods (report fig. 27)', description: 'To copy a host, read it and post its fields under a new name.' })
+  @ApiOperation({
+    summary: 'Add a host: totals, units, unit prices and periods (report fig. 27)',
+    description: 'To copy a host, read it and post its fields under a new name.',
+  })
   @ApiCreatedResponse({ type: HostDto, description: 'The new host.' })
   @ApiErrors(400, 401, 403, [409, 'A host of yours has that name, or the host quota is reached (VIRTUOSO_QUOTA_HOSTS).'])
   @Idempotent()
@@ -47,7 +50,7 @@ export class HostsController {
   @Patch(':id')
   @ApiIdParam('host')
   @ApiOperation({
-    summary: 'Edit a host\'s units, unit prices and periods',
+    summary: "Edit a host's units, unit prices and periods",
     description: 'Totals and the other fields are locked (400 naming the field). Not retroactive: machines already stored keep their prices.',
   })
   @ApiOkResponse({ type: HostDto, description: 'The host.' })
@@ -64,9 +67,9 @@ export class HostsController {
     description:
       'Refused (409) while machines are stored on it, unless forced: `?force=true` with `{"confirmName": "<the host\'s name>"}`. ' +
       'Each machine stored there then goes back to registered (its configuration kept, its disk gone with the host), its ' +
-      'billing stops, and its owner gets a notice and an email naming the provider\'s handle and contact email.',
+      "billing stops, and its owner gets a notice and an email naming the provider's handle and contact email.",
   })
-  @ApiBody({ type: RemoveHostDto, required: false, description: 'Only for a forced removal: the host\'s name typed again.' })
+  @ApiBody({ type: RemoveHostDto, required: false, description: "Only for a forced removal: the host's name typed again." })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrors(400, 401, 403, 404, 409)
   deleteHost(@CurrentUser() user: AuthUser, @IdParam() id: string, @Query() query: RemoveHostQueryDto, @Body() dto: RemoveHostDto): Promise<void> {

@@ -19,17 +19,29 @@ import { Machine } from '../machines/machine.entity';
 import { Host } from './host.entity';
 
 const CREATE_FIELDS = [
-  'name', 'processor', 'speed', 'speedUnit', 'speedUnitPrice', 'memory', 'memoryUnit', 'memoryUnitPrice', 'runningUnitAmount',
-  'storage', 'storageUnit', 'storageUnitPrice', 'storageAmount', 'connectionSpeed', 'agentHost', 'agentPort',
+  'name',
+  'processor',
+  'speed',
+  'speedUnit',
+  'speedUnitPrice',
+  'memory',
+  'memoryUnit',
+  'memoryUnitPrice',
+  'runningUnitAmount',
+  'storage',
+  'storageUnit',
+  'storageUnitPrice',
+  'storageAmount',
+  'connectionSpeed',
+  'agentHost',
+  'agentPort',
 ] as const;
 /** Fields locked once the host exists (PATCH names them). */
 const LOCKED_FIELDS: readonly string[] = [...CREATE_FIELDS, 'agentId'];
 const PRICE_FIELDS = ['speedUnitPrice', 'memoryUnitPrice', 'storageUnitPrice'] as const;
 
 // Report §5.2.3: only units, unit prices and periods may change once a host is added.
-explainUnknownProperties(UpdateHostDto, (property) =>
-  LOCKED_FIELDS.includes(property) ? `${property} cannot be changed after the host is added` : undefined,
-);
+explainUnknownProperties(UpdateHostDto, (property) => (LOCKED_FIELDS.includes(property) ? `${property} cannot be changed after the host is added` : undefined));
 
 export const pricesOf = (host: Host): HostPrices => ({
   speedUnit: host.speedUnit,
@@ -176,7 +188,11 @@ export class HostsService {
   async assertOnline(host: Pick<Host, 'id' | 'name' | 'agentId'>): Promise<void> {
     const status = (await this.agentStatus([host])).get(host.id)!;
     if (status.online) return;
-    const why = host.agentId ? (status.lastHeartbeatAt ? `its agent was last heard from at ${status.lastHeartbeatAt}` : 'its agent has never sent a heartbeat') : 'it has no agent';
+    const why = host.agentId
+      ? status.lastHeartbeatAt
+        ? `its agent was last heard from at ${status.lastHeartbeatAt}`
+        : 'its agent has never sent a heartbeat'
+      : 'it has no agent';
     throw new ApiError(503, `host ${host.name} is offline (${why}); choose another host`);
   }
 

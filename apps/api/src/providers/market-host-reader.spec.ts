@@ -6,11 +6,25 @@ import { MarketHostReader, PACKED_FIELDS } from './market-host-reader';
 const pack = (host: Partial<Host>) => PACKED_FIELDS.map((field) => String(host[field])).join(' ');
 
 const sheet = {
-  speedUnit: 1000, memoryUnit: 512, runningUnitAmount: 3600, storageUnit: 1024, storageAmount: 2592000,
-  speedUnitPrice: '0.01', memoryUnitPrice: '0.002', storageUnitPrice: '0.5',
+  speedUnit: 1000,
+  memoryUnit: 512,
+  runningUnitAmount: 3600,
+  storageUnit: 1024,
+  storageAmount: 2592000,
+  speedUnitPrice: '0.01',
+  memoryUnitPrice: '0.002',
+  storageUnitPrice: '0.5',
 };
 const host = (id: string, name: string): Partial<Host> => ({
-  ...sheet, speed: 8000, reservedSpeed: 2000, memory: 16384, reservedMemory: 1024, storage: 102400, reservedStorage: 8192, id, name,
+  ...sheet,
+  speed: 8000,
+  reservedSpeed: 2000,
+  memory: 16384,
+  reservedMemory: 1024,
+  storage: 102400,
+  reservedStorage: 8192,
+  id,
+  name,
 });
 
 describe('market hosts read from their packed text', () => {

@@ -5,10 +5,25 @@ import type { Host } from './host.entity';
 // capacities, its id and its name. Numbers and canonical prices hold no space and ids are UUIDs;
 // the name, which may, comes last and takes the rest.
 const SHEET_FIELDS = [
-  'speedUnit', 'memoryUnit', 'runningUnitAmount', 'storageUnit', 'storageAmount', 'speedUnitPrice', 'memoryUnitPrice', 'storageUnitPrice',
+  'speedUnit',
+  'memoryUnit',
+  'runningUnitAmount',
+  'storageUnit',
+  'storageAmount',
+  'speedUnitPrice',
+  'memoryUnitPrice',
+  'storageUnitPrice',
 ] as const satisfies ReadonlyArray<keyof Host>;
 export const PACKED_FIELDS = [
-  ...SHEET_FIELDS, 'speed', 'reservedSpeed', 'memory', 'reservedMemory', 'storage', 'reservedStorage', 'id', 'name',
+  ...SHEET_FIELDS,
+  'speed',
+  'reservedSpeed',
+  'memory',
+  'reservedMemory',
+  'storage',
+  'reservedStorage',
+  'id',
+  'name',
 ] as const satisfies ReadonlyArray<keyof Host>;
 
 /**

@@ -67,7 +67,11 @@ export class DemoSeedService {
     const [provider, buyer] = await Promise.all(DEMO_LOGINS.map(async (login) => ({ ...login, hash: await this.auth.hashPassword(login.password) })));
     const created = await this.db.transaction(async (em) => {
       if ((await em.count(User)) > 0) return null;
-      const providerUser = await this.accounts.create(em, { handle: provider.handle, email: 'provider@demo.invalid', passwordHash: provider.hash, role: 'provider' }, '0');
+      const providerUser = await this.accounts.create(
+        em,
+        { handle: provider.handle, email: 'provider@demo.invalid', passwordHash: provider.hash, role: 'provider' },
+        '0',
+      );
       await this.accounts.create(em, { handle: buyer.handle, email: 'buyer@demo.invalid', passwordHash: buyer.hash, role: 'buyer' }, '1000');
       return providerUser;
     });
@@ -96,7 +100,9 @@ export class DemoSeedService {
       if (!host) continue;
       const dataDir = agentDataDir(this.config.dataDir, demo.dir);
       const joined = host.agentId !== null;
-      const token = joined ? null : await this.agents.createJoinToken(owner, { hostId: host.id }, frontend, { port: demo.port, consolePort: demo.consolePort, dataDir });
+      const token = joined
+        ? null
+        : await this.agents.createJoinToken(owner, { hostId: host.id }, frontend, { port: demo.port, consolePort: demo.consolePort, dataDir });
       entries.push({
         host: demo.host,
         hostId: host.id,

@@ -99,7 +99,7 @@ beforeAll(async () => {
   fe.media.set('tiny-iso', img.iso);
   // Short: machine sockets live under it (107-byte unix socket path limit).
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'vza-'));
-  [port, consolePort] = await freePorts(2) as [number, number];
+  [port, consolePort] = (await freePorts(2)) as [number, number];
 });
 
 afterAll(async () => {
@@ -122,10 +122,18 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
   it('a join token the front-end refuses stops the agent with the server message', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vzj-'));
     try {
-      const a = new AgentProcess(
-        { VIRTUOSO_ACCEL: 'tcg' },
-        ['--data', dir, '--port', String(port), '--console-port', String(consolePort), '--frontend', fe.url, '--join', 'not-a-token'],
-      );
+      const a = new AgentProcess({ VIRTUOSO_ACCEL: 'tcg' }, [
+        '--data',
+        dir,
+        '--port',
+        String(port),
+        '--console-port',
+        String(consolePort),
+        '--frontend',
+        fe.url,
+        '--join',
+        'not-a-token',
+      ]);
       spawned.push(a);
       expect((await a.exited).code).toBe(1);
       expect(a.output).toContain('this join token is unknown or already used');
@@ -202,7 +210,15 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
   it('creates from the preconfigured image (signed download, sha256, cache), starts, heartbeats running; media attach/eject', async () => {
     const sha = sha256Hex(readFileSync(img.qcow2));
     // A wrong hash is refused and leaves nothing behind.
-    const wrong = await cmd.send(AgentCommands.create, { machineId: vmId, mac: mac(), vcpus: 1, memoryMb: 128, diskMb: 128, version: 5, image: { name: 'tiny-linux', sha256: '0'.repeat(64) } });
+    const wrong = await cmd.send(AgentCommands.create, {
+      machineId: vmId,
+      mac: mac(),
+      vcpus: 1,
+      memoryMb: 128,
+      diskMb: 128,
+      version: 5,
+      image: { name: 'tiny-linux', sha256: '0'.repeat(64) },
+    });
     expect(wrong).toMatchObject({ ok: false, code: 'failed', error: expect.stringMatching(/sha256 mismatch/) });
     expect(existsSync(machineDir(vmId))).toBe(false);
 
@@ -212,14 +228,25 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
     expect(fe.downloads.filter((d) => d.path === '/api/agents/images/tiny-linux').map((d) => d.status)).toEqual([200, 200]);
 
     // Version mismatch: refused, nothing started.
-    expect(await cmd.send(AgentCommands.start, { machineId: vmId, version: 4 })).toMatchObject({ ok: false, code: 'conflict', error: expect.stringMatching(/version 5/) });
+    expect(await cmd.send(AgentCommands.start, { machineId: vmId, version: 4 })).toMatchObject({
+      ok: false,
+      code: 'conflict',
+      error: expect.stringMatching(/version 5/),
+    });
     expect(await cmd.send(AgentCommands.start, { machineId: randomUUID(), version: 1 })).toMatchObject({ ok: false, code: 'not-found' });
 
     const t0 = Date.now();
-    expect(await cmd.send(AgentCommands.start, { machineId: vmId, version: 5 })).toEqual({ ok: true, result: { machineId: vmId, state: 'running', version: 5, media: null } });
+    expect(await cmd.send(AgentCommands.start, { machineId: vmId, version: 5 })).toEqual({
+      ok: true,
+      result: { machineId: vmId, state: 'running', version: 5, media: null },
+    });
     const hb = await fe.waitForHeartbeat((h) => vmOf(h.vms, vmId)?.state === 'running', { since: t0 });
     expect(vmOf(hb.vms, vmId)).toEqual({ machineId: vmId, state: 'running', version: 5, media: null });
-    expect(await cmd.send(AgentCommands.start, { machineId: vmId, version: 5 })).toMatchObject({ ok: false, code: 'conflict', error: expect.stringMatching(/running/) });
+    expect(await cmd.send(AgentCommands.start, { machineId: vmId, version: 5 })).toMatchObject({
+      ok: false,
+      code: 'conflict',
+      error: expect.stringMatching(/running/),
+    });
 
     // Install media, live: fetched once (signed), reported by id in heartbeats, ejected.
     const isoSha = sha256Hex(readFileSync(img.iso));
@@ -260,7 +287,12 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
     expect(await closedWithin(v1.closed, 3_000)).toBe(true);
     // v2 talks RFB with QEMU through the relay: version, then the security types (1 = none).
     v2.socket.write('RFB 003.008\n');
-    expect((await v2.bytes(14)).slice(12).split('').map((c) => c.charCodeAt(0))).toEqual([1, 1]);
+    expect(
+      (await v2.bytes(14))
+        .slice(12)
+        .split('')
+        .map((c) => c.charCodeAt(0)),
+    ).toEqual([1, 1]);
     v2.socket.destroy();
 
     await expect.poll(() => agent.since(from), { timeout: 5_000 }).toMatch(/replaced by 127\.0\.0\.1/);
@@ -270,27 +302,43 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
     expect(log).toMatch(/expired \d+ ms ago/);
     expect(log).toMatch(/replaced by 127\.0\.0\.1/);
     // No console for a machine that is not running.
-    expect(await cmd.send(AgentCommands.consoleOpen, { machineId: randomUUID(), ticket: randomBytes(24).toString('hex'), expiresAt: Date.now() + 5_000 })).toMatchObject({ ok: false, code: 'not-found' });
+    expect(
+      await cmd.send(AgentCommands.consoleOpen, { machineId: randomUUID(), ticket: randomBytes(24).toString('hex'), expiresAt: Date.now() + 5_000 }),
+    ).toMatchObject({ ok: false, code: 'not-found' });
   });
 
   it('suspends (version + 1, state saved, process ended) and resumes through the agent', async () => {
     const pid = qemuPid(vmId);
     const t0 = Date.now();
-    expect(await cmd.send(AgentCommands.suspend, { machineId: vmId, version: 5 })).toEqual({ ok: true, result: { machineId: vmId, state: 'suspended', version: 6, media: null } });
+    expect(await cmd.send(AgentCommands.suspend, { machineId: vmId, version: 5 })).toEqual({
+      ok: true,
+      result: { machineId: vmId, state: 'suspended', version: 6, media: null },
+    });
     console.log(`suspend through the agent: ${Date.now() - t0} ms`);
     expect(pidAlive(pid)).toBe(false);
     expect(vmOf((await fe.waitForHeartbeat((h) => vmOf(h.vms, vmId)?.state === 'suspended', { since: t0 })).vms, vmId)?.version).toBe(6);
-    expect(await cmd.send(AgentCommands.start, { machineId: vmId, version: 6 })).toMatchObject({ ok: false, code: 'conflict', error: expect.stringMatching(/suspended/) });
-    expect(await cmd.send(AgentCommands.consoleOpen, { machineId: vmId, ticket: randomBytes(24).toString('hex'), expiresAt: Date.now() + 5_000 })).toMatchObject({ ok: false, code: 'conflict' });
+    expect(await cmd.send(AgentCommands.start, { machineId: vmId, version: 6 })).toMatchObject({
+      ok: false,
+      code: 'conflict',
+      error: expect.stringMatching(/suspended/),
+    });
+    expect(
+      await cmd.send(AgentCommands.consoleOpen, { machineId: vmId, ticket: randomBytes(24).toString('hex'), expiresAt: Date.now() + 5_000 }),
+    ).toMatchObject({ ok: false, code: 'conflict' });
     const from = serialLog(vmId).length;
-    expect(await cmd.send(AgentCommands.resume, { machineId: vmId, version: 6 })).toEqual({ ok: true, result: { machineId: vmId, state: 'running', version: 6, media: null } });
+    expect(await cmd.send(AgentCommands.resume, { machineId: vmId, version: 6 })).toEqual({
+      ok: true,
+      result: { machineId: vmId, state: 'running', version: 6, media: null },
+    });
     await waitForSerial(vmId, /tick \d+/, from, 20_000);
     expect(pidAlive(qemuPid(vmId))).toBe(true);
   });
 
   it('survives SIGKILL: restarted without a token it reuses agent.json, finds the VM running, and stops it (version + 1); a VM that ended meanwhile is reported', async () => {
     // A second, blank machine: SeaBIOS only ("No bootable device"), no guest boot to wait for.
-    expect(await cmd.send(AgentCommands.create, { machineId: blankId, mac: mac(), vcpus: 1, memoryMb: 64, diskMb: 16, version: 1 })).toMatchObject({ ok: true });
+    expect(await cmd.send(AgentCommands.create, { machineId: blankId, mac: mac(), vcpus: 1, memoryMb: 64, diskMb: 16, version: 1 })).toMatchObject({
+      ok: true,
+    });
     expect(await cmd.send(AgentCommands.start, { machineId: blankId, version: 1 })).toMatchObject({ ok: true, result: { state: 'running' } });
     const vmPid = qemuPid(vmId);
     const blankPid = qemuPid(blankId);
@@ -311,7 +359,9 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
     const hb = await fe.waitForHeartbeat((h) => h.events.some((e) => e.machineId === blankId), { since: t0 });
     expect(vmOf(hb.vms, vmId)).toEqual({ machineId: vmId, state: 'running', version: 6, media: null });
     expect(vmOf(hb.vms, blankId)).toMatchObject({ state: 'stopped', version: 2 });
-    expect(hb.events).toEqual([{ machineId: blankId, kind: 'crashed', version: 2, at: expect.any(String), detail: expect.stringMatching(/while the agent was not running/) }]);
+    expect(hb.events).toEqual([
+      { machineId: blankId, kind: 'crashed', version: 2, at: expect.any(String), detail: expect.stringMatching(/while the agent was not running/) },
+    ]);
     expect(qemuPid(vmId)).toBe(vmPid);
 
     // The reattached VM still has a console and still stops.
@@ -330,7 +380,10 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
     // The stale version is refused now.
     expect(await cmd.send(AgentCommands.stop, { machineId: vmId, version: 6 })).toMatchObject({ ok: false, code: 'conflict' });
     // Delete: idempotent, and the directory goes.
-    expect(await cmd.send(AgentCommands.delete, { machineId: blankId, version: 2 })).toEqual({ ok: true, result: { machineId: blankId, state: 'absent', version: 2, media: null } });
+    expect(await cmd.send(AgentCommands.delete, { machineId: blankId, version: 2 })).toEqual({
+      ok: true,
+      result: { machineId: blankId, state: 'absent', version: 2, media: null },
+    });
     expect(existsSync(machineDir(blankId))).toBe(false);
     expect(await cmd.send(AgentCommands.delete, { machineId: blankId, version: 2 })).toMatchObject({ ok: true, result: { state: 'absent' } });
   });

@@ -85,4 +85,6 @@ export class SignedCommandGuard implements CanActivate {
 }
 
 /** The body of the command once SignedCommandGuard verified its signature; `data` is the command's pattern (for CommandBodyPipe). */
-export const SignedBody = createParamDecorator((_pattern: string, context: ExecutionContext) => verifiedBodies.get(context.switchToRpc().getContext<TcpContext>()));
+export const SignedBody = createParamDecorator((_pattern: string, context: ExecutionContext) =>
+  verifiedBodies.get(context.switchToRpc().getContext<TcpContext>()),
+);

@@ -92,7 +92,9 @@ export class CommandsController {
   }
 
   @MessagePattern(AgentCommands.attachMedia)
-  attachMedia(@SignedBody(AgentCommands.attachMedia) cmd: AgentRequest<typeof AgentCommands.attachMedia>): Promise<AgentResult<typeof AgentCommands.attachMedia>> {
+  attachMedia(
+    @SignedBody(AgentCommands.attachMedia) cmd: AgentRequest<typeof AgentCommands.attachMedia>,
+  ): Promise<AgentResult<typeof AgentCommands.attachMedia>> {
     return this.machines.attachMedia(cmd);
   }
 
@@ -107,7 +109,9 @@ export class CommandsController {
   }
 
   @MessagePattern(AgentCommands.consoleOpen)
-  async consoleOpen(@SignedBody(AgentCommands.consoleOpen) cmd: AgentRequest<typeof AgentCommands.consoleOpen>): Promise<AgentResult<typeof AgentCommands.consoleOpen>> {
+  async consoleOpen(
+    @SignedBody(AgentCommands.consoleOpen) cmd: AgentRequest<typeof AgentCommands.consoleOpen>,
+  ): Promise<AgentResult<typeof AgentCommands.consoleOpen>> {
     const st = await this.machines.isRunning(cmd.machineId);
     if (st.state === 'absent') throw new CommandError('not-found', `machine ${cmd.machineId} not found`);
     if (!st.running) throw new CommandError('conflict', `no console for machine ${cmd.machineId}: it is ${st.state}`);

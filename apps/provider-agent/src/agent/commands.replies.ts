@@ -1,4 +1,13 @@
-import { Catch, Injectable, Logger, type ArgumentsHost, type CallHandler, type ExecutionContext, type NestInterceptor, type RpcExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  Injectable,
+  Logger,
+  type ArgumentsHost,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+  type RpcExceptionFilter,
+} from '@nestjs/common';
 import type { TcpContext } from '@nestjs/microservices';
 import type { AgentFailure, AgentReply } from '@virtuoso/contracts';
 import { map, of, type Observable } from 'rxjs';

@@ -21,7 +21,12 @@ const agentId = '9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11';
 const secret = randomBytes(32).toString('hex');
 const machineId = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 const calls: Array<[string, unknown]> = [];
-const stateAfter = (cmd: { machineId: string; version?: number }): AgentVmState => ({ machineId: cmd.machineId, state: 'running', version: cmd.version ?? 0, media: null });
+const stateAfter = (cmd: { machineId: string; version?: number }): AgentVmState => ({
+  machineId: cmd.machineId,
+  state: 'running',
+  version: cmd.version ?? 0,
+  media: null,
+});
 const machines = {
   facts: () => ({ bogomips: 1, cpus: 1, memoryMb: 1, freeDiskMb: 1, accelerator: 'tcg', agentVersion: 'test', hostname: 'h' }),
   list: async () => [],
@@ -96,7 +101,11 @@ describe('CommandBodyPipe', () => {
   it('answers an invalid body with a failed reply naming the field, and runs nothing', async () => {
     const reply = await client.send(AgentCommands.create, { machineId, mac: '52:54:00:12:34:56', vcpus: 1, memoryMb: 64, diskMb: 0, version: 1 });
     expect(reply).toEqual({ ok: false, code: 'failed', error: 'invalid vm.create command: diskMb must be at least 1' });
-    expect(await client.send(AgentCommands.sendKeys, { machineId, keys: ['ctrl', 'del;rm'] })).toMatchObject({ ok: false, code: 'failed', error: expect.stringMatching(/^invalid vm\.sendKeys command: keys must be 1 to 8 QEMU qcodes/) });
+    expect(await client.send(AgentCommands.sendKeys, { machineId, keys: ['ctrl', 'del;rm'] })).toMatchObject({
+      ok: false,
+      code: 'failed',
+      error: expect.stringMatching(/^invalid vm\.sendKeys command: keys must be 1 to 8 QEMU qcodes/),
+    });
     expect(await client.send(AgentCommands.stop, null)).toEqual({ ok: false, code: 'failed', error: 'invalid vm.stop command: an object is expected' });
     expect(calls).toEqual([]);
   });
@@ -110,7 +119,11 @@ describe('CommandBodyPipe', () => {
 
 describe('AgentReply filter', () => {
   it("answers the driver's errors with their reply codes, as today", async () => {
-    expect(await client.send(AgentCommands.start, { machineId, version: 1 })).toEqual({ ok: false, code: 'conflict', error: `cannot start machine ${machineId}: it is running` });
+    expect(await client.send(AgentCommands.start, { machineId, version: 1 })).toEqual({
+      ok: false,
+      code: 'conflict',
+      error: `cannot start machine ${machineId}: it is running`,
+    });
     expect(await client.send(AgentCommands.ejectMedia, { machineId, version: 1 })).toEqual({ ok: false, code: 'failed', error: 'qemu: boom' });
     expect(warnings).toContain('Commands: vm.start → conflict: cannot start machine 7c9e6679-7425-40de-944b-e07fc1f90ae7: it is running');
     expect(errors).toContain('Commands: vm.media.eject → failed: qemu: boom');

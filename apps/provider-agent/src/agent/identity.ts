@@ -115,7 +115,9 @@ export async function ensureJoined(
         joinedAt: new Date().toISOString(),
       };
       saveAgentFile(config.dataDir, a);
-      log.log(`joined ${config.frontendUrl} as agent ${r.agentId} (${f.cpus} cpus, ${f.bogomips} bogomips, ${f.memoryMb} MB, ${f.freeDiskMb} MB free, ${f.accelerator})`);
+      log.log(
+        `joined ${config.frontendUrl} as agent ${r.agentId} (${f.cpus} cpus, ${f.bogomips} bogomips, ${f.memoryMb} MB, ${f.freeDiskMb} MB free, ${f.accelerator})`,
+      );
       return a;
     } catch (e) {
       if (e instanceof FrontendRefusedError) throw new Error(`the front-end refused to join this agent (${e.status}): ${e.message}`);

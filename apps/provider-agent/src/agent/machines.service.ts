@@ -129,7 +129,9 @@ export class MachinesService {
         { version: cmd.version },
       );
       this.state.set(cmd.machineId, { image: cmd.image, media: null, createdAt: new Date().toISOString() });
-      this.log.log(`machine ${cmd.machineId}: created (${cmd.image ? `image ${cmd.image.name}` : `blank ${cmd.diskMb} MB disk`}, version ${cmd.version}) in ${Date.now() - t0} ms`);
+      this.log.log(
+        `machine ${cmd.machineId}: created (${cmd.image ? `image ${cmd.image.name}` : `blank ${cmd.diskMb} MB disk`}, version ${cmd.version}) in ${Date.now() - t0} ms`,
+      );
       return this.toState(st);
     });
   }

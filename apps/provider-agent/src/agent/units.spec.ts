@@ -15,9 +15,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('driver errors → reply codes', () => {
   it('maps each error class', () => {
     const id = '00000000-0000-0000-0000-000000000001';
-    expect(toFailure(new SuspendFailedError(id, 20, 'migration failed'))).toEqual({ ok: false, code: 'refused', error: expect.stringMatching(/suspend of .* failed after 20 attempts \(machine left running\)/) });
+    expect(toFailure(new SuspendFailedError(id, 20, 'migration failed'))).toEqual({
+      ok: false,
+      code: 'refused',
+      error: expect.stringMatching(/suspend of .* failed after 20 attempts \(machine left running\)/),
+    });
     expect(toFailure(new MachineNotFoundError(id))).toMatchObject({ code: 'not-found' });
-    expect(toFailure(new InvalidMachineStateError(id, 'running', 'start'))).toMatchObject({ code: 'conflict', error: `cannot start machine ${id}: it is running` });
+    expect(toFailure(new InvalidMachineStateError(id, 'running', 'start'))).toMatchObject({
+      code: 'conflict',
+      error: `cannot start machine ${id}: it is running`,
+    });
     expect(toFailure(new CommandError('conflict', 'x'))).toEqual({ ok: false, code: 'conflict', error: 'x' });
     expect(toFailure(new Error('qemu-img: boom\nmore'))).toEqual({ ok: false, code: 'failed', error: 'qemu-img: boom' });
   });

@@ -62,11 +62,7 @@ export async function chooseAccelerator(opts: AccelProbeOptions = {}): Promise<A
     return { accel: 'tcg', source: 'no-probe-image', reason: `no probe guest in ${image.dir} (run tools/guest-image/build.sh)` };
   }
   const qemu = opts.qemuBinary ?? 'qemu-system-x86_64';
-  const key = JSON.stringify([
-    await qemuVersion(qemu),
-    os.release(),
-    image.manifest?.files?.['vmlinux']?.sha256 ?? image.vmlinux,
-  ]);
+  const key = JSON.stringify([await qemuVersion(qemu), os.release(), image.manifest?.files?.['vmlinux']?.sha256 ?? image.vmlinux]);
   let p = memo.get(key);
   if (!p) {
     p = probeWithCache(key, qemu, image, opts);
@@ -76,8 +72,7 @@ export async function chooseAccelerator(opts: AccelProbeOptions = {}): Promise<A
 }
 
 async function probeWithCache(key: string, qemu: string, image: GuestImage, opts: AccelProbeOptions): Promise<AccelChoice> {
-  const cacheFile =
-    opts.cacheFile === undefined ? process.env['VIRTUOSO_ACCEL_CACHE'] || path.join(image.dir, 'accel-probe.json') : opts.cacheFile;
+  const cacheFile = opts.cacheFile === undefined ? process.env['VIRTUOSO_ACCEL_CACHE'] || path.join(image.dir, 'accel-probe.json') : opts.cacheFile;
   if (cacheFile) {
     try {
       const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; choice: AccelChoice };
@@ -114,17 +109,30 @@ async function qemuVersion(qemu: string): Promise<string> {
 }
 
 /** Boot the tiny guest under KVM; ok when the marker shows on the serial port in time. */
-export function probeKvmBoot(opts: {
-  qemuBinary?: string;
-  image: GuestImage;
-  timeoutMs: number;
-}): Promise<{ ok: boolean; ms: number; detail: string }> {
+export function probeKvmBoot(opts: { qemuBinary?: string; image: GuestImage; timeoutMs: number }): Promise<{ ok: boolean; ms: number; detail: string }> {
   const t0 = Date.now();
   const args = [
-    '-nodefaults', '-no-user-config', '-display', 'none', '-machine', 'pc', '-accel', 'kvm',
-    '-m', '128M', '-smp', '1', '-no-reboot',
-    '-kernel', opts.image.vmlinux, '-initrd', opts.image.initramfs, '-append', 'console=ttyS0 quiet',
-    '-serial', 'stdio',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-machine',
+    'pc',
+    '-accel',
+    'kvm',
+    '-m',
+    '128M',
+    '-smp',
+    '1',
+    '-no-reboot',
+    '-kernel',
+    opts.image.vmlinux,
+    '-initrd',
+    opts.image.initramfs,
+    '-append',
+    'console=ttyS0 quiet',
+    '-serial',
+    'stdio',
   ];
   return new Promise((resolve) => {
     const child = spawn(opts.qemuBinary ?? 'qemu-system-x86_64', args, { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -32,15 +32,7 @@ export function ConfigFields({
       <div className="form-grid">
         <Field label="Name" value={form.name} onChange={(v) => set('name', v)} errors={errors('name')} autoComplete="off" />
         <Field label="Processor" value={form.processor} onChange={(v) => set('processor', v)} list="processors" errors={errors('processor')} />
-        <Field
-          label="Speed"
-          value={form.speed}
-          onChange={(v) => set('speed', v)}
-          unit="bogomips"
-          inputMode="numeric"
-          list="speeds"
-          errors={errors('speed')}
-        />
+        <Field label="Speed" value={form.speed} onChange={(v) => set('speed', v)} unit="bogomips" inputMode="numeric" list="speeds" errors={errors('speed')} />
         <Field
           label="Operating system"
           value={form.os}

@@ -115,8 +115,7 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
         ) : (
           <>
             <p className="muted small">
-              Run this on the physical machine, in a Virtuoso checkout with QEMU installed. The token in it works once, until{' '}
-              {formatDateTime(expiresAt)}.
+              Run this on the physical machine, in a Virtuoso checkout with QEMU installed. The token in it works once, until {formatDateTime(expiresAt)}.
             </p>
             <div className="command">
               <pre data-testid="join-command" aria-label="Command to start the provider agent">
@@ -128,9 +127,8 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
             </div>
             {agentPort != null && consolePort != null && (
               <p className="small" data-testid="suggested-ports">
-                The command gives the agent port <strong className="mono">{agentPort}</strong> and console port{' '}
-                <strong className="mono">{consolePort}</strong>: no agent the market knows on that address uses them. Change them in the
-                command if something else on the host listens there.
+                The command gives the agent port <strong className="mono">{agentPort}</strong> and console port <strong className="mono">{consolePort}</strong>:
+                no agent the market knows on that address uses them. Change them in the command if something else on the host listens there.
               </p>
             )}
             {!agent && !expired && overdue && <NotJoinedYet agentPort={agentPort} consolePort={consolePort} />}
@@ -172,9 +170,7 @@ function NotJoinedYet({ agentPort, consolePort }: { agentPort: number | null; co
       <ul className="alert__list">
         <li>the command is running on the host, in a Virtuoso checkout with QEMU installed, and its output shows no error;</li>
         <li>the host can reach this server at the address after --frontend (no firewall or proxy in between);</li>
-        <li>
-          ports {ports} are free on the host (another agent may hold them) and this server can reach them;
-        </li>
+        <li>ports {ports} are free on the host (another agent may hold them) and this server can reach them;</li>
         <li>the command was copied whole: the token after --join works once.</li>
       </ul>
     </div>

@@ -1,15 +1,5 @@
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent, type RefObject } from 'react';
-import {
-  linearScale,
-  maxValue,
-  stepIndexAt,
-  stepPath,
-  tickLabel,
-  timeTickLabel,
-  timeTicks,
-  valueTicks,
-  type ChartPoint,
-} from '../lib/chart';
+import { linearScale, maxValue, stepIndexAt, stepPath, tickLabel, timeTickLabel, timeTicks, valueTicks, type ChartPoint } from '../lib/chart';
 import { formatDateTime, formatDateTimeSeconds } from '../lib/format';
 
 const H = 200;
@@ -70,7 +60,8 @@ export function LineChart({ title, unit, points, from, to, formatValue = (v) => 
   const span = to - from;
   const selected = active != null && points[active] ? points[active] : null;
   const describe = () => {
-    if (points.length === 0) return `No prices were recorded between ${formatDateTime(new Date(from).toISOString())} and ${formatDateTime(new Date(to).toISOString())}.`;
+    if (points.length === 0)
+      return `No prices were recorded between ${formatDateTime(new Date(from).toISOString())} and ${formatDateTime(new Date(to).toISOString())}.`;
     const last = points[points.length - 1];
     return `${points.length} recorded ${points.length === 1 ? 'price' : 'prices'} in ${unit} from ${formatDateTime(new Date(points[0].t).toISOString())}; the latest, ${formatValue(last.value)}, at ${formatDateTime(new Date(last.t).toISOString())}. The exact values are in the table below the chart.`;
   };

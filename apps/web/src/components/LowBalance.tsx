@@ -25,8 +25,9 @@ export function StandingAlert({ standing, balance, compact = false }: { standing
       <div className="alert alert--error low-balance" role="alert" data-testid="low-balance">
         <strong className="alert__title">Your running machines were suspended: the balance ran out</strong>
         <span className="alert__message">
-          Your balance is <Money amount={balance} />. None of your machines can start or resume until you add value covering the next
-          charges (<Money amount={standing.nextCharges} />). Nothing was deleted.
+          Your balance is <Money amount={balance} />. None of your machines can start or resume until you add value covering the next charges (
+          <Money amount={standing.nextCharges} />
+          ). Nothing was deleted.
         </span>
         <span className="low-balance__action">{addValue}</span>
       </div>
@@ -42,10 +43,8 @@ export function StandingAlert({ standing, balance, compact = false }: { standing
           <>
             {' '}
             Unless you add value, your running machines will be suspended{' '}
-            <strong>
-              {suspendAt > now ? `in ${formatDuration(suspendAt - now)}` : 'at the next billing pass'}
-            </strong>{' '}
-            ({formatDateTime(standing.suspendAt)}); they are never deleted.
+            <strong>{suspendAt > now ? `in ${formatDuration(suspendAt - now)}` : 'at the next billing pass'}</strong> ({formatDateTime(standing.suspendAt)});
+            they are never deleted.
           </>
         ) : (
           ' Add value before the next charge falls due to keep your machines running.'

@@ -28,8 +28,7 @@ export function MachineActions({ machine, onDeleted }: { machine: Machine; onDel
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState<MachineCommand | 'delete' | null>(null);
   // The error appears together with the refreshed machine (onSettled is awaited before it).
-  const refresh = () =>
-    Promise.all([queryClient.invalidateQueries({ queryKey: keys.machines }), queryClient.invalidateQueries({ queryKey: keys.me })]);
+  const refresh = () => Promise.all([queryClient.invalidateQueries({ queryKey: keys.machines }), queryClient.invalidateQueries({ queryKey: keys.me })]);
   const command = useAction({
     mutationFn: (cmd: MachineCommand, idempotencyKey: string) => sendCommand(machine, cmd, idempotencyKey),
     onSettled: refresh,

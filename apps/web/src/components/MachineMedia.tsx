@@ -71,7 +71,13 @@ export function MachineMedia({ machine }: { machine: Machine }) {
         </div>
       ) : choices.length === 0 ? (
         <p className="muted small">
-          {media.isPending ? 'Loading your media…' : <>You have no media yet: <Link to="/media">upload an ISO image</Link>.</>}
+          {media.isPending ? (
+            'Loading your media…'
+          ) : (
+            <>
+              You have no media yet: <Link to="/media">upload an ISO image</Link>.
+            </>
+          )}
         </p>
       ) : (
         <form

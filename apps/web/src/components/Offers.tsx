@@ -53,13 +53,7 @@ export function OffersTable({
               <th scope="row">
                 {selectable ? (
                   <label className="radio-cell">
-                    <input
-                      type="radio"
-                      name="offer"
-                      value={offer.hostId}
-                      checked={selected === offer.hostId}
-                      onChange={() => onSelect(offer.hostId)}
-                    />
+                    <input type="radio" name="offer" value={offer.hostId} checked={selected === offer.hostId} onChange={() => onSelect(offer.hostId)} />
                     {offer.hostName}
                   </label>
                 ) : (

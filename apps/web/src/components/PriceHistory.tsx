@@ -49,15 +49,16 @@ function ConfigurationCharts({ history }: { history: PriceHistory }) {
       <p className="price-history__now">
         {current ? (
           <>
-            Now: <strong>
+            Now:{' '}
+            <strong>
               <Money amount={current.storagePerMonth} />
             </strong>{' '}
             per month of storage and{' '}
             <strong>
               <Money amount={current.runningPerHour} />
             </strong>{' '}
-            per hour of running, the mean over {current.hostCount}{' '}
-            {current.hostCount === 1 ? 'host' : 'hosts'} that could hold it ({formatDateTime(current.at)}).
+            per hour of running, the mean over {current.hostCount} {current.hostCount === 1 ? 'host' : 'hosts'} that could hold it ({formatDateTime(current.at)}
+            ).
           </>
         ) : (
           'No market average has been recorded for this configuration yet: no host could hold it so far.'

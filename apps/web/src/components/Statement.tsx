@@ -64,11 +64,23 @@ export function Statement({ machines }: { machines: readonly { id: string; name:
         </div>
         <div className="field">
           <label htmlFor={`${id}-from`}>From</label>
-          <input id={`${id}-from`} type="date" value={filters.fromDate} max={filters.toDate || undefined} onChange={(event) => update({ fromDate: event.target.value })} />
+          <input
+            id={`${id}-from`}
+            type="date"
+            value={filters.fromDate}
+            max={filters.toDate || undefined}
+            onChange={(event) => update({ fromDate: event.target.value })}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-to`}>To</label>
-          <input id={`${id}-to`} type="date" value={filters.toDate} min={filters.fromDate || undefined} onChange={(event) => update({ toDate: event.target.value })} />
+          <input
+            id={`${id}-to`}
+            type="date"
+            value={filters.toDate}
+            min={filters.fromDate || undefined}
+            onChange={(event) => update({ toDate: event.target.value })}
+          />
         </div>
         {filtered && (
           <button type="button" className="btn btn--small btn--ghost" onClick={() => update(NO_FILTERS)}>

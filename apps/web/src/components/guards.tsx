@@ -28,9 +28,7 @@ function WrongRole({ user, role }: { user: User; role: Role }) {
       <h1>This page is for {role} accounts</h1>
       <p>
         You are signed in as <strong>{user.handle}</strong>, a {user.role} account.{' '}
-        {role === 'buyer'
-          ? 'Buyers register machine configurations and rent them from providers.'
-          : 'Providers add hosts and sell their resources.'}
+        {role === 'buyer' ? 'Buyers register machine configurations and rent them from providers.' : 'Providers add hosts and sell their resources.'}
       </p>
       <p className="actions">
         <Link className="btn btn--primary" to="/computers">

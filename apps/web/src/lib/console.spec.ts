@@ -3,9 +3,7 @@ import { consoleSocketUrl, disconnectReason, noConsoleReason, statusText } from 
 
 describe('consoleSocketUrl', () => {
   it('uses ws on http and wss on https, on the page host', () => {
-    expect(consoleSocketUrl('/api/console/ws?token=abc', { protocol: 'http:', host: '127.0.0.1:8080' })).toBe(
-      'ws://127.0.0.1:8080/api/console/ws?token=abc',
-    );
+    expect(consoleSocketUrl('/api/console/ws?token=abc', { protocol: 'http:', host: '127.0.0.1:8080' })).toBe('ws://127.0.0.1:8080/api/console/ws?token=abc');
     expect(consoleSocketUrl('/api/console/ws?token=abc', { protocol: 'https:', host: 'virtuoso.example' })).toBe(
       'wss://virtuoso.example/api/console/ws?token=abc',
     );
@@ -20,9 +18,7 @@ describe('statusText', () => {
     expect(statusText({ kind: 'connecting' })).toBe('Connecting…');
     expect(statusText({ kind: 'connected' })).toBe('Connected');
     expect(statusText({ kind: 'connected', desktop: 'QEMU (m1)' })).toBe('Connected to QEMU (m1)');
-    expect(statusText({ kind: 'disconnected', reason: 'the connection to the console was lost' })).toBe(
-      'Disconnected: the connection to the console was lost',
-    );
+    expect(statusText({ kind: 'disconnected', reason: 'the connection to the console was lost' })).toBe('Disconnected: the connection to the console was lost');
   });
 });
 

@@ -7,11 +7,7 @@ export function consoleSocketUrl(path: string, location: { protocol: string; hos
   return `${scheme}//${location.host}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
-export type ConsoleStatus =
-  | { kind: 'idle' }
-  | { kind: 'connecting' }
-  | { kind: 'connected'; desktop?: string }
-  | { kind: 'disconnected'; reason: string };
+export type ConsoleStatus = { kind: 'idle' } | { kind: 'connecting' } | { kind: 'connected'; desktop?: string } | { kind: 'disconnected'; reason: string };
 
 /** The status line under the toolbar. */
 export function statusText(status: ConsoleStatus): string {
@@ -47,9 +43,7 @@ export function disconnectReason(clean: boolean, securityReason?: string, close?
   if (securityReason) return `the console refused the connection (${securityReason})`;
   if (close?.reason) return close.reason;
   if (close && CLOSE_WORDS[close.code]) return CLOSE_WORDS[close.code];
-  return clean
-    ? 'the console connection was closed (the machine stopped, or another viewer took over)'
-    : 'the connection to the console was lost';
+  return clean ? 'the console connection was closed (the machine stopped, or another viewer took over)' : 'the connection to the console was lost';
 }
 
 /** Why there is no console for a machine in this state, or null when it can have one. */

@@ -44,8 +44,7 @@ export function hasFixedPrices(machine: { storagePrice: string | null; runningPr
 
 /** What the SPA offers: the lifecycle's actions, plus a forced stop (a stop with `{"force": true}`). */
 export type UiAction =
-  | Extract<MachineAction, 'edit' | 'searchProviders' | 'start' | 'stop' | 'reboot' | 'reset' | 'suspend' | 'resume' | 'console' | 'delete'>
-  | 'forceStop';
+  Extract<MachineAction, 'edit' | 'searchProviders' | 'start' | 'stop' | 'reboot' | 'reset' | 'suspend' | 'resume' | 'console' | 'delete'> | 'forceStop';
 
 /** Commands sent as POST /api/machines/{id}/{command} (force stop is a stop with `{"force": true}`). */
 export type MachineCommand = Extract<MachineAction, 'start' | 'stop' | 'reboot' | 'reset' | 'suspend' | 'resume'> | 'forceStop';

@@ -69,8 +69,15 @@ describe('host form', () => {
     expect(body).toEqual({ ...rest, agentId: 'agent-1' });
   });
   it('sends only units, unit prices and periods on edit (fig. 29)', () => {
-    expect(Object.keys(toUpdateHostBody(hostToForm(host))).sort()).toEqual(
-      ['memoryUnit', 'memoryUnitPrice', 'runningUnitAmount', 'speedUnit', 'speedUnitPrice', 'storageAmount', 'storageUnit', 'storageUnitPrice'],
-    );
+    expect(Object.keys(toUpdateHostBody(hostToForm(host))).sort()).toEqual([
+      'memoryUnit',
+      'memoryUnitPrice',
+      'runningUnitAmount',
+      'speedUnit',
+      'speedUnitPrice',
+      'storageAmount',
+      'storageUnit',
+      'storageUnitPrice',
+    ]);
   });
 });

@@ -94,11 +94,13 @@ interface Sized {
 }
 
 /** Prefill from a catalog entry: its market averages become the asked prices (empty if none yet). */
-export function configFromCatalog(entry: Sized & {
-  id: string;
-  averageStoragePerMonth: string | null;
-  averageRunningPerHour: string | null;
-}): ConfigForm {
+export function configFromCatalog(
+  entry: Sized & {
+    id: string;
+    averageStoragePerMonth: string | null;
+    averageRunningPerHour: string | null;
+  },
+): ConfigForm {
   return {
     ...sizeToText(entry),
     askedStoragePerMonth: entry.averageStoragePerMonth ?? '',

@@ -293,17 +293,7 @@ function StorageDeadline({ debit, receivedAt, now, testId }: { debit: Debit; rec
   );
 }
 
-function RunningDeadline({
-  debit,
-  prepaidMsLeft,
-  receivedAt,
-  now,
-}: {
-  debit: Debit | null;
-  prepaidMsLeft?: number;
-  receivedAt: number;
-  now: number;
-}) {
+function RunningDeadline({ debit, prepaidMsLeft, receivedAt, now }: { debit: Debit | null; prepaidMsLeft?: number; receivedAt: number; now: number }) {
   if (!debit) {
     return (
       <span className="pair pair--start deadline">
@@ -358,8 +348,7 @@ function ProviderAccountView() {
           <strong className="money">
             <Rate rate={data.making.runningPerSecond} per="second" />
           </strong>{' '}
-          of running the
-          currently running ones.
+          of running the currently running ones.
         </p>
       </section>
       <section className="section" aria-labelledby="hosts-h">
@@ -570,7 +559,13 @@ function TokenRow({ token }: { token: ApiToken }) {
       <td>{formatDateTime(token.createdAt)}</td>
       <td>{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : <span className="muted">never</span>}</td>
       <td className="cell-actions">
-        <button type="button" className="btn btn--small btn--danger-ghost" disabled={revoke.isPending} onClick={() => revoke.mutate()} aria-label={`Revoke ${token.name}`}>
+        <button
+          type="button"
+          className="btn btn--small btn--danger-ghost"
+          disabled={revoke.isPending}
+          onClick={() => revoke.mutate()}
+          aria-label={`Revoke ${token.name}`}
+        >
           Revoke
         </button>
         {revoke.error ? <ErrorBanner error={revoke.error} /> : null}

@@ -23,8 +23,7 @@ export function BrowsePage() {
         <div>
           <h1>Browse machines</h1>
           <p className="muted">
-            Storage and running prices are market averages over every host that could hold the configuration today: a guide to what to
-            bid.
+            Storage and running prices are market averages over every host that could hold the configuration today: a guide to what to bid.
           </p>
         </div>
         {user?.role !== 'provider' && (
@@ -38,9 +37,7 @@ export function BrowsePage() {
           <Link to="/signin?next=/browse">Sign in</Link> or <Link to="/signup">sign up</Link> as a buyer to register a machine.
         </p>
       )}
-      {user?.role === 'provider' && (
-        <p className="alert alert--info">You are signed in as a provider: these are the configurations buyers start from.</p>
-      )}
+      {user?.role === 'provider' && <p className="alert alert--info">You are signed in as a provider: these are the configurations buyers start from.</p>}
       <QueryState query={catalog} what="Loading the catalog" />
       {catalog.data && (
         <>
@@ -94,41 +91,41 @@ function CatalogTable({ entries, user, kind }: { entries: Configuration[]; user:
         <tbody>
           {entries.map((entry) => (
             <Fragment key={entry.id}>
-            <tr className={open.has(entry.id) ? 'has-subrow' : undefined}>
-              <th scope="row" className="cell-name">
-                <span className="cell-name__title">{entry.name}</span>
-                <button
-                  type="button"
-                  className="link-button small"
-                  aria-expanded={open.has(entry.id)}
-                  aria-controls={`history-${entry.id}`}
-                  aria-label={`Price history of ${entry.name}`}
-                  onClick={() => toggle(entry.id)}
-                >
-                  <span aria-hidden="true">{open.has(entry.id) ? '▾ ' : '▸ '}</span>
-                  Price history
-                </button>
-              </th>
-              <td>{entry.processor}</td>
-              <td>{formatBogomips(entry.speed)}</td>
-              <td>{entry.os}</td>
-              <td>{formatMb(entry.memory)}</td>
-              <td>{formatMb(entry.disk)}</td>
-              <td className="num money">{entry.averageStoragePerMonth ?? <span className="muted">no host yet</span>}</td>
-              <td className="num money">{entry.averageRunningPerHour ?? <span className="muted">no host yet</span>}</td>
-              {showActions && (
-                <td className="cell-actions">
-                  <CatalogActions entry={entry} signedIn={!!user} />
-                </td>
-              )}
-            </tr>
-            {open.has(entry.id) && (
-              <tr className="subrow subrow--plain" id={`history-${entry.id}`}>
-                <td colSpan={columns}>
-                  <ConfigurationPriceHistory id={entry.id} name={entry.name} />
-                </td>
+              <tr className={open.has(entry.id) ? 'has-subrow' : undefined}>
+                <th scope="row" className="cell-name">
+                  <span className="cell-name__title">{entry.name}</span>
+                  <button
+                    type="button"
+                    className="link-button small"
+                    aria-expanded={open.has(entry.id)}
+                    aria-controls={`history-${entry.id}`}
+                    aria-label={`Price history of ${entry.name}`}
+                    onClick={() => toggle(entry.id)}
+                  >
+                    <span aria-hidden="true">{open.has(entry.id) ? '▾ ' : '▸ '}</span>
+                    Price history
+                  </button>
+                </th>
+                <td>{entry.processor}</td>
+                <td>{formatBogomips(entry.speed)}</td>
+                <td>{entry.os}</td>
+                <td>{formatMb(entry.memory)}</td>
+                <td>{formatMb(entry.disk)}</td>
+                <td className="num money">{entry.averageStoragePerMonth ?? <span className="muted">no host yet</span>}</td>
+                <td className="num money">{entry.averageRunningPerHour ?? <span className="muted">no host yet</span>}</td>
+                {showActions && (
+                  <td className="cell-actions">
+                    <CatalogActions entry={entry} signedIn={!!user} />
+                  </td>
+                )}
               </tr>
-            )}
+              {open.has(entry.id) && (
+                <tr className="subrow subrow--plain" id={`history-${entry.id}`}>
+                  <td colSpan={columns}>
+                    <ConfigurationPriceHistory id={entry.id} name={entry.name} />
+                  </td>
+                </tr>
+              )}
             </Fragment>
           ))}
         </tbody>

@@ -158,12 +158,7 @@ function ConsoleView({ machine }: { machine: Machine }) {
           >
             Ctrl-Alt-Del
           </button>
-          <button
-            type="button"
-            className="btn"
-            disabled={!running || status.kind === 'connecting'}
-            onClick={reconnect}
-          >
+          <button type="button" className="btn" disabled={!running || status.kind === 'connecting'} onClick={reconnect}>
             Reconnect
           </button>
         </div>
@@ -205,8 +200,8 @@ function ConsoleView({ machine }: { machine: Machine }) {
         )}
       </div>
       <p className="console__hint">
-        Click the screen to type: keys go to the machine while the screen has focus. The console is for setting the machine up; for
-        daily work use the machine's own remote access (ssh, remote desktop).
+        Click the screen to type: keys go to the machine while the screen has focus. The console is for setting the machine up; for daily work use the machine's
+        own remote access (ssh, remote desktop).
       </p>
     </section>
   );

@@ -42,9 +42,7 @@ export function EditMachinePage() {
     return (
       <section className="panel panel--narrow">
         <h1>{m.name} can no longer be edited</h1>
-        <p>
-          It is {m.state}: once a machine is stored on a host, its resources and prices are fixed.
-        </p>
+        <p>It is {m.state}: once a machine is stored on a host, its resources and prices are fixed.</p>
         <Link className="btn" to={`/machines/${m.id}`}>
           Back to the machine
         </Link>

@@ -10,11 +10,10 @@ export function HomePage() {
         <div className="hero__text">
           <h1>Rent raw virtual machines from providers you choose</h1>
           <p className="lead">
-            Virtuoso is a marketplace for virtual machines. <strong>Buyers</strong> pick a configuration — processor speed,
-            memory, disk and the highest price they will pay — and register it. Virtuoso finds the <strong>providers</strong>{' '}
-            whose hosts can hold it at that price; the buyer stores the machine on one, then starts, stops, suspends and
-            resumes it at will, sees its screen in the browser and installs an operating system from an ISO image, paying
-            for storage by the day and for running by the second.
+            Virtuoso is a marketplace for virtual machines. <strong>Buyers</strong> pick a configuration — processor speed, memory, disk and the highest price
+            they will pay — and register it. Virtuoso finds the <strong>providers</strong> whose hosts can hold it at that price; the buyer stores the machine
+            on one, then starts, stops, suspends and resumes it at will, sees its screen in the browser and installs an operating system from an ISO image,
+            paying for storage by the day and for running by the second.
           </p>
           <div className="actions">
             {!user && (
@@ -117,8 +116,8 @@ function BuyerCards() {
         <article className="card">
           <h2>Sell your hosts</h2>
           <p>
-            Providers start the provider agent on a physical host, which measures it, then set the units they sell and the unit prices —
-            and see what other providers charge.
+            Providers start the provider agent on a physical host, which measures it, then set the units they sell and the unit prices — and see what other
+            providers charge.
           </p>
           <Link to="/marketplace">Provider marketplace →</Link>
         </article>

@@ -105,13 +105,13 @@ export function AddHostPage() {
       <p className="secondary-path" hidden={!manual && !!agent}>
         {manual ? (
           <>
-            Prefer the safe way? <Link to={otherPath(false)}>Add the host with its provider agent</Link>: the agent measures the machine and
-            the host is online as soon as it is added.
+            Prefer the safe way? <Link to={otherPath(false)}>Add the host with its provider agent</Link>: the agent measures the machine and the host is online
+            as soon as it is added.
           </>
         ) : (
           <>
-            Cannot run the agent yet? <Link to={otherPath(true)}>Add without an agent (offline)</Link>: describe the machine by hand; it
-            is listed offline until an agent runs on it.
+            Cannot run the agent yet? <Link to={otherPath(true)}>Add without an agent (offline)</Link>: describe the machine by hand; it is listed offline until
+            an agent runs on it.
           </>
         )}
       </p>
@@ -141,9 +141,7 @@ export function ConnectAgentPage() {
       <div className="page-head">
         <div>
           <h1>Connect an agent to {host.data.name}</h1>
-          <p className="muted">
-            Start the provider agent on {host.data.name}: once it joins, the host is online and buyers can store and run machines on it.
-          </p>
+          <p className="muted">Start the provider agent on {host.data.name}: once it joins, the host is online and buyers can store and run machines on it.</p>
         </div>
         <Link className="btn btn--ghost" to="/hosts">
           Back to my hosts
@@ -210,8 +208,7 @@ export function EditHostPage() {
         <div>
           <h1>Edit {host.data.name}</h1>
           <p className="muted">
-            Units, unit prices and charge periods can change; they apply to machines stored from now on, never retroactively. The other
-            fields are locked.
+            Units, unit prices and charge periods can change; they apply to machines stored from now on, never retroactively. The other fields are locked.
           </p>
         </div>
         <Link className="btn btn--ghost" to="/hosts">
@@ -304,7 +301,12 @@ function HostFields({
         <div className="form-grid form-grid--3">
           {field('speed', 'Speed', { unit: 'bogomips', numeric: 'numeric', placeholder: '10000', hint: 'Total for sale.' })}
           {field('speedUnit', 'Speed unit', { unit: 'bogomips', numeric: 'numeric', placeholder: '1000', hint: 'Sold in chunks of this size.' })}
-          {field('speedUnitPrice', 'Speed unit price', { unit: '$ / second', numeric: 'decimal', placeholder: '0.00001', hint: 'Per unit, per second of running.' })}
+          {field('speedUnitPrice', 'Speed unit price', {
+            unit: '$ / second',
+            numeric: 'decimal',
+            placeholder: '0.00001',
+            hint: 'Per unit, per second of running.',
+          })}
         </div>
       </fieldset>
       <fieldset className="form-group">
@@ -312,7 +314,12 @@ function HostFields({
         <div className="form-grid form-grid--3">
           {field('memory', 'Memory', { unit: 'MB', numeric: 'numeric', placeholder: '512', hint: 'Total for sale.' })}
           {field('memoryUnit', 'Memory unit', { unit: 'MB', numeric: 'numeric', placeholder: '4', hint: 'Sold in chunks of this size.' })}
-          {field('memoryUnitPrice', 'Memory unit price', { unit: '$ / second', numeric: 'decimal', placeholder: '0.00001', hint: 'Per unit, per second of running.' })}
+          {field('memoryUnitPrice', 'Memory unit price', {
+            unit: '$ / second',
+            numeric: 'decimal',
+            placeholder: '0.00001',
+            hint: 'Per unit, per second of running.',
+          })}
         </div>
         <div className="form-grid form-grid--3">
           {field('runningUnitAmount', 'Running period', { unit: 'seconds', numeric: 'numeric', placeholder: '3600', hint: CHARGE_HINT })}

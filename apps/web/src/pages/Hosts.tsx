@@ -36,8 +36,8 @@ export function HostsList() {
         <div className="empty empty--boxed">
           <strong>You have no hosts yet.</strong>
           <span>
-            <Link to="/hosts/new">Add a host</Link>: the page gives you the command that starts the provider agent on it; the agent measures
-            the machine and you set your prices.
+            <Link to="/hosts/new">Add a host</Link>: the page gives you the command that starts the provider agent on it; the agent measures the machine and you
+            set your prices.
           </span>
         </div>
       )}
@@ -193,8 +193,8 @@ function HostRow({ host }: { host: Host }) {
             {revoking && (
               <div className="confirm" role="group" aria-label={`Revoke the agent of ${host.name}?`}>
                 <span>
-                  Revoke the agent of <strong>{host.name}</strong>? Its secret stops working at once and the host is offline until you start a
-                  new agent with the join command shown next.
+                  Revoke the agent of <strong>{host.name}</strong>? Its secret stops working at once and the host is offline until you start a new agent with
+                  the join command shown next.
                 </span>
                 <button type="button" className="btn btn--small btn--danger" disabled={revokeAgent.isPending} onClick={() => revokeAgent.mutate()}>
                   {revokeAgent.isPending ? 'Revoking…' : 'Revoke agent'}
@@ -223,7 +223,12 @@ function HostRow({ host }: { host: Host }) {
                 <ErrorBanner error={remove.error} title={`Cannot delete ${host.name}:`} />
                 {canForce && (
                   <div className="btn-row">
-                    <button type="button" className="btn btn--small btn--danger-ghost" onClick={() => setForcing(true)} aria-label={`Force remove ${host.name}…`}>
+                    <button
+                      type="button"
+                      className="btn btn--small btn--danger-ghost"
+                      onClick={() => setForcing(true)}
+                      aria-label={`Force remove ${host.name}…`}
+                    >
                       Force remove…
                     </button>
                     <button type="button" className="btn btn--small btn--ghost" onClick={() => remove.reset()}>
@@ -305,8 +310,8 @@ function ForceRemove({ host, onDone, onCancel }: { host: Host; onDone: () => voi
         </li>
         <li>billing for those machines stops at once;</li>
         <li>
-          their machines go back to registered: the owners keep the configurations and can store them on another host, but the disks on
-          this host are gone with it.
+          their machines go back to registered: the owners keep the configurations and can store them on another host, but the disks on this host are gone with
+          it.
         </li>
       </ul>
       <p>This cannot be undone.</p>

@@ -31,8 +31,8 @@ export function MachineDetailPage() {
       </div>
       {justRegistered && (
         <Notice>
-          <strong>{m.name}</strong> is registered. A fee of <Money amount={m.registrationFee} /> was charged. The prices below are your bid:
-          nothing else is charged until you store the machine on a host.
+          <strong>{m.name}</strong> is registered. A fee of <Money amount={m.registrationFee} /> was charged. The prices below are your bid: nothing else is
+          charged until you store the machine on a host.
         </Notice>
       )}
       <MachineSummary machine={m} />

@@ -12,8 +12,8 @@ export function MarketplacePage() {
         <div>
           <h1>Provider marketplace</h1>
           <p className="muted">
-            Every host on Virtuoso with its free resources and unit prices: speed and memory are charged per second of running, storage
-            per day. Offline hosts are listed too, marked offline: buyers cannot store machines on them until their agent is back.
+            Every host on Virtuoso with its free resources and unit prices: speed and memory are charged per second of running, storage per day. Offline hosts
+            are listed too, marked offline: buyers cannot store machines on them until their agent is back.
           </p>
         </div>
       </div>

@@ -61,8 +61,8 @@ export function MediaPage() {
         <div>
           <h1>Media</h1>
           <p className="muted">
-            Install media for your machines: upload an ISO image, insert it into a stopped machine's CD-ROM drive from the machine's page,
-            and start the machine from CD-ROM to install an operating system.
+            Install media for your machines: upload an ISO image, insert it into a stopped machine's CD-ROM drive from the machine's page, and start the machine
+            from CD-ROM to install an operating system.
           </p>
         </div>
       </div>
@@ -93,7 +93,14 @@ export function MediaPage() {
               </ul>
             ) : null}
           </div>
-          <Field label="Name" value={name} onChange={setName} placeholder="e.g. debian-installer" autoComplete="off" errors={fieldErrors(upload.error, 'name')} />
+          <Field
+            label="Name"
+            value={name}
+            onChange={setName}
+            placeholder="e.g. debian-installer"
+            autoComplete="off"
+            errors={fieldErrors(upload.error, 'name')}
+          />
           <button type="submit" className="btn btn--primary" disabled={!file || upload.isPending}>
             {upload.isPending ? 'Uploading…' : 'Upload'}
           </button>

@@ -74,9 +74,7 @@ export function OffersPage() {
       <h2 className="form-section">The following configuration</h2>
       <MachineSummary machine={m} />
       {!canSearch ? (
-        <p className="alert alert--info">
-          This machine is {m.state}: it is already placed on a host, so there is nothing to search for.
-        </p>
+        <p className="alert alert--info">This machine is {m.state}: it is already placed on a host, so there is nothing to search for.</p>
       ) : (
         <>
           <h2 className="form-section">can be stored and started on these hosts</h2>

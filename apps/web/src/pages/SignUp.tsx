@@ -60,7 +60,14 @@ export function SignUpPage() {
           </div>
           <div className={`choice__option${role === 'provider' ? ' choice__option--checked' : ''}`}>
             <label>
-              <input type="radio" name="role" value="provider" checked={role === 'provider'} onChange={() => setRole('provider')} aria-describedby="role-provider-hint" />
+              <input
+                type="radio"
+                name="role"
+                value="provider"
+                checked={role === 'provider'}
+                onChange={() => setRole('provider')}
+                aria-describedby="role-provider-hint"
+              />
               <strong>Provider</strong>
             </label>
             <small id="role-provider-hint">Add physical hosts and sell their speed, memory and storage.</small>

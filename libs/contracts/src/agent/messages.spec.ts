@@ -17,22 +17,42 @@ const requests: Record<AgentCommand, { valid: object; invalid: unknown; problem:
     invalid: { machineId, mac: '52:54:00:12:34:56', vcpus: 1, memoryMb: 128, diskMb: 0, version: 1 },
     problem: /^diskMb must be at least 1$/,
   },
-  [AgentCommands.start]: { valid: { machineId, version: 2, bootFrom: 'cdrom' }, invalid: { machineId, version: 2, bootFrom: 'floppy' }, problem: /bootFrom must be 'disk' or 'cdrom'/ },
-  [AgentCommands.stop]: { valid: { machineId, version: 2, timeoutMs: 5000, force: true }, invalid: { machineId, version: 2, force: 'yes' }, problem: /force must be true or false/ },
+  [AgentCommands.start]: {
+    valid: { machineId, version: 2, bootFrom: 'cdrom' },
+    invalid: { machineId, version: 2, bootFrom: 'floppy' },
+    problem: /bootFrom must be 'disk' or 'cdrom'/,
+  },
+  [AgentCommands.stop]: {
+    valid: { machineId, version: 2, timeoutMs: 5000, force: true },
+    invalid: { machineId, version: 2, force: 'yes' },
+    problem: /force must be true or false/,
+  },
   [AgentCommands.reboot]: { valid: { machineId, version: 2 }, invalid: { machineId: 'x', version: 2 }, problem: /machineId must be a machine id/ },
   [AgentCommands.reset]: { valid: { machineId, version: 2 }, invalid: { machineId, version: -1 }, problem: /version must be at least 0/ },
   [AgentCommands.suspend]: { valid: { machineId, version: 2 }, invalid: { machineId, version: 2.5 }, problem: /version must be a whole number/ },
   [AgentCommands.resume]: { valid: { machineId, version: 2 }, invalid: { machineId }, problem: /version must be a whole number/ },
   [AgentCommands.delete]: { valid: { machineId, version: 0 }, invalid: { version: 0 }, problem: /machineId must be a machine id/ },
-  [AgentCommands.attachMedia]: { valid: { machineId, version: 2, media: { id: 'm-1', sha256 } }, invalid: { machineId, version: 2 }, problem: /media must be an object/ },
+  [AgentCommands.attachMedia]: {
+    valid: { machineId, version: 2, media: { id: 'm-1', sha256 } },
+    invalid: { machineId, version: 2 },
+    problem: /media must be an object/,
+  },
   [AgentCommands.ejectMedia]: { valid: { machineId, version: 2 }, invalid: { machineId, version: '2' }, problem: /version must be a whole number/ },
   [AgentCommands.sendKeys]: {
     valid: { machineId, keys: ['ctrl', 'alt', 'delete'] },
     invalid: { machineId, keys: ['ctrl', 'alt', 'del;rm'] },
     problem: /keys must be 1 to 8 QEMU qcodes/,
   },
-  [AgentCommands.consoleOpen]: { valid: { machineId, ticket: 'a'.repeat(32), expiresAt: 1795600000000 }, invalid: { machineId, ticket: 'short', expiresAt: 1 }, problem: /ticket must be 16 to 512/ },
-  [AgentCommands.retire]: { valid: { reason: 'the host was deleted' }, invalid: { reason: 'x'.repeat(501) }, problem: /reason must be a text of at most 500 characters/ },
+  [AgentCommands.consoleOpen]: {
+    valid: { machineId, ticket: 'a'.repeat(32), expiresAt: 1795600000000 },
+    invalid: { machineId, ticket: 'short', expiresAt: 1 },
+    problem: /ticket must be 16 to 512/,
+  },
+  [AgentCommands.retire]: {
+    valid: { reason: 'the host was deleted' },
+    invalid: { reason: 'x'.repeat(501) },
+    problem: /reason must be a text of at most 500 characters/,
+  },
 };
 
 describe('agent command requests (AgentProtocol)', () => {
@@ -51,9 +71,18 @@ describe('agent command requests (AgentProtocol)', () => {
   }
 
   it('lower-cases ids and hashes and drops unknown fields', () => {
-    const checked = checkAgentMessage(AgentProtocol[AgentCommands.attachMedia].request, { machineId, version: 2, media: { id: 'm-1', sha256, extra: 1 }, rogue: true });
+    const checked = checkAgentMessage(AgentProtocol[AgentCommands.attachMedia].request, {
+      machineId,
+      version: 2,
+      media: { id: 'm-1', sha256, extra: 1 },
+      rogue: true,
+    });
     expect(checked).toMatchObject({ ok: true });
-    expect(JSON.parse(JSON.stringify(checked.ok && checked.value))).toEqual({ machineId: machineId.toLowerCase(), version: 2, media: { id: 'm-1', sha256: sha256.toLowerCase() } });
+    expect(JSON.parse(JSON.stringify(checked.ok && checked.value))).toEqual({
+      machineId: machineId.toLowerCase(),
+      version: 2,
+      media: { id: 'm-1', sha256: sha256.toLowerCase() },
+    });
   });
 });
 

@@ -61,7 +61,15 @@ export function verify(
   now = Date.now(),
 ): { ok: true; body: unknown; agentId: string } | { ok: false; reason: VerifyFailure } {
   const e = envelope as Partial<SignedEnvelope> | null;
-  if (!e || typeof e !== 'object' || typeof e.ts !== 'number' || typeof e.nonce !== 'string' || typeof e.body !== 'string' || typeof e.sig !== 'string' || typeof e.agentId !== 'string') {
+  if (
+    !e ||
+    typeof e !== 'object' ||
+    typeof e.ts !== 'number' ||
+    typeof e.nonce !== 'string' ||
+    typeof e.body !== 'string' ||
+    typeof e.sig !== 'string' ||
+    typeof e.agentId !== 'string'
+  ) {
     return { ok: false, reason: 'malformed' };
   }
   const expected = Buffer.from(signature(secret, channel, e.ts, e.nonce, e.body), 'hex');

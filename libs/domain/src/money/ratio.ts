@@ -57,10 +57,7 @@ export class Ratio {
   }
 
   add(other: Ratio): Ratio {
-    return Ratio.of(
-      this.numerator * other.denominator + other.numerator * this.denominator,
-      this.denominator * other.denominator,
-    );
+    return Ratio.of(this.numerator * other.denominator + other.numerator * this.denominator, this.denominator * other.denominator);
   }
   sub(other: Ratio): Ratio {
     return this.add(other.neg());

@@ -58,7 +58,9 @@ export class FakeFrontend {
       const left = deadline - Date.now();
       if (left <= 0) {
         const last = this.heartbeats.at(-1);
-        throw new Error(`no matching heartbeat within ${opts.timeoutMs ?? 20_000} ms; last: ${JSON.stringify(last?.hb.vms)} events ${JSON.stringify(last?.hb.events)}`);
+        throw new Error(
+          `no matching heartbeat within ${opts.timeoutMs ?? 20_000} ms; last: ${JSON.stringify(last?.hb.vms)} events ${JSON.stringify(last?.hb.events)}`,
+        );
       }
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 500));

@@ -69,35 +69,50 @@ export function buildQemuArgs(cfg: QemuLaunchConfig): string[] {
   const f = MACHINE_FILES;
   const cdFirst = cfg.bootFrom === 'cdrom';
   const args: string[] = [
-    '-name', `virtuoso-${spec.id}`,
+    '-name',
+    `virtuoso-${spec.id}`,
     '-nodefaults',
     '-no-user-config',
-    '-machine', cfg.machineType ?? 'pc',
-    '-accel', cfg.accel,
-    '-m', `${spec.memoryMb}M`,
-    '-smp', String(spec.vcpus),
-    '-uuid', spec.id,
-    '-rtc', 'base=utc',
+    '-machine',
+    cfg.machineType ?? 'pc',
+    '-accel',
+    cfg.accel,
+    '-m',
+    `${spec.memoryMb}M`,
+    '-smp',
+    String(spec.vcpus),
+    '-uuid',
+    spec.id,
+    '-rtc',
+    'base=utc',
     // Disk: virtio-blk on the machine's qcow2.
-    '-drive', `if=none,id=disk0,file=${f.disk},format=qcow2,cache=writeback,discard=unmap`,
-    '-device', `virtio-blk-pci,drive=disk0,id=virtio-disk0,bootindex=${cdFirst ? 2 : 1}`,
+    '-drive',
+    `if=none,id=disk0,file=${f.disk},format=qcow2,cache=writeback,discard=unmap`,
+    '-device',
+    `virtio-blk-pci,drive=disk0,id=virtio-disk0,bootindex=${cdFirst ? 2 : 1}`,
     // CD-ROM: always present (empty unless install media is attached) so media can be hot-changed.
     '-drive',
-    cfg.media
-      ? `if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=${qemuOptValue(cfg.media)}`
-      : 'if=none,id=cd0,media=cdrom,readonly=on',
-    '-device', `ide-cd,drive=cd0,id=cdrom0,bus=ide.1,unit=0,bootindex=${cdFirst ? 1 : 2}`,
+    cfg.media ? `if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=${qemuOptValue(cfg.media)}` : 'if=none,id=cd0,media=cdrom,readonly=on',
+    '-device',
+    `ide-cd,drive=cd0,id=cdrom0,bus=ide.1,unit=0,bootindex=${cdFirst ? 1 : 2}`,
     // NIC with the front-end's MAC. romfile= empty: iPXE's DHCP tries would add ~7.6 s to boot.
-    '-netdev', 'user,id=net0,restrict=on',
-    '-device', `virtio-net-pci,netdev=net0,id=nic0,mac=${spec.mac.toLowerCase()},romfile=`,
-    '-vga', 'std',
+    '-netdev',
+    'user,id=net0,restrict=on',
+    '-device',
+    `virtio-net-pci,netdev=net0,id=nic0,mac=${spec.mac.toLowerCase()},romfile=`,
+    '-vga',
+    'std',
     // Console: VNC on a unix socket only — never a TCP port.
-    '-vnc', `unix:${f.vnc}`,
+    '-vnc',
+    `unix:${f.vnc}`,
     // Serial: the driver keeps a client connected (an unread socket stalls the guest);
     // QEMU itself appends everything to serial.log.
-    '-chardev', `socket,id=serial0,path=${f.serial},server=on,wait=off,logfile=${f.serialLog},logappend=on`,
-    '-serial', 'chardev:serial0',
-    '-qmp', `unix:${f.qmp},server=on,wait=off`,
+    '-chardev',
+    `socket,id=serial0,path=${f.serial},server=on,wait=off,logfile=${f.serialLog},logappend=on`,
+    '-serial',
+    'chardev:serial0',
+    '-qmp',
+    `unix:${f.qmp},server=on,wait=off`,
   ];
   if (cfg.directKernel) {
     args.push('-kernel', cfg.directKernel.kernel);

@@ -34,9 +34,7 @@ describe('guest controls', () => {
   it('sendKeys presses the keys together as qcodes', async () => {
     const r = recorder();
     await sendKeys(r.qmp, ['ctrl', 'alt', 'delete']);
-    expect(r.sent).toEqual([
-      { command: 'send-key', args: { keys: ['ctrl', 'alt', 'delete'].map((data) => ({ type: 'qcode', data })) } },
-    ]);
+    expect(r.sent).toEqual([{ command: 'send-key', args: { keys: ['ctrl', 'alt', 'delete'].map((data) => ({ type: 'qcode', data })) } }]);
   });
 
   it('readTextScreen decodes the VGA text buffer and removes its temporary copy', async () => {

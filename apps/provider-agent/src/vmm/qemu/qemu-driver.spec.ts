@@ -220,8 +220,7 @@ describe.concurrent('QemuDriver with real QEMU', () => {
     expect((await driver.status(spec.id)).media).toBe(img.iso);
 
     type BlockInfo = { qdev?: string; device: string; inserted?: { file: string } };
-    const cd = async () =>
-      (await driver.qmp<BlockInfo[]>(spec.id, 'query-block')).find((b) => b.qdev?.includes('cdrom0') || b.device === 'cd0');
+    const cd = async () => (await driver.qmp<BlockInfo[]>(spec.id, 'query-block')).find((b) => b.qdev?.includes('cdrom0') || b.device === 'cd0');
     expect((await cd())?.inserted?.file).toBe(img.iso);
 
     await driver.ejectMedia(spec.id);

@@ -68,12 +68,7 @@ export class QemuProcesses {
     return this.runtimes.get(id);
   }
 
-  async launch(
-    id: string,
-    spec: MachineSpec,
-    run: RunConfig,
-    incomingState?: { file: string; compression: StateCompression },
-  ): Promise<Runtime> {
+  async launch(id: string, spec: MachineSpec, run: RunConfig, incomingState?: { file: string; compression: StateCompression }): Promise<Runtime> {
     const dir = this.opts.dirs.dir(id);
     for (const s of [F.qmp, F.vnc, F.serial]) rmSync(path.join(dir, s), { force: true });
     const args = buildQemuArgs({

@@ -124,11 +124,7 @@ export class QmpClient extends EventEmitter {
   }
 
   /** Run a QMP command; resolves with its `return` value. */
-  execute<T = unknown>(
-    command: string,
-    args?: Record<string, unknown>,
-    opts: { timeoutMs?: number } = {},
-  ): Promise<T> {
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this._closed) return Promise.reject(new QmpClosedError(command));
     const id = `v${this.nextId++}`;
     const msg: Record<string, unknown> = { execute: command, id };

@@ -45,9 +45,9 @@ describe('saveStateWithRetry', () => {
   it('gives up after the last attempt and leaves the VM running', async () => {
     const f = fakeQemu(100);
     const retries: number[] = [];
-    await expect(
-      saveStateWithRetry(f.qmp, { uri: 'exec:cat > s', attempts: 4, retryDelayMs: 1, onRetry: (n) => retries.push(n) }),
-    ).rejects.toThrow(/guest not ready/);
+    await expect(saveStateWithRetry(f.qmp, { uri: 'exec:cat > s', attempts: 4, retryDelayMs: 1, onRetry: (n) => retries.push(n) })).rejects.toThrow(
+      /guest not ready/,
+    );
     expect(retries).toEqual([1, 2, 3, 4]);
     expect(f.isRunning()).toBe(true);
   });
