@@ -68,7 +68,7 @@ export class AppModule {
           driver: sqliteDriver,
           database: config.dbPath,
           entities: ENTITIES,
-          // Schema from the entities; migrations come with the PostgreSQL issue.
+          // Schema from the entities for now (docs/ARCHITECTURE.md §8); schema migrations come with PostgreSQL.
           synchronize: true,
           enableWAL: config.dbPath !== ':memory:',
           logging: false,

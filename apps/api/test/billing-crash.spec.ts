@@ -71,7 +71,7 @@ function reader(path: string) {
 }
 
 /**
- * Crash safety of the billing daemon (issue point 2): the REAL API as a child process on a real
+ * Crash safety of the billing daemon (docs/ARCHITECTURE.md §4): the REAL API as a child process on a real
  * SQLite file, a 1 s billing interval, a fast clock (VIRTUOSO_CLOCK_*), 300 stored machines, half
  * of them running on 10-minute slices, a day behind. It is SIGKILLed in the middle of its first
  * pass (some batches committed, some not), started again, and left to catch up; then the ledger

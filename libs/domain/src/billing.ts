@@ -3,7 +3,7 @@ import { Ratio } from './money/ratio';
 import type { Quote } from './pricing';
 
 /**
- * Billing rules (report §5.1.6, §6.1.9; DESIGN.md §3), as pure functions over a per-machine
+ * Billing rules (report §5.1.6, §6.1.9; docs/ARCHITECTURE.md §4), as pure functions over a per-machine
  * meter. Times are integer milliseconds since the epoch; money is decimal text (money.ts).
  *
  * - Storage is charged at the BEGINNING of each period of `storageAmountDays` days: period 0 at
@@ -28,7 +28,7 @@ import type { Quote } from './pricing';
 
 export const MS_PER_SECOND = 1000;
 export const MS_PER_DAY = 86_400_000;
-/** The report's registration fee for a configuration (§3 of DESIGN.md). */
+/** The report's registration fee for a configuration (report §5.1.6). */
 export const REGISTRATION_FEE = '0.05';
 /** The marketplace's own ledger account: it receives registration fees. */
 export const MARKET_ACCOUNT = 'market';

@@ -1,5 +1,5 @@
 /**
- * The low-balance judgement (DESIGN.md §3). A buyer is short when their balance (units) is below
+ * The low-balance judgement (docs/ARCHITECTURE.md §4). A buyer is short when their balance (units) is below
  * the sum of the next charge of every machine billed to them, or below zero. Short, they are
  * warned once; below zero, the grace period runs from the moment it went there; covered again,
  * their standing clears (and a held buyer may run machines again).

@@ -63,7 +63,7 @@ export function agentCommand(line: AgentCommandLine): string {
 }
 
 /**
- * Provider agents (report §6.2, DESIGN.md §4): one-time join tokens (stored hashed, one hour),
+ * Provider agents (report §6.2; docs/ARCHITECTURE.md §5): one-time join tokens (stored hashed, one hour),
  * the join that hands an agent its id and HMAC secret, its heartbeats (facts, machine states,
  * events), and the provider's view of them.
  */

@@ -40,7 +40,7 @@ export interface PassResult {
 }
 
 /**
- * Keeps the front-end's machines in step with their agents (issue point 7, report footnote 11):
+ * Keeps the front-end's machines in step with their agents (docs/ARCHITECTURE.md §2, report footnote 11):
  * - events of a heartbeat (the guest powered itself off, the VMM crashed) stop a running machine
  *   with version + 1 at once;
  * - every few seconds, a machine whose action outlived its timeout is settled from the last

@@ -19,7 +19,7 @@ interface Standing {
 }
 
 /**
- * Low balance (DESIGN.md §3, issue point 5). A buyer is short when their balance is below the sum
+ * Low balance (docs/ARCHITECTURE.md §4). A buyer is short when their balance is below the sum
  * of the next charge of every machine billed to them (or below zero); they are warned at once, in
  * the app and by email, with the date of the first of those charges. Charges are never skipped:
  * one that falls due is made even if it takes the balance below zero, so money stays exact and

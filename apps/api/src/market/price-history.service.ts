@@ -14,7 +14,7 @@ export const HISTORY_POINTS = 200;
 const DEFAULT_RANGE_MS = 30 * 86_400_000;
 
 /**
- * Price history (issue point 6): the averages pass records each configuration's market averages
+ * Price history (report fig. 33, docs/ARCHITECTURE.md §4): the averages pass records each configuration's market averages
  * and the market's mean resource prices; charts read them back over a range, downsampled in SQL.
  */
 @Injectable()

@@ -23,7 +23,7 @@ interface Session {
 const MAX_TICKET_LINE = 520;
 
 /**
- * The console relay (DESIGN.md §4, report §6.2.4): a plain TCP port where the front-end presents
+ * The console relay (docs/ARCHITECTURE.md §5, report §6.2.4): a plain TCP port where the front-end presents
  * a one-time ticket (`<ticket>\n`, within handshakeMs) registered just before by `console.open`;
  * from then on bytes are RFB, piped to and from QEMU's VNC unix socket (never a TCP port).
  * Unknown, expired and reused tickets, and machines that are not running, get the connection

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * How the front-end and a provider agent authenticate each other (DESIGN.md §4; the report's
+ * How the front-end and a provider agent authenticate each other (docs/ARCHITECTURE.md §5; the report's
  * provider trusted the front-end blindly, §6.2.3 footnote 26). Both ends share a per-host secret
  * handed to the agent when it joins. Every message carries a timestamp, a nonce and an
  * HMAC-SHA256 over `${channel}\n${ts}\n${nonce}\n${body}`, where `body` is the exact JSON text
