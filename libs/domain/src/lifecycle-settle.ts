@@ -1,8 +1,9 @@
 import { type MachineState, assumedPreviousState } from './lifecycle';
 
 /**
- * How the reconciler settles a machine from what its agent reports (docs/ARCHITECTURE.md §3: one action sets where the machine should go and the
- * reconciler moves it; no action leaves a machine in a transient state for good). Pure functions,
+ * How the reconciler settles a machine from what its agent reports (docs/ARCHITECTURE.md §3: one
+ * action sets where the machine should go and the reconciler moves it; no action leaves a machine
+ * in a transient state for good). Pure functions,
  * so every rule has a scenario test (lifecycle-settle.spec.ts). The agent is the truth about the
  * VM; the version it reports counts runs that ended (stop, suspend, power-off, crash), which is
  * exactly what the front-end's version counts after the store.
