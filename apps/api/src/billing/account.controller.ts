@@ -6,6 +6,8 @@ import { ApiErrors, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { Idempotent } from '../common/idempotency.interceptor';
 import { AccountService } from './account.service';
+import { StatementService } from './statement.service';
+import { TopUpsService } from './top-ups.service';
 
 /** CSV when asked by ?format=csv, or by an Accept header that prefers text/csv to JSON. */
 const wantsCsv = (req: Request, query: StatementQueryDto): boolean =>
@@ -15,7 +17,11 @@ const wantsCsv = (req: Request, query: StatementQueryDto): boolean =>
 @ApiSignedIn()
 @Controller('account')
 export class AccountController {
-  constructor(private readonly account: AccountService) {}
+  constructor(
+    private readonly account: AccountService,
+    private readonly topUps: TopUpsService,
+    private readonly statement: StatementService,
+  ) {}
 
   @Get('buyer')
   @Roles('buyer')
@@ -47,7 +53,7 @@ export class AccountController {
   @ApiErrors(400, 401, 403, 409)
   @Idempotent()
   createTopUp(@CurrentUser() user: AuthUser, @Body() dto: TopUpDto): Promise<TopUpResultDto> {
-    return this.account.topUp(user, dto);
+    return this.topUps.topUp(user, dto);
   }
 
   @Get('statement')
@@ -64,8 +70,8 @@ export class AccountController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StatementPageDto | string> {
-    if (!wantsCsv(req, query)) return this.account.statement(user, query);
+    if (!wantsCsv(req, query)) return this.statement.statement(user, query);
     res.type('text/csv; charset=utf-8').attachment('statement.csv');
-    return this.account.statementCsv(user, query);
+    return this.statement.statementCsv(user, query);
   }
 }

@@ -15,6 +15,8 @@ import { LowBalanceService } from './low-balance.service';
 import { MachineMeterRow } from './machine-meter.entity';
 import { MeterPostings } from './meter-postings.service';
 import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
+import { StatementService } from './statement.service';
+import { TopUpsService } from './top-ups.service';
 
 /** Meters, the billing pass, low-balance handling and the account pages. The machines module calls BillingService's hooks. */
 @Module({
@@ -27,6 +29,8 @@ import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
     LowBalanceService,
     LowBalanceNotices,
     AccountService,
+    TopUpsService,
+    StatementService,
     // Real payment: bind your PaymentGateway here (see payment-gateway.ts).
     { provide: PAYMENT_GATEWAY, useClass: CreditAtOnceGateway },
   ],
