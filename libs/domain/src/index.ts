@@ -14,3 +14,4 @@ export * from './passwords';
 export * from './lifecycle-settle';
 export * from './vcpus';
 export * from './low-balance';
+export * from './vmmp';
