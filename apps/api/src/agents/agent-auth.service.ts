@@ -7,6 +7,7 @@ import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
 import { Agent } from './agent.entity';
 import { AgentNonce } from './agent-nonce.entity';
+import { PruneSchedule } from '../common/housekeeping';
 
 /** Nonces longer than this are not what agents send (32 hex digits): refused as malformed. */
 const MAX_NONCE_LENGTH = 64;
@@ -42,11 +43,14 @@ export class AgentAuth {
     return { agent, body: result.body };
   }
 
+  /** Nonces older than the window can never match a message that passes the time check. */
+  private readonly pruneNonces = new PruneSchedule(MAX_SKEW_MS);
+
   /** false when this agent's nonce was seen inside the window (a replay). Prunes what left the window. */
   private async rememberNonce(agentId: string, nonce: string, now: number): Promise<boolean> {
     try {
       return await this.db.transaction(async (em) => {
-        await em.delete(AgentNonce, { at: LessThanOrEqual(now - 2 * MAX_SKEW_MS) });
+        if (this.pruneNonces.due(now)) await em.delete(AgentNonce, { at: LessThanOrEqual(now - 2 * MAX_SKEW_MS) });
         if (await em.existsBy(AgentNonce, { agentId, nonce })) return false;
         await em.insert(AgentNonce, { agentId, nonce, at: now });
         return true;

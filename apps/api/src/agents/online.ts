@@ -2,8 +2,12 @@ import type { HostFacts } from '@virtuoso/contracts';
 
 /** A host is online while its agent's last heartbeat is younger than `offlineAfterMs`. */
 export function isOnline(lastHeartbeatAt: string | null | undefined, offlineAfterMs: number, now: number): boolean {
-  if (!lastHeartbeatAt) return false;
-  return now - Date.parse(lastHeartbeatAt) <= offlineAfterMs;
+  return !!lastHeartbeatAt && lastHeartbeatAt >= onlineSince(offlineAfterMs, now);
+}
+
+/** The oldest heartbeat (ISO text, which sorts in time order) that still counts as online: what SQL compares with. */
+export function onlineSince(offlineAfterMs: number, now: number): string {
+  return new Date(now - offlineAfterMs).toISOString();
 }
 
 /** The facts column (JSON text) back as HostFacts; null when unreadable. */

@@ -6,6 +6,7 @@ import { Database } from '../common/database.service';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config';
 import { SigninFailure } from './signin-failure.entity';
+import { PruneSchedule } from '../common/housekeeping';
 
 /** Which cap refused a sign-in: one address on one handle, one handle from any address, one address on any handle. */
 export type SigninLimit = 'pair' | 'handle' | 'address';
@@ -45,10 +46,13 @@ export class SigninLimiter {
     return refused;
   }
 
+  /** Failures older than the window are never counted (see retryAfter); they go at most once a minute. */
+  private readonly pruneFailures = new PruneSchedule(60_000);
+
   async fail(address: string, handleKey: string, now = this.wallClock.now()): Promise<void> {
     const windowStart = now - this.config.signinWindowSeconds * 1000;
     await this.db.transaction(async (em) => {
-      await em.delete(SigninFailure, { at: LessThanOrEqual(windowStart) });
+      if (this.pruneFailures.due(now)) await em.delete(SigninFailure, { at: LessThanOrEqual(windowStart) });
       await em.insert(SigninFailure, { id: randomUUID(), address, handleKey: clip(handleKey), at: now });
     });
   }

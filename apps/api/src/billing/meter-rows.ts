@@ -124,25 +124,9 @@ export function progressValues(meter: MachineMeter, revision: number): unknown[]
 }
 
 // The due meters are read packed into one text column each (the sqlite3 driver's cost is per value
-// returned; see HostsService.marketHosts): ids are UUIDs and money is canonical, neither holds a space.
-const PACKED = [
-  'machineId',
-  'buyerId',
-  'providerId',
-  'hostId',
-  'storagePrice',
-  'storageAmountDays',
-  'runningPrice',
-  'runningUnitSeconds',
-  'storedAt',
-  'storagePeriodsCharged',
-  'slicesCharged',
-  'prepaidMsLeft',
-  'runningSince',
-  'asOf',
-  'removedAt',
-  'revision',
-] as const;
+// returned; see MarketHosts.marketHosts): ids are UUIDs and money is canonical, neither holds a space.
+// Every column but the two derived from the others (nextDueAt, nextDebits), in METER_COLUMNS' order.
+const PACKED = METER_COLUMNS.filter((column) => column !== 'nextDueAt' && column !== 'nextDebits');
 const NULLABLE = new Set<string>(['hostId', 'runningSince', 'removedAt']);
 const PACKED_SELECT = PACKED.map((column) => (NULLABLE.has(column) ? `COALESCE(CAST("${column}" AS VARCHAR), '-')` : `CAST("${column}" AS VARCHAR)`)).join(
   " || ' ' || ",

@@ -12,6 +12,7 @@ import { Database } from './database.service';
 import { ApiError } from './errors';
 import { IdempotencyKey } from './idempotency-key.entity';
 import { nowIso } from './time';
+import { PruneSchedule } from './housekeeping';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** How long a key is remembered (at least a day, so a retry after a long outage still finds it). */
@@ -65,11 +66,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
     );
   }
 
+  /** Keys are kept at least the retention; older ones go at most once a minute. */
+  private readonly pruneKeys = new PruneSchedule(60_000);
+
   /** Reserves the key for this request; returns the finished earlier answer to replay, or null to act. */
   private async reserve(userId: string, key: string, request: string, requestHash: string): Promise<IdempotencyKey | null> {
     const earlier = await this.db
       .transaction(async (em) => {
-        await em.delete(IdempotencyKey, { createdAt: LessThan(new Date(this.wallClock.now() - IDEMPOTENCY_RETENTION_MS).toISOString()) });
+        const now = this.wallClock.now();
+        if (this.pruneKeys.due(now)) await em.delete(IdempotencyKey, { createdAt: LessThan(new Date(now - IDEMPOTENCY_RETENTION_MS).toISOString()) });
         const found = await em.findOneBy(IdempotencyKey, { userId, key });
         if (!found) await em.insert(IdempotencyKey, { userId, key, requestHash, request, status: null, body: null, createdAt: nowIso(this.wallClock) });
         return found;

@@ -6,6 +6,7 @@ import { EntityManager, In, Repository } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { User } from '../accounts/user.entity';
 import { Agent } from '../agents/agent.entity';
+import { onlineSince } from '../agents/online';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { Database } from '../common/database.service';
 import { APP_CONFIG, AppConfig } from '../config';
@@ -53,8 +54,7 @@ export class MarketHosts {
         .andWhere('host.storage - host.reservedStorage >= :disk', { disk: size.disk });
     }
     if (options.onlineOnly) {
-      // Online as isOnline says: a heartbeat within agentOfflineMs (ISO text sorts in time order).
-      const since = new Date(this.wallClock.now() - this.config.agentOfflineMs).toISOString();
+      const since = onlineSince(this.config.agentOfflineMs, this.wallClock.now());
       query.innerJoin(Agent, 'agent', 'agent.id = host.agentId').andWhere('agent.lastHeartbeatAt >= :since', { since });
     }
     // Name then id: the order the search keeps between hosts equal on price and name.
@@ -65,7 +65,7 @@ export class MarketHosts {
 
   /** Ids of the hosts whose agent is online (a heartbeat within agentOfflineMs), as marketHosts' onlineOnly reads them. */
   async onlineHostIds(em: EntityManager = this.db.manager): Promise<Set<string>> {
-    const since = new Date(this.wallClock.now() - this.config.agentOfflineMs).toISOString();
+    const since = onlineSince(this.config.agentOfflineMs, this.wallClock.now());
     const rows = await em
       .getRepository(Host)
       .createQueryBuilder('host')
