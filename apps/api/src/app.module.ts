@@ -18,6 +18,7 @@ import { HealthController } from './health/health.controller';
 import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
 import { MediaModule } from './media/media.module';
+import { MigrationsModule } from './migrations/migrations.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { HostsApiModule } from './providers/hosts-api.module';
 import { ProvidersModule } from './providers/providers.module';
@@ -86,6 +87,7 @@ export class AppModule {
         BillingModule,
         MachinesModule,
         MediaModule,
+        MigrationsModule,
         ConsoleModule,
         SeedModule,
         // The built SPA at /, falling back to index.html for client routes; /api stays the API's.

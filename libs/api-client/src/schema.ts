@@ -576,6 +576,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/machines/{id}/migrate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Migrate a stored, stopped or suspended machine to another host
+         * @description Reserves the destination's resources and puts the machine in `migrating`; the destination pulls it and the front-end commits (version + 1, the destination's prices, storage charged on arrival) or rolls back. Poll GET …/migration for progress.
+         */
+        post: operations["migrate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/migration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The machine's current or last migration, with its progress */
+        get: operations["current"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/migration-offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Migrate search (fig. 20): every host that fits the machine other than its own, with its prices and the methods its agent offers
+         * @description Not filtered by the machine's asked prices (withinAsked says which are within them). Each candidate's agent is sent a VMMP QUERY in parallel, answered within about 2 s; a host that does not answer is listed with no methods and cannot be chosen.
+         */
+        get: operations["offers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/migration/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel the migration under way: it rolls back (the machine stays where it was, in its previous state and version) */
+        post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/migrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The machine's migrations, newest first */
+        get: operations["list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/machines/{id}/offers": {
         parameters: {
             query?: never;
@@ -1581,6 +1672,8 @@ export interface components {
              * @example rack7-slot2
              */
             hostname: string;
+            /** @description The agent's transfer sshd (migration origin), when it runs one. */
+            transfer?: components["schemas"]["TransferEndpointDto"];
         };
         HostRefDto: {
             /**
@@ -2020,6 +2113,221 @@ export interface components {
              * @example debian-12-netinst.iso
              */
             name: string;
+        };
+        MigrationDto: {
+            /**
+             * @description Migration id.
+             * @example 9b2d3a4c-1111-4a53-9d0e-6c1f0f2f9b11
+             */
+            id: string;
+            /**
+             * @description Machine id.
+             * @example 0f8fad5b-d9cb-469f-a165-70867728950e
+             */
+            machineId: string;
+            /** @description Origin host id. */
+            fromHostId: string;
+            /**
+             * @description Origin host name.
+             * @example virt8
+             */
+            fromHostName: string;
+            /** @description Destination host id. */
+            toHostId: string;
+            /**
+             * @description Destination host name.
+             * @example virt13
+             */
+            toHostName: string;
+            /**
+             * @description Transfer method.
+             * @example RSYNC
+             * @enum {string}
+             */
+            method: "SCP" | "RSYNC" | "REDOLOG" | "LIVE";
+            /**
+             * @description Phase (see the API description of migrations).
+             * @example transferring
+             * @enum {string}
+             */
+            phase: "preparing" | "transferring" | "committing" | "committed" | "rolled-back";
+            /**
+             * @description Whether both agents have acknowledged the end (key removed, copies settled).
+             * @example false
+             */
+            cleanedUp: boolean;
+            /**
+             * @description The state the machine left and returns to (stored, stopped or suspended).
+             * @example stopped
+             */
+            previousState: string;
+            /**
+             * @description Machine version when the migration started.
+             * @example 3
+             */
+            fromVersion: number;
+            /**
+             * @description Version at the destination once committed (fromVersion + 1).
+             * @example 4
+             */
+            toVersion?: number | null;
+            /**
+             * @description Bytes copied so far.
+             * @example 1048576
+             */
+            bytesDone: number;
+            /**
+             * @description Bytes to copy in all (the manifest), 0 until the origin exported.
+             * @example 67108864
+             */
+            bytesTotal: number;
+            /**
+             * @description Copy rate over the last heartbeats, bytes per second.
+             * @example 5242880
+             */
+            bytesPerSecond: number;
+            /**
+             * @description Seconds left at the current rate; null when unknown.
+             * @example 12
+             */
+            secondsLeft?: number | null;
+            /**
+             * @description Bytes that crossed the wire (what rsync or scp received), once done.
+             * @example 10485760
+             */
+            bytesTransferred?: number | null;
+            /** @description How long the copy took (ms), once done. */
+            transferMs?: number | null;
+            /** @description Last heartbeat from the destination (ISO 8601). */
+            lastHeartbeatAt?: string | null;
+            /**
+             * @description Why it rolled back.
+             * @example the destination sent no heartbeat for 15 s
+             */
+            error?: string | null;
+            /**
+             * @description Storage charge per period at the destination (charged on arrival, report §5.1.6).
+             * @example 0.1536
+             */
+            storagePrice: string;
+            /**
+             * @description Storage period in days at the destination.
+             * @example 30
+             */
+            storageAmount: number;
+            /**
+             * @description Running charge per period at the destination.
+             * @example 0.9792
+             */
+            runningPrice: string;
+            /**
+             * @description Running period in seconds at the destination.
+             * @example 3600
+             */
+            runningUnitAmount: number;
+            /** @description Started (ISO 8601). */
+            startedAt: string;
+            /** @description Committed or rolled back (ISO 8601). */
+            finishedAt?: string | null;
+            /** @description The VMMP messages and the front-end's steps, in order, in the report's text form. */
+            log: components["schemas"]["MigrationLogLineDto"][];
+        };
+        MigrationLogLineDto: {
+            /**
+             * @description When (ISO 8601).
+             * @example 2026-12-05T10:00:00.000Z
+             */
+            at: string;
+            /**
+             * @description A VMMP message in the report's text form, or what the front-end did.
+             * @example <VMMP 1.0 HEARTBEAT 0f8fad5b-d9cb-469f-a165-70867728950e 1048576 67108864 5242880>
+             */
+            text: string;
+        };
+        MigrationOfferDto: {
+            /**
+             * @description Host id.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            hostId: string;
+            /**
+             * @description Host name.
+             * @example virt13
+             */
+            hostName: string;
+            /**
+             * @description Provider handle.
+             * @example RsrcProvider
+             */
+            owner: string;
+            /**
+             * @description Processor type.
+             * @example Pentium3
+             */
+            processor: string;
+            /**
+             * @description Connection speed.
+             * @example 1Gbps
+             */
+            connectionSpeed: string;
+            /**
+             * @description Storage charge per storage period for this machine at this host.
+             * @example 3
+             */
+            storagePrice: string;
+            /**
+             * @description Storage period in days.
+             * @example 30
+             */
+            storageAmount: number;
+            /**
+             * @description Running charge per running period for this machine at this host.
+             * @example 2.448
+             */
+            runningPrice: string;
+            /**
+             * @description Running period in seconds.
+             * @example 3600
+             */
+            runningUnitAmount: number;
+            /**
+             * @description The storage price per month (30 days), to compare with the asked price.
+             * @example 3
+             */
+            storagePerMonth: string;
+            /**
+             * @description The running price per hour, to compare with the asked price.
+             * @example 2.448
+             */
+            runningPerHour: string;
+            /**
+             * @description Whether both rates are within the machine's asked prices (fig. 20 lists hosts above them too).
+             * @example true
+             */
+            withinAsked: boolean;
+            /** @description Free resources on the host. */
+            free: components["schemas"]["ResourceAmountsDto"];
+            /**
+             * @description Migration methods the host's agent answered to the VMMP QUERY; empty when it did not answer (the host cannot be chosen).
+             * @example [
+             *       "SCP",
+             *       "RSYNC"
+             *     ]
+             */
+            methods: ("SCP" | "RSYNC" | "REDOLOG" | "LIVE")[];
+            /**
+             * @description Why the host offers no method (no answer within the bound, agent offline, …).
+             * @example its agent did not answer within 2 s
+             */
+            unavailable?: string;
+            /**
+             * @description The VMMP exchange, in the report's text form.
+             * @example [
+             *       "<VMMP 1.0 QUERY 0f8fad5b-d9cb-469f-a165-70867728950e METHODS>",
+             *       "<VMMP 1.0 RESULTS 0f8fad5b-d9cb-469f-a165-70867728950e 2 SCP RSYNC>"
+             *     ]
+             */
+            vmmp: string[];
         };
         NoOfferExplanationDto: {
             /**
@@ -2619,6 +2927,19 @@ export interface components {
              */
             bootFrom?: "disk" | "cdrom";
         };
+        StartMigrationDto: {
+            /**
+             * @description The destination host (one of GET /api/machines/{id}/migration-offers).
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            hostId: string;
+            /**
+             * @description How the machine travels: SCP (a full copy) or RSYNC (only what changed since a copy the destination holds).
+             * @example RSYNC
+             * @enum {string}
+             */
+            method: "SCP" | "RSYNC" | "REDOLOG" | "LIVE";
+        };
         StatementEntryDto: {
             /**
              * @description The movement's unique key.
@@ -2718,6 +3039,28 @@ export interface components {
             balance: string;
             /** @description The top-up as a statement entry. */
             entry: components["schemas"]["StatementEntryDto"];
+        };
+        TransferEndpointDto: {
+            /**
+             * @description Port of the agent's transfer sshd.
+             * @example 7302
+             */
+            sshPort: number;
+            /**
+             * @description User a destination logs in as.
+             * @example virtuoso
+             */
+            sshUser: string;
+            /**
+             * @description The sshd's public host key.
+             * @example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI...
+             */
+            hostKey: string;
+            /**
+             * @description The host key's SHA256 fingerprint.
+             * @example SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU
+             */
+            fingerprint: string;
         };
         UpdateHostDto: {
             /**
@@ -4895,6 +5238,365 @@ export interface operations {
             };
             /** @description The agent did not answer in time; the machine stays in its transient state until the agent's heartbeat settles it. */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    migrate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+                /** @description The machine's ETag you last saw (its `etag`, e.g. `"3.7"`: fails with 412 if it was edited or moved on since), or a bare version (`"3"`: compares the version only). */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartMigrationDto"];
+            };
+        };
+        responses: {
+            /** @description The migration, under way. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MigrationDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The balance does not cover the charge. Nothing was changed. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The state does not allow a migration, the destination is the current host, does not fit, or does not offer the method. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description If-Match names a version the machine is no longer at. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The destination or the origin is offline or has no transfer port; nothing changed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    current: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MigrationDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such machine, or it was never migrated. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    offers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cheapest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MigrationOfferDto"][];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The machine is not stored on a host, or its state does not allow a migration. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description One key per user action (1–200 visible ASCII characters, e.g. a UUID): the same key and request again answers the first answer again (header Idempotent-Replayed: true) without acting twice; the same key with another request, or while the first is in flight: 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The migration, rolled back. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MigrationDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No migration is under way, or it is already committing. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MigrationDto"][];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

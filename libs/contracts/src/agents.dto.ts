@@ -1,9 +1,31 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsInt, IsObject, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import type { TransferEndpoint } from './agent/migration';
 import type { HostFacts, JoinRequest, JoinResponse } from './agent/protocol';
 import type { SignedEnvelope } from './agent/signing';
 import { IsWholeNumber, NoControlCharacters } from './validation';
+
+/** Where and how a destination pulls a machine from this agent (docs/ARCHITECTURE.md §7). */
+export class TransferEndpointDto implements TransferEndpoint {
+  @ApiProperty({ description: "Port of the agent's transfer sshd.", example: 7302 })
+  @IsWholeNumber('facts.transfer.sshPort', 1, 65535)
+  sshPort: number;
+
+  @ApiProperty({ description: 'User a destination logs in as.', example: 'virtuoso' })
+  @Matches(/^[a-z_][a-z0-9_.-]{0,31}$/i, { message: 'facts.transfer.sshUser must be a user name' })
+  sshUser: string;
+
+  @ApiProperty({ description: "The sshd's public host key.", example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI...' })
+  @Matches(/^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [\x21-\x7e]{1,100})?$/, {
+    message: 'facts.transfer.hostKey must be an OpenSSH public key line',
+  })
+  hostKey: string;
+
+  @ApiProperty({ description: "The host key's SHA256 fingerprint.", example: 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU' })
+  @Matches(/^SHA256:[A-Za-z0-9+/]{43}$/, { message: 'facts.transfer.fingerprint must be an SHA256 fingerprint (SHA256:…)' })
+  fingerprint: string;
+}
 
 /** What a provider agent measured on its host (report §6.2.1 virt_machine_info.pm). */
 export class HostFactsDto implements HostFacts {
@@ -38,6 +60,13 @@ export class HostFactsDto implements HostFacts {
   @Length(1, 255, { message: 'facts.hostname must be 1 to 255 characters' })
   @NoControlCharacters('facts.hostname')
   hostname: string;
+
+  @ApiPropertyOptional({ description: "The agent's transfer sshd (migration origin), when it runs one.", type: () => TransferEndpointDto })
+  @IsOptional()
+  @IsObject({ message: 'facts.transfer must be an object { sshPort, sshUser, hostKey, fingerprint }' })
+  @ValidateNested({ message: 'facts.transfer must be an object { sshPort, sshUser, hostKey, fingerprint }' })
+  @Type(() => TransferEndpointDto)
+  transfer?: TransferEndpointDto;
 }
 
 export class CreateJoinTokenDto {

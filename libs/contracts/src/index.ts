@@ -12,3 +12,4 @@ export * from './billing.dto';
 export * from './notifications.dto';
 export * from './host-removal.dto';
 export * from './search.dto';
+export * from './migrations.dto';

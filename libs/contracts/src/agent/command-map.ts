@@ -15,6 +15,19 @@ import {
   VmStartCommandDto,
   VmStopCommandDto,
 } from './messages.dto';
+import {
+  MigrationExportCommandDto,
+  MigrationExportResultDto,
+  MigrationFinishCommandDto,
+  MigrationFinishResultDto,
+  MigrationPrepareCommandDto,
+  MigrationPrepareResultDto,
+  MigrationRequestCommandDto,
+  MigrationRequestResultDto,
+  MigrationStatusCommandDto,
+  MigrationStatusResultDto,
+  MigrationVmmpDto,
+} from './migration.dto';
 import { AgentCommands, type AgentCommand } from './protocol';
 
 type Dto = new () => object;
@@ -42,6 +55,12 @@ export const AgentProtocol = {
   [AgentCommands.sendKeys]: { request: VmSendKeysCommandDto, result: AgentVmStateDto },
   [AgentCommands.consoleOpen]: { request: ConsoleOpenCommandDto, result: ConsoleOpenResultDto },
   [AgentCommands.retire]: { request: AgentRetireCommandDto, result: AgentRetiredDto },
+  [AgentCommands.migrationQuery]: { request: MigrationVmmpDto, result: MigrationVmmpDto },
+  [AgentCommands.migrationPrepare]: { request: MigrationPrepareCommandDto, result: MigrationPrepareResultDto },
+  [AgentCommands.migrationExport]: { request: MigrationExportCommandDto, result: MigrationExportResultDto },
+  [AgentCommands.migrationRequest]: { request: MigrationRequestCommandDto, result: MigrationRequestResultDto },
+  [AgentCommands.migrationStatus]: { request: MigrationStatusCommandDto, result: MigrationStatusResultDto },
+  [AgentCommands.migrationFinish]: { request: MigrationFinishCommandDto, result: MigrationFinishResultDto },
 } as const satisfies { [C in AgentCommand]: { request: Dto; result: Dto | readonly [Dto] } };
 
 type Shape<T> = T extends readonly [new () => infer I] ? I[] : T extends new () => infer I ? I : never;

@@ -2,3 +2,5 @@ export * from './signing';
 export * from './protocol';
 export * from './messages.dto';
 export * from './command-map';
+export * from './migration';
+export * from './migration.dto';

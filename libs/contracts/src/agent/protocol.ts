@@ -18,6 +18,7 @@
  */
 
 import type { ReportedVmState } from '@virtuoso/domain';
+import type { TransferEndpoint } from './migration';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** A host that has not sent a heartbeat for this long is shown offline. */
@@ -45,6 +46,14 @@ export const AgentCommands = {
   consoleOpen: 'console.open',
   list: 'vm.list',
   retire: 'agent.retire',
+  // Migration (migration.ts): the destination answers query, prepare, request; the origin export;
+  // both status and finish.
+  migrationQuery: 'migration.query',
+  migrationPrepare: 'migration.prepare',
+  migrationExport: 'migration.export',
+  migrationRequest: 'migration.request',
+  migrationStatus: 'migration.status',
+  migrationFinish: 'migration.finish',
 } as const;
 export type AgentCommand = (typeof AgentCommands)[keyof typeof AgentCommands];
 
@@ -61,6 +70,8 @@ export interface HostFacts {
   accelerator: string;
   agentVersion: string;
   hostname: string;
+  /** The agent's transfer sshd, when it runs one (migration origin; docs/ARCHITECTURE.md §7). */
+  transfer?: TransferEndpoint;
 }
 
 export interface JoinRequest {
