@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LocalState } from '../agent/local-state';
 import { QemuDriver } from '../vmm/qemu/qemu-driver';
 import { MigrationDestination } from './destination';
+import { MachineCaches } from './caches';
 import { DestinationJobs } from './jobs';
 import { capturingReport } from './test-support';
 
@@ -16,7 +17,7 @@ function destination(dataDir = mkdtempSync(path.join(os.tmpdir(), 'vz-dest-'))) 
   roots.push(dataDir);
   const cap = capturingReport();
   const driver = new QemuDriver({ machinesDir: path.join(dataDir, 'machines') });
-  const caches = { dir: (id: string) => path.join(dataDir, 'caches', id), has: () => false, remove: () => undefined };
+  const caches = new MachineCaches(dataDir);
   const dest = new MigrationDestination({ dataDir, driver, state: new LocalState(dataDir), caches, report: cap.report, respBackoffMs: 1 });
   return { dataDir, dest, cap };
 }

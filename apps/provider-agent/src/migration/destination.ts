@@ -19,24 +19,18 @@ import { parseVmmp, renderVmmp, type VmmpMethod } from '@virtuoso/domain';
 import { CommandError } from '../agent/errors';
 import type { LocalState } from '../agent/local-state';
 import type { VmmDriver } from '../vmm/vmm-driver';
+import type { MachineCaches } from './caches';
 import { DestinationJobs, type DestinationJob } from './jobs';
 import { keyFiles, makeKeyPair, readPublicKey, removeKeyPair, writeKnownHosts } from './keys';
-import { Pull } from './pull';
+import { killLeftoverPulls, Pull } from './pull';
 import { MigrationReporter, type ReportFn } from './reports';
 import { verifyCopy } from './verify';
-
-/** What the destination needs of the machine caches (MachineCaches, caches.ts). */
-export interface DestinationCaches {
-  dir(id: string): string;
-  has(id: string): boolean;
-  remove(id: string): void | Promise<void>;
-}
 
 export interface MigrationDestinationDeps {
   dataDir: string;
   driver: VmmDriver;
   state: LocalState;
-  caches: DestinationCaches;
+  caches: MachineCaches;
   report: ReportFn;
   /** Tests: heartbeat period and RESP retry pace. */
   heartbeatMs?: number;
@@ -174,6 +168,7 @@ export class MigrationDestination {
     for (const job of this.jobs.all()) {
       if (job.phase !== 'prepared' && job.phase !== 'pulling') continue;
       const wasPulling = job.phase === 'pulling';
+      killLeftoverPulls(keyFiles(this.jobs.dir(job.migrationId)).key);
       rmSync(this.jobs.stagingDir(job.migrationId), { recursive: true, force: true });
       removeKeyPair(this.jobs.dir(job.migrationId));
       job.phase = 'failed';
@@ -250,7 +245,7 @@ export class MigrationDestination {
     if (existsSync(copy)) await this.deps.driver.adoptMachine(job.machineId, copy);
     else if (!existsSync(target)) throw new CommandError('failed', `the verified copy of machine ${job.machineId} is gone`);
     this.deps.state.set(job.machineId, { createdAt: new Date().toISOString(), media: null });
-    await this.deps.caches.remove(job.machineId);
+    this.deps.caches.remove(job.machineId);
     rmSync(this.jobs.stagingDir(job.migrationId), { recursive: true, force: true });
     removeKeyPair(this.jobs.dir(job.migrationId));
     Object.assign(job, { phase: 'finished', outcome: 'commit' });

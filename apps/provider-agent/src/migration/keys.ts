@@ -2,11 +2,10 @@ import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { keyComment } from './authorized-keys';
 
 const execFileP = promisify(execFile);
 
-/** The comment of a migration's one-time key: how the origin's authorized_keys finds its line. */
-export const keyComment = (migrationId: string) => `virtuoso-migration-${migrationId}`;
 
 /** Files of a migration's one-time key pair inside its job directory. */
 export const keyFiles = (jobDir: string) => ({ key: path.join(jobDir, 'key'), pub: path.join(jobDir, 'key.pub') });

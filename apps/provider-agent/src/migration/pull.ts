@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** How the destination reaches the origin's transfer sshd with its one-time key. */
@@ -73,8 +73,11 @@ export function pullCommand(o: PullOptions): { file: string; args: string[] } {
     // The origin's key runs rrsync -ro on the machine's export dir: "/" is that dir. A fresh
     // target dir (never --inplace): a killed pull leaves the cache intact (--copy-dest only
     // reads it). --safe-links: a symlink pointing outside the export is not followed.
+    // --ignore-times: never trust size + mtime to skip a file (a machine changed within the same
+    // second as its cache, or on a host whose clock is behind, would arrive stale); the delta
+    // algorithm still sends only the changed blocks.
     const ssh = ['ssh', '-p', String(o.port), ...sshOptions(o)].map(shellWord).join(' ');
-    const args = ['-a', '--safe-links', '--stats', '-e', ssh];
+    const args = ['-a', '--ignore-times', '--safe-links', '--stats', '-e', ssh];
     if (o.cacheDir) args.push(`--copy-dest=${path.resolve(o.cacheDir)}`);
     args.push(`${remote}:/`, path.join(o.stagingDir, o.machineId) + '/');
     return { file: 'rsync', args };
@@ -182,4 +185,25 @@ export class Pull {
     const rate = now > first.t ? Math.max(0, Math.round(((bytes - first.bytes) * 1000) / (now - first.t))) : 0;
     this.last = { bytesDone: bytes, bytesTotal: this.o.totalBytes, bytesPerSecond: rate };
   }
+}
+
+/**
+ * Kill the pulls of a previous agent process that still hold `keyFile` (the tool and its ssh run in
+ * their own process group and outlive a killed agent): found by the key's path on their command
+ * line. Returns the pids signalled.
+ */
+export function killLeftoverPulls(keyFile: string): number[] {
+  const killed: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (!cmdline.some((arg) => arg === keyFile || arg.includes(` ${keyFile} `) || arg.endsWith(` ${keyFile}`))) continue;
+      process.kill(Number(name), 'SIGKILL');
+      killed.push(Number(name));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return killed;
 }
