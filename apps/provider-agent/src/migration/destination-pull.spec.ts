@@ -12,7 +12,7 @@ import { AuthorizedKeys } from './authorized-keys';
 import { MachineCaches } from './caches';
 import { MigrationDestination } from './destination';
 import { bytesUnder, killLeftoverPulls } from './pull';
-import { capturingReport, makeMachineDir, manifestOf } from './test-support';
+import { capturingReport, makeMachineDir, manifestOf } from './test-support/exported-machine';
 import { freePort } from './test-support/transfer-client';
 import { TransferSshd } from './transfer-sshd';
 import { sha256File } from './verify';
