@@ -242,8 +242,11 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
     const staging = path.join(d.dataDir, 'migrations', migrationId, 'staging');
     expect(existsSync(staging)).toBe(true);
     expect(d.dest.status({ migrationId, machineId })?.phase).toBe('pulling');
+    const key = path.join(d.dataDir, 'migrations', migrationId, 'key');
     expect(await d.dest.finish({ migrationId, machineId, outcome: 'abort', reason: 'cancelled by the buyer' })).toMatchObject({ outcome: 'abort' });
     expect(existsSync(staging)).toBe(false);
+    expect(existsSync(key)).toBe(false);
+    expect(killLeftoverPulls(key)).toEqual([]); // the rsync and its ssh are gone
     expect(d.dest.status({ migrationId, machineId })).toMatchObject({ phase: 'finished' });
     expect(await sha256File(path.join(d.caches.dir(machineId), 'disk.qcow2'))).toBe(cacheSha);
     expect(readdirSync(d.caches.dir(machineId)).sort()).toEqual(['disk.qcow2', 'machine.json']);
