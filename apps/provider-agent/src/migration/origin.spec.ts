@@ -177,6 +177,24 @@ describe('migration.export refusals', () => {
   });
 });
 
+describe('a suspended machine', () => {
+  it('exports its saved state too; resume is refused until the migration is aborted', async () => {
+    await ok(AgentCommands.start, { machineId: other, version: 3 });
+    expect(await ok<AgentVmState>(AgentCommands.suspend, { machineId: other, version: 3 })).toMatchObject({ state: 'suspended', version: 4 });
+    const client = newClient();
+    const migrationId = randomUUID();
+    const exported = await ok<MigrationExportResult>(AgentCommands.migrationExport, { migrationId, machineId: other, version: 4, method: 'RSYNC', publicKey: client.publicKey });
+    expect(exported).toMatchObject({ state: 'suspended', version: 4 });
+    expect(exported.files.map((f) => f.name)).toEqual(['machine.json', 'disk.qcow2', 'state.bin']);
+    const stateBin = exported.files[2]!;
+    expect(stateBin).toEqual({ name: 'state.bin', size: readFileSync(path.join(machineDir(other), 'state.bin')).length, sha256: sha256(path.join(machineDir(other), 'state.bin')) });
+    expect(await cmd.send(AgentCommands.resume, { machineId: other, version: 4 })).toEqual({ ok: false, code: 'conflict', error: `machine ${other} is being migrated` });
+    await ok(AgentCommands.migrationFinish, { migrationId, machineId: other, outcome: 'abort' });
+    expect(await ok<AgentVmState>(AgentCommands.resume, { machineId: other, version: 4 })).toMatchObject({ state: 'running' });
+    await ok(AgentCommands.stop, { machineId: other, version: 4, force: true });
+  });
+});
+
 describe('migration.export → finish commit', () => {
   const migrationId = randomUUID();
   let client: TransferClient;
