@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ import { LocalState } from '../agent/local-state';
 import { AgentProcess, freePorts } from '../agent/test-support/agent-process';
 import { CommandClient, FakeFrontend } from '../agent/test-support/fake-frontend';
 import type { VmmDriver } from '../vmm/vmm-driver';
+import { QemuDriver } from '../vmm/qemu/qemu-driver';
+import { AuthorizedKeys } from './authorized-keys';
 import { MachineCaches } from './caches';
 import { MigrationOrigin } from './origin';
 import { TransferClient } from './test-support/transfer-client';
@@ -238,3 +240,55 @@ describe('MigrationOrigin without a transfer sshd', () => {
     await expect(p).rejects.toThrow(/serves no transfers: it was started without --ssh-port/);
   });
 });
+
+describe('MigrationOrigin in process', () => {
+  const d = path.join(tmp, 'inproc');
+  const pub = () => newClient().publicKey;
+  let driver: QemuDriver;
+  let state: LocalState;
+  let caches: MachineCaches;
+  let keys: AuthorizedKeys;
+  let origin: MigrationOrigin;
+  const a = randomUUID();
+  const b = randomUUID();
+
+  beforeAll(async () => {
+    mkdirSync(d);
+    driver = new QemuDriver({ machinesDir: path.join(d, 'machines'), accel: 'tcg' });
+    state = new LocalState(d);
+    caches = new MachineCaches(d);
+    keys = new AuthorizedKeys(path.join(d, 'authorized_keys'));
+    for (const m of [a, b]) await driver.create({ id: m, mac: mac(), vcpus: 1, memoryMb: 64, diskMb: 16 });
+  });
+
+  it('commit keeps the caches under --cache-limit-mb, the oldest going first', async () => {
+    const ma = randomUUID();
+    await new MigrationOrigin({ dataDir: d, driver, state, caches, keys }).export({ migrationId: ma, machineId: a, version: 1, method: 'RSYNC', publicKey: pub() });
+    await new MigrationOrigin({ dataDir: d, driver, state, caches, keys }).finish({ migrationId: ma, machineId: a, outcome: 'commit' });
+    const one = caches.sizeOf(a);
+    utimesSync(caches.dir(a), new Date('2026-01-01'), new Date('2026-01-01'));
+    origin = new MigrationOrigin({ dataDir: d, driver, state, caches, keys, cacheLimitBytes: one + one / 2 });
+    const mb = randomUUID();
+    await origin.export({ migrationId: mb, machineId: b, version: 1, method: 'SCP', publicKey: pub() });
+    await origin.finish({ migrationId: mb, machineId: b, outcome: 'commit' });
+    expect(caches.list()).toEqual([b]);
+    expect(await driver.list()).toEqual([]);
+  });
+
+  it('recover() at start removes keys and exports no machine is flagged with, keeps the live ones', () => {
+    const live = randomUUID();
+    const stale = randomUUID();
+    const m = randomUUID();
+    state.update(m, (r) => (r.migration = { id: live, role: 'origin', since: new Date().toISOString() }));
+    for (const mig of [live, stale]) {
+      keys.add(mig, 'RSYNC', path.join(d, 'exports', mig, m), pub());
+      mkdirSync(path.join(d, 'exports', mig, m), { recursive: true });
+    }
+    mkdirSync(path.join(caches.root, '.removing-x-1'));
+    new MigrationOrigin({ dataDir: d, driver, state, caches, keys }).recover();
+    expect(keys.migrations()).toEqual([live]);
+    expect(readdirSync(path.join(d, 'exports'))).toEqual([live]);
+    expect(readdirSync(caches.root)).toEqual([b]);
+  });
+});
+
