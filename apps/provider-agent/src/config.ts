@@ -241,13 +241,15 @@ function parseTransfer(v: Record<string, string | undefined>, bad: (n: string, m
     return { sshPort };
   }
   if (keysRaw === undefined) bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', 'required with --ssh-host-key (the system sshd reads our keys from it)');
-  if (hostKeyRaw === undefined) bad('VIRTUOSO_AGENT_SSH_HOST_KEY', "required with --ssh-authorized-keys (the system sshd's public host key, e.g. /etc/ssh/ssh_host_ed25519_key.pub)");
+  if (hostKeyRaw === undefined)
+    bad('VIRTUOSO_AGENT_SSH_HOST_KEY', "required with --ssh-authorized-keys (the system sshd's public host key, e.g. /etc/ssh/ssh_host_ed25519_key.pub)");
   if (keysRaw === undefined || hostKeyRaw === undefined) return undefined;
   const authorizedKeysFile = path.resolve(keysRaw);
   const hostKeyFile = path.resolve(hostKeyRaw);
   if (!(existsSync(path.dirname(authorizedKeysFile)) && statSync(path.dirname(authorizedKeysFile)).isDirectory()))
     bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', `${path.dirname(authorizedKeysFile)} is not a directory`);
-  else if (existsSync(authorizedKeysFile) && !statSync(authorizedKeysFile).isFile()) bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', `${authorizedKeysFile} is not a file`);
+  else if (existsSync(authorizedKeysFile) && !statSync(authorizedKeysFile).isFile())
+    bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', `${authorizedKeysFile} is not a file`);
   let hostKey = '';
   try {
     hostKey = readFileSync(hostKeyFile, 'utf8');
