@@ -102,6 +102,8 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     await app?.close().catch((e) => log.error(`closing the command port: ${(e as Error).message}`));
     await relay.close();
     await driver.detachAll();
+    // Pulls run in their own process group; a graceful stop ends them (the next start's recover() discards their copies).
+    destination.close();
     await sshd?.stop();
   };
   // The front-end deleted this agent's host (agent.retire): record it so that a restart does not
