@@ -126,4 +126,13 @@ describe('agent configuration', () => {
     expect(loadConfig([...base, '--cache-limit-mb', '2048'], {}).cacheLimitBytes).toBe(2048 * 1024 * 1024);
     expect(problems([...base, '--cache-limit-mb', '1.5G']).join()).toMatch(/VIRTUOSO_AGENT_CACHE_LIMIT_MB \(--cache-limit-mb\): must be a whole number of MB/);
   });
+
+  it('--transfer-limit-kbps: a cap on incoming transfers, a whole number of KiB/s', () => {
+    const base = ['--data', dir, '--port', '7001', '--frontend', 'http://a', '--join', 't'];
+    expect(loadConfig(base, {}).transferLimitKBps).toBeUndefined();
+    expect(loadConfig([...base, '--transfer-limit-kbps', '4096'], {}).transferLimitKBps).toBe(4096);
+    expect(problems([...base, '--transfer-limit-kbps', '0']).join()).toMatch(
+      /VIRTUOSO_AGENT_TRANSFER_LIMIT_KBPS \(--transfer-limit-kbps\): must be a whole number of KiB per second/,
+    );
+  });
 });

@@ -32,6 +32,8 @@ export interface AgentConfig {
   transfer?: TransferConfig;
   /** Most bytes the caches of machines that migrated away may take; the oldest go first. Absent: no limit. */
   cacheLimitBytes?: number;
+  /** Cap on each incoming transfer (migration destination) in KiB/s, so migrations leave room for the provider's other traffic. Absent: no cap. */
+  transferLimitKBps?: number;
 }
 
 export interface TransferConfig {
@@ -68,11 +70,12 @@ const FLAGS: Record<string, string> = {
   '--ssh-authorized-keys': 'VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS',
   '--ssh-host-key': 'VIRTUOSO_AGENT_SSH_HOST_KEY',
   '--cache-limit-mb': 'VIRTUOSO_AGENT_CACHE_LIMIT_MB',
+  '--transfer-limit-kbps': 'VIRTUOSO_AGENT_TRANSFER_LIMIT_KBPS',
 };
 
 export const USAGE = `usage: node apps/provider-agent/dist/main.js --data DIR --port PORT --frontend URL [--join TOKEN]
   [--console-port PORT] [--listen ADDR] [--advertise HOST] [--accel tcg|kvm|probe] [--image-dir DIR]
-  [--ssh-port PORT [--ssh-authorized-keys FILE --ssh-host-key FILE.pub]] [--cache-limit-mb MB]
+  [--ssh-port PORT [--ssh-authorized-keys FILE --ssh-host-key FILE.pub]] [--cache-limit-mb MB] [--transfer-limit-kbps KIB_PER_S]
 Each flag has an environment variable: ${Object.entries(FLAGS)
   .map(([f, v]) => `${f}=${v}`)
   .join(', ')}.`;
@@ -203,6 +206,15 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     if (!/^\d{1,9}$/.test(cacheLimit)) bad('VIRTUOSO_AGENT_CACHE_LIMIT_MB', `must be a whole number of MB (got ${JSON.stringify(cacheLimit)})`);
     else cacheLimitBytes = Number(cacheLimit) * 1024 * 1024;
   }
+  let transferLimitKBps: number | undefined;
+  const transferLimit = v['VIRTUOSO_AGENT_TRANSFER_LIMIT_KBPS'];
+  if (transferLimit !== undefined) {
+    transferLimitKBps = Number(transferLimit);
+    if (!/^\d{1,9}$/.test(transferLimit) || transferLimitKBps < 1) {
+      bad('VIRTUOSO_AGENT_TRANSFER_LIMIT_KBPS', `must be a whole number of KiB per second, at least 1 (got ${JSON.stringify(transferLimit)})`);
+      transferLimitKBps = undefined;
+    }
+  }
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -218,6 +230,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     heartbeatMs,
     transfer,
     cacheLimitBytes,
+    transferLimitKBps,
   };
 }
 

@@ -83,7 +83,14 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   const caches = new MachineCaches(config.dataDir);
   const origin = new MigrationOrigin({ dataDir: config.dataDir, driver, state, caches, keys, cacheLimitBytes: config.cacheLimitBytes });
   origin.recover();
-  const destination = new MigrationDestination({ dataDir: config.dataDir, driver, state, caches, report: (r) => frontend.migrationReport(r) });
+  const destination = new MigrationDestination({
+    dataDir: config.dataDir,
+    driver,
+    state,
+    caches,
+    report: (r) => frontend.migrationReport(r),
+    transferLimitKBps: config.transferLimitKBps,
+  });
   destination.recover();
   const migrations = new MigrationService(origin, destination);
 

@@ -32,6 +32,8 @@ export interface MigrationDestinationDeps {
   state: LocalState;
   caches: MachineCaches;
   report: ReportFn;
+  /** The provider's cap on each incoming transfer, KiB/s (--transfer-limit-kbps). */
+  transferLimitKBps?: number;
   /** Tests: heartbeat period and RESP retry pace. */
   heartbeatMs?: number;
   respBackoffMs?: number;
@@ -83,7 +85,12 @@ export class MigrationDestination {
     if (!METHOD_TOOLS[cmd.method]) throw new CommandError('refused', `method ${cmd.method} is not offered here (SCP, RSYNC)`);
     const existing = this.jobs.get(cmd.migrationId);
     if (existing) {
-      if (existing.phase === 'prepared' && existing.machineId === cmd.machineId && existing.method === cmd.method && existsSync(keyFiles(this.jobs.dir(cmd.migrationId)).pub)) {
+      if (
+        existing.phase === 'prepared' &&
+        existing.machineId === cmd.machineId &&
+        existing.method === cmd.method &&
+        existsSync(keyFiles(this.jobs.dir(cmd.migrationId)).pub)
+      ) {
         return { migrationId: cmd.migrationId, publicKey: readPublicKey(this.jobs.dir(cmd.migrationId)) };
       }
       throw new CommandError('conflict', `migration ${cmd.migrationId} is already ${existing.phase} here`);
@@ -94,7 +101,14 @@ export class MigrationDestination {
     const other = this.jobs.all().find((j) => j.machineId === cmd.machineId && ['prepared', 'pulling', 'verified'].includes(j.phase));
     if (other) throw new CommandError('conflict', `machine ${cmd.machineId} is already arriving here (migration ${other.migrationId}, ${other.phase})`);
     const now = new Date().toISOString();
-    const job: DestinationJob = { migrationId: cmd.migrationId, machineId: cmd.machineId, method: cmd.method, phase: 'prepared', createdAt: now, updatedAt: now };
+    const job: DestinationJob = {
+      migrationId: cmd.migrationId,
+      machineId: cmd.machineId,
+      method: cmd.method,
+      phase: 'prepared',
+      createdAt: now,
+      updatedAt: now,
+    };
     this.jobs.save(job);
     const publicKey = await makeKeyPair(this.jobs.dir(cmd.migrationId), cmd.migrationId);
     this.log.log(`migration ${cmd.migrationId}: prepared to receive machine ${cmd.machineId} by ${cmd.method}`);
@@ -109,8 +123,10 @@ export class MigrationDestination {
     if (req.kind !== 'REQ') throw new CommandError('refused', `expected a VMMP REQ, got ${req.kind}`);
     const job = this.jobs.get(cmd.migrationId);
     if (!job) throw new CommandError('not-found', `migration ${cmd.migrationId} was not prepared here`);
-    if (req.machineId !== job.machineId) throw new CommandError('refused', `the REQ names machine ${req.machineId}, migration ${cmd.migrationId} was prepared for ${job.machineId}`);
-    if (req.method !== job.method) throw new CommandError('refused', `the REQ asks for ${req.method}, migration ${cmd.migrationId} was prepared for ${job.method}`);
+    if (req.machineId !== job.machineId)
+      throw new CommandError('refused', `the REQ names machine ${req.machineId}, migration ${cmd.migrationId} was prepared for ${job.machineId}`);
+    if (req.method !== job.method)
+      throw new CommandError('refused', `the REQ asks for ${req.method}, migration ${cmd.migrationId} was prepared for ${job.method}`);
     if (job.phase === 'pulling' || job.phase === 'verified') return { migrationId: cmd.migrationId, accepted: true }; // a retried REQ
     if (job.phase !== 'prepared') throw new CommandError('conflict', `migration ${cmd.migrationId} is ${job.phase} here${job.error ? `: ${job.error}` : ''}`);
     checkManifest(cmd.files);
@@ -136,7 +152,9 @@ export class MigrationDestination {
     };
     this.running.set(job.migrationId, run);
     run.reporter.start();
-    run.job = this.pullAndVerify(job, cmd, { host: req.origin.host, port: req.origin.port }, total, dir, run).finally(() => this.running.delete(job.migrationId));
+    run.job = this.pullAndVerify(job, cmd, { host: req.origin.host, port: req.origin.port }, total, dir, run).finally(() =>
+      this.running.delete(job.migrationId),
+    );
     this.log.log(`migration ${job.migrationId}: pulling machine ${job.machineId} v${req.version} from ${req.origin.host}:${req.origin.port} by ${job.method}`);
     return { migrationId: cmd.migrationId, accepted: true };
   }
@@ -180,7 +198,13 @@ export class MigrationDestination {
       this.log.warn(`migration ${job.migrationId}: partial copy of machine ${job.machineId} discarded (${job.error})`);
       if (wasPulling && job.fromVersion !== undefined) {
         // Best effort: the front-end also learns it from migration.status or the missing heartbeats.
-        const reporter = new MigrationReporter({ migrationId: job.migrationId, machineId: job.machineId, report: this.deps.report, progress: () => ({ bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0 }), backoffMs: this.deps.respBackoffMs });
+        const reporter = new MigrationReporter({
+          migrationId: job.migrationId,
+          machineId: job.machineId,
+          report: this.deps.report,
+          progress: () => ({ bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0 }),
+          backoffMs: this.deps.respBackoffMs,
+        });
         void reporter.respond({ version: job.fromVersion, outcome: 'FAIL', reason: job.error });
       }
     }
@@ -205,7 +229,14 @@ export class MigrationDestination {
 
   // -----------------------------------------------------------------------------------------------
 
-  private async pullAndVerify(job: DestinationJob, cmd: MigrationRequestCommand, origin: { host: string; port: number }, total: number, dir: string, run: Running): Promise<void> {
+  private async pullAndVerify(
+    job: DestinationJob,
+    cmd: MigrationRequestCommand,
+    origin: { host: string; port: number },
+    total: number,
+    dir: string,
+    run: Running,
+  ): Promise<void> {
     const staging = this.jobs.stagingDir(job.migrationId);
     const copy = path.join(staging, job.machineId);
     const fromVersion = job.fromVersion!;
@@ -224,6 +255,7 @@ export class MigrationDestination {
         stagingDir: staging,
         cacheDir: useCache ? this.deps.caches.dir(job.machineId) : undefined,
         totalBytes: total,
+        limitKBps: this.deps.transferLimitKBps,
       });
       const transfer = await run.pull.done;
       if (run.aborting) return;
@@ -233,7 +265,9 @@ export class MigrationDestination {
       if (run.aborting) return;
       Object.assign(job, { phase: 'verified', version, transfer });
       this.jobs.save(job);
-      this.log.log(`migration ${job.migrationId}: machine ${job.machineId} verified at version ${version} (${transfer.bytesReceived} bytes received in ${transfer.durationMs} ms${useCache ? ', from the cache' : ''})`);
+      this.log.log(
+        `migration ${job.migrationId}: machine ${job.machineId} verified at version ${version} (${transfer.bytesReceived} bytes received in ${transfer.durationMs} ms${useCache ? ', from the cache' : ''})`,
+      );
       void run.reporter.respond({ version, outcome: 'SUCCESS', transfer });
     } catch (e) {
       if (run.aborting) return;
@@ -248,7 +282,8 @@ export class MigrationDestination {
   }
 
   private async commit(job: DestinationJob, done: MigrationFinishResult): Promise<MigrationFinishResult> {
-    if (job.phase !== 'verified') throw new CommandError('conflict', `cannot commit migration ${job.migrationId}: it is ${job.phase} here${job.error ? ` (${job.error})` : ''}`);
+    if (job.phase !== 'verified')
+      throw new CommandError('conflict', `cannot commit migration ${job.migrationId}: it is ${job.phase} here${job.error ? ` (${job.error})` : ''}`);
     const copy = path.join(this.jobs.stagingDir(job.migrationId), job.machineId);
     const target = path.join(this.deps.dataDir, 'machines', job.machineId);
     // A commit interrupted after the rename finds the machine in place: carry on from there.

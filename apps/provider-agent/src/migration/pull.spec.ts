@@ -2,15 +2,45 @@ import { describe, expect, it } from 'vitest';
 import { parseBytesReceived, pullCommand, stderrTail } from './pull';
 
 const source = { user: 'root', host: '10.0.0.7', port: 2222, keyFile: '/data/migrations/m/key', knownHostsFile: '/data/migrations/m/known_hosts' };
-const sshOpts = ['-i', '/data/migrations/m/key', '-o', 'UserKnownHostsFile=/data/migrations/m/known_hosts', '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3', '-o', 'ServerAliveInterval=2', '-o', 'ServerAliveCountMax=3', '-c', 'aes128-gcm@openssh.com'];
+const sshOpts = [
+  '-i',
+  '/data/migrations/m/key',
+  '-o',
+  'UserKnownHostsFile=/data/migrations/m/known_hosts',
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-o',
+  'IdentitiesOnly=yes',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'ConnectTimeout=3',
+  '-o',
+  'ServerAliveInterval=2',
+  '-o',
+  'ServerAliveCountMax=3',
+  '-c',
+  'aes128-gcm@openssh.com',
+];
 
 describe('pull command lines (docs/ARCHITECTURE.md §7)', () => {
   it('RSYNC: a fresh target, the cache as --copy-dest (never --inplace), every file through the delta algorithm', () => {
-    const c = pullCommand({ ...source, method: 'RSYNC', machineId: 'abc', stagingDir: '/data/migrations/m/staging', cacheDir: 'rel/caches/abc', totalBytes: 1 });
+    const c = pullCommand({
+      ...source,
+      method: 'RSYNC',
+      machineId: 'abc',
+      stagingDir: '/data/migrations/m/staging',
+      cacheDir: 'rel/caches/abc',
+      totalBytes: 1,
+    });
     expect(c.file).toBe('rsync');
     expect(c.args).toEqual([
-      '-a', '--ignore-times', '--safe-links', '--stats',
-      '-e', ['ssh', '-p', '2222', ...sshOpts].join(' '),
+      '-a',
+      '--ignore-times',
+      '--safe-links',
+      '--stats',
+      '-e',
+      ['ssh', '-p', '2222', ...sshOpts].join(' '),
       `--copy-dest=${process.cwd()}/rel/caches/abc`,
       'root@10.0.0.7:/',
       '/data/migrations/m/staging/abc/',
@@ -21,6 +51,13 @@ describe('pull command lines (docs/ARCHITECTURE.md §7)', () => {
   it('SCP: legacy protocol, recursive, into the staging dir (the origin forces which directory it sends)', () => {
     const c = pullCommand({ ...source, method: 'SCP', machineId: 'abc', stagingDir: '/s', totalBytes: 1 });
     expect(c).toEqual({ file: 'scp', args: ['-O', '-r', '-p', '-P', '2222', ...sshOpts, 'root@10.0.0.7:abc', '/s/'] });
+  });
+
+  it("caps the pull's bandwidth when the provider set --transfer-limit-kbps (rsync in KiB/s, scp in Kbit/s)", () => {
+    const rsync = pullCommand({ ...source, method: 'RSYNC', machineId: 'abc', stagingDir: '/s', totalBytes: 1, limitKBps: 2048 });
+    expect(rsync.args).toContain('--bwlimit=2048');
+    const scp = pullCommand({ ...source, method: 'SCP', machineId: 'abc', stagingDir: '/s', totalBytes: 1, limitKBps: 2048 });
+    expect(scp.args.slice(0, 5)).toEqual(['-O', '-r', '-p', '-l', '16384']);
   });
 
   it('reads the bytes received from rsync --stats and keeps the end of a failing tool stderr', () => {

@@ -22,6 +22,8 @@ export interface PullOptions extends PullSource {
   cacheDir?: string;
   /** Bytes the manifest announces (progress). */
   totalBytes: number;
+  /** Cap on the pull's bandwidth in KiB/s (the provider's --transfer-limit-kbps); none when absent. */
+  limitKBps?: number;
   pollMs?: number;
 }
 
@@ -51,15 +53,24 @@ export class PullError extends Error {
  */
 export function sshOptions(s: PullSource): string[] {
   return [
-    '-i', s.keyFile,
-    '-o', `UserKnownHostsFile=${s.knownHostsFile}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=3',
-    '-o', 'ServerAliveInterval=2',
-    '-o', 'ServerAliveCountMax=3',
-    '-c', 'aes128-gcm@openssh.com',
+    '-i',
+    s.keyFile,
+    '-o',
+    `UserKnownHostsFile=${s.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=3',
+    '-o',
+    'ServerAliveInterval=2',
+    '-o',
+    'ServerAliveCountMax=3',
+    '-c',
+    'aes128-gcm@openssh.com',
   ];
 }
 
@@ -78,13 +89,16 @@ export function pullCommand(o: PullOptions): { file: string; args: string[] } {
     // algorithm still sends only the changed blocks.
     const ssh = ['ssh', '-p', String(o.port), ...sshOptions(o)].map(shellWord).join(' ');
     const args = ['-a', '--ignore-times', '--safe-links', '--stats', '-e', ssh];
+    if (o.limitKBps) args.push(`--bwlimit=${o.limitKBps}`);
     if (o.cacheDir) args.push(`--copy-dest=${path.resolve(o.cacheDir)}`);
     args.push(`${remote}:/`, path.join(o.stagingDir, o.machineId) + '/');
     return { file: 'rsync', args };
   }
   // The origin's key forces `scp -r -f <machine dir>` whatever path is asked: legacy protocol
   // (-O), and the directory arrives as <stagingDir>/<machineId>.
-  return { file: 'scp', args: ['-O', '-r', '-p', '-P', String(o.port), ...sshOptions(o), `${remote}:${o.machineId}`, o.stagingDir + '/'] };
+  // scp's -l is in Kbit/s.
+  const limit = o.limitKBps ? ['-l', String(o.limitKBps * 8)] : [];
+  return { file: 'scp', args: ['-O', '-r', '-p', ...limit, '-P', String(o.port), ...sshOptions(o), `${remote}:${o.machineId}`, o.stagingDir + '/'] };
 }
 
 /** Bytes of the regular files under `dir` (0 if it does not exist). */
@@ -117,7 +131,10 @@ export function parseBytesReceived(stats: string): number | null {
 
 /** The last lines of a tool's stderr, as one line (the reason a pull failed). */
 export function stderrTail(text: string, max = 400): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.slice(-4).join('; ').slice(-max);
 }
 
