@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { BillingService } from '../src/billing/billing.service';
+import { Reconciler } from '../src/agents/reconciler.service';
 import { Database } from '../src/common/database.service';
 import { Machine } from '../src/machines/machine.entity';
 import { Migration } from '../src/migrations/migration.entity';
@@ -126,6 +127,7 @@ describe.sequential('migrations API', () => {
     const agentId = await agentOf(hostId);
     return t.anonymous().post(MIGRATION_REPORT_PATH).send(sign(SECRET, agentId, MIGRATION_REPORT_PATH, { agentId, migrationId, vmmp, ...extra }));
   };
+  const machines = () => db().getRepository(Machine);
   const reserved = async (hostId: string) => (await db().getRepository(Host).findOneByOrFail({ id: hostId })).reservedSpeed;
   const current = async () => (await buyer.get(`/api/machines/${machine.id}/migration`)).body;
 
@@ -251,6 +253,16 @@ describe.sequential('migrations API', () => {
     expect(await reserved(hosts.virtB.id)).toBe(0);
   });
 
+  it('the reconciler leaves a migrating machine to the orchestrator, however long it has been migrating', async () => {
+    const id = await begun(hosts.virtB.id, 1_000);
+    await machines().update({ id: machine.id }, { transientSince: new Date(Date.now() - 3_600_000).toISOString() });
+    const revision = (await machines().findOneByOrFail({ id: machine.id })).revision;
+    expect((await t.app.get(Reconciler).runPass(Date.now() + 3_600_000)).settled).toBe(0);
+    expect(await machines().findOneByOrFail({ id: machine.id })).toMatchObject({ state: 'migrating', revision });
+    await buyer.post(`/api/machines/${machine.id}/migration/cancel`).expect(200);
+    expect(await current()).toMatchObject({ id, phase: 'rolled-back' });
+  });
+
   it('the heartbeat watchdog rolls back a transfer silent for longer than the window, not one heard from within it', async () => {
     const heard = await begun(hosts.virtB.id, 5_000);
     expect(await t.app.get(MigrationWatch).watchPass()).toBe(0);
@@ -286,6 +298,6 @@ describe.sequential('migrations API', () => {
     expect((await buyer.post(`/api/machines/${machine.id}/migration/cancel`)).status).toBe(409);
     const list = (await buyer.get(`/api/machines/${machine.id}/migrations`)).body as Array<{ id: string; phase: string }>;
     expect(list[0]).toMatchObject({ id, phase: 'committed' });
-    expect(list.length).toBe(6);
+    expect(list.length).toBe(7);
   });
 });
