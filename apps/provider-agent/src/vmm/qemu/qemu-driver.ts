@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { reportedRunning } from '@virtuoso/domain';
 import { chooseAccelerator, type AccelChoice, type AccelMode, type AccelProbeOptions } from '../accel-probe';
@@ -8,6 +8,7 @@ import {
   InvalidMachineStateError,
   MachineNotFoundError,
   SuspendFailedError,
+  type ArrivingMachine,
   type CreateOptions,
   type MachineSpec,
   type MachineStatus,
@@ -18,6 +19,7 @@ import {
   type SuspendResult,
   type VmmDriver,
 } from '../vmm-driver';
+import { acceptArrivalDir } from './arrival';
 import { MACHINE_FILES as F, validateSpec, type MachineType, type StateCompression } from './command-line';
 import * as guest from './guest-controls';
 import { MachineDirs, type MachineConfig, type RunConfig } from './machine-dir';
@@ -298,6 +300,22 @@ export class QemuDriver implements VmmDriver {
         await this.processes.quit(rt);
       }
       rmSync(dir, { recursive: true, force: true });
+    });
+  }
+
+  /** See VmmDriver.acceptArrival (arrival.ts). */
+  async acceptArrival(dir: string, arriving: ArrivingMachine): Promise<number> {
+    return acceptArrivalDir(dir, arriving);
+  }
+
+  /** See VmmDriver.adoptMachine. */
+  async adoptMachine(id: string, fromDir: string): Promise<MachineStatus> {
+    const dir = this.dirs.dir(id);
+    return this.lock.run(id, async () => {
+      if (existsSync(dir)) throw new Error(`machine ${id} already exists`);
+      mkdirSync(this.machinesDir, { recursive: true });
+      renameSync(fromDir, dir);
+      return this.statusUnlocked(id);
     });
   }
 
