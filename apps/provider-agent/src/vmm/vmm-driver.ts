@@ -209,4 +209,17 @@ export interface VmmDriver {
 
   /** Drop connections without touching the VMM processes (agent shutdown). */
   detachAll(): Promise<void>;
+
+  /** The machine's directory (migration: its files are linked into an export, it becomes a cache). */
+  machineDir(id: string): string;
+  /** The files that travel when the machine migrates (docs/ARCHITECTURE.md §7): machine.json,
+   *  the disk, and the saved state if suspended. Throws InvalidMachineStateError unless the
+   *  machine is stopped or suspended (its files are then quiescent). */
+  migrationFiles(id: string): Promise<MigrationFiles>;
+}
+
+export interface MigrationFiles {
+  status: MachineStatus & { state: 'stopped' | 'suspended' };
+  /** Name inside the machine directory and absolute path. */
+  files: { name: string; path: string }[];
 }

@@ -17,6 +17,7 @@ import {
   type StopResult,
   type SuspendOptions,
   type SuspendResult,
+  type MigrationFiles,
   type VmmDriver,
 } from '../vmm-driver';
 import { acceptArrivalDir } from './arrival';
@@ -364,6 +365,16 @@ export class QemuDriver implements VmmDriver {
 
   async list(): Promise<string[]> {
     return this.dirs.list();
+  }
+
+  /** See VmmDriver.migrationFiles. */
+  async migrationFiles(id: string): Promise<MigrationFiles> {
+    return this.lock.run(id, async () => {
+      const st = await this.statusUnlocked(id);
+      if (st.state !== 'stopped' && st.state !== 'suspended') throw new InvalidMachineStateError(id, st.state, 'migrate');
+      const names: string[] = [F.config, F.disk, ...(st.state === 'suspended' ? [F.state] : [])];
+      return { status: { ...st, state: st.state }, files: names.map((name) => ({ name, path: this.dirs.file(id, name) })) };
+    });
   }
 
   async reattach(id: string): Promise<boolean> {
