@@ -129,4 +129,18 @@ describe.sequential('migration between two real agents', () => {
     expect(start.status, JSON.stringify(start.body)).toBe(200);
     expect((await buyer.post(`/api/machines/${machine.id}/stop`).send({ force: true })).status).toBe(200);
   }, 120_000);
+
+  it('a stopped machine migrates A → B by RSYNC onto the copy B kept from its earlier stay', async () => {
+    expect((await get()).state).toBe('stopped');
+    expect(existsSync(join(b.dataDir, 'caches', machine.id))).toBe(true);
+    await migrate({ host: hostA, agent: a }, { host: hostB, agent: b }, 'RSYNC');
+  }, 120_000);
+
+  it('deleting the machine has its former host drop its cache', async () => {
+    expect(existsSync(join(a.dataDir, 'caches', machine.id))).toBe(true);
+    const deleted = await buyer.delete(`/api/machines/${machine.id}`);
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(204);
+    await eventually(async () => !existsSync(join(a.dataDir, 'caches', machine.id)), "hostA's cache to be dropped");
+    expect(existsSync(join(b.dataDir, 'machines', machine.id))).toBe(false);
+  }, 60_000);
 });
