@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
+import { MigrationAgents } from '../src/migrations/migration-agents';
+import { MigrationRecords } from '../src/migrations/migration-records';
+import { MigrationWatch } from '../src/migrations/migration-watch.service';
 import { Host } from '../src/providers/host.entity';
 import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, win2000Pro } from './helpers';
@@ -136,11 +140,42 @@ describe.sequential('migration between two real agents', () => {
     await migrate({ host: hostA, agent: a }, { host: hostB, agent: b }, 'RSYNC');
   }, 120_000);
 
+  it("recovery (what boot runs): with the front-end unreachable when the destination answers, the migration is settled from the agents' status — verified at version + 1, so committed once", async () => {
+    const before = await get();
+    const started = await buyer.post(`/api/machines/${machine.id}/migrate`).send({ hostId: hostA.id, method: 'RSYNC' });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const server = t.app.getHttpServer();
+    const port = (server.address() as AddressInfo).port;
+    // The agents can no longer reach the front-end: the destination's HEARTBEATs and RESP wait.
+    await new Promise<void>((done) => {
+      server.close(() => done());
+      server.closeAllConnections();
+    });
+    try {
+      const agents = t.app.get(MigrationAgents);
+      await eventually(async () => (await agents.status(hostA.id, started.body.id, machine.id))?.phase === 'verified', 'the destination to verify its copy', 60_000);
+      expect((await t.app.get(MigrationRecords).get(started.body.id)).phase).toBe('transferring');
+      expect(await t.app.get(MigrationWatch).recover()).toBe(1);
+      const m = await t.app.get(MigrationRecords).get(started.body.id);
+      expect(m).toMatchObject({ phase: 'committed', toVersion: before.version + 1 });
+      expect(m.log).toContain('the destination holds a verified copy at version');
+    } finally {
+      await new Promise<void>((done) => server.listen(port, '127.0.0.1', () => done()));
+    }
+    // The destination's RESP, resent, now changes nothing; the agents agree.
+    const m = await settled(started.body.id);
+    expect(m.phase).toBe('committed');
+    expect(await get()).toMatchObject({ state: before.state, version: before.version + 1, host: { id: hostA.id } });
+    await eventually(async () => (await reportedVersion(a)) === before.version + 1 && (await reportedVersion(b)) === undefined, 'the agents to agree');
+    expect(await reservedSpeed(hostB.id)).toBe(0);
+    expect(existsSync(join(b.dataDir, 'caches', machine.id))).toBe(true);
+  }, 120_000);
+
   it('deleting the machine has its former host drop its cache', async () => {
-    expect(existsSync(join(a.dataDir, 'caches', machine.id))).toBe(true);
+    expect(existsSync(join(b.dataDir, 'caches', machine.id))).toBe(true);
     const deleted = await buyer.delete(`/api/machines/${machine.id}`);
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(204);
-    await eventually(async () => !existsSync(join(a.dataDir, 'caches', machine.id)), "hostA's cache to be dropped");
-    expect(existsSync(join(b.dataDir, 'machines', machine.id))).toBe(false);
+    await eventually(async () => !existsSync(join(b.dataDir, 'caches', machine.id)), "hostB's cache to be dropped");
+    expect(existsSync(join(a.dataDir, 'machines', machine.id))).toBe(false);
   }, 60_000);
 });
