@@ -263,6 +263,19 @@ describe.sequential('migrations API', () => {
     expect(await current()).toMatchObject({ id, phase: 'rolled-back' });
   });
 
+  it('recovery at boot rolls back a migration whose destination cannot be asked (its copy is never startable before a commit finish)', async () => {
+    const id = await begun(hosts.virtB.id, 1_000);
+    expect(await t.app.get(MigrationWatch).recover()).toBe(1);
+    expect(await current()).toMatchObject({
+      id,
+      phase: 'rolled-back',
+      error: 'the front-end restarted mid-migration and the destination could not be asked; rolled back',
+      cleanedUp: false,
+    });
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stopped', version: 2, host: { id: hosts.virtA.id } });
+    expect(await reserved(hosts.virtB.id)).toBe(0);
+  });
+
   it('the heartbeat watchdog rolls back a transfer silent for longer than the window, not one heard from within it', async () => {
     const heard = await begun(hosts.virtB.id, 5_000);
     expect(await t.app.get(MigrationWatch).watchPass()).toBe(0);
@@ -298,6 +311,6 @@ describe.sequential('migrations API', () => {
     expect((await buyer.post(`/api/machines/${machine.id}/migration/cancel`)).status).toBe(409);
     const list = (await buyer.get(`/api/machines/${machine.id}/migrations`)).body as Array<{ id: string; phase: string }>;
     expect(list[0]).toMatchObject({ id, phase: 'committed' });
-    expect(list.length).toBe(7);
+    expect(list.length).toBe(8);
   });
 });
