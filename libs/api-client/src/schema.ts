@@ -219,7 +219,7 @@ export interface paths {
          * A migration destination's HEARTBEAT or RESP (called by the agent)
          * @description A HEARTBEAT records progress and restarts the heartbeat window; RESP SUCCESS at version + 1 commits the migration, RESP FAIL rolls it back. Repeats change nothing.
          */
-        post: operations["report"];
+        post: operations["migrationReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3734,7 +3734,7 @@ export interface operations {
             };
         };
     };
-    report: {
+    migrationReport: {
         parameters: {
             query?: never;
             header?: never;

@@ -26,7 +26,7 @@ export class MigrationReportsController {
   })
   @ApiNoContentResponse({ description: 'Recorded.' })
   @ApiErrors([400, 'Malformed, or a VMMP message of another version or kind (the reason is named).'], [401, "Not signed by the migration's destination agent, stale, or replayed."], 404)
-  report(@Body() envelope: unknown, @Req() req: Request): Promise<void> {
+  migrationReport(@Body() envelope: unknown, @Req() req: Request): Promise<void> {
     return this.reports.receive(envelope, req.ip);
   }
 }
