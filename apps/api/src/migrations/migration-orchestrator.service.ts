@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AgentCommands, type MigrationDto, type MigrationPhase, OFFERED_MIGRATION_METHODS, type StartMigrationDto } from '@virtuoso/contracts';
-import { type MachineSize, type VmmpMessage, fits, methodOffered, quote, renderVmmp, respVersionAccepted, vcpusFor } from '@virtuoso/domain';
+import { type MachineSize, type VmmpMessage, fits, methodOffered, nextProgress, quote, renderVmmp, respVersionAccepted, vcpusFor } from '@virtuoso/domain';
 import { randomUUID } from 'node:crypto';
 import { parseFacts } from '../agents/online';
 import { BillingService } from '../billing/billing.service';
@@ -213,18 +213,8 @@ export class MigrationOrchestrator {
     await this.db.transaction(async (em) => {
       const fresh = await em.findOneBy(Migration, { id: m.id });
       if (!fresh || (fresh.phase !== 'preparing' && fresh.phase !== 'transferring')) return;
-      const bytesTotal = Math.max(fresh.bytesTotal, progress.bytesTotal);
-      await em.update(
-        Migration,
-        { id: m.id },
-        {
-          bytesTotal,
-          bytesDone: Math.min(Math.max(fresh.bytesDone, progress.bytesDone), bytesTotal),
-          bytesPerSecond: progress.bytesDone >= fresh.bytesDone ? progress.bytesPerSecond : fresh.bytesPerSecond,
-          lastHeartbeatAt: nowIso(this.wallClock),
-          lastHeartbeatVmmp: text,
-        },
-      );
+      const next = nextProgress({ bytesDone: fresh.bytesDone, bytesTotal: fresh.bytesTotal, bytesPerSecond: fresh.bytesPerSecond }, progress);
+      await em.update(Migration, { id: m.id }, { ...next, lastHeartbeatAt: nowIso(this.wallClock), lastHeartbeatVmmp: text });
       if (fresh.lastHeartbeatVmmp === null) await this.records.log(em, m.id, [text]);
     });
   }
