@@ -383,7 +383,9 @@ export class MigrationOrchestrator {
         [m.fromHostId, m.fromHostName],
       ] as const) {
         try {
-          await this.agents.gateway.migrationCommand(await this.agents.target(hostId, hostName), AgentCommands.migrationFinish, command);
+          const target = await this.agents.target(hostId, hostName).catch(() => null);
+          // A host deleted since has nothing left to clean up.
+          if (target) await this.agents.gateway.migrationCommand(target, AgentCommands.migrationFinish, command);
           acknowledged.push(hostName);
         } catch (error) {
           this.logger.warn(`migration ${id}: finish ${outcome} on ${hostName} failed (retried later): ${messageOf(error)}`);

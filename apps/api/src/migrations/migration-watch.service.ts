@@ -13,6 +13,8 @@ import { MigrationOrchestrator } from './migration-orchestrator.service';
 
 /** The watchdog's pass, and the retries of finish: every this many seconds. */
 const WATCH_INTERVAL_SECONDS = 2;
+/** Longest wait between two finishes to an agent that does not answer. */
+const FINISH_RETRY_MAX_MS = 300_000;
 
 /**
  * What keeps migrations from staying unfinished (report §7.1.6):
@@ -80,12 +82,25 @@ export class MigrationWatch implements OnApplicationBootstrap {
     });
   }
 
-  /** migration.finish again to the agents of migrations that ended but were not acknowledged by both. */
-  async finishPass(): Promise<void> {
+  /**
+   * migration.finish again to the agents of migrations that ended but were not acknowledged by
+   * both; an agent that stays away is retried less and less often (2 s doubling up to 5 min).
+   */
+  async finishPass(now = this.wallClock.now()): Promise<void> {
     for (const m of await this.migrations.findBy({ phase: In(['committed', 'rolled-back']), cleanedUp: false })) {
-      await this.orchestrator.finishBoth(m.id);
+      const retry = this.finishRetries.get(m.id);
+      if (retry && now < retry.at) continue;
+      if (await this.orchestrator.finishBoth(m.id)) {
+        this.finishRetries.delete(m.id);
+      } else {
+        const attempts = (retry?.attempts ?? 0) + 1;
+        this.finishRetries.set(m.id, { attempts, at: now + Math.min(WATCH_INTERVAL_SECONDS * 1000 * 2 ** (attempts - 1), FINISH_RETRY_MAX_MS) });
+      }
     }
   }
+
+  /** Migration id → failed finish attempts so far and when to try again. */
+  private readonly finishRetries = new Map<string, { attempts: number; at: number }>();
 
   /** A deleted machine: its former hosts drop their caches of it (the agent removes a cache on vm.delete of its id). */
   @OnEvent(MachineDeleted.event)
