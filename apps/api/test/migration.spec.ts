@@ -37,7 +37,10 @@ describe.sequential('migration between two real agents', () => {
     t = await startApp({ listen: true });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
-    [a, b] = await Promise.all([AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }), AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 })]);
+    [a, b] = await Promise.all([
+      AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
+      AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
+    ]);
     hostA = await addAgentHost(provider, a.agentId, { name: 'hostA' });
     hostB = await addAgentHost(provider, b.agentId, { name: 'hostB', speedUnitPrice: '.000005', storageUnitPrice: '.02' });
     await eventually(async () => {
@@ -58,7 +61,9 @@ describe.sequential('migration between two real agents', () => {
   /** The version an agent's last heartbeat reports for the machine (undefined: it does not list it). */
   const reportedVersion = async (agent: AgentProcess) => {
     const row = await db().getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
-    return (JSON.parse(row.vms) as Array<{ machineId: string; version: number; state: string }>).find((vm) => vm.machineId === machine.id && vm.state !== 'absent')?.version;
+    return (JSON.parse(row.vms) as Array<{ machineId: string; version: number; state: string }>).find(
+      (vm) => vm.machineId === machine.id && vm.state !== 'absent',
+    )?.version;
   };
   const reservedSpeed = async (hostId: string) => (await db().getRepository(Host).findOneByOrFail({ id: hostId })).reservedSpeed;
   const settled = (id: string) =>
@@ -72,7 +77,11 @@ describe.sequential('migration between two real agents', () => {
     );
 
   /** Migrates the machine to `to` by `method` through the API and checks every invariant of a commit. */
-  async function migrate(from: { host: { id: string }; agent: AgentProcess }, to: { host: { id: string; name: string }; agent: AgentProcess }, method: 'RSYNC' | 'SCP') {
+  async function migrate(
+    from: { host: { id: string }; agent: AgentProcess },
+    to: { host: { id: string; name: string }; agent: AgentProcess },
+    method: 'RSYNC' | 'SCP',
+  ) {
     const before = await get();
     const offers = (await buyer.get(`/api/machines/${machine.id}/migration-offers`)).body as Array<{ hostId: string; methods: string[]; storagePrice: string }>;
     const offer = offers.find((o) => o.hostId === to.host.id)!;
@@ -85,7 +94,9 @@ describe.sequential('migration between two real agents', () => {
     console.log(`${method} ${before.host.name} → ${to.host.name}: ${m.log.map((l) => l.text).join('\n  ')}`);
     expect(m).toMatchObject({ phase: 'committed', toVersion: before.version + 1, error: null });
     const texts = m.log.map((l) => l.text);
-    expect(texts.some((text) => text.startsWith(`<VMMP 1.0 REQ ${machine.id} ${before.version} 127.0.0.1 ${from.agent.sshPort} `) && text.endsWith(` ${method}>`))).toBe(true);
+    expect(
+      texts.some((text) => text.startsWith(`<VMMP 1.0 REQ ${machine.id} ${before.version} 127.0.0.1 ${from.agent.sshPort} `) && text.endsWith(` ${method}>`)),
+    ).toBe(true);
     expect(texts).toContain(`<VMMP 1.0 RESP ${machine.id} ${before.version + 1} SUCCESS>`);
     const after = await get();
     expect(after).toMatchObject({ state: before.state, version: before.version + 1, host: { id: to.host.id }, storagePrice: offer.storagePrice });
@@ -95,7 +106,10 @@ describe.sequential('migration between two real agents', () => {
     expect(await reservedSpeed(from.host.id)).toBe(0);
     expect(await reservedSpeed(to.host.id)).toBe(500);
     // The agents agree: the destination lists it at the new version, the origin no longer lists it and holds a cache.
-    await eventually(async () => (await reportedVersion(to.agent)) === before.version + 1 && (await reportedVersion(from.agent)) === undefined, 'the agents to agree');
+    await eventually(
+      async () => (await reportedVersion(to.agent)) === before.version + 1 && (await reportedVersion(from.agent)) === undefined,
+      'the agents to agree',
+    );
     expect(existsSync(join(from.agent.dataDir, 'caches', machine.id))).toBe(true);
     expect(existsSync(join(to.agent.dataDir, 'caches', machine.id))).toBe(false);
   }
@@ -153,7 +167,11 @@ describe.sequential('migration between two real agents', () => {
     });
     try {
       const agents = t.app.get(MigrationAgents);
-      await eventually(async () => (await agents.status(hostA.id, started.body.id, machine.id))?.phase === 'verified', 'the destination to verify its copy', 60_000);
+      await eventually(
+        async () => (await agents.status(hostA.id, started.body.id, machine.id))?.phase === 'verified',
+        'the destination to verify its copy',
+        60_000,
+      );
       expect((await t.app.get(MigrationRecords).get(started.body.id)).phase).toBe('transferring');
       expect(await t.app.get(MigrationWatch).recover()).toBe(1);
       const m = await t.app.get(MigrationRecords).get(started.body.id);

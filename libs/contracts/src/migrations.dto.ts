@@ -193,6 +193,11 @@ export class MigrationDto {
   @ApiPropertyOptional({ description: 'Committed or rolled back (ISO 8601).', nullable: true, type: String, example: '2026-12-05T10:00:05.000Z' })
   finishedAt: string | null;
 
-  @ApiProperty({ description: "The VMMP messages and the front-end's steps, in order, in the report's text form.", type: MigrationLogLineDto, isArray: true, example: [] })
+  @ApiProperty({
+    description: "The VMMP messages and the front-end's steps, in order, in the report's text form.",
+    type: MigrationLogLineDto,
+    isArray: true,
+    example: [],
+  })
   log: MigrationLogLineDto[];
 }
