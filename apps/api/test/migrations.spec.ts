@@ -332,6 +332,14 @@ describe.sequential('migrations API', () => {
     expect(await reserved(hosts.virtB.id)).toBe(4000);
     const atB = await ledger.findBy({ machineId: machine.id, hostId: hosts.virtB.id });
     expect(atB.some((e) => e.amount === fixed.storagePrice)).toBe(true);
+    // Until both agents acknowledge the finish, the origin still lists the machine: not an orphan to reclaim.
+    expect(m.cleanedUp).toBe(false);
+    await db()
+      .getRepository(AgentRow)
+      .update({ id: await agentOf(hosts.virtA.id) }, { vms: JSON.stringify([{ machineId: machine.id, state: 'stopped', version: 2 }]) });
+    const reconciler = t.app.get(Reconciler);
+    expect(await reconciler.reclaimOrphans(Date.now())).toBe(0);
+    expect((reconciler as unknown as { orphans: Map<string, unknown> }).orphans.size).toBe(0);
     // The same RESP again changes nothing; a cancel now is a 409.
     expect((await report(hosts.virtB.id, id, resp)).status).toBe(204);
     expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ version: 3 });
