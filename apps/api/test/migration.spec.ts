@@ -196,4 +196,51 @@ describe.sequential('migration between two real agents', () => {
     await eventually(async () => !existsSync(join(b.dataDir, 'caches', machine.id)), "hostB's cache to be dropped");
     expect(existsSync(join(a.dataDir, 'machines', machine.id))).toBe(false);
   }, 60_000);
+
+  it('a suspended guest migrates A → B by SCP and resumes at B where it stopped: its tick counter goes on', async () => {
+    const tiny = ((await t.anonymous().get('/api/catalog')).body as Array<{ id: string; name: string }>).find((entry) => entry.name === 'tiny-linux')!;
+    const registered = await buyer.post('/api/machines').send({
+      name: 'tiny-traveller',
+      processor: 'x',
+      speed: 2000,
+      os: 'x',
+      memory: 128,
+      disk: 64,
+      askedStoragePerMonth: '100',
+      askedRunningPerHour: '100',
+      configurationId: tiny.id,
+    });
+    expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+    const id = registered.body.id as string;
+    expect((await buyer.post(`/api/machines/${id}/store`).send({ hostId: hostA.id })).status).toBe(200);
+    expect((await buyer.post(`/api/machines/${id}/start`)).status).toBe(200);
+    const ticks = (log: string) => [...log.matchAll(/tick (\d+)\r?\n/g)].map((match) => Number(match[1]));
+    await eventually(async () => ticks(a.serialLog(id)).includes(2), 'the guest to tick twice on A', 90_000);
+    const suspended = await buyer.post(`/api/machines/${id}/suspend`);
+    expect(suspended.status, JSON.stringify(suspended.body)).toBe(200);
+    expect(suspended.body).toMatchObject({ state: 'suspended', version: 2 });
+    const lastOnA = Math.max(...ticks(a.serialLog(id)));
+
+    const started = await buyer.post(`/api/machines/${id}/migrate`).send({ hostId: hostB.id, method: 'SCP' });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const m = await eventually(
+      async () => {
+        const body = (await buyer.get(`/api/machines/${id}/migration`)).body as MigrationBody;
+        return (body.phase === 'committed' || body.phase === 'rolled-back') && body.cleanedUp ? body : undefined;
+      },
+      'the migration of the suspended machine to end',
+      60_000,
+    );
+    expect(m).toMatchObject({ phase: 'committed', toVersion: 3 });
+    expect((await buyer.get(`/api/machines/${id}`)).body).toMatchObject({ state: 'suspended', version: 3, host: { id: hostB.id } });
+
+    const resumed = await buyer.post(`/api/machines/${id}/resume`);
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    expect(resumed.body).toMatchObject({ state: 'running', host: { id: hostB.id } });
+    await eventually(async () => ticks(b.serialLog(id)).some((tick) => tick >= lastOnA + 2), 'the guest to tick on at B', 60_000);
+    // It went on from where it stopped: no tick at B starts over.
+    expect(Math.min(...ticks(b.serialLog(id)))).toBeGreaterThan(lastOnA);
+    console.log(`suspended at tick ${lastOnA} on A, ticking at B: ${ticks(b.serialLog(id)).join(', ')}`);
+    expect((await buyer.post(`/api/machines/${id}/stop`).send({ force: true })).status).toBe(200);
+  }, 240_000);
 });
