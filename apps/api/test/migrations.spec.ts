@@ -297,6 +297,21 @@ describe.sequential('migrations API', () => {
     expect(await reserved(hosts.virtB.id)).toBe(0);
   });
 
+  it('a cancel while committing is a 409 changing nothing; a commit that never completed is settled from the agents after the window', async () => {
+    const id = await begun(hosts.virtB.id, 1_000);
+    await db().getRepository(Migration).update({ id }, { phase: 'committing' });
+    const before = await t.snapshot();
+    const cancel = await buyer.post(`/api/machines/${machine.id}/migration/cancel`);
+    expect(cancel.status).toBe(409);
+    expect(cancel.body.message).toBe(`the migration of ${machine.name} is committing: it can no longer be cancelled`);
+    expect(await t.snapshot()).toEqual(before);
+    // Within the window the watchdog leaves it; after it, the agents are asked (here: no answer, so rolled back).
+    expect(await t.app.get(MigrationWatch).watchPass()).toBe(0);
+    expect(await t.app.get(MigrationWatch).watchPass(Date.now() + 20_000)).toBe(1);
+    expect(await current()).toMatchObject({ id, phase: 'rolled-back' });
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stopped', version: 2, host: { id: hosts.virtA.id } });
+  });
+
   it('the heartbeat watchdog rolls back a transfer silent for longer than the window, not one heard from within it', async () => {
     const heard = await begun(hosts.virtB.id, 5_000);
     expect(await t.app.get(MigrationWatch).watchPass()).toBe(0);
@@ -346,6 +361,6 @@ describe.sequential('migrations API', () => {
     expect((await buyer.post(`/api/machines/${machine.id}/migration/cancel`)).status).toBe(409);
     const list = (await buyer.get(`/api/machines/${machine.id}/migrations`)).body as Array<{ id: string; phase: string }>;
     expect(list[0]).toMatchObject({ id, phase: 'committed' });
-    expect(list.length).toBe(8);
+    expect(list.length).toBe(9);
   });
 });
