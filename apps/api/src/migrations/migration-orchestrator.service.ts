@@ -165,6 +165,9 @@ export class MigrationOrchestrator {
         { migrationId: id, machineId: m.machineId, version: m.fromVersion, method: m.method, publicKey: prepared.publicKey },
         this.config.agentCreateTimeoutMs,
       );
+      if (exported.version !== m.fromVersion || exported.machineId !== m.machineId) {
+        throw new Error(`host ${m.fromHostName} exported ${exported.machineId} at version ${exported.version}, not ${m.machineId} at ${m.fromVersion}`);
+      }
       const bytesTotal = exported.files.reduce((sum, file) => sum + file.size, 0);
       await this.db.transaction(async (em) => {
         await em.update(Migration, { id }, { bytesTotal: Math.max(bytesTotal, 0) });
