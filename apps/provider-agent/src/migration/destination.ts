@@ -61,6 +61,7 @@ export class MigrationDestination {
   private readonly log = new Logger('MigrationDestination');
   private readonly jobs: DestinationJobs;
   private readonly running = new Map<string, Running>();
+  private methods?: VmmpMethod[];
 
   constructor(private readonly deps: MigrationDestinationDeps) {
     this.jobs = new DestinationJobs(deps.dataDir);
@@ -71,7 +72,9 @@ export class MigrationDestination {
     const parsed = parseVmmp(cmd.vmmp);
     if (!parsed.ok) throw new CommandError('refused', parsed.reason);
     if (parsed.message.kind !== 'QUERY') throw new CommandError('refused', `expected a VMMP QUERY, got ${parsed.message.kind}`);
-    const methods = (Object.keys(METHOD_TOOLS) as VmmpMethod[]).filter((m) => METHOD_TOOLS[m]!.every(hasBinary));
+    // Looked up once per process: a QUERY must answer within the front-end's short bound.
+    this.methods ??= (Object.keys(METHOD_TOOLS) as VmmpMethod[]).filter((m) => METHOD_TOOLS[m]!.every(hasBinary));
+    const methods = this.methods;
     return { vmmp: renderVmmp({ kind: 'RESULTS', machineId: parsed.message.machineId, methods }) };
   }
 
@@ -183,14 +186,21 @@ export class MigrationDestination {
     }
   }
 
+  /**
+   * Agent shutdown: the running pulls are killed and their reports stop; their jobs stay `pulling`
+   * on disk, so the next start's recover() discards them (a copy is never resumed half-way).
+   */
+  close(): void {
+    for (const run of this.running.values()) {
+      run.aborting = true;
+      run.reporter.stop();
+      run.pull?.abort();
+    }
+  }
+
   /** Tests: the background job of a migration, if one runs. */
   settled(migrationId: string): Promise<void> {
     return this.running.get(migrationId)?.job ?? Promise.resolve();
-  }
-
-  /** Tests: the reporter's RESP delivery of a running migration. */
-  reporter(migrationId: string): MigrationReporter | undefined {
-    return this.running.get(migrationId)?.reporter;
   }
 
   // -----------------------------------------------------------------------------------------------

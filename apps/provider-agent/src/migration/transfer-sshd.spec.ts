@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -5,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthorizedKeys } from './authorized-keys';
 import { TransferClient, freePort } from './test-support/transfer-client';
-import { TransferSshd } from './transfer-sshd';
+import { accepts, TransferSshd } from './transfer-sshd';
 
 // A real sshd on a free loopback port, real rsync/scp/ssh clients (report §7.3: the one-time key
 // reads one machine's export directory and nothing else).
@@ -97,7 +98,11 @@ describe('TransferSshd', () => {
     });
 
     it('cannot run a shell or a command', () => {
-      for (const args of [[client.target, 'id'], ['-tt', client.target], [client.target, 'sh -c id; id']]) {
+      for (const args of [
+        [client.target, 'id'],
+        ['-tt', client.target],
+        [client.target, 'sh -c id; id'],
+      ]) {
         const r = client.ssh(args);
         expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(/uid=/);
       }
@@ -157,15 +162,37 @@ describe('TransferSshd', () => {
     expect(tree(d)).toEqual([]);
   });
 
+  it('an sshd that dies unasked is started again', async () => {
+    const before = sshd.pid!;
+    process.kill(before, 'SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while (!(sshd.pid && sshd.pid !== before && (await accepts('127.0.0.1', sshd.endpoint().sshPort)))) {
+      if (Date.now() > deadline) throw new Error('the transfer sshd was not started again');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const mig = randomUUID();
+    keys.add(mig, 'RSYNC', dirA, client.publicKey);
+    const r = client.rsync(['-a', `${client.target}:/`, `${fresh()}/`]);
+    expect(r.status, r.stderr).toBe(0);
+    keys.remove(mig);
+  });
+
   it('a restarted agent replaces an sshd its killed predecessor left running', async () => {
-    const again = new TransferSshd({ dataDir, listenHost: '127.0.0.1', port: sshd.endpoint().sshPort });
-    const before = sshd.pid;
-    // Simulate the predecessor dying without stopping its child: the new one finds it by pid file.
-    await again.start();
-    expect(again.pid).not.toBe(before);
-    expect(again.endpoint().hostKey).toBe(sshd.endpoint().hostKey); // the host key is kept
+    const port = sshd.endpoint().sshPort;
+    const hostKey = sshd.endpoint().hostKey;
     await sshd.stop();
-    sshd = again;
+    // What a SIGKILLed agent leaves: its sshd, still serving, its pid in the pid file.
+    const cfg = path.join(dataDir, 'ssh', 'sshd_config');
+    const leftover = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', cfg], { stdio: 'ignore' });
+    const pidFile = path.join(dataDir, 'ssh', 'sshd.pid');
+    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(Number(readFileSync(pidFile, 'utf8'))).toBe(leftover.pid);
+    const gone = new Promise((r) => leftover.once('exit', r));
+    sshd = new TransferSshd({ dataDir, listenHost: '127.0.0.1', port });
+    await sshd.start();
+    await gone;
+    expect(sshd.pid).not.toBe(leftover.pid);
+    expect(sshd.endpoint().hostKey).toBe(hostKey); // the host key is kept
     const mig = randomUUID();
     keys.add(mig, 'RSYNC', dirA, client.publicKey);
     expect(client.rsync(['-a', `${client.target}:/`, `${fresh()}/`]).status).toBe(0);

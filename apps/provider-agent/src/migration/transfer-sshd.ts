@@ -96,6 +96,8 @@ export class TransferSshd {
   private child?: ChildProcess;
   private exited?: Promise<void>;
   private endpointValue?: TransferEndpoint;
+  private stopping = false;
+  private restartTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: TransferSshdOptions) {
     this.paths = sshPaths(opts.dataDir);
@@ -120,10 +122,18 @@ export class TransferSshd {
       { mode: 0o600 },
     );
     // sshd's privilege separation directory (Debian's unit makes it; we may run without the unit).
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    // Only an sshd started as root needs it; an unprivileged agent could not make it anyway.
+    if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     await this.killLeftover();
     this.endpointValue = await readTransferEndpoint(`${p.hostKey}.pub`, this.opts.port);
 
+    this.stopping = false;
+    await this.spawnAndWait();
+  }
+
+  /** Start sshd and wait until it accepts; if it dies later, unasked, it is started again. */
+  private async spawnAndWait(): Promise<void> {
+    const p = this.paths;
     const child = spawn(SSHD_BINARY, ['-D', '-e', '-f', p.config], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     const lastLines: string[] = [];
@@ -132,16 +142,22 @@ export class TransferSshd {
       if (lastLines.length > 5) lastLines.shift();
       this.log.log(line);
     });
+    let up = false;
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         if (this.child === child) this.child = undefined;
-        this.log.log(`sshd exited (${signal ?? `code ${code}`})`);
         resolve();
+        if (this.stopping || !up) return this.log.log(`sshd exited (${signal ?? `code ${code}`})`);
+        this.log.warn(`sshd exited unasked (${signal ?? `code ${code}`}); starting it again`);
+        this.scheduleRestart();
       }),
     );
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (!this.child) throw new Error(`the transfer sshd did not start: ${lastLines.join(' | ') || 'no output'}`);
+      if (!this.child) {
+        if (this.stopping) return; // stop() came first
+        throw new Error(`the transfer sshd did not start: ${lastLines.join(' | ') || 'no output'}`);
+      }
       // Accepting, and still ours: an sshd that lost the port to another listener exits at once.
       if ((await accepts(this.opts.listenHost, this.opts.port)) && (await new Promise((r) => setTimeout(r, 100)), this.child)) break;
       if (Date.now() > deadline) {
@@ -150,7 +166,19 @@ export class TransferSshd {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    this.log.log(`transfer sshd on ${this.opts.listenHost}:${this.opts.port} (pid ${child.pid}), host key ${this.endpointValue.fingerprint}`);
+    up = true;
+    this.log.log(`transfer sshd on ${this.opts.listenHost}:${this.opts.port} (pid ${child.pid}), host key ${this.endpointValue!.fingerprint}`);
+  }
+
+  private scheduleRestart(): void {
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      this.spawnAndWait().catch((e) => {
+        this.log.error(`${(e as Error).message}; trying again`);
+        if (!this.stopping) this.scheduleRestart();
+      });
+    }, 1_000);
   }
 
   /** What the agent reports in HostFacts.transfer. */
@@ -164,6 +192,8 @@ export class TransferSshd {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
     const child = this.child;
     if (!child) return;
     child.kill('SIGTERM');
@@ -196,7 +226,8 @@ export class TransferSshd {
   }
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
+/** Does something accept TCP connections there? */
+export function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     s.once('connect', () => {
