@@ -71,7 +71,7 @@ describe("the system's sshd instead of the agent's own", () => {
     if (!r.ok) throw new Error(r.error);
     expect(readFileSync(system.authorizedKeysFile, 'utf8')).toContain(`virtuoso-migration-${migrationId}`);
     const dst = path.join(tmp, 'pull');
-    const pull = client.rsync(['-a', `${client.target}:/`, `${dst}/`]);
+    const pull = await client.rsync(['-a', `${client.target}:/`, `${dst}/`]);
     expect(pull.status, pull.stderr).toBe(0);
     for (const f of r.result.files)
       expect(
@@ -82,6 +82,6 @@ describe("the system's sshd instead of the agent's own", () => {
 
     expect(await cmd.send(AgentCommands.migrationFinish, { migrationId, machineId: id, outcome: 'abort' })).toMatchObject({ ok: true });
     expect(readFileSync(system.authorizedKeysFile, 'utf8')).not.toContain(migrationId);
-    expect(client.ssh([client.target, 'true']).status).toBe(255);
+    expect((await client.ssh([client.target, 'true'])).status).toBe(255);
   });
 });

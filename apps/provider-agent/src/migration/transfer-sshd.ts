@@ -11,6 +11,8 @@ import type { TransferEndpoint } from '@virtuoso/contracts';
 const run = promisify(execFile);
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
+/** util-linux: runs a program with a parent-death signal. */
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface TransferSshdOptions {
   dataDir: string;
@@ -134,7 +136,12 @@ export class TransferSshd {
   /** Start sshd and wait until it accepts; if it dies later, unasked, it is started again. */
   private async spawnAndWait(): Promise<void> {
     const p = this.paths;
-    const child = spawn(SSHD_BINARY, ['-D', '-e', '-f', p.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // setpriv --pdeathsig: the sshd ends with the agent even when the agent is SIGKILLed (a
+    // restarted agent would replace it anyway, but an agent that is not restarted must not leave
+    // a server behind).
+    const argv = [SSHD_BINARY, '-D', '-e', '-f', p.config];
+    const [bin, ...args] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'TERM', '--', ...argv] : argv;
+    const child = spawn(bin!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     const lastLines: string[] = [];
     createInterface({ input: child.stderr! }).on('line', (line) => {
