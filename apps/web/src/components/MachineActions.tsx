@@ -98,6 +98,17 @@ export function MachineActions({ machine, onDeleted }: { machine: Machine; onDel
               </Link>
             );
           }
+          if (action === 'migrate') {
+            return blocked ? (
+              <button key={action} type="button" className="btn btn--small" disabled title={offline ?? undefined}>
+                {ACTION_LABELS.migrate}
+              </button>
+            ) : (
+              <Link key={action} className="btn btn--small" to={`/machines/${machine.id}/migrate`} aria-label={`Migrate ${machine.name}`}>
+                {ACTION_LABELS.migrate}
+              </Link>
+            );
+          }
           if (action === 'delete') {
             return confirming === 'delete' ? null : (
               <button key={action} type="button" className="btn btn--small btn--danger-ghost" disabled={busy} onClick={() => setConfirming('delete')}>
