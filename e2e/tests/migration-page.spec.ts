@@ -199,7 +199,9 @@ test.beforeEach(async ({ page }) => {
   expect(response.status(), await response.text()).toBe(201);
 });
 
-test('migrate page (fig. 20): prices, free room, methods per host, a silent host greyed; the confirmation; POST with If-Match and Idempotency-Key', async ({ page }) => {
+test('migrate page (fig. 20): prices, free room, methods per host, a silent host greyed; the confirmation; POST with If-Match and Idempotency-Key', async ({
+  page,
+}) => {
   const world: World = { machine: machine(), migration: null, history: [], started: null, cancelled: null };
   await answerMachineRoutes(page, world);
   await page.setViewportSize(DESKTOP);
@@ -259,7 +261,9 @@ test('migrate page (fig. 20): prices, free room, methods per host, a silent host
   await expect(page.getByRole('progressbar', { name: 'Migration progress' })).toBeVisible();
 });
 
-test('machine page while migrating (fig. 21): progress bar polled every second, VMMP log, Cancel; then why it rolled back and the past migrations', async ({ page }) => {
+test('machine page while migrating (fig. 21): progress bar polled every second, VMMP log, Cancel; then why it rolled back and the past migrations', async ({
+  page,
+}) => {
   const world: World = {
     machine: machine({ state: 'migrating', allowedActions: [] }),
     migration: migration({ phase: 'transferring', bytesDone: 16 * MB, bytesTotal: 64 * MB, bytesPerSecond: 4 * MB, secondsLeft: 12 }),

@@ -56,8 +56,8 @@ export function MigratePage() {
         <div>
           <h1>Migrate {m.name}</h1>
           <p className="muted">
-            {m.host ? `Stored on ${m.host.name} (${m.host.owner}). ` : ''}Hosts that can hold it, with the prices it would pay there and the ways
-            each can receive it.
+            {m.host ? `Stored on ${m.host.name} (${m.host.owner}). ` : ''}Hosts that can hold it, with the prices it would pay there and the ways each can
+            receive it.
           </p>
         </div>
         <div className="btn-row">

@@ -40,11 +40,7 @@ export function MigrationHistory({ migrations }: { migrations: Migration[] }) {
               <td className="num" data-label="Transferred" title={m.bytesTransferred != null ? `${m.bytesTransferred} bytes` : undefined}>
                 {m.bytesTransferred != null ? formatBytes(m.bytesTransferred) : '—'}
               </td>
-              <td
-                className="num"
-                data-label="Duration"
-                title={m.transferMs != null ? `copy: ${formatMigrationDuration(m.transferMs)}` : undefined}
-              >
+              <td className="num" data-label="Duration" title={m.transferMs != null ? `copy: ${formatMigrationDuration(m.transferMs)}` : undefined}>
                 {formatMigrationDuration(migrationDurationMs(m))}
               </td>
             </tr>

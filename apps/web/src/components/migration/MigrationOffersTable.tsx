@@ -7,15 +7,7 @@ import { choiceValue, METHOD_DESCRIPTIONS, methodLabel } from '../../lib/migrati
  * the methods its agent answered as choices (one radio group for host and method). A host that did
  * not answer is listed greyed with the reason and no choice.
  */
-export function MigrationOffersTable({
-  offers,
-  choice,
-  onChoose,
-}: {
-  offers: MigrationOffer[];
-  choice: string | null;
-  onChoose: (choice: string) => void;
-}) {
+export function MigrationOffersTable({ offers, choice, onChoose }: { offers: MigrationOffer[]; choice: string | null; onChoose: (choice: string) => void }) {
   return (
     <div className="table-wrap">
       <table className="table table--offers table--migration-offers table--fit table--cards">
