@@ -140,6 +140,8 @@ interface World {
   history: Migration[];
   started: Request | null;
   cancelled: Request | null;
+  /** When set, POST …/migrate is refused with this answer. */
+  refuse?: { status: number; message: string };
 }
 
 async function answerMachineRoutes(page: Page, world: World) {
@@ -156,6 +158,7 @@ async function answerMachineRoutes(page: Page, world: World) {
     if (method === 'GET' && path === '/migrations') return json(route, 200, world.history);
     if (method === 'POST' && path === '/migrate') {
       world.started = request;
+      if (world.refuse) return json(route, world.refuse.status, { statusCode: world.refuse.status, error: 'Refused', message: world.refuse.message });
       world.migration = migration({ method: request.postDataJSON().method });
       world.history = [world.migration];
       world.machine = machine({ state: 'migrating', allowedActions: [] });
@@ -285,6 +288,7 @@ test('machine page while migrating (fig. 21): progress bar polled every second, 
   await expect(page.getByTestId('migration-time-left')).toHaveText('about 12 seconds left');
   // No machine action while migrating (fig. 21).
   await expect(page.getByRole('button', { name: 'Start' })).toHaveCount(0);
+  await expect(page.getByText('Migrating: no actions until it has arrived or the move is undone.')).toBeVisible();
 
   // The page follows the destination's heartbeats.
   world.migration = { ...world.migration!, bytesDone: 48 * MB, secondsLeft: 4 };
@@ -357,4 +361,25 @@ test('machine page after a migration: where it arrived and at which version, and
     }
     await screenshot(page, `outcome-${viewport.width}`);
   }
+});
+
+test('a refused migration is shown on the confirmation and the machine stays on its page unchanged', async ({ page }) => {
+  const world: World = {
+    machine: machine(),
+    migration: null,
+    history: [],
+    started: null,
+    cancelled: null,
+    refuse: { status: 412, message: 'The machine changed since you loaded it (version 4, not 3).' },
+  };
+  await answerMachineRoutes(page, world);
+  await page.setViewportSize(DESKTOP);
+  await page.goto(`/machines/${machineId}/migrate`);
+  await page.getByRole('button', { name: 'Migrate to virt13 by RSYNC…' }).click();
+  await page.getByRole('button', { name: 'Migrate now' }).click();
+  const refusal = page.getByRole('alert');
+  await expect(refusal).toContainText('The machine changed meanwhile');
+  await expect(refusal).toContainText('The machine changed since you loaded it (version 4, not 3).');
+  await expect(page).toHaveURL(new RegExp(`/machines/${machineId}/migrate$`));
+  expect(world.started!.postDataJSON()).toEqual({ hostId: virt13.id, method: 'RSYNC' });
 });

@@ -60,7 +60,13 @@ export function MachineActions({ machine, onDeleted }: { machine: Machine; onDel
   if (actions.length === 0) {
     return (
       <span className="muted small" role="status">
-        {machine.state === 'stopping' ? 'Stopping…' : machine.state.endsWith('ing') ? 'In progress…' : 'No actions now'}
+        {machine.state === 'stopping'
+          ? 'Stopping…'
+          : machine.state === 'migrating'
+            ? 'Migrating: no actions until it has arrived or the move is undone.'
+            : machine.state.endsWith('ing')
+              ? 'In progress…'
+              : 'No actions now'}
       </span>
     );
   }

@@ -104,6 +104,8 @@ export function MigratePage() {
                 if (offer) setConfirming(true);
               }}
             >
+              {/* A refusal whose host is no longer offered lands here, with the hosts as they are now. */}
+              <ErrorBanner error={migrate.error} />
               <MigrationOffersTable offers={offers.data} choice={choice} onChoose={setChosen} />
               <div className="form-actions">
                 <button type="submit" className="btn btn--primary" disabled={!offer}>
