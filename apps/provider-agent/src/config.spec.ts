@@ -79,4 +79,44 @@ describe('agent configuration', () => {
     expect(loadConfig(['--data', d], {})).toMatchObject({ frontendUrl: 'http://fe:8080', port: 7100, consolePort: 7200, joinToken: undefined });
     rmSync(d, { recursive: true, force: true });
   });
+
+  describe('transfer sshd (report §7.3)', () => {
+    const base = ['--data', dir, '--port', '7001', '--frontend', 'http://a', '--join', 't'];
+
+    it('none without --ssh-port: the agent can only be a destination', () => {
+      expect(loadConfig(base, {}).transfer).toBeUndefined();
+    });
+
+    it('--ssh-port (or VIRTUOSO_AGENT_SSH_PORT): a private sshd on that port', () => {
+      expect(loadConfig([...base, '--ssh-port', '7022'], {}).transfer).toEqual({ sshPort: 7022 });
+      expect(loadConfig(base, { VIRTUOSO_AGENT_SSH_PORT: '7023' }).transfer).toEqual({ sshPort: 7023 });
+    });
+
+    it('refuses a bad port or one of the agent ports', () => {
+      expect(problems([...base, '--ssh-port', 'ssh']).join()).toMatch(/VIRTUOSO_AGENT_SSH_PORT \(--ssh-port\): must be a TCP port number/);
+      expect(problems([...base, '--ssh-port', '7002']).join()).toMatch(/VIRTUOSO_AGENT_SSH_PORT.*must differ from the command and console ports/);
+    });
+
+    it("the system's sshd: its port, the authorized_keys file it reads, its public host key", () => {
+      const pub = path.join(dir, 'host.pub');
+      writeFileSync(pub, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOk3oJ8QH6M0Lq0W5Zq8bIh4vbm5dXqj6tJbVY1tZbmQ root@h\n');
+      const keys = path.join(dir, 'virtuoso_keys');
+      expect(loadConfig([...base, '--ssh-port', '22', '--ssh-authorized-keys', keys, '--ssh-host-key', pub], {}).transfer).toEqual({
+        sshPort: 22,
+        system: { authorizedKeysFile: keys, hostKeyFile: pub },
+      });
+    });
+
+    it('names what is missing or wrong for the system sshd', () => {
+      const pub = path.join(dir, 'host.pub');
+      expect(problems([...base, '--ssh-host-key', pub]).join()).toMatch(/VIRTUOSO_AGENT_SSH_PORT \(--ssh-port\): required with/);
+      expect(problems([...base, '--ssh-port', '22', '--ssh-host-key', pub]).join()).toMatch(/VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS.*required with --ssh-host-key/);
+      expect(problems([...base, '--ssh-port', '22', '--ssh-authorized-keys', path.join(dir, 'k')]).join()).toMatch(/VIRTUOSO_AGENT_SSH_HOST_KEY.*required/);
+      const priv = path.join(dir, 'host');
+      writeFileSync(priv, '-----BEGIN OPENSSH PRIVATE KEY-----\n');
+      const p = problems([...base, '--ssh-port', '22', '--ssh-authorized-keys', '/nonexistent/dir/keys', '--ssh-host-key', priv]).join('\n');
+      expect(p).toMatch(/VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS.*\/nonexistent\/dir is not a directory/);
+      expect(p).toMatch(/VIRTUOSO_AGENT_SSH_HOST_KEY.*is not a public key \(give the .pub file\)/);
+    });
+  });
 });

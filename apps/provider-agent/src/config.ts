@@ -27,6 +27,17 @@ export interface AgentConfig {
   /** Directory of the tiny guest image (accelerator probe); tests point it elsewhere. */
   imageDir?: string;
   heartbeatMs: number;
+  /** How this agent serves machines that migrate away (report §7.3; docs/ARCHITECTURE.md §7).
+   *  Absent: no transfer sshd, no transfer endpoint reported; the agent can only be a destination. */
+  transfer?: TransferConfig;
+}
+
+export interface TransferConfig {
+  /** Port of the transfer sshd (--ssh-port): ours, or the system's with `system`. */
+  sshPort: number;
+  /** Use the system's sshd instead of a private one: the agent writes its forced-command lines into
+   *  `authorizedKeysFile` (which the operator's sshd_config names) and reports `hostKeyFile`. */
+  system?: { authorizedKeysFile: string; hostKeyFile: string };
 }
 
 export class ConfigError extends Error {
@@ -51,10 +62,14 @@ const FLAGS: Record<string, string> = {
   '--join': 'VIRTUOSO_JOIN_TOKEN',
   '--accel': 'VIRTUOSO_ACCEL',
   '--image-dir': 'VIRTUOSO_IMAGE_DIR',
+  '--ssh-port': 'VIRTUOSO_AGENT_SSH_PORT',
+  '--ssh-authorized-keys': 'VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS',
+  '--ssh-host-key': 'VIRTUOSO_AGENT_SSH_HOST_KEY',
 };
 
 export const USAGE = `usage: node apps/provider-agent/dist/main.js --data DIR --port PORT --frontend URL [--join TOKEN]
   [--console-port PORT] [--listen ADDR] [--advertise HOST] [--accel tcg|kvm|probe] [--image-dir DIR]
+  [--ssh-port PORT [--ssh-authorized-keys FILE --ssh-host-key FILE.pub]]
 Each flag has an environment variable: ${Object.entries(FLAGS)
   .map(([f, v]) => `${f}=${v}`)
   .join(', ')}.`;
@@ -177,6 +192,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
       bad('VIRTUOSO_AGENT_HEARTBEAT_MS', `must be milliseconds between 100 and 600000 (got ${JSON.stringify(hb)})`);
   }
 
+  const transfer = parseTransfer(v, bad, [port, consolePort]);
+
   if (problems.length) throw new ConfigError(problems);
   return {
     dataDir,
@@ -189,7 +206,46 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     accel: accel as AccelMode,
     imageDir,
     heartbeatMs,
+    transfer,
   };
+}
+
+/**
+ * --ssh-port alone: a private transfer sshd on that port. With --ssh-authorized-keys and
+ * --ssh-host-key: the system's sshd listens on that port, reads that authorized_keys file and
+ * holds that host key (README: what the operator adds to sshd_config).
+ */
+function parseTransfer(v: Record<string, string | undefined>, bad: (n: string, m: string) => void, agentPorts: number[]): TransferConfig | undefined {
+  const rawPort = v['VIRTUOSO_AGENT_SSH_PORT'];
+  const keysRaw = v['VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS'];
+  const hostKeyRaw = v['VIRTUOSO_AGENT_SSH_HOST_KEY'];
+  if (rawPort === undefined) {
+    if (keysRaw !== undefined || hostKeyRaw !== undefined)
+      bad('VIRTUOSO_AGENT_SSH_PORT', "required with --ssh-authorized-keys and --ssh-host-key (the system sshd's port)");
+    return undefined;
+  }
+  const sshPort = parsePort(rawPort, 'VIRTUOSO_AGENT_SSH_PORT', bad, true);
+  if (keysRaw === undefined && hostKeyRaw === undefined) {
+    if (sshPort && agentPorts.includes(sshPort)) bad('VIRTUOSO_AGENT_SSH_PORT', `must differ from the command and console ports (${agentPorts.join(', ')})`);
+    return { sshPort };
+  }
+  if (keysRaw === undefined) bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', 'required with --ssh-host-key (the system sshd reads our keys from it)');
+  if (hostKeyRaw === undefined) bad('VIRTUOSO_AGENT_SSH_HOST_KEY', "required with --ssh-authorized-keys (the system sshd's public host key, e.g. /etc/ssh/ssh_host_ed25519_key.pub)");
+  if (keysRaw === undefined || hostKeyRaw === undefined) return undefined;
+  const authorizedKeysFile = path.resolve(keysRaw);
+  const hostKeyFile = path.resolve(hostKeyRaw);
+  if (!(existsSync(path.dirname(authorizedKeysFile)) && statSync(path.dirname(authorizedKeysFile)).isDirectory()))
+    bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', `${path.dirname(authorizedKeysFile)} is not a directory`);
+  else if (existsSync(authorizedKeysFile) && !statSync(authorizedKeysFile).isFile()) bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', `${authorizedKeysFile} is not a file`);
+  let hostKey = '';
+  try {
+    hostKey = readFileSync(hostKeyFile, 'utf8');
+  } catch (e) {
+    bad('VIRTUOSO_AGENT_SSH_HOST_KEY', `cannot read ${hostKeyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (hostKey && !/^(ssh-|ecdsa-)\S+ [A-Za-z0-9+/]+=*(\s|$)/.test(hostKey.trim()))
+    bad('VIRTUOSO_AGENT_SSH_HOST_KEY', `${hostKeyFile} is not a public key (give the .pub file)`);
+  return { sshPort, system: { authorizedKeysFile, hostKeyFile } };
 }
 
 function flagOf(name: string): string {

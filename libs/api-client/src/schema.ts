@@ -206,6 +206,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/migrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A migration destination's HEARTBEAT or RESP (called by the agent)
+         * @description A HEARTBEAT records progress and restarts the heartbeat window; RESP SUCCESS at version + 1 commits the migration, RESP FAIL rolls it back. Repeats change nothing.
+         */
+        post: operations["migrationReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/me": {
         parameters: {
             query?: never;
@@ -3710,6 +3730,56 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    migrationReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A MigrationReport { agentId, migrationId, vmmp, transfer? } signed with the destination agent's secret on channel /api/agents/migrations. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignedEnvelopeDto"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed, or a VMMP message of another version or kind (the reason is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed by the migration's destination agent, stale, or replayed. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
         };

@@ -3,6 +3,7 @@ import { CommandAuth } from './command-auth';
 import { CommandsController, CONSOLE_PORT, ON_RETIRE, type OnRetire } from './commands.controller';
 import { ConsoleRelay } from './console-relay';
 import { MachinesService } from './machines.service';
+import { MigrationService } from '../migration/migration.service';
 
 export interface AgentModuleDeps {
   auth: CommandAuth;
@@ -10,6 +11,7 @@ export interface AgentModuleDeps {
   relay: ConsoleRelay;
   consolePort: number;
   onRetire: OnRetire;
+  migrations: MigrationService;
 }
 
 /** The command port's Nest module; its services are built by bootstrap (they outlive Nest's app). */
@@ -25,6 +27,7 @@ export class AgentModule {
         { provide: ConsoleRelay, useValue: deps.relay },
         { provide: CONSOLE_PORT, useValue: deps.consolePort },
         { provide: ON_RETIRE, useValue: deps.onRetire },
+        { provide: MigrationService, useValue: deps.migrations },
       ],
     };
   }

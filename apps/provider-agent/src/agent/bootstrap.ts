@@ -17,6 +17,13 @@ import { HeartbeatLoop } from './heartbeat';
 import { ensureJoined, markRetired, type AgentFile } from './identity';
 import { LocalState } from './local-state';
 import { MachinesService } from './machines.service';
+import { AuthorizedKeys } from '../migration/authorized-keys';
+import { MachineCaches } from '../migration/caches';
+import { MigrationDestination } from '../migration/destination';
+import { MigrationService } from '../migration/migration.service';
+import { MigrationOrigin } from '../migration/origin';
+import { readTransferEndpoint, TransferSshd } from '../migration/transfer-sshd';
+import type { TransferEndpoint } from '@virtuoso/contracts';
 
 export interface RunningAgent {
   config: AgentConfig;
@@ -25,6 +32,9 @@ export interface RunningAgent {
   machines: MachinesService;
   relay: ConsoleRelay;
   heartbeat: HeartbeatLoop;
+  /** The private transfer sshd, when the agent runs one (--ssh-port without the system sshd). */
+  sshd?: TransferSshd;
+  migrations: MigrationService;
   app: INestMicroservice;
   /** Graceful shutdown: heartbeats and servers stop, VMs keep running (driver.detachAll). */
   close(): Promise<void>;
@@ -54,7 +64,30 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   const frontend = new FrontendClient(config.frontendUrl ?? '');
   const cache = new ArtifactCache(config.dataDir, frontend);
   const auth = new CommandAuth();
-  const machines = new MachinesService(driver, state, cache, events, config.dataDir, accel.accel);
+
+  // Migration (docs/ARCHITECTURE.md §7): the transfer sshd an origin serves exports through (ours,
+  // or the system's with the operator's authorized_keys file), caches, the two roles.
+  let sshd: TransferSshd | undefined;
+  let transfer: TransferEndpoint | undefined;
+  let keys: AuthorizedKeys | undefined;
+  if (config.transfer?.system) {
+    keys = new AuthorizedKeys(config.transfer.system.authorizedKeysFile);
+    transfer = await readTransferEndpoint(config.transfer.system.hostKeyFile, config.transfer.sshPort);
+    log.log(`transfers through the system sshd on port ${transfer.sshPort}, keys in ${keys.file}, host key ${transfer.fingerprint}`);
+  } else if (config.transfer) {
+    sshd = new TransferSshd({ dataDir: config.dataDir, listenHost: config.listenHost, port: config.transfer.sshPort });
+    await sshd.start();
+    transfer = sshd.endpoint();
+    keys = new AuthorizedKeys(sshd.authorizedKeysFile);
+  }
+  const caches = new MachineCaches(config.dataDir);
+  const origin = new MigrationOrigin({ dataDir: config.dataDir, driver, state, caches, keys });
+  origin.recover();
+  const destination = new MigrationDestination({ dataDir: config.dataDir, driver, state, caches, report: (r) => frontend.migrationReport(r) });
+  destination.recover();
+  const migrations = new MigrationService(origin, destination);
+
+  const machines = new MachinesService(driver, state, cache, events, config.dataDir, accel.accel, { caches, transfer });
   machines.watchDriver();
   await machines.reattachAll();
   if (events.size) log.log(`${events.size} event(s) queued for the front-end`);
@@ -69,6 +102,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     await app?.close().catch((e) => log.error(`closing the command port: ${(e as Error).message}`));
     await relay.close();
     await driver.detachAll();
+    await sshd?.stop();
   };
   // The front-end deleted this agent's host (agent.retire): record it so that a restart does not
   // serve again, stop heartbeating and close consoles; the process stays up and refuses commands.
@@ -80,7 +114,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   };
   try {
     app = await NestFactory.createMicroservice<MicroserviceOptions>(
-      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort, onRetire }),
+      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort, onRetire, migrations }),
       {
         transport: Transport.TCP,
         options: { host: config.listenHost, port: config.port },
@@ -98,7 +132,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     machines.onEvent = () => heartbeat?.kick();
     heartbeat.start();
     log.log(`ready: agent ${identity.agentId}, heartbeats to ${identity.frontendUrl} every ${config.heartbeatMs} ms`);
-    return { config, identity, driver, machines, relay, heartbeat, app, close: shutdown };
+    return { config, identity, driver, machines, relay, heartbeat, sshd, migrations, app, close: shutdown };
   } catch (e) {
     await shutdown();
     throw e;

@@ -7,6 +7,7 @@ import { AgentReplyFilter, AgentReplyInterceptor } from './commands.replies';
 import { ConsoleRelay } from './console-relay';
 import { CommandError } from './errors';
 import { MachinesService } from './machines.service';
+import { MigrationService } from '../migration/migration.service';
 
 export const CONSOLE_PORT = Symbol('CONSOLE_PORT');
 /** What the agent does when the front-end retires it (bootstrap: record it on disk, stop heartbeating). */
@@ -31,6 +32,7 @@ export class CommandsController {
     @Inject(ConsoleRelay) private readonly relay: ConsoleRelay,
     @Inject(CONSOLE_PORT) private readonly consolePort: number,
     @Inject(ON_RETIRE) private readonly onRetire: OnRetire,
+    @Inject(MigrationService) private readonly migrations: MigrationService,
   ) {}
 
   @MessagePattern(AgentCommands.facts)
@@ -122,5 +124,49 @@ export class CommandsController {
       throw new CommandError('conflict', (e as Error).message);
     }
     return { machineId: cmd.machineId, expiresAt: cmd.expiresAt, consolePort: this.consolePort };
+  }
+
+  // Migration (docs/ARCHITECTURE.md §7): MigrationService routes each to the origin or the destination.
+
+  @MessagePattern(AgentCommands.migrationQuery)
+  migrationQuery(
+    @SignedBody(AgentCommands.migrationQuery) cmd: AgentRequest<typeof AgentCommands.migrationQuery>,
+  ): AgentResult<typeof AgentCommands.migrationQuery> {
+    return this.migrations.query(cmd);
+  }
+
+  @MessagePattern(AgentCommands.migrationPrepare)
+  migrationPrepare(
+    @SignedBody(AgentCommands.migrationPrepare) cmd: AgentRequest<typeof AgentCommands.migrationPrepare>,
+  ): Promise<AgentResult<typeof AgentCommands.migrationPrepare>> {
+    return this.migrations.prepare(cmd);
+  }
+
+  @MessagePattern(AgentCommands.migrationExport)
+  migrationExport(
+    @SignedBody(AgentCommands.migrationExport) cmd: AgentRequest<typeof AgentCommands.migrationExport>,
+  ): Promise<AgentResult<typeof AgentCommands.migrationExport>> {
+    return this.migrations.export(cmd);
+  }
+
+  @MessagePattern(AgentCommands.migrationRequest)
+  migrationRequest(
+    @SignedBody(AgentCommands.migrationRequest) cmd: AgentRequest<typeof AgentCommands.migrationRequest>,
+  ): Promise<AgentResult<typeof AgentCommands.migrationRequest>> {
+    return this.migrations.request(cmd);
+  }
+
+  @MessagePattern(AgentCommands.migrationStatus)
+  migrationStatus(
+    @SignedBody(AgentCommands.migrationStatus) cmd: AgentRequest<typeof AgentCommands.migrationStatus>,
+  ): AgentResult<typeof AgentCommands.migrationStatus> {
+    return this.migrations.status(cmd);
+  }
+
+  @MessagePattern(AgentCommands.migrationFinish)
+  migrationFinish(
+    @SignedBody(AgentCommands.migrationFinish) cmd: AgentRequest<typeof AgentCommands.migrationFinish>,
+  ): Promise<AgentResult<typeof AgentCommands.migrationFinish>> {
+    return this.migrations.finish(cmd);
   }
 }

@@ -10,6 +10,7 @@ import { AgentModule } from './agent.module';
 import { CommandAuth } from './command-auth';
 import type { ConsoleRelay } from './console-relay';
 import type { MachinesService } from './machines.service';
+import type { MigrationService } from '../migration/migration.service';
 import { CommandClient } from './test-support/fake-frontend';
 
 /**
@@ -42,6 +43,12 @@ const machines = {
   },
 } as unknown as MachinesService;
 const relay = { closeMachine: () => undefined } as unknown as ConsoleRelay;
+const migrations = {
+  status: (cmd: { migrationId: string; machineId: string }) => (calls.push(['migration.status', cmd]), { ...cmd, role: 'none', phase: 'none' }),
+  finish: async (cmd: { migrationId: string; machineId: string; outcome: string }) => (
+    calls.push(['migration.finish', cmd]), { migrationId: cmd.migrationId, machineId: cmd.machineId, role: 'origin', outcome: cmd.outcome }
+  ),
+} as unknown as MigrationService;
 
 let app: INestMicroservice;
 let client: CommandClient;
@@ -64,7 +71,7 @@ beforeAll(async () => {
     });
   });
   app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    AgentModule.register({ auth, machines, relay, consolePort: 7102, onRetire: () => undefined }),
+    AgentModule.register({ auth, machines, relay, consolePort: 7102, onRetire: () => undefined, migrations }),
     { transport: Transport.TCP, options: { host: '127.0.0.1', port }, logger: false },
   );
   await app.listen();
@@ -127,6 +134,21 @@ describe('AgentReply filter', () => {
     expect(await client.send(AgentCommands.ejectMedia, { machineId, version: 1 })).toEqual({ ok: false, code: 'failed', error: 'qemu: boom' });
     expect(warnings).toContain('Commands: vm.start → conflict: cannot start machine 7c9e6679-7425-40de-944b-e07fc1f90ae7: it is running');
     expect(errors).toContain('Commands: vm.media.eject → failed: qemu: boom');
+  });
+});
+
+describe('migration commands', () => {
+  it('reach the migration service with the checked body', async () => {
+    const migrationId = '0f8fad5b-d9cb-469f-a165-70867728950e';
+    expect(await client.send(AgentCommands.migrationStatus, { migrationId, machineId })).toEqual({
+      ok: true,
+      result: { migrationId, machineId, role: 'none', phase: 'none' },
+    });
+    expect(await client.send(AgentCommands.migrationFinish, { migrationId, machineId, outcome: 'commit' })).toEqual({
+      ok: true,
+      result: { migrationId, machineId, role: 'origin', outcome: 'commit' },
+    });
+    expect(calls.map((c) => c[0]).filter((n) => n.startsWith('migration.'))).toEqual(['migration.status', 'migration.finish']);
   });
 });
 

@@ -1,7 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { AGENT_HEADER, HEARTBEAT_PATH, JOIN_PATH, sign, type Heartbeat, type JoinRequest, type JoinResponse } from '@virtuoso/contracts';
+import {
+  AGENT_HEADER,
+  HEARTBEAT_PATH,
+  JOIN_PATH,
+  MIGRATION_REPORT_PATH,
+  sign,
+  type Heartbeat,
+  type JoinRequest,
+  type JoinResponse,
+  type MigrationReport,
+} from '@virtuoso/contracts';
 
 /** Where the agent's identity lives once joined. */
 export interface AgentIdentity {
@@ -90,6 +100,25 @@ export class FrontendClient {
     const { agentId, secret } = this.id();
     const envelope = sign(secret, agentId, HEARTBEAT_PATH, hb);
     const res = await fetch(this.url(HEARTBEAT_PATH), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(envelope),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) {
+      const msg = await errorMessage(res);
+      if (res.status >= 400 && res.status < 500) throw new FrontendRefusedError(res.status, `refused: ${res.status} ${msg}`);
+      throw new Error(`${res.status} ${msg}`);
+    }
+    await res.body?.cancel().catch(() => undefined);
+  }
+
+  /** A migration destination's HEARTBEAT or RESP (report §7.2.1), signed like a heartbeat on
+   *  channel = MIGRATION_REPORT_PATH. Resolves on a 2xx; throws otherwise (the caller retries). */
+  async migrationReport(report: Omit<MigrationReport, 'agentId'>, timeoutMs = 5_000): Promise<void> {
+    const { agentId, secret } = this.id();
+    const envelope = sign(secret, agentId, MIGRATION_REPORT_PATH, { agentId, ...report });
+    const res = await fetch(this.url(MIGRATION_REPORT_PATH), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(envelope),

@@ -1,6 +1,6 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import * as os from 'node:os';
-import type { HostFacts } from '@virtuoso/contracts';
+import type { HostFacts, TransferEndpoint } from '@virtuoso/contracts';
 import { AGENT_VERSION } from '../version';
 
 /** Sum of the "bogomips" lines of /proc/cpuinfo, rounded down (report §6.2.1 virt_machine_info.pm). */
@@ -26,7 +26,8 @@ export function freeDiskMb(dir: string): number {
   return Math.floor((Number(s.bavail) * Number(s.bsize)) / (1024 * 1024));
 }
 
-export function measureHostFacts(dataDir: string, accelerator: string): HostFacts {
+/** `transfer`: the agent's transfer sshd when it serves migrations (docs/ARCHITECTURE.md §7). */
+export function measureHostFacts(dataDir: string, accelerator: string, transfer?: TransferEndpoint): HostFacts {
   let cpuinfo = '';
   let meminfo = '';
   try {
@@ -47,5 +48,6 @@ export function measureHostFacts(dataDir: string, accelerator: string): HostFact
     accelerator,
     agentVersion: AGENT_VERSION,
     hostname: os.hostname(),
+    ...(transfer ? { transfer } : {}),
   };
 }

@@ -8,6 +8,9 @@ export interface MachineRecord {
   /** Install media in its CD-ROM drive: the front-end's media id and the cached ISO. */
   media?: { id: string; sha256: string; path: string } | null;
   createdAt: string;
+  /** Set while the machine is exported to a destination (docs/ARCHITECTURE.md §7): it may not be
+   *  started, resumed, deleted or have its media changed until the migration finishes. */
+  migration?: { id: string; role: 'origin'; since: string };
 }
 
 /** state.json in the data dir (report §6.2.2's local state files). */
@@ -33,6 +36,11 @@ export class LocalState {
     const r = this.machines[id] ?? { createdAt: new Date().toISOString() };
     fn(r);
     this.set(id, r);
+  }
+
+  /** Ids of the machines that have a record (state.json may outlive a machine's directory). */
+  ids(): string[] {
+    return Object.keys(this.machines);
   }
 
   delete(id: string): void {

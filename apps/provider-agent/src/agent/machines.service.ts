@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { reportedRunning } from '@virtuoso/domain';
 import type {
+  TransferEndpoint,
   AgentEvent,
   AgentVmState,
   HostFacts,
@@ -17,6 +18,15 @@ import { CommandError } from './errors';
 import type { EventQueue } from './event-queue';
 import { measureHostFacts } from './host-facts';
 import type { LocalState } from './local-state';
+import type { MachineCaches } from '../migration/caches';
+
+/** What the machine commands need of migration (docs/ARCHITECTURE.md §7). */
+export interface MachinesMigrationDeps {
+  /** Caches of machines that migrated away: vm.delete of such an id removes its cache. */
+  caches?: MachineCaches;
+  /** The transfer endpoint reported in the host facts (absent: the agent serves no transfers). */
+  transfer?: TransferEndpoint;
+}
 
 /**
  * The agent's side of the machine commands (report §6.3): version checks, fetching images and
@@ -37,6 +47,7 @@ export class MachinesService {
     private readonly events: EventQueue,
     private readonly dataDir: string,
     private readonly accelerator: string,
+    private readonly migration: MachinesMigrationDeps = {},
   ) {}
 
   /** Queue the driver's unrequested endings (guest power-off, crash, ended while away). */
@@ -80,7 +91,7 @@ export class MachinesService {
   }
 
   facts(): HostFacts {
-    return measureHostFacts(this.dataDir, this.accelerator);
+    return measureHostFacts(this.dataDir, this.accelerator, this.migration.transfer);
   }
 
   /** Every machine's state (heartbeat, vm.list). */
@@ -138,6 +149,7 @@ export class MachinesService {
 
   async start(cmd: VmStartCommand): Promise<AgentVmState> {
     return this.versioned(cmd, 'start', async () => {
+      this.refuseWhileMigrating(cmd.machineId);
       const st = await this.driver.start(cmd.machineId, { bootFrom: cmd.bootFrom });
       this.log.log(`machine ${cmd.machineId}: started${cmd.bootFrom === 'cdrom' ? ' from the CD-ROM' : ''} (pid ${st.pid}, ${st.accel})`);
       return st;
@@ -183,6 +195,7 @@ export class MachinesService {
 
   async resume(cmd: VmCommand): Promise<AgentVmState> {
     return this.versioned(cmd, 'resume', async () => {
+      this.refuseWhileMigrating(cmd.machineId);
       const st = await this.driver.resume(cmd.machineId);
       this.log.log(`machine ${cmd.machineId}: resumed`);
       return st;
@@ -197,8 +210,11 @@ export class MachinesService {
       } catch (e) {
         if (!(e instanceof MachineNotFoundError)) throw e;
         this.state.delete(cmd.machineId);
+        // A machine that migrated away left its files here as a cache: deleting the machine removes it.
+        if (this.migration.caches?.remove(cmd.machineId)) this.log.log(`machine ${cmd.machineId}: cache removed`);
         return { machineId: cmd.machineId, state: 'absent', version: cmd.version, media: null };
       }
+      this.refuseWhileMigrating(cmd.machineId);
       this.checkVersion(cmd, st, 'delete');
       beforeDelete?.();
       this.deleting.add(cmd.machineId);
@@ -215,6 +231,7 @@ export class MachinesService {
 
   async attachMedia(cmd: VmMediaCommand): Promise<AgentVmState> {
     return this.versioned(cmd, 'attach media to', async () => {
+      this.refuseWhileMigrating(cmd.machineId);
       let iso: string;
       try {
         iso = await this.cache.media(cmd.media.id, cmd.media.sha256);
@@ -230,6 +247,7 @@ export class MachinesService {
 
   async ejectMedia(cmd: VmCommand): Promise<AgentVmState> {
     return this.versioned(cmd, 'eject media of', async () => {
+      this.refuseWhileMigrating(cmd.machineId);
       await this.driver.ejectMedia(cmd.machineId);
       this.state.update(cmd.machineId, (r) => (r.media = null));
       this.log.log(`machine ${cmd.machineId}: CD-ROM ejected`);
@@ -265,6 +283,11 @@ export class MachinesService {
     let media: string | null = null;
     if (st.media) media = rec?.media && rec.media.path === st.media ? rec.media.id : st.media.split('/').pop()!;
     return { machineId: st.id, state: st.state, version: st.version, media };
+  }
+
+  /** While exported to a destination the machine's files must stay as they are (docs/ARCHITECTURE.md §7). */
+  private refuseWhileMigrating(id: string): void {
+    if (this.state.get(id)?.migration) throw new CommandError('conflict', `machine ${id} is being migrated`);
   }
 
   private checkVersion(cmd: VmCommand, st: MachineStatus, action: string): void {

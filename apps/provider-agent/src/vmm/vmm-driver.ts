@@ -93,6 +93,13 @@ export interface SuspendResult {
   durationMs: number;
 }
 
+/** A machine arriving by migration (report §7): what the front-end registered and the version it named. */
+export interface ArrivingMachine {
+  id: string;
+  version: number;
+  machine: { mac: string; vcpus: number; memoryMb: number; diskMb: number };
+}
+
 /** Events emitted on VmmDriver.events. */
 export interface VmmEvents {
   /** The guest powered itself off (not as a result of stop()/suspend()/delete()). */
@@ -169,6 +176,13 @@ export interface VmmDriver {
   resume(id: string): Promise<MachineStatus>;
   /** Kill the machine if it runs and remove its directory. */
   delete(id: string): Promise<void>;
+  /** Migration, destination (report §7.2): check the machine.json of a copy that arrived in `dir`
+   *  (a directory named by the machine id, outside the machines directory) against what the
+   *  front-end registered and rewrite it at version + 1 for this host. Resolves with that version. */
+  acceptArrival(dir: string, arriving: ArrivingMachine): Promise<number>;
+  /** Migration, destination, commit: move an accepted copy into the machines directory (a rename:
+   *  same file system). Fails if the machine already exists here. */
+  adoptMachine(id: string, fromDir: string): Promise<MachineStatus>;
   status(id: string): Promise<MachineStatus>;
   /** Ids of the machines stored here. */
   list(): Promise<string[]>;
@@ -195,4 +209,17 @@ export interface VmmDriver {
 
   /** Drop connections without touching the VMM processes (agent shutdown). */
   detachAll(): Promise<void>;
+
+  /** The machine's directory (migration: its files are linked into an export, it becomes a cache). */
+  machineDir(id: string): string;
+  /** The files that travel when the machine migrates (docs/ARCHITECTURE.md §7): machine.json,
+   *  the disk, and the saved state if suspended. Throws InvalidMachineStateError unless the
+   *  machine is stopped or suspended (its files are then quiescent). */
+  migrationFiles(id: string): Promise<MigrationFiles>;
+}
+
+export interface MigrationFiles {
+  status: MachineStatus & { state: 'stopped' | 'suspended' };
+  /** Name inside the machine directory and absolute path. */
+  files: { name: string; path: string }[];
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { reportedRunning } from '@virtuoso/domain';
 import { chooseAccelerator, type AccelChoice, type AccelMode, type AccelProbeOptions } from '../accel-probe';
@@ -8,6 +8,7 @@ import {
   InvalidMachineStateError,
   MachineNotFoundError,
   SuspendFailedError,
+  type ArrivingMachine,
   type CreateOptions,
   type MachineSpec,
   type MachineStatus,
@@ -16,8 +17,10 @@ import {
   type StopResult,
   type SuspendOptions,
   type SuspendResult,
+  type MigrationFiles,
   type VmmDriver,
 } from '../vmm-driver';
+import { acceptArrivalDir } from './arrival';
 import { MACHINE_FILES as F, validateSpec, type MachineType, type StateCompression } from './command-line';
 import * as guest from './guest-controls';
 import { MachineDirs, type MachineConfig, type RunConfig } from './machine-dir';
@@ -301,6 +304,22 @@ export class QemuDriver implements VmmDriver {
     });
   }
 
+  /** See VmmDriver.acceptArrival (arrival.ts). */
+  async acceptArrival(dir: string, arriving: ArrivingMachine): Promise<number> {
+    return acceptArrivalDir(dir, arriving);
+  }
+
+  /** See VmmDriver.adoptMachine. */
+  async adoptMachine(id: string, fromDir: string): Promise<MachineStatus> {
+    const dir = this.dirs.dir(id);
+    return this.lock.run(id, async () => {
+      if (existsSync(dir)) throw new Error(`machine ${id} already exists`);
+      mkdirSync(this.machinesDir, { recursive: true });
+      renameSync(fromDir, dir);
+      return this.statusUnlocked(id);
+    });
+  }
+
   async status(id: string): Promise<MachineStatus> {
     // Read-only unless an unattached process is found, which is then reattached: under the lock,
     // and only when nobody else holds it (a status must not wait for a stop).
@@ -346,6 +365,16 @@ export class QemuDriver implements VmmDriver {
 
   async list(): Promise<string[]> {
     return this.dirs.list();
+  }
+
+  /** See VmmDriver.migrationFiles. */
+  async migrationFiles(id: string): Promise<MigrationFiles> {
+    return this.lock.run(id, async () => {
+      const st = await this.statusUnlocked(id);
+      if (st.state !== 'stopped' && st.state !== 'suspended') throw new InvalidMachineStateError(id, st.state, 'migrate');
+      const names: string[] = [F.config, F.disk, ...(st.state === 'suspended' ? [F.state] : [])];
+      return { status: { ...st, state: st.state }, files: names.map((name) => ({ name, path: this.dirs.file(id, name) })) };
+    });
   }
 
   async reattach(id: string): Promise<boolean> {
