@@ -119,4 +119,11 @@ describe('agent configuration', () => {
       expect(p).toMatch(/VIRTUOSO_AGENT_SSH_HOST_KEY.*is not a public key \(give the .pub file\)/);
     });
   });
+
+  it('--cache-limit-mb: the most the caches of machines that migrated away may take', () => {
+    const base = ['--data', dir, '--port', '7001', '--frontend', 'http://a', '--join', 't'];
+    expect(loadConfig(base, {}).cacheLimitBytes).toBeUndefined();
+    expect(loadConfig([...base, '--cache-limit-mb', '2048'], {}).cacheLimitBytes).toBe(2048 * 1024 * 1024);
+    expect(problems([...base, '--cache-limit-mb', '1.5G']).join()).toMatch(/VIRTUOSO_AGENT_CACHE_LIMIT_MB \(--cache-limit-mb\): must be a whole number of MB/);
+  });
 });

@@ -30,6 +30,8 @@ export interface AgentConfig {
   /** How this agent serves machines that migrate away (report §7.3; docs/ARCHITECTURE.md §7).
    *  Absent: no transfer sshd, no transfer endpoint reported; the agent can only be a destination. */
   transfer?: TransferConfig;
+  /** Most bytes the caches of machines that migrated away may take; the oldest go first. Absent: no limit. */
+  cacheLimitBytes?: number;
 }
 
 export interface TransferConfig {
@@ -65,11 +67,12 @@ const FLAGS: Record<string, string> = {
   '--ssh-port': 'VIRTUOSO_AGENT_SSH_PORT',
   '--ssh-authorized-keys': 'VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS',
   '--ssh-host-key': 'VIRTUOSO_AGENT_SSH_HOST_KEY',
+  '--cache-limit-mb': 'VIRTUOSO_AGENT_CACHE_LIMIT_MB',
 };
 
 export const USAGE = `usage: node apps/provider-agent/dist/main.js --data DIR --port PORT --frontend URL [--join TOKEN]
   [--console-port PORT] [--listen ADDR] [--advertise HOST] [--accel tcg|kvm|probe] [--image-dir DIR]
-  [--ssh-port PORT [--ssh-authorized-keys FILE --ssh-host-key FILE.pub]]
+  [--ssh-port PORT [--ssh-authorized-keys FILE --ssh-host-key FILE.pub]] [--cache-limit-mb MB]
 Each flag has an environment variable: ${Object.entries(FLAGS)
   .map(([f, v]) => `${f}=${v}`)
   .join(', ')}.`;
@@ -194,6 +197,13 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
 
   const transfer = parseTransfer(v, bad, [port, consolePort]);
 
+  let cacheLimitBytes: number | undefined;
+  const cacheLimit = v['VIRTUOSO_AGENT_CACHE_LIMIT_MB'];
+  if (cacheLimit !== undefined) {
+    if (!/^\d{1,9}$/.test(cacheLimit)) bad('VIRTUOSO_AGENT_CACHE_LIMIT_MB', `must be a whole number of MB (got ${JSON.stringify(cacheLimit)})`);
+    else cacheLimitBytes = Number(cacheLimit) * 1024 * 1024;
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return {
     dataDir,
@@ -207,6 +217,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     imageDir,
     heartbeatMs,
     transfer,
+    cacheLimitBytes,
   };
 }
 
@@ -230,13 +241,15 @@ function parseTransfer(v: Record<string, string | undefined>, bad: (n: string, m
     return { sshPort };
   }
   if (keysRaw === undefined) bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', 'required with --ssh-host-key (the system sshd reads our keys from it)');
-  if (hostKeyRaw === undefined) bad('VIRTUOSO_AGENT_SSH_HOST_KEY', "required with --ssh-authorized-keys (the system sshd's public host key, e.g. /etc/ssh/ssh_host_ed25519_key.pub)");
+  if (hostKeyRaw === undefined)
+    bad('VIRTUOSO_AGENT_SSH_HOST_KEY', "required with --ssh-authorized-keys (the system sshd's public host key, e.g. /etc/ssh/ssh_host_ed25519_key.pub)");
   if (keysRaw === undefined || hostKeyRaw === undefined) return undefined;
   const authorizedKeysFile = path.resolve(keysRaw);
   const hostKeyFile = path.resolve(hostKeyRaw);
   if (!(existsSync(path.dirname(authorizedKeysFile)) && statSync(path.dirname(authorizedKeysFile)).isDirectory()))
     bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', `${path.dirname(authorizedKeysFile)} is not a directory`);
-  else if (existsSync(authorizedKeysFile) && !statSync(authorizedKeysFile).isFile()) bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', `${authorizedKeysFile} is not a file`);
+  else if (existsSync(authorizedKeysFile) && !statSync(authorizedKeysFile).isFile())
+    bad('VIRTUOSO_AGENT_SSH_AUTHORIZED_KEYS', `${authorizedKeysFile} is not a file`);
   let hostKey = '';
   try {
     hostKey = readFileSync(hostKeyFile, 'utf8');

@@ -81,7 +81,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     keys = new AuthorizedKeys(sshd.authorizedKeysFile);
   }
   const caches = new MachineCaches(config.dataDir);
-  const origin = new MigrationOrigin({ dataDir: config.dataDir, driver, state, caches, keys });
+  const origin = new MigrationOrigin({ dataDir: config.dataDir, driver, state, caches, keys, cacheLimitBytes: config.cacheLimitBytes });
   origin.recover();
   const destination = new MigrationDestination({ dataDir: config.dataDir, driver, state, caches, report: (r) => frontend.migrationReport(r) });
   destination.recover();

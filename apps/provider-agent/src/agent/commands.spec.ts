@@ -46,7 +46,8 @@ const relay = { closeMachine: () => undefined } as unknown as ConsoleRelay;
 const migrations = {
   status: (cmd: { migrationId: string; machineId: string }) => (calls.push(['migration.status', cmd]), { ...cmd, role: 'none', phase: 'none' }),
   finish: async (cmd: { migrationId: string; machineId: string; outcome: string }) => (
-    calls.push(['migration.finish', cmd]), { migrationId: cmd.migrationId, machineId: cmd.machineId, role: 'origin', outcome: cmd.outcome }
+    calls.push(['migration.finish', cmd]),
+    { migrationId: cmd.migrationId, machineId: cmd.machineId, role: 'origin', outcome: cmd.outcome }
   ),
 } as unknown as MigrationService;
 

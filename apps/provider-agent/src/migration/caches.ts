@@ -53,6 +53,12 @@ export class MachineCaches {
     return true;
   }
 
+  /** What a crash in the middle of remove() left behind. */
+  sweep(): void {
+    if (!existsSync(this.root)) return;
+    for (const name of readdirSync(this.root)) if (name.startsWith('.removing-')) rmSync(path.join(this.root, name), { recursive: true, force: true });
+  }
+
   /** Bytes on disk (allocated blocks: qcow2 files are sparse). */
   sizeOf(id: string): number {
     return diskUsage(this.dir(id));

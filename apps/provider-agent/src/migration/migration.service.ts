@@ -44,10 +44,7 @@ export class MigrationService {
   }
 
   status(cmd: MigrationStatusCommand): MigrationStatusResult {
-    return (
-      this.origin.status(cmd) ??
-      this.destination.status(cmd) ?? { migrationId: cmd.migrationId, machineId: cmd.machineId, role: 'none', phase: 'none' }
-    );
+    return this.origin.status(cmd) ?? this.destination.status(cmd) ?? { migrationId: cmd.migrationId, machineId: cmd.machineId, role: 'none', phase: 'none' };
   }
 
   async finish(cmd: MigrationFinishCommand): Promise<MigrationFinishResult> {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ import { LocalState } from '../agent/local-state';
 import { AgentProcess, freePorts } from '../agent/test-support/agent-process';
 import { CommandClient, FakeFrontend } from '../agent/test-support/fake-frontend';
 import type { VmmDriver } from '../vmm/vmm-driver';
+import { QemuDriver } from '../vmm/qemu/qemu-driver';
+import { AuthorizedKeys } from './authorized-keys';
 import { MachineCaches } from './caches';
 import { MigrationOrigin } from './origin';
 import { TransferClient } from './test-support/transfer-client';
@@ -87,7 +89,11 @@ describe('transfer endpoint in the host facts', () => {
     expect(endpoint).toEqual({
       sshPort: ports[2],
       sshUser: os.userInfo().username,
-      hostKey: readFileSync(path.join(dataDir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' '),
+      hostKey: readFileSync(path.join(dataDir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8')
+        .trim()
+        .split(' ')
+        .slice(0, 2)
+        .join(' '),
       fingerprint: expect.stringMatching(/^SHA256:/),
     });
     expect((await fe.waitForHeartbeat(() => true, { since: Date.now() })).facts.transfer).toEqual(endpoint);
@@ -101,7 +107,13 @@ describe('migration.export → finish abort', () => {
 
   it('exports a stopped machine: the manifest has each file with its size and sha256', async () => {
     client = newClient();
-    exported = await ok<MigrationExportResult>(AgentCommands.migrationExport, { migrationId, machineId: id, version: 3, method: 'RSYNC', publicKey: client.publicKey });
+    exported = await ok<MigrationExportResult>(AgentCommands.migrationExport, {
+      migrationId,
+      machineId: id,
+      version: 3,
+      method: 'RSYNC',
+      publicKey: client.publicKey,
+    });
     expect(exported).toMatchObject({ migrationId, machineId: id, version: 3, state: 'stopped' });
     expect(exported.files.map((f) => f.name)).toEqual(['machine.json', 'disk.qcow2']);
     for (const f of exported.files) {
@@ -117,9 +129,21 @@ describe('migration.export → finish abort', () => {
   });
 
   it('a retried export answers the same manifest; another migration of the machine is a conflict', async () => {
-    const again = await ok<MigrationExportResult>(AgentCommands.migrationExport, { migrationId, machineId: id, version: 3, method: 'RSYNC', publicKey: client.publicKey });
+    const again = await ok<MigrationExportResult>(AgentCommands.migrationExport, {
+      migrationId,
+      machineId: id,
+      version: 3,
+      method: 'RSYNC',
+      publicKey: client.publicKey,
+    });
     expect(again).toEqual(exported);
-    const r = await cmd.send(AgentCommands.migrationExport, { migrationId: randomUUID(), machineId: id, version: 3, method: 'RSYNC', publicKey: client.publicKey });
+    const r = await cmd.send(AgentCommands.migrationExport, {
+      migrationId: randomUUID(),
+      machineId: id,
+      version: 3,
+      method: 'RSYNC',
+      publicKey: client.publicKey,
+    });
     expect(r).toMatchObject({ ok: false, code: 'conflict', error: expect.stringContaining(`machine ${id} is being migrated (migration ${migrationId}`) });
   });
 
@@ -162,18 +186,68 @@ describe('migration.export → finish abort', () => {
 describe('migration.export refusals', () => {
   it('refuses a running machine and a version mismatch with conflict, naming both versions', async () => {
     const client = newClient();
-    const running = await cmd.send(AgentCommands.migrationExport, { migrationId: randomUUID(), machineId: id, version: 3, method: 'SCP', publicKey: client.publicKey });
+    const running = await cmd.send(AgentCommands.migrationExport, {
+      migrationId: randomUUID(),
+      machineId: id,
+      version: 3,
+      method: 'SCP',
+      publicKey: client.publicKey,
+    });
     expect(running).toEqual({ ok: false, code: 'conflict', error: `cannot migrate machine ${id}: it is running (stop or suspend it first)` });
     await ok(AgentCommands.stop, { machineId: id, version: 3, force: true });
-    const stale = await cmd.send(AgentCommands.migrationExport, { migrationId: randomUUID(), machineId: id, version: 3, method: 'SCP', publicKey: client.publicKey });
+    const stale = await cmd.send(AgentCommands.migrationExport, {
+      migrationId: randomUUID(),
+      machineId: id,
+      version: 3,
+      method: 'SCP',
+      publicKey: client.publicKey,
+    });
     expect(stale).toEqual({
       ok: false,
       code: 'conflict',
       error: `cannot migrate machine ${id}: the agent holds version 4, the command is for version 3`,
     });
-    const live = await cmd.send(AgentCommands.migrationExport, { migrationId: randomUUID(), machineId: id, version: 4, method: 'LIVE', publicKey: client.publicKey });
+    const live = await cmd.send(AgentCommands.migrationExport, {
+      migrationId: randomUUID(),
+      machineId: id,
+      version: 4,
+      method: 'LIVE',
+      publicKey: client.publicKey,
+    });
     expect(live).toMatchObject({ ok: false, code: 'refused', error: 'method LIVE is not served here (SCP, RSYNC)' });
     expect(readdirSync(path.join(dataDir, 'exports'))).toEqual([]);
+  });
+});
+
+describe('a suspended machine', () => {
+  it('exports its saved state too; resume is refused until the migration is aborted', async () => {
+    await ok(AgentCommands.start, { machineId: other, version: 3 });
+    expect(await ok<AgentVmState>(AgentCommands.suspend, { machineId: other, version: 3 })).toMatchObject({ state: 'suspended', version: 4 });
+    const client = newClient();
+    const migrationId = randomUUID();
+    const exported = await ok<MigrationExportResult>(AgentCommands.migrationExport, {
+      migrationId,
+      machineId: other,
+      version: 4,
+      method: 'RSYNC',
+      publicKey: client.publicKey,
+    });
+    expect(exported).toMatchObject({ state: 'suspended', version: 4 });
+    expect(exported.files.map((f) => f.name)).toEqual(['machine.json', 'disk.qcow2', 'state.bin']);
+    const stateBin = exported.files[2]!;
+    expect(stateBin).toEqual({
+      name: 'state.bin',
+      size: readFileSync(path.join(machineDir(other), 'state.bin')).length,
+      sha256: sha256(path.join(machineDir(other), 'state.bin')),
+    });
+    expect(await cmd.send(AgentCommands.resume, { machineId: other, version: 4 })).toEqual({
+      ok: false,
+      code: 'conflict',
+      error: `machine ${other} is being migrated`,
+    });
+    await ok(AgentCommands.migrationFinish, { migrationId, machineId: other, outcome: 'abort' });
+    expect(await ok<AgentVmState>(AgentCommands.resume, { machineId: other, version: 4 })).toMatchObject({ state: 'running' });
+    await ok(AgentCommands.stop, { machineId: other, version: 4, force: true });
   });
 });
 
@@ -184,14 +258,23 @@ describe('migration.export → finish commit', () => {
   it('commit: the key stops working, the machine becomes a cache that vm.list does not show', async () => {
     client = newClient();
     const v = await version(id);
-    const exported = await ok<MigrationExportResult>(AgentCommands.migrationExport, { migrationId, machineId: id, version: v, method: 'SCP', publicKey: client.publicKey });
+    const exported = await ok<MigrationExportResult>(AgentCommands.migrationExport, {
+      migrationId,
+      machineId: id,
+      version: v,
+      method: 'SCP',
+      publicKey: client.publicKey,
+    });
     const parent = path.join(tmp, 'pull-2');
     mkdirSync(parent);
     const r = client.scp(['-r', `${client.target}:x`, `${parent}/`]);
     expect(r.status, r.stderr).toBe(0);
     for (const f of exported.files) expect(sha256(path.join(parent, id, f.name))).toBe(f.sha256);
 
-    expect(await ok<MigrationFinishResult>(AgentCommands.migrationFinish, { migrationId, machineId: id, outcome: 'commit' })).toMatchObject({ role: 'origin', outcome: 'commit' });
+    expect(await ok<MigrationFinishResult>(AgentCommands.migrationFinish, { migrationId, machineId: id, outcome: 'commit' })).toMatchObject({
+      role: 'origin',
+      outcome: 'commit',
+    });
     expect(client.ssh([client.target, 'true']).status).toBe(255);
     expect(existsSync(machineDir(id))).toBe(false);
     expect(existsSync(path.join(dataDir, 'caches', id, 'disk.qcow2'))).toBe(true);
@@ -218,5 +301,62 @@ describe('MigrationOrigin without a transfer sshd', () => {
     const p = origin.export({ migrationId: randomUUID(), machineId: id, version: 1, method: 'RSYNC', publicKey: 'ssh-ed25519 AAAA' });
     await expect(p).rejects.toThrow(CommandError);
     await expect(p).rejects.toThrow(/serves no transfers: it was started without --ssh-port/);
+  });
+});
+
+describe('MigrationOrigin in process', () => {
+  const d = path.join(tmp, 'inproc');
+  const pub = () => newClient().publicKey;
+  let driver: QemuDriver;
+  let state: LocalState;
+  let caches: MachineCaches;
+  let keys: AuthorizedKeys;
+  let origin: MigrationOrigin;
+  const a = randomUUID();
+  const b = randomUUID();
+
+  beforeAll(async () => {
+    mkdirSync(d);
+    driver = new QemuDriver({ machinesDir: path.join(d, 'machines'), accel: 'tcg' });
+    state = new LocalState(d);
+    caches = new MachineCaches(d);
+    keys = new AuthorizedKeys(path.join(d, 'authorized_keys'));
+    for (const m of [a, b]) await driver.create({ id: m, mac: mac(), vcpus: 1, memoryMb: 64, diskMb: 16 });
+  });
+
+  it('commit keeps the caches under --cache-limit-mb, the oldest going first', async () => {
+    const ma = randomUUID();
+    await new MigrationOrigin({ dataDir: d, driver, state, caches, keys }).export({
+      migrationId: ma,
+      machineId: a,
+      version: 1,
+      method: 'RSYNC',
+      publicKey: pub(),
+    });
+    await new MigrationOrigin({ dataDir: d, driver, state, caches, keys }).finish({ migrationId: ma, machineId: a, outcome: 'commit' });
+    const one = caches.sizeOf(a);
+    utimesSync(caches.dir(a), new Date('2026-01-01'), new Date('2026-01-01'));
+    origin = new MigrationOrigin({ dataDir: d, driver, state, caches, keys, cacheLimitBytes: one + one / 2 });
+    const mb = randomUUID();
+    await origin.export({ migrationId: mb, machineId: b, version: 1, method: 'SCP', publicKey: pub() });
+    await origin.finish({ migrationId: mb, machineId: b, outcome: 'commit' });
+    expect(caches.list()).toEqual([b]);
+    expect(await driver.list()).toEqual([]);
+  });
+
+  it('recover() at start removes keys and exports no machine is flagged with, keeps the live ones', () => {
+    const live = randomUUID();
+    const stale = randomUUID();
+    const m = randomUUID();
+    state.update(m, (r) => (r.migration = { id: live, role: 'origin', since: new Date().toISOString() }));
+    for (const mig of [live, stale]) {
+      keys.add(mig, 'RSYNC', path.join(d, 'exports', mig, m), pub());
+      mkdirSync(path.join(d, 'exports', mig, m), { recursive: true });
+    }
+    mkdirSync(path.join(caches.root, '.removing-x-1'));
+    new MigrationOrigin({ dataDir: d, driver, state, caches, keys }).recover();
+    expect(keys.migrations()).toEqual([live]);
+    expect(readdirSync(path.join(d, 'exports'))).toEqual([live]);
+    expect(readdirSync(caches.root)).toEqual([b]);
   });
 });

@@ -25,6 +25,8 @@ export interface MigrationOriginDeps {
   caches: MachineCaches;
   /** The transfer sshd's authorized_keys; absent when the agent serves no transfers (no --ssh-port). */
   keys?: AuthorizedKeys;
+  /** Size limit of the caches (--cache-limit-mb): the oldest go when a new one would exceed it. */
+  cacheLimitBytes?: number;
 }
 
 /** What an export leaves beside the served directory (never inside it: the key reads only that). */
@@ -136,6 +138,7 @@ export class MigrationOrigin {
         const dir = driver.machineDir(cmd.machineId);
         if (existsSync(dir)) caches.adopt(cmd.machineId, dir);
         state.delete(cmd.machineId);
+        this.reclaimCaches();
         this.log.log(`machine ${cmd.machineId}: migration ${cmd.migrationId} committed; the machine left, its files are now a cache`);
       } else {
         state.update(cmd.machineId, (r) => delete r.migration);
@@ -154,10 +157,19 @@ export class MigrationOrigin {
         .filter((m): m is string => !!m),
     );
     for (const m of this.deps.keys?.migrations() ?? []) if (!live.has(m)) this.deps.keys!.remove(m);
+    this.deps.caches.sweep();
+    this.reclaimCaches();
     if (!existsSync(this.exportsRoot)) return;
     for (const m of readdirSync(this.exportsRoot)) {
       if (!live.has(m)) rmSync(path.join(this.exportsRoot, m), { recursive: true, force: true });
     }
+  }
+
+  /** Keep the caches under the size limit, oldest first (report §7.2.3). */
+  reclaimCaches(): void {
+    if (this.deps.cacheLimitBytes === undefined) return;
+    const removed = this.deps.caches.reclaim(this.deps.cacheLimitBytes);
+    if (removed.length) this.log.log(`caches over the ${this.deps.cacheLimitBytes}-byte limit: removed ${removed.join(', ')}`);
   }
 
   /** Undo a failed export: no key, no export directory, no flag. */

@@ -97,7 +97,11 @@ describe('TransferSshd', () => {
     });
 
     it('cannot run a shell or a command', () => {
-      for (const args of [[client.target, 'id'], ['-tt', client.target], [client.target, 'sh -c id; id']]) {
+      for (const args of [
+        [client.target, 'id'],
+        ['-tt', client.target],
+        [client.target, 'sh -c id; id'],
+      ]) {
         const r = client.ssh(args);
         expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(/uid=/);
       }

@@ -120,7 +120,8 @@ export class TransferSshd {
       { mode: 0o600 },
     );
     // sshd's privilege separation directory (Debian's unit makes it; we may run without the unit).
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    // Only an sshd started as root needs it; an unprivileged agent could not make it anyway.
+    if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     await this.killLeftover();
     this.endpointValue = await readTransferEndpoint(`${p.hostKey}.pub`, this.opts.port);
 

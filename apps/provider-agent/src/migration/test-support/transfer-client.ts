@@ -43,15 +43,24 @@ export class TransferClient {
   /** The ssh options of the design (docs/ARCHITECTURE.md §7), without the port flag. */
   sshOptions(): string[] {
     return [
-      '-i', this.key,
-      '-o', `UserKnownHostsFile=${this.knownHosts}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=3',
-      '-o', 'ServerAliveInterval=2',
-      '-o', 'ServerAliveCountMax=3',
-      '-c', 'aes128-gcm@openssh.com',
+      '-i',
+      this.key,
+      '-o',
+      `UserKnownHostsFile=${this.knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=3',
+      '-o',
+      'ServerAliveInterval=2',
+      '-o',
+      'ServerAliveCountMax=3',
+      '-c',
+      'aes128-gcm@openssh.com',
     ];
   }
 
