@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acceptArrivalDir, rewriteArrivedConfig } from '../vmm/qemu/arrival';
 import type { MachineConfig } from '../vmm/qemu/machine-dir';
-import { makeMachineDir } from './test-support';
+import { makeMachineDir } from './test-support/exported-machine';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vz-arrival-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

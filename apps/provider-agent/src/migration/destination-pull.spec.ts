@@ -11,8 +11,8 @@ import { QemuDriver } from '../vmm/qemu/qemu-driver';
 import { AuthorizedKeys } from './authorized-keys';
 import { MachineCaches } from './caches';
 import { MigrationDestination } from './destination';
-import { bytesUnder } from './pull';
-import { capturingReport, makeMachineDir, manifestOf } from './test-support';
+import { bytesUnder, killLeftoverPulls } from './pull';
+import { capturingReport, makeMachineDir, manifestOf } from './test-support/exported-machine';
 import { freePort } from './test-support/transfer-client';
 import { TransferSshd } from './transfer-sshd';
 import { sha256File } from './verify';
@@ -251,6 +251,24 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
     await new Promise((r) => setTimeout(r, 300));
     expect(existsSync(staging)).toBe(false);
     expect(d.cap.reports.some((x) => x.migrationId === migrationId && x.vmmp.includes(' RESP '))).toBe(false);
+    keys.remove(migrationId);
+  });
+
+  it('close() at agent shutdown kills the running pull; the next start discards the job', async () => {
+    const d = destinationAgent();
+    let exportDir = '';
+    const { migrationId, machineId } = await begin(d, 'RSYNC', { dataMb: 48, before: (m) => void (exportDir = m.dir) });
+    await waitFor(() => freezeOrigin(exportDir).length > 0, 'the origin serving the export');
+    const key = path.join(d.dataDir, 'migrations', migrationId, 'key');
+    d.dest.close();
+    await d.dest.settled(migrationId);
+    expect(killLeftoverPulls(key)).toEqual([]); // nothing of the pull is left running
+    expect(d.dest.status({ migrationId, machineId })?.phase).toBe('pulling');
+    const restarted = d.restart();
+    restarted.recover();
+    expect(restarted.status({ migrationId, machineId })).toMatchObject({ phase: 'failed', error: 'the destination agent restarted mid-copy' });
+    expect(existsSync(path.join(d.dataDir, 'migrations', migrationId, 'staging'))).toBe(false);
+    freezeOrigin(exportDir, 'SIGKILL');
     keys.remove(migrationId);
   });
 

@@ -11,7 +11,7 @@ import { newSpec, serialLog, ticks, waitForSerial } from '../vmm/test-support/he
 import { AuthorizedKeys } from './authorized-keys';
 import { MachineCaches } from './caches';
 import { MigrationDestination } from './destination';
-import { capturingReport, manifestOf } from './test-support';
+import { capturingReport, manifestOf } from './test-support/exported-machine';
 import { freePort } from './test-support/transfer-client';
 import { TransferSshd } from './transfer-sshd';
 

@@ -8,7 +8,7 @@ import { QemuDriver } from '../vmm/qemu/qemu-driver';
 import { MigrationDestination } from './destination';
 import { MachineCaches } from './caches';
 import { DestinationJobs } from './jobs';
-import { capturingReport } from './test-support';
+import { capturingReport } from './test-support/exported-machine';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));

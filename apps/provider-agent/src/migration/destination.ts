@@ -61,6 +61,7 @@ export class MigrationDestination {
   private readonly log = new Logger('MigrationDestination');
   private readonly jobs: DestinationJobs;
   private readonly running = new Map<string, Running>();
+  private methods?: VmmpMethod[];
 
   constructor(private readonly deps: MigrationDestinationDeps) {
     this.jobs = new DestinationJobs(deps.dataDir);
@@ -71,7 +72,9 @@ export class MigrationDestination {
     const parsed = parseVmmp(cmd.vmmp);
     if (!parsed.ok) throw new CommandError('refused', parsed.reason);
     if (parsed.message.kind !== 'QUERY') throw new CommandError('refused', `expected a VMMP QUERY, got ${parsed.message.kind}`);
-    const methods = (Object.keys(METHOD_TOOLS) as VmmpMethod[]).filter((m) => METHOD_TOOLS[m]!.every(hasBinary));
+    // Looked up once per process: a QUERY must answer within the front-end's short bound.
+    this.methods ??= (Object.keys(METHOD_TOOLS) as VmmpMethod[]).filter((m) => METHOD_TOOLS[m]!.every(hasBinary));
+    const methods = this.methods;
     return { vmmp: renderVmmp({ kind: 'RESULTS', machineId: parsed.message.machineId, methods }) };
   }
 
@@ -180,6 +183,18 @@ export class MigrationDestination {
         const reporter = new MigrationReporter({ migrationId: job.migrationId, machineId: job.machineId, report: this.deps.report, progress: () => ({ bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0 }), backoffMs: this.deps.respBackoffMs });
         void reporter.respond({ version: job.fromVersion, outcome: 'FAIL', reason: job.error });
       }
+    }
+  }
+
+  /**
+   * Agent shutdown: the running pulls are killed and their reports stop; their jobs stay `pulling`
+   * on disk, so the next start's recover() discards them (a copy is never resumed half-way).
+   */
+  close(): void {
+    for (const run of this.running.values()) {
+      run.aborting = true;
+      run.reporter.stop();
+      run.pull?.abort();
     }
   }
 

@@ -145,7 +145,10 @@ export class Pull {
     this.child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16_384)));
     this.timer = setInterval(() => this.sample(), o.pollMs ?? 500);
     this.done = new Promise<PullResult>((resolve, reject) => {
-      this.child.on('error', (e) => reject(new PullError(`${file} could not start: ${e.message}`)));
+      this.child.on('error', (e) => {
+        clearInterval(this.timer);
+        reject(new PullError(`${file} could not start: ${e.message}`));
+      });
       this.child.on('close', (code, signal) => {
         clearInterval(this.timer);
         if (this.aborted) return reject(new PullError(`${o.method} pull aborted`));

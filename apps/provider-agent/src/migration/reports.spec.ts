@@ -1,7 +1,7 @@
 import { parseVmmp } from '@virtuoso/domain';
 import { describe, expect, it } from 'vitest';
 import { MigrationReporter, reasonWords } from './reports';
-import { capturingReport } from './test-support';
+import { capturingReport } from './test-support/exported-machine';
 
 const machineId = '1b5f3c1e-2d4a-4f6b-8c9d-0e1f2a3b4c5d';
 const migrationId = '2b5f3c1e-2d4a-4f6b-8c9d-0e1f2a3b4c5d';

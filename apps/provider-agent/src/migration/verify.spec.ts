@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeMachineDir, manifestOf } from './test-support';
+import { makeMachineDir, manifestOf } from './test-support/exported-machine';
 import { verifyCopy } from './verify';
 
 let tmp: string;

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom, timeout } from 'rxjs';
 import { ClientTCP } from '@nestjs/microservices';
-import { AGENT_HEADER, NonceCache, sign, verify, type AgentEvent, type AgentReply, type Heartbeat, type JoinRequest } from '@virtuoso/contracts';
+import { AGENT_HEADER, NonceCache, sign, verify, type AgentEvent, type AgentReply, type Heartbeat, type JoinRequest, type MigrationReport } from '@virtuoso/contracts';
 
 /**
  * The front-end's half of the agent protocol, small enough to live in a test: join with a
@@ -21,6 +21,8 @@ export class FakeFrontend {
   readonly ackedEvents: AgentEvent[] = [];
   readonly downloads: { path: string; status: number }[] = [];
   readonly refused: string[] = [];
+  /** Migration destinations' HEARTBEATs and RESPs (signatures checked), in arrival order. */
+  readonly migrationReports: MigrationReport[] = [];
   /** Files the store serves: images by name, media by id. */
   readonly images = new Map<string, string>();
   readonly media = new Map<string, string>();
@@ -103,6 +105,16 @@ export class FakeFrontend {
       this.notify();
       if (status >= 300) return error(status, 'not now');
       res.writeHead(status);
+      res.end();
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/api/agents/migrations') {
+      const v = verify(this.secret, url.pathname, JSON.parse(body || 'null'), this.nonces);
+      if (!v.ok) return error(401, `migration report refused: ${v.reason}`);
+      if (v.agentId !== this.agentId || (v.body as MigrationReport).agentId !== this.agentId) return error(401, 'unknown agent');
+      this.migrationReports.push(v.body as MigrationReport);
+      this.notify();
+      res.writeHead(204);
       res.end();
       return;
     }

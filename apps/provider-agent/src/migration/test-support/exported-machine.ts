@@ -3,8 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ManifestFile, MigrationReport } from '@virtuoso/contracts';
-import type { MachineConfig } from '../vmm/qemu/machine-dir';
-import { sha256File } from './verify';
+import type { MachineConfig } from '../../vmm/qemu/machine-dir';
+import { sha256File } from '../verify';
 
 /** A machine as an origin exports it: machine.json, a 64 MB qcow2 holding `dataMb` of random data, state.bin if suspended. */
 export function makeMachineDir(
