@@ -239,6 +239,15 @@ test('migrate page (fig. 20): prices, free room, methods per host, a silent host
   }
 
   await page.setViewportSize(DESKTOP);
+  // The QUERY each host was sent and what it answered, in the report's text form.
+  await page.getByText('VMMP exchange with the hosts (3 messages)').click();
+  await expect(page.getByTestId('offers-vmmp')).toHaveText(
+    [
+      `virt13: <VMMP 1.0 QUERY ${machineId} METHODS>`,
+      `virt13: <VMMP 1.0 RESULTS ${machineId} 2 SCP RSYNC>`,
+      `virt14: <VMMP 1.0 QUERY ${machineId} METHODS>`,
+    ].join('\n'),
+  );
   await page.getByRole('radio', { name: 'virt13: SCP — full copy' }).check();
   await page.getByRole('button', { name: 'Migrate to virt13 by SCP…' }).click();
   // The confirmation names the arrival terms; nothing was sent yet.

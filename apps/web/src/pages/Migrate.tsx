@@ -5,6 +5,7 @@ import { ErrorBanner, Loading, QueryState } from '../components/forms';
 import { MachineSummary } from '../components/MachineSummary';
 import { MigrationConfirm } from '../components/migration/MigrationConfirm';
 import { MigrationOffersTable } from '../components/migration/MigrationOffersTable';
+import { OffersVmmpLog } from '../components/migration/OffersVmmpLog';
 import { api, call, ifMatch, type StartMigration } from '../lib/api';
 import { idempotencyHeader } from '../lib/idempotency';
 import { defaultChoice, parseChoice } from '../lib/migration';
@@ -107,6 +108,7 @@ export function MigratePage() {
               {/* A refusal whose host is no longer offered lands here, with the hosts as they are now. */}
               <ErrorBanner error={migrate.error} />
               <MigrationOffersTable offers={offers.data} choice={choice} onChoose={setChosen} />
+              <OffersVmmpLog offers={offers.data} />
               <div className="form-actions">
                 <button type="submit" className="btn btn--primary" disabled={!offer}>
                   {offer && picked ? `Migrate to ${offer.hostName} by ${picked.method}…` : 'Migrate…'}
