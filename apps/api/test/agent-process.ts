@@ -71,7 +71,19 @@ export class AgentProcess {
     this.out = '';
     const child = spawn(
       process.execPath,
-      [AGENT_MAIN, '--data', this.dataDir, '--port', String(this.port), '--console-port', String(this.consolePort), '--frontend', this.frontendUrl, ...(this.sshPort ? ['--ssh-port', String(this.sshPort)] : []), ...extra],
+      [
+        AGENT_MAIN,
+        '--data',
+        this.dataDir,
+        '--port',
+        String(this.port),
+        '--console-port',
+        String(this.consolePort),
+        '--frontend',
+        this.frontendUrl,
+        ...(this.sshPort ? ['--ssh-port', String(this.sshPort)] : []),
+        ...extra,
+      ],
       {
         cwd: REPO,
         env: {

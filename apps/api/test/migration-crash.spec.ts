@@ -71,7 +71,10 @@ describe('a front-end SIGKILLed mid-migration', () => {
     };
     const provider = await signUp('provider');
     const buyer = await signUp('buyer');
-    const [a, b] = await Promise.all([AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }), AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 })]);
+    const [a, b] = await Promise.all([
+      AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
+      AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
+    ]);
     agents.push(a, b);
     const hostA = await addAgentHost(provider, a.agentId, { name: 'crashA' });
     const hostB = await addAgentHost(provider, b.agentId, { name: 'crashB' });
@@ -112,7 +115,9 @@ describe('a front-end SIGKILLed mid-migration', () => {
     // The agents agree: A lists the machine at version 1, B does not list it.
     const versionAt = async (agentId: string) => {
       const [row] = await query<{ vms: string }>(dbPath, 'SELECT vms FROM agents WHERE id = ?', [agentId]);
-      return (JSON.parse(row.vms) as Array<{ machineId: string; version: number; state: string }>).find((vm) => vm.machineId === machine.id && vm.state !== 'absent')?.version;
+      return (JSON.parse(row.vms) as Array<{ machineId: string; version: number; state: string }>).find(
+        (vm) => vm.machineId === machine.id && vm.state !== 'absent',
+      )?.version;
     };
     await eventually(async () => (await versionAt(a.agentId)) === 1 && (await versionAt(b.agentId)) === undefined, 'the agents to agree');
     // Nothing is left exported on A: the machine starts there.

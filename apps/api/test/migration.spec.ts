@@ -37,7 +37,10 @@ describe.sequential('migration between two real agents', () => {
     t = await startApp({ listen: true });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
-    [a, b] = await Promise.all([AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }), AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 })]);
+    [a, b] = await Promise.all([
+      AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
+      AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
+    ]);
     hostA = await addAgentHost(provider, a.agentId, { name: 'hostA' });
     hostB = await addAgentHost(provider, b.agentId, { name: 'hostB', speedUnitPrice: '.000005', storageUnitPrice: '.02' });
     await eventually(async () => {
@@ -58,7 +61,9 @@ describe.sequential('migration between two real agents', () => {
   /** The version an agent's last heartbeat reports for the machine (undefined: it does not list it). */
   const reportedVersion = async (agent: AgentProcess) => {
     const row = await db().getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
-    return (JSON.parse(row.vms) as Array<{ machineId: string; version: number; state: string }>).find((vm) => vm.machineId === machine.id && vm.state !== 'absent')?.version;
+    return (JSON.parse(row.vms) as Array<{ machineId: string; version: number; state: string }>).find(
+      (vm) => vm.machineId === machine.id && vm.state !== 'absent',
+    )?.version;
   };
   const reservedSpeed = async (hostId: string) => (await db().getRepository(Host).findOneByOrFail({ id: hostId })).reservedSpeed;
   const settled = (id: string) =>
@@ -72,7 +77,11 @@ describe.sequential('migration between two real agents', () => {
     );
 
   /** Migrates the machine to `to` by `method` through the API and checks every invariant of a commit. */
-  async function migrate(from: { host: { id: string }; agent: AgentProcess }, to: { host: { id: string; name: string }; agent: AgentProcess }, method: 'RSYNC' | 'SCP') {
+  async function migrate(
+    from: { host: { id: string }; agent: AgentProcess },
+    to: { host: { id: string; name: string }; agent: AgentProcess },
+    method: 'RSYNC' | 'SCP',
+  ) {
     const before = await get();
     const offers = (await buyer.get(`/api/machines/${machine.id}/migration-offers`)).body as Array<{ hostId: string; methods: string[]; storagePrice: string }>;
     const offer = offers.find((o) => o.hostId === to.host.id)!;
@@ -85,7 +94,9 @@ describe.sequential('migration between two real agents', () => {
     console.log(`${method} ${before.host.name} → ${to.host.name}: ${m.log.map((l) => l.text).join('\n  ')}`);
     expect(m).toMatchObject({ phase: 'committed', toVersion: before.version + 1, error: null });
     const texts = m.log.map((l) => l.text);
-    expect(texts.some((text) => text.startsWith(`<VMMP 1.0 REQ ${machine.id} ${before.version} 127.0.0.1 ${from.agent.sshPort} `) && text.endsWith(` ${method}>`))).toBe(true);
+    expect(
+      texts.some((text) => text.startsWith(`<VMMP 1.0 REQ ${machine.id} ${before.version} 127.0.0.1 ${from.agent.sshPort} `) && text.endsWith(` ${method}>`)),
+    ).toBe(true);
     expect(texts).toContain(`<VMMP 1.0 RESP ${machine.id} ${before.version + 1} SUCCESS>`);
     const after = await get();
     expect(after).toMatchObject({ state: before.state, version: before.version + 1, host: { id: to.host.id }, storagePrice: offer.storagePrice });
@@ -95,7 +106,10 @@ describe.sequential('migration between two real agents', () => {
     expect(await reservedSpeed(from.host.id)).toBe(0);
     expect(await reservedSpeed(to.host.id)).toBe(500);
     // The agents agree: the destination lists it at the new version, the origin no longer lists it and holds a cache.
-    await eventually(async () => (await reportedVersion(to.agent)) === before.version + 1 && (await reportedVersion(from.agent)) === undefined, 'the agents to agree');
+    await eventually(
+      async () => (await reportedVersion(to.agent)) === before.version + 1 && (await reportedVersion(from.agent)) === undefined,
+      'the agents to agree',
+    );
     expect(existsSync(join(from.agent.dataDir, 'caches', machine.id))).toBe(true);
     expect(existsSync(join(to.agent.dataDir, 'caches', machine.id))).toBe(false);
   }
@@ -153,7 +167,11 @@ describe.sequential('migration between two real agents', () => {
     });
     try {
       const agents = t.app.get(MigrationAgents);
-      await eventually(async () => (await agents.status(hostA.id, started.body.id, machine.id))?.phase === 'verified', 'the destination to verify its copy', 60_000);
+      await eventually(
+        async () => (await agents.status(hostA.id, started.body.id, machine.id))?.phase === 'verified',
+        'the destination to verify its copy',
+        60_000,
+      );
       expect((await t.app.get(MigrationRecords).get(started.body.id)).phase).toBe('transferring');
       expect(await t.app.get(MigrationWatch).recover()).toBe(1);
       const m = await t.app.get(MigrationRecords).get(started.body.id);
@@ -178,4 +196,51 @@ describe.sequential('migration between two real agents', () => {
     await eventually(async () => !existsSync(join(b.dataDir, 'caches', machine.id)), "hostB's cache to be dropped");
     expect(existsSync(join(a.dataDir, 'machines', machine.id))).toBe(false);
   }, 60_000);
+
+  it('a suspended guest migrates A → B by SCP and resumes at B where it stopped: its tick counter goes on', async () => {
+    const tiny = ((await t.anonymous().get('/api/catalog')).body as Array<{ id: string; name: string }>).find((entry) => entry.name === 'tiny-linux')!;
+    const registered = await buyer.post('/api/machines').send({
+      name: 'tiny-traveller',
+      processor: 'x',
+      speed: 2000,
+      os: 'x',
+      memory: 128,
+      disk: 64,
+      askedStoragePerMonth: '100',
+      askedRunningPerHour: '100',
+      configurationId: tiny.id,
+    });
+    expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+    const id = registered.body.id as string;
+    expect((await buyer.post(`/api/machines/${id}/store`).send({ hostId: hostA.id })).status).toBe(200);
+    expect((await buyer.post(`/api/machines/${id}/start`)).status).toBe(200);
+    const ticks = (log: string) => [...log.matchAll(/tick (\d+)\r?\n/g)].map((match) => Number(match[1]));
+    await eventually(async () => ticks(a.serialLog(id)).includes(2), 'the guest to tick twice on A', 90_000);
+    const suspended = await buyer.post(`/api/machines/${id}/suspend`);
+    expect(suspended.status, JSON.stringify(suspended.body)).toBe(200);
+    expect(suspended.body).toMatchObject({ state: 'suspended', version: 2 });
+    const lastOnA = Math.max(...ticks(a.serialLog(id)));
+
+    const started = await buyer.post(`/api/machines/${id}/migrate`).send({ hostId: hostB.id, method: 'SCP' });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const m = await eventually(
+      async () => {
+        const body = (await buyer.get(`/api/machines/${id}/migration`)).body as MigrationBody;
+        return (body.phase === 'committed' || body.phase === 'rolled-back') && body.cleanedUp ? body : undefined;
+      },
+      'the migration of the suspended machine to end',
+      60_000,
+    );
+    expect(m).toMatchObject({ phase: 'committed', toVersion: 3 });
+    expect((await buyer.get(`/api/machines/${id}`)).body).toMatchObject({ state: 'suspended', version: 3, host: { id: hostB.id } });
+
+    const resumed = await buyer.post(`/api/machines/${id}/resume`);
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    expect(resumed.body).toMatchObject({ state: 'running', host: { id: hostB.id } });
+    await eventually(async () => ticks(b.serialLog(id)).some((tick) => tick >= lastOnA + 2), 'the guest to tick on at B', 60_000);
+    // It went on from where it stopped: no tick at B starts over.
+    expect(Math.min(...ticks(b.serialLog(id)))).toBeGreaterThan(lastOnA);
+    console.log(`suspended at tick ${lastOnA} on A, ticking at B: ${ticks(b.serialLog(id)).join(', ')}`);
+    expect((await buyer.post(`/api/machines/${id}/stop`).send({ force: true })).status).toBe(200);
+  }, 240_000);
 });

@@ -49,15 +49,25 @@ describe.sequential('migrations API', () => {
     await add('virtB', { speedUnitPrice: '.000005', storageUnitPrice: '.02' });
     await add('tiny', { speed: 1000, storage: 500 });
     await add('gone-quiet');
-    await heardFrom(t, Object.values(hosts).map((h) => h.id));
+    await heardFrom(
+      t,
+      Object.values(hosts).map((h) => h.id),
+    );
     // virtA's agent runs a transfer sshd; gone-quiet's agent was last heard from two hours ago.
-    await db().getRepository(AgentRow).update({ id: await agentOf(hosts.virtA.id) }, {
-      transferSshPort: 7302,
-      transferSshUser: 'virtuoso',
-      transferHostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG0aHostKeyOfVirtA0000000000000000000000000',
-      transferFingerprint: 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU',
-    });
-    await db().getRepository(AgentRow).update({ id: await agentOf(hosts['gone-quiet'].id) }, { lastHeartbeatAt: new Date(Date.now() - 7_200_000).toISOString() });
+    await db()
+      .getRepository(AgentRow)
+      .update(
+        { id: await agentOf(hosts.virtA.id) },
+        {
+          transferSshPort: 7302,
+          transferSshUser: 'virtuoso',
+          transferHostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG0aHostKeyOfVirtA0000000000000000000000000',
+          transferFingerprint: 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU',
+        },
+      );
+    await db()
+      .getRepository(AgentRow)
+      .update({ id: await agentOf(hosts['gone-quiet'].id) }, { lastHeartbeatAt: new Date(Date.now() - 7_200_000).toISOString() });
     for (const agent of await db().getRepository(AgentRow).find()) await db().getRepository(AgentRow).update({ id: agent.id }, { secret: SECRET });
     machine = (await buyer.post('/api/machines').send(win2000Pro())).body;
     await storedOn(machine.id, hosts.virtA.id, 'stopped', 2);
@@ -72,7 +82,12 @@ describe.sequential('migrations API', () => {
       const row = await em.findOneByOrFail(Machine, { id });
       const host = await t.app.get(HostsService).reserve(em, hostId, { speed: row.speed, memory: row.memory, disk: row.disk });
       const fixed = quote(pricesOf(host), { speed: row.speed, memory: row.memory, disk: row.disk });
-      const prices = { storagePrice: fixed.storagePrice, storageAmount: fixed.storageAmount, runningPrice: fixed.runningPrice, runningUnitAmount: fixed.runningUnitAmount };
+      const prices = {
+        storagePrice: fixed.storagePrice,
+        storageAmount: fixed.storageAmount,
+        runningPrice: fixed.runningPrice,
+        runningUnitAmount: fixed.runningUnitAmount,
+      };
       await em.update(Machine, { id }, { state, version, hostId, ...prices, storedAt: new Date().toISOString() });
       await t.app.get(BillingService).onStored(em, { id, ownerId: row.ownerId, hostId, ...prices });
     });
@@ -125,7 +140,10 @@ describe.sequential('migrations API', () => {
 
   const report = async (hostId: string, migrationId: string, vmmp: string, extra: Record<string, unknown> = {}) => {
     const agentId = await agentOf(hostId);
-    return t.anonymous().post(MIGRATION_REPORT_PATH).send(sign(SECRET, agentId, MIGRATION_REPORT_PATH, { agentId, migrationId, vmmp, ...extra }));
+    return t
+      .anonymous()
+      .post(MIGRATION_REPORT_PATH)
+      .send(sign(SECRET, agentId, MIGRATION_REPORT_PATH, { agentId, migrationId, vmmp, ...extra }));
   };
   const machines = () => db().getRepository(Machine);
   const reserved = async (hostId: string) => (await db().getRepository(Host).findOneByOrFail({ id: hostId })).reservedSpeed;
@@ -208,7 +226,10 @@ describe.sequential('migrations API', () => {
   it("the report intake: 401 unless signed by the migration's destination agent, 400 naming the reason for another VMMP version; a HEARTBEAT moves the progress", async () => {
     const id = await begun();
     const before = await t.snapshot();
-    const unsigned = await t.anonymous().post(MIGRATION_REPORT_PATH).send({ agentId: 'x', migrationId: id, vmmp: `<VMMP 1.0 HEARTBEAT ${machine.id}>` });
+    const unsigned = await t
+      .anonymous()
+      .post(MIGRATION_REPORT_PATH)
+      .send({ agentId: 'x', migrationId: id, vmmp: `<VMMP 1.0 HEARTBEAT ${machine.id}>` });
     expect(unsigned.status).toBe(401);
     const byOrigin = await report(hosts.virtA.id, id, `<VMMP 1.0 HEARTBEAT ${machine.id} 1 2 3>`);
     expect(byOrigin.status).toBe(401);
@@ -276,6 +297,21 @@ describe.sequential('migrations API', () => {
     expect(await reserved(hosts.virtB.id)).toBe(0);
   });
 
+  it('a cancel while committing is a 409 changing nothing; a commit that never completed is settled from the agents after the window', async () => {
+    const id = await begun(hosts.virtB.id, 1_000);
+    await db().getRepository(Migration).update({ id }, { phase: 'committing' });
+    const before = await t.snapshot();
+    const cancel = await buyer.post(`/api/machines/${machine.id}/migration/cancel`);
+    expect(cancel.status).toBe(409);
+    expect(cancel.body.message).toBe(`the migration of ${machine.name} is committing: it can no longer be cancelled`);
+    expect(await t.snapshot()).toEqual(before);
+    // Within the window the watchdog leaves it; after it, the agents are asked (here: no answer, so rolled back).
+    expect(await t.app.get(MigrationWatch).watchPass()).toBe(0);
+    expect(await t.app.get(MigrationWatch).watchPass(Date.now() + 20_000)).toBe(1);
+    expect(await current()).toMatchObject({ id, phase: 'rolled-back' });
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stopped', version: 2, host: { id: hosts.virtA.id } });
+  });
+
   it('the heartbeat watchdog rolls back a transfer silent for longer than the window, not one heard from within it', async () => {
     const heard = await begun(hosts.virtB.id, 5_000);
     expect(await t.app.get(MigrationWatch).watchPass()).toBe(0);
@@ -299,18 +335,32 @@ describe.sequential('migrations API', () => {
     const after = (await buyer.get(`/api/machines/${machine.id}`)).body;
     const b = await db().getRepository(Host).findOneByOrFail({ id: hosts.virtB.id });
     const fixed = quote(pricesOf(b), { speed: 4000, memory: 256, disk: 1000 });
-    expect(after).toMatchObject({ state: 'stopped', version: 3, host: { id: hosts.virtB.id }, storagePrice: fixed.storagePrice, runningPrice: fixed.runningPrice });
+    expect(after).toMatchObject({
+      state: 'stopped',
+      version: 3,
+      host: { id: hosts.virtB.id },
+      storagePrice: fixed.storagePrice,
+      runningPrice: fixed.runningPrice,
+    });
     expect(m.storagePrice).toBe(fixed.storagePrice);
     expect(await reserved(hosts.virtA.id)).toBe(aBefore - 4000);
     expect(await reserved(hosts.virtB.id)).toBe(4000);
     const atB = await ledger.findBy({ machineId: machine.id, hostId: hosts.virtB.id });
     expect(atB.some((e) => e.amount === fixed.storagePrice)).toBe(true);
+    // Until both agents acknowledge the finish, the origin still lists the machine: not an orphan to reclaim.
+    expect(m.cleanedUp).toBe(false);
+    await db()
+      .getRepository(AgentRow)
+      .update({ id: await agentOf(hosts.virtA.id) }, { vms: JSON.stringify([{ machineId: machine.id, state: 'stopped', version: 2 }]) });
+    const reconciler = t.app.get(Reconciler);
+    expect(await reconciler.reclaimOrphans(Date.now())).toBe(0);
+    expect((reconciler as unknown as { orphans: Map<string, unknown> }).orphans.size).toBe(0);
     // The same RESP again changes nothing; a cancel now is a 409.
     expect((await report(hosts.virtB.id, id, resp)).status).toBe(204);
     expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ version: 3 });
     expect((await buyer.post(`/api/machines/${machine.id}/migration/cancel`)).status).toBe(409);
     const list = (await buyer.get(`/api/machines/${machine.id}/migrations`)).body as Array<{ id: string; phase: string }>;
     expect(list[0]).toMatchObject({ id, phase: 'committed' });
-    expect(list.length).toBe(8);
+    expect(list.length).toBe(9);
   });
 });

@@ -2145,14 +2145,20 @@ export interface components {
              * @example 0f8fad5b-d9cb-469f-a165-70867728950e
              */
             machineId: string;
-            /** @description Origin host id. */
+            /**
+             * @description Origin host id.
+             * @example 5d8a7b1e-3f0c-4b8e-9a51-2c6f0e7d4a10
+             */
             fromHostId: string;
             /**
              * @description Origin host name.
              * @example virt8
              */
             fromHostName: string;
-            /** @description Destination host id. */
+            /**
+             * @description Destination host id.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
             toHostId: string;
             /**
              * @description Destination host name.
@@ -2216,9 +2222,15 @@ export interface components {
              * @example 10485760
              */
             bytesTransferred?: number | null;
-            /** @description How long the copy took (ms), once done. */
+            /**
+             * @description How long the copy took (ms), once done.
+             * @example 2150
+             */
             transferMs?: number | null;
-            /** @description Last heartbeat from the destination (ISO 8601). */
+            /**
+             * @description Last heartbeat from the destination (ISO 8601).
+             * @example 2026-12-05T10:00:03.000Z
+             */
             lastHeartbeatAt?: string | null;
             /**
              * @description Why it rolled back.
@@ -2245,11 +2257,20 @@ export interface components {
              * @example 3600
              */
             runningUnitAmount: number;
-            /** @description Started (ISO 8601). */
+            /**
+             * @description Started (ISO 8601).
+             * @example 2026-12-05T10:00:00.000Z
+             */
             startedAt: string;
-            /** @description Committed or rolled back (ISO 8601). */
+            /**
+             * @description Committed or rolled back (ISO 8601).
+             * @example 2026-12-05T10:00:05.000Z
+             */
             finishedAt?: string | null;
-            /** @description The VMMP messages and the front-end's steps, in order, in the report's text form. */
+            /**
+             * @description The VMMP messages and the front-end's steps, in order, in the report's text form.
+             * @example []
+             */
             log: components["schemas"]["MigrationLogLineDto"][];
         };
         MigrationLogLineDto: {
@@ -5433,6 +5454,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The newest migration of the machine, under way or ended, with its progress and log. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5630,6 +5652,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Every migration of the machine, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;

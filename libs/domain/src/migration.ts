@@ -112,7 +112,12 @@ export interface MigrationCandidate<H extends MarketHost> {
  * asked prices (the figure lists hosts above them), cheapest first as the store search orders
  * them; withinAsked flags those the buyer's asked prices accept.
  */
-export function migrationCandidates<H extends MarketHost>(hosts: readonly H[], size: MachineSize, currentHostId: string, asked: AskedPrices): MigrationCandidate<H>[] {
+export function migrationCandidates<H extends MarketHost>(
+  hosts: readonly H[],
+  size: MachineSize,
+  currentHostId: string,
+  asked: AskedPrices,
+): MigrationCandidate<H>[] {
   return migrateSearch(hosts, size, currentHostId).offers.map(({ host, quote }) => ({
     host,
     quote,

@@ -267,7 +267,11 @@ export class AgentsService {
       throw badRequest('agentId', 'a heartbeat carries the agentId of its signer');
     }
     await this.db.transaction((em) =>
-      em.update(Agent, { id: agent.id }, { lastHeartbeatAt: nowIso(this.wallClock), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms), ...transferColumns(hb.facts) }),
+      em.update(
+        Agent,
+        { id: agent.id },
+        { lastHeartbeatAt: nowIso(this.wallClock), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms), ...transferColumns(hb.facts) },
+      ),
     );
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
     await this.reconciler.applyEvents(agent, hb.events);

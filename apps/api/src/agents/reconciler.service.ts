@@ -218,7 +218,10 @@ export class Reconciler implements OnApplicationBootstrap {
 
   /** Machines with a migration under way, or ended but not yet acknowledged by both agents (cleanedUp false). */
   private async migratingMachineIds(): Promise<Set<string>> {
-    const rows = await this.migrations.find({ select: { machineId: true }, where: [{ phase: In(['preparing', 'transferring', 'committing']) }, { cleanedUp: false }] });
+    const rows = await this.migrations.find({
+      select: { machineId: true },
+      where: [{ phase: In(['preparing', 'transferring', 'committing']) }, { cleanedUp: false }],
+    });
     return new Set(rows.map((row) => row.machineId));
   }
 

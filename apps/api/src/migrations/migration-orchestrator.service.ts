@@ -21,7 +21,8 @@ import { Migration } from './migration.entity';
 import { ACTIVE, MigrationRecords, parseLog } from './migration-records';
 
 const sizeOf = (machine: Pick<Machine, 'speed' | 'memory' | 'disk'>): MachineSize => ({ speed: machine.speed, memory: machine.memory, disk: machine.disk });
-const messageOf = (error: unknown) => (error instanceof ApiError ? ((error.getResponse() as { message?: string }).message ?? error.message) : error instanceof Error ? error.message : String(error));
+const messageOf = (error: unknown) =>
+  error instanceof ApiError ? ((error.getResponse() as { message?: string }).message ?? error.message) : error instanceof Error ? error.message : String(error);
 
 /**
  * The front-end's side of a migration (report §7.3; docs/ARCHITECTURE.md §7): validate, reserve
@@ -127,7 +128,12 @@ export class MigrationOrchestrator {
       // Storage is charged anew on arrival (report §5.1.6): the buyer must be able to pay it.
       await this.billing.assertMayStore(em, machine.ownerId, fixed.storagePrice);
       await this.hosts.reserve(em, destination.id, size);
-      const written = await this.machineStore.write(em, machine, { state: begun.transient, previousState: machine.state, lastError: null, transientSince: now });
+      const written = await this.machineStore.write(em, machine, {
+        state: begun.transient,
+        previousState: machine.state,
+        lastError: null,
+        transientSince: now,
+      });
       if (!written) throw await this.lifecycle.lostRace(em, machine.id, 'migrate', ifMatch);
       await em.insert(Migration, row);
     });
@@ -144,7 +150,11 @@ export class MigrationOrchestrator {
       const machine = await this.db.manager.findOneByOrFail(Machine, { id: m.machineId });
       const destination = await this.agents.target(m.toHostId, m.toHostName);
       const origin = await this.agents.target(m.fromHostId, m.fromHostName);
-      const prepared = await this.agents.gateway.migrationCommand(destination, AgentCommands.migrationPrepare, { migrationId: id, machineId: m.machineId, method: m.method });
+      const prepared = await this.agents.gateway.migrationCommand(destination, AgentCommands.migrationPrepare, {
+        migrationId: id,
+        machineId: m.machineId,
+        method: m.method,
+      });
       await this.records.log(null, id, [`front-end: prepare — ${m.toHostName} made a one-time key for this migration`]);
       if (!(await this.stillPreparing(id))) return;
 
@@ -155,6 +165,9 @@ export class MigrationOrchestrator {
         { migrationId: id, machineId: m.machineId, version: m.fromVersion, method: m.method, publicKey: prepared.publicKey },
         this.config.agentCreateTimeoutMs,
       );
+      if (exported.version !== m.fromVersion || exported.machineId !== m.machineId) {
+        throw new Error(`host ${m.fromHostName} exported ${exported.machineId} at version ${exported.version}, not ${m.machineId} at ${m.fromVersion}`);
+      }
       const bytesTotal = exported.files.reduce((sum, file) => sum + file.size, 0);
       await this.db.transaction(async (em) => {
         await em.update(Migration, { id }, { bytesTotal: Math.max(bytesTotal, 0) });
@@ -184,7 +197,12 @@ export class MigrationOrchestrator {
         vmmp: req,
         origin: { sshUser: originAgent.transferSshUser, hostKey: originAgent.transferHostKey },
         files: exported.files,
-        machine: { mac: machine.macAddress, vcpus: vcpusFor(machine.speed, parseFacts(destinationAgent?.facts)), memoryMb: machine.memory, diskMb: machine.disk },
+        machine: {
+          mac: machine.macAddress,
+          vcpus: vcpusFor(machine.speed, parseFacts(destinationAgent?.facts)),
+          memoryMb: machine.memory,
+          diskMb: machine.disk,
+        },
       });
       const accepted = await this.db.transaction(async (em) => {
         const moved = await this.records.movePhase(em, id, ['preparing'], { phase: 'transferring', transferringSince: nowIso(this.wallClock) });
@@ -220,7 +238,12 @@ export class MigrationOrchestrator {
   }
 
   /** RESP SUCCESS: committed only at fromVersion + 1, else rolled back. A repeated RESP changes nothing. */
-  async arrived(m: Migration, resp: Extract<VmmpMessage, { kind: 'RESP' }>, text: string, transfer?: { bytesReceived: number; durationMs: number }): Promise<void> {
+  async arrived(
+    m: Migration,
+    resp: Extract<VmmpMessage, { kind: 'RESP' }>,
+    text: string,
+    transfer?: { bytesReceived: number; durationMs: number },
+  ): Promise<void> {
     if (m.phase === 'committed' || m.phase === 'rolled-back') return;
     const lines = [...this.lastHeartbeatLine(m), text];
     if (!respVersionAccepted(m.fromVersion, resp.version)) {
@@ -376,7 +399,12 @@ export class MigrationOrchestrator {
       const m = await this.records.get(id);
       if (m.cleanedUp || ACTIVE.includes(m.phase)) return m.cleanedUp;
       const outcome = m.phase === 'committed' ? 'commit' : 'abort';
-      const command = { migrationId: id, machineId: m.machineId, outcome, ...(outcome === 'abort' && m.error ? { reason: m.error.slice(0, 2000) } : {}) } as const;
+      const command = {
+        migrationId: id,
+        machineId: m.machineId,
+        outcome,
+        ...(outcome === 'abort' && m.error ? { reason: m.error.slice(0, 2000) } : {}),
+      } as const;
       const acknowledged: string[] = [];
       for (const [hostId, hostName] of [
         [m.toHostId, m.toHostName],
@@ -403,7 +431,13 @@ export class MigrationOrchestrator {
   }
 
   /** Settles a migration from what both agents say (recovery after a restart, a commit that did not complete). */
-  async settleFromAgents(m: Migration, decide: (destination: Awaited<ReturnType<MigrationAgents['status']>>, origin: Awaited<ReturnType<MigrationAgents['status']>>) => { outcome: 'commit' | 'rollback'; reason: string }): Promise<void> {
+  async settleFromAgents(
+    m: Migration,
+    decide: (
+      destination: Awaited<ReturnType<MigrationAgents['status']>>,
+      origin: Awaited<ReturnType<MigrationAgents['status']>>,
+    ) => { outcome: 'commit' | 'rollback'; reason: string },
+  ): Promise<void> {
     const [destination, origin] = await Promise.all([this.agents.status(m.toHostId, m.id, m.machineId), this.agents.status(m.fromHostId, m.id, m.machineId)]);
     const decision = decide(destination, origin);
     const phases: MigrationPhase[] = ['preparing', 'transferring', 'committing'];

@@ -25,7 +25,11 @@ export class MigrationReportsController {
       'A HEARTBEAT records progress and restarts the heartbeat window; RESP SUCCESS at version + 1 commits the migration, RESP FAIL rolls it back. Repeats change nothing.',
   })
   @ApiNoContentResponse({ description: 'Recorded.' })
-  @ApiErrors([400, 'Malformed, or a VMMP message of another version or kind (the reason is named).'], [401, "Not signed by the migration's destination agent, stale, or replayed."], 404)
+  @ApiErrors(
+    [400, 'Malformed, or a VMMP message of another version or kind (the reason is named).'],
+    [401, "Not signed by the migration's destination agent, stale, or replayed."],
+    404,
+  )
   migrationReport(@Body() envelope: unknown, @Req() req: Request): Promise<void> {
     return this.reports.receive(envelope, req.ip);
   }

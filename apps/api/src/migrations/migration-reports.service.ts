@@ -45,7 +45,8 @@ export class MigrationReports {
     const parsed = parseVmmp(report.vmmp);
     if (!parsed.ok) throw badRequest('vmmp', `vmmp refused: ${parsed.reason}`);
     const message = parsed.message;
-    if (message.machineId !== migration.machineId) throw badRequest('vmmp', `vmmp is about machine ${message.machineId}, not this migration's ${migration.machineId}`);
+    if (message.machineId !== migration.machineId)
+      throw badRequest('vmmp', `vmmp is about machine ${message.machineId}, not this migration's ${migration.machineId}`);
     switch (message.kind) {
       case 'HEARTBEAT':
         await this.orchestrator.heartbeat(migration, message.progress ?? { bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0 }, report.vmmp.trim());

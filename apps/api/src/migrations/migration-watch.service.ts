@@ -112,7 +112,9 @@ export class MigrationWatch implements OnApplicationBootstrap {
         await this.agents.gateway.deleteVm(await this.agents.target(hostId, hostName), { machineId: event.machineId, version: event.version });
         this.logger.log(`machine ${event.machineId} deleted: host ${hostName} dropped its cache`);
       } catch (error) {
-        this.logger.warn(`machine ${event.machineId} deleted: host ${hostName} could not be told to drop its cache: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(
+          `machine ${event.machineId} deleted: host ${hostName} could not be told to drop its cache: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
   }
