@@ -147,9 +147,9 @@ describe('migration.export → finish abort', () => {
     expect(r).toMatchObject({ ok: false, code: 'conflict', error: expect.stringContaining(`machine ${id} is being migrated (migration ${migrationId}`) });
   });
 
-  it('the key reads the exported files through rsync', () => {
+  it('the key reads the exported files through rsync', async () => {
     const dst = path.join(tmp, 'pull-1');
-    const r = client.rsync(['-a', `${client.target}:/`, `${dst}/`]);
+    const r = await client.rsync(['-a', `${client.target}:/`, `${dst}/`]);
     expect(r.status, r.stderr).toBe(0);
     for (const f of exported.files) expect(sha256(path.join(dst, f.name))).toBe(f.sha256);
   });
@@ -172,7 +172,7 @@ describe('migration.export → finish abort', () => {
       role: 'origin',
       outcome: 'abort',
     });
-    const r = client.ssh([client.target, 'true']);
+    const r = await client.ssh([client.target, 'true']);
     expect(r.status).toBe(255);
     expect(r.stderr).toMatch(/Permission denied/);
     expect(existsSync(path.join(dataDir, 'exports', migrationId))).toBe(false);
@@ -267,7 +267,7 @@ describe('migration.export → finish commit', () => {
     });
     const parent = path.join(tmp, 'pull-2');
     mkdirSync(parent);
-    const r = client.scp(['-r', `${client.target}:x`, `${parent}/`]);
+    const r = await client.scp(['-r', `${client.target}:x`, `${parent}/`]);
     expect(r.status, r.stderr).toBe(0);
     for (const f of exported.files) expect(sha256(path.join(parent, id, f.name))).toBe(f.sha256);
 
@@ -275,7 +275,7 @@ describe('migration.export → finish commit', () => {
       role: 'origin',
       outcome: 'commit',
     });
-    expect(client.ssh([client.target, 'true']).status).toBe(255);
+    expect((await client.ssh([client.target, 'true'])).status).toBe(255);
     expect(existsSync(machineDir(id))).toBe(false);
     expect(existsSync(path.join(dataDir, 'caches', id, 'disk.qcow2'))).toBe(true);
     expect((await ok<AgentVmState[]>(AgentCommands.list, {})).map((m) => m.machineId)).toEqual([other]);
@@ -344,7 +344,7 @@ describe('MigrationOrigin in process', () => {
     expect(await driver.list()).toEqual([]);
   });
 
-  it('recover() at start removes keys and exports no machine is flagged with, keeps the live ones', () => {
+  it('recover() at start removes keys and exports no machine is flagged with, keeps the live ones', async () => {
     const live = randomUUID();
     const stale = randomUUID();
     const m = randomUUID();
@@ -358,5 +358,18 @@ describe('MigrationOrigin in process', () => {
     expect(keys.migrations()).toEqual([live]);
     expect(readdirSync(path.join(d, 'exports'))).toEqual([live]);
     expect(readdirSync(caches.root)).toEqual([b]);
+  });
+});
+
+describe('agent killed', () => {
+  it('an agent killed with SIGKILL takes its transfer sshd with it', async () => {
+    const pid = Number(readFileSync(path.join(dataDir, 'ssh', 'sshd.pid'), 'utf8'));
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain(path.join(dataDir, 'ssh', 'sshd_config'));
+    await agent.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (existsSync(`/proc/${pid}`)) {
+      if (Date.now() > deadline) throw new Error(`sshd ${pid} outlived its agent`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 });

@@ -11,6 +11,8 @@ import type { TransferEndpoint } from '@virtuoso/contracts';
 const run = promisify(execFile);
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
+/** util-linux: runs a program with a parent-death signal. */
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface TransferSshdOptions {
   dataDir: string;
@@ -96,6 +98,8 @@ export class TransferSshd {
   private child?: ChildProcess;
   private exited?: Promise<void>;
   private endpointValue?: TransferEndpoint;
+  private stopping = false;
+  private restartTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: TransferSshdOptions) {
     this.paths = sshPaths(opts.dataDir);
@@ -125,7 +129,19 @@ export class TransferSshd {
     await this.killLeftover();
     this.endpointValue = await readTransferEndpoint(`${p.hostKey}.pub`, this.opts.port);
 
-    const child = spawn(SSHD_BINARY, ['-D', '-e', '-f', p.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.stopping = false;
+    await this.spawnAndWait();
+  }
+
+  /** Start sshd and wait until it accepts; if it dies later, unasked, it is started again. */
+  private async spawnAndWait(): Promise<void> {
+    const p = this.paths;
+    // setpriv --pdeathsig: the sshd ends with the agent even when the agent is SIGKILLed (a
+    // restarted agent would replace it anyway, but an agent that is not restarted must not leave
+    // a server behind).
+    const argv = [SSHD_BINARY, '-D', '-e', '-f', p.config];
+    const [bin, ...args] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'TERM', '--', ...argv] : argv;
+    const child = spawn(bin!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     const lastLines: string[] = [];
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -133,16 +149,22 @@ export class TransferSshd {
       if (lastLines.length > 5) lastLines.shift();
       this.log.log(line);
     });
+    let up = false;
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         if (this.child === child) this.child = undefined;
-        this.log.log(`sshd exited (${signal ?? `code ${code}`})`);
         resolve();
+        if (this.stopping || !up) return this.log.log(`sshd exited (${signal ?? `code ${code}`})`);
+        this.log.warn(`sshd exited unasked (${signal ?? `code ${code}`}); starting it again`);
+        this.scheduleRestart();
       }),
     );
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (!this.child) throw new Error(`the transfer sshd did not start: ${lastLines.join(' | ') || 'no output'}`);
+      if (!this.child) {
+        if (this.stopping) return; // stop() came first
+        throw new Error(`the transfer sshd did not start: ${lastLines.join(' | ') || 'no output'}`);
+      }
       // Accepting, and still ours: an sshd that lost the port to another listener exits at once.
       if ((await accepts(this.opts.listenHost, this.opts.port)) && (await new Promise((r) => setTimeout(r, 100)), this.child)) break;
       if (Date.now() > deadline) {
@@ -151,7 +173,19 @@ export class TransferSshd {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    this.log.log(`transfer sshd on ${this.opts.listenHost}:${this.opts.port} (pid ${child.pid}), host key ${this.endpointValue.fingerprint}`);
+    up = true;
+    this.log.log(`transfer sshd on ${this.opts.listenHost}:${this.opts.port} (pid ${child.pid}), host key ${this.endpointValue!.fingerprint}`);
+  }
+
+  private scheduleRestart(): void {
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      this.spawnAndWait().catch((e) => {
+        this.log.error(`${(e as Error).message}; trying again`);
+        if (!this.stopping) this.scheduleRestart();
+      });
+    }, 1_000);
   }
 
   /** What the agent reports in HostFacts.transfer. */
@@ -165,6 +199,8 @@ export class TransferSshd {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
     const child = this.child;
     if (!child) return;
     child.kill('SIGTERM');
@@ -197,7 +233,8 @@ export class TransferSshd {
   }
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
+/** Does something accept TCP connections there? */
+export function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     s.once('connect', () => {

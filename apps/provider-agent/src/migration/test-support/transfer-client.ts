@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -12,6 +12,28 @@ export function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a client program without blocking the test's event loop (the sshd under test may live in it). */
+export function run(bin: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
     });
   });
 }
@@ -64,16 +86,16 @@ export class TransferClient {
     ];
   }
 
-  ssh(args: string[]) {
-    return spawnSync('ssh', [...this.sshOptions(), '-p', String(this.endpoint.sshPort), ...args], { encoding: 'utf8', timeout: 20_000 });
+  ssh(args: string[]): Promise<RunResult> {
+    return run('ssh', [...this.sshOptions(), '-p', String(this.endpoint.sshPort), ...args], 20_000);
   }
 
-  rsync(args: string[]) {
+  rsync(args: string[]): Promise<RunResult> {
     const e = ['ssh', ...this.sshOptions(), '-p', String(this.endpoint.sshPort)].join(' ');
-    return spawnSync('rsync', ['-e', e, ...args], { encoding: 'utf8', timeout: 30_000 });
+    return run('rsync', ['-e', e, ...args], 30_000);
   }
 
-  scp(args: string[], timeoutMs = 30_000) {
-    return spawnSync('scp', ['-O', ...this.sshOptions(), '-P', String(this.endpoint.sshPort), ...args], { encoding: 'utf8', timeout: timeoutMs });
+  scp(args: string[], timeoutMs = 30_000): Promise<RunResult> {
+    return run('scp', ['-O', ...this.sshOptions(), '-P', String(this.endpoint.sshPort), ...args], timeoutMs);
   }
 }
