@@ -242,8 +242,11 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
     const staging = path.join(d.dataDir, 'migrations', migrationId, 'staging');
     expect(existsSync(staging)).toBe(true);
     expect(d.dest.status({ migrationId, machineId })?.phase).toBe('pulling');
+    const key = path.join(d.dataDir, 'migrations', migrationId, 'key');
     expect(await d.dest.finish({ migrationId, machineId, outcome: 'abort', reason: 'cancelled by the buyer' })).toMatchObject({ outcome: 'abort' });
     expect(existsSync(staging)).toBe(false);
+    expect(existsSync(key)).toBe(false);
+    expect(killLeftoverPulls(key)).toEqual([]); // the rsync and its ssh are gone
     expect(d.dest.status({ migrationId, machineId })).toMatchObject({ phase: 'finished' });
     expect(await sha256File(path.join(d.caches.dir(machineId), 'disk.qcow2'))).toBe(cacheSha);
     expect(readdirSync(d.caches.dir(machineId)).sort()).toEqual(['disk.qcow2', 'machine.json']);
@@ -251,6 +254,30 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
     await new Promise((r) => setTimeout(r, 300));
     expect(existsSync(staging)).toBe(false);
     expect(d.cap.reports.some((x) => x.migrationId === migrationId && x.vmmp.includes(' RESP '))).toBe(false);
+    keys.remove(migrationId);
+  });
+
+  it('the origin goes silent mid-copy (as when the link is down): ssh keepalives end the pull, RESP FAIL with ssh words, nothing kept', async () => {
+    const d = destinationAgent();
+    let exportDir = '';
+    const { migrationId, machineId, version } = await begin(d, 'RSYNC', { dataMb: 48, before: (m) => void (exportDir = m.dir) });
+    const served = await waitFor(() => { const p = freezeOrigin(exportDir, 'SIGSTOP'); return p.length > 0 && p; }, 'the origin serving the export');
+    // Its sshd session too (the parent of what serves the export): nothing answers the keepalives.
+    const sessions = served.map((p) => Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1])).filter((pp) => pp > 1);
+    for (const p of new Set(sessions)) process.kill(p, 'SIGSTOP');
+    const t0 = Date.now();
+    const r = await resp(d, migrationId);
+    console.log(`origin silent: the pull gave up after ${Date.now() - t0} ms: ${r.vmmp}`);
+    expect(r.parsed).toMatchObject({ ok: true, message: { kind: 'RESP', machineId, version, outcome: 'FAIL', reason: expect.stringMatching(/RSYNC pull from 127\.0\.0\.1:\d+ failed: .*(not responding|Timeout|connection unexpectedly closed)/) } });
+    await d.dest.settled(migrationId);
+    expect(existsSync(path.join(d.dataDir, 'migrations', migrationId, 'staging'))).toBe(false);
+    for (const p of [...served, ...sessions]) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     keys.remove(migrationId);
   });
 

@@ -203,11 +203,6 @@ export class MigrationDestination {
     return this.running.get(migrationId)?.job ?? Promise.resolve();
   }
 
-  /** Tests: the reporter's RESP delivery of a running migration. */
-  reporter(migrationId: string): MigrationReporter | undefined {
-    return this.running.get(migrationId)?.reporter;
-  }
-
   // -----------------------------------------------------------------------------------------------
 
   private async pullAndVerify(job: DestinationJob, cmd: MigrationRequestCommand, origin: { host: string; port: number }, total: number, dir: string, run: Running): Promise<void> {
