@@ -37,7 +37,12 @@ export function tokenOfCommand(command: string): string {
   return match[1].replace(/^['"]|['"]$/g, '');
 }
 
-export async function startAgent(frontendUrl: string, joinToken: string): Promise<TestAgent> {
+/** `sshPort`: run the agent's transfer sshd there, so machines can migrate away from it. */
+export interface AgentOptions {
+  sshPort?: number;
+}
+
+export async function startAgent(frontendUrl: string, joinToken: string, options: AgentOptions = {}): Promise<TestAgent> {
   const dir = mkdtempSync('/tmp/vae-');
   const [port, consolePort] = [await freePort(), await freePort()];
   let output = '';
@@ -62,6 +67,7 @@ export async function startAgent(frontendUrl: string, joinToken: string): Promis
       // The measured default on this kind of machine (KVM here cannot boot Linux guests); no probe delay.
       '--accel',
       process.env.E2E_ACCEL ?? 'tcg',
+      ...(options.sshPort ? ['--ssh-port', String(options.sshPort)] : []),
     ],
     { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -1,6 +1,6 @@
 import { expect } from '@playwright/test';
 import { createApiClient, type ApiClient, type Schemas } from '@virtuoso/api-client';
-import { startAgent, type TestAgent } from './agent';
+import { startAgent, type AgentOptions, type TestAgent } from './agent';
 
 // What the browser tests set up through the API before the part they drive in the browser.
 
@@ -29,10 +29,16 @@ export interface AgentHost {
  * a host bound to that agent, its totals within what the agent measured. `runningUnitAmount` is the
  * host's running slice in seconds. The agent is stopped again if anything here fails.
  */
-export async function addAgentHost(baseURL: string, providerApi: ApiClient, name: string, runningUnitAmount: number): Promise<AgentHost> {
+export async function addAgentHost(
+  baseURL: string,
+  providerApi: ApiClient,
+  name: string,
+  runningUnitAmount: number,
+  agentOptions: AgentOptions = {},
+): Promise<AgentHost> {
   const { data: token } = await providerApi.POST('/api/agents/join-tokens', { body: {} });
   expect(token?.command).toContain(token!.token);
-  const agent = await startAgent(baseURL, token!.token);
+  const agent = await startAgent(baseURL, token!.token, agentOptions);
   try {
     let joined: Schemas['JoinTokenStatusDto'] | undefined;
     await expect

@@ -12,6 +12,7 @@ import { HostsList } from './pages/Hosts';
 import { MachineDetailPage } from './pages/MachineDetail';
 import { MarketplacePage } from './pages/Marketplace';
 import { MediaPage } from './pages/Media';
+import { MigratePage } from './pages/Migrate';
 import { MyComputersPage } from './pages/MyComputers';
 import { NotificationsPage } from './pages/Notifications';
 import { OffersPage } from './pages/Offers';
@@ -37,6 +38,7 @@ export function App() {
         <Route path="machines/:id/edit" element={<RequireUser role="buyer">{() => <EditMachinePage />}</RequireUser>} />
         <Route path="machines/:id/console" element={<RequireUser role="buyer">{() => <ConsolePage />}</RequireUser>} />
         <Route path="media" element={<RequireUser role="buyer">{() => <MediaPage />}</RequireUser>} />
+        <Route path="machines/:id/migrate" element={<RequireUser role="buyer">{() => <MigratePage />}</RequireUser>} />
         <Route path="machines/:id/offers" element={<RequireUser role="buyer">{() => <OffersPage />}</RequireUser>} />
         <Route path="hosts" element={<RequireUser role="provider">{() => <HostsList />}</RequireUser>} />
         <Route path="hosts/new" element={<RequireUser role="provider">{() => <AddHostPage />}</RequireUser>} />

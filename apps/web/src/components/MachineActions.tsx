@@ -60,7 +60,13 @@ export function MachineActions({ machine, onDeleted }: { machine: Machine; onDel
   if (actions.length === 0) {
     return (
       <span className="muted small" role="status">
-        {machine.state === 'stopping' ? 'Stopping…' : machine.state.endsWith('ing') ? 'In progress…' : 'No actions now'}
+        {machine.state === 'stopping'
+          ? 'Stopping…'
+          : machine.state === 'migrating'
+            ? 'Migrating: no actions until it has arrived or the move is undone.'
+            : machine.state.endsWith('ing')
+              ? 'In progress…'
+              : 'No actions now'}
       </span>
     );
   }
@@ -95,6 +101,17 @@ export function MachineActions({ machine, onDeleted }: { machine: Machine; onDel
             ) : (
               <Link key={action} className="btn btn--small" to={`/machines/${machine.id}/console`} aria-label={`Console of ${machine.name}`}>
                 {ACTION_LABELS.console}
+              </Link>
+            );
+          }
+          if (action === 'migrate') {
+            return blocked ? (
+              <button key={action} type="button" className="btn btn--small" disabled title={offline ?? undefined}>
+                {ACTION_LABELS.migrate}
+              </button>
+            ) : (
+              <Link key={action} className="btn btn--small" to={`/machines/${machine.id}/migrate`} aria-label={`Migrate ${machine.name}`}>
+                {ACTION_LABELS.migrate}
               </Link>
             );
           }

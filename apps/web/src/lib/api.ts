@@ -41,6 +41,10 @@ export type Notification = Schemas['NotificationDto'];
 export type NotificationList = Schemas['NotificationListDto'];
 export type PriceHistory = Schemas['PriceHistoryDto'];
 export type ResourcePriceHistory = Schemas['ResourcePriceHistoryDto'];
+export type MigrationOffer = Schemas['MigrationOfferDto'];
+export type Migration = Schemas['MigrationDto'];
+export type MigrationLogLine = Schemas['MigrationLogLineDto'];
+export type StartMigration = Schemas['StartMigrationDto'];
 
 /** A 4xx/5xx answer of the API, carrying its ErrorDto body. */
 export class ApiRequestError extends Error {

@@ -37,15 +37,18 @@ describe('uiActions', () => {
   it('shows exactly what a registered machine allows, store folded into Search providers', () => {
     expect(uiActions(['edit', 'searchProviders', 'store', 'delete'])).toEqual(['searchProviders', 'edit', 'delete']);
   });
-  it('shows console, stop and suspend for a running machine (fig. 17: view, stop, suspend), force stop with stop, never migrate', () => {
-    expect(uiActions(['stop', 'suspend', 'console', 'migrate'])).toEqual(['console', 'stop', 'suspend', 'forceStop']);
+  it('shows console, stop and suspend for a running machine (fig. 17: view, stop, suspend), force stop with stop', () => {
+    expect(uiActions(['stop', 'suspend', 'console'])).toEqual(['console', 'stop', 'suspend', 'forceStop']);
   });
   it('shows Reboot and Reset when the running state allows them', () => {
     expect(uiActions(['stop', 'suspend', 'console', 'reboot', 'reset'])).toEqual(['console', 'stop', 'reboot', 'suspend', 'reset', 'forceStop']);
   });
-  it('shows start for a stored machine (fig. 12) and resume for a suspended one', () => {
-    expect(uiActions(['start', 'migrate', 'delete'])).toEqual(['start', 'delete']);
-    expect(uiActions(['resume', 'migrate'])).toEqual(['resume']);
+  it('shows start for a stored machine (fig. 12) and resume for a suspended one, each with Migrate (fig. 19)', () => {
+    expect(uiActions(['start', 'migrate', 'delete'])).toEqual(['start', 'migrate', 'delete']);
+    expect(uiActions(['resume', 'migrate'])).toEqual(['resume', 'migrate']);
+  });
+  it('shows Migrate only when the state allows it', () => {
+    expect(uiActions(['start', 'delete'])).not.toContain('migrate');
   });
   it('shows nothing while migrating (fig. 21)', () => {
     expect(uiActions([])).toEqual([]);

@@ -44,7 +44,8 @@ export function hasFixedPrices(machine: { storagePrice: string | null; runningPr
 
 /** What the SPA offers: the lifecycle's actions, plus a forced stop (a stop with `{"force": true}`). */
 export type UiAction =
-  Extract<MachineAction, 'edit' | 'searchProviders' | 'start' | 'stop' | 'reboot' | 'reset' | 'suspend' | 'resume' | 'console' | 'delete'> | 'forceStop';
+  | Extract<MachineAction, 'edit' | 'searchProviders' | 'start' | 'stop' | 'reboot' | 'reset' | 'suspend' | 'resume' | 'console' | 'migrate' | 'delete'>
+  | 'forceStop';
 
 /** Commands sent as POST /api/machines/{id}/{command} (force stop is a stop with `{"force": true}`). */
 export type MachineCommand = Extract<MachineAction, 'start' | 'stop' | 'reboot' | 'reset' | 'suspend' | 'resume'> | 'forceStop';
@@ -60,6 +61,7 @@ export const ACTION_LABELS: Record<UiAction, string> = {
   suspend: 'Suspend',
   resume: 'Resume',
   console: 'Console',
+  migrate: 'Migrate',
   delete: 'Delete',
 };
 
@@ -80,14 +82,14 @@ export const CONFIRM_COMMANDS: Partial<Record<MachineCommand, string>> = {
   forceStop: 'Force it off now? Like pulling the plug: the guest is not asked to shut down and unsaved work in it is lost.',
 };
 
-const UI_ORDER: UiAction[] = ['searchProviders', 'edit', 'start', 'resume', 'console', 'stop', 'reboot', 'suspend', 'reset', 'forceStop', 'delete'];
+const UI_ORDER: UiAction[] = ['searchProviders', 'edit', 'start', 'resume', 'console', 'stop', 'reboot', 'suspend', 'reset', 'forceStop', 'migrate', 'delete'];
 
 /**
  * The buttons to show for a machine, from the actions its state allows. Only allowed actions
  * appear. "store" needs a chosen host, so it is reached through the provider search: either
  * action shows the one "Search providers" button. "Console" links to the console page (the
  * report's viewmachine, fig. 17). Force stop is a stop without the ACPI wait, offered wherever a
- * stop is. Migration belongs to a later page and is not shown here.
+ * stop is. "Migrate" links to the migrate page (fig. 20), shown when the state allows it.
  */
 export function uiActions(allowedActions: readonly string[]): UiAction[] {
   const allowed = new Set(allowedActions);
@@ -99,7 +101,8 @@ export function uiActions(allowedActions: readonly string[]): UiAction[] {
 }
 
 /** Actions carried out by the host's agent: impossible while the host is offline. */
-const NEEDS_AGENT = new Set<UiAction>(['start', 'stop', 'forceStop', 'reboot', 'reset', 'suspend', 'resume', 'console']);
+// A migration needs the origin's agent too: it exports the machine (report §7.3.2).
+const NEEDS_AGENT = new Set<UiAction>(['start', 'stop', 'forceStop', 'reboot', 'reset', 'suspend', 'resume', 'console', 'migrate']);
 
 /**
  * Why the machine's agent actions are disabled, or null when they are not: its host is offline
@@ -107,7 +110,7 @@ const NEEDS_AGENT = new Set<UiAction>(['start', 'stop', 'forceStop', 'reboot', '
  */
 export function offlineReason(machine: { host: { name: string; online: boolean } | null }): string | null {
   if (!machine.host || machine.host.online) return null;
-  return `${machine.host.name} is offline: its provider agent is not answering. Start, stop and the console are possible again once it is back.`;
+  return `${machine.host.name} is offline: its provider agent is not answering. Start, stop, the console and migrating are possible again once it is back.`;
 }
 
 export function needsAgent(action: UiAction): boolean {

@@ -5,6 +5,7 @@ import { api, ApiRequestError, call, type MachineSpec, type User } from './api';
 import { statementQuery, type StatementFilters } from './billing';
 import { rangeQuery, type RangeId } from './chart';
 import { isTransient } from './machines';
+import { isActiveMigration, MIGRATION_POLL_MS } from './migration';
 
 export const keys = {
   me: ['me'] as const,
@@ -12,6 +13,9 @@ export const keys = {
   machines: ['machines'] as const,
   machine: (id: string) => ['machines', id] as const,
   offers: (id: string) => ['machines', id, 'offers'] as const,
+  migrationOffers: (id: string) => ['machines', id, 'migration-offers'] as const,
+  migration: (id: string) => ['machines', id, 'migration'] as const,
+  migrations: (id: string) => ['machines', id, 'migrations'] as const,
   search: (spec: MachineSpec) => ['market', 'search', spec] as const,
   offersExplanation: (id: string) => ['machines', id, 'offers', 'explain'] as const,
   searchExplanation: (spec: MachineSpec) => ['market', 'search', spec, 'explain'] as const,
@@ -124,6 +128,48 @@ export function useOffers(id: string, enabled: boolean) {
   return useQuery({
     queryKey: keys.offers(id),
     queryFn: () => call(api.GET('/api/machines/{id}/offers', { params: { path: { id } } })),
+    enabled,
+    staleTime: 0,
+  });
+}
+
+/** Hosts the machine could move to (fig. 20), each QUERYed by the API for its methods (about 2 s). */
+export function useMigrationOffers(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.migrationOffers(id),
+    queryFn: () => call(api.GET('/api/machines/{id}/migration-offers', { params: { path: { id } } })),
+    enabled,
+    staleTime: 0,
+  });
+}
+
+/**
+ * The machine's current or last migration, null when it was never migrated (404). Polled every
+ * second while one is under way, and while `watch` (the machine is `migrating`: its migration may
+ * not have been fetched yet).
+ */
+export function useMigration(id: string, enabled: boolean, watch = false) {
+  return useQuery({
+    queryKey: keys.migration(id),
+    queryFn: async () => {
+      try {
+        return await call(api.GET('/api/machines/{id}/migration', { params: { path: { id } } }));
+      } catch (error) {
+        if (error instanceof ApiRequestError && error.status === 404) return null;
+        throw error;
+      }
+    },
+    enabled,
+    staleTime: 0,
+    refetchInterval: (query) => (watch || isActiveMigration(query.state.data?.phase) ? MIGRATION_POLL_MS : false),
+  });
+}
+
+/** The machine's migrations, newest first. */
+export function useMigrations(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.migrations(id),
+    queryFn: () => call(api.GET('/api/machines/{id}/migrations', { params: { path: { id } } })),
     enabled,
     staleTime: 0,
   });

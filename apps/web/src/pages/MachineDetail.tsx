@@ -1,8 +1,9 @@
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { Notice, QueryState } from '../components/forms';
 import { MachineActions } from '../components/MachineActions';
 import { MachineMedia } from '../components/MachineMedia';
 import { MachineSummary } from '../components/MachineSummary';
+import { MachineMigration } from '../components/migration/MachineMigration';
 import { Money } from '../components/Money';
 import { formatDateTime } from '../lib/format';
 import { useMachine } from '../lib/queries';
@@ -12,10 +13,12 @@ export function MachineDetailPage() {
   const { id = '' } = useParams();
   const [params] = useSearchParams();
   const navigate = useNavigate();
+  const location = useLocation();
   const machine = useMachine(id);
   if (machine.isPending || machine.error) return <QueryState query={machine} what="Loading the machine" />;
   const m = machine.data;
   const justRegistered = params.get('registered') === '1';
+  const notice = (location.state as { notice?: string } | null)?.notice;
   return (
     <section className="panel">
       <div className="page-head">
@@ -35,9 +38,11 @@ export function MachineDetailPage() {
           charged until you store the machine on a host.
         </Notice>
       )}
+      {notice && <Notice tone="info">{notice}</Notice>}
       <MachineSummary machine={m} />
       <h2 className="form-section">Actions</h2>
       <MachineActions machine={m} onDeleted={() => navigate('/computers', { state: { notice: `${m.name} was deleted.` } })} />
+      <MachineMigration machine={m} />
       {m.state !== 'registered' && (
         <>
           <h2 className="form-section">Install media</h2>
