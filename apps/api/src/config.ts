@@ -47,6 +47,8 @@ export interface AppConfig {
   agentAddresses: AgentAddressPolicy;
   /** Time to establish the TCP connection to an agent before it counts as unreachable. */
   agentConnectTimeoutMs: number;
+  /** A migration fails when its destination sends no HEARTBEAT for this long (report §7.2.1: the window). */
+  migrationHeartbeatTimeoutMs: number;
   /** Largest install medium a buyer may upload. */
   mediaMaxMb: number;
   /** Largest JSON (or form) request body, in KiB; agent heartbeats have their own, larger cap. */
@@ -163,6 +165,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     agentCommandTimeoutMs: 30_000,
     agentConnectTimeoutMs: 3_000,
     agentAddresses: parseAgentAddressPolicy(raw('VIRTUOSO_AGENT_ADDRESSES') ?? DEFAULT_AGENT_ADDRESSES, problems),
+    migrationHeartbeatTimeoutMs: integer('VIRTUOSO_MIGRATION_HEARTBEAT_TIMEOUT_S', 15, 3, 3600) * 1000,
     mediaMaxMb: integer('VIRTUOSO_MEDIA_MAX_MB', 1024, 1, 1_048_576),
     consoleTokenTtlMs: 30_000,
     jsonBodyMaxKb: integer('VIRTUOSO_JSON_BODY_MAX_KB', 100, 1, 102_400),

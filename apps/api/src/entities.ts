@@ -11,6 +11,7 @@ import { Configuration } from './catalog/configuration.entity';
 import { IdempotencyKey } from './common/idempotency-key.entity';
 import { Machine } from './machines/machine.entity';
 import { Media } from './media/media.entity';
+import { Migration } from './migrations/migration.entity';
 import { PricePoint, ResourcePricePoint } from './market/price-point.entity';
 import { Notification } from './notifications/notification.entity';
 import { Host } from './providers/host.entity';
@@ -25,6 +26,7 @@ export const ENTITIES = [
   Configuration,
   Host,
   Machine,
+  Migration,
   Agent,
   AgentNonce,
   JoinToken,

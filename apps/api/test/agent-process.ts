@@ -29,6 +29,8 @@ export interface AgentOptions {
   /** A host added by hand that the agent joins for. */
   hostId?: string;
   heartbeatMs?: number;
+  /** Runs its transfer sshd (--ssh-port) on a free port: it can be a migration's origin. */
+  transfer?: boolean;
 }
 
 /**
@@ -48,6 +50,7 @@ export class AgentProcess {
     readonly consolePort: number,
     private readonly frontendUrl: string,
     private readonly heartbeatMs: number,
+    readonly sshPort: number | null = null,
   ) {}
 
   /** Makes a join token as `provider`, starts the agent with it, waits until it is ready. */
@@ -56,8 +59,8 @@ export class AgentProcess {
     if (token.status !== 201) throw new Error(`join token: ${token.status} ${JSON.stringify(token.body)}`);
     // Short: machine sockets live under it (107-byte unix socket path limit).
     const dataDir = mkdtempSync('/tmp/vzapi-');
-    const [port, consolePort] = await freePorts(2);
-    const agent = new AgentProcess(dataDir, port, consolePort, t.url, options.heartbeatMs ?? 500);
+    const [port, consolePort, sshPort] = await freePorts(3);
+    const agent = new AgentProcess(dataDir, port, consolePort, t.url, options.heartbeatMs ?? 500, options.transfer ? sshPort : null);
     agent.spawn(['--join', token.body.token as string]);
     const ready = await agent.waitFor(/ready: agent (\S+),/);
     agent.agentId = ready[1];
@@ -68,7 +71,19 @@ export class AgentProcess {
     this.out = '';
     const child = spawn(
       process.execPath,
-      [AGENT_MAIN, '--data', this.dataDir, '--port', String(this.port), '--console-port', String(this.consolePort), '--frontend', this.frontendUrl, ...extra],
+      [
+        AGENT_MAIN,
+        '--data',
+        this.dataDir,
+        '--port',
+        String(this.port),
+        '--console-port',
+        String(this.consolePort),
+        '--frontend',
+        this.frontendUrl,
+        ...(this.sshPort ? ['--ssh-port', String(this.sshPort)] : []),
+        ...extra,
+      ],
       {
         cwd: REPO,
         env: {

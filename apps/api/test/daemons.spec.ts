@@ -58,12 +58,13 @@ describe('the daemons’ guard (SinglePass)', () => {
 });
 
 describe('the scheduler', () => {
-  it('registers the three daemons at their intervals from the config when daemons are on, and clears them on close', async () => {
+  it('registers the four daemons at their intervals from the config when daemons are on, and clears them on close', async () => {
     const t = await startApp({ daemons: true, config: { billingIntervalSeconds: 7, marketIntervalSeconds: 11, reconcileIntervalSeconds: 13 } });
     const registry = t.app.get(SchedulerRegistry);
     try {
-      expect([...registry.getIntervals()].sort()).toEqual(['billing-pass', 'market-averages', 'reconciler']);
-      expect(t.app.get(Daemons).intervals()).toEqual({ 'billing-pass': 7000, 'market-averages': 11_000, reconciler: 13_000 });
+      expect([...registry.getIntervals()].sort()).toEqual(['billing-pass', 'market-averages', 'migration-watch', 'reconciler']);
+      // The migration watchdog's interval is fixed (2 s); its window is VIRTUOSO_MIGRATION_HEARTBEAT_TIMEOUT_S.
+      expect(t.app.get(Daemons).intervals()).toEqual({ 'billing-pass': 7000, 'market-averages': 11_000, 'migration-watch': 2000, reconciler: 13_000 });
     } finally {
       await t.close();
     }

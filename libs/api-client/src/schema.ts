@@ -206,6 +206,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/migrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A migration destination's HEARTBEAT or RESP (called by the agent)
+         * @description A HEARTBEAT records progress and restarts the heartbeat window; RESP SUCCESS at version + 1 commits the migration, RESP FAIL rolls it back. Repeats change nothing.
+         */
+        post: operations["migrationReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/me": {
         parameters: {
             query?: never;
@@ -2125,14 +2145,20 @@ export interface components {
              * @example 0f8fad5b-d9cb-469f-a165-70867728950e
              */
             machineId: string;
-            /** @description Origin host id. */
+            /**
+             * @description Origin host id.
+             * @example 5d8a7b1e-3f0c-4b8e-9a51-2c6f0e7d4a10
+             */
             fromHostId: string;
             /**
              * @description Origin host name.
              * @example virt8
              */
             fromHostName: string;
-            /** @description Destination host id. */
+            /**
+             * @description Destination host id.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
             toHostId: string;
             /**
              * @description Destination host name.
@@ -2196,9 +2222,15 @@ export interface components {
              * @example 10485760
              */
             bytesTransferred?: number | null;
-            /** @description How long the copy took (ms), once done. */
+            /**
+             * @description How long the copy took (ms), once done.
+             * @example 2150
+             */
             transferMs?: number | null;
-            /** @description Last heartbeat from the destination (ISO 8601). */
+            /**
+             * @description Last heartbeat from the destination (ISO 8601).
+             * @example 2026-12-05T10:00:03.000Z
+             */
             lastHeartbeatAt?: string | null;
             /**
              * @description Why it rolled back.
@@ -2225,11 +2257,20 @@ export interface components {
              * @example 3600
              */
             runningUnitAmount: number;
-            /** @description Started (ISO 8601). */
+            /**
+             * @description Started (ISO 8601).
+             * @example 2026-12-05T10:00:00.000Z
+             */
             startedAt: string;
-            /** @description Committed or rolled back (ISO 8601). */
+            /**
+             * @description Committed or rolled back (ISO 8601).
+             * @example 2026-12-05T10:00:05.000Z
+             */
             finishedAt?: string | null;
-            /** @description The VMMP messages and the front-end's steps, in order, in the report's text form. */
+            /**
+             * @description The VMMP messages and the front-end's steps, in order, in the report's text form.
+             * @example []
+             */
             log: components["schemas"]["MigrationLogLineDto"][];
         };
         MigrationLogLineDto: {
@@ -3710,6 +3751,56 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    migrationReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A MigrationReport { agentId, migrationId, vmmp, transfer? } signed with the destination agent's secret on channel /api/agents/migrations. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignedEnvelopeDto"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed, or a VMMP message of another version or kind (the reason is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed by the migration's destination agent, stale, or replayed. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
                 };
             };
         };
@@ -5363,6 +5454,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The newest migration of the machine, under way or ended, with its progress and log. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5560,6 +5652,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Every migration of the machine, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -121,13 +121,13 @@ export class MigrationDto {
   @ApiProperty({ description: 'Machine id.', example: '0f8fad5b-d9cb-469f-a165-70867728950e' })
   machineId: string;
 
-  @ApiProperty({ description: 'Origin host id.' })
+  @ApiProperty({ description: 'Origin host id.', example: '5d8a7b1e-3f0c-4b8e-9a51-2c6f0e7d4a10' })
   fromHostId: string;
 
   @ApiProperty({ description: 'Origin host name.', example: 'virt8' })
   fromHostName: string;
 
-  @ApiProperty({ description: 'Destination host id.' })
+  @ApiProperty({ description: 'Destination host id.', example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })
   toHostId: string;
 
   @ApiProperty({ description: 'Destination host name.', example: 'virt13' })
@@ -166,10 +166,10 @@ export class MigrationDto {
   @ApiPropertyOptional({ description: 'Bytes that crossed the wire (what rsync or scp received), once done.', example: 10485760, nullable: true, type: Number })
   bytesTransferred: number | null;
 
-  @ApiPropertyOptional({ description: 'How long the copy took (ms), once done.', nullable: true, type: Number })
+  @ApiPropertyOptional({ description: 'How long the copy took (ms), once done.', nullable: true, type: Number, example: 2150 })
   transferMs: number | null;
 
-  @ApiPropertyOptional({ description: 'Last heartbeat from the destination (ISO 8601).', nullable: true, type: String })
+  @ApiPropertyOptional({ description: 'Last heartbeat from the destination (ISO 8601).', nullable: true, type: String, example: '2026-12-05T10:00:03.000Z' })
   lastHeartbeatAt: string | null;
 
   @ApiPropertyOptional({ description: 'Why it rolled back.', nullable: true, type: String, example: 'the destination sent no heartbeat for 15 s' })
@@ -187,12 +187,17 @@ export class MigrationDto {
   @ApiProperty({ description: 'Running period in seconds at the destination.', example: 3600 })
   runningUnitAmount: number;
 
-  @ApiProperty({ description: 'Started (ISO 8601).' })
+  @ApiProperty({ description: 'Started (ISO 8601).', example: '2026-12-05T10:00:00.000Z' })
   startedAt: string;
 
-  @ApiPropertyOptional({ description: 'Committed or rolled back (ISO 8601).', nullable: true, type: String })
+  @ApiPropertyOptional({ description: 'Committed or rolled back (ISO 8601).', nullable: true, type: String, example: '2026-12-05T10:00:05.000Z' })
   finishedAt: string | null;
 
-  @ApiProperty({ description: "The VMMP messages and the front-end's steps, in order, in the report's text form.", type: MigrationLogLineDto, isArray: true })
+  @ApiProperty({
+    description: "The VMMP messages and the front-end's steps, in order, in the report's text form.",
+    type: MigrationLogLineDto,
+    isArray: true,
+    example: [],
+  })
   log: MigrationLogLineDto[];
 }

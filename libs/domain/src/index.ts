@@ -15,3 +15,4 @@ export * from './lifecycle-settle';
 export * from './vcpus';
 export * from './low-balance';
 export * from './vmmp';
+export * from './migration';

@@ -44,6 +44,23 @@ export class Agent {
   @TimeColumn({ nullable: true })
   lastHeartbeatAt: string | null;
 
+  /**
+   * Its transfer sshd (HostFacts.transfer, from the join and every heartbeat): where destinations
+   * pull a machine from this agent's host, and the host key they are given (docs/ARCHITECTURE.md §7).
+   * Null while it runs none: it cannot be a migration's origin.
+   */
+  @IntColumn({ nullable: true })
+  transferSshPort: number | null;
+
+  @TextColumn(32, { nullable: true })
+  transferSshUser: string | null;
+
+  @TextColumn(800, { nullable: true })
+  transferHostKey: string | null;
+
+  @TextColumn(100, { nullable: true })
+  transferFingerprint: string | null;
+
   @TimeColumn()
   joinedAt: string;
 }

@@ -37,6 +37,15 @@ import {
 import { Agent } from './agent.entity';
 import { agentAddressAllowed } from './agent-address';
 
+/** The agent commands of a migration. */
+export type MigrationCommand =
+  | typeof AgentCommands.migrationQuery
+  | typeof AgentCommands.migrationPrepare
+  | typeof AgentCommands.migrationExport
+  | typeof AgentCommands.migrationRequest
+  | typeof AgentCommands.migrationStatus
+  | typeof AgentCommands.migrationFinish;
+
 /** Stop gets the guest's power-off time plus this much for the agent's own work. */
 const STOP_MARGIN_MS = 10_000;
 
@@ -125,6 +134,15 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
 
   listVms(target: AgentTarget): Promise<AgentVmState[]> {
     return this.send(target, AgentCommands.list, {});
+  }
+
+  /**
+   * A migration command (libs/contracts agent/migration.ts) to the target's agent, typed and
+   * checked by the protocol like every other command; the orchestrator chooses the timeout (an
+   * export hashes the machine's files, a query is bounded at about 2 s).
+   */
+  migrationCommand<C extends MigrationCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs?: number): Promise<AgentResult<C>> {
+    return this.send(target, pattern, body, timeoutMs);
   }
 
   onApplicationShutdown(): void {

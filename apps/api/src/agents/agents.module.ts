@@ -4,6 +4,7 @@ import { CatalogModule } from '../catalog/catalog.module';
 import { HOST_AGENT_GATEWAY } from '../machines/host-agent.gateway';
 import { Machine } from '../machines/machine.entity';
 import { MachineCoreModule } from '../machines/machine-core.module';
+import { Migration } from '../migrations/migration.entity';
 import { Host } from '../providers/host.entity';
 import { ProvidersModule } from '../providers/providers.module';
 import { Agent } from './agent.entity';
@@ -24,7 +25,7 @@ import { Reconciler } from './reconciler.service';
  * download preconfigured machines from.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Agent, AgentNonce, JoinToken, Host, Machine]), CatalogModule, ProvidersModule, MachineCoreModule],
+  imports: [TypeOrmModule.forFeature([Agent, AgentNonce, JoinToken, Host, Machine, Migration]), CatalogModule, ProvidersModule, MachineCoreModule],
   controllers: [AgentsController],
   providers: [
     AgentsService,
@@ -36,6 +37,6 @@ import { Reconciler } from './reconciler.service';
     RetireDeletedHostAgent,
     { provide: HOST_AGENT_GATEWAY, useExisting: AgentGateway },
   ],
-  exports: [AgentsService, AgentAuth, ImageStore, Reconciler, HOST_AGENT_GATEWAY],
+  exports: [AgentsService, AgentAuth, ImageStore, Reconciler, AgentGateway, HOST_AGENT_GATEWAY],
 })
 export class AgentsModule {}

@@ -46,6 +46,17 @@ export interface AgentCommandLine {
   consolePort?: number;
 }
 
+/** The agent's transfer sshd as its columns (null when it reports none). */
+function transferColumns(facts: HostFacts): Pick<Agent, 'transferSshPort' | 'transferSshUser' | 'transferHostKey' | 'transferFingerprint'> {
+  const t = facts.transfer;
+  return {
+    transferSshPort: t?.sshPort ?? null,
+    transferSshUser: t?.sshUser ?? null,
+    transferHostKey: t?.hostKey ?? null,
+    transferFingerprint: t?.fingerprint ?? null,
+  };
+}
+
 /** The line the "add host" page shows (npm run agent is the repository's script for apps/provider-agent). */
 export function agentCommand(line: AgentCommandLine): string {
   const parts = [
@@ -198,6 +209,7 @@ export class AgentsService {
       facts: JSON.stringify(dto.facts),
       vms: '[]',
       lastHeartbeatAt: null,
+      ...transferColumns(dto.facts),
       joinedAt: now,
     };
     const bound = await this.db.transaction(async (em) => {
@@ -255,7 +267,11 @@ export class AgentsService {
       throw badRequest('agentId', 'a heartbeat carries the agentId of its signer');
     }
     await this.db.transaction((em) =>
-      em.update(Agent, { id: agent.id }, { lastHeartbeatAt: nowIso(this.wallClock), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms) }),
+      em.update(
+        Agent,
+        { id: agent.id },
+        { lastHeartbeatAt: nowIso(this.wallClock), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms), ...transferColumns(hb.facts) },
+      ),
     );
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
     await this.reconciler.applyEvents(agent, hb.events);

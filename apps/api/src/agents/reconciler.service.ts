@@ -25,6 +25,7 @@ import { MachineStore } from '../machines/machine-store.service';
 import { RunningEndCause } from '../machines/running-meter.service';
 import { HostsService } from '../providers/hosts.service';
 import { Host } from '../providers/host.entity';
+import { Migration } from '../migrations/migration.entity';
 import { Agent } from './agent.entity';
 
 /** After a change, heartbeats taken this soon may still show the state before it. */
@@ -64,6 +65,7 @@ export class Reconciler implements OnApplicationBootstrap {
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @InjectRepository(Host) private readonly hostRows: Repository<Host>,
+    @InjectRepository(Migration) private readonly migrations: Repository<Migration>,
     @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
@@ -139,9 +141,12 @@ export class Reconciler implements OnApplicationBootstrap {
     const agents = agentIds.length ? await this.agents.findBy({ id: In(agentIds) }) : [];
     const agentOfHost = new Map(hosts.map((host) => [host.id, agents.find((agent) => agent.id === host.agentId) ?? null]));
     const reports = new Map(agents.map((agent) => [agent.id, parseVms(agent.vms)]));
+    const migrating = await this.migratingMachineIds();
 
     let settled = 0;
     for (const machine of machines) {
+      // The migration orchestrator settles these (its commit, rollback or boot recovery), not a heartbeat.
+      if (migrating.has(machine.id)) continue;
       const agent = agentOfHost.get(machine.hostId!) ?? null;
       const heartbeatAt = agent?.lastHeartbeatAt ? Date.parse(agent.lastHeartbeatAt) : 0;
       const seenOf = (): Seen => {
@@ -170,12 +175,13 @@ export class Reconciler implements OnApplicationBootstrap {
    * no buyer can reach them. Once reported as such for ORPHAN_GRACE_MS, a stopped or suspended one
    * is deleted on its agent; a running one is only logged, for the provider to look at. A store
    * under way is never one: a machine names its host from the moment it enters `storing`.
-   * (Migration, DESIGN §5, will leave the origin a stale copy as a cache, and the destination a
-   * copy in progress: those are recorded pairings, and must be exempted here when it lands.)
+   * A machine with a migration under way or not yet acknowledged by both agents is never one: the
+   * origin lists the machine until migration.finish turns it into a cache (docs/ARCHITECTURE.md §7).
    * Returns how many were deleted.
    */
   async reclaimOrphans(now = this.wallClock.now()): Promise<number> {
     const agents = await this.agents.findBy({ lastHeartbeatAt: Not(IsNull()) });
+    const migrating = await this.migratingMachineIds();
     const hosts = agents.length ? await this.hostRows.findBy({ agentId: In(agents.map((agent) => agent.id)) }) : [];
     const reported = new Set<string>();
     let deleted = 0;
@@ -185,7 +191,7 @@ export class Reconciler implements OnApplicationBootstrap {
       if (vms.length === 0) continue;
       const stored = new Set((await this.machines.findBy({ id: In(vms.map((vm) => vm.machineId)), hostId: host.id })).map((machine) => machine.id));
       for (const vm of vms) {
-        if (stored.has(vm.machineId)) continue;
+        if (stored.has(vm.machineId) || migrating.has(vm.machineId)) continue;
         const key = `${agent.id}:${vm.machineId}`;
         reported.add(key);
         const orphan = this.orphans.get(key) ?? { since: now, logged: false };
@@ -208,6 +214,15 @@ export class Reconciler implements OnApplicationBootstrap {
     }
     for (const key of this.orphans.keys()) if (!reported.has(key)) this.orphans.delete(key);
     return deleted;
+  }
+
+  /** Machines with a migration under way, or ended but not yet acknowledged by both agents (cleanedUp false). */
+  private async migratingMachineIds(): Promise<Set<string>> {
+    const rows = await this.migrations.find({
+      select: { machineId: true },
+      where: [{ phase: In(['preparing', 'transferring', 'committing']) }, { cleanedUp: false }],
+    });
+    return new Set(rows.map((row) => row.machineId));
   }
 
   /** How long the machine's action may take before the reconciler settles it. */

@@ -38,6 +38,6 @@ import { MachinesService } from './machines.service';
   ],
   controllers: [MachinesController],
   providers: [MachinesService, MachineLifecycle, MachineAgent, MachineMedia, MachineDtoMapper, BillingSuspensions, HostEviction],
-  exports: [MachinesService, HostEviction],
+  exports: [MachinesService, HostEviction, MachineLifecycle],
 })
 export class MachinesModule {}

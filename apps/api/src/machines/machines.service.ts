@@ -1,3 +1,4 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -26,6 +27,7 @@ import { MachineDtoMapper } from './machine-dto.mapper';
 import { Hooks, MachineLifecycle } from './machine-lifecycle.service';
 import { Machine } from './machine.entity';
 import { MachineStore } from './machine-store.service';
+import { MachineDeleted } from './machine.events';
 
 explainUnknownProperties(UpdateMachineDto, (property) =>
   property === 'configurationId' ? 'configurationId cannot be changed after the machine is registered' : undefined,
@@ -53,6 +55,7 @@ export class MachinesService {
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly events: EventEmitter2,
   ) {}
 
   async list(user: AuthUser): Promise<MachineDto[]> {
@@ -226,12 +229,16 @@ export class MachinesService {
 
   /** Deletes the machine: at once while registered, else through the host agent, then frees its resources. */
   async remove(user: AuthUser, id: string, ifMatch?: IfMatchValue): Promise<void> {
-    await this.lifecycle.perform(user, id, 'delete', ifMatch, {
+    let hostId: string | null = null;
+    const deleted = await this.lifecycle.perform(user, id, 'delete', ifMatch, {
       succeeded: async (em, machine) => {
+        hostId = machine.hostId;
         if (machine.hostId) await this.hosts.release(em, machine.hostId, sizeOf(machine));
         return {};
       },
     });
+    // Former hosts may keep a cache of it (migration): they are told to drop it, best effort.
+    if (hostId) this.events.emit(MachineDeleted.event, new MachineDeleted(deleted.id, hostId, deleted.version));
   }
 
   /** The buyer's running machine and its host, for a console (409 unless running). */

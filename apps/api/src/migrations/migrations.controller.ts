@@ -57,7 +57,7 @@ export class MigrationsController {
   @Get(':id/migration')
   @ApiIdParam('machine')
   @ApiOperation({ summary: "The machine's current or last migration, with its progress" })
-  @ApiOkResponse({ type: MigrationDto })
+  @ApiOkResponse({ type: MigrationDto, description: 'The newest migration of the machine, under way or ended, with its progress and log.' })
   @ApiErrors(400, 401, 403, [404, 'No such machine, or it was never migrated.'])
   current(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MigrationDto> {
     return this.migrations.current(user, id);
@@ -66,7 +66,7 @@ export class MigrationsController {
   @Get(':id/migrations')
   @ApiIdParam('machine')
   @ApiOperation({ summary: "The machine's migrations, newest first" })
-  @ApiOkResponse({ type: MigrationDto, isArray: true })
+  @ApiOkResponse({ type: MigrationDto, isArray: true, description: 'Every migration of the machine, newest first.' })
   @ApiErrors(400, 401, 403, 404)
   list(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MigrationDto[]> {
     return this.migrations.list(user, id);

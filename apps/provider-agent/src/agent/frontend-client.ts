@@ -180,22 +180,4 @@ export class FrontendClient {
       clearTimeout(idle);
     }
   }
-
-  /** A destination's HEARTBEAT or RESP (docs/ARCHITECTURE.md §7), signed like a heartbeat on its path. Resolves on a 2xx. */
-  async migrationReport(body: Omit<MigrationReport, 'agentId'>, timeoutMs = 10_000): Promise<void> {
-    const { agentId, secret } = this.id();
-    const report: MigrationReport = { ...body, agentId };
-    const res = await fetch(this.url(MIGRATION_REPORT_PATH), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(sign(secret, agentId, MIGRATION_REPORT_PATH, report)),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!res.ok) {
-      const msg = await errorMessage(res);
-      if (res.status >= 400 && res.status < 500) throw new FrontendRefusedError(res.status, `refused: ${res.status} ${msg}`);
-      throw new Error(`${res.status} ${msg}`);
-    }
-    await res.body?.cancel().catch(() => undefined);
-  }
 }

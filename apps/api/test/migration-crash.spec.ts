@@ -1,0 +1,128 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
+import request from 'supertest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AgentProcess, REPO, eventually, freePorts } from './agent-process';
+import type { TestApp } from './helpers';
+import { addAgentHost, win2000Pro } from './helpers';
+
+/** A read-only connection to the API's database file (WAL: it reads while the API writes). */
+function query<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY);
+  return new Promise<T[]>((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows as T[])))).finally(
+    () => new Promise<void>((done) => db.close(() => done())),
+  );
+}
+
+/**
+ * The REAL API as a child process, SIGKILLed while a migration is under way (the destination
+ * agent held stopped, so the front-end is waiting on it) and started again on the same database
+ * and port: at boot the unfinished migration is settled from migration.status of both agents —
+ * the destination only prepared, so rolled back — and the agents are told (cleanedUp). The
+ * machine is where it was, at its version; the agents agree; nothing is left reserved.
+ */
+describe('a front-end SIGKILLed mid-migration', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'virtuoso-mcrash-'));
+  const dbPath = join(dir, 'virtuoso.sqlite');
+  let api: ChildProcess | null = null;
+  const agents: AgentProcess[] = [];
+  afterAll(async () => {
+    if (api && api.exitCode === null) api.kill('SIGKILL');
+    await Promise.all(agents.map((agent) => agent.cleanup()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const startApi = async (port: number) => {
+    const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        VIRTUOSO_PORT: String(port),
+        VIRTUOSO_DATA_DIR: dir,
+        VIRTUOSO_SEED_DEMO: 'false',
+        VIRTUOSO_BCRYPT_COST: '4',
+        VIRTUOSO_MARKET_INTERVAL_SECONDS: '3600',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
+    child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
+    api = child;
+    await eventually(async () => (await request(`http://127.0.0.1:${port}`).get('/api/health')).status === 200, `the API to listen (${output.slice(-500)})`);
+    return child;
+  };
+
+  it('settles the migration at restart from what the agents say, once', { timeout: 180_000 }, async () => {
+    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api'], { cwd: REPO, stdio: 'inherit' });
+    const [port] = await freePorts(1);
+    const url = `http://127.0.0.1:${port}`;
+    await startApi(port);
+    const t = { url } as TestApp;
+    const signUp = async (role: 'buyer' | 'provider') => {
+      const agent = request.agent(url);
+      const handle = `${role}-${process.pid}-crash`;
+      const response = await agent.post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'correct horse', role });
+      expect(response.status, JSON.stringify(response.body)).toBe(201);
+      return agent;
+    };
+    const provider = await signUp('provider');
+    const buyer = await signUp('buyer');
+    const [a, b] = await Promise.all([
+      AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
+      AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
+    ]);
+    agents.push(a, b);
+    const hostA = await addAgentHost(provider, a.agentId, { name: 'crashA' });
+    const hostB = await addAgentHost(provider, b.agentId, { name: 'crashB' });
+    await eventually(
+      async () => (await query<{ n: number }>(dbPath, 'SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n === 2,
+      'both agents reporting their transfer sshd',
+    );
+    const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'crash-traveller', speed: 500, memory: 64, disk: 16 }))).body;
+    const stored = await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: hostA.id });
+    expect(stored.status, JSON.stringify(stored.body)).toBe(200);
+
+    const started = await buyer.post(`/api/machines/${machine.id}/migrate`).send({ hostId: hostB.id, method: 'RSYNC' });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    b.signal('SIGSTOP');
+    api!.kill('SIGKILL');
+    await new Promise((done) => api!.once('exit', done));
+    b.signal('SIGCONT');
+    const [left] = await query<{ phase: string }>(dbPath, 'SELECT phase FROM migrations WHERE id = ?', [started.body.id]);
+    expect(['preparing', 'transferring']).toContain(left.phase);
+
+    await startApi(port);
+    const settled = await eventually(
+      async () => {
+        const m = (await buyer.get(`/api/machines/${machine.id}/migration`)).body;
+        return m.phase === 'rolled-back' && m.cleanedUp ? m : undefined;
+      },
+      'the migration settled and acknowledged after the restart',
+      60_000,
+    );
+    console.log(`after the restart: ${settled.error}`);
+    expect(settled.error).toMatch(/^the front-end restarted mid-migration; the destination was (prepared|holding no copy|failed|pulling); rolled back$/);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stored', version: 1, host: { id: hostA.id } });
+    const reserved = await query<{ name: string; reservedSpeed: number }>(dbPath, 'SELECT name, "reservedSpeed" FROM hosts ORDER BY name');
+    expect(reserved).toEqual([
+      { name: 'crashA', reservedSpeed: 500 },
+      { name: 'crashB', reservedSpeed: 0 },
+    ]);
+    // The agents agree: A lists the machine at version 1, B does not list it.
+    const versionAt = async (agentId: string) => {
+      const [row] = await query<{ vms: string }>(dbPath, 'SELECT vms FROM agents WHERE id = ?', [agentId]);
+      return (JSON.parse(row.vms) as Array<{ machineId: string; version: number; state: string }>).find(
+        (vm) => vm.machineId === machine.id && vm.state !== 'absent',
+      )?.version;
+    };
+    await eventually(async () => (await versionAt(a.agentId)) === 1 && (await versionAt(b.agentId)) === undefined, 'the agents to agree');
+    // Nothing is left exported on A: the machine starts there.
+    const start = await buyer.post(`/api/machines/${machine.id}/start`);
+    expect(start.status, JSON.stringify(start.body)).toBe(200);
+    expect((await buyer.post(`/api/machines/${machine.id}/stop`).send({ force: true })).status).toBe(200);
+  });
+});
