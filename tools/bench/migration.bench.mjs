@@ -114,7 +114,7 @@ class BenchAgent {
         '--ssh-port',
         String(sshPort),
       ],
-      { cwd: repo, stdio: ['ignore', 'ignore', process.env.BENCH_AGENT_LOGS ? 'inherit' : 'ignore'] },
+      { cwd: repo, stdio: ['ignore', process.env.BENCH_AGENT_LOGS ? 'inherit' : 'ignore', process.env.BENCH_AGENT_LOGS ? 'inherit' : 'ignore'] },
     );
     return agent;
   }
@@ -281,29 +281,30 @@ export async function run() {
     );
 
     /** POST migrate → committed (and both agents acknowledged): the figures of one migration. */
+    // Polled every 250 ms, not faster: the copy shares this machine's cores with the bench. The
+    // commit's moment is the API's own finishedAt (same clock), not when the poll sees it.
     const migrate = async (to, method) => {
-      const t0 = performance.now();
+      const postedAt = Date.now();
       const started = await api(server.base, buyer, 'POST', `/api/machines/${machine.id}/migrate`, { hostId: hosts[to].id, method });
-      let committedMs;
       const done = await waitFor(
         async () => {
           const m = await api(server.base, buyer, 'GET', `/api/machines/${machine.id}/migration`);
           if (m.id !== started.id) return null;
           if (m.phase === 'rolled-back') throw new Error(`the ${method} migration rolled back: ${m.error}`);
-          if (m.phase === 'committed' && committedMs === undefined) committedMs = performance.now() - t0;
           return m.phase === 'committed' && m.cleanedUp ? m : null;
         },
         120_000,
         `the ${method} migration to commit`,
-        20,
+        250,
       );
-      const cleanedMs = performance.now() - t0;
       machine = await api(server.base, buyer, 'GET', `/api/machines/${machine.id}`);
-      const serverMs = Date.parse(done.finishedAt) - Date.parse(done.startedAt);
-      return { method, to, committedMs, cleanedMs, serverMs, transferMs: done.transferMs, bytes: done.bytesTransferred, bytesTotal: done.bytesTotal, version: done.toVersion };
+      const committedMs = Date.parse(done.finishedAt) - postedAt;
+      // BENCH_MIGRATION_LOG=1: the migration's log, timed from the POST (where the time goes).
+      if (process.env.BENCH_MIGRATION_LOG) for (const l of done.log) console.log(`  +${Date.parse(l.at) - postedAt} ms ${l.text.slice(0, 160)}`);
+      return { method, to, committedMs, transferMs: done.transferMs, bytes: done.bytesTransferred, bytesTotal: done.bytesTotal, version: done.toVersion };
     };
     const describe = (m) =>
-      `${m.method} → ${m.to}: POST → commit ${ms(m.committedMs)} (the API's startedAt → finishedAt ${ms(m.serverMs)}; both agents acknowledged at ${ms(m.cleanedMs)}), ` +
+      `${m.method} → ${m.to}: POST → commit ${ms(m.committedMs)}, ` +
       `copy as the destination reports it ${ms(m.transferMs)}, ${mb(m.bytes)} MB received of ${mb(m.bytesTotal)} MB; front-end overhead ${ms(m.committedMs - m.transferMs)}`;
     const ratio = (what, ours, raw) => `${what} ${(ours / raw).toFixed(3)}`;
 
