@@ -21,6 +21,8 @@ import { repo, signUpWithToken, startApi } from './api-server.mjs';
 export const name = 'migration';
 
 const ROUNDS = Number(process.env.BENCH_MIGRATION_RAW_ROUNDS ?? 3);
+/** How long a machine rests (stopped, or just arrived) before the next copy of it. */
+const REST_MS = 3_000;
 const DISK_MB = 1024;
 /** About 200 MB of data: 4 random runs of 50 MiB at spread offsets. */
 const DATA = [64, 320, 576, 832].map((mb) => ({ offset: mb << 20, length: 50 << 20 }));
@@ -151,7 +153,11 @@ class RawCopy {
     for (const f of readdirSync(origin.machineDir(machineId))) {
       if (['machine.json', 'disk.qcow2', 'state.bin'].includes(f)) linkSync(join(origin.machineDir(machineId), f), join(this.exportDir, f));
     }
-    const hostKey = readFileSync(join(origin.dataDir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    const hostKey = readFileSync(join(origin.dataDir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8')
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' ');
     this.knownHosts = join(dir, 'known_hosts');
     writeFileSync(this.knownHosts, `[127.0.0.1]:${origin.sshPort} ${hostKey}\n`);
     this.keys = {};
@@ -170,15 +176,24 @@ class RawCopy {
   /** The ssh options of the agent's pull (apps/provider-agent/src/migration/pull.ts). */
   sshOptions(method) {
     return [
-      '-i', this.keys[method],
-      '-o', `UserKnownHostsFile=${this.knownHosts}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=3',
-      '-o', 'ServerAliveInterval=2',
-      '-o', 'ServerAliveCountMax=3',
-      '-c', 'aes128-gcm@openssh.com',
+      '-i',
+      this.keys[method],
+      '-o',
+      `UserKnownHostsFile=${this.knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=3',
+      '-o',
+      'ServerAliveInterval=2',
+      '-o',
+      'ServerAliveCountMax=3',
+      '-c',
+      'aes128-gcm@openssh.com',
     ];
   }
 
@@ -208,14 +223,17 @@ class RawCopy {
     return { median: median(runs), runs };
   }
 
-  /** Takes the bench's lines and links away again (the agent's own lines stay as they are). */
+  /**
+   * Takes the bench's keys away again (the agent's own lines stay as they are). The links stay
+   * until the agent's data dir goes: removing a link changes the file's ctime, which would void
+   * the hashes its agent recorded at rest (a file whose identity changed is hashed again).
+   */
   close() {
     const file = join(this.origin.dataDir, 'ssh', 'authorized_keys');
     const kept = readFileSync(file, 'utf8')
       .split('\n')
       .filter((l) => l.trim() && !/ bench-raw-(SCP|RSYNC)$/.test(l));
     writeFileSync(file, kept.map((l) => l + '\n').join(''));
-    rmSync(join(this.origin.dataDir, 'bench-raw'), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -273,9 +291,21 @@ export async function run() {
       askedRunningPerHour: '1000',
     });
     machine = await api(server.base, buyer, 'POST', `/api/machines/${machine.id}/store`, { hostId: hosts.A.id });
+    /**
+     * The data is written as a guest would, then the machine runs and stops (the blank disk's
+     * QEMU sits in its BIOS): a machine at rest, whose files its agent hashes in the background
+     * (rest-hashes.ts); the bench lets it rest REST_MS before anything else reads its files.
+     */
+    const comeToRest = async () => {
+      machine = await api(server.base, buyer, 'POST', `/api/machines/${machine.id}/start`);
+      machine = await api(server.base, buyer, 'POST', `/api/machines/${machine.id}/stop`, { force: true });
+      await sleep(REST_MS);
+    };
+    // The raw tools' links are made before the machine comes to rest (a link changes a file's ctime).
+    const rawA = new RawCopy(hosts.A.agent, machine.id, scratch);
     const diskA = join(hosts.A.agent.machineDir(machine.id), 'disk.qcow2');
     for (const run of DATA) writeRandom(diskA, scratch, run);
-    execFileSync('sync');
+    await comeToRest();
     console.log(
       `machine: ${DISK_MB} MiB qcow2 with ${mb(DATA.reduce((n, d) => n + d.length, 0))} MB of random data; the file is ${mb(statSync(diskA).size)} MB`,
     );
@@ -309,7 +339,6 @@ export async function run() {
     const ratio = (what, ours, raw) => `${what} ${(ours / raw).toFixed(3)}`;
 
     // 1. RSYNC A → B, no cache at B.
-    const rawA = new RawCopy(hosts.A.agent, machine.id, scratch);
     const rawRsync = await rawA.median('RSYNC');
     rawA.close();
     const rsync = await migrate('B', 'RSYNC');
@@ -319,8 +348,9 @@ export async function run() {
       `RSYNC (no cache) ÷ raw rsync: ${ratio('copy', rsync.transferMs, rawRsync.median)}, ${ratio('POST → commit', rsync.committedMs, rawRsync.median)} (goal ≤ 1.10)`,
     );
 
-    // 2. SCP B → A (A holds a cache now; scp does not use it).
+    // 2. SCP B → A (A holds a cache now; scp does not use it). The machine just arrived at B: it rests.
     const rawB = new RawCopy(hosts.B.agent, machine.id, scratch);
+    await sleep(REST_MS);
     const rawScp = await rawB.median('SCP');
     rawB.close();
     const scp = await migrate('A', 'SCP');
@@ -330,8 +360,9 @@ export async function run() {
 
     // 3. 10 MiB changed at A, RSYNC A → B, which holds the machine's cache since it left B.
     const diskBack = join(hosts.A.agent.machineDir(machine.id), 'disk.qcow2');
+    await sleep(REST_MS);
     for (const c of CHANGE) writeRandom(diskBack, scratch, c);
-    execFileSync('sync');
+    await comeToRest();
     const back = await migrate('B', 'RSYNC');
     console.log(describe(back));
     console.log(

@@ -32,6 +32,8 @@ export interface MigrationDestinationDeps {
   state: LocalState;
   caches: MachineCaches;
   report: ReportFn;
+  /** An arrived machine is at rest here (its files are hashed in the background: rest-hashes.ts). */
+  atRest?: (machineId: string) => void;
   /** Tests: heartbeat period and RESP retry pace. */
   heartbeatMs?: number;
   respBackoffMs?: number;
@@ -260,6 +262,7 @@ export class MigrationDestination {
     removeKeyPair(this.jobs.dir(job.migrationId));
     Object.assign(job, { phase: 'finished', outcome: 'commit' });
     this.jobs.save(job);
+    this.deps.atRest?.(job.machineId);
     this.log.log(`migration ${job.migrationId}: committed: machine ${job.machineId} lives here at version ${job.version}`);
     return done;
   }
