@@ -229,13 +229,15 @@ export class MigrationDestination {
       });
       const transfer = await run.pull.done;
       if (run.aborting) return;
+      const verifyStart = Date.now();
       await verifyCopy(copy, cmd.files);
+      const verifyMs = Date.now() - verifyStart;
       if (run.aborting) return;
       const version = await this.deps.driver.acceptArrival(copy, { id: job.machineId, version: fromVersion, machine: cmd.machine });
       if (run.aborting) return;
       Object.assign(job, { phase: 'verified', version, transfer });
       this.jobs.save(job);
-      this.log.log(`migration ${job.migrationId}: machine ${job.machineId} verified at version ${version} (${transfer.bytesReceived} bytes received in ${transfer.durationMs} ms${useCache ? ', from the cache' : ''})`);
+      this.log.log(`migration ${job.migrationId}: machine ${job.machineId} verified at version ${version} (${transfer.bytesReceived} bytes received in ${transfer.durationMs} ms${useCache ? ', from the cache' : ''}; verified in ${verifyMs} ms)`);
       void run.reporter.respond({ version, outcome: 'SUCCESS', transfer });
     } catch (e) {
       if (run.aborting) return;
