@@ -15,7 +15,7 @@ export async function sha256File(file: string): Promise<string> {
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.allocUnsafe(HASH_CHUNK);
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const { bytesRead } = await fh.read(buf, 0, HASH_CHUNK, pos);
       if (bytesRead === 0) break;
       hash.update(buf.subarray(0, bytesRead));
