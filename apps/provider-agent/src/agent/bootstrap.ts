@@ -22,6 +22,7 @@ import { MachineCaches } from '../migration/caches';
 import { MigrationDestination } from '../migration/destination';
 import { MigrationService } from '../migration/migration.service';
 import { MigrationOrigin } from '../migration/origin';
+import { RestHashes } from '../migration/rest-hashes';
 import { readTransferEndpoint, TransferSshd } from '../migration/transfer-sshd';
 import type { TransferEndpoint } from '@virtuoso/contracts';
 
@@ -81,7 +82,16 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     keys = new AuthorizedKeys(sshd.authorizedKeysFile);
   }
   const caches = new MachineCaches(config.dataDir);
-  const origin = new MigrationOrigin({ dataDir: config.dataDir, driver, state, caches, keys, cacheLimitBytes: config.cacheLimitBytes });
+  // A machine's files hashed once it comes to rest (stored, stopped, suspended, arrived), so an
+  // export need not hash them while the buyer waits (docs/ARCHITECTURE.md §7).
+  const restHashes = new RestHashes({
+    machineDir: (id) => driver.machineDir(id),
+    filesAtRest: async (id) => (await driver.migrationFiles(id).catch(() => null))?.files ?? null,
+  });
+  driver.events.on('exited', (e: { id: string; reason: string }) => {
+    if (e.reason !== 'deleted') restHashes.schedule(e.id);
+  });
+  const origin = new MigrationOrigin({ dataDir: config.dataDir, driver, state, caches, keys, cacheLimitBytes: config.cacheLimitBytes, restHashes });
   origin.recover();
   const destination = new MigrationDestination({
     dataDir: config.dataDir,
@@ -90,13 +100,19 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     caches,
     report: (r) => frontend.migrationReport(r),
     transferLimitKBps: config.transferLimitKBps,
+    atRest: (id) => restHashes.schedule(id),
   });
   destination.recover();
   const migrations = new MigrationService(origin, destination);
 
-  const machines = new MachinesService(driver, state, cache, events, config.dataDir, accel.accel, { caches, transfer });
+  const machines = new MachinesService(driver, state, cache, events, config.dataDir, accel.accel, {
+    caches,
+    transfer,
+    atRest: (id) => restHashes.schedule(id),
+  });
   machines.watchDriver();
-  await machines.reattachAll();
+  const { stopped } = await machines.reattachAll();
+  for (const id of stopped) restHashes.schedule(id);
   if (events.size) log.log(`${events.size} event(s) queued for the front-end`);
 
   const relay = new ConsoleRelay({ isRunning: (id) => machines.isRunning(id), vncSocketPath: (id) => driver.vncSocketPath(id) });
@@ -105,6 +121,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   let closing = false;
   const shutdown = async () => {
     closing = true;
+    restHashes.close();
     await heartbeat?.stop();
     await app?.close().catch((e) => log.error(`closing the command port: ${(e as Error).message}`));
     await relay.close();

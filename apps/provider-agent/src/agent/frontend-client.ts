@@ -113,6 +113,25 @@ export class FrontendClient {
     await res.body?.cancel().catch(() => undefined);
   }
 
+  /** A migration destination's HEARTBEAT or RESP (report §7.2.1), signed like a heartbeat on
+   *  channel = MIGRATION_REPORT_PATH. Resolves on a 2xx; throws otherwise (the caller retries). */
+  async migrationReport(report: Omit<MigrationReport, 'agentId'>, timeoutMs = 5_000): Promise<void> {
+    const { agentId, secret } = this.id();
+    const envelope = sign(secret, agentId, MIGRATION_REPORT_PATH, { agentId, ...report });
+    const res = await fetch(this.url(MIGRATION_REPORT_PATH), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(envelope),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) {
+      const msg = await errorMessage(res);
+      if (res.status >= 400 && res.status < 500) throw new FrontendRefusedError(res.status, `refused: ${res.status} ${msg}`);
+      throw new Error(`${res.status} ${msg}`);
+    }
+    await res.body?.cancel().catch(() => undefined);
+  }
+
   /**
    * GET a file of the front-end's store into `dir/<sha256><ext>`: streamed to a partial file,
    * hashed on the way, renamed only when the sha256 matches. Returns the final path.
@@ -179,23 +198,5 @@ export class FrontendClient {
     } finally {
       clearTimeout(idle);
     }
-  }
-
-  /** A destination's HEARTBEAT or RESP (docs/ARCHITECTURE.md §7), signed like a heartbeat on its path. Resolves on a 2xx. */
-  async migrationReport(body: Omit<MigrationReport, 'agentId'>, timeoutMs = 10_000): Promise<void> {
-    const { agentId, secret } = this.id();
-    const report: MigrationReport = { ...body, agentId };
-    const res = await fetch(this.url(MIGRATION_REPORT_PATH), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(sign(secret, agentId, MIGRATION_REPORT_PATH, report)),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!res.ok) {
-      const msg = await errorMessage(res);
-      if (res.status >= 400 && res.status < 500) throw new FrontendRefusedError(res.status, `refused: ${res.status} ${msg}`);
-      throw new Error(`${res.status} ${msg}`);
-    }
-    await res.body?.cancel().catch(() => undefined);
   }
 }

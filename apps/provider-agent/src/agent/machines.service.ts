@@ -26,6 +26,8 @@ export interface MachinesMigrationDeps {
   caches?: MachineCaches;
   /** The transfer endpoint reported in the host facts (absent: the agent serves no transfers). */
   transfer?: TransferEndpoint;
+  /** A machine came to rest (stored here): its files are hashed in the background (migration/rest-hashes.ts). */
+  atRest?: (machineId: string) => void;
 }
 
 /**
@@ -140,6 +142,7 @@ export class MachinesService {
         { version: cmd.version },
       );
       this.state.set(cmd.machineId, { image: cmd.image, media: null, createdAt: new Date().toISOString() });
+      this.migration.atRest?.(cmd.machineId);
       this.log.log(
         `machine ${cmd.machineId}: created (${cmd.image ? `image ${cmd.image.name}` : `blank ${cmd.diskMb} MB disk`}, version ${cmd.version}) in ${Date.now() - t0} ms`,
       );

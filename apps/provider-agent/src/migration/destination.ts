@@ -34,6 +34,8 @@ export interface MigrationDestinationDeps {
   report: ReportFn;
   /** The provider's cap on each incoming transfer, KiB/s (--transfer-limit-kbps). */
   transferLimitKBps?: number;
+  /** An arrived machine is at rest here (its files are hashed in the background: rest-hashes.ts). */
+  atRest?: (machineId: string) => void;
   /** Tests: heartbeat period and RESP retry pace. */
   heartbeatMs?: number;
   respBackoffMs?: number;
@@ -259,15 +261,15 @@ export class MigrationDestination {
       });
       const transfer = await run.pull.done;
       if (run.aborting) return;
+      const verifyStart = Date.now();
       await verifyCopy(copy, cmd.files);
+      const verifyMs = Date.now() - verifyStart;
       if (run.aborting) return;
       const version = await this.deps.driver.acceptArrival(copy, { id: job.machineId, version: fromVersion, machine: cmd.machine });
       if (run.aborting) return;
       Object.assign(job, { phase: 'verified', version, transfer });
       this.jobs.save(job);
-      this.log.log(
-        `migration ${job.migrationId}: machine ${job.machineId} verified at version ${version} (${transfer.bytesReceived} bytes received in ${transfer.durationMs} ms${useCache ? ', from the cache' : ''})`,
-      );
+      this.log.log(`migration ${job.migrationId}: machine ${job.machineId} verified at version ${version} (${transfer.bytesReceived} bytes received in ${transfer.durationMs} ms${useCache ? ', from the cache' : ''}; verified in ${verifyMs} ms)`);
       void run.reporter.respond({ version, outcome: 'SUCCESS', transfer });
     } catch (e) {
       if (run.aborting) return;
@@ -295,6 +297,7 @@ export class MigrationDestination {
     removeKeyPair(this.jobs.dir(job.migrationId));
     Object.assign(job, { phase: 'finished', outcome: 'commit' });
     this.jobs.save(job);
+    this.deps.atRest?.(job.machineId);
     this.log.log(`migration ${job.migrationId}: committed: machine ${job.machineId} lives here at version ${job.version}`);
     return done;
   }

@@ -17,6 +17,7 @@ import type { VmmDriver } from '../vmm/vmm-driver';
 import { InvalidPublicKeyError, isExportMethod, type AuthorizedKeys, type ExportMethod } from './authorized-keys';
 import type { MachineCaches } from './caches';
 import { buildManifest } from './export-manifest';
+import type { RestHashes } from './rest-hashes';
 
 export interface MigrationOriginDeps {
   dataDir: string;
@@ -27,6 +28,8 @@ export interface MigrationOriginDeps {
   keys?: AuthorizedKeys;
   /** Size limit of the caches (--cache-limit-mb): the oldest go when a new one would exceed it. */
   cacheLimitBytes?: number;
+  /** sha256 of the machines' files recorded at rest: an export reuses those still unchanged. */
+  restHashes?: RestHashes;
 }
 
 /** What an export leaves beside the served directory (never inside it: the key reads only that). */
@@ -90,17 +93,24 @@ export class MigrationOrigin {
         state.update(cmd.machineId, (r) => (r.migration = { id: cmd.migrationId, role: 'origin', since: new Date().toISOString() }));
         try {
           const { status, files } = await driver.migrationFiles(cmd.machineId);
+          const t0 = Date.now();
+          // Hashes recorded at rest, checked against the files' identity BEFORE they are linked
+          // (a link changes the ctime); a background hashing under way is waited for, not redone.
+          await this.deps.restHashes?.settled(cmd.machineId);
+          const known = this.deps.restHashes?.lookup(cmd.machineId, files) ?? new Map<string, string>();
           rmSync(path.dirname(dir), { recursive: true, force: true });
           mkdirSync(dir, { recursive: true, mode: 0o700 });
           for (const f of files) linkSync(f.path, path.join(dir, f.name));
-          const t0 = Date.now();
-          const manifest: ManifestFile[] = await buildManifest(files.map((f) => ({ name: f.name, path: path.join(dir, f.name) })));
+          const manifest: ManifestFile[] = await buildManifest(
+            files.map((f) => ({ name: f.name, path: path.join(dir, f.name) })),
+            known,
+          );
           result = { migrationId: cmd.migrationId, machineId: cmd.machineId, version: status.version, state: status.state, files: manifest };
           writeJsonAtomic(recordFile, { migrationId: cmd.migrationId, machineId: cmd.machineId, result } satisfies ExportRecord);
           this.log.log(
             `machine ${cmd.machineId}: exported for migration ${cmd.migrationId} (${status.state}, version ${status.version}; ${manifest
               .map((m) => `${m.name} ${m.size} B`)
-              .join(', ')}; hashed in ${Date.now() - t0} ms)`,
+              .join(', ')}; manifest in ${Date.now() - t0} ms${known.size ? `, sha256 of ${[...known.keys()].join(', ')} recorded at rest` : ''})`,
           );
         } catch (e) {
           this.clear(cmd.migrationId, cmd.machineId);
@@ -142,6 +152,8 @@ export class MigrationOrigin {
         this.log.log(`machine ${cmd.machineId}: migration ${cmd.migrationId} committed; the machine left, its files are now a cache`);
       } else {
         state.update(cmd.machineId, (r) => delete r.migration);
+        // The export's links came and went (each changed the files' ctime): hash them at rest again.
+        this.deps.restHashes?.schedule(cmd.machineId);
         this.log.log(`machine ${cmd.machineId}: migration ${cmd.migrationId} aborted${cmd.reason ? ` (${cmd.reason})` : ''}; the machine stays here as it was`);
       }
       return { migrationId: cmd.migrationId, machineId: cmd.machineId, role: 'origin', outcome: cmd.outcome };

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { ManifestFile } from '@virtuoso/contracts';
+import { sha256File } from './export-manifest';
 
 const execFileP = promisify(execFile);
 
@@ -14,11 +14,7 @@ export class VerifyError extends Error {
   }
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export { sha256File };
 
 /**
  * The copy in `dir` is what the origin exported (report §7.2: the destination verifies before it
