@@ -12,7 +12,7 @@ const rows = [
 const repository = {
   findOneBy: async (where: Partial<Machine>) => rows.find((row) => Object.entries(where).every(([key, value]) => row[key as keyof Machine] === value)) ?? null,
 };
-const lifecycle = new MachineLifecycle(null as never, null as never, null as never, repository as never);
+const lifecycle = new MachineLifecycle(null as never, null as never, null as never, repository as never, null as never);
 const user = (id: string): AuthUser => ({ id, handle: id, role: 'buyer', sessionId: null, tokenId: null });
 
 describe('who may act on a machine', () => {

@@ -26,13 +26,26 @@ describe('an arriving machine.json (report §7.2: recorded at version + 1, nothi
     const m = makeMachineDir(tmp, { version: 5, dataMb: 1 });
     const c = JSON.parse(readFileSync(path.join(m.dir, 'machine.json'), 'utf8')) as MachineConfig;
     const zstd = () => true;
-    expect(() => rewriteArrivedConfig(c, { id: m.id, version: 4, machine: m.machine }, false, zstd)).toThrow('machine.json is at version 5, the front-end named 4');
-    expect(() => rewriteArrivedConfig(c, { id: m.id, version: 5, machine: { ...m.machine, memoryMb: 256 } }, false, zstd)).toThrow('machine.json says memoryMb 128, the front-end registered 256');
-    expect(() => rewriteArrivedConfig(c, { id: m.id, version: 5, machine: { ...m.machine, mac: '52:54:00:00:00:01' } }, false, zstd)).toThrow(/says mac 52:54:00:aa:bb:cc/);
+    expect(() => rewriteArrivedConfig(c, { id: m.id, version: 4, machine: m.machine }, false, zstd)).toThrow(
+      'machine.json is at version 5, the front-end named 4',
+    );
+    expect(() => rewriteArrivedConfig(c, { id: m.id, version: 5, machine: { ...m.machine, memoryMb: 256 } }, false, zstd)).toThrow(
+      'machine.json says memoryMb 128, the front-end registered 256',
+    );
+    expect(() => rewriteArrivedConfig(c, { id: m.id, version: 5, machine: { ...m.machine, mac: '52:54:00:00:00:01' } }, false, zstd)).toThrow(
+      /says mac 52:54:00:aa:bb:cc/,
+    );
     expect(() => rewriteArrivedConfig(c, { id: '00000000-0000-4000-8000-000000000000', version: 5, machine: m.machine }, false, zstd)).toThrow(/is of machine/);
-    expect(() => rewriteArrivedConfig(c, { id: m.id, version: 5, machine: m.machine }, true, zstd)).toThrow('state.bin arrived for a machine that is not suspended');
-    const s = { ...c, suspended: { accel: 'tcg', machineType: 'pc', media: null, bootFrom: 'disk', file: 'state.bin', compression: 'zstd', savedAt: '', bytes: 1 } } as MachineConfig;
-    expect(() => rewriteArrivedConfig(s, { id: m.id, version: 5, machine: m.machine }, false, zstd)).toThrow('the machine is suspended but its state.bin did not travel');
+    expect(() => rewriteArrivedConfig(c, { id: m.id, version: 5, machine: m.machine }, true, zstd)).toThrow(
+      'state.bin arrived for a machine that is not suspended',
+    );
+    const s = {
+      ...c,
+      suspended: { accel: 'tcg', machineType: 'pc', media: null, bootFrom: 'disk', file: 'state.bin', compression: 'zstd', savedAt: '', bytes: 1 },
+    } as MachineConfig;
+    expect(() => rewriteArrivedConfig(s, { id: m.id, version: 5, machine: m.machine }, false, zstd)).toThrow(
+      'the machine is suspended but its state.bin did not travel',
+    );
     expect(() => rewriteArrivedConfig(s, { id: m.id, version: 5, machine: m.machine }, true, () => false)).toThrow(/zstd is not installed here/);
     const elsewhere = path.join(tmp, 'not-the-id');
     renameSync(m.dir, elsewhere);

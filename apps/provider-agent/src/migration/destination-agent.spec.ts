@@ -118,8 +118,15 @@ function processesNaming(text: string): number[] {
 describe('migration commands at a real destination agent', () => {
   it('migration.query answers the methods it can pull with, and refuses another VMMP version', async () => {
     const id = randomUUID();
-    expect(await B.cmd.send(AgentCommands.migrationQuery, { vmmp: `<VMMP 1.0 QUERY ${id} METHODS>` })).toEqual({ ok: true, result: { vmmp: `<VMMP 1.0 RESULTS ${id} 2 SCP RSYNC>` } });
-    expect(await B.cmd.send(AgentCommands.migrationQuery, { vmmp: `<VMMP 1.1 QUERY ${id} METHODS>` })).toMatchObject({ ok: false, code: 'refused', error: expect.stringContaining('VMMP version 1.1 is not supported') });
+    expect(await B.cmd.send(AgentCommands.migrationQuery, { vmmp: `<VMMP 1.0 QUERY ${id} METHODS>` })).toEqual({
+      ok: true,
+      result: { vmmp: `<VMMP 1.0 RESULTS ${id} 2 SCP RSYNC>` },
+    });
+    expect(await B.cmd.send(AgentCommands.migrationQuery, { vmmp: `<VMMP 1.1 QUERY ${id} METHODS>` })).toMatchObject({
+      ok: false,
+      code: 'refused',
+      error: expect.stringContaining('VMMP version 1.1 is not supported'),
+    });
   });
 
   it('RSYNC A → B: signed HEARTBEATs and RESP SUCCESS at version + 1, invisible at B until the commit, then B holds it', async () => {
@@ -129,7 +136,13 @@ describe('migration commands at a real destination agent', () => {
     expect(parseVmmp(resp.vmmp)).toEqual({ ok: true, message: { kind: 'RESP', machineId, version: 4, outcome: 'SUCCESS' } });
     expect(resp.agentId).toBe(B.fe.agentId);
     expect(B.fe.migrationReports.find((r) => r.migrationId === migrationId && r.vmmp.includes(' HEARTBEAT '))).toBeDefined();
-    expect(await ok(B, AgentCommands.migrationStatus, { migrationId, machineId })).toEqual({ migrationId, machineId, role: 'destination', phase: 'verified', version: 4 });
+    expect(await ok(B, AgentCommands.migrationStatus, { migrationId, machineId })).toEqual({
+      migrationId,
+      machineId,
+      role: 'destination',
+      phase: 'verified',
+      version: 4,
+    });
     expect((await ok<AgentVmState[]>(B, AgentCommands.list, {})).map((v) => v.machineId)).not.toContain(machineId);
 
     expect(await ok(A, AgentCommands.migrationFinish, { migrationId, machineId, outcome: 'commit' })).toMatchObject({ role: 'origin' });
@@ -143,7 +156,10 @@ describe('migration commands at a real destination agent', () => {
     const migrationId = await startMigration(machineId, machine, 'SCP');
     const exportDir = path.join(A.dataDir, 'exports', migrationId, machineId);
     // Hold the origin's side of the copy so that it is still under way when B dies.
-    const held = await waitFor(() => processesNaming(exportDir).filter((p) => !readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sshd')).length > 0 && processesNaming(exportDir), 'the origin serving the export');
+    const held = await waitFor(
+      () => processesNaming(exportDir).filter((p) => !readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sshd')).length > 0 && processesNaming(exportDir),
+      'the origin serving the export',
+    );
     for (const p of held) process.kill(p, 'SIGSTOP');
     const staging = path.join(B.dataDir, 'migrations', migrationId, 'staging');
     const key = path.join(B.dataDir, 'migrations', migrationId, 'key');

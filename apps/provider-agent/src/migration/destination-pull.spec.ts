@@ -51,7 +51,11 @@ function exportMachine(migrationId: string, method: VmmpMethod, publicKey: strin
   return m;
 }
 
-async function begin(d: ReturnType<typeof destinationAgent>, method: VmmpMethod, o: Parameters<typeof makeMachineDir>[1] & { before?: (m: ReturnType<typeof makeMachineDir>) => void } = {}) {
+async function begin(
+  d: ReturnType<typeof destinationAgent>,
+  method: VmmpMethod,
+  o: Parameters<typeof makeMachineDir>[1] & { before?: (m: ReturnType<typeof makeMachineDir>) => void } = {},
+) {
   const migrationId = randomUUID();
   const machineId = o.id ?? randomUUID();
   const { publicKey } = await d.dest.prepare({ migrationId, machineId, method });
@@ -162,7 +166,10 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
       },
     });
     const r = await resp(d, migrationId);
-    expect(r.parsed).toMatchObject({ ok: true, message: { kind: 'RESP', machineId, version, outcome: 'FAIL', reason: expect.stringMatching(/^disk\.qcow2 differs from the origin's/) } });
+    expect(r.parsed).toMatchObject({
+      ok: true,
+      message: { kind: 'RESP', machineId, version, outcome: 'FAIL', reason: expect.stringMatching(/^disk\.qcow2 differs from the origin's/) },
+    });
     await d.dest.settled(migrationId);
     expect(d.dest.status({ migrationId, machineId })).toMatchObject({ phase: 'failed', error: expect.stringMatching(/^disk\.qcow2 differs/) });
     expect(existsSync(path.join(d.dataDir, 'migrations', migrationId, 'staging'))).toBe(false);
@@ -202,7 +209,9 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
     expect(r.vmmp).toContain('SUCCESS');
     expect(r.parsed).toMatchObject({ ok: true, message: { outcome: 'SUCCESS', version: 5 } });
     const diskSize = (await manifestOf(exportDir)).find((f) => f.name === 'disk.qcow2')!.size;
-    console.log(`RSYNC re-pull: ${r.transfer!.bytesReceived} bytes received for a ${changeBytes}-byte change of a ${diskSize}-byte disk (${(r.transfer!.bytesReceived / changeBytes).toFixed(2)}× the change) in ${r.transfer!.durationMs} ms`);
+    console.log(
+      `RSYNC re-pull: ${r.transfer!.bytesReceived} bytes received for a ${changeBytes}-byte change of a ${diskSize}-byte disk (${(r.transfer!.bytesReceived / changeBytes).toFixed(2)}× the change) in ${r.transfer!.durationMs} ms`,
+    );
     expect(r.transfer!.bytesReceived).toBeLessThan(3 * changeBytes);
     expect(await sha256File(path.join(d.caches.dir(machineId), 'disk.qcow2'))).toBe(cacheSha); // --copy-dest only reads the cache
     await d.dest.finish({ migrationId: mig2, machineId, outcome: 'commit' });
@@ -218,7 +227,10 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
       const d = destinationAgent(small);
       const { migrationId, machineId, version } = await begin(d, 'RSYNC', { dataMb: 16 });
       const r = await resp(d, migrationId);
-      expect(r.parsed).toMatchObject({ ok: true, message: { kind: 'RESP', machineId, version, outcome: 'FAIL', reason: expect.stringContaining('No space left on device') } });
+      expect(r.parsed).toMatchObject({
+        ok: true,
+        message: { kind: 'RESP', machineId, version, outcome: 'FAIL', reason: expect.stringContaining('No space left on device') },
+      });
       await d.dest.settled(migrationId);
       expect(existsSync(path.join(small, 'migrations', migrationId, 'staging'))).toBe(false);
       expect(d.dest.status({ migrationId, machineId })).toMatchObject({ phase: 'failed', error: expect.stringContaining('No space left on device') });
@@ -261,14 +273,26 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
     const d = destinationAgent();
     let exportDir = '';
     const { migrationId, machineId, version } = await begin(d, 'RSYNC', { dataMb: 48, before: (m) => void (exportDir = m.dir) });
-    const served = await waitFor(() => { const p = freezeOrigin(exportDir, 'SIGSTOP'); return p.length > 0 && p; }, 'the origin serving the export');
+    const served = await waitFor(() => {
+      const p = freezeOrigin(exportDir, 'SIGSTOP');
+      return p.length > 0 && p;
+    }, 'the origin serving the export');
     // Its sshd session too (the parent of what serves the export): nothing answers the keepalives.
     const sessions = served.map((p) => Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1])).filter((pp) => pp > 1);
     for (const p of new Set(sessions)) process.kill(p, 'SIGSTOP');
     const t0 = Date.now();
     const r = await resp(d, migrationId);
     console.log(`origin silent: the pull gave up after ${Date.now() - t0} ms: ${r.vmmp}`);
-    expect(r.parsed).toMatchObject({ ok: true, message: { kind: 'RESP', machineId, version, outcome: 'FAIL', reason: expect.stringMatching(/RSYNC pull from 127\.0\.0\.1:\d+ failed: .*(not responding|Timeout|connection unexpectedly closed)/) } });
+    expect(r.parsed).toMatchObject({
+      ok: true,
+      message: {
+        kind: 'RESP',
+        machineId,
+        version,
+        outcome: 'FAIL',
+        reason: expect.stringMatching(/RSYNC pull from 127\.0\.0\.1:\d+ failed: .*(not responding|Timeout|connection unexpectedly closed)/),
+      },
+    });
     await d.dest.settled(migrationId);
     expect(existsSync(path.join(d.dataDir, 'migrations', migrationId, 'staging'))).toBe(false);
     for (const p of [...served, ...sessions]) {
@@ -310,7 +334,13 @@ describe('MigrationDestination pulling from a real origin sshd (report §7.2)', 
     const restarted = d.restart();
     restarted.recover();
     expect(existsSync(staging)).toBe(false);
-    expect(restarted.status({ migrationId, machineId })).toEqual({ migrationId, machineId, role: 'destination', phase: 'failed', error: 'the destination agent restarted mid-copy' });
+    expect(restarted.status({ migrationId, machineId })).toEqual({
+      migrationId,
+      machineId,
+      role: 'destination',
+      phase: 'failed',
+      error: 'the destination agent restarted mid-copy',
+    });
     const r = await resp(d, migrationId);
     expect(r.parsed).toMatchObject({ ok: true, message: { outcome: 'FAIL', reason: 'the destination agent restarted mid-copy' } });
     freezeOrigin(exportDir, 'SIGKILL');

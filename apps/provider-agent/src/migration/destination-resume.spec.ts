@@ -49,7 +49,14 @@ describe('a suspended machine migrates and resumes at the destination', () => {
     const version = (await origin.status(spec.id)).version;
 
     const cap = capturingReport();
-    const dest = new MigrationDestination({ dataDir: destData, driver, state: new LocalState(destData), caches: new MachineCaches(destData), report: cap.report, heartbeatMs: 200 });
+    const dest = new MigrationDestination({
+      dataDir: destData,
+      driver,
+      state: new LocalState(destData),
+      caches: new MachineCaches(destData),
+      report: cap.report,
+      heartbeatMs: 200,
+    });
     const migrationId = randomUUID();
     const { publicKey } = await dest.prepare({ migrationId, machineId: spec.id, method: 'SCP' });
     // The origin's export: hard links of the files that travel.

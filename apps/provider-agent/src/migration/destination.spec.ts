@@ -54,7 +54,10 @@ describe('MigrationDestination: the commands before the pull (report §7.2.1)', 
     await expect(dest.prepare({ migrationId: randomUUID(), machineId, method: 'SCP' })).rejects.toThrow(/is already arriving here/);
     const here = randomUUID();
     mkdirSync(path.join(dataDir, 'machines', here), { recursive: true });
-    await expect(dest.prepare({ migrationId: randomUUID(), machineId: here, method: 'SCP' })).rejects.toMatchObject({ code: 'conflict', message: `machine ${here} already lives on this host` });
+    await expect(dest.prepare({ migrationId: randomUUID(), machineId: here, method: 'SCP' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: `machine ${here} already lives on this host`,
+    });
     expect(dest.status({ migrationId: randomUUID(), machineId })).toBeNull();
   });
 
@@ -64,8 +67,13 @@ describe('MigrationDestination: the commands before the pull (report §7.2.1)', 
     const machineId = randomUUID();
     await dest.prepare({ migrationId, machineId, method: 'RSYNC' });
     const base = { migrationId, origin: { sshUser: 'root', hostKey }, files, machine };
-    await expect(dest.request({ ...base, vmmp: req(randomUUID()) })).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/^the REQ names machine/) });
-    await expect(dest.request({ ...base, vmmp: req(machineId, 'SCP') })).rejects.toThrow(`the REQ asks for SCP, migration ${migrationId} was prepared for RSYNC`);
+    await expect(dest.request({ ...base, vmmp: req(randomUUID()) })).rejects.toMatchObject({
+      code: 'refused',
+      message: expect.stringMatching(/^the REQ names machine/),
+    });
+    await expect(dest.request({ ...base, vmmp: req(machineId, 'SCP') })).rejects.toThrow(
+      `the REQ asks for SCP, migration ${migrationId} was prepared for RSYNC`,
+    );
     await expect(dest.request({ ...base, vmmp: req(machineId).replace('1.0', '1.1') })).rejects.toThrow(/VMMP version 1.1 is not supported/);
     await expect(dest.request({ ...base, vmmp: req(machineId).replace(' 1 127', ' 70000 127') })).rejects.toThrow(/origin port must be 1–65535/);
     await expect(dest.request({ ...base, files: files.slice(0, 1), vmmp: req(machineId) })).rejects.toThrow('the manifest lacks disk.qcow2');
@@ -78,7 +86,10 @@ describe('MigrationDestination: the commands before the pull (report §7.2.1)', 
     const migrationId = randomUUID();
     const machineId = randomUUID();
     await dest.prepare({ migrationId, machineId, method: 'SCP' });
-    await expect(dest.finish({ migrationId, machineId, outcome: 'commit' })).rejects.toMatchObject({ code: 'conflict', message: `cannot commit migration ${migrationId}: it is prepared here` });
+    await expect(dest.finish({ migrationId, machineId, outcome: 'commit' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: `cannot commit migration ${migrationId}: it is prepared here`,
+    });
     const done = { migrationId, machineId, role: 'destination', outcome: 'abort' };
     expect(await dest.finish({ migrationId, machineId, outcome: 'abort', reason: 'cancelled by the buyer' })).toEqual(done);
     expect(await dest.finish({ migrationId, machineId, outcome: 'abort' })).toEqual(done);
@@ -107,6 +118,8 @@ describe('MigrationDestination: the commands before the pull (report §7.2.1)', 
     expect(restarted.dest.status(pulling)).toEqual({ ...pulling, role: 'destination', phase: 'failed', error: 'the destination agent restarted mid-copy' });
     expect(restarted.dest.status(verified)).toEqual({ ...verified, role: 'destination', phase: 'verified', version: 4 });
     await new Promise((r) => setTimeout(r, 50));
-    expect(restarted.cap.reports).toEqual([{ migrationId: pulling.migrationId, vmmp: `<VMMP 1.0 RESP ${pulling.machineId} 3 FAIL the destination agent restarted mid-copy>` }]);
+    expect(restarted.cap.reports).toEqual([
+      { migrationId: pulling.migrationId, vmmp: `<VMMP 1.0 RESP ${pulling.machineId} 3 FAIL the destination agent restarted mid-copy>` },
+    ]);
   });
 });

@@ -269,7 +269,9 @@ export class MigrationDestination {
       if (run.aborting) return;
       Object.assign(job, { phase: 'verified', version, transfer });
       this.jobs.save(job);
-      this.log.log(`migration ${job.migrationId}: machine ${job.machineId} verified at version ${version} (${transfer.bytesReceived} bytes received in ${transfer.durationMs} ms${useCache ? ', from the cache' : ''}; verified in ${verifyMs} ms)`);
+      this.log.log(
+        `migration ${job.migrationId}: machine ${job.machineId} verified at version ${version} (${transfer.bytesReceived} bytes received in ${transfer.durationMs} ms${useCache ? ', from the cache' : ''}; verified in ${verifyMs} ms)`,
+      );
       void run.reporter.respond({ version, outcome: 'SUCCESS', transfer });
     } catch (e) {
       if (run.aborting) return;

@@ -6,7 +6,6 @@ import { keyComment } from './authorized-keys';
 
 const execFileP = promisify(execFile);
 
-
 /** Files of a migration's one-time key pair inside its job directory. */
 export const keyFiles = (jobDir: string) => ({ key: path.join(jobDir, 'key'), pub: path.join(jobDir, 'key.pub') });
 

@@ -10,7 +10,13 @@ describe('MigrationReporter (report §7.2.1 HEARTBEAT and RESP)', () => {
   it('sends HEARTBEATs with the progress until the RESP, then the RESP until the front-end takes it', async () => {
     const cap = capturingReport();
     let done = 0;
-    const r = new MigrationReporter({ migrationId, machineId, report: cap.report, heartbeatMs: 20, progress: () => ({ bytesDone: (done += 10), bytesTotal: 1000, bytesPerSecond: 5 }) });
+    const r = new MigrationReporter({
+      migrationId,
+      machineId,
+      report: cap.report,
+      heartbeatMs: 20,
+      progress: () => ({ bytesDone: (done += 10), bytesTotal: 1000, bytesPerSecond: 5 }),
+    });
     r.start();
     await new Promise((res) => setTimeout(res, 120));
     await r.respond({ version: 8, outcome: 'SUCCESS', transfer: { bytesReceived: 12, durationMs: 34 } });
@@ -25,12 +31,25 @@ describe('MigrationReporter (report §7.2.1 HEARTBEAT and RESP)', () => {
 
   it('resends the RESP with backoff while the front-end fails, and says when it gave up', async () => {
     const cap = capturingReport(2);
-    const r = new MigrationReporter({ migrationId, machineId, report: cap.report, backoffMs: 5, progress: () => ({ bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0 }) });
+    const r = new MigrationReporter({
+      migrationId,
+      machineId,
+      report: cap.report,
+      backoffMs: 5,
+      progress: () => ({ bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0 }),
+    });
     expect(await r.respond({ version: 3, outcome: 'FAIL', reason: 'rsync: No space left on device (28)\n<oops>' })).toBe(true);
     expect(cap.calls()).toBe(3);
     expect(cap.reports).toEqual([{ migrationId, vmmp: `<VMMP 1.0 RESP ${machineId} 3 FAIL rsync: No space left on device (28) oops>` }]);
     const never = capturingReport(100);
-    const r2 = new MigrationReporter({ migrationId, machineId, report: never.report, attempts: 3, backoffMs: 1, progress: () => ({ bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0 }) });
+    const r2 = new MigrationReporter({
+      migrationId,
+      machineId,
+      report: never.report,
+      attempts: 3,
+      backoffMs: 1,
+      progress: () => ({ bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0 }),
+    });
     expect(await r2.respond({ version: 3, outcome: 'FAIL', reason: 'x' })).toBe(false);
     expect(never.calls()).toBe(3);
   });

@@ -93,7 +93,11 @@ export class MigrationReporter {
     if (this.inFlight || this.stopped) return;
     const p = this.o.progress();
     const total = Math.max(0, Math.floor(p.bytesTotal));
-    const progress = { bytesDone: Math.min(Math.max(0, Math.floor(p.bytesDone)), total), bytesTotal: total, bytesPerSecond: Math.max(0, Math.floor(p.bytesPerSecond)) };
+    const progress = {
+      bytesDone: Math.min(Math.max(0, Math.floor(p.bytesDone)), total),
+      bytesTotal: total,
+      bytesPerSecond: Math.max(0, Math.floor(p.bytesPerSecond)),
+    };
     const vmmp = renderVmmp({ kind: 'HEARTBEAT', machineId: this.o.machineId, progress });
     this.inFlight = true;
     this.o

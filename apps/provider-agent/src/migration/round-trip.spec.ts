@@ -29,7 +29,16 @@ function agent(name: string) {
   const state = new LocalState(dataDir);
   const caches = new MachineCaches(dataDir);
   const cap = capturingReport();
-  return { dataDir, driver, state, caches, cap, sshd: undefined as unknown as TransferSshd, origin: undefined as unknown as MigrationOrigin, dest: new MigrationDestination({ dataDir, driver, state, caches, report: cap.report, heartbeatMs: 200 }) };
+  return {
+    dataDir,
+    driver,
+    state,
+    caches,
+    cap,
+    sshd: undefined as unknown as TransferSshd,
+    origin: undefined as unknown as MigrationOrigin,
+    dest: new MigrationDestination({ dataDir, driver, state, caches, report: cap.report, heartbeatMs: 200 }),
+  };
 }
 const A = agent('a');
 const B = agent('b');
@@ -38,7 +47,13 @@ beforeAll(async () => {
   for (const x of [A, B]) {
     x.sshd = new TransferSshd({ dataDir: x.dataDir, listenHost: '127.0.0.1', port: await freePort() });
     await x.sshd.start();
-    x.origin = new MigrationOrigin({ dataDir: x.dataDir, driver: x.driver, state: x.state, caches: x.caches, keys: new AuthorizedKeys(x.sshd.authorizedKeysFile) });
+    x.origin = new MigrationOrigin({
+      dataDir: x.dataDir,
+      driver: x.driver,
+      state: x.state,
+      caches: x.caches,
+      keys: new AuthorizedKeys(x.sshd.authorizedKeysFile),
+    });
   }
 });
 afterAll(async () => {
@@ -47,13 +62,25 @@ afterAll(async () => {
 });
 
 /** What the front-end does for one migration, minus the database: prepare, export, REQ, wait for the RESP, finish both. */
-async function migrate(from: typeof A, to: typeof A, machineId: string, method: VmmpMethod, machine: { mac: string; vcpus: number; memoryMb: number; diskMb: number }) {
+async function migrate(
+  from: typeof A,
+  to: typeof A,
+  machineId: string,
+  method: VmmpMethod,
+  machine: { mac: string; vcpus: number; memoryMb: number; diskMb: number },
+) {
   const migrationId = randomUUID();
   const version = (await from.driver.status(machineId)).version;
   const { publicKey } = await to.dest.prepare({ migrationId, machineId, method });
   const exported = await from.origin.export({ migrationId, machineId, version, method, publicKey });
   const e = from.sshd.endpoint();
-  await to.dest.request({ migrationId, vmmp: `<VMMP 1.0 REQ ${machineId} ${version} 127.0.0.1 ${e.sshPort} 127.0.0.1 3000 ${method}>`, origin: { sshUser: e.sshUser, hostKey: e.hostKey }, files: exported.files, machine });
+  await to.dest.request({
+    migrationId,
+    vmmp: `<VMMP 1.0 REQ ${machineId} ${version} 127.0.0.1 ${e.sshPort} 127.0.0.1 3000 ${method}>`,
+    origin: { sshUser: e.sshUser, hostKey: e.hostKey },
+    files: exported.files,
+    machine,
+  });
   await to.dest.settled(migrationId);
   const resp = to.cap.reports.find((r) => r.migrationId === migrationId && r.vmmp.includes(' RESP '))!;
   expect(parseVmmp(resp.vmmp)).toEqual({ ok: true, message: { kind: 'RESP', machineId, version: version + 1, outcome: 'SUCCESS' } });
@@ -81,7 +108,9 @@ describe('a machine migrates A → B by SCP, changes at B, and comes back B → 
     const change = 10 * MiB;
     execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -P 0x6d 4M ${change}`, path.join(B.driver.machineDir(spec.id), 'disk.qcow2')], { stdio: 'ignore' });
     const back = await migrate(B, A, spec.id, 'RSYNC', machine);
-    console.log(`A → B by SCP: ${there.bytesReceived} bytes in ${there.durationMs} ms; B → A by RSYNC after a ${change}-byte change: ${back.bytesReceived} bytes (${(back.bytesReceived / change).toFixed(2)}× the change) in ${back.durationMs} ms`);
+    console.log(
+      `A → B by SCP: ${there.bytesReceived} bytes in ${there.durationMs} ms; B → A by RSYNC after a ${change}-byte change: ${back.bytesReceived} bytes (${(back.bytesReceived / change).toFixed(2)}× the change) in ${back.durationMs} ms`,
+    );
     expect(back.bytesReceived).toBeLessThan(3 * change);
     expect(there.bytesReceived).toBeGreaterThan(32 * MiB);
     expect(await A.driver.status(spec.id)).toMatchObject({ state: 'stopped', version: 4 });

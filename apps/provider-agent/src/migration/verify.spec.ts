@@ -32,7 +32,9 @@ describe('verifyCopy (report §7.2: the copy is checked against the origin manif
     rmSync(path.join(m.dir, 'extra.sh'));
     appendFileSync(path.join(m.dir, 'machine.json'), ' ');
     await expect(verifyCopy(m.dir, manifest)).rejects.toThrow(/^machine\.json has \d+ bytes, the manifest says \d+$/);
-    await expect(verifyCopy(m.dir, [...(await manifestOf(m.dir)), { name: 'state.bin', size: 1, sha256: '0'.repeat(64) }])).rejects.toThrow('state.bin did not arrive');
+    await expect(verifyCopy(m.dir, [...(await manifestOf(m.dir)), { name: 'state.bin', size: 1, sha256: '0'.repeat(64) }])).rejects.toThrow(
+      'state.bin did not arrive',
+    );
   });
 
   it('refuses a qcow2 that qemu-img check finds corrupt even when its sha256 matches the manifest', async () => {

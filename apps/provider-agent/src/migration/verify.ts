@@ -37,7 +37,8 @@ export async function verifyCopy(dir: string, files: ManifestFile[], qemuImg = p
     if (!st.isFile()) throw new VerifyError(`${f.name} is not a regular file`);
     if (st.size !== f.size) throw new VerifyError(`${f.name} has ${st.size} bytes, the manifest says ${f.size}`);
     const sha = await sha256File(file);
-    if (sha !== f.sha256.toLowerCase()) throw new VerifyError(`${f.name} differs from the origin's (sha256 ${sha.slice(0, 12)}… instead of ${f.sha256.slice(0, 12)}…)`);
+    if (sha !== f.sha256.toLowerCase())
+      throw new VerifyError(`${f.name} differs from the origin's (sha256 ${sha.slice(0, 12)}… instead of ${f.sha256.slice(0, 12)}…)`);
   }
   if (expected.has('disk.qcow2')) await checkDisk(path.join(dir, 'disk.qcow2'), qemuImg);
 }

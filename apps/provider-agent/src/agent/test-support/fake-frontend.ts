@@ -4,7 +4,17 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom, timeout } from 'rxjs';
 import { ClientTCP } from '@nestjs/microservices';
-import { AGENT_HEADER, NonceCache, sign, verify, type AgentEvent, type AgentReply, type Heartbeat, type JoinRequest, type MigrationReport } from '@virtuoso/contracts';
+import {
+  AGENT_HEADER,
+  NonceCache,
+  sign,
+  verify,
+  type AgentEvent,
+  type AgentReply,
+  type Heartbeat,
+  type JoinRequest,
+  type MigrationReport,
+} from '@virtuoso/contracts';
 
 /**
  * The front-end's half of the agent protocol, small enough to live in a test: join with a

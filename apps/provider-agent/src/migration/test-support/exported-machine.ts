@@ -32,7 +32,16 @@ export function makeMachineDir(
   };
   if (o.suspended) {
     writeFileSync(path.join(dir, 'state.bin'), randomBytes(1 << 20));
-    config.suspended = { accel: 'tcg', machineType: 'pc', media: '/origin/data/media/abc.iso', bootFrom: 'disk', file: 'state.bin', compression: 'none', savedAt: new Date().toISOString(), bytes: 1 << 20 };
+    config.suspended = {
+      accel: 'tcg',
+      machineType: 'pc',
+      media: '/origin/data/media/abc.iso',
+      bootFrom: 'disk',
+      file: 'state.bin',
+      compression: 'none',
+      savedAt: new Date().toISOString(),
+      bytes: 1 << 20,
+    };
   }
   writeFileSync(path.join(dir, 'machine.json'), JSON.stringify(config, null, 2) + '\n');
   return { id, dir, config, machine };
@@ -45,7 +54,11 @@ export async function manifestOf(dir: string, names: ManifestFile['name'][] = ['
 }
 
 /** A `report` dependency that keeps what it was given; `failFirst` calls throw first (front-end down). */
-export function capturingReport(failFirst = 0): { reports: Omit<MigrationReport, 'agentId'>[]; report: (r: Omit<MigrationReport, 'agentId'>) => Promise<void>; calls: () => number } {
+export function capturingReport(failFirst = 0): {
+  reports: Omit<MigrationReport, 'agentId'>[];
+  report: (r: Omit<MigrationReport, 'agentId'>) => Promise<void>;
+  calls: () => number;
+} {
   const reports: Omit<MigrationReport, 'agentId'>[] = [];
   let calls = 0;
   return {
