@@ -2,19 +2,20 @@
 # Shared set-up of the README's two commands and of CI: the Debian packages a purpose needs (installed
 # when missing and running as root; otherwise named, and the command stops), then the npm packages
 # (npm ci when node_modules is missing or older than package-lock.json).
-#   tools/setup.sh start   QEMU and the guest-image tools (npm start)
-#   tools/setup.sh test    the above plus chromium, sshd, rsync and fonts (npm test, .ci/run)
+#   tools/setup.sh start   QEMU, the guest-image tools, and sshd, scp and rsync for migration (npm start)
+#   tools/setup.sh test    the above plus chromium and fonts (npm test, .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 purpose="${1:-test}"
-# What the provider agents run and what tools/guest-image builds the tiny Linux guest with.
-packages=(qemu-system-x86 qemu-utils xorriso isolinux syslinux syslinux-common mtools dosfstools e2fsprogs
-  xz-utils zstd busybox-static)
+# What the provider agents run (QEMU; sshd, scp and rsync to migrate machines between them) and what
+# tools/guest-image builds the tiny Linux guest with.
+packages=(qemu-system-x86 qemu-utils openssh-server openssh-client rsync xorriso isolinux syslinux syslinux-common
+  mtools dosfstools e2fsprogs xz-utils zstd busybox-static)
 case "$purpose" in
   start) ;;
-  # Playwright drives Debian's chromium; the transfer tests run real sshd, scp and rsync.
-  test) packages+=(chromium fonts-liberation openssh-server openssh-client rsync) ;;
+  # Playwright drives Debian's chromium.
+  test) packages+=(chromium fonts-liberation) ;;
   *) echo "usage: tools/setup.sh start|test" >&2; exit 2 ;;
 esac
 

@@ -47,7 +47,8 @@ demo="$VIRTUOSO_DATA_DIR/demo-agents.json"
 if [ -f "$demo" ]; then
   while IFS=$'\t' read -r host dir port console token frontend; do
     mkdir -p "$dir"
-    args=(--frontend "$frontend" --data "$dir" --port "$port" --console-port "$console")
+    # Each demo agent also runs its transfer sshd (port + 200: 7301, 7302), so machines migrate between them.
+    args=(--frontend "$frontend" --data "$dir" --port "$port" --console-port "$console" --ssh-port $((port + 200)))
     [ "$token" != "-" ] && args+=(--join "$token")
     echo "== starting the provider agent of $host on 127.0.0.1:$port (data in $dir)"
     node apps/provider-agent/dist/main.js "${args[@]}" > "$dir.log" 2>&1 &

@@ -40,12 +40,11 @@ describe('tools/setup.sh', () => {
     expect(out).not.toContain('apt-get');
   });
 
-  it('asks npm start only for QEMU and the guest-image tools', () => {
+  it('asks npm start for QEMU, the guest-image tools and what migration needs (sshd, rsync), not for the browser', () => {
     const { status, out } = setup('start', false, 1000);
     expect(status).toBe(1);
-    expect(out).toContain('qemu-system-x86');
+    for (const p of ['qemu-system-x86', 'openssh-server', 'rsync']) expect(out).toContain(p);
     expect(out).not.toContain('chromium');
-    expect(out).not.toContain('openssh-server');
   });
 
   it('does nothing when every package is there and node_modules matches the lock file', () => {

@@ -31,6 +31,12 @@ export interface AgentOptions {
   heartbeatMs?: number;
   /** Runs its transfer sshd (--ssh-port) on a free port: it can be a migration's origin. */
   transfer?: boolean;
+  /** More flags, given at every start (e.g. --transfer-limit-kbps). */
+  extraArgs?: string[];
+  /** Its data directory (default: a new one under /tmp), e.g. on a small tmpfs. */
+  dataDir?: string;
+  /** Runs inside this network namespace, listening on `address` and joined to the front-end at `frontendUrl` (a link the test can cut). */
+  netns?: { name: string; address: string; frontendUrl: string };
 }
 
 /**
@@ -51,6 +57,8 @@ export class AgentProcess {
     private readonly frontendUrl: string,
     private readonly heartbeatMs: number,
     readonly sshPort: number | null = null,
+    private readonly extraArgs: string[] = [],
+    private readonly netns: AgentOptions['netns'] = undefined,
   ) {}
 
   /** Makes a join token as `provider`, starts the agent with it, waits until it is ready. */
@@ -58,9 +66,18 @@ export class AgentProcess {
     const token = await provider.post('/api/agents/join-tokens').send(options.hostId ? { hostId: options.hostId } : {});
     if (token.status !== 201) throw new Error(`join token: ${token.status} ${JSON.stringify(token.body)}`);
     // Short: machine sockets live under it (107-byte unix socket path limit).
-    const dataDir = mkdtempSync('/tmp/vzapi-');
+    const dataDir = options.dataDir ?? mkdtempSync('/tmp/vzapi-');
     const [port, consolePort, sshPort] = await freePorts(3);
-    const agent = new AgentProcess(dataDir, port, consolePort, t.url, options.heartbeatMs ?? 500, options.transfer ? sshPort : null);
+    const agent = new AgentProcess(
+      dataDir,
+      port,
+      consolePort,
+      options.netns?.frontendUrl ?? t.url,
+      options.heartbeatMs ?? 500,
+      options.transfer ? sshPort : null,
+      options.extraArgs,
+      options.netns,
+    );
     agent.spawn(['--join', token.body.token as string]);
     const ready = await agent.waitFor(/ready: agent (\S+),/);
     agent.agentId = ready[1];
@@ -69,33 +86,33 @@ export class AgentProcess {
 
   private spawn(extra: string[] = []): void {
     this.out = '';
-    const child = spawn(
-      process.execPath,
-      [
-        AGENT_MAIN,
-        '--data',
-        this.dataDir,
-        '--port',
-        String(this.port),
-        '--console-port',
-        String(this.consolePort),
-        '--frontend',
-        this.frontendUrl,
-        ...(this.sshPort ? ['--ssh-port', String(this.sshPort)] : []),
-        ...extra,
-      ],
-      {
-        cwd: REPO,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: process.env.HOME ?? '/tmp',
-          NO_COLOR: '1',
-          VIRTUOSO_ACCEL: 'tcg',
-          VIRTUOSO_AGENT_HEARTBEAT_MS: String(this.heartbeatMs),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const args = [
+      AGENT_MAIN,
+      '--data',
+      this.dataDir,
+      '--port',
+      String(this.port),
+      '--console-port',
+      String(this.consolePort),
+      '--frontend',
+      this.frontendUrl,
+      ...(this.sshPort ? ['--ssh-port', String(this.sshPort)] : []),
+      ...(this.netns ? ['--listen', this.netns.address] : []),
+      ...this.extraArgs,
+      ...extra,
+    ];
+    // nsenter execs the agent inside the namespace: the child is the agent itself (signals reach it).
+    const child = spawn(this.netns ? 'nsenter' : process.execPath, this.netns ? [`--net=/var/run/netns/${this.netns.name}`, process.execPath, ...args] : args, {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/tmp',
+        NO_COLOR: '1',
+        VIRTUOSO_ACCEL: 'tcg',
+        VIRTUOSO_AGENT_HEARTBEAT_MS: String(this.heartbeatMs),
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const add = (data: Buffer) => {
       this.out += data.toString('utf8').replace(ANSI, '');
       if (process.env.AGENT_LOG) process.stderr.write(data);

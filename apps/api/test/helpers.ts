@@ -34,7 +34,7 @@ export const uniqueHandle = (prefix: string) => `${prefix}-${process.pid}-${++co
  * The real app on a real SQLite file in a temp directory; no daemons, a cheap bcrypt cost. With
  * `listen`, it listens on a loopback port so that real provider agents can join and heartbeat.
  */
-export async function startApp(options: CreateAppOptions & { listen?: boolean } = {}): Promise<TestApp> {
+export async function startApp(options: CreateAppOptions & { listen?: boolean; listenHost?: string } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-api-'));
   const app = await createApp({
     env: {},
@@ -48,7 +48,8 @@ export async function startApp(options: CreateAppOptions & { listen?: boolean } 
   });
   let url = '';
   if (options.listen) {
-    await app.listen(0, '127.0.0.1');
+    // listenHost '0.0.0.0': also reachable from a network namespace the test made; url stays loopback.
+    await app.listen(0, options.listenHost ?? '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   }
   const server = app.getHttpServer();
