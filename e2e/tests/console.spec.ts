@@ -1,6 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { createApiClient, type ApiClient } from '@virtuoso/api-client';
 import type { TestAgent } from '../support/agent';
+import { typeOnConsole } from '../support/console';
 import { addAgentHost, signUpApi, stopIfRunning } from '../support/market';
 
 // The issue's console flow on a real provider agent and a real QEMU guest (TCG): a provider's host
@@ -24,44 +25,6 @@ async function signUp(page: Page, user: typeof buyer) {
   await page.getByLabel('Buyer', { exact: true }).check();
   await page.getByRole('button', { name: 'Sign up' }).click();
   await expect(page.getByText(user.handle).first()).toBeVisible();
-}
-
-/** Characters that need Shift on a US keyboard, and the key that makes them. */
-const SHIFTED: Record<string, string> = {
-  '~': 'Backquote',
-  '!': 'Digit1',
-  '@': 'Digit2',
-  '#': 'Digit3',
-  $: 'Digit4',
-  '%': 'Digit5',
-  '^': 'Digit6',
-  '&': 'Digit7',
-  '*': 'Digit8',
-  '(': 'Digit9',
-  ')': 'Digit0',
-  _: 'Minus',
-  '+': 'Equal',
-  '{': 'BracketLeft',
-  '}': 'BracketRight',
-  '|': 'Backslash',
-  ':': 'Semicolon',
-  '"': 'Quote',
-  '<': 'Comma',
-  '>': 'Period',
-  '?': 'Slash',
-};
-
-/**
- * Types into the focused console like a person: noVNC sends QEMU the keys' scancodes, so a '$'
- * must be Shift+4 as on a real keyboard (page.keyboard.type alone would send a bare '4').
- */
-async function typeOnConsole(page: Page, text: string) {
-  for (const ch of text) {
-    if (SHIFTED[ch]) await page.keyboard.press(`Shift+${SHIFTED[ch]}`);
-    else if (/[A-Z]/.test(ch)) await page.keyboard.press(`Shift+Key${ch}`);
-    else await page.keyboard.press(ch === ' ' ? 'Space' : ch);
-  }
-  await page.keyboard.press('Enter');
 }
 
 /** Fraction of the console canvas's pixels that are not (near) black: the guest's text. */

@@ -1,6 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { createApiClient, type ApiClient, type Schemas } from '@virtuoso/api-client';
 import { freePort } from '../support/agent';
+import { typeOnConsole } from '../support/console';
 import { addAgentHost, signUpApi, type AgentHost } from '../support/market';
 
 // A real migration between two real provider agents, driven from the browser (report §5.1.5,
@@ -130,4 +131,79 @@ test('a stored machine migrates A → B by RSYNC from the migrate page and back 
   expect([back.phase, there.phase]).toEqual(['committed', 'committed']);
   console.log(`bytes transferred: A → B ${there.bytesTransferred}, B → A ${back.bytesTransferred} (with A's cache)`);
   expect(back.bytesTransferred!).toBeLessThan(there.bytesTransferred!);
+});
+
+test("what the buyer wrote in the guest travels: written from A's console, stopped, migrated by RSYNC from the migrate page, started at B and read back there", async ({
+  page,
+  baseURL,
+}) => {
+  test.setTimeout(420_000);
+  const base = baseURL!;
+  if (hosts.length < 2) {
+    const providerApi = await signUpApi(base, { ...provider, handle: `${provider.handle}-2`, email: `2-${provider.email}` }, 'provider');
+    hosts.push(await addAgentHost(base, providerApi, `mig-a2-${run}`, 3600, { sshPort: await freePort() }));
+    hosts.push(await addAgentHost(base, providerApi, `mig-b2-${run}`, 3600, { sshPort: await freePort() }));
+  }
+  const [a, b] = hosts.map((h) => h.host);
+  const [agentA, agentB] = hosts.map((h) => h.agent);
+  const writer = { handle: `mwriter-${run}`, email: `mwriter-${run}@example.com`, password };
+  const signedUp = await page.request.post('/api/auth/signup', { data: { ...writer, role: 'buyer' } });
+  expect(signedUp.status(), await signedUp.text()).toBe(201);
+  const cookie = (await page.context().cookies()).find((c) => c.name === 'virtuoso_session')!;
+  const buyerApi = createApiClient({ baseUrl: base, headers: { cookie: `virtuoso_session=${cookie.value}` } });
+  const { data: catalog } = await buyerApi.GET('/api/catalog');
+  const tiny = catalog!.find((entry) => entry.name === 'tiny-linux')!;
+  const name = `data-${run}`;
+  const { data: registered } = await buyerApi.POST('/api/machines', {
+    body: {
+      name,
+      configurationId: tiny.id,
+      processor: tiny.processor,
+      os: tiny.os,
+      speed: tiny.speed,
+      memory: tiny.memory,
+      disk: tiny.disk,
+      askedStoragePerMonth: '1000',
+      askedRunningPerHour: '1000',
+    },
+  });
+  const id = registered!.id;
+  const path = { params: { path: { id } } };
+  const machine = async () => (await buyerApi.GET('/api/machines/{id}', path)).data!;
+  expect((await buyerApi.POST('/api/machines/{id}/store', { ...path, body: { hostId: a.id } })).error).toBeUndefined();
+  await expect.poll(async () => (await machine()).state, { timeout: 120_000 }).toBe('stored');
+
+  /** Starts the machine, opens its console and waits for the guest's prompt. */
+  const openConsole = async (agent: (typeof hosts)[number]['agent']) => {
+    const ready = agent.serialLog(id).split('VIRTUOSO-GUEST-READY').length - 1;
+    expect((await buyerApi.POST('/api/machines/{id}/start', { ...path, body: {} })).error).toBeUndefined();
+    await page.goto(`/machines/${id}/console`);
+    await expect(page.getByTestId('console-status')).toHaveText(/Connected/, { timeout: 30_000 });
+    await expect
+      .poll(() => agent.serialLog(id).split('VIRTUOSO-GUEST-READY').length - 1, { timeout: 90_000, message: 'the guest boots (TCG)' })
+      .toBeGreaterThan(ready);
+    await page.locator('[data-testid="console-screen"] canvas').click();
+    await page.keyboard.press('Enter');
+  };
+  const stop = async () => {
+    expect((await buyerApi.POST('/api/machines/{id}/stop', { ...path, body: {} })).error).toBeUndefined();
+    await expect.poll(async () => (await machine()).state, { timeout: 60_000 }).toBe('stopped');
+  };
+
+  // At A: write a line onto the machine's disk (past the boot files, at 40 MiB), flushed.
+  await openConsole(agentA);
+  await typeOnConsole(page, 'echo TRAVELLED-$((6*7)) | dd of=/dev/vda bs=1M seek=40 conv=fsync && echo WRITTEN > /dev/ttyS0');
+  await expect.poll(() => agentA.serialLog(id), { timeout: 20_000, message: 'the write ran in the guest' }).toContain('WRITTEN');
+  await stop();
+  const before = await machine();
+
+  await migrateInBrowser(page, id, name, b.name);
+  await expect(page.getByTestId('migration-outcome')).toContainText(`The machine arrived at ${b.name} at version ${before.version + 1}`, { timeout: 180_000 });
+  expect((await machine()).host!.id).toBe(b.id);
+
+  // At B: read it back from the disk, lower-cased so that only the read can print it.
+  await openConsole(agentB);
+  await typeOnConsole(page, 'dd if=/dev/vda bs=1M skip=40 count=1 2>/dev/null | head -c 12 | tr A-Z a-z > /dev/ttyS0');
+  await expect.poll(() => agentB.serialLog(id), { timeout: 20_000, message: "the line is on B's copy of the disk" }).toContain('travelled-42');
+  await stop();
 });
