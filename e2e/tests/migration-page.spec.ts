@@ -269,7 +269,7 @@ test('migrate page (fig. 20): prices, free room, methods per host, a silent host
   expect(started!.postDataJSON()).toEqual({ hostId: virt13.id, method: 'SCP' });
   expect(started!.headers()['if-match']).toBe('"3-0"');
   expect(started!.headers()['idempotency-key']).toMatch(UUID);
-  await expect(page.getByText(`${world.machine.name} is migrating to virt13 by SCP.`)).toBeVisible();
+  await expect(page.getByText(`${world.machine.name}: migration to virt13 by SCP started.`)).toBeVisible();
   await expect(page.getByRole('progressbar', { name: 'Migration progress' })).toBeVisible();
 });
 

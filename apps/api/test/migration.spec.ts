@@ -103,6 +103,14 @@ describe.sequential('migration between two real agents', () => {
     // The destination's storage charge on arrival, at its price, credited to its host.
     const ledger = await db().getRepository(LedgerEntry).findBy({ machineId: machine.id, hostId: to.host.id });
     expect(ledger.some((entry) => entry.amount === offer.storagePrice)).toBe(true);
+    // The buyer's statement names it as the charge on arrival.
+    const statement = (await buyer.get(`/api/account/statement?kind=storage&machineId=${machine.id}`)).body as {
+      items: Array<{ description: string; amount: string }>;
+    };
+    expect(statement.items[0]).toMatchObject({
+      amount: `-${offer.storagePrice}`,
+      description: `storage of ${machine.name} on ${to.host.name}, period 1, charged on arrival from ${before.host.name} (the unused part there is not refunded)`,
+    });
     expect(await reservedSpeed(from.host.id)).toBe(0);
     expect(await reservedSpeed(to.host.id)).toBe(500);
     // The agents agree: the destination lists it at the new version, the origin no longer lists it and holds a cache.

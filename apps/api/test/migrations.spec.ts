@@ -129,6 +129,7 @@ describe.sequential('migrations API', () => {
         storageAmount: fixed.storageAmount,
         runningPrice: fixed.runningPrice,
         runningUnitAmount: fixed.runningUnitAmount,
+        arrivalChargeKey: null,
         cleanedUp: false,
         startedAt: now,
         finishedAt: null,

@@ -76,3 +76,18 @@ export async function hostNamesByIds(em: EntityManager, ids: ReadonlyArray<strin
   }
   return names;
 }
+
+/** Storage charged on arrival by a migration (report §5.1.6): the charge's ledger key → the host the machine came from. */
+export async function arrivalsByChargeKeys(em: EntityManager, keys: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const part of chunks([...new Set(keys)], 500)) {
+    const sql = new Sql(em);
+    const rows = await select<{ arrivalChargeKey: string; fromHostName: string }>(
+      em,
+      `SELECT "arrivalChargeKey", "fromHostName" FROM "migrations" WHERE "arrivalChargeKey" IN ${sql.list(part)}`,
+      sql.params,
+    );
+    for (const row of rows) found.set(row.arrivalChargeKey, row.fromHostName);
+  }
+  return found;
+}

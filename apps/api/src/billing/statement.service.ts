@@ -9,7 +9,7 @@ import { csvAmount, csvText } from '../common/csv';
 import { Database } from '../common/database.service';
 import { badRequest } from '../common/errors';
 import { Sql, select } from '../common/sql';
-import { hostNamesByIds, machinesByIds } from './account-reads';
+import { arrivalsByChargeKeys, hostNamesByIds, machinesByIds } from './account-reads';
 
 const MAX_CSV_ROWS = 1_000_000;
 
@@ -80,6 +80,10 @@ export class StatementService {
       em,
       rows.map((row) => row.hostId),
     );
+    const arrivals = await arrivalsByChargeKeys(
+      em,
+      rows.filter((row) => row.kind === 'storage').map((row) => row.key),
+    );
     return rows.map((row) => {
       const debited = row.debitAccount === account;
       const machineName = row.machineId ? (machines.get(row.machineId)?.name ?? null) : null;
@@ -93,14 +97,14 @@ export class StatementService {
         machineId: row.machineId,
         machineName,
         hostName,
-        description: describe(kind, row.key, machineName, hostName),
+        description: describe(kind, row.key, machineName, hostName, arrivals.get(row.key)),
       };
     });
   }
 }
 
 /** A statement line in words, from the movement's kind and key (libs/domain's key formats). */
-function describe(kind: string, key: string, machine: string | null, host: string | null): string {
+function describe(kind: string, key: string, machine: string | null, host: string | null, arrivedFrom?: string): string {
   const name = machine ?? 'a machine';
   const on = host ? ` on ${host}` : '';
   const parts = key.split(':');
@@ -108,6 +112,8 @@ function describe(kind: string, key: string, machine: string | null, host: strin
     case 'fee':
       return `registration fee for ${name}`;
     case 'storage':
+      // A migration charges a new period on arrival and refunds nothing of the origin's (report §5.1.6).
+      if (arrivedFrom !== undefined) return `storage of ${name}${on}, period 1, charged on arrival from ${arrivedFrom} (the unused part there is not refunded)`;
       return `storage of ${name}${on}, period ${Number(parts[3]) + 1}`;
     case 'running':
       return `running of ${name}${on}, slice ${Number(parts[2]) + 1}`;

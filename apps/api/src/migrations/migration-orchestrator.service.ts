@@ -113,6 +113,7 @@ export class MigrationOrchestrator {
       storageAmount: fixed.storageAmount,
       runningPrice: fixed.runningPrice,
       runningUnitAmount: fixed.runningUnitAmount,
+      arrivalChargeKey: null,
       cleanedUp: false,
       startedAt: now,
       finishedAt: null,
@@ -321,6 +322,8 @@ export class MigrationOrchestrator {
       });
       if (!written) throw new Error(`machine ${machine.name} changed while committing`);
       const charges = await this.billing.onArrived(em, written);
+      const arrival = charges.find((c) => c.kind === 'storage');
+      if (arrival) await em.update(Migration, { id }, { arrivalChargeKey: arrival.key });
       const charged = charges.map((c) => `${c.amount}`).join(', ');
       await this.records.log(em, id, [
         `front-end: committed — ${note}; ${machine.name} is ${m.previousState} v${toVersion} on ${m.toHostName} at its prices (storage ${fixed.storagePrice} per ${fixed.storageAmount} days${charged ? `, charged ${charged} on arrival` : ''}); ${m.fromHostName}'s resources released`,

@@ -98,6 +98,10 @@ export class Migration {
   @IntColumn()
   runningUnitAmount: number;
 
+  /** The ledger key of the storage charged on arrival (report §5.1.6), once committed: the statement names it as such. */
+  @TextColumn(120, { nullable: true })
+  arrivalChargeKey: string | null;
+
   /** Both agents acknowledged migration.finish (key removed, copies settled). */
   @BoolColumn({ default: false })
   cleanedUp: boolean;

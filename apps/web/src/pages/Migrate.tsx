@@ -40,7 +40,9 @@ export function MigratePage() {
       queryClient.removeQueries({ queryKey: keys.migrationOffers(id) });
       queryClient.invalidateQueries({ queryKey: keys.machine(id) });
       queryClient.invalidateQueries({ queryKey: keys.machines });
-      navigate(`/machines/${id}`, { state: { notice: `${machine.data?.name ?? 'The machine'} is migrating to ${started.toHostName} by ${started.method}.` } });
+      navigate(`/machines/${id}`, {
+        state: { notice: `${machine.data?.name ?? 'The machine'}: migration to ${started.toHostName} by ${started.method} started.` },
+      });
     },
     onError: () => {
       // The machine or the hosts may have changed meanwhile (412, 409): show them as they are now.
@@ -75,7 +77,7 @@ export function MigratePage() {
         </p>
       ) : (
         <>
-          <h2 className="form-section">can be moved to these hosts</h2>
+          <h2 className="form-section">Hosts it can move to</h2>
           {offers.error ? (
             <ErrorBanner error={offers.error} />
           ) : offers.isPending ? (
