@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -124,5 +124,112 @@ describe('a front-end SIGKILLed mid-migration', () => {
     const start = await buyer.post(`/api/machines/${machine.id}/start`);
     expect(start.status, JSON.stringify(start.body)).toBe(200);
     expect((await buyer.post(`/api/machines/${machine.id}/stop`).send({ force: true })).status).toBe(200);
+  });
+});
+
+/**
+ * The other outcome of the same crash: the API SIGKILLed in the middle of the copy. The
+ * destination carries on, verifies its copy at version + 1 and cannot deliver its RESP; the API
+ * started again settles the migration from the agents' status at boot — committed, once — and the
+ * machine is on B at version + 1, B's copy the machine, A's a cache.
+ */
+describe('a front-end SIGKILLed mid-copy', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'virtuoso-mcrash2-'));
+  const dbPath = join(dir, 'virtuoso.sqlite');
+  let api: ChildProcess | null = null;
+  const agents: AgentProcess[] = [];
+  afterAll(async () => {
+    if (api && api.exitCode === null) api.kill('SIGKILL');
+    await Promise.all(agents.map((agent) => agent.cleanup()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('commits at restart when the destination verified its copy meanwhile, once', { timeout: 180_000 }, async () => {
+    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api'], { cwd: REPO, stdio: 'inherit' });
+    const [port] = await freePorts(1);
+    const url = `http://127.0.0.1:${port}`;
+    const startApi = async () => {
+      const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
+        cwd: REPO,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          VIRTUOSO_PORT: String(port),
+          VIRTUOSO_DATA_DIR: dir,
+          VIRTUOSO_SEED_DEMO: 'false',
+          VIRTUOSO_BCRYPT_COST: '4',
+          VIRTUOSO_MARKET_INTERVAL_SECONDS: '3600',
+        },
+        stdio: ['ignore', 'ignore', 'ignore'],
+      });
+      api = child;
+      await eventually(async () => (await request(url).get('/api/health')).status === 200, 'the API to listen');
+    };
+    await startApi();
+    const signUp = async (role: 'buyer' | 'provider') => {
+      const agent = request.agent(url);
+      const handle = `${role}-${process.pid}-copy`;
+      const response = await agent.post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'correct horse', role });
+      expect(response.status, JSON.stringify(response.body)).toBe(201);
+      return agent;
+    };
+    const provider = await signUp('provider');
+    const buyer = await signUp('buyer');
+    // Each destination copies at most 4 MiB/s: the 16 MB written below take about 4 s.
+    const options = { transfer: true, heartbeatMs: 300, extraArgs: ['--transfer-limit-kbps', '4096'] };
+    const [a, b] = await Promise.all([AgentProcess.join({ url } as TestApp, provider, options), AgentProcess.join({ url } as TestApp, provider, options)]);
+    agents.push(a, b);
+    const hostA = await addAgentHost(provider, a.agentId, { name: 'copyA' });
+    const hostB = await addAgentHost(provider, b.agentId, { name: 'copyB' });
+    await eventually(
+      async () => (await query<{ n: number }>(dbPath, 'SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n === 2,
+      'both agents reporting their transfer sshd',
+    );
+    const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'copy-traveller', speed: 500, memory: 64, disk: 64 }))).body;
+    expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: hostA.id })).status).toBe(200);
+    const writes = Array.from({ length: 16 }, (_, i) => ['-c', `write -P ${i + 1} ${i}M 1M`]).flat();
+    execFileSync('qemu-io', ['-f', 'qcow2', ...writes, join(a.dataDir, 'machines', machine.id, 'disk.qcow2')], { stdio: 'ignore' });
+
+    const started = await buyer.post(`/api/machines/${machine.id}/migrate`).send({ hostId: hostB.id, method: 'SCP' });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    await eventually(async () => {
+      const m = (await buyer.get(`/api/machines/${machine.id}/migration`)).body as { phase: string; bytesDone: number };
+      return m.phase === 'transferring' && m.bytesDone > 0;
+    }, 'the copy to be under way');
+    api!.kill('SIGKILL');
+    await new Promise((done) => api!.once('exit', done));
+    const [left] = await query<{ phase: string }>(dbPath, 'SELECT phase FROM migrations WHERE id = ?', [started.body.id]);
+    expect(left.phase).toBe('transferring');
+    // With no front-end, the destination finishes and verifies its copy; the machine is not B's yet.
+    const job = join(b.dataDir, 'migrations', started.body.id, 'job.json');
+    await eventually(
+      async () => existsSync(job) && (JSON.parse(readFileSync(job, 'utf8')) as { phase: string }).phase === 'verified',
+      'the copy verified at B',
+      60_000,
+    );
+    expect(existsSync(join(b.dataDir, 'machines', machine.id))).toBe(false);
+
+    await startApi();
+    const settled = await eventually(
+      async () => {
+        const m = (await buyer.get(`/api/machines/${machine.id}/migration`)).body;
+        return m.phase === 'committed' && m.cleanedUp ? m : undefined;
+      },
+      'the migration committed and acknowledged after the restart',
+      60_000,
+    );
+    expect(settled.toVersion).toBe(2);
+    expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stored', version: 2, host: { id: hostB.id } });
+    const reserved = await query<{ name: string; reservedSpeed: number }>(dbPath, 'SELECT name, "reservedSpeed" FROM hosts ORDER BY name');
+    expect(reserved).toEqual([
+      { name: 'copyA', reservedSpeed: 0 },
+      { name: 'copyB', reservedSpeed: 500 },
+    ]);
+    // Committed once: one storage charge on arrival at B, besides the store's at A.
+    const charges = await query<{ hostId: string }>(dbPath, `SELECT "hostId" FROM ledger_entries WHERE kind = 'storage' AND "machineId" = ?`, [machine.id]);
+    expect(charges.map((c) => c.hostId).sort()).toEqual([hostA.id, hostB.id].sort());
+    // B holds the machine at version 2, A a cache; the agents' reports agree.
+    expect((JSON.parse(readFileSync(join(b.dataDir, 'machines', machine.id, 'machine.json'), 'utf8')) as { version: number }).version).toBe(2);
+    expect(existsSync(join(a.dataDir, 'caches', machine.id))).toBe(true);
+    expect(existsSync(join(a.dataDir, 'machines', machine.id))).toBe(false);
   });
 });
