@@ -1,4 +1,4 @@
-import { expect } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 import { createApiClient, type ApiClient, type Schemas } from '@virtuoso/api-client';
 import { startAgent, type AgentOptions, type TestAgent } from './agent';
 
@@ -92,4 +92,32 @@ export async function stopIfRunning(buyerApi: ApiClient | null, machineId: strin
   } catch {
     // the agent's QEMU processes are killed when it is stopped anyway
   }
+}
+
+/** A session-cookie client for the user signed in in `page`'s browser (API calls beside the pages it drives). */
+export async function browserApi(page: Page, baseURL: string): Promise<ApiClient> {
+  const cookie = (await page.context().cookies()).find((c) => c.name === 'virtuoso_session');
+  expect(cookie, 'a signed-in browser').toBeTruthy();
+  return createApiClient({ baseUrl: baseURL, headers: { cookie: `virtuoso_session=${cookie!.value}` } });
+}
+
+/** Registers the catalog's preconfigured tiny-linux as `name`, asking prices any test host meets. */
+export async function registerTinyLinux(buyerApi: ApiClient, name: string): Promise<Schemas['MachineDto']> {
+  const { data: catalog } = await buyerApi.GET('/api/catalog');
+  const tiny = catalog!.find((entry) => entry.name === 'tiny-linux')!;
+  const { data, error } = await buyerApi.POST('/api/machines', {
+    body: {
+      name,
+      configurationId: tiny.id,
+      processor: tiny.processor,
+      os: tiny.os,
+      speed: tiny.speed,
+      memory: tiny.memory,
+      disk: tiny.disk,
+      askedStoragePerMonth: '1000',
+      askedRunningPerHour: '1000',
+    },
+  });
+  expect(error, JSON.stringify(error)).toBeUndefined();
+  return data!;
 }

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
-import { createApiClient, type ApiClient } from '@virtuoso/api-client';
+import type { ApiClient } from '@virtuoso/api-client';
 import type { TestAgent } from '../support/agent';
-import { addAgentHost, signUpApi, stopIfRunning } from '../support/market';
+import { addAgentHost, browserApi, registerTinyLinux, signUpApi, stopIfRunning } from '../support/market';
 
 // A buyer's machine on a real provider agent, driven from My computers: a double click on Start
 // starts it once, charges one slice and leaves no stale "Cannot start" error once it runs; the
@@ -44,28 +44,13 @@ test('machine actions on a real agent: one start per double click, no stale erro
 
   // The buyer registers tiny-linux and stores it on that host (API, with the browser's cookie).
   await signUpInBrowser(page, buyer, 'buyer');
-  const cookie = (await page.context().cookies()).find((c) => c.name === 'virtuoso_session')!;
-  buyerApi = createApiClient({ baseUrl: base, headers: { cookie: `virtuoso_session=${cookie.value}` } });
-  const { data: catalog } = await buyerApi.GET('/api/catalog');
-  const tiny = catalog!.find((entry) => entry.name === 'tiny-linux')!;
+  buyerApi = await browserApi(page, base);
   const name = `actions-${run}`;
-  const { data: registered } = await buyerApi.POST('/api/machines', {
-    body: {
-      name,
-      configurationId: tiny.id,
-      processor: tiny.processor,
-      os: tiny.os,
-      speed: tiny.speed,
-      memory: tiny.memory,
-      disk: tiny.disk,
-      askedStoragePerMonth: '1000',
-      askedRunningPerHour: '1000',
-    },
-  });
-  machineId = registered!.id;
+  const registered = await registerTinyLinux(buyerApi, name);
+  machineId = registered.id;
   const { error: storeError } = await buyerApi.POST('/api/machines/{id}/store', {
     params: { path: { id: machineId } },
-    headers: { 'If-Match': registered!.etag },
+    headers: { 'If-Match': registered.etag },
     body: { hostId: added.host.id },
   });
   expect(storeError, JSON.stringify(storeError)).toBeUndefined();

@@ -1,8 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
-import { createApiClient, type ApiClient, type Schemas } from '@virtuoso/api-client';
+import type { ApiClient, Schemas } from '@virtuoso/api-client';
 import { freePort } from '../support/agent';
 import { typeOnConsole } from '../support/console';
-import { addAgentHost, signUpApi, type AgentHost } from '../support/market';
+import { addAgentHost, browserApi, registerTinyLinux, signUpApi, type AgentHost } from '../support/market';
 
 // A real migration between two real provider agents, driven from the browser (report §5.1.5,
 // fig. 20 and 21): the buyer stores tiny-linux on host A, opens Migrate, picks host B and RSYNC,
@@ -58,29 +58,13 @@ test('a stored machine migrates A → B by RSYNC from the migrate page and back 
 
   const signedUp = await page.request.post('/api/auth/signup', { data: { ...buyer, role: 'buyer' } });
   expect(signedUp.status(), await signedUp.text()).toBe(201);
-  const cookie = (await page.context().cookies()).find((c) => c.name === 'virtuoso_session')!;
-  const buyerApi = createApiClient({ baseUrl: base, headers: { cookie: `virtuoso_session=${cookie.value}` } });
-  const { data: catalog } = await buyerApi.GET('/api/catalog');
-  const tiny = catalog!.find((entry) => entry.name === 'tiny-linux')!;
+  const buyerApi = await browserApi(page, base);
   const name = `mig-${run}`;
-  const { data: registered, error: registerError } = await buyerApi.POST('/api/machines', {
-    body: {
-      name,
-      configurationId: tiny.id,
-      processor: tiny.processor,
-      os: tiny.os,
-      speed: tiny.speed,
-      memory: tiny.memory,
-      disk: tiny.disk,
-      askedStoragePerMonth: '1000',
-      askedRunningPerHour: '1000',
-    },
-  });
-  expect(registerError, JSON.stringify(registerError)).toBeUndefined();
-  const machineId = registered!.id;
+  const registered = await registerTinyLinux(buyerApi, name);
+  const machineId = registered.id;
   const { error: storeError } = await buyerApi.POST('/api/machines/{id}/store', {
     params: { path: { id: machineId } },
-    headers: { 'If-Match': registered!.etag },
+    headers: { 'If-Match': registered.etag },
     body: { hostId: a.id },
   });
   expect(storeError, JSON.stringify(storeError)).toBeUndefined();
@@ -149,25 +133,10 @@ test("what the buyer wrote in the guest travels: written from A's console, stopp
   const writer = { handle: `mwriter-${run}`, email: `mwriter-${run}@example.com`, password };
   const signedUp = await page.request.post('/api/auth/signup', { data: { ...writer, role: 'buyer' } });
   expect(signedUp.status(), await signedUp.text()).toBe(201);
-  const cookie = (await page.context().cookies()).find((c) => c.name === 'virtuoso_session')!;
-  const buyerApi = createApiClient({ baseUrl: base, headers: { cookie: `virtuoso_session=${cookie.value}` } });
-  const { data: catalog } = await buyerApi.GET('/api/catalog');
-  const tiny = catalog!.find((entry) => entry.name === 'tiny-linux')!;
+  const buyerApi = await browserApi(page, base);
   const name = `data-${run}`;
-  const { data: registered } = await buyerApi.POST('/api/machines', {
-    body: {
-      name,
-      configurationId: tiny.id,
-      processor: tiny.processor,
-      os: tiny.os,
-      speed: tiny.speed,
-      memory: tiny.memory,
-      disk: tiny.disk,
-      askedStoragePerMonth: '1000',
-      askedRunningPerHour: '1000',
-    },
-  });
-  const id = registered!.id;
+  const registered = await registerTinyLinux(buyerApi, name);
+  const id = registered.id;
   const path = { params: { path: { id } } };
   const machine = async () => (await buyerApi.GET('/api/machines/{id}', path)).data!;
   expect((await buyerApi.POST('/api/machines/{id}/store', { ...path, body: { hostId: a.id } })).error).toBeUndefined();

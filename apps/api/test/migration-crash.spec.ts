@@ -17,6 +17,41 @@ function query<T>(path: string, sql: string, params: unknown[] = []): Promise<T[
   );
 }
 
+/** The built API as a child process on `dir`'s database, listening on `port`; resolves once it answers /api/health. */
+async function startApiProcess(dir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
+    cwd: REPO,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      VIRTUOSO_PORT: String(port),
+      VIRTUOSO_DATA_DIR: dir,
+      VIRTUOSO_SEED_DEMO: 'false',
+      VIRTUOSO_BCRYPT_COST: '4',
+      VIRTUOSO_MARKET_INTERVAL_SECONDS: '3600',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
+  child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
+  try {
+    await eventually(async () => (await request(`http://127.0.0.1:${port}`).get('/api/health')).status === 200, 'the API to listen');
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}; its output: ${output.slice(-500)}`);
+  }
+  return child;
+}
+
+/** A new user of the API at `url`, signed in (a cookie agent). */
+async function signUpAt(url: string, role: 'buyer' | 'provider', tag: string) {
+  const agent = request.agent(url);
+  const handle = `${role}-${process.pid}-${tag}`;
+  const response = await agent.post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'correct horse', role });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return agent;
+}
+
 /**
  * The REAL API as a child process, SIGKILLed while a migration is under way (the destination
  * agent held stopped, so the front-end is waiting on it) and started again on the same database
@@ -35,42 +70,14 @@ describe('a front-end SIGKILLed mid-migration', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const startApi = async (port: number) => {
-    const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        VIRTUOSO_PORT: String(port),
-        VIRTUOSO_DATA_DIR: dir,
-        VIRTUOSO_SEED_DEMO: 'false',
-        VIRTUOSO_BCRYPT_COST: '4',
-        VIRTUOSO_MARKET_INTERVAL_SECONDS: '3600',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
-    child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
-    api = child;
-    await eventually(async () => (await request(`http://127.0.0.1:${port}`).get('/api/health')).status === 200, `the API to listen (${output.slice(-500)})`);
-    return child;
-  };
-
   it('settles the migration at restart from what the agents say, once', { timeout: 180_000 }, async () => {
     execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api'], { cwd: REPO, stdio: 'inherit' });
     const [port] = await freePorts(1);
     const url = `http://127.0.0.1:${port}`;
-    await startApi(port);
+    api = await startApiProcess(dir, port);
     const t = { url } as TestApp;
-    const signUp = async (role: 'buyer' | 'provider') => {
-      const agent = request.agent(url);
-      const handle = `${role}-${process.pid}-crash`;
-      const response = await agent.post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'correct horse', role });
-      expect(response.status, JSON.stringify(response.body)).toBe(201);
-      return agent;
-    };
-    const provider = await signUp('provider');
-    const buyer = await signUp('buyer');
+    const provider = await signUpAt(url, 'provider', 'crash');
+    const buyer = await signUpAt(url, 'buyer', 'crash');
     const [a, b] = await Promise.all([
       AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
       AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
@@ -95,7 +102,7 @@ describe('a front-end SIGKILLed mid-migration', () => {
     const [left] = await query<{ phase: string }>(dbPath, 'SELECT phase FROM migrations WHERE id = ?', [started.body.id]);
     expect(['preparing', 'transferring']).toContain(left.phase);
 
-    await startApi(port);
+    api = await startApiProcess(dir, port);
     const settled = await eventually(
       async () => {
         const m = (await buyer.get(`/api/machines/${machine.id}/migration`)).body;
@@ -148,32 +155,9 @@ describe('a front-end SIGKILLed mid-copy', () => {
     execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api'], { cwd: REPO, stdio: 'inherit' });
     const [port] = await freePorts(1);
     const url = `http://127.0.0.1:${port}`;
-    const startApi = async () => {
-      const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
-        cwd: REPO,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          VIRTUOSO_PORT: String(port),
-          VIRTUOSO_DATA_DIR: dir,
-          VIRTUOSO_SEED_DEMO: 'false',
-          VIRTUOSO_BCRYPT_COST: '4',
-          VIRTUOSO_MARKET_INTERVAL_SECONDS: '3600',
-        },
-        stdio: ['ignore', 'ignore', 'ignore'],
-      });
-      api = child;
-      await eventually(async () => (await request(url).get('/api/health')).status === 200, 'the API to listen');
-    };
-    await startApi();
-    const signUp = async (role: 'buyer' | 'provider') => {
-      const agent = request.agent(url);
-      const handle = `${role}-${process.pid}-copy`;
-      const response = await agent.post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'correct horse', role });
-      expect(response.status, JSON.stringify(response.body)).toBe(201);
-      return agent;
-    };
-    const provider = await signUp('provider');
-    const buyer = await signUp('buyer');
+    api = await startApiProcess(dir, port);
+    const provider = await signUpAt(url, 'provider', 'copy');
+    const buyer = await signUpAt(url, 'buyer', 'copy');
     // Each destination copies at most 4 MiB/s: the 16 MB written below take about 4 s.
     const options = { transfer: true, heartbeatMs: 300, extraArgs: ['--transfer-limit-kbps', '4096'] };
     const [a, b] = await Promise.all([AgentProcess.join({ url } as TestApp, provider, options), AgentProcess.join({ url } as TestApp, provider, options)]);
@@ -208,7 +192,7 @@ describe('a front-end SIGKILLed mid-copy', () => {
     );
     expect(existsSync(join(b.dataDir, 'machines', machine.id))).toBe(false);
 
-    await startApi();
+    api = await startApiProcess(dir, port);
     const settled = await eventually(
       async () => {
         const m = (await buyer.get(`/api/machines/${machine.id}/migration`)).body;

@@ -83,13 +83,17 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   }
   const caches = new MachineCaches(config.dataDir);
   // A machine's files hashed once it comes to rest (stored, stopped, suspended, arrived), so an
-  // export need not hash them while the buyer waits (docs/ARCHITECTURE.md §7).
-  const restHashes = new RestHashes({
-    machineDir: (id) => driver.machineDir(id),
-    filesAtRest: async (id) => (await driver.migrationFiles(id).catch(() => null))?.files ?? null,
-  });
+  // export need not hash them while the buyer waits (docs/ARCHITECTURE.md §7). Only an agent that
+  // can send machines (a transfer endpoint) exports: the others never hash.
+  const restHashes = transfer
+    ? new RestHashes({
+        machineDir: (id) => driver.machineDir(id),
+        filesAtRest: async (id) => (await driver.migrationFiles(id).catch(() => null))?.files ?? null,
+      })
+    : undefined;
+  const atRest = (id: string) => restHashes?.schedule(id);
   driver.events.on('exited', (e: { id: string; reason: string }) => {
-    if (e.reason !== 'deleted') restHashes.schedule(e.id);
+    if (e.reason !== 'deleted') atRest(e.id);
   });
   const origin = new MigrationOrigin({ dataDir: config.dataDir, driver, state, caches, keys, cacheLimitBytes: config.cacheLimitBytes, restHashes });
   origin.recover();
@@ -100,7 +104,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     caches,
     report: (r) => frontend.migrationReport(r),
     transferLimitKBps: config.transferLimitKBps,
-    atRest: (id) => restHashes.schedule(id),
+    atRest,
   });
   destination.recover();
   const migrations = new MigrationService(origin, destination);
@@ -108,11 +112,11 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   const machines = new MachinesService(driver, state, cache, events, config.dataDir, accel.accel, {
     caches,
     transfer,
-    atRest: (id) => restHashes.schedule(id),
+    atRest,
   });
   machines.watchDriver();
   const { stopped } = await machines.reattachAll();
-  for (const id of stopped) restHashes.schedule(id);
+  for (const id of stopped) atRest(id);
   if (events.size) log.log(`${events.size} event(s) queued for the front-end`);
 
   const relay = new ConsoleRelay({ isRunning: (id) => machines.isRunning(id), vncSocketPath: (id) => driver.vncSocketPath(id) });
@@ -121,7 +125,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   let closing = false;
   const shutdown = async () => {
     closing = true;
-    restHashes.close();
+    restHashes?.close();
     await heartbeat?.stop();
     await app?.close().catch((e) => log.error(`closing the command port: ${(e as Error).message}`));
     await relay.close();
