@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsObject, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import type { TransferEndpoint } from './agent/migration';
+import { HostNetworkFactsDto } from './agent/network.dto';
 import type { HostFacts, JoinRequest, JoinResponse } from './agent/protocol';
 import type { SignedEnvelope } from './agent/signing';
 import { IsWholeNumber, NoControlCharacters } from './validation';
@@ -67,6 +68,13 @@ export class HostFactsDto implements HostFacts {
   @ValidateNested({ message: 'facts.transfer must be an object { sshPort, sshUser, hostKey, fingerprint }' })
   @Type(() => TransferEndpointDto)
   transfer?: TransferEndpointDto;
+
+  @ApiPropertyOptional({ description: 'Guest networking on this host: public host, forwarded port range, outbound policy.', type: () => HostNetworkFactsDto })
+  @IsOptional()
+  @IsObject({ message: 'facts.network must be an object { publicHost, portRange, portsInUse, outbound, vnet }' })
+  @ValidateNested()
+  @Type(() => HostNetworkFactsDto)
+  network?: HostNetworkFactsDto;
 }
 
 export class CreateJoinTokenDto {

@@ -13,3 +13,4 @@ export * from './notifications.dto';
 export * from './host-removal.dto';
 export * from './search.dto';
 export * from './migrations.dto';
+export * from './network.dto';

@@ -12,11 +12,14 @@ export function IsPrice(field: string) {
   );
 }
 
-export function IsWholeNumber(field: string, min: number, max: number) {
+/** A whole number in [min, max]; `{ each: true }`: every item of a list is. */
+export function IsWholeNumber(field: string, min: number, max: number, options: { each?: boolean } = {}) {
+  const each = options.each ? { each: true } : {};
+  const what = options.each ? `each of ${field}` : field;
   return applyDecorators(
-    IsInt({ message: `${field} must be a whole number` }),
-    Min(min, { message: `${field} must be at least ${min}` }),
-    Max(max, { message: `${field} must be at most ${max}` }),
+    IsInt({ message: `${what} must be a whole number`, ...each }),
+    Min(min, { message: `${what} must be at least ${min}`, ...each }),
+    Max(max, { message: `${what} must be at most ${max}`, ...each }),
   );
 }
 

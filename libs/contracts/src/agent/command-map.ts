@@ -11,6 +11,7 @@ import {
   VmCommandDto,
   VmCreateCommandDto,
   VmMediaCommandDto,
+  VmResumeCommandDto,
   VmSendKeysCommandDto,
   VmStartCommandDto,
   VmStopCommandDto,
@@ -28,6 +29,7 @@ import {
   MigrationStatusResultDto,
   MigrationVmmpDto,
 } from './migration.dto';
+import { VnetSyncCommandDto, VnetSyncResultDto } from './network.dto';
 import { AgentCommands, type AgentCommand } from './protocol';
 
 type Dto = new () => object;
@@ -48,7 +50,7 @@ export const AgentProtocol = {
   [AgentCommands.reboot]: { request: VmCommandDto, result: AgentVmStateDto },
   [AgentCommands.reset]: { request: VmCommandDto, result: AgentVmStateDto },
   [AgentCommands.suspend]: { request: VmCommandDto, result: AgentVmStateDto },
-  [AgentCommands.resume]: { request: VmCommandDto, result: AgentVmStateDto },
+  [AgentCommands.resume]: { request: VmResumeCommandDto, result: AgentVmStateDto },
   [AgentCommands.delete]: { request: VmCommandDto, result: AgentVmStateDto },
   [AgentCommands.attachMedia]: { request: VmMediaCommandDto, result: AgentVmStateDto },
   [AgentCommands.ejectMedia]: { request: VmCommandDto, result: AgentVmStateDto },
@@ -61,6 +63,7 @@ export const AgentProtocol = {
   [AgentCommands.migrationRequest]: { request: MigrationRequestCommandDto, result: MigrationRequestResultDto },
   [AgentCommands.migrationStatus]: { request: MigrationStatusCommandDto, result: MigrationStatusResultDto },
   [AgentCommands.migrationFinish]: { request: MigrationFinishCommandDto, result: MigrationFinishResultDto },
+  [AgentCommands.vnetSync]: { request: VnetSyncCommandDto, result: VnetSyncResultDto },
 } as const satisfies { [C in AgentCommand]: { request: Dto; result: Dto | readonly [Dto] } };
 
 type Shape<T> = T extends readonly [new () => infer I] ? I[] : T extends new () => infer I ? I : never;

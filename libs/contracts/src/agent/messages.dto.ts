@@ -28,9 +28,11 @@ import type {
   VmCreateCommand,
   VmMediaCommand,
   VmSendKeysCommand,
+  VmResumeCommand,
   VmStartCommand,
   VmStopCommand,
 } from './protocol';
+import { PortForwardDto, VmNetworkConfigDto } from './network.dto';
 
 /**
  * The agent protocol's messages as class-validator DTOs (protocol.ts describes them). Commands are
@@ -89,6 +91,20 @@ export class VmStartCommandDto extends VmCommandDto implements VmStartCommand {
   @IsOptional()
   @IsIn(['disk', 'cdrom'], { message: "bootFrom must be 'disk' or 'cdrom'" })
   bootFrom?: 'disk' | 'cdrom';
+
+  @IsOptional()
+  @IsObject({ message: 'network must be an object { private?, forwardPorts, sshKeys, hostname }' })
+  @ValidateNested()
+  @Type(() => VmNetworkConfigDto)
+  network?: VmNetworkConfigDto;
+}
+
+export class VmResumeCommandDto extends VmCommandDto implements VmResumeCommand {
+  @IsOptional()
+  @IsObject({ message: 'network must be an object { private?, forwardPorts, sshKeys, hostname }' })
+  @ValidateNested()
+  @Type(() => VmNetworkConfigDto)
+  network?: VmNetworkConfigDto;
 }
 
 export class VmStopCommandDto extends VmCommandDto implements VmStopCommand {
@@ -169,6 +185,13 @@ export class AgentVmStateDto implements AgentVmState {
   @IsString({ message: 'media must be a text or null' })
   @MaxLength(200, { message: 'media must be at most 200 characters' })
   media: string | null;
+
+  @IsOptional()
+  @IsArray({ message: 'forwards must be a list of { guestPort, hostPort }' })
+  @ArrayMaxSize(8, { message: 'forwards must hold at most 8 ports' })
+  @ValidateNested({ each: true })
+  @Type(() => PortForwardDto)
+  forwards?: PortForwardDto[];
 }
 
 export class AgentEventDto implements AgentEvent {

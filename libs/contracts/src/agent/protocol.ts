@@ -19,6 +19,7 @@
 
 import type { ReportedVmState } from '@virtuoso/domain';
 import type { TransferEndpoint } from './migration';
+import type { HostNetworkFacts, PortForward, VmNetworkConfig } from './network';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** A host that has not sent a heartbeat for this long is shown offline. */
@@ -54,6 +55,8 @@ export const AgentCommands = {
   migrationRequest: 'migration.request',
   migrationStatus: 'migration.status',
   migrationFinish: 'migration.finish',
+  // Guest networking (network.ts): the private segments this agent holds.
+  vnetSync: 'vnet.sync',
 } as const;
 export type AgentCommand = (typeof AgentCommands)[keyof typeof AgentCommands];
 
@@ -72,6 +75,9 @@ export interface HostFacts {
   hostname: string;
   /** The agent's transfer sshd, when it runs one (migration origin; docs/ARCHITECTURE.md §7). */
   transfer?: TransferEndpoint;
+  /** Guest networking on this host (network.ts): public host, forwarded port range, outbound
+   *  policy. Absent from agents older than guest networking. */
+  network?: HostNetworkFacts;
 }
 
 export interface JoinRequest {
@@ -97,6 +103,8 @@ export interface AgentVmState {
   state: ReportedVmState;
   version: number;
   media: string | null;
+  /** While running: its forwarded TCP ports (network.ts). Absent or empty otherwise. */
+  forwards?: PortForward[];
 }
 
 export interface AgentEvent {
@@ -151,6 +159,14 @@ export interface AgentRetireCommand {
 
 export interface VmStartCommand extends VmCommand {
   bootFrom?: 'disk' | 'cdrom';
+  /** The machine's network (network.ts). Absent: the guest gets no forwarded ports, no keys and
+   *  an unplugged private NIC (front-ends older than guest networking). */
+  network?: VmNetworkConfig;
+}
+
+/** vm.resume: the network again, since the VMM process is new (its forwarded ports may differ). */
+export interface VmResumeCommand extends VmCommand {
+  network?: VmNetworkConfig;
 }
 
 export interface VmMediaCommand extends VmCommand {

@@ -14,6 +14,8 @@ export const MACHINE_FILES = {
   serialLog: 'serial.log',
   pid: 'qemu.pid',
   qemuLog: 'qemu.log',
+  /** NoCloud seed (seed-image.ts), written afresh at each start and resume. */
+  seed: 'seed.iso',
 } as const;
 
 export type Accel = 'tcg' | 'kvm';
@@ -47,6 +49,15 @@ export function validateSpec(spec: MachineSpec): void {
   int(spec.vcpus, 1, 256, 'vcpus');
   int(spec.memoryMb, 16, 4 * 1024 * 1024, 'memoryMb');
   int(spec.diskMb, 1, 64 * 1024 * 1024, 'diskMb');
+}
+
+/** The MAC of a machine's uplink NIC (QEMU user networking): the market's MAC (which the private
+ *  NIC carries) made locally administered, so the two never clash and the uplink's is stable. */
+export function uplinkMacFor(mac: string): string {
+  const bytes = mac.toLowerCase().split(':');
+  bytes[0] = ((parseInt(bytes[0], 16) | 0x02) & 0xfe).toString(16).padStart(2, '0');
+  if (bytes.join(':') === mac.toLowerCase()) bytes[0] = ((parseInt(bytes[0], 16) ^ 0x04) & 0xfe).toString(16).padStart(2, '0');
+  return bytes.join(':');
 }
 
 /** Escape a value for QEMU's comma-separated option syntax (",": doubled). */
