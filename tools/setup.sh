@@ -2,15 +2,17 @@
 # Shared set-up of the README's two commands and of CI: the Debian packages a purpose needs (installed
 # when missing and running as root; otherwise named, and the command stops), then the npm packages
 # (npm ci when node_modules is missing or older than package-lock.json).
-#   tools/setup.sh start   QEMU, the guest-image tools, and sshd, scp and rsync for migration (npm start)
+#   tools/setup.sh start   QEMU, the guest-image tools, sshd, scp and rsync for migration and VDE for
+#                          the buyers' private networks (npm start)
 #   tools/setup.sh test    the above plus chromium and fonts (npm test, .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 purpose="${1:-test}"
-# What the provider agents run (QEMU; sshd, scp and rsync to migrate machines between them) and what
-# tools/guest-image builds the tiny Linux guest with.
-packages=(qemu-system-x86 qemu-utils openssh-server openssh-client rsync xorriso isolinux syslinux syslinux-common
+# What the provider agents run (QEMU; sshd, scp and rsync to migrate machines between them; VDE's
+# switch, plug and dpipe for the buyers' private networks; xorriso writes each guest's NoCloud seed)
+# and what tools/guest-image builds the tiny Linux guest with.
+packages=(qemu-system-x86 qemu-utils openssh-server openssh-client rsync vde2 xorriso isolinux syslinux syslinux-common
   mtools dosfstools e2fsprogs xz-utils zstd busybox-static)
 case "$purpose" in
   start) ;;

@@ -45,10 +45,16 @@ done
 # The demo provider's hosts get local agents (a join token the first time, agent.json afterwards).
 demo="$VIRTUOSO_DATA_DIR/demo-agents.json"
 if [ -f "$demo" ]; then
+  demo_index=0
   while IFS=$'\t' read -r host dir port console token frontend; do
     mkdir -p "$dir"
-    # Each demo agent also runs its transfer sshd (port + 200: 7301, 7302), so machines migrate between them.
-    args=(--frontend "$frontend" --data "$dir" --port "$port" --console-port "$console" --ssh-port $((port + 200)))
+    # Each demo agent also runs its transfer sshd (port + 200: 7301, 7302), so machines migrate between
+    # them and join their buyers' private networks, and forwards its guests' ports (ssh first) from a
+    # range of its own (20000-20099 for the first, 20100-20199 for the second).
+    first=$((20000 + 100 * demo_index))
+    demo_index=$((demo_index + 1))
+    args=(--frontend "$frontend" --data "$dir" --port "$port" --console-port "$console" --ssh-port $((port + 200))
+      --port-range "$first-$((first + 99))")
     [ "$token" != "-" ] && args+=(--join "$token")
     echo "== starting the provider agent of $host on 127.0.0.1:$port (data in $dir)"
     node apps/provider-agent/dist/main.js "${args[@]}" > "$dir.log" 2>&1 &
