@@ -8,7 +8,8 @@
 //  2. Latency: ping from alpha to beta across the segment (two hosts) ÷ ping from alpha to gamma,
 //     a third guest on alpha's own host and switch (no ssh on the path).
 // Every command runs in the guests over ssh through their forwarded ports, as a buyer would.
-// BENCH_NETWORK_MB (default 32) megabytes per transfer, BENCH_NETWORK_ROUNDS (3) rounds, medians.
+// BENCH_NETWORK_MB (default 16) megabytes per transfer (received into the guest's RAM), BENCH_NETWORK_ROUNDS
+// (5) rounds, medians.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -20,8 +21,8 @@ import { repo, signUpWithToken, startApi } from './api-server.mjs';
 export const name = 'network';
 
 const execFileP = promisify(execFile);
-const MB = Number(process.env.BENCH_NETWORK_MB ?? 32);
-const ROUNDS = Number(process.env.BENCH_NETWORK_ROUNDS ?? 3);
+const MB = Number(process.env.BENCH_NETWORK_MB ?? 16);
+const ROUNDS = Number(process.env.BENCH_NETWORK_ROUNDS ?? 5);
 const PINGS = 20;
 const LISTEN_PORT = 5001;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -189,14 +190,22 @@ export async function run() {
     await waitFor(async () => (await ssh('alpha', `ping -c 1 -W 2 ${net.beta.privateAddress}`)).includes('1 packets received'), 60_000, 'alpha to reach beta');
 
     const forwarded = net.beta.forwards.find((f) => f.guestPort === LISTEN_PORT).hostPort;
-    /** MB/s of one transfer alpha → target:port, timed inside alpha (its uptime clock). */
+    /**
+     * MB/s of one transfer alpha → target:port, timed by beta (its uptime clock) from the first byte
+     * to the last (into its RAM file system: busybox's wc and dd would be the bottleneck); beta counts
+     * what arrived, and a short count fails the run. (busybox nc ends when its stdin ends: the
+     * listener's stdin is kept open by `tail -f /dev/null`.)
+     */
     const transfer = async (target, port) => {
-      await ssh('beta', `(nc -l -p ${LISTEN_PORT} >/dev/null </dev/null 2>&1 &); sleep 0.5`);
-      const out = await ssh(
-        'alpha',
-        `s=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero bs=65536 count=${MB * 16} 2>/dev/null | nc ${target} ${port}; e=$(cut -d' ' -f1 /proc/uptime); echo "$s $e"`,
+      await ssh(
+        'beta',
+        `rm -f /tmp/rx; (tail -f /dev/null | nc -l -p ${LISTEN_PORT} 2>/dev/null | { dd bs=1 count=1 of=/dev/null 2>/dev/null; s=$(cut -d' ' -f1 /proc/uptime); cat > /tmp/rx.data; e=$(cut -d' ' -f1 /proc/uptime); n=$(stat -c %s /tmp/rx.data); rm -f /tmp/rx.data; echo "$s $e $((n + 1))" > /tmp/rx.part; mv /tmp/rx.part /tmp/rx; pkill -f 'tail -f /dev/null'; } &); sleep 0.5`,
       );
-      const [s, e] = out.trim().split('\n').at(-1).split(' ').map(Number);
+      await ssh('alpha', `dd if=/dev/zero bs=65536 count=${MB * 16} 2>/dev/null | nc ${target} ${port}`);
+      const [s, e, received] = (await waitFor(async () => (await ssh('beta', 'cat /tmp/rx 2>/dev/null')).trim() || undefined, 120_000, 'beta to count the bytes'))
+        .split(' ')
+        .map(Number);
+      if (received !== MB * 1048576) throw new Error(`beta received ${received} bytes of ${MB * 1048576} from ${target}:${port}`);
       return (MB * 1.048576) / (e - s);
     };
     const segment = [];

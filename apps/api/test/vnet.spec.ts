@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAgentAddressPolicy } from '../src/agents/agent-address';
 import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp } from './helpers';
 
@@ -136,7 +137,10 @@ describe.sequential('guest networking across two agents in two network namespace
     ip('route', 'add', `${linkA}/32`, 'via', `10.231.${s}.2`);
     ip('route', 'add', `${linkB}/32`, 'via', `10.232.${s}.2`);
 
-    t = await startApp({ listen: true, listenHost: '0.0.0.0', config: { stopTimeoutMs: 15_000 } });
+    // The agents join through their front-end links but advertise their provider-link addresses,
+    // which the operator allows (VIRTUOSO_AGENT_ADDRESSES).
+    const agentAddresses = parseAgentAddressPolicy(`10.233.${s}.0/24`, []);
+    t = await startApp({ listen: true, listenHost: '0.0.0.0', config: { stopTimeoutMs: 15_000, agentAddresses } });
     const port = new URL(t.url).port;
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
