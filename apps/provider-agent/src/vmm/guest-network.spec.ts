@@ -32,6 +32,9 @@ const guests: Guest[] = [];
 let a: Guest;
 let b: Guest;
 let closed: Guest;
+/** A plug on the switch that only listens: every frame on the segment (vde_plug's stream format). */
+let tap: ChildProcessWithoutNullStreams;
+const tapped: Buffer[] = [];
 
 /** A QEMU process whose serial console is its stdio (read as latin1 text, written as commands). */
 class Guest {
@@ -221,6 +224,10 @@ beforeAll(async () => {
   switchDir = path.join(dir, 'sw');
   switchPidFile = path.join(dir, 'sw.pid');
   execFileSync('vde_switch', ['-s', switchDir, '-p', switchPidFile, '-d']);
+  tap = spawn('vde_plug', [switchDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  tap.stdout.on('data', (d: Buffer) => tapped.push(d));
+  await new Promise((r) => setTimeout(r, 300));
+  expect(tap.exitCode).toBeNull();
 
   http = createHttpServer((req, res) => {
     httpSeen.push(req.url ?? '');
@@ -248,6 +255,10 @@ afterAll(async () => {
       g.proc.kill('SIGKILL');
       await new Promise((r) => g.proc.once('exit', r));
     }
+  }
+  if (tap && tap.exitCode === null) {
+    tap.kill('SIGKILL');
+    await new Promise((r) => tap.once('exit', r));
   }
   if (switchPidFile && existsSync(switchPidFile)) {
     const pid = Number(readFileSync(switchPidFile, 'utf8').trim());
@@ -286,6 +297,24 @@ describe('tiny-linux guest networking (raw QEMU, a vde_switch, NoCloud seed)', (
     expect(closedRoute.rc).toBe(0);
     expect(closedRoute.output).not.toContain('default via');
     expect(closed.out).not.toMatch(/VIRTUOSO-NET \S+ 10\.64\./);
+  });
+
+  it('each guest announces its private address on the segment with a gratuitous ARP', async () => {
+    await Promise.all([a, b].map((g) => g.waitFor(/VIRTUOSO-GUEST-READY/)));
+    for (const [g, address] of [
+      [a, `${SUBNET}.10`],
+      [b, `${SUBNET}.11`],
+    ] as const) {
+      const mac = Buffer.from(g.mac.replace(/:/g, ''), 'hex');
+      const ip = Buffer.from(address.split('.').map(Number));
+      // Ethernet type 0x0806, 8 bytes of ARP header, then sender MAC, sender IP, target MAC, target
+      // IP: gratuitous when the sender IP is the target IP.
+      const announce = (frames: Buffer) => {
+        const at = frames.indexOf(Buffer.concat([mac, ip]));
+        return at >= 0 && frames.subarray(at + 16, at + 20).equals(ip) && frames.subarray(at - 10, at - 8).equals(Buffer.from([0x08, 0x06]));
+      };
+      await expect.poll(() => announce(Buffer.concat(tapped)), { timeout: 20_000 }).toBe(true);
+    }
   });
 
   it('guest A pings guest B on the segment, and a TCP connection carries a line of text', async () => {
