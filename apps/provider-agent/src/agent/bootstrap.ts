@@ -25,6 +25,7 @@ import { MigrationOrigin } from '../migration/origin';
 import { RestHashes } from '../migration/rest-hashes';
 import { readTransferEndpoint, TransferSshd } from '../migration/transfer-sshd';
 import type { TransferEndpoint } from '@virtuoso/contracts';
+import { PortAllocator } from '../network/ports';
 
 export interface RunningAgent {
   config: AgentConfig;
@@ -109,11 +110,18 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   destination.recover();
   const migrations = new MigrationService(origin, destination);
 
-  const machines = new MachinesService(driver, state, cache, events, config.dataDir, accel.accel, {
-    caches,
-    transfer,
-    atRest,
-  });
+  // Guest networking (docs/ARCHITECTURE.md §11): forwarded ports from the provider's range.
+  const ports = new PortAllocator(config.network.portRange);
+  const machines = new MachinesService(
+    driver,
+    state,
+    cache,
+    events,
+    config.dataDir,
+    accel.accel,
+    { caches, transfer, atRest },
+    { config: config.network, ports },
+  );
   machines.watchDriver();
   const { stopped } = await machines.reattachAll();
   for (const id of stopped) atRest(id);
