@@ -24,7 +24,13 @@ OUTPUTS=(vmlinuz vmlinux initramfs.gz tiny-linux.qcow2 tiny-linux.iso)
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
   crc16 mbcache jbd2 crc32c_generic ext4
   button evdev
-  scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs)
+  scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs
+  failover net_failover virtio_net)
+# dropbear (Debian's dropbear-bin) and exactly the shared libraries its two programs need, each from
+# its Debian package: file name in the guest's /lib/x86_64-linux-gnu -> package. The build checks
+# with the guest's own dynamic loader that nothing else is needed.
+DROPBEAR_LIBS=(libtomcrypt.so.1:libtomcrypt1 libtommath.so.1:libtommath1 libgmp.so.10:libgmp10
+  libz.so.1:zlib1g libcrypt.so.1:libcrypt1 libc.so.6:libc6 ld-linux-x86-64.so.2:libc6)
 
 log() { printf '[guest-image] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -130,12 +136,23 @@ KVER_PKG="$(apt-cache policy "$KPKG" | awk '/Candidate:/{print $2; exit}')"
 KDEB="$(fetch_deb "$KPKG")"
 BBDEB="$(fetch_deb busybox-static)"
 BBVER="$(apt-cache policy busybox-static | awk '/Candidate:/{print $2; exit}')"
+DBDEB="$(fetch_deb dropbear-bin)"
+DBVER="$(apt-cache policy dropbear-bin | awk '/Candidate:/{print $2; exit}')"
+lib_pkgs=()
+for e in "${DROPBEAR_LIBS[@]}"; do
+  pkg="${e#*:}"
+  [[ " ${lib_pkgs[*]} " == *" $pkg "* ]] || lib_pkgs+=("$pkg")
+done
+lib_debs=()
+for pkg in "${lib_pkgs[@]}"; do lib_debs+=("$(fetch_deb "$pkg")"); done
 
 WORK="$(mktemp -d "$OUT/.build.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 log "unpacking $KPKG ($KVER_PKG) and busybox-static ($BBVER)"
 dpkg -x "$KDEB" "$WORK/k"
 dpkg -x "$BBDEB" "$WORK/bb"
+dpkg -x "$DBDEB" "$WORK/db"
+for deb in "${lib_debs[@]}"; do dpkg -x "$deb" "$WORK/libs"; done
 KREL="$(ls "$WORK/k/lib/modules" | head -n1)"
 MODDIR="$WORK/k/lib/modules/$KREL"
 cp "$WORK/k/boot/vmlinuz-$KREL" "$WORK/vmlinuz"
@@ -153,7 +170,7 @@ done
 
 # --- initramfs -------------------------------------------------------------------------------
 R="$WORK/initramfs"
-mkdir -p "$R"/{bin,dev,proc,sys,tmp,root,etc,lib/modules,mnt}
+mkdir -p "$R"/{bin,dev,proc,sys,tmp,root,etc,lib/modules,mnt,run,var/run,var/log}
 cp "$WORK/bb/bin/busybox" "$R/bin/busybox"
 for a in $("$R/bin/busybox" --list); do
   [[ "$a" == busybox ]] || ln -sf busybox "$R/bin/$a"
@@ -178,10 +195,32 @@ for m in "${MODULES[@]}"; do
 done
 printf '%s\n' "${mod_list[@]}" >"$R/etc/modules"
 
+# dropbear + its libraries where the dynamic loader finds them: /lib64/ld-linux-x86-64.so.2 is the
+# programs' ELF interpreter, and Debian's loader searches /lib/x86_64-linux-gnu by default (no
+# ld.so.cache needed).
+mkdir -p "$R/usr/sbin" "$R/usr/bin" "$R/lib/x86_64-linux-gnu" "$R/lib64" "$R/etc/dropbear"
+cp "$WORK/db/usr/sbin/dropbear" "$R/usr/sbin/dropbear"
+cp "$WORK/db/usr/bin/dropbearkey" "$R/usr/bin/dropbearkey"
+for e in "${DROPBEAR_LIBS[@]}"; do
+  name="${e%%:*}"
+  p="$(find "$WORK/libs" -name "$name" \( -type f -o -type l \) -print -quit)"
+  [[ -n "$p" ]] || die "$name not found in ${e#*:}"
+  cp -L "$p" "$R/lib/x86_64-linux-gnu/$name"
+done
+ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/lib64/ld-linux-x86-64.so.2"
+# Every library the two programs need must resolve inside the image: ask the guest's own loader.
+for b in usr/sbin/dropbear usr/bin/dropbearkey; do
+  deps="$("$R/lib64/ld-linux-x86-64.so.2" --library-path "$R/lib/x86_64-linux-gnu" --list "$R/$b")" ||
+    die "cannot list the libraries of $b"
+  if grep -q 'not found' <<<"$deps" || grep -E '=> /' <<<"$deps" | grep -vq "=> $R/"; then
+    die "$b needs a library not in the image: $deps"
+  fi
+done
+
 cat >"$R/init" <<'EOF'
 #!/bin/sh
 # Virtuoso tiny guest. PID 1 until it execs busybox init.
-export PATH=/bin
+export PATH=/bin:/usr/bin:/usr/sbin
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec 0</dev/console 1>/dev/console 2>&1
 mount -t proc proc /proc
@@ -233,6 +272,101 @@ powerwatch() {
   echo "virtuoso: no ACPI power button found" >/dev/ttyS0 2>/dev/null
 }
 powerwatch
+ip link set lo up
+# NoCloud seed (apps/provider-agent/src/vmm/qemu/seed-image.ts writes it): the first virtio disk
+# holding an ISO 9660 volume labelled cidata. Without one the guest boots as before.
+seed_disk() {
+  for b in /sys/block/vd*; do
+    [ -e "$b" ] || continue
+    d="/dev/${b##*/}"
+    # Primary volume descriptor at byte 32768: type 1, "CD001", ...; volume id at byte 40, 32 bytes.
+    [ "$(dd if="$d" bs=1 skip=32769 count=5 2>/dev/null)" = CD001 ] || continue
+    case "$(dd if="$d" bs=1 skip=32808 count=32 2>/dev/null | tr -d ' ')" in
+      cidata | CIDATA) echo "$d"; return 0 ;;
+    esac
+  done
+  return 1
+}
+# network-config v2 as seed-image.ts writes it -> one line per NIC: name mac address gateway dns...
+# ("-" for an absent address or gateway).
+nics_of() {
+  awk '
+    function flush() { if (mac != "") print name, mac, (addr == "" ? "-" : addr), (gw == "" ? "-" : gw), ns; mac = "" }
+    /^  [^ ]/ { flush(); name = $1; sub(/:$/, "", name); addr = ""; gw = ""; ns = ""; sect = ""; next }
+    /^    [^ ]/ { sect = $1; next }
+    $1 == "macaddress:" { mac = $2; gsub(/"/, "", mac); mac = tolower(mac); next }
+    sect == "addresses:" && /^      - / { if (addr == "") addr = $2; next }
+    sect == "routes:" && $1 == "via:" { gw = $2; next }
+    sect == "nameservers:" && /^        - / { ns = ns " " $2; next }
+    END { flush() }' "$1"
+}
+# user-data ssh_authorized_keys: one JSON string per line; unquoted here (\" \\ \/ \t; a line with
+# any other escape is dropped), never evaluated by the shell.
+keys_of() {
+  awk '
+    /^ssh_authorized_keys:/ { inkeys = 1; next }
+    inkeys && /^[^ ]/ { inkeys = 0 }
+    inkeys && /^  - ".*"[ \t\r]*$/ {
+      s = $0; sub(/^  - "/, "", s); sub(/"[ \t\r]*$/, "", s); out = ""; ok = 1
+      for (i = 1; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        if (c == "\\") {
+          i++; c = substr(s, i, 1)
+          if (c == "\"" || c == "\\" || c == "/") out = out c
+          else if (c == "t") out = out "\t"
+          else { ok = 0; break }
+        } else if (c == "\"") { ok = 0; break }
+        else out = out c
+      }
+      if (ok && out != "") print out
+    }' "$1"
+}
+seed_setup() {
+  dev="$(seed_disk)" || return 0
+  mkdir -p /run/cidata
+  mount -t iso9660 -o ro "$dev" /run/cidata || { echo "virtuoso: cannot mount the seed $dev" >/dev/ttyS0; return 0; }
+  hn="$(sed -n 's/^local-hostname: *//p' /run/cidata/meta-data | head -n 1)"
+  case "$hn" in
+    '' | *[!A-Za-z0-9.-]*) ;;
+    *) hostname "$hn"; echo "$hn" >/etc/hostname ;;
+  esac
+  : >/etc/resolv.conf
+  nics_of /run/cidata/network-config | while read -r name mac addr gw ns; do
+    ifc=""
+    for n in /sys/class/net/*; do
+      [ "$(cat "$n/address" 2>/dev/null)" = "$mac" ] && ifc="${n##*/}"
+    done
+    [ -n "$ifc" ] || { echo "virtuoso: no NIC with MAC $mac" >/dev/ttyS0; continue; }
+    ip link set "$ifc" up
+    case "$addr" in -) continue ;; *[!0-9./]*) continue ;; esac
+    ip addr add "$addr" dev "$ifc"
+    case "$gw" in -) ;; *[!0-9.]*) ;; *) ip route add default via "$gw" dev "$ifc" ;; esac
+    for x in $ns; do
+      case "$x" in *[!0-9a-fA-F.:]*) ;; *) echo "nameserver $x" >>/etc/resolv.conf ;; esac
+    done
+    echo "VIRTUOSO-NET $ifc ${addr%/*}" >/dev/ttyS0
+    # One gratuitous ARP so that switches learn where this address is now (after a migration too).
+    [ "$name" = private ] && arping -U -c 1 -w 1 -I "$ifc" "${addr%/*}" >/dev/null 2>&1 &
+  done
+  mkdir -p /root/.ssh
+  chmod 700 /root /root/.ssh
+  keys_of /run/cidata/user-data >/root/.ssh/authorized_keys
+  chmod 600 /root/.ssh/authorized_keys
+  umount /run/cidata
+  # ssh: a host key made at this boot, key logins only (-s), root's shell /bin/sh.
+  /usr/bin/dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
+  /usr/sbin/dropbear -s -r /etc/dropbear/dropbear_ed25519_host_key -p 22 || return 0
+  i=0
+  while [ $i -lt 500 ]; do
+    if grep -q ':0016 [0-9A-F]*:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+      echo "VIRTUOSO-SSHD-READY" >/dev/ttyS0
+      return 0
+    fi
+    i=$((i + 1)); usleep 10000
+  done
+  echo "virtuoso: dropbear is not listening" >/dev/ttyS0
+}
+seed_setup
 # In-memory counter on the serial console: proves that suspend/resume keeps memory.
 ( n=0; while true; do n=$((n + 1)); echo "tick $n" >/dev/ttyS0 2>/dev/null; sleep 1; done ) &
 echo "VIRTUOSO-GUEST-READY" >/dev/ttyS0 2>/dev/null
@@ -240,9 +374,10 @@ echo "VIRTUOSO-GUEST-READY" >/dev/tty0 2>/dev/null
 exit 0
 EOF
 cat >"$R/etc/profile" <<'EOF'
-export PATH=/bin PS1='virtuoso# '
+export PATH=/bin:/usr/bin:/usr/sbin PS1='virtuoso# '
 EOF
 echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+echo '/bin/sh' >"$R/etc/shells"
 echo 'root:x:0:' >"$R/etc/group"
 chmod 755 "$R/init" "$R/etc/rc" "$R/etc/ctrlaltdel"
 (cd "$R" && find . | sort | "$R/bin/busybox" cpio -o -H newc 2>/dev/null) | gzip -1 -n >"$WORK/initramfs.gz"
@@ -292,6 +427,7 @@ for f in "${OUTPUTS[@]}"; do mv -f "$WORK/$f" "$OUT/$f"; done
   printf '  "builtAt": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   printf '  "kernel": { "package": "%s", "version": "%s", "release": "%s" },\n' "$KPKG" "$KVER_PKG" "$KREL"
   printf '  "busybox": { "package": "busybox-static", "version": "%s" },\n' "$BBVER"
+  printf '  "dropbear": { "package": "dropbear-bin", "version": "%s" },\n' "$DBVER"
   printf '  "append": "%s",\n' "$APPEND"
   printf '  "marker": "VIRTUOSO-GUEST-READY",\n'
   printf '  "files": {\n'
