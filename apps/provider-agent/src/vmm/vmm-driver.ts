@@ -14,7 +14,6 @@ import type { ReportedVmState } from '@virtuoso/domain';
  *   serial.sock   serial console (unix socket; the driver stays connected), serial.log its log
  *   qemu.pid      pid of the running VMM process (lets a restarted agent reattach)
  *   seed.iso      NoCloud seed written at each start and resume (network, host name, ssh keys)
- *   nic0.ptp      point-to-point socket of the private NIC's plug into a switch (nic-plug.ts)
  */
 
 /** What the front-end registers. id and mac are issued by the front-end, never generated here. */

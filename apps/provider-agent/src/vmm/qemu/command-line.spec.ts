@@ -59,7 +59,7 @@ describe('buildQemuArgs', () => {
 
 describe('buildQemuArgs: the network devices', () => {
   it('puts disk, seed, private NIC and uplink NIC in this order', () => {
-    const args = buildQemuArgs({ spec, accel: 'tcg', nics: { plugged: true, outbound: 'allow', forwards: [] } });
+    const args = buildQemuArgs({ spec, accel: 'tcg', nics: { switchDir: '/d/vnet/n/sw', outbound: 'allow', forwards: [] } });
     const devices = opt(args, '-device');
     expect(devices.map((d) => /id=([\w-]+)/.exec(d)?.[1])).toEqual(['virtio-disk0', 'cdrom0', 'virtio-seed0', 'nic0', 'nic1']);
     expect(devices).toContain('virtio-blk-pci,drive=seed0,id=virtio-seed0');
@@ -67,10 +67,10 @@ describe('buildQemuArgs: the network devices', () => {
     expect(devices).toContain(`virtio-net-pci,netdev=net1,id=nic1,mac=${uplinkMacFor(spec.mac)},romfile=`);
   });
 
-  it('plugs nic0 into the plug socket pair and lets the uplink out when outbound is allowed', () => {
-    const args = buildQemuArgs({ spec, accel: 'tcg', nics: { plugged: true, outbound: 'allow', forwards: [] } });
+  it("plugs nic0 into the network's VDE switch and lets the uplink out when outbound is allowed", () => {
+    const args = buildQemuArgs({ spec, accel: 'tcg', nics: { switchDir: '/d/vnet/a,b/sw', outbound: 'allow', forwards: [] } });
     expect(opt(args, '-netdev')).toEqual([
-      'dgram,id=net0,local.type=unix,local.path=nic0.ptp+,remote.type=unix,remote.path=nic0.ptp',
+      'vde,id=net0,sock=/d/vnet/a,,b/sw',
       'user,id=net1,net=10.0.2.0/24,restrict=off',
     ]);
   });
@@ -79,7 +79,7 @@ describe('buildQemuArgs: the network devices', () => {
     const args = buildQemuArgs({
       spec,
       accel: 'tcg',
-      nics: { plugged: false, outbound: 'none', forwards: [{ guestPort: 22, hostPort: 20005 }, { guestPort: 80, hostPort: 20006 }] },
+      nics: { outbound: 'none', forwards: [{ guestPort: 22, hostPort: 20005 }, { guestPort: 80, hostPort: 20006 }] },
     });
     expect(opt(args, '-netdev')).toEqual([
       'hubport,id=net0,hubid=0',
@@ -88,7 +88,7 @@ describe('buildQemuArgs: the network devices', () => {
   });
 
   it('refuses a port that is not one', () => {
-    expect(() => buildQemuArgs({ spec, accel: 'tcg', nics: { plugged: false, outbound: 'none', forwards: [{ guestPort: 22, hostPort: 0 }] } })).toThrow(/port/);
+    expect(() => buildQemuArgs({ spec, accel: 'tcg', nics: { outbound: 'none', forwards: [{ guestPort: 22, hostPort: 0 }] } })).toThrow(/port/);
   });
 
   it('gives the uplink a stable, locally administered unicast MAC different from the private one', () => {

@@ -16,11 +16,6 @@ export const MACHINE_FILES = {
   qemuLog: 'qemu.log',
   /** NoCloud seed (seed-image.ts), written afresh at each start and resume. */
   seed: 'seed.iso',
-  /** The private NIC's point-to-point socket: the plug (nic-plug.ts) binds it, QEMU binds the
-   *  same name + '+' (libvdeplug_ptp's convention) and sends its frames to it. */
-  nicPlug: 'nic0.ptp',
-  nicPlugPid: 'nic0.pid',
-  nicPlugLog: 'nic0.log',
 } as const;
 
 /** The guest's side of QEMU user networking (slirp's defaults): the uplink NIC's static address,
@@ -30,8 +25,8 @@ export const UPLINK = { address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2
 
 /** The NICs of one run (docs/ARCHITECTURE.md §11). */
 export interface QemuNicConfig {
-  /** nic0 goes to the plug's socket (MACHINE_FILES.nicPlug); false: nic0 is isolated. */
-  plugged: boolean;
+  /** nic0 plugs into the VDE switch with this socket directory; absent: nic0 is isolated. */
+  switchDir?: string;
   outbound: 'allow' | 'none';
   forwards: PortForward[];
 }
@@ -80,12 +75,11 @@ export function uplinkMacFor(mac: string): string {
   return bytes.join(':');
 }
 
-/** nic0's backend: datagrams on a unix socket pair with the plug into the switch, or a hub of
- *  its own (isolated: frames go nowhere; the device is there all the same). */
+/** nic0's backend: a port of the network's VDE switch on this host, or a hub of its own
+ *  (isolated: frames go nowhere; the device is there all the same). */
 export function privateNetdev(nics: QemuNicConfig): string {
-  if (!nics.plugged) return 'hubport,id=net0,hubid=0';
-  const sock = MACHINE_FILES.nicPlug;
-  return `dgram,id=net0,local.type=unix,local.path=${sock}+,remote.type=unix,remote.path=${sock}`;
+  if (!nics.switchDir) return 'hubport,id=net0,hubid=0';
+  return `vde,id=net0,sock=${qemuOptValue(nics.switchDir)}`;
 }
 
 /** nic1's backend: user networking, restricted (no outbound) unless the host allows outbound;
@@ -118,7 +112,7 @@ export function buildQemuArgs(cfg: QemuLaunchConfig): string[] {
   const { spec } = cfg;
   const f = MACHINE_FILES;
   const cdFirst = cfg.bootFrom === 'cdrom';
-  const nics = cfg.nics ?? { plugged: false, outbound: 'none', forwards: [] };
+  const nics: QemuNicConfig = cfg.nics ?? { outbound: 'none', forwards: [] };
   const args: string[] = [
     '-name',
     `virtuoso-${spec.id}`,

@@ -5,16 +5,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestImage } from '../guest-image';
-import { newSpec, pidAlive, waitForSerial } from '../test-support/helpers';
+import { newSpec, waitForSerial } from '../test-support/helpers';
 import type { MachineNetwork } from '../vmm-driver';
 import { freePorts } from '../../agent/test-support/agent-process';
 import { MACHINE_FILES as F } from './command-line';
-import { nicPlugPid } from './nic-plug';
 import { QemuDriver } from './qemu-driver';
 
 /**
  * The driver's network devices with real QEMU and a real VDE switch the test starts: the private
- * NIC's plug joins the switch for the run and ends with it, the seed is written at start and
+ * NIC is a port of the switch for the run only, the seed is written at start and
  * resume, the forwarded ports listen on the host while the run lasts.
  */
 const img = guestImage();
@@ -29,6 +28,11 @@ const created: string[] = [];
 /** Ports of the switch in use: vde_switch makes one data socket `NNN.M` per plugged port. */
 function switchPorts(): number {
   return readdirSync(switchDir).filter((n) => /^\d+\.\d+$/.test(n)).length;
+}
+
+async function switchPortsBecome(n: number): Promise<number> {
+  for (let i = 0; i < 150 && switchPorts() !== n; i++) await new Promise((r) => setTimeout(r, 20));
+  return switchPorts();
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -69,7 +73,7 @@ afterAll(async () => {
 });
 
 describe('QemuDriver network devices with real QEMU and a VDE switch', () => {
-  it('plugs the private NIC into the switch for the run, forwards the ports, writes the seed; all of it ends with the run', async () => {
+  it('plugs the private NIC into the switch for the run, forwards the ports, writes the seed; the port and forwards end with the run', async () => {
     const spec = newSpec({ memoryMb: 96 });
     await driver.create(spec);
     created.push(spec.id);
@@ -78,8 +82,6 @@ describe('QemuDriver network devices with real QEMU and a VDE switch', () => {
 
     const st = await driver.start(spec.id, { directKernel: direct, network: net1 });
     expect(st.network).toEqual({ segment: 'net-a', forwards: net1.forwards });
-    const plug = nicPlugPid(dir);
-    expect(plug).toBeGreaterThan(1);
     expect(switchPorts()).toBe(1);
     for (const f of net1.forwards) expect(await accepts(f.hostPort)).toBe(true);
     // The seed: an ISO 9660 volume labelled cidata holding the run's address, host name and key.
@@ -93,23 +95,20 @@ describe('QemuDriver network devices with real QEMU and a VDE switch', () => {
 
     // Suspend: the run ends (plug gone, ports closed); resume: a new run with new ports.
     await driver.suspend(spec.id);
-    await expect.poll(() => pidAlive(plug!)).toBe(false);
+    expect(await switchPortsBecome(0)).toBe(0);
     expect((await driver.status(spec.id)).network).toBeUndefined();
     for (const f of net1.forwards) expect(await accepts(f.hostPort)).toBe(false);
     const net2 = await network('10.64.3.11');
     const resumed = await driver.resume(spec.id, { network: net2 });
     expect(resumed.state).toBe('running');
     expect(resumed.network).toEqual({ segment: 'net-a', forwards: net2.forwards });
-    expect(nicPlugPid(dir)).toBeGreaterThan(1);
+    expect(switchPorts()).toBe(1);
     expect(readFileSync(path.join(dir, F.seed), 'latin1')).toContain('10.64.3.11/24');
     for (const f of net2.forwards) expect(await accepts(f.hostPort)).toBe(true);
 
     // Stop: the plug ends and leaves the switch, the ports close, machine.json forgets the run's network.
-    const plug2 = nicPlugPid(dir)!;
     await driver.stop(spec.id, { force: true });
-    await expect.poll(() => pidAlive(plug2)).toBe(false);
-    for (let i = 0; i < 100 && switchPorts() > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(switchPorts()).toBe(0);
+    expect(await switchPortsBecome(0)).toBe(0);
     for (const f of net2.forwards) expect(await accepts(f.hostPort)).toBe(false);
     expect(JSON.parse(readFileSync(path.join(dir, F.config), 'utf8')).lastRun.network).toBeUndefined();
     expect((await driver.status(spec.id)).network).toBeUndefined();
@@ -121,7 +120,7 @@ describe('QemuDriver network devices with real QEMU and a VDE switch', () => {
     created.push(spec.id);
     const st = await driver.start(spec.id, { directKernel: direct });
     expect(st.network).toBeUndefined();
-    expect(nicPlugPid(driver.machineDir(spec.id))).toBeUndefined();
+    expect(switchPorts()).toBe(0);
     expect(existsSync(path.join(driver.machineDir(spec.id), F.seed))).toBe(true);
     await driver.stop(spec.id, { force: true });
   });

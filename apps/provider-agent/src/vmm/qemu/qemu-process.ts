@@ -7,7 +7,6 @@ import type { MachineSpec, VmmEvents } from '../vmm-driver';
 import { buildQemuArgs, MACHINE_FILES as F, type StateCompression } from './command-line';
 import type { MachineDirs, RunConfig } from './machine-dir';
 import { QmpClient, sleep } from './qmp-client';
-import { nicPlugPid, startNicPlug, stopNicPlug } from './nic-plug';
 
 /** What the driver is doing to end a run; null while nobody asked the run to end. */
 export type RunIntent = 'stop' | 'suspend' | 'delete' | null;
@@ -81,13 +80,11 @@ export class QemuProcesses {
       directKernel: run.directKernel,
       incomingState,
       nics: run.network && {
-        plugged: !!run.network.private,
+        switchDir: run.network.private?.switchDir,
         outbound: run.network.outbound,
         forwards: run.network.forwards,
       },
     });
-    // The private NIC's plug first: QEMU sends to its socket from the first frame on.
-    if (run.network?.private) await startNicPlug(dir, run.network.private.switchDir);
     const logFd = openSync(path.join(dir, F.qemuLog), 'a');
     let child: ChildProcess;
     try {
@@ -112,7 +109,6 @@ export class QemuProcesses {
     } catch (e) {
       rt.intent = 'stop';
       if (!rt.gone) safeKill(rt.pid, 'SIGKILL');
-      stopNicPlug(dir);
       await waitFor(rt.exited, 5_000);
       const log = this.opts.dirs.qemuLogTail(id);
       throw new Error(`QEMU failed to start for ${id}: ${(e as Error).message}${log ? `\n${log}` : ''}`);
@@ -136,7 +132,6 @@ export class QemuProcesses {
       // The run ended while no driver watched it (e.g. the guest powered off while the agent was
       // down): count the run as stop/suspend would, and say so.
       rmSync(pidFile, { force: true });
-      stopNicPlug(dir);
       if (pid > 0) {
         try {
           this.opts.dirs.countEndedRun(id);
@@ -148,10 +143,6 @@ export class QemuProcesses {
       return undefined;
     }
     const rt = this.newRuntime(id, dir, pid);
-    // The private NIC's plug outlives the agent too; if it died meanwhile (e.g. its switch was
-    // restarted), plug the running guest in again.
-    const priv = this.opts.dirs.read(id).lastRun?.network?.private;
-    if (priv && !nicPlugPid(dir)) await startNicPlug(dir, priv.switchDir).catch(() => undefined);
     rt.qmp = await QmpClient.connect(path.join(dir, F.qmp), { timeoutMs: 5_000, keepTrying: () => pidAlive(pid) });
     this.runtimes.set(id, rt);
     this.wireQmp(rt);
@@ -256,7 +247,6 @@ export class QemuProcesses {
     rt.qmp?.close();
     rt.serial?.destroy();
     if (rt.detached) return;
-    stopNicPlug(rt.dir);
     if (rt.intent !== 'delete') {
       try {
         rmSync(path.join(rt.dir, F.pid), { force: true });
