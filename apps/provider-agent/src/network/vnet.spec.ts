@@ -285,6 +285,62 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
     expect(await crosses(onB, onA, 'after-restart', 30_000)).toBe(true);
   });
 
+  it('guests on the two agents get their private addresses and ping each other across the uplink; ssh through the forwarded port takes the buyer key only', async () => {
+    const buyer = path.join(tmp, 'buyer');
+    const stranger = path.join(tmp, 'stranger2');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'buyer@laptop', '-f', buyer]);
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
+    const buyerKey = readFileSync(`${buyer}.pub`, 'utf8').trim();
+    const guests = [
+      { side: A, address: '10.64.0.20', hostname: 'guest-on-a' },
+      { side: B, address: '10.64.0.21', hostname: 'guest-on-b' },
+    ];
+    const started = await Promise.all(
+      guests.map(async (g) => {
+        const machineId = randomUUID();
+        await ok(g.side, AgentCommands.create, { machineId, mac: mac(), vcpus: 1, memoryMb: 128, diskMb: 64, version: 1, image: { name: 'tiny-linux', sha256: imageSha } });
+        machines.push({ side: () => g.side, id: machineId });
+        const st = await ok<AgentVmState>(g.side, AgentCommands.start, {
+          machineId,
+          version: 1,
+          network: { private: { networkId: net2, address: g.address, prefixLength: 24 }, forwardPorts: [22], sshKeys: [buyerKey], hostname: g.hostname },
+        });
+        return { ...g, machineId, sshPort: st.forwards![0]!.hostPort };
+      }),
+    );
+    const serial = (g: (typeof started)[number]) => {
+      try {
+        return readFileSync(path.join(g.side.dataDir, 'machines', g.machineId, 'serial.log'), 'latin1');
+      } catch {
+        return '';
+      }
+    };
+    for (const g of started) {
+      await until(() => serial(g).includes(`VIRTUOSO-NET`) && serial(g).includes(` ${g.address}`) && serial(g).includes('VIRTUOSO-SSHD-READY'), `${g.hostname} up`, 120_000);
+    }
+    const ssh = (key: string, port: number, command: string) =>
+      run(
+        'ssh',
+        ['-i', key, '-p', String(port), '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', command],
+        { timeout: 60_000 },
+      ).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    const [ga, gb] = started as [(typeof started)[number], (typeof started)[number]];
+    const who = await ssh(buyer, ga.sshPort, 'cat /etc/hostname');
+    expect(who).toMatchObject({ code: 0 });
+    expect(who.stdout.trim()).toBe('guest-on-a');
+    const ping = await ssh(buyer, ga.sshPort, `ping -c 3 -W 5 ${gb.address}`);
+    expect(ping.stdout).toMatch(/3 packets transmitted, 3 packets received/);
+    const back = await ssh(buyer, gb.sshPort, `ping -c 2 -W 5 ${ga.address}`);
+    expect(back.stdout).toMatch(/2 packets transmitted, 2 packets received/);
+    const refused = await ssh(stranger, ga.sshPort, 'cat /etc/hostname');
+    expect(refused.code).toBe(255);
+    expect(refused.stderr).toContain('Permission denied (publickey)');
+    for (const g of started) await ok(g.side, AgentCommands.stop, { machineId: g.machineId, version: 1, force: true });
+  });
+
   describe('forwarded ports', () => {
     async function newMachine(side: Side): Promise<string> {
       const machineId = randomUUID();
