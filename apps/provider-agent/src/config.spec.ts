@@ -150,8 +150,12 @@ describe('agent configuration', () => {
     });
     for (const range of ['30009-30000', '80-90', '20000-70000', '20000', 'a-b'])
       expect(problems([...base, '--port-range', range]).join()).toMatch(/VIRTUOSO_AGENT_PORT_RANGE \(--port-range\): must be FIRST-LAST/);
-    expect(problems([...base, '--port-range', '7000-7010']).join()).toMatch(/VIRTUOSO_AGENT_PORT_RANGE \(--port-range\): 7000-7010 holds the agent's own port\(s\) 7001, 7002/);
-    expect(problems(['--data', dir, '--port', '20001', '--frontend', 'http://a', '--join', 't']).join()).toMatch(/the default 20000-20999 holds the agent's own port\(s\) 20001/);
+    expect(problems([...base, '--port-range', '7000-7010']).join()).toMatch(
+      /VIRTUOSO_AGENT_PORT_RANGE \(--port-range\): 7000-7010 holds the agent's own port\(s\) 7001, 7002/,
+    );
+    expect(problems(['--data', dir, '--port', '20001', '--frontend', 'http://a', '--join', 't']).join()).toMatch(
+      /the default 20000-20999 holds the agent's own port\(s\) 20001/,
+    );
     expect(problems([...base, '--outbound', 'some']).join()).toMatch(/VIRTUOSO_AGENT_OUTBOUND \(--outbound\): must be allow or none/);
     expect(problems([...base, '--public-host', '0.0.0.0']).join()).toMatch(/VIRTUOSO_AGENT_PUBLIC_HOST \(--public-host\): buyers cannot connect/);
     expect(problems([...base, '--public-host', 'a b']).join()).toMatch(/VIRTUOSO_AGENT_PUBLIC_HOST \(--public-host\): not a host name/);

@@ -313,13 +313,18 @@ function parseNetwork(v: Record<string, string | undefined>, bad: (n: string, m:
     }
   } else {
     const inside = agentPorts.filter((p) => p >= portRange.first && p <= portRange.last);
-    if (inside.length) bad('VIRTUOSO_AGENT_PORT_RANGE', `the default ${portRange.first}-${portRange.last} holds the agent's own port(s) ${inside.join(', ')}: set a range without them`);
+    if (inside.length)
+      bad(
+        'VIRTUOSO_AGENT_PORT_RANGE',
+        `the default ${portRange.first}-${portRange.last} holds the agent's own port(s) ${inside.join(', ')}: set a range without them`,
+      );
   }
   const outbound = (v['VIRTUOSO_AGENT_OUTBOUND'] ?? 'allow').toLowerCase();
   if (outbound !== 'allow' && outbound !== 'none') bad('VIRTUOSO_AGENT_OUTBOUND', `must be allow or none (got ${JSON.stringify(outbound)})`);
   const publicHost = v['VIRTUOSO_AGENT_PUBLIC_HOST'] ?? advertiseHost;
   if (!/^[A-Za-z0-9.:-]{1,255}$/.test(publicHost)) bad('VIRTUOSO_AGENT_PUBLIC_HOST', `not a host name or address: ${JSON.stringify(publicHost)}`);
-  else if (publicHost === '0.0.0.0' || publicHost === '::') bad('VIRTUOSO_AGENT_PUBLIC_HOST', `buyers cannot connect to ${publicHost}: set the address they should use`);
+  else if (publicHost === '0.0.0.0' || publicHost === '::')
+    bad('VIRTUOSO_AGENT_PUBLIC_HOST', `buyers cannot connect to ${publicHost}: set the address they should use`);
   return { portRange, outbound: outbound as NetworkConfig['outbound'], publicHost };
 }
 

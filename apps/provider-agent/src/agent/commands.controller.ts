@@ -178,7 +178,10 @@ export class CommandsController {
   async vnetSync(@SignedBody(AgentCommands.vnetSync) cmd: AgentRequest<typeof AgentCommands.vnetSync>): Promise<AgentResult<typeof AgentCommands.vnetSync>> {
     if (!this.vnet.available()) {
       if (!cmd.networks.length) return { networks: [] };
-      throw new CommandError('failed', 'this host cannot carry private networks (the vde2 package is not installed or the agent has no transfer sshd: --ssh-port)');
+      throw new CommandError(
+        'failed',
+        'this host cannot carry private networks (the vde2 package is not installed or the agent has no transfer sshd: --ssh-port)',
+      );
     }
     try {
       return await this.vnet.sync(cmd);

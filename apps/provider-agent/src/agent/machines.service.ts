@@ -69,7 +69,10 @@ export class MachinesService {
     private readonly migration: MachinesMigrationDeps = {},
     network?: MachinesNetworkDeps,
   ) {
-    this.network = network ?? { config: { portRange: { first: 20000, last: 20999 }, outbound: 'none', publicHost: 'localhost' }, ports: new PortAllocator({ first: 20000, last: 20999 }) };
+    this.network = network ?? {
+      config: { portRange: { first: 20000, last: 20999 }, outbound: 'none', publicHost: 'localhost' },
+      ports: new PortAllocator({ first: 20000, last: 20999 }),
+    };
   }
 
   private readonly network: MachinesNetworkDeps;
@@ -345,7 +348,11 @@ export class MachinesService {
    * ports, the network's local switch up, then the run. The ports are freed if the run does not
    * start (and, once it runs, when it ends: watchDriver).
    */
-  private async withNetwork(id: string, config: VmNetworkConfig | undefined, run: (n: MachineNetwork | undefined) => Promise<MachineStatus>): Promise<MachineStatus> {
+  private async withNetwork(
+    id: string,
+    config: VmNetworkConfig | undefined,
+    run: (n: MachineNetwork | undefined) => Promise<MachineStatus>,
+  ): Promise<MachineStatus> {
     if (!config) return run(undefined);
     // A machine already running keeps its ports (the driver refuses the command).
     if (reportedRunning((await this.driver.status(id)).state)) return run(undefined);

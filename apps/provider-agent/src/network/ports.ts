@@ -89,7 +89,14 @@ export class PortAllocator {
     try {
       for (let i = 0; i < guestPorts.length; i++) {
         for (;;) {
-          const [port] = choosePorts(1, this.range, this.takenBy(machineId, ports), [preferred[i]!].filter((p) => p !== undefined), refused) ?? [];
+          const [port] =
+            choosePorts(
+              1,
+              this.range,
+              this.takenBy(machineId, ports),
+              [preferred[i]!].filter((p) => p !== undefined),
+              refused,
+            ) ?? [];
           if (port === undefined) throw new PortsExhaustedError(this.range, guestPorts.length);
           ports.push(port); // held from now on
           if (await this.bindable(port)) break;
@@ -106,7 +113,11 @@ export class PortAllocator {
 
   /** A run found again after an agent restart keeps its ports. */
   adopt(machineId: string, forwards: readonly PortForward[]): void {
-    if (forwards.length) this.held.set(machineId, forwards.map((f) => f.hostPort));
+    if (forwards.length)
+      this.held.set(
+        machineId,
+        forwards.map((f) => f.hostPort),
+      );
   }
 
   /** The run ended (or never started): its ports are free. */

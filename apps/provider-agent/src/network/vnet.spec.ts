@@ -181,7 +181,9 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
   it("a spoke's uplink stays 'connecting' until the hub admits its key, then comes 'up' and frames cross both ways", async () => {
     const spoke: VnetDesired = { networkId: net1, uplink: uplinkTo(A), admit: [] };
     const first = await ok<VnetSyncResult>(B, AgentCommands.vnetSync, { networks: [spoke] });
-    expect(first.networks).toEqual([{ networkId: net1, switchUp: true, uplinkPublicKey: expect.stringMatching(/^ssh-ed25519 \S+$/), uplink: 'connecting', machines: 0 }]);
+    expect(first.networks).toEqual([
+      { networkId: net1, switchUp: true, uplinkPublicKey: expect.stringMatching(/^ssh-ed25519 \S+$/), uplink: 'connecting', machines: 0 },
+    ]);
     spokeKey = first.networks[0]!.uplinkPublicKey!;
     // The key pair is made once: the same key on every sync.
     expect((await ok<VnetSyncResult>(B, AgentCommands.vnetSync, { networks: [spoke] })).networks[0]!.uplinkPublicKey).toBe(spokeKey);
@@ -194,7 +196,9 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
       networks: [{ networkId: net1, admit: [{ publicKey: spokeKey, label: `agent:${B.fe.agentId}` }] }],
     });
     expect(hub.networks).toEqual([{ networkId: net1, switchUp: true, uplink: 'none', machines: 0 }]);
-    const lines = readFileSync(path.join(A.dataDir, 'ssh', 'authorized_keys'), 'utf8').trim().split('\n');
+    const lines = readFileSync(path.join(A.dataDir, 'ssh', 'authorized_keys'), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines).toEqual([`restrict,command="vde_plug vde://${vnetPaths(A.dataDir, net1).switchDir}" ${spokeKey} vnet:${net1}:agent:${B.fe.agentId}`]);
 
     await until(async () => (await ok<VnetSyncResult>(B, AgentCommands.vnetSync, { networks: [spoke] })).networks[0]!.uplink === 'up', "B's uplink up");
@@ -210,9 +214,26 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
     const t = transferOf(A);
     const kh = path.join(tmp, 'kh');
     writeFileSync(kh, `[127.0.0.1]:${t.sshPort} ${t.hostKey}\n`);
-    const r = await run('ssh', ['-i', key, '-p', String(t.sshPort), '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${kh}`, '-o', 'BatchMode=yes', `${t.sshUser}@127.0.0.1`, 'vnet'], {
-      timeout: 15_000,
-    }).then(
+    const r = await run(
+      'ssh',
+      [
+        '-i',
+        key,
+        '-p',
+        String(t.sshPort),
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        `UserKnownHostsFile=${kh}`,
+        '-o',
+        'BatchMode=yes',
+        `${t.sshUser}@127.0.0.1`,
+        'vnet',
+      ],
+      {
+        timeout: 15_000,
+      },
+    ).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );
@@ -240,12 +261,14 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
     expect(switchPid(p2)).not.toBe(switchPid(p1));
     await until(
       async () =>
-        (await ok<VnetSyncResult>(B, AgentCommands.vnetSync, {
-          networks: [
-            { networkId: net1, uplink: uplinkTo(A), admit: [] },
-            { networkId: net2, uplink: uplinkTo(A), admit: [] },
-          ],
-        })).networks.every((n) => n.uplink === 'up'),
+        (
+          await ok<VnetSyncResult>(B, AgentCommands.vnetSync, {
+            networks: [
+              { networkId: net1, uplink: uplinkTo(A), admit: [] },
+              { networkId: net2, uplink: uplinkTo(A), admit: [] },
+            ],
+          })
+        ).networks.every((n) => n.uplink === 'up'),
       "both of B's uplinks up",
     );
     const onA1 = probe(A, net1);
@@ -298,7 +321,15 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
     const started = await Promise.all(
       guests.map(async (g) => {
         const machineId = randomUUID();
-        await ok(g.side, AgentCommands.create, { machineId, mac: mac(), vcpus: 1, memoryMb: 128, diskMb: 64, version: 1, image: { name: 'tiny-linux', sha256: imageSha } });
+        await ok(g.side, AgentCommands.create, {
+          machineId,
+          mac: mac(),
+          vcpus: 1,
+          memoryMb: 128,
+          diskMb: 64,
+          version: 1,
+          image: { name: 'tiny-linux', sha256: imageSha },
+        });
         machines.push({ side: () => g.side, id: machineId });
         const st = await ok<AgentVmState>(g.side, AgentCommands.start, {
           machineId,
@@ -316,12 +347,33 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
       }
     };
     for (const g of started) {
-      await until(() => serial(g).includes(`VIRTUOSO-NET`) && serial(g).includes(` ${g.address}`) && serial(g).includes('VIRTUOSO-SSHD-READY'), `${g.hostname} up`, 120_000);
+      await until(
+        () => serial(g).includes(`VIRTUOSO-NET`) && serial(g).includes(` ${g.address}`) && serial(g).includes('VIRTUOSO-SSHD-READY'),
+        `${g.hostname} up`,
+        120_000,
+      );
     }
     const ssh = (key: string, port: number, command: string) =>
       run(
         'ssh',
-        ['-i', key, '-p', String(port), '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', command],
+        [
+          '-i',
+          key,
+          '-p',
+          String(port),
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'LogLevel=ERROR',
+          'root@127.0.0.1',
+          command,
+        ],
         { timeout: 60_000 },
       ).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
@@ -344,7 +396,15 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
   describe('forwarded ports', () => {
     async function newMachine(side: Side): Promise<string> {
       const machineId = randomUUID();
-      await ok(side, AgentCommands.create, { machineId, mac: mac(), vcpus: 1, memoryMb: 96, diskMb: 64, version: 1, image: { name: 'tiny-linux', sha256: imageSha } });
+      await ok(side, AgentCommands.create, {
+        machineId,
+        mac: mac(),
+        vcpus: 1,
+        memoryMb: 96,
+        diskMb: 64,
+        version: 1,
+        image: { name: 'tiny-linux', sha256: imageSha },
+      });
       machines.push({ side: () => side, id: machineId });
       return machineId;
     }
@@ -361,9 +421,17 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
     it('two machines never get the same host port; the reply, vm.list and heartbeats carry them while running', async () => {
       m1 = await newMachine(A);
       m2 = await newMachine(A);
-      const s1 = await ok<AgentVmState>(A, AgentCommands.start, { machineId: m1, version: 1, network: network(net2, '10.64.0.10', [A.range.first + 5, A.range.first + 6]) });
+      const s1 = await ok<AgentVmState>(A, AgentCommands.start, {
+        machineId: m1,
+        version: 1,
+        network: network(net2, '10.64.0.10', [A.range.first + 5, A.range.first + 6]),
+      });
       // m2 prefers m1's ports: it gets others.
-      const s2 = await ok<AgentVmState>(A, AgentCommands.start, { machineId: m2, version: 1, network: network(net2, '10.64.0.11', [A.range.first + 5, A.range.first + 6]) });
+      const s2 = await ok<AgentVmState>(A, AgentCommands.start, {
+        machineId: m2,
+        version: 1,
+        network: network(net2, '10.64.0.11', [A.range.first + 5, A.range.first + 6]),
+      });
       expect(s1.forwards).toEqual([
         { guestPort: 22, hostPort: A.range.first + 5 },
         { guestPort: 80, hostPort: A.range.first + 6 },
@@ -382,7 +450,7 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
       expect(held.networks[0]!.machines).toBe(2);
     });
 
-    it('a restarted agent keeps the running machines\' ports', async () => {
+    it("a restarted agent keeps the running machines' ports", async () => {
       await restart(A);
       const list = await ok<AgentVmState[]>(A, AgentCommands.list, {});
       expect(list.find((v) => v.machineId === m1)!.forwards).toEqual([

@@ -69,17 +69,20 @@ describe('buildQemuArgs: the network devices', () => {
 
   it("plugs nic0 into the network's VDE switch and lets the uplink out when outbound is allowed", () => {
     const args = buildQemuArgs({ spec, accel: 'tcg', nics: { switchDir: '/d/vnet/a,b/sw', outbound: 'allow', forwards: [] } });
-    expect(opt(args, '-netdev')).toEqual([
-      'vde,id=net0,sock=/d/vnet/a,,b/sw',
-      'user,id=net1,net=10.0.2.0/24,restrict=off',
-    ]);
+    expect(opt(args, '-netdev')).toEqual(['vde,id=net0,sock=/d/vnet/a,,b/sw', 'user,id=net1,net=10.0.2.0/24,restrict=off']);
   });
 
   it('restricts the uplink when outbound is none and forwards each allocated port to the guest', () => {
     const args = buildQemuArgs({
       spec,
       accel: 'tcg',
-      nics: { outbound: 'none', forwards: [{ guestPort: 22, hostPort: 20005 }, { guestPort: 80, hostPort: 20006 }] },
+      nics: {
+        outbound: 'none',
+        forwards: [
+          { guestPort: 22, hostPort: 20005 },
+          { guestPort: 80, hostPort: 20006 },
+        ],
+      },
     });
     expect(opt(args, '-netdev')).toEqual([
       'hubport,id=net0,hubid=0',
