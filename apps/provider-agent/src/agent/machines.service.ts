@@ -369,17 +369,15 @@ export class MachinesService {
       if (config.private) {
         if (!switchFor) throw new CommandError('failed', 'this host cannot carry private networks (VDE is not installed or the agent has no transfer sshd)');
         const { networkId, address, prefixLength } = config.private;
+        // Counted on its segment from now on, so that no convergence stops the switch meanwhile.
+        this.segments.set(id, networkId);
         priv = { switchDir: await switchFor(networkId), segment: networkId, address, prefixLength };
       }
       const network: MachineNetwork = { private: priv, outbound: this.network.config.outbound, forwards, sshKeys: config.sshKeys, hostname: config.hostname };
-      const st = await run(network);
-      if (priv) {
-        this.segments.set(id, priv.segment);
-        this.network.onSegmentsChanged?.();
-      }
-      return st;
+      return await run(network);
     } catch (e) {
       ports.release(id);
+      if (this.segments.delete(id)) this.network.onSegmentsChanged?.();
       throw e;
     }
   }

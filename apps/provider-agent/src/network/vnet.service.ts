@@ -19,10 +19,6 @@ export interface VnetServiceOptions {
   segmentUse: () => Map<string, number>;
 }
 
-/** A network's switch stays up this long after a machine start asked for it, even when no sync
- *  lists it yet (the front-end syncs after the start's reply). */
-const START_GRACE_MS = 30_000;
-
 /**
  * VNET on this host (docs/ARCHITECTURE.md §11): per network a local VDE switch; on a spoke an
  * uplink into the hub's switch; on the hub the admitted keys. `vnet.sync` gives the full desired
@@ -33,7 +29,6 @@ export class VnetService {
   private readonly log = new Logger('Vnet');
   private readonly uplinks = new Map<string, Uplink>();
   private desired: VnetDesired[] = [];
-  private readonly startedFor = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly file: string;
   private installed?: boolean;
@@ -73,11 +68,11 @@ export class VnetService {
     });
   }
 
-  /** A machine of this network is about to start or resume here: its switch, up. */
+  /** A machine of this network is about to start or resume here (segmentUse counts it already,
+   *  so no convergence stops the switch meanwhile): its switch, up. */
   switchFor(networkId: string): Promise<string> {
     return this.serial(async () => {
       const p = vnetPaths(this.opts.dataDir, networkId);
-      this.startedFor.set(networkId.toLowerCase(), Date.now());
       await startSwitch(p);
       return p.switchDir;
     });
@@ -167,7 +162,6 @@ export class VnetService {
     const use = this.opts.segmentUse();
     for (const name of readdirSync(root)) {
       if (!/^[0-9a-f-]{36}$/.test(name) || desired.has(name) || (use.get(name) ?? 0) > 0) continue;
-      if (Date.now() - (this.startedFor.get(name) ?? 0) < START_GRACE_MS) continue;
       const p = vnetPaths(this.opts.dataDir, name);
       if (!switchPid(p)) continue;
       await stopSwitch(p);

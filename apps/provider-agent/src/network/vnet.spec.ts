@@ -461,7 +461,7 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
       expect(facts.network!.portsInUse).toBe(4);
     });
 
-    it('ports are released when the machine stops (and when its VMM ends otherwise)', async () => {
+    it('ports are released when the machine stops (and when its VMM ends otherwise); a switch no longer desired stops with its last machine', async () => {
       const st = await ok<AgentVmState>(A, AgentCommands.stop, { machineId: m1, version: 1, force: true });
       expect(st.state).toBe('stopped');
       expect(st.forwards).toBeUndefined();
@@ -473,7 +473,15 @@ describe.sequential('VNET between two real agents, forwarded ports', () => {
       // The next start may take the lowest ports again.
       const again = await ok<AgentVmState>(A, AgentCommands.start, { machineId: m1, version: 2, network: network(net2, '10.64.0.10') });
       expect(again.forwards!.map((f) => f.hostPort)).toEqual([A.range.first, A.range.first + 1]);
+
+      // The network left by a sync while a machine still runs on it: admissions gone, the switch
+      // kept for the machine; once the machine stops, the switch stops too.
+      const left = await ok<VnetSyncResult>(A, AgentCommands.vnetSync, { networks: [] });
+      expect(left.networks).toEqual([]);
+      expect(readFileSync(path.join(A.dataDir, 'ssh', 'authorized_keys'), 'utf8')).not.toContain('vnet:');
+      expect(switchPid(vnetPaths(A.dataDir, net2))).toBeGreaterThan(1);
       await ok<AgentVmState>(A, AgentCommands.stop, { machineId: m1, version: 2, force: true });
+      await until(() => switchPid(vnetPaths(A.dataDir, net2)) === undefined, "A's switch of net2 to stop");
       await until(() => !pidAlive(pid), 'the killed VMM gone');
     });
   });
