@@ -135,4 +135,29 @@ describe('agent configuration', () => {
       /VIRTUOSO_AGENT_TRANSFER_LIMIT_KBPS \(--transfer-limit-kbps\): must be a whole number of KiB per second/,
     );
   });
+
+  it('--port-range, --outbound, --public-host: guest networking, with defaults', () => {
+    const base = ['--data', dir, '--port', '7001', '--frontend', 'http://a', '--join', 't', '--advertise', 'rack7.example.net'];
+    expect(loadConfig(base, {}).network).toEqual({ portRange: { first: 20000, last: 20999 }, outbound: 'allow', publicHost: 'rack7.example.net' });
+    expect(loadConfig([...base, '--port-range', '30000-30009', '--outbound', 'none', '--public-host', '203.0.113.7'], {}).network).toEqual({
+      portRange: { first: 30000, last: 30009 },
+      outbound: 'none',
+      publicHost: '203.0.113.7',
+    });
+    expect(loadConfig(base, { VIRTUOSO_AGENT_PORT_RANGE: '40000-40000', VIRTUOSO_AGENT_OUTBOUND: 'NONE' }).network).toMatchObject({
+      portRange: { first: 40000, last: 40000 },
+      outbound: 'none',
+    });
+    for (const range of ['30009-30000', '80-90', '20000-70000', '20000', 'a-b'])
+      expect(problems([...base, '--port-range', range]).join()).toMatch(/VIRTUOSO_AGENT_PORT_RANGE \(--port-range\): must be FIRST-LAST/);
+    expect(problems([...base, '--port-range', '7000-7010']).join()).toMatch(
+      /VIRTUOSO_AGENT_PORT_RANGE \(--port-range\): 7000-7010 holds the agent's own port\(s\) 7001, 7002/,
+    );
+    expect(problems(['--data', dir, '--port', '20001', '--frontend', 'http://a', '--join', 't']).join()).toMatch(
+      /the default 20000-20999 holds the agent's own port\(s\) 20001/,
+    );
+    expect(problems([...base, '--outbound', 'some']).join()).toMatch(/VIRTUOSO_AGENT_OUTBOUND \(--outbound\): must be allow or none/);
+    expect(problems([...base, '--public-host', '0.0.0.0']).join()).toMatch(/VIRTUOSO_AGENT_PUBLIC_HOST \(--public-host\): buyers cannot connect/);
+    expect(problems([...base, '--public-host', 'a b']).join()).toMatch(/VIRTUOSO_AGENT_PUBLIC_HOST \(--public-host\): not a host name/);
+  });
 });

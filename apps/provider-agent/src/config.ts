@@ -34,7 +34,22 @@ export interface AgentConfig {
   cacheLimitBytes?: number;
   /** Cap on each incoming transfer (migration destination) in KiB/s, so migrations leave room for the provider's other traffic. Absent: no cap. */
   transferLimitKBps?: number;
+  /** Guest networking (docs/ARCHITECTURE.md §11): forwarded ports, outbound policy, public host. */
+  network: NetworkConfig;
 }
+
+export interface NetworkConfig {
+  /** Host ports the agent forwards to guests from (inclusive). */
+  portRange: { first: number; last: number };
+  /** Guests' outbound traffic through the uplink: NAT'ed ('allow') or none. */
+  outbound: 'allow' | 'none';
+  /** What buyers connect to for forwarded ports (the ssh command names it). */
+  publicHost: string;
+}
+
+/** Default forwarded port range: clear of the demo's ports (8080, 71xx, 73xx) and of Linux's
+ *  ephemeral range (32768-60999). */
+export const DEFAULT_PORT_RANGE = { first: 20000, last: 20999 } as const;
 
 export interface TransferConfig {
   /** Port of the transfer sshd (--ssh-port): ours, or the system's with `system`. */
@@ -71,11 +86,15 @@ const FLAGS: Record<string, string> = {
   '--ssh-host-key': 'VIRTUOSO_AGENT_SSH_HOST_KEY',
   '--cache-limit-mb': 'VIRTUOSO_AGENT_CACHE_LIMIT_MB',
   '--transfer-limit-kbps': 'VIRTUOSO_AGENT_TRANSFER_LIMIT_KBPS',
+  '--port-range': 'VIRTUOSO_AGENT_PORT_RANGE',
+  '--outbound': 'VIRTUOSO_AGENT_OUTBOUND',
+  '--public-host': 'VIRTUOSO_AGENT_PUBLIC_HOST',
 };
 
 export const USAGE = `usage: node apps/provider-agent/dist/main.js --data DIR --port PORT --frontend URL [--join TOKEN]
   [--console-port PORT] [--listen ADDR] [--advertise HOST] [--accel tcg|kvm|probe] [--image-dir DIR]
   [--ssh-port PORT [--ssh-authorized-keys FILE --ssh-host-key FILE.pub]] [--cache-limit-mb MB] [--transfer-limit-kbps KIB_PER_S]
+  [--port-range FIRST-LAST] [--outbound allow|none] [--public-host HOST]
 Each flag has an environment variable: ${Object.entries(FLAGS)
   .map(([f, v]) => `${f}=${v}`)
   .join(', ')}.`;
@@ -216,8 +235,11 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     }
   }
 
+  const network = parseNetwork(v, bad, advertiseHost, [port, consolePort, transfer?.sshPort ?? 0]);
+
   if (problems.length) throw new ConfigError(problems);
   return {
+    network,
     dataDir,
     listenHost,
     port,
@@ -272,6 +294,38 @@ function parseTransfer(v: Record<string, string | undefined>, bad: (n: string, m
   if (hostKey && !/^(ssh-|ecdsa-)\S+ [A-Za-z0-9+/]+=*(\s|$)/.test(hostKey.trim()))
     bad('VIRTUOSO_AGENT_SSH_HOST_KEY', `${hostKeyFile} is not a public key (give the .pub file)`);
   return { sshPort, system: { authorizedKeysFile, hostKeyFile } };
+}
+
+/** --port-range, --outbound, --public-host (docs/ARCHITECTURE.md §11). */
+function parseNetwork(v: Record<string, string | undefined>, bad: (n: string, m: string) => void, advertiseHost: string, agentPorts: number[]): NetworkConfig {
+  let portRange: NetworkConfig['portRange'] = { ...DEFAULT_PORT_RANGE };
+  const rawRange = v['VIRTUOSO_AGENT_PORT_RANGE'];
+  if (rawRange !== undefined) {
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(rawRange.trim());
+    const first = Number(m?.[1]);
+    const last = Number(m?.[2]);
+    if (!m || first < 1024 || last > 65535 || first > last) {
+      bad('VIRTUOSO_AGENT_PORT_RANGE', `must be FIRST-LAST, two TCP ports from 1024 to 65535, FIRST <= LAST (got ${JSON.stringify(rawRange)})`);
+    } else {
+      portRange = { first, last };
+      const inside = agentPorts.filter((p) => p >= first && p <= last);
+      if (inside.length) bad('VIRTUOSO_AGENT_PORT_RANGE', `${first}-${last} holds the agent's own port(s) ${inside.join(', ')}: choose a range without them`);
+    }
+  } else {
+    const inside = agentPorts.filter((p) => p >= portRange.first && p <= portRange.last);
+    if (inside.length)
+      bad(
+        'VIRTUOSO_AGENT_PORT_RANGE',
+        `the default ${portRange.first}-${portRange.last} holds the agent's own port(s) ${inside.join(', ')}: set a range without them`,
+      );
+  }
+  const outbound = (v['VIRTUOSO_AGENT_OUTBOUND'] ?? 'allow').toLowerCase();
+  if (outbound !== 'allow' && outbound !== 'none') bad('VIRTUOSO_AGENT_OUTBOUND', `must be allow or none (got ${JSON.stringify(outbound)})`);
+  const publicHost = v['VIRTUOSO_AGENT_PUBLIC_HOST'] ?? advertiseHost;
+  if (!/^[A-Za-z0-9.:-]{1,255}$/.test(publicHost)) bad('VIRTUOSO_AGENT_PUBLIC_HOST', `not a host name or address: ${JSON.stringify(publicHost)}`);
+  else if (publicHost === '0.0.0.0' || publicHost === '::')
+    bad('VIRTUOSO_AGENT_PUBLIC_HOST', `buyers cannot connect to ${publicHost}: set the address they should use`);
+  return { portRange, outbound: outbound as NetworkConfig['outbound'], publicHost };
 }
 
 function flagOf(name: string): string {

@@ -4,6 +4,7 @@ import { CommandsController, CONSOLE_PORT, ON_RETIRE, type OnRetire } from './co
 import { ConsoleRelay } from './console-relay';
 import { MachinesService } from './machines.service';
 import { MigrationService } from '../migration/migration.service';
+import { VnetService } from '../network/vnet.service';
 
 export interface AgentModuleDeps {
   auth: CommandAuth;
@@ -12,6 +13,7 @@ export interface AgentModuleDeps {
   consolePort: number;
   onRetire: OnRetire;
   migrations: MigrationService;
+  vnet: VnetService;
 }
 
 /** The command port's Nest module; its services are built by bootstrap (they outlive Nest's app). */
@@ -28,6 +30,7 @@ export class AgentModule {
         { provide: CONSOLE_PORT, useValue: deps.consolePort },
         { provide: ON_RETIRE, useValue: deps.onRetire },
         { provide: MigrationService, useValue: deps.migrations },
+        { provide: VnetService, useValue: deps.vnet },
       ],
     };
   }

@@ -25,6 +25,8 @@ import { MigrationOrigin } from '../migration/origin';
 import { RestHashes } from '../migration/rest-hashes';
 import { readTransferEndpoint, TransferSshd } from '../migration/transfer-sshd';
 import type { TransferEndpoint } from '@virtuoso/contracts';
+import { PortAllocator } from '../network/ports';
+import { VnetService } from '../network/vnet.service';
 
 export interface RunningAgent {
   config: AgentConfig;
@@ -36,6 +38,7 @@ export interface RunningAgent {
   /** The private transfer sshd, when the agent runs one (--ssh-port without the system sshd). */
   sshd?: TransferSshd;
   migrations: MigrationService;
+  vnet: VnetService;
   app: INestMicroservice;
   /** Graceful shutdown: heartbeats and servers stop, VMs keep running (driver.detachAll). */
   close(): Promise<void>;
@@ -109,14 +112,30 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   destination.recover();
   const migrations = new MigrationService(origin, destination);
 
-  const machines = new MachinesService(driver, state, cache, events, config.dataDir, accel.accel, {
-    caches,
-    transfer,
-    atRest,
-  });
+  // Guest networking (docs/ARCHITECTURE.md §11): forwarded ports from the provider's range.
+  const ports = new PortAllocator(config.network.portRange);
+  const vnet = new VnetService({ dataDir: config.dataDir, keys, segmentUse: () => machines.segmentUse() });
+  const machines: MachinesService = new MachinesService(
+    driver,
+    state,
+    cache,
+    events,
+    config.dataDir,
+    accel.accel,
+    { caches, transfer, atRest },
+    {
+      config: config.network,
+      ports,
+      switchFor: vnet.available() ? (networkId) => vnet.switchFor(networkId) : undefined,
+      vnetAvailable: () => vnet.available(),
+      onSegmentsChanged: () => vnet.segmentsChanged(),
+    },
+  );
   machines.watchDriver();
   const { stopped } = await machines.reattachAll();
   for (const id of stopped) atRest(id);
+  // The private segments of the last vnet.sync: switches found again, uplinks made again.
+  if (vnet.available()) await vnet.recover().catch((e) => log.error(`vnet: the last sync could not be applied again: ${(e as Error).message}`));
   if (events.size) log.log(`${events.size} event(s) queued for the front-end`);
 
   const relay = new ConsoleRelay({ isRunning: (id) => machines.isRunning(id), vncSocketPath: (id) => driver.vncSocketPath(id) });
@@ -130,6 +149,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     await app?.close().catch((e) => log.error(`closing the command port: ${(e as Error).message}`));
     await relay.close();
     await driver.detachAll();
+    vnet.close();
     // Pulls run in their own process group; a graceful stop ends them (the next start's recover() discards their copies).
     destination.close();
     await sshd?.stop();
@@ -144,7 +164,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   };
   try {
     app = await NestFactory.createMicroservice<MicroserviceOptions>(
-      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort, onRetire, migrations }),
+      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort, onRetire, migrations, vnet }),
       {
         transport: Transport.TCP,
         options: { host: config.listenHost, port: config.port },
@@ -162,7 +182,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     machines.onEvent = () => heartbeat?.kick();
     heartbeat.start();
     log.log(`ready: agent ${identity.agentId}, heartbeats to ${identity.frontendUrl} every ${config.heartbeatMs} ms`);
-    return { config, identity, driver, machines, relay, heartbeat, sshd, migrations, app, close: shutdown };
+    return { config, identity, driver, machines, relay, heartbeat, sshd, migrations, vnet, app, close: shutdown };
   } catch (e) {
     await shutdown();
     throw e;

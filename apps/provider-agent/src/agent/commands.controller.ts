@@ -8,6 +8,7 @@ import { ConsoleRelay } from './console-relay';
 import { CommandError } from './errors';
 import { MachinesService } from './machines.service';
 import { MigrationService } from '../migration/migration.service';
+import { VnetService } from '../network/vnet.service';
 
 export const CONSOLE_PORT = Symbol('CONSOLE_PORT');
 /** What the agent does when the front-end retires it (bootstrap: record it on disk, stop heartbeating). */
@@ -33,6 +34,7 @@ export class CommandsController {
     @Inject(CONSOLE_PORT) private readonly consolePort: number,
     @Inject(ON_RETIRE) private readonly onRetire: OnRetire,
     @Inject(MigrationService) private readonly migrations: MigrationService,
+    @Inject(VnetService) private readonly vnet: VnetService,
   ) {}
 
   @MessagePattern(AgentCommands.facts)
@@ -168,5 +170,23 @@ export class CommandsController {
     @SignedBody(AgentCommands.migrationFinish) cmd: AgentRequest<typeof AgentCommands.migrationFinish>,
   ): Promise<AgentResult<typeof AgentCommands.migrationFinish>> {
     return this.migrations.finish(cmd);
+  }
+
+  // Guest networking (docs/ARCHITECTURE.md §11): the private segments this agent holds.
+
+  @MessagePattern(AgentCommands.vnetSync)
+  async vnetSync(@SignedBody(AgentCommands.vnetSync) cmd: AgentRequest<typeof AgentCommands.vnetSync>): Promise<AgentResult<typeof AgentCommands.vnetSync>> {
+    if (!this.vnet.available()) {
+      if (!cmd.networks.length) return { networks: [] };
+      throw new CommandError(
+        'failed',
+        'this host cannot carry private networks (the vde2 package is not installed or the agent has no transfer sshd: --ssh-port)',
+      );
+    }
+    try {
+      return await this.vnet.sync(cmd);
+    } catch (e) {
+      throw new CommandError('failed', `vnet.sync: ${(e as Error).message}`);
+    }
   }
 }

@@ -11,6 +11,7 @@ import { CommandAuth } from './command-auth';
 import type { ConsoleRelay } from './console-relay';
 import type { MachinesService } from './machines.service';
 import type { MigrationService } from '../migration/migration.service';
+import type { VnetService } from '../network/vnet.service';
 import { CommandClient } from './test-support/fake-frontend';
 
 /**
@@ -51,6 +52,11 @@ const migrations = {
   ),
 } as unknown as MigrationService;
 
+const vnet = {
+  available: () => true,
+  sync: async (cmd: { networks: unknown[] }) => (calls.push(['vnet.sync', cmd]), { networks: [] }),
+} as unknown as VnetService;
+
 let app: INestMicroservice;
 let client: CommandClient;
 const auth = new CommandAuth();
@@ -72,7 +78,7 @@ beforeAll(async () => {
     });
   });
   app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    AgentModule.register({ auth, machines, relay, consolePort: 7102, onRetire: () => undefined, migrations }),
+    AgentModule.register({ auth, machines, relay, consolePort: 7102, onRetire: () => undefined, migrations, vnet }),
     { transport: Transport.TCP, options: { host: '127.0.0.1', port }, logger: false },
   );
   await app.listen();
@@ -139,6 +145,17 @@ describe('AgentReply filter', () => {
 });
 
 describe('migration commands', () => {
+  it('vnet.sync reaches the vnet service with the checked body, and a bad one names the field', async () => {
+    const networkId = '3F1C2B4A-0000-4000-8000-0000000000AA';
+    const ok = await client.send(AgentCommands.vnetSync, { networks: [{ networkId, admit: [], extra: 1 }] });
+    expect(ok).toEqual({ ok: true, result: { networks: [] } });
+    expect(calls.at(-1)).toEqual(['vnet.sync', { networks: [{ networkId: networkId.toLowerCase(), admit: [] }] }]);
+    const n = calls.length;
+    const bad = await client.send(AgentCommands.vnetSync, { networks: [{ networkId, admit: [{ publicKey: 'command="sh" ssh-ed25519 AAAA', label: 'x' }] }] });
+    expect(bad).toMatchObject({ ok: false, code: 'failed', error: expect.stringMatching(/publicKey must be one OpenSSH public key line/) });
+    expect(calls.length).toBe(n);
+  });
+
   it('reach the migration service with the checked body', async () => {
     const migrationId = '0f8fad5b-d9cb-469f-a165-70867728950e';
     expect(await client.send(AgentCommands.migrationStatus, { migrationId, machineId })).toEqual({

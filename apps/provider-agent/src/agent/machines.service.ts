@@ -9,10 +9,14 @@ import type {
   VmCreateCommand,
   VmMediaCommand,
   VmSendKeysCommand,
+  VmResumeCommand,
   VmStartCommand,
   VmStopCommand,
+  VmNetworkConfig,
 } from '@virtuoso/contracts';
-import { MachineNotFoundError, type MachineStatus, type VmmDriver, type VmmEvents } from '../vmm/vmm-driver';
+import { MachineNotFoundError, type MachineNetwork, type MachineStatus, type VmmDriver, type VmmEvents } from '../vmm/vmm-driver';
+import type { NetworkConfig } from '../config';
+import { PortAllocator, PortsExhaustedError } from '../network/ports';
 import type { ArtifactCache } from './artifact-cache';
 import { CommandError } from './errors';
 import type { EventQueue } from './event-queue';
@@ -28,6 +32,19 @@ export interface MachinesMigrationDeps {
   transfer?: TransferEndpoint;
   /** A machine came to rest (stored here): its files are hashed in the background (migration/rest-hashes.ts). */
   atRest?: (machineId: string) => void;
+}
+
+/** What the machine commands need of guest networking (docs/ARCHITECTURE.md §11). */
+export interface MachinesNetworkDeps {
+  config: NetworkConfig;
+  ports: PortAllocator;
+  /** The local switch of a network (started if it is not running): its socket directory. Absent:
+   *  this host cannot carry private segments. */
+  switchFor?: (networkId: string) => Promise<string>;
+  /** Whether this host can carry private segments (host facts). */
+  vnetAvailable?: () => boolean;
+  /** The set of running machines' segments changed (a switch nobody needs may stop). */
+  onSegmentsChanged?: () => void;
 }
 
 /**
@@ -50,10 +67,25 @@ export class MachinesService {
     private readonly dataDir: string,
     private readonly accelerator: string,
     private readonly migration: MachinesMigrationDeps = {},
-  ) {}
+    network?: MachinesNetworkDeps,
+  ) {
+    this.network = network ?? {
+      config: { portRange: { first: 20000, last: 20999 }, outbound: 'none', publicHost: 'localhost' },
+      ports: new PortAllocator({ first: 20000, last: 20999 }),
+    };
+  }
+
+  private readonly network: MachinesNetworkDeps;
+  /** Running machines plugged into a private segment: machine id → network id. */
+  private readonly segments = new Map<string, string>();
 
   /** Queue the driver's unrequested endings (guest power-off, crash, ended while away). */
   watchDriver(): void {
+    // Whatever ended the run: its forwarded ports are free, it left its segment.
+    this.driver.events.on('exited', (e: Parameters<VmmEvents['exited']>[0]) => {
+      this.network.ports.release(e.id);
+      if (this.segments.delete(e.id)) this.network.onSegmentsChanged?.();
+    });
     this.driver.events.on('exited', (e: Parameters<VmmEvents['exited']>[0]) => {
       if (e.reason === 'stopped' || e.reason === 'suspended' || e.reason === 'deleted') return;
       if (this.deleting.has(e.id)) return;
@@ -82,8 +114,13 @@ export class MachinesService {
     const stopped: string[] = [];
     for (const id of await this.driver.list()) {
       try {
-        if (await this.driver.reattach(id)) running.push(id);
-        else stopped.push(id);
+        if (await this.driver.reattach(id)) {
+          running.push(id);
+          // Its ports stay held, its segment in use (machine.json recorded the run's network).
+          const net = (await this.driver.status(id)).network;
+          if (net) this.network.ports.adopt(id, net.forwards);
+          if (net?.segment) this.segments.set(id, net.segment);
+        } else stopped.push(id);
       } catch (e) {
         this.log.error(`machine ${id}: reattach failed: ${(e as Error).message}`);
       }
@@ -93,7 +130,24 @@ export class MachinesService {
   }
 
   facts(): HostFacts {
-    return measureHostFacts(this.dataDir, this.accelerator, this.migration.transfer);
+    const c = this.network.config;
+    return {
+      ...measureHostFacts(this.dataDir, this.accelerator, this.migration.transfer),
+      network: {
+        publicHost: c.publicHost,
+        portRange: { ...c.portRange },
+        portsInUse: this.network.ports.inUse(),
+        outbound: c.outbound,
+        vnet: this.network.vnetAvailable?.() ?? false,
+      },
+    };
+  }
+
+  /** Running machines per private segment (network id → count). */
+  segmentUse(): Map<string, number> {
+    const use = new Map<string, number>();
+    for (const networkId of this.segments.values()) use.set(networkId, (use.get(networkId) ?? 0) + 1);
+    return use;
   }
 
   /** Every machine's state (heartbeat, vm.list). */
@@ -153,8 +207,8 @@ export class MachinesService {
   async start(cmd: VmStartCommand): Promise<AgentVmState> {
     return this.versioned(cmd, 'start', async () => {
       this.refuseWhileMigrating(cmd.machineId);
-      const st = await this.driver.start(cmd.machineId, { bootFrom: cmd.bootFrom });
-      this.log.log(`machine ${cmd.machineId}: started${cmd.bootFrom === 'cdrom' ? ' from the CD-ROM' : ''} (pid ${st.pid}, ${st.accel})`);
+      const st = await this.withNetwork(cmd.machineId, cmd.network, (network) => this.driver.start(cmd.machineId, { bootFrom: cmd.bootFrom, network }));
+      this.log.log(`machine ${cmd.machineId}: started${cmd.bootFrom === 'cdrom' ? ' from the CD-ROM' : ''} (pid ${st.pid}, ${st.accel})${describeNetwork(st)}`);
       return st;
     });
   }
@@ -196,11 +250,11 @@ export class MachinesService {
     });
   }
 
-  async resume(cmd: VmCommand): Promise<AgentVmState> {
+  async resume(cmd: VmResumeCommand): Promise<AgentVmState> {
     return this.versioned(cmd, 'resume', async () => {
       this.refuseWhileMigrating(cmd.machineId);
-      const st = await this.driver.resume(cmd.machineId);
-      this.log.log(`machine ${cmd.machineId}: resumed`);
+      const st = await this.withNetwork(cmd.machineId, cmd.network, (network) => this.driver.resume(cmd.machineId, { network }));
+      this.log.log(`machine ${cmd.machineId}: resumed${describeNetwork(st)}`);
       return st;
     });
   }
@@ -285,7 +339,47 @@ export class MachinesService {
     const rec = this.state.get(st.id);
     let media: string | null = null;
     if (st.media) media = rec?.media && rec.media.path === st.media ? rec.media.id : st.media.split('/').pop()!;
-    return { machineId: st.id, state: st.state, version: st.version, media };
+    const forwards = reportedRunning(st.state) && st.network?.forwards.length ? { forwards: st.network.forwards } : {};
+    return { machineId: st.id, state: st.state, version: st.version, media, ...forwards };
+  }
+
+  /**
+   * A run with the front-end's network (start, resume): host ports held for its forwarded guest
+   * ports, the network's local switch up, then the run. The ports are freed if the run does not
+   * start (and, once it runs, when it ends: watchDriver).
+   */
+  private async withNetwork(
+    id: string,
+    config: VmNetworkConfig | undefined,
+    run: (n: MachineNetwork | undefined) => Promise<MachineStatus>,
+  ): Promise<MachineStatus> {
+    if (!config) return run(undefined);
+    // A machine already running keeps its ports (the driver refuses the command).
+    if (reportedRunning((await this.driver.status(id)).state)) return run(undefined);
+    const { ports, switchFor } = this.network;
+    let forwards;
+    try {
+      forwards = await ports.allocate(id, config.forwardPorts, config.preferredHostPorts);
+    } catch (e) {
+      if (e instanceof PortsExhaustedError) throw new CommandError('failed', e.message);
+      throw e;
+    }
+    try {
+      let priv: MachineNetwork['private'];
+      if (config.private) {
+        if (!switchFor) throw new CommandError('failed', 'this host cannot carry private networks (VDE is not installed or the agent has no transfer sshd)');
+        const { networkId, address, prefixLength } = config.private;
+        // Counted on its segment from now on, so that no convergence stops the switch meanwhile.
+        this.segments.set(id, networkId);
+        priv = { switchDir: await switchFor(networkId), segment: networkId, address, prefixLength };
+      }
+      const network: MachineNetwork = { private: priv, outbound: this.network.config.outbound, forwards, sshKeys: config.sshKeys, hostname: config.hostname };
+      return await run(network);
+    } catch (e) {
+      ports.release(id);
+      if (this.segments.delete(id)) this.network.onSegmentsChanged?.();
+      throw e;
+    }
   }
 
   /** While exported to a destination the machine's files must stay as they are (docs/ARCHITECTURE.md §7). */
@@ -314,4 +408,11 @@ export class MachinesService {
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.driver.exclusive(id, fn);
   }
+}
+
+function describeNetwork(st: MachineStatus): string {
+  const n = st.network;
+  if (!n) return '';
+  const fwd = n.forwards.map((f) => `${f.hostPort}→${f.guestPort}`).join(', ');
+  return `${n.segment ? `, on network ${n.segment}` : ''}${fwd ? `, ports ${fwd}` : ''}`;
 }

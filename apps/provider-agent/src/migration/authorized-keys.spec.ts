@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AuthorizedKeys, InvalidPublicKeyError, parsePublicKey, renderAuthorizedKeyLine } from './authorized-keys';
+import { AuthorizedKeys, InvalidPublicKeyError, parsePublicKey, renderAuthorizedKeyLine, renderVnetAdmissionLine } from './authorized-keys';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vzk-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -52,5 +52,27 @@ describe('authorized_keys lines (report §7.3)', () => {
     keys.remove(mig); // idempotent
     expect(keys.has(mig)).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe(`${bare} operator@laptop\nrestrict,command="/usr/bin/scp -r -f ${dir}" ${bare} virtuoso-migration-other\n`);
+  });
+
+  it('VNET admissions: one forced vde_plug line per admitted key, exactly those of the last call', () => {
+    const file = path.join(tmp, 'authorized_keys_vnet');
+    writeFileSync(file, `${bare} operator@laptop\n`);
+    const keys = new AuthorizedKeys(file);
+    keys.add(mig, 'RSYNC', dir, pub);
+    const net = '3f1c2b4a-0000-4000-8000-0000000000aa';
+    const a = { networkId: net, switchDir: '/var/lib/virtuoso/vnet/n1/sw', publicKey: pub, label: 'agent:b1' };
+    expect(renderVnetAdmissionLine(a)).toBe(`restrict,command="vde_plug vde:///var/lib/virtuoso/vnet/n1/sw" ${bare} vnet:${net}:agent:b1`);
+    keys.setVnetAdmissions([a, { ...a, label: 'buyer-key:k1' }]);
+    expect(keys.vnetLines()).toHaveLength(2);
+    keys.setVnetAdmissions([{ ...a, label: 'buyer-key:k1' }]);
+    expect(keys.vnetLines()).toEqual([`restrict,command="vde_plug vde:///var/lib/virtuoso/vnet/n1/sw" ${bare} vnet:${net}:buyer-key:k1`]);
+    keys.setVnetAdmissions([]);
+    expect(keys.vnetLines()).toEqual([]);
+    // The operator's line and the migration's are kept.
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+    expect(keys.has(mig)).toBe(true);
+    expect(() => renderVnetAdmissionLine({ ...a, switchDir: '/x y' })).toThrow(/absolute path/);
+    expect(() => renderVnetAdmissionLine({ ...a, label: 'a b' })).toThrow(/label/);
+    expect(() => renderVnetAdmissionLine({ ...a, publicKey: `command="sh" ${bare}` })).toThrow(InvalidPublicKeyError);
   });
 });

@@ -81,6 +81,33 @@ export function renderAuthorizedKeyLine(migrationId: string, method: ExportMetho
 }
 
 /**
+ * The other kind of line (docs/ARCHITECTURE.md §11): a key a VNET hub admits into one network's
+ * switch, `restrict,command="vde_plug vde://<switch dir>" <key> vnet:<networkId>:<label>`. The
+ * forced command plugs the connection's stdin/stdout into that switch and nothing else.
+ */
+export interface VnetAdmissionLine {
+  networkId: string;
+  /** The network's switch directory on this host. */
+  switchDir: string;
+  publicKey: string;
+  /** Who it is: `agent:<id>` or `buyer-key:<id>`. */
+  label: string;
+}
+
+const VNET_COMMENT = 'vnet:';
+
+export function renderVnetAdmissionLine(a: VnetAdmissionLine): string {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(a.networkId)) throw new Error(`network id ${JSON.stringify(a.networkId)} is not an id`);
+  if (!/^[A-Za-z0-9:._-]{1,80}$/.test(a.label)) throw new Error(`admission label ${JSON.stringify(a.label)} must be letters, digits or :._-`);
+  checkExportDir(a.switchDir);
+  return `restrict,command="vde_plug vde://${a.switchDir}" ${parsePublicKey(a.publicKey)} ${VNET_COMMENT}${a.networkId}:${a.label}`;
+}
+
+function isVnetLine(line: string): boolean {
+  return (line.trimEnd().split(/\s+/).pop() ?? '').startsWith(VNET_COMMENT);
+}
+
+/**
  * The file itself. Lines that are not ours (an operator's file, with --ssh-authorized-keys) are
  * kept as they are; ours are found by their comment. Every change rewrites the file atomically
  * (temp file, fsync, rename), so sshd never reads half a file.
@@ -111,6 +138,20 @@ export class AuthorizedKeys {
       .map((l) => l.split(/\s+/).pop() ?? '')
       .filter((c) => c.startsWith(prefix))
       .map((c) => c.slice(prefix.length));
+  }
+
+  /** Make the VNET lines exactly `admissions` (any other VNET line removed); other lines kept. */
+  setVnetAdmissions(admissions: VnetAdmissionLine[]): void {
+    const rendered = admissions.map(renderVnetAdmissionLine);
+    const lines = this.lines();
+    const others = lines.filter((l) => !isVnetLine(l));
+    const next = [...others, ...rendered];
+    if (next.join('\n') !== lines.join('\n')) this.write(next);
+  }
+
+  /** The VNET lines now in the file. */
+  vnetLines(): string[] {
+    return this.lines().filter(isVnetLine);
   }
 
   private lines(): string[] {

@@ -13,6 +13,7 @@ import type { ReportedVmState } from '@virtuoso/domain';
  *   qmp.sock      QMP monitor (unix socket), vnc.sock (VNC, unix socket — never TCP)
  *   serial.sock   serial console (unix socket; the driver stays connected), serial.log its log
  *   qemu.pid      pid of the running VMM process (lets a restarted agent reattach)
+ *   seed.iso      NoCloud seed written at each start and resume (network, host name, ssh keys)
  */
 
 /** What the front-end registers. id and mac are issued by the front-end, never generated here. */
@@ -44,6 +45,46 @@ export interface MachineStatus {
   media?: string | null;
   /** Effective disk size in MiB (a preconfigured image larger than the registered size keeps its size). */
   diskMb: number;
+  /** While the VMM process runs: the network it was started with (segment, forwarded ports). */
+  network?: RunningNetwork;
+}
+
+/** One forwarded TCP port: hostPort on every host address → guestPort on the guest's uplink. */
+export interface PortForward {
+  guestPort: number;
+  hostPort: number;
+}
+
+/**
+ * A machine's network for one run of its VMM (docs/ARCHITECTURE.md §11). Every machine has the
+ * same devices whatever is given here (a suspended machine must resume with the devices it was
+ * saved with): nic0 on a private segment (or isolated), nic1 the uplink (user networking), and a
+ * NoCloud seed drive the guest reads its addresses, host name and ssh keys from.
+ */
+export interface MachineNetwork {
+  /** nic0 plugged into a local switch. Absent: nic0 is isolated (no peer, nothing configured). */
+  private?: {
+    /** The VDE switch's socket directory on this host. */
+    switchDir: string;
+    /** A name for the segment, recorded for the caller (MachineStatus.network.segment). */
+    segment: string;
+    /** The guest's address on the segment and the prefix length, written into the seed. */
+    address: string;
+    prefixLength: number;
+  };
+  /** Outbound traffic through the uplink: NAT'ed ('allow') or refused ('none'). */
+  outbound: 'allow' | 'none';
+  /** TCP ports forwarded from the host to the guest's uplink address. */
+  forwards: PortForward[];
+  /** OpenSSH public keys for the guest's root account. */
+  sshKeys: string[];
+  hostname: string;
+}
+
+/** What a status reports of a running machine's network. */
+export interface RunningNetwork {
+  segment?: string;
+  forwards: PortForward[];
 }
 
 export interface DirectKernelBoot {
@@ -59,6 +100,13 @@ export interface StartOptions {
   media?: string;
   /** Boot a kernel directly (tests, diagnostics). Production machines boot their disk. */
   directKernel?: DirectKernelBoot;
+  /** The machine's network for this run. Absent: isolated nic0, restricted uplink, no forwards. */
+  network?: MachineNetwork;
+}
+
+export interface ResumeOptions {
+  /** The network for the new VMM process (forwarded ports may differ from the saved run's). */
+  network?: MachineNetwork;
 }
 
 export interface CreateOptions {
@@ -173,7 +221,7 @@ export interface VmmDriver {
    *  SuspendFailedError leaving the machine running. */
   suspend(id: string, opts?: SuspendOptions): Promise<SuspendResult>;
   /** Restore from state.bin and continue running. */
-  resume(id: string): Promise<MachineStatus>;
+  resume(id: string, opts?: ResumeOptions): Promise<MachineStatus>;
   /** Kill the machine if it runs and remove its directory. */
   delete(id: string): Promise<void>;
   /** Migration, destination (report §7.2): check the machine.json of a copy that arrived in `dir`

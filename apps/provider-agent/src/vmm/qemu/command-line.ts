@@ -1,4 +1,4 @@
-import type { DirectKernelBoot, MachineSpec } from '../vmm-driver';
+import type { DirectKernelBoot, MachineSpec, PortForward } from '../vmm-driver';
 
 /** File names inside a machine directory. QEMU runs with cwd = the machine directory and gets
  *  only these relative names, which keeps unix socket paths short (sun_path is 108 bytes) and the
@@ -18,6 +18,19 @@ export const MACHINE_FILES = {
   seed: 'seed.iso',
 } as const;
 
+/** The guest's side of QEMU user networking (slirp's defaults): the uplink NIC's static address,
+ *  the host as gateway (outbound NAT, and the host's own loopback when outbound is allowed) and
+ *  slirp's DNS forwarder. */
+export const UPLINK = { address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3' } as const;
+
+/** The NICs of one run (docs/ARCHITECTURE.md §11). */
+export interface QemuNicConfig {
+  /** nic0 plugs into the VDE switch with this socket directory; absent: nic0 is isolated. */
+  switchDir?: string;
+  outbound: 'allow' | 'none';
+  forwards: PortForward[];
+}
+
 export type Accel = 'tcg' | 'kvm';
 export type MachineType = 'pc' | 'q35';
 export type StateCompression = 'zstd' | 'none';
@@ -33,6 +46,8 @@ export interface QemuLaunchConfig {
   directKernel?: DirectKernelBoot;
   /** Resume from a saved state file (relative to the machine dir). */
   incomingState?: { file: string; compression: StateCompression };
+  /** Absent: nic0 isolated, the uplink restricted, nothing forwarded. */
+  nics?: QemuNicConfig;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,6 +75,24 @@ export function uplinkMacFor(mac: string): string {
   return bytes.join(':');
 }
 
+/** nic0's backend: a port of the network's VDE switch on this host, or a hub of its own
+ *  (isolated: frames go nowhere; the device is there all the same). */
+export function privateNetdev(nics: QemuNicConfig): string {
+  if (!nics.switchDir) return 'hubport,id=net0,hubid=0';
+  return `vde,id=net0,sock=${qemuOptValue(nics.switchDir)}`;
+}
+
+/** nic1's backend: user networking, restricted (no outbound) unless the host allows outbound;
+ *  forwarded ports listen on every host address (hostfwd works with restrict=on too). */
+export function uplinkNetdev(nics: QemuNicConfig): string {
+  const port = (n: number) => {
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`invalid TCP port: ${n}`);
+    return n;
+  };
+  const fwd = nics.forwards.map((f) => `,hostfwd=tcp::${port(f.hostPort)}-${UPLINK.address}:${port(f.guestPort)}`).join('');
+  return `user,id=net1,net=10.0.2.0/24,restrict=${nics.outbound === 'allow' ? 'off' : 'on'}${fwd}`;
+}
+
 /** Escape a value for QEMU's comma-separated option syntax (",": doubled). */
 export function qemuOptValue(v: string): string {
   return v.replace(/,/g, ',,');
@@ -79,6 +112,7 @@ export function buildQemuArgs(cfg: QemuLaunchConfig): string[] {
   const { spec } = cfg;
   const f = MACHINE_FILES;
   const cdFirst = cfg.bootFrom === 'cdrom';
+  const nics: QemuNicConfig = cfg.nics ?? { outbound: 'none', forwards: [] };
   const args: string[] = [
     '-name',
     `virtuoso-${spec.id}`,
@@ -106,11 +140,21 @@ export function buildQemuArgs(cfg: QemuLaunchConfig): string[] {
     cfg.media ? `if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=${qemuOptValue(cfg.media)}` : 'if=none,id=cd0,media=cdrom,readonly=on',
     '-device',
     `ide-cd,drive=cd0,id=cdrom0,bus=ide.1,unit=0,bootindex=${cdFirst ? 1 : 2}`,
-    // NIC with the front-end's MAC. romfile= empty: iPXE's DHCP tries would add ~7.6 s to boot.
+    // NoCloud seed (read-only, /dev/vdb in the guest): addresses, host name, ssh keys.
+    '-drive',
+    `if=none,id=seed0,file=${f.seed},format=raw,readonly=on`,
+    '-device',
+    'virtio-blk-pci,drive=seed0,id=virtio-seed0',
+    // nic0, the private segment, with the front-end's MAC; nic1, the uplink. romfile= empty:
+    // iPXE's DHCP tries would add ~7.6 s to boot.
     '-netdev',
-    'user,id=net0,restrict=on',
+    privateNetdev(nics),
     '-device',
     `virtio-net-pci,netdev=net0,id=nic0,mac=${spec.mac.toLowerCase()},romfile=`,
+    '-netdev',
+    uplinkNetdev(nics),
+    '-device',
+    `virtio-net-pci,netdev=net1,id=nic1,mac=${uplinkMacFor(spec.mac)},romfile=`,
     '-vga',
     'std',
     // Console: VNC on a unix socket only — never a TCP port.

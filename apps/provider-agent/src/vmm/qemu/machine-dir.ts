@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { versionAfterRunEnded } from '@virtuoso/domain';
-import { MachineNotFoundError, type DirectKernelBoot, type MachineSpec } from '../vmm-driver';
+import { MachineNotFoundError, type DirectKernelBoot, type MachineNetwork, type MachineSpec } from '../vmm-driver';
 import { MACHINE_FILES as F, type Accel, type MachineType, type StateCompression } from './command-line';
 
 /** Linux sun_path is 108 bytes including the terminating NUL. */
@@ -27,6 +27,8 @@ export interface RunConfig {
   media: string | null;
   bootFrom: 'disk' | 'cdrom';
   directKernel?: DirectKernelBoot;
+  /** The run's network (its forwarded ports are in use while the run lasts; removed when it ends). */
+  network?: MachineNetwork;
 }
 
 /**
@@ -95,7 +97,11 @@ export class MachineDirs {
 
   /** A run of the machine ended: record its new version. */
   countEndedRun(id: string): MachineConfig {
-    return this.update(id, (c) => (c.version = versionAfterRunEnded(c.version)));
+    return this.update(id, (c) => {
+      c.version = versionAfterRunEnded(c.version);
+      // The run's forwarded ports and segment are free again.
+      if (c.lastRun) delete c.lastRun.network;
+    });
   }
 
   /** The last lines of the machine's QEMU log (for error messages); '' if there is none. */

@@ -18,8 +18,12 @@ import {
   type SuspendOptions,
   type SuspendResult,
   type MigrationFiles,
+  type MachineNetwork,
+  type ResumeOptions,
   type VmmDriver,
 } from '../vmm-driver';
+import { MACHINE_FILES, UPLINK, uplinkMacFor } from './command-line';
+import { writeSeedImage, type GuestSeed } from './seed-image';
 import { acceptArrivalDir } from './arrival';
 import { MACHINE_FILES as F, validateSpec, type MachineType, type StateCompression } from './command-line';
 import * as guest from './guest-controls';
@@ -161,7 +165,9 @@ export class QemuDriver implements VmmDriver {
         media: config.media,
         bootFrom: opts.bootFrom ?? 'disk',
         directKernel: opts.directKernel,
+        network: opts.network,
       };
+      await this.writeSeed(id, config.spec, opts.network);
       await this.processes.launch(id, config.spec, run);
       this.dirs.update(id, (c) => (c.lastRun = { ...run, startedAt: new Date().toISOString() }));
       return this.statusUnlocked(id);
@@ -257,7 +263,7 @@ export class QemuDriver implements VmmDriver {
     });
   }
 
-  async resume(id: string): Promise<MachineStatus> {
+  async resume(id: string, opts: ResumeOptions = {}): Promise<MachineStatus> {
     return this.lock.run(id, async () => {
       const st = await this.statusUnlocked(id);
       if (st.state !== 'suspended') throw new InvalidMachineStateError(id, st.state, 'resume');
@@ -269,7 +275,9 @@ export class QemuDriver implements VmmDriver {
         media: saved.media,
         bootFrom: saved.bootFrom,
         directKernel: saved.directKernel,
+        network: opts.network,
       };
+      await this.writeSeed(id, config.spec, opts.network);
       const rt = await this.processes.launch(id, config.spec, run, { file: saved.file, compression: saved.compression });
       try {
         await waitForStateLoaded(rt.qmp!);
@@ -354,6 +362,7 @@ export class QemuDriver implements VmmDriver {
           vmmStatus,
           pid: rt.pid,
           accel: config.lastRun?.accel,
+          network: runningNetwork(config.lastRun?.network),
         };
       }
     }
@@ -454,8 +463,40 @@ export class QemuDriver implements VmmDriver {
     return rt;
   }
 
+  /** The NoCloud seed of this run (docs/ARCHITECTURE.md §11): written at every start and resume,
+   *  so the guest reads the keys and addresses of now (never a migration file). */
+  private async writeSeed(id: string, spec: MachineSpec, network: MachineNetwork | undefined): Promise<void> {
+    await writeSeedImage(this.dirs.file(id, MACHINE_FILES.seed), guestSeed(spec, network));
+  }
+
   private stateCompression(): StateCompression {
     this.compression ??= chooseStateCompression(this.opts.stateCompression ?? 'auto');
     return this.compression;
   }
+}
+
+/** What the guest is told (seed-image.ts) for a run with `network` (none: nothing configured). */
+export function guestSeed(spec: Pick<MachineSpec, 'id' | 'mac'>, network: MachineNetwork | undefined): GuestSeed {
+  const priv = network?.private;
+  const allow = network?.outbound === 'allow';
+  return {
+    instanceId: spec.id,
+    hostname: network?.hostname ?? `vm-${spec.id.slice(0, 8)}`,
+    sshKeys: network?.sshKeys ?? [],
+    nics: [
+      { name: 'private', mac: spec.mac, address: priv ? `${priv.address}/${priv.prefixLength}` : undefined },
+      {
+        name: 'uplink',
+        mac: uplinkMacFor(spec.mac),
+        address: network ? `${UPLINK.address}/${UPLINK.prefixLength}` : undefined,
+        gateway: allow ? UPLINK.gateway : undefined,
+        nameservers: allow ? [UPLINK.dns] : undefined,
+      },
+    ],
+  };
+}
+
+function runningNetwork(n: MachineNetwork | undefined): MachineStatus['network'] {
+  if (!n) return undefined;
+  return { ...(n.private ? { segment: n.private.segment } : {}), forwards: n.forwards.map((f) => ({ ...f })) };
 }

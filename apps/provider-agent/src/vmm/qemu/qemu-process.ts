@@ -79,6 +79,11 @@ export class QemuProcesses {
       bootFrom: run.bootFrom,
       directKernel: run.directKernel,
       incomingState,
+      nics: run.network && {
+        switchDir: run.network.private?.switchDir,
+        outbound: run.network.outbound,
+        forwards: run.network.forwards,
+      },
     });
     const logFd = openSync(path.join(dir, F.qemuLog), 'a');
     let child: ChildProcess;
