@@ -98,9 +98,7 @@ export function chooseHub(currentHubId: string | null, machinesByAgent: Readonly
     const othersHold = holders.some(([id]) => id !== currentHubId);
     if (holdsOne || othersHold) return currentHubId;
   }
-  const candidates = holders
-    .filter(([id]) => canBeHub(agents.get(id)))
-    .sort(([a, countA], [b, countB]) => countB - countA || (a < b ? -1 : a > b ? 1 : 0));
+  const candidates = holders.filter(([id]) => canBeHub(agents.get(id))).sort(([a, countA], [b, countB]) => countB - countA || (a < b ? -1 : a > b ? 1 : 0));
   return candidates[0]?.[0] ?? null;
 }
 
@@ -142,11 +140,7 @@ export interface DesiredVnet {
  * there any more; each spoke gets the hub's transfer endpoint as its uplink. A network without a
  * possible hub is held by each agent alone (its switch only: machines on one host still meet).
  */
-export function desiredVnet(
-  networks: readonly NetworkPlan[],
-  agents: ReadonlyMap<string, NetworkAgent>,
-  uplinkKeys: ReadonlyMap<string, string>,
-): DesiredVnet {
+export function desiredVnet(networks: readonly NetworkPlan[], agents: ReadonlyMap<string, NetworkAgent>, uplinkKeys: ReadonlyMap<string, string>): DesiredVnet {
   const hubs = new Map<string, string | null>();
   const desired = new Map<string, VnetDesiredState[]>();
   const add = (agentId: string, state: VnetDesiredState) => {
