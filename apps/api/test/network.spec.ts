@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type VmResumeCommand, type VmStartCommand, sign } from '@virtuoso/contracts';
+import { type VmResumeCommand, type VmStartCommand, type VnetSyncCommand, sign } from '@virtuoso/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { AgentGateway } from '../src/agents/agent.gateway';
@@ -315,7 +315,8 @@ describe('a machine network with a real agent', () => {
   let provider: User;
 
   beforeAll(async () => {
-    t = await startApp({ listen: true });
+    // Heartbeats may be rare in the sync test below: hosts stay online meanwhile.
+    t = await startApp({ listen: true, config: { agentOfflineMs: 3_600_000 } });
     provider = await t.signUp('provider');
   });
   afterAll(async () => {
@@ -474,6 +475,62 @@ describe('a machine network with a real agent', () => {
         if (found?.state === 'running') await who.post(`/api/machines/${found.id}/stop`);
         if (found) await who.delete(`/api/machines/${found.id}`);
       }
+      await agent.cleanup();
+    }
+  });
+  it('the network sync sends the hub its desired state (the buyer keys admitted), never failing the start; join.sh then plugs into that hub; nothing is held once the machine stops', async () => {
+    const buyer = await t.signUp('buyer');
+    const key = newKey();
+    const added = (await buyer.post('/api/account/ssh-keys').send({ name: 'laptop', publicKey: key.line })).body as { id: string };
+    // Rare heartbeats: the VDE fact set below stays as set (agents report it themselves once they have VDE).
+    const agent = await AgentProcess.join(t, provider, { heartbeatMs: 600_000, transfer: true });
+    const gateway = t.app.get(AgentGateway);
+    const syncs: Array<{ agentId: string | null; command: VnetSyncCommand }> = [];
+    const vnetSync = gateway.vnetSync.bind(gateway);
+    gateway.vnetSync = (target, command) => (syncs.push({ agentId: target.agentId, command }), vnetSync(target, command));
+    try {
+      const host = await addAgentHost(provider, agent.agentId, { name: 'hubvirt' });
+      const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'hubbed', speed: 1000, memory: 64, disk: 64 }))).body as { id: string };
+      expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id })).status).toBe(200);
+      const started = await buyer.post(`/api/machines/${machine.id}/start`);
+      expect(started.status, JSON.stringify(started.body)).toBe(200);
+      expect(started.body.state).toBe('running');
+
+      const agents = t.app.get(DataSource).getRepository(AgentRow);
+      const row = await agents.findOneByOrFail({ id: agent.agentId });
+      expect(row.transferSshPort).toBe(agent.sshPort);
+      const facts = JSON.parse(row.facts);
+      facts.network ??= { publicHost: '127.0.0.1', portRange: { first: 20000, last: 20999 }, portsInUse: 0, outbound: 'allow', vnet: true };
+      facts.network.vnet = true;
+      await agents.update({ id: agent.agentId }, { facts: JSON.stringify(facts) });
+
+      const network = (await buyer.get('/api/network')).body as { id: string; hubHostName: string | null };
+      expect(network.hubHostName).toBe('hubvirt');
+      syncs.length = 0;
+      const pass = await t.app.get(NetworkSync).runPass();
+      // The one agent holding the buyer's machine is the hub: it admits the buyer's keys, and has no uplink.
+      expect(syncs).toEqual([
+        { agentId: agent.agentId, command: { networks: [{ networkId: network.id, admit: [{ publicKey: key.line, label: `buyer-key:${added.id}` }] }] } },
+      ]);
+      expect([...pass.synced, ...pass.failed]).toEqual([agent.agentId]);
+      const held = await t.app.get(DataSource).getRepository(NetworkAgentRow).findBy({ agentId: agent.agentId });
+      expect(held).toEqual(pass.synced.length ? [expect.objectContaining({ networkId: network.id, agentId: agent.agentId, uplinkPublicKey: null })] : []);
+
+      const script = await buyer.get('/api/network/join.sh?device=1');
+      expect(script.status, script.text).toBe(200);
+      expect(script.text).toContain(`HUB_PORT='${agent.sshPort}'`);
+      expect(script.text).toContain(`${row.transferHostKey}'`);
+
+      // Stopped: no machine of the network runs, so it has no hub; an agent that held it is told to hold nothing.
+      expect((await buyer.post(`/api/machines/${machine.id}/stop`)).status).toBe(200);
+      syncs.length = 0;
+      await t.app.get(NetworkSync).runPass();
+      expect(syncs).toEqual(held.length ? [{ agentId: agent.agentId, command: { networks: [] } }] : []);
+      expect((await buyer.get('/api/network')).body.hubHostName).toBeNull();
+      expect((await buyer.get('/api/network/join.sh')).status).toBe(409);
+      expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
+    } finally {
+      gateway.vnetSync = vnetSync;
       await agent.cleanup();
     }
   });
