@@ -521,6 +521,33 @@ describe('a machine network with a real agent', () => {
       expect(script.text).toContain(`HUB_PORT='${agent.sshPort}'`);
       expect(script.text).toContain(`${row.transferHostKey}'`);
 
+      // An agent back from offline is told at once what to hold (its heartbeat, signed as it signs them).
+      await agents.update({ id: agent.agentId }, { lastHeartbeatAt: '2000-01-01T00:00:00.000Z' });
+      syncs.length = 0;
+      const back = await t
+        .anonymous()
+        .post('/api/agents/heartbeat')
+        .send(
+          sign(secretOf(agent), agent.agentId, '/api/agents/heartbeat', {
+            agentId: agent.agentId,
+            facts,
+            vms: [{ machineId: machine.id, state: 'running', version: 1, media: null }],
+            events: [],
+          }),
+        );
+      expect(back.status).toBe(204);
+      await eventually(async () => syncs.some((sync) => sync.agentId === agent.agentId), 'a vnet.sync to the agent back online');
+      expect(syncs[0].command.networks.map((n) => n.networkId)).toEqual([network.id]);
+
+      // A key added on the account is admitted by the hub at once.
+      const second = newKey('desktop');
+      syncs.length = 0;
+      expect((await buyer.post('/api/account/ssh-keys').send({ name: 'desktop', publicKey: second.line })).status).toBe(201);
+      await eventually(
+        async () => syncs.some((sync) => sync.command.networks.some((n) => n.admit.some((a) => a.publicKey === second.line))),
+        'a vnet.sync admitting the new key',
+      );
+
       // Stopped: no machine of the network runs, so it has no hub; an agent that held it is told to hold nothing.
       expect((await buyer.post(`/api/machines/${machine.id}/stop`)).status).toBe(200);
       syncs.length = 0;
