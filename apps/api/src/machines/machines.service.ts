@@ -20,7 +20,7 @@ import { APP_CONFIG, AppConfig } from '../config';
 import { MarketService, OfferPage } from '../market/market.service';
 import { Host } from '../providers/host.entity';
 import { NetworkChanged } from '../network/network.events';
-import { NetworkService } from '../network/network.service';
+import { NetworkService, isUniqueViolation } from '../network/network.service';
 import { HostsService, pricesOf } from '../providers/hosts.service';
 import { ActionOptions, VmAction } from './agent-commands';
 import { AgentTarget } from './host-agent.gateway';
@@ -202,7 +202,13 @@ export class MachinesService {
           }
         : {};
     try {
+      // The buyer's network exists before the start's transaction assigns an address in it.
+      if (action === 'start' || action === 'resume') await this.network.networkOf((await this.lifecycle.find(actor, id)).ownerId);
       return this.mapper.toDto(await this.lifecycle.perform(actor, id, action, ifMatch, hooks, options));
+    } catch (error) {
+      // Two machines of one buyer starting at the same moment picked the same address (PostgreSQL): one tries again.
+      if (isUniqueViolation(error)) throw conflict('another of your machines took the same private address at this moment; try again');
+      throw error;
     } finally {
       // Whatever came of it, the agents of the buyer's network are told what to hold now.
       this.announceNetworkChange(id, action);

@@ -31,6 +31,12 @@ export function hostnameFor(machine: Pick<Machine, 'id' | 'name'>): string {
   return label || `vm-${machine.id.slice(0, 8)}`;
 }
 
+/** A unique index refused a row (SQLite's or PostgreSQL's words). */
+export function isUniqueViolation(error: unknown): boolean {
+  const text = error instanceof Error ? error.message : String(error);
+  return /UNIQUE constraint failed|duplicate key value violates unique constraint/i.test(text);
+}
+
 /** The ssh command for a forwarded ssh port. */
 export const sshCommandFor = (hostPort: number, publicHost: string) => `ssh -p ${hostPort} root@${publicHost}`;
 
@@ -65,9 +71,19 @@ export class NetworkService {
     return row;
   }
 
-  /** The buyer's network outside any transaction (GET pages), made if needed. */
-  networkOf(userId: string): Promise<PrivateNetwork> {
-    return this.db.transaction((em) => this.ensureNetwork(em, userId));
+  /**
+   * The buyer's network outside any transaction (GET pages, before a start), made if needed. Two
+   * networks made at once may pick the same number (on PostgreSQL): the unique index refuses one,
+   * which tries again.
+   */
+  async networkOf(userId: string): Promise<PrivateNetwork> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction((em) => this.ensureNetwork(em, userId));
+      } catch (error) {
+        if (attempt >= 3 || !isUniqueViolation(error)) throw error;
+      }
+    }
   }
 
   /**
