@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type VmResumeCommand, type VmStartCommand, type VnetSyncCommand, sign } from '@virtuoso/contracts';
@@ -16,6 +16,9 @@ import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
+
+/** The short network name the join script's switch directory carries. */
+const network0 = (script: string) => /SWITCH=\/run\/virtuoso-vnet-(\w+)/.exec(script)![1];
 
 /** A fresh OpenSSH key pair made by ssh-keygen: its public line and what ssh-keygen -l prints. */
 function newKey(comment = 'me@laptop'): { line: string; fingerprint: string } {
@@ -219,7 +222,7 @@ describe("a buyer's private network, addresses and forwarded ports", () => {
     }
   });
 
-  it('join.sh for a network whose machines run on a host that can be the hub: device address, pinned hub host key, ssh to the hub', async () => {
+  it('join.sh for a network whose machines run on a host that can be the hub: device address, pinned hub host key, ssh to the hub; run, it makes the tap and leaves nothing behind', async () => {
     const provider = await t.signUp('provider');
     const buyer = await t.signUp('buyer');
     const key = newKey();
@@ -284,6 +287,17 @@ describe("a buyer's private network, addresses and forwarded ports", () => {
     expect(script.text).toContain(key.fingerprint);
     // bash parses it.
     execFileSync('bash', ['-n'], { input: script.text });
+    // Run as root in a network namespace of its own (no route to the hub): it makes the switch and
+    // the tap with the device address, tries the hub over ssh, and leaves nothing behind.
+    const run = spawnSync('unshare', ['-n', 'bash', '-c', `${script.text.replace('echo "joined', 'ip -br addr show dev "$TAP"; echo "joined')}`], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.stdout).toMatch(new RegExp(`^vnet0\\s+\\S+\\s+${base.replace(/\./g, '\\.')}4/24`, 'm'));
+    expect(run.stdout).toContain('plugging into the hub hub.example.net:2222');
+    expect(run.stderr).toMatch(/ssh: Could not resolve hostname hub.example.net/);
+    expect(run.status).not.toBe(0);
+    expect(readdirSync('/run').filter((name) => name === `virtuoso-vnet-${network0(script.text)}`)).toEqual([]);
 
     // The network page names the hub and its members; the machine page gives the ssh command.
     const network = (await buyer.get('/api/network')).body;

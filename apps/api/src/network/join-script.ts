@@ -20,7 +20,7 @@ const q = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
  * network (docs/ARCHITECTURE.md §11): installs vde2 and the ssh client when missing, makes a tap
  * interface `vnet0` on a local VDE switch with the device's address, and plugs that switch into
  * the hub's over ssh (`dpipe vde_plug … = ssh … vnet`) with one of the buyer's account keys, the
- * hub's host key pinned. ssh runs as the user who ran sudo, so their own keys and agent are used.
+ * hub's host key pinned. ssh runs as the user who ran sudo, so their own keys are used.
  * Ctrl-C (or the link ending) takes the interface down again.
  */
 export function joinScript(input: JoinScriptInput): string {
@@ -66,16 +66,14 @@ for _ in $(seq 50); do [ -e "$SWITCH/ctl" ] && break; sleep 0.1; done
 ip addr add "$ADDRESS" dev "$TAP"
 ip link set "$TAP" up
 
+# vde_plug stays root (the switch is root's); ssh runs as the user who ran sudo, with their keys.
 RUN_AS=()
-if [ -n "\${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
-  chown -R "$SUDO_USER" "$SWITCH"
-  RUN_AS=(sudo -u "$SUDO_USER" -H)
-fi
+if [ -n "\${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then RUN_AS=(sudo -u "$SUDO_USER" -H); fi
 IDENTITY=()
 if [ -n "\${VIRTUOSO_SSH_IDENTITY:-}" ]; then IDENTITY=(-i "$VIRTUOSO_SSH_IDENTITY"); fi
 
 echo "joined as $ADDRESS on $TAP; plugging into the hub $HUB_HOST:$HUB_PORT (Ctrl-C to leave)"
-dpipe "\${RUN_AS[@]}" vde_plug "$SWITCH" = "\${RUN_AS[@]}" ssh "\${IDENTITY[@]}" -T -p "$HUB_PORT" \\
+dpipe vde_plug "$SWITCH" = "\${RUN_AS[@]}" ssh "\${IDENTITY[@]}" -T -p "$HUB_PORT" \\
   -o UserKnownHostsFile="$KNOWN_HOSTS" -o StrictHostKeyChecking=yes -o ServerAliveInterval=5 -o ServerAliveCountMax=3 \\
   "$HUB_USER@$HUB_HOST" vnet
 `;
