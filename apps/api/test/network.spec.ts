@@ -349,7 +349,7 @@ describe('a machine network with a real agent', () => {
   };
   const secretOf = (a: AgentProcess) => JSON.parse(readFileSync(join(a.dataDir, 'agent.json'), 'utf8')).secret as string;
 
-  it('start sends the private address, ssh + extra ports, the account keys and a host name; forwards come from heartbeats, go at stop and are asked for again at the next start', async () => {
+  it('start sends the private address, ssh + extra ports, the account keys and a host name; forwards come from heartbeats, go at stop, suspend and a crash, and are asked for again at the next start; a delete frees the address', async () => {
     const buyer = await t.signUp('buyer');
     const other = await t.signUp('buyer');
     const key = newKey();
@@ -470,8 +470,14 @@ describe('a machine network with a real agent', () => {
         command: { machineId: machine.id, network: { private: { address: `${base}10` }, forwardPorts: [22, 80, 443], sshKeys: [key.line] } },
       });
 
+      // Its VMM ends behind the agent's back (a crash, reported by the agent's heartbeat): the ports go with it.
+      expect((await heartbeat(3)).status).toBe(204);
+      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual(forwards);
+      agent.killVmm(machine.id);
+      await eventually(async () => (await buyer.get(`/api/machines/${machine.id}`)).body.state === 'stopped', 'the crash noticed');
+      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body).toMatchObject({ forwards: [], privateAddress: `${base}10` });
+
       // Deleted: its address is free for the buyer's next machine.
-      expect((await buyer.post(`/api/machines/${machine.id}/stop`)).status).toBe(200);
       expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
       expect((await t.app.get(DataSource).getRepository(Machine).findOneByOrFail({ id: machine.id })).privateAddress).toBeNull();
       expect((await buyer.get('/api/network')).body.members.map((m: { name: string }) => m.name)).toEqual(['db']);
