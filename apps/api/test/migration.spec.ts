@@ -205,7 +205,7 @@ describe.sequential('migration between two real agents', () => {
     expect(existsSync(join(a.dataDir, 'machines', machine.id))).toBe(false);
   }, 60_000);
 
-  it('a suspended guest migrates A → B by SCP and resumes at B where it stopped: its tick counter goes on', async () => {
+  it('a suspended guest migrates A → B by SCP and resumes at B where it stopped: its tick counter goes on, its MAC and private address kept', async () => {
     const tiny = ((await t.anonymous().get('/api/catalog')).body as Array<{ id: string; name: string }>).find((entry) => entry.name === 'tiny-linux')!;
     const registered = await buyer.post('/api/machines').send({
       name: 'tiny-traveller',
@@ -228,6 +228,8 @@ describe.sequential('migration between two real agents', () => {
     expect(suspended.status, JSON.stringify(suspended.body)).toBe(200);
     expect(suspended.body).toMatchObject({ state: 'suspended', version: 2 });
     const lastOnA = Math.max(...ticks(a.serialLog(id)));
+    const networkOnA = (await buyer.get(`/api/machines/${id}/network`)).body as { mac: string; privateAddress: string | null };
+    expect(networkOnA.privateAddress).toMatch(/^10\.\d+\.\d+\.10$/);
 
     const started = await buyer.post(`/api/machines/${id}/migrate`).send({ hostId: hostB.id, method: 'SCP' });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
@@ -245,6 +247,8 @@ describe.sequential('migration between two real agents', () => {
     const resumed = await buyer.post(`/api/machines/${id}/resume`);
     expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
     expect(resumed.body).toMatchObject({ state: 'running', host: { id: hostB.id } });
+    // Its MAC and private address went with it (guest networking, docs/ARCHITECTURE.md §11).
+    expect((await buyer.get(`/api/machines/${id}/network`)).body).toMatchObject({ mac: networkOnA.mac, privateAddress: networkOnA.privateAddress });
     await eventually(async () => ticks(b.serialLog(id)).some((tick) => tick >= lastOnA + 2), 'the guest to tick on at B', 60_000);
     // It went on from where it stopped: no tick at B starts over.
     expect(Math.min(...ticks(b.serialLog(id)))).toBeGreaterThan(lastOnA);

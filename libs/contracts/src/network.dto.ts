@@ -20,7 +20,10 @@ export class CreateSshKeyDto {
   @Transform(trimmed)
   name: string;
 
-  @ApiProperty({ description: 'One OpenSSH public key line (as in ~/.ssh/id_ed25519.pub).', example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop' })
+  @ApiProperty({
+    description: 'One OpenSSH public key line (as in ~/.ssh/id_ed25519.pub).',
+    example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop',
+  })
   @IsString({ message: 'publicKey must be a text' })
   @MaxLength(16_384, { message: 'publicKey must be at most 16384 characters' })
   @Transform(trimmed)
@@ -29,13 +32,16 @@ export class CreateSshKeyDto {
 }
 
 export class SshKeyDto {
-  @ApiProperty({ example: '0b7e2c7e-5a3c-4a7e-9d0e-3f5c1d2b4a6f' })
+  @ApiProperty({ description: 'Key id.', example: '0b7e2c7e-5a3c-4a7e-9d0e-3f5c1d2b4a6f' })
   id: string;
 
-  @ApiProperty({ example: 'laptop' })
+  @ApiProperty({ description: 'Its name on the account page.', example: 'laptop' })
   name: string;
 
-  @ApiProperty({ description: 'The public key line as given.', example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop' })
+  @ApiProperty({
+    description: 'The public key line as given.',
+    example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop',
+  })
   publicKey: string;
 
   @ApiProperty({ description: 'Key type.', example: 'ssh-ed25519' })
@@ -44,7 +50,7 @@ export class SshKeyDto {
   @ApiProperty({ description: 'SHA256 fingerprint as ssh-keygen -l prints it.', example: 'SHA256:Uu0uZ0YbQ2tmb8qk9l8V7m3u0wq1o6+vF3S5xYh0c2Q' })
   fingerprint: string;
 
-  @ApiProperty({ example: '2026-12-05T10:00:00.000Z' })
+  @ApiProperty({ description: 'When it was added (ISO 8601).', example: '2026-12-05T10:00:00.000Z' })
   createdAt: string;
 }
 
@@ -54,17 +60,21 @@ export class SetForwardedPortsDto {
     example: [80, 443],
     type: [Number],
   })
-  @IsArray({ message: 'ports must be a list of TCP ports' })
-  @ArrayMaxSize(7, { message: 'ports must hold at most 7 ports (ssh is always forwarded besides)' })
   @IsWholeNumber('ports', 1, 65535, { each: true })
+  @ArrayMaxSize(7, { message: 'ports must hold at most 7 ports (ssh is always forwarded besides)' })
+  // Listed last so that its message comes first for a body that is not a list at all.
+  @IsArray({ message: 'ports must be a list of TCP ports' })
   ports: number[];
 }
 
 export class MachineNetworkDto {
-  @ApiProperty({ description: "The machine's Ethernet address on its private network (issued by the market; kept when it migrates).", example: '52:54:00:3a:1f:07' })
+  @ApiProperty({
+    description: "The machine's Ethernet address on its private network (issued by the market; kept when it migrates).",
+    example: '52:54:00:3a:1f:07',
+  })
   mac: string;
 
-  @ApiPropertyOptional({ description: 'Its address on the private network (kept when it migrates).', example: '10.64.3.10' })
+  @ApiProperty({ description: 'Its address on the private network (kept when it migrates).', example: '10.64.3.10', nullable: true, type: String })
   privateAddress: string | null;
 
   @ApiProperty({ description: "The private network's subnet.", example: '10.64.3.0/24' })
@@ -73,53 +83,92 @@ export class MachineNetworkDto {
   @ApiProperty({ description: 'Guest TCP ports forwarded when it runs, ssh (22) first.', example: [22, 80], type: [Number] })
   forwardPorts: number[];
 
-  @ApiProperty({ description: 'While running: the forwarded ports, host port → guest port.', type: [PortForwardDto] })
+  @ApiProperty({
+    description: 'While running: the forwarded ports, host port → guest port; empty otherwise.',
+    type: [PortForwardDto],
+    example: [
+      { guestPort: 22, hostPort: 20022 },
+      { guestPort: 80, hostPort: 20023 },
+    ],
+  })
   forwards: PortForwardDto[];
 
-  @ApiPropertyOptional({ description: "The provider's address for its forwarded ports, while stored on a host.", example: 'rack7-slot2.example.net' })
+  @ApiProperty({
+    description: "The provider's address for its forwarded ports, while stored on a host.",
+    example: 'rack7-slot2.example.net',
+    nullable: true,
+    type: String,
+  })
   publicHost: string | null;
 
-  @ApiPropertyOptional({ description: 'While running: the command that logs in as root with one of your keys.', example: 'ssh -p 20022 root@rack7-slot2.example.net' })
+  @ApiProperty({
+    description: 'While running: the command that logs in as root with one of your keys.',
+    example: 'ssh -p 20022 root@rack7-slot2.example.net',
+    nullable: true,
+    type: String,
+  })
   sshCommand: string | null;
 
-  @ApiPropertyOptional({ description: "The host's outbound policy for guests, while stored on a host.", enum: ['allow', 'none'], example: 'allow' })
+  @ApiProperty({ description: "The host's outbound policy for guests, while stored on a host.", enum: ['allow', 'none'], example: 'allow', nullable: true })
   outbound: 'allow' | 'none' | null;
 }
 
 export class NetworkMemberDto {
-  @ApiProperty({ example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })
+  @ApiProperty({ description: 'The machine id.', example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })
   machineId: string;
 
-  @ApiProperty({ example: 'web-1' })
+  @ApiProperty({ description: "The machine's name.", example: 'web-1' })
   name: string;
 
-  @ApiProperty({ example: '10.64.3.10' })
+  @ApiProperty({ description: 'Its private address.', example: '10.64.3.10' })
   address: string;
 
-  @ApiProperty({ example: '52:54:00:3a:1f:07' })
+  @ApiProperty({ description: 'Its Ethernet address.', example: '52:54:00:3a:1f:07' })
   mac: string;
 
   @ApiProperty({ description: "The machine's state.", example: 'running' })
   state: string;
 
-  @ApiPropertyOptional({ description: 'The host it is stored on.', example: 'rack7-slot2' })
+  @ApiProperty({ description: 'The host it is stored on.', example: 'rack7-slot2', nullable: true, type: String })
   hostName: string | null;
 }
 
 export class NetworkDto {
-  @ApiProperty({ example: '5f0c7a9e-1b2d-4c3e-8f4a-6b7c8d9e0f1a' })
+  @ApiProperty({ description: 'Network id (the agents name its switch by it).', example: '5f0c7a9e-1b2d-4c3e-8f4a-6b7c8d9e0f1a' })
   id: string;
 
   @ApiProperty({ description: 'The subnet of your private network.', example: '10.64.3.0/24' })
   subnet: string;
 
-  @ApiPropertyOptional({ description: 'The host whose switch the others plug into (the hub) while any machine runs.', example: 'rack7-slot2' })
+  @ApiProperty({
+    description: 'The host whose switch the others plug into (the hub) while any machine runs.',
+    example: 'rack7-slot2',
+    nullable: true,
+    type: String,
+  })
   hubHostName: string | null;
 
-  @ApiProperty({ description: 'Your machines on it, with their addresses.', type: [NetworkMemberDto] })
+  @ApiProperty({
+    description: 'Your machines on it (every machine that has started once and is not deleted), with their addresses.',
+    type: [NetworkMemberDto],
+    example: [
+      {
+        machineId: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+        name: 'web-1',
+        address: '10.64.3.10',
+        mac: '52:54:00:3a:1f:07',
+        state: 'running',
+        hostName: 'rack7-slot2',
+      },
+    ],
+  })
   members: NetworkMemberDto[];
 
-  @ApiProperty({ description: 'Addresses kept for your own computers (GET /api/network/join.sh?device=N).', example: ['10.64.3.2', '10.64.3.3'], type: [String] })
+  @ApiProperty({
+    description: 'Addresses kept for your own computers (GET /api/network/join.sh?device=N).',
+    example: ['10.64.3.2', '10.64.3.3'],
+    type: [String],
+  })
   deviceAddresses: string[];
 }
 
