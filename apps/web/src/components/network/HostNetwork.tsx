@@ -5,8 +5,8 @@ export function HostNetworkBrief({ host }: { host: Pick<Host, 'network'> }) {
   const network = host.network;
   if (!network) return <span className="pair__detail muted">guest network: not reported yet</span>;
   return (
-    <span className="pair__detail" data-testid="host-network">
-      ports {network.portRange.first}–{network.portRange.last} on {network.publicHost} ({network.portsInUse} in use) · outbound {network.outbound}
+    <span className="pair__detail" data-testid="host-network" title={`Forwarded ports on ${network.publicHost}`}>
+      ports {network.portRange.first}–{network.portRange.last} ({network.portsInUse} in use) · outbound {network.outbound}
     </span>
   );
 }

@@ -97,7 +97,7 @@ function NetworkDetails({ machine, network }: { machine: Machine; network: Machi
 function ForwardedPorts({ network, running }: { network: MachineNetworkData; running: boolean }) {
   return (
     <div className="table-wrap">
-      <table className="table table--compact" aria-label="Forwarded ports">
+      <table className="table table--compact table--fit table--forwards" aria-label="Forwarded ports">
         <thead>
           <tr>
             <th scope="col" className="num">
