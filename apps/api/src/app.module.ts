@@ -19,6 +19,7 @@ import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
 import { MediaModule } from './media/media.module';
 import { MigrationsModule } from './migrations/migrations.module';
+import { NetworkModule } from './network/network.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { HostsApiModule } from './providers/hosts-api.module';
 import { ProvidersModule } from './providers/providers.module';
@@ -85,6 +86,7 @@ export class AppModule {
         AgentsModule,
         NotificationsModule,
         BillingModule,
+        NetworkModule,
         MachinesModule,
         MediaModule,
         MigrationsModule,

@@ -36,6 +36,10 @@ export interface AppConfig {
   imageDir: string;
   /** Reconciler pass interval (machines stuck in a transient state, missed events). */
   reconcileIntervalSeconds: number;
+  /** Network sync pass interval: every agent holding a buyer's private network is told what to hold (vnet.sync). */
+  networkSyncIntervalSeconds: number;
+  /** At most this many ssh keys per user (account page). */
+  sshKeysPerUser: number;
   /** A host whose agent sent no heartbeat for this long is offline. */
   agentOfflineMs: number;
   /** How long a guest gets to power off after the ACPI button before the agent forces it. */
@@ -159,6 +163,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     publicUrl: null,
     imageDir: resolve(raw('VIRTUOSO_IMAGE_DIR') ?? join(REPO_ROOT, '.cache', 'guest-image')),
     reconcileIntervalSeconds: integer('VIRTUOSO_RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
+    networkSyncIntervalSeconds: integer('VIRTUOSO_NETWORK_SYNC_INTERVAL_SECONDS', 10, 1, 3600),
+    sshKeysPerUser: 20,
     agentOfflineMs: integer('VIRTUOSO_AGENT_OFFLINE_SECONDS', OFFLINE_AFTER_MS / 1000, 1, 86_400) * 1000,
     stopTimeoutMs: integer('VIRTUOSO_STOP_TIMEOUT_SECONDS', 30, 0, 600) * 1000,
     agentCreateTimeoutMs: 120_000,

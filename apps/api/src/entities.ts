@@ -11,6 +11,7 @@ import { Configuration } from './catalog/configuration.entity';
 import { IdempotencyKey } from './common/idempotency-key.entity';
 import { Machine } from './machines/machine.entity';
 import { Media } from './media/media.entity';
+import { NETWORK_ENTITIES } from './network/network.entities';
 import { Migration } from './migrations/migration.entity';
 import { PricePoint, ResourcePricePoint } from './market/price-point.entity';
 import { Notification } from './notifications/notification.entity';
@@ -36,4 +37,5 @@ export const ENTITIES = [
   PricePoint,
   ResourcePricePoint,
   IdempotencyKey,
+  ...NETWORK_ENTITIES,
 ];

@@ -38,6 +38,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/account/ssh-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My public ssh keys: put in my machines at every start and resume, and let my own computers join my private network */
+        get: operations["listSshKeys"];
+        put?: never;
+        /**
+         * Add a public ssh key (one OpenSSH line)
+         * @description Reaches running machines at their next start or resume; the private network admits it at once. At most 20 keys; the same key twice is a 409.
+         */
+        post: operations["addSshKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/ssh-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a public ssh key (machines keep it until their next start or resume) */
+        delete: operations["removeSshKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/account/statement": {
         parameters: {
             query?: never;
@@ -687,6 +725,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/machines/{id}/network": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A machine's network: private address, MAC, subnet, forwarded ports and, while it runs, the ssh command */
+        get: operations["getMachineNetwork"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/network/ports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the guest TCP ports forwarded besides ssh (22, always forwarded)
+         * @description At most 7, each once, not 22. Takes effect at the next start or resume.
+         */
+        put: operations["setForwardedPorts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/machines/{id}/offers": {
         parameters: {
             query?: never;
@@ -971,6 +1046,43 @@ export interface paths {
          * @description Refused (409) while a machine has it in its CD-ROM drive.
          */
         delete: operations["deleteMedia"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/network": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My private network: its subnet, its hub while machines run, my machines on it, the addresses for my own computers */
+        get: operations["getNetwork"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/network/join.sh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The script that joins my own (Debian) computer to my private network
+         * @description Run as root: `sudo bash join.sh`. It installs vde2 and openssh-client when missing, makes a tap `vnet0` with the device address (device 1 → .2 … device 8 → .9) and plugs it into the hub over ssh with one of my account keys.
+         */
+        get: operations["getJoinScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1441,6 +1553,18 @@ export interface components {
              */
             hostId?: string;
         };
+        CreateSshKeyDto: {
+            /**
+             * @description A name for the key, shown on the account page.
+             * @example laptop
+             */
+            name: string;
+            /**
+             * @description One OpenSSH public key line (as in ~/.ssh/id_ed25519.pub).
+             * @example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop
+             */
+            publicKey: string;
+        };
         CreatedApiTokenDto: {
             /**
              * @description Token id.
@@ -1638,6 +1762,8 @@ export interface components {
             lastHeartbeatAt: string | null;
             /** @description What its agent measured (last heartbeat), or null without an agent. */
             facts: components["schemas"]["HostFactsDto"] | null;
+            /** @description Guest networking on the host as its agent last reported it (public host, forwarded port range and ports in use, outbound policy, VNET), or null without an agent or from an agent older than guest networking. */
+            network: components["schemas"]["HostNetworkFactsDto"] | null;
             /**
              * @description Handle of the provider who owns the host.
              * @example RsrcProvider
@@ -1694,6 +1820,33 @@ export interface components {
             hostname: string;
             /** @description The agent's transfer sshd (migration origin), when it runs one. */
             transfer?: components["schemas"]["TransferEndpointDto"];
+            /** @description Guest networking on this host: public host, forwarded port range, outbound policy. */
+            network?: components["schemas"]["HostNetworkFactsDto"];
+        };
+        HostNetworkFactsDto: {
+            /**
+             * @description Host name or address buyers use to reach forwarded ports.
+             * @example rack7-slot2.example.net
+             */
+            publicHost: string;
+            /** @description The provider's range for forwarded ports (inclusive). */
+            portRange: components["schemas"]["PortRangeDto"];
+            /**
+             * @description Ports of the range in use now.
+             * @example 3
+             */
+            portsInUse: number;
+            /**
+             * @description Outbound policy for guests: NAT'ed ('allow') or none.
+             * @example allow
+             * @enum {string}
+             */
+            outbound: "allow" | "none";
+            /**
+             * @description Whether the host can carry buyers' private segments (VDE installed, a transfer sshd).
+             * @example true
+             */
+            vnet: boolean;
         };
         HostRefDto: {
             /**
@@ -1964,6 +2117,49 @@ export interface components {
              * @example 2026-11-25T10:00:00.000Z
              */
             createdAt: string;
+        };
+        MachineNetworkDto: {
+            /**
+             * @description The machine's Ethernet address on its private network (issued by the market; kept when it migrates).
+             * @example 52:54:00:3a:1f:07
+             */
+            mac: string;
+            /**
+             * @description Its address on the private network (kept when it migrates).
+             * @example 10.64.3.10
+             */
+            privateAddress: string | null;
+            /**
+             * @description The private network's subnet.
+             * @example 10.64.3.0/24
+             */
+            subnet: string;
+            /**
+             * @description Guest TCP ports forwarded when it runs, ssh (22) first.
+             * @example [
+             *       22,
+             *       80
+             *     ]
+             */
+            forwardPorts: number[];
+            /** @description While running: the forwarded ports, host port → guest port. */
+            forwards: components["schemas"]["PortForwardDto"][];
+            /**
+             * @description The provider's address for its forwarded ports, while stored on a host.
+             * @example rack7-slot2.example.net
+             */
+            publicHost: string | null;
+            /**
+             * @description While running: the command that logs in as root with one of your keys.
+             * @example ssh -p 20022 root@rack7-slot2.example.net
+             */
+            sshCommand: string | null;
+            /**
+             * @description The host's outbound policy for guests, while stored on a host.
+             * @example allow
+             * @enum {string|null}
+             */
+            outbound: "allow" | "none" | null;
         };
         MachineSpecDto: {
             /**
@@ -2370,6 +2566,50 @@ export interface components {
              */
             vmmp: string[];
         };
+        NetworkDto: {
+            /** @example 5f0c7a9e-1b2d-4c3e-8f4a-6b7c8d9e0f1a */
+            id: string;
+            /**
+             * @description The subnet of your private network.
+             * @example 10.64.3.0/24
+             */
+            subnet: string;
+            /**
+             * @description The host whose switch the others plug into (the hub) while any machine runs.
+             * @example rack7-slot2
+             */
+            hubHostName: string | null;
+            /** @description Your machines on it, with their addresses. */
+            members: components["schemas"]["NetworkMemberDto"][];
+            /**
+             * @description Addresses kept for your own computers (GET /api/network/join.sh?device=N).
+             * @example [
+             *       "10.64.3.2",
+             *       "10.64.3.3"
+             *     ]
+             */
+            deviceAddresses: string[];
+        };
+        NetworkMemberDto: {
+            /** @example 7c9e6679-7425-40de-944b-e07fc1f90ae7 */
+            machineId: string;
+            /** @example web-1 */
+            name: string;
+            /** @example 10.64.3.10 */
+            address: string;
+            /** @example 52:54:00:3a:1f:07 */
+            mac: string;
+            /**
+             * @description The machine's state.
+             * @example running
+             */
+            state: string;
+            /**
+             * @description The host it is stored on.
+             * @example rack7-slot2
+             */
+            hostName: string | null;
+        };
         NoOfferExplanationDto: {
             /**
              * @description size: no online host has the speed, memory and disk free at once; price: online hosts have room, none within both asked prices; offline: the hosts with room are offline (or none is online); none: nothing stands in the way (or the market is empty).
@@ -2511,6 +2751,30 @@ export interface components {
             runningPerHour: string;
             /** @description Free resources on the host. */
             free: components["schemas"]["ResourceAmountsDto"];
+        };
+        PortForwardDto: {
+            /**
+             * @description TCP port inside the guest.
+             * @example 22
+             */
+            guestPort: number;
+            /**
+             * @description TCP port on the provider's public address that reaches it.
+             * @example 20022
+             */
+            hostPort: number;
+        };
+        PortRangeDto: {
+            /**
+             * @description First port of the range.
+             * @example 20000
+             */
+            first: number;
+            /**
+             * @description Last port of the range (inclusive).
+             * @example 20999
+             */
+            last: number;
         };
         PriceHistoryDto: {
             /**
@@ -2898,6 +3162,16 @@ export interface components {
              */
             current: boolean;
         };
+        SetForwardedPortsDto: {
+            /**
+             * @description Guest TCP ports to forward besides ssh (22 is always forwarded): at most 7, each once. Takes effect at the next start or resume.
+             * @example [
+             *       80,
+             *       443
+             *     ]
+             */
+            ports: number[];
+        };
         SignInDto: {
             /**
              * @description User handle.
@@ -2959,6 +3233,29 @@ export interface components {
              * @example a3f1...
              */
             sig: string;
+        };
+        SshKeyDto: {
+            /** @example 0b7e2c7e-5a3c-4a7e-9d0e-3f5c1d2b4a6f */
+            id: string;
+            /** @example laptop */
+            name: string;
+            /**
+             * @description The public key line as given.
+             * @example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop
+             */
+            publicKey: string;
+            /**
+             * @description Key type.
+             * @example ssh-ed25519
+             */
+            type: string;
+            /**
+             * @description SHA256 fingerprint as ssh-keygen -l prints it.
+             * @example SHA256:Uu0uZ0YbQ2tmb8qk9l8V7m3u0wq1o6+vF3S5xYh0c2Q
+             */
+            fingerprint: string;
+            /** @example 2026-12-05T10:00:00.000Z */
+            createdAt: string;
         };
         StartMachineDto: {
             /**
@@ -3296,6 +3593,161 @@ export interface operations {
             };
             /** @description The signed-in user's role may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    listSshKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My keys, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SshKeyDto"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    addSshKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSshKeyDto"];
+            };
+        };
+        responses: {
+            /** @description The key, with its type and SHA256 fingerprint. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SshKeyDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The key is already on the account, or the account has 20 keys. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    removeSshKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ssh key id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5699,6 +6151,127 @@ export interface operations {
             };
         };
     };
+    getMachineNetwork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineNetworkDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    setForwardedPorts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetForwardedPortsDto"];
+            };
+        };
+        responses: {
+            /** @description The machine network with the new ports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineNetworkDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     listMachineOffers: {
         parameters: {
             query?: {
@@ -6975,6 +7548,102 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    getNetwork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    getJoinScript: {
+        parameters: {
+            query?: {
+                /** @description Which of your computers (1 to 8): its address on the network. */
+                device?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bash script. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": string;
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No machine of mine runs on a host that can take the connection, or my account has no ssh key. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": components["schemas"]["ErrorDto"];
                 };
             };
         };

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType, PickType } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, Length, Matches, ValidateIf } from 'class-validator';
 import { HostFactsDto } from './agents.dto';
+import { HostNetworkFactsDto } from './agent/network.dto';
 import { IsPrice, IsWholeNumber, NoControlCharacters } from './validation';
 
 /** Every field of the report's "add machine" form (fig. 27). Totals are locked once the host exists. */
@@ -149,6 +150,14 @@ export class HostDto extends OmitType(CreateHostDto, ['agentId', 'agentHost', 'a
 
   @ApiProperty({ description: 'What its agent measured (last heartbeat), or null without an agent.', type: HostFactsDto, nullable: true })
   facts: HostFactsDto | null;
+
+  @ApiProperty({
+    description:
+      'Guest networking on the host as its agent last reported it (public host, forwarded port range and ports in use, outbound policy, VNET), or null without an agent or from an agent older than guest networking.',
+    type: HostNetworkFactsDto,
+    nullable: true,
+  })
+  network: HostNetworkFactsDto | null;
 
   @ApiProperty({ description: 'Handle of the provider who owns the host.', example: 'RsrcProvider' })
   owner: string;

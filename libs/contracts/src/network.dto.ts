@@ -20,7 +20,10 @@ export class CreateSshKeyDto {
   @Transform(trimmed)
   name: string;
 
-  @ApiProperty({ description: 'One OpenSSH public key line (as in ~/.ssh/id_ed25519.pub).', example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop' })
+  @ApiProperty({
+    description: 'One OpenSSH public key line (as in ~/.ssh/id_ed25519.pub).',
+    example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop',
+  })
   @IsString({ message: 'publicKey must be a text' })
   @MaxLength(16_384, { message: 'publicKey must be at most 16384 characters' })
   @Transform(trimmed)
@@ -35,7 +38,10 @@ export class SshKeyDto {
   @ApiProperty({ example: 'laptop' })
   name: string;
 
-  @ApiProperty({ description: 'The public key line as given.', example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop' })
+  @ApiProperty({
+    description: 'The public key line as given.',
+    example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop',
+  })
   publicKey: string;
 
   @ApiProperty({ description: 'Key type.', example: 'ssh-ed25519' })
@@ -54,17 +60,21 @@ export class SetForwardedPortsDto {
     example: [80, 443],
     type: [Number],
   })
-  @IsArray({ message: 'ports must be a list of TCP ports' })
-  @ArrayMaxSize(7, { message: 'ports must hold at most 7 ports (ssh is always forwarded besides)' })
   @IsWholeNumber('ports', 1, 65535, { each: true })
+  @ArrayMaxSize(7, { message: 'ports must hold at most 7 ports (ssh is always forwarded besides)' })
+  // Listed last so that its message comes first for a body that is not a list at all.
+  @IsArray({ message: 'ports must be a list of TCP ports' })
   ports: number[];
 }
 
 export class MachineNetworkDto {
-  @ApiProperty({ description: "The machine's Ethernet address on its private network (issued by the market; kept when it migrates).", example: '52:54:00:3a:1f:07' })
+  @ApiProperty({
+    description: "The machine's Ethernet address on its private network (issued by the market; kept when it migrates).",
+    example: '52:54:00:3a:1f:07',
+  })
   mac: string;
 
-  @ApiPropertyOptional({ description: 'Its address on the private network (kept when it migrates).', example: '10.64.3.10' })
+  @ApiProperty({ description: 'Its address on the private network (kept when it migrates).', example: '10.64.3.10', nullable: true, type: String })
   privateAddress: string | null;
 
   @ApiProperty({ description: "The private network's subnet.", example: '10.64.3.0/24' })
@@ -76,13 +86,23 @@ export class MachineNetworkDto {
   @ApiProperty({ description: 'While running: the forwarded ports, host port → guest port.', type: [PortForwardDto] })
   forwards: PortForwardDto[];
 
-  @ApiPropertyOptional({ description: "The provider's address for its forwarded ports, while stored on a host.", example: 'rack7-slot2.example.net' })
+  @ApiProperty({
+    description: "The provider's address for its forwarded ports, while stored on a host.",
+    example: 'rack7-slot2.example.net',
+    nullable: true,
+    type: String,
+  })
   publicHost: string | null;
 
-  @ApiPropertyOptional({ description: 'While running: the command that logs in as root with one of your keys.', example: 'ssh -p 20022 root@rack7-slot2.example.net' })
+  @ApiProperty({
+    description: 'While running: the command that logs in as root with one of your keys.',
+    example: 'ssh -p 20022 root@rack7-slot2.example.net',
+    nullable: true,
+    type: String,
+  })
   sshCommand: string | null;
 
-  @ApiPropertyOptional({ description: "The host's outbound policy for guests, while stored on a host.", enum: ['allow', 'none'], example: 'allow' })
+  @ApiProperty({ description: "The host's outbound policy for guests, while stored on a host.", enum: ['allow', 'none'], example: 'allow', nullable: true })
   outbound: 'allow' | 'none' | null;
 }
 
@@ -102,7 +122,7 @@ export class NetworkMemberDto {
   @ApiProperty({ description: "The machine's state.", example: 'running' })
   state: string;
 
-  @ApiPropertyOptional({ description: 'The host it is stored on.', example: 'rack7-slot2' })
+  @ApiProperty({ description: 'The host it is stored on.', example: 'rack7-slot2', nullable: true, type: String })
   hostName: string | null;
 }
 
@@ -113,13 +133,22 @@ export class NetworkDto {
   @ApiProperty({ description: 'The subnet of your private network.', example: '10.64.3.0/24' })
   subnet: string;
 
-  @ApiPropertyOptional({ description: 'The host whose switch the others plug into (the hub) while any machine runs.', example: 'rack7-slot2' })
+  @ApiProperty({
+    description: 'The host whose switch the others plug into (the hub) while any machine runs.',
+    example: 'rack7-slot2',
+    nullable: true,
+    type: String,
+  })
   hubHostName: string | null;
 
   @ApiProperty({ description: 'Your machines on it, with their addresses.', type: [NetworkMemberDto] })
   members: NetworkMemberDto[];
 
-  @ApiProperty({ description: 'Addresses kept for your own computers (GET /api/network/join.sh?device=N).', example: ['10.64.3.2', '10.64.3.3'], type: [String] })
+  @ApiProperty({
+    description: 'Addresses kept for your own computers (GET /api/network/join.sh?device=N).',
+    example: ['10.64.3.2', '10.64.3.3'],
+    type: [String],
+  })
   deviceAddresses: string[];
 }
 

@@ -16,3 +16,4 @@ export * from './vcpus';
 export * from './low-balance';
 export * from './vmmp';
 export * from './migration';
+export * from './network';

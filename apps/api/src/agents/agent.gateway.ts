@@ -18,8 +18,11 @@ import {
   type VmCreateCommand,
   type VmMediaCommand,
   type VmSendKeysCommand,
+  type VmResumeCommand,
   type VmStartCommand,
   type VmStopCommand,
+  type VnetSyncCommand,
+  type VnetSyncResult,
   sign,
 } from '@virtuoso/contracts';
 import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
@@ -105,7 +108,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     return this.send(target, AgentCommands.suspend, command);
   }
 
-  resumeVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState> {
+  resumeVm(target: AgentTarget, command: VmResumeCommand): Promise<AgentVmState> {
     return this.send(target, AgentCommands.resume, command);
   }
 
@@ -130,6 +133,11 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     const agent = await this.agentOf(target);
     const result = await this.send(target, AgentCommands.consoleOpen, command);
     return { host: agent.agentHost, port: result.consolePort || agent.consolePort };
+  }
+
+  /** What private networks the agent should hold (vnet.sync); it answers what it holds. */
+  vnetSync(target: AgentTarget, command: VnetSyncCommand): Promise<VnetSyncResult> {
+    return this.send(target, AgentCommands.vnetSync, command);
   }
 
   listVms(target: AgentTarget): Promise<AgentVmState[]> {

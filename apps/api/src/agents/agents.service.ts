@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
@@ -13,6 +14,7 @@ import {
   type JoinTokenDto,
   type JoinTokenStatusDto,
   type JoinedAgentDto,
+  type AgentVmState,
 } from '@virtuoso/contracts';
 import type { Request } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -22,6 +24,8 @@ import { Database } from '../common/database.service';
 import { ApiError, badRequest, notFound, validationException } from '../common/errors';
 import { isoAfter, nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
+import { Machine } from '../machines/machine.entity';
+import { NetworkChanged } from '../network/network.events';
 import { Host } from '../providers/host.entity';
 import { Agent } from './agent.entity';
 import { agentAddressAllowed, plainAddress } from './agent-address';
@@ -91,6 +95,7 @@ export class AgentsService {
     @InjectRepository(Host) private readonly hosts: Repository<Host>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly events: EventEmitter2,
   ) {}
 
   /** The base URL agents reach this API at: VIRTUOSO_PUBLIC_URL, else what the request was sent to. */
@@ -274,7 +279,43 @@ export class AgentsService {
       ),
     );
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
+    await this.recordForwards(agent, hb.vms);
     await this.reconciler.applyEvents(agent, hb.events);
+    // Back from offline (or new, or restarted while offline): it is told what networks to hold.
+    if (!isOnline(agent.lastHeartbeatAt, this.config.agentOfflineMs, this.wallClock.now())) {
+      this.events.emit(NetworkChanged.event, new NetworkChanged(null, `agent ${agent.id} online`));
+    }
+  }
+
+  /**
+   * The forwarded ports a heartbeat reports for the machines its host runs: kept while the machine
+   * runs at the reported version (a heartbeat from before a stop cannot bring them back), and asked
+   * for again at its next start (lastHostPorts).
+   */
+  private async recordForwards(agent: Agent, vms: AgentVmState[]): Promise<void> {
+    const reported = vms.filter((vm) => vm.state === 'running' && vm.forwards?.length);
+    if (reported.length === 0) return;
+    const host = await this.hosts.findOneBy({ agentId: agent.id });
+    if (!host) return;
+    const rows = await this.db.manager.find(Machine, {
+      select: { id: true, version: true, forwards: true },
+      where: { id: In(reported.map((vm) => vm.machineId)), hostId: host.id, state: 'running' },
+    });
+    const changed = rows.filter((row) => {
+      const vm = reported.find((candidate) => candidate.machineId === row.id)!;
+      return vm.version === row.version && JSON.stringify(row.forwards) !== JSON.stringify(vm.forwards);
+    });
+    if (changed.length === 0) return;
+    await this.db.transaction(async (em) => {
+      for (const row of changed) {
+        const forwards = reported.find((vm) => vm.machineId === row.id)!.forwards!;
+        await em.update(
+          Machine,
+          { id: row.id, hostId: host.id, state: 'running', version: row.version },
+          { forwards, lastHostPorts: forwards.map((forward) => forward.hostPort) },
+        );
+      }
+    });
   }
 
   private joinedDto(agent: Agent): JoinedAgentDto {

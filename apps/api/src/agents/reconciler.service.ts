@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { AgentEvent, AgentVmState } from '@virtuoso/contracts';
 import {
@@ -26,6 +27,7 @@ import { RunningEndCause } from '../machines/running-meter.service';
 import { HostsService } from '../providers/hosts.service';
 import { Host } from '../providers/host.entity';
 import { Migration } from '../migrations/migration.entity';
+import { NetworkChanged } from '../network/network.events';
 import { Agent } from './agent.entity';
 
 /** After a change, heartbeats taken this soon may still show the state before it. */
@@ -70,6 +72,7 @@ export class Reconciler implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
     private readonly daemons: Daemons,
+    private readonly events: EventEmitter2,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -122,6 +125,7 @@ export class Reconciler implements OnApplicationBootstrap {
       if (written) {
         changed++;
         this.remember(key);
+        this.events.emit(NetworkChanged.event, new NetworkChanged(machine.ownerId, `${event.kind} of ${machine.name}`));
         this.logger.log(`${machine.name} (${machine.id}): ${event.kind} (${event.detail ?? 'no detail'}) → ${next.state} v${next.version}`);
       }
     }
@@ -260,6 +264,7 @@ export class Reconciler implements OnApplicationBootstrap {
     });
     if (written) {
       this.logger.log(`${machine.name} (${machine.id}): ${machine.state} v${machine.version} → ${outcome.state} v${outcome.version} (${outcome.note})`);
+      this.events.emit(NetworkChanged.event, new NetworkChanged(machine.ownerId, `${machine.name} settled ${outcome.state}`));
     }
     return !!written;
   }

@@ -1,4 +1,4 @@
-import type { AgentVmState, VmCommand, VmCreateCommand, VmStartCommand, VmStopCommand } from '@virtuoso/contracts';
+import type { AgentVmState, VmCommand, VmCreateCommand, VmNetworkConfig, VmResumeCommand, VmStartCommand, VmStopCommand } from '@virtuoso/contracts';
 import type { AgentTarget, HostAgentGateway } from './host-agent.gateway';
 import type { Machine } from './machine.entity';
 
@@ -25,7 +25,8 @@ export type AgentCall =
   | { method: 'createVm'; command: VmCreateCommand }
   | { method: 'startVm'; command: VmStartCommand }
   | { method: 'stopVm'; command: VmStopCommand }
-  | { method: 'suspendVm' | 'resumeVm' | 'deleteVm'; command: VmCommand };
+  | { method: 'resumeVm'; command: VmResumeCommand }
+  | { method: 'suspendVm' | 'deleteVm'; command: VmCommand };
 
 /** The fields of a machine its agent commands carry. */
 export type CommandedMachine = Pick<Machine, 'id' | 'version' | 'macAddress' | 'memory' | 'disk'>;
@@ -40,7 +41,7 @@ export function agentCallFor(
   machine: CommandedMachine,
   nextVersion: number,
   options: ActionOptions,
-  context: { stopTimeoutMs: number; create?: CreateFacts },
+  context: { stopTimeoutMs: number; create?: CreateFacts; network?: VmNetworkConfig },
 ): AgentCall {
   const vm: VmCommand = { machineId: machine.id, version: machine.version };
   switch (action) {
@@ -61,13 +62,17 @@ export function agentCallFor(
       };
     }
     case 'start':
-      return { method: 'startVm', command: { ...vm, ...(options.bootFrom ? { bootFrom: options.bootFrom } : {}) } };
+      return {
+        method: 'startVm',
+        command: { ...vm, ...(options.bootFrom ? { bootFrom: options.bootFrom } : {}), ...(context.network ? { network: context.network } : {}) },
+      };
     case 'stop':
       return { method: 'stopVm', command: { ...vm, timeoutMs: context.stopTimeoutMs, ...(options.force ? { force: true } : {}) } };
     case 'suspend':
       return { method: 'suspendVm', command: vm };
     case 'resume':
-      return { method: 'resumeVm', command: vm };
+      // The VMM process is new: its network (forwarded ports, keys) is given again.
+      return { method: 'resumeVm', command: { ...vm, ...(context.network ? { network: context.network } : {}) } };
     case 'delete':
       return { method: 'deleteVm', command: vm };
   }

@@ -7,6 +7,7 @@ import type {
   VmCreateCommand,
   VmMediaCommand,
   VmSendKeysCommand,
+  VmResumeCommand,
   VmStartCommand,
   VmStopCommand,
 } from '@virtuoso/contracts';
@@ -40,7 +41,7 @@ export interface HostAgentGateway {
   /** Tells the agent of a deleted host to stop serving for good (agent.retire). */
   retireAgent(target: AgentTarget, command: AgentRetireCommand): Promise<void>;
   suspendVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
-  resumeVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
+  resumeVm(target: AgentTarget, command: VmResumeCommand): Promise<AgentVmState>;
   deleteVm(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;
   attachMedia(target: AgentTarget, command: VmMediaCommand): Promise<AgentVmState>;
   ejectMedia(target: AgentTarget, command: VmCommand): Promise<AgentVmState>;

@@ -4,6 +4,7 @@ import { ImageStore, ImageUnavailableError } from '../agents/image-store.service
 import { vcpusFor } from '@virtuoso/domain';
 import { ApiError } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config';
+import { NetworkService } from '../network/network.service';
 import { HostsService } from '../providers/hosts.service';
 import { ActionOptions, AgentAction, CreateFacts, agentCallFor, sendAgentCall } from './agent-commands';
 import { AgentNoAnswerError, AgentRefusedError, AgentTarget, AgentUnavailableError, HOST_AGENT_GATEWAY, HostAgentGateway } from './host-agent.gateway';
@@ -32,6 +33,7 @@ export class MachineAgent {
   constructor(
     private readonly hosts: HostsService,
     private readonly images: ImageStore,
+    private readonly network: NetworkService,
     @Inject(HOST_AGENT_GATEWAY) readonly gateway: HostAgentGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -46,7 +48,13 @@ export class MachineAgent {
   /** One command to the agent for a lifecycle action, with the version it holds (create: the version once stored). */
   async carryOut(action: AgentAction, target: AgentTarget, machine: Machine, nextVersion: number, options: ActionOptions): Promise<AgentVmState> {
     const create = action === 'store' ? await this.createFacts(target, machine) : undefined;
-    return sendAgentCall(this.gateway, target, agentCallFor(action, machine, nextVersion, options, { stopTimeoutMs: this.config.stopTimeoutMs, create }));
+    // A start or resume makes a new VMM process: its network (address, forwarded ports, keys) goes with it.
+    const network = action === 'start' || action === 'resume' ? await this.network.vmNetworkConfig(machine) : undefined;
+    return sendAgentCall(
+      this.gateway,
+      target,
+      agentCallFor(action, machine, nextVersion, options, { stopTimeoutMs: this.config.stopTimeoutMs, create, network }),
+    );
   }
 
   private async createFacts(target: AgentTarget, machine: Machine): Promise<CreateFacts> {

@@ -31,6 +31,10 @@ const row: Machine = {
   mediaId: null,
   storedAt: null,
   transientSince: null,
+  privateAddress: null,
+  forwardPorts: [],
+  forwards: [],
+  lastHostPorts: [],
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-02T00:00:00.000Z',
 };

@@ -96,10 +96,15 @@ export class MachineLifecycle {
 
     const status = { state: underway.state, version: underway.version, previousState: machine.state };
     const success = completeAction(status, 'succeeded');
+    let forwarded: Partial<Machine> = {};
     try {
       const target = await this.agent.targetOf(underway.hostId);
       const seen = await this.agent.carryOut(action, target, underway, success.version, options);
       this.agent.checkAgentVersion(underway, action, seen, success.version);
+      // A start or resume answers the forwarded ports of the new VMM; they are asked for again next time.
+      if (success.state === 'running' && seen?.forwards?.length) {
+        forwarded = { forwards: seen.forwards, lastHostPorts: seen.forwards.map((forward) => forward.hostPort) };
+      }
     } catch (error) {
       const failure = failureOf(error);
       if (failure.unknown) {
@@ -115,10 +120,14 @@ export class MachineLifecycle {
       await this.settle(underway, { state: back.state, version: back.version, lastError }, hooks.failed);
       throw new ApiError(failure.status, lastError);
     }
-    return this.settle(underway, { state: success.state, version: success.version, lastError: null }, hooks.succeeded);
+    return this.settle(underway, { ...forwarded, state: success.state, version: success.version, lastError: null }, hooks.succeeded);
   }
 
-  private async settle(underway: Machine, outcome: Pick<Machine, 'state' | 'version' | 'lastError'>, hook?: Hooks['succeeded']): Promise<Machine> {
+  private async settle(
+    underway: Machine,
+    outcome: Pick<Machine, 'state' | 'version' | 'lastError'> & Partial<Machine>,
+    hook?: Hooks['succeeded'],
+  ): Promise<Machine> {
     return this.db.transaction(async (em) => {
       const extra = hook ? await hook(em, underway) : {};
       const written = await this.machineStore.write(em, underway, { ...extra, ...outcome, previousState: null, transientSince: null });

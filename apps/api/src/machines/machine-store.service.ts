@@ -22,7 +22,7 @@ export class MachineStore {
   /** The machine as written, or null when another writer got there first. */
   async write(em: EntityManager, machine: Machine, changes: Partial<Machine>, cause?: RunningEndCause): Promise<Machine | null> {
     const at = nowIso(this.wallClock);
-    const written = { ...changes, revision: machine.revision + 1, updatedAt: at };
+    const written: Partial<Machine> = { ...changes, ...networkChanges(changes), revision: machine.revision + 1, updatedAt: at };
     const result = await em.update(Machine, { id: machine.id, state: machine.state, version: machine.version, revision: machine.revision }, written);
     if (result.affected !== 1) return null;
     const after: Machine = { ...machine, ...written };
@@ -36,6 +36,16 @@ export class MachineStore {
     if (wasBilled && !isBilled) await this.meter.removed(em, after);
     return after;
   }
+}
+
+/**
+ * What a move does to the machine's network (docs/ARCHITECTURE.md §11): its forwarded ports go
+ * with its VMM process (out of the running states: stopped, suspended, powered off, crashed,
+ * migrating, deleted), and a deleted machine frees its private address.
+ */
+function networkChanges(changes: Partial<Machine>): Partial<Machine> {
+  if (changes.state === undefined || VM_RUNNING_STATES.has(changes.state) || changes.forwards !== undefined) return {};
+  return changes.state === 'deleted' ? { forwards: [], privateAddress: null } : { forwards: [] };
 }
 
 function causeOf(machine: Machine): RunningEndCause {

@@ -1,9 +1,12 @@
+import type { PortForward } from '@virtuoso/contracts';
 import type { MachineState } from '@virtuoso/domain';
-import { Entity, Index } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
 import { BoolColumn, IdColumn, IntColumn, MoneyColumn, RefColumn, TextColumn, TimeColumn } from '../common/columns';
 
 /** A buyer's virtual machine (report table vm). The row stays after deletion, in state `deleted`. */
 @Entity('machines')
+// One address per machine on a buyer's network (NULLs, machines never started or deleted, repeat freely).
+@Index(['ownerId', 'privateAddress'], { unique: true })
 export class Machine {
   /** UUID issued by the front-end when the configuration is registered. */
   @IdColumn()
@@ -102,6 +105,25 @@ export class Machine {
   /** When the action under way began (set with a transient state): the reconciler's clock. */
   @TimeColumn({ nullable: true })
   transientSince: string | null;
+
+  /**
+   * Its address on the buyer's private network (docs/ARCHITECTURE.md §11): assigned at its first
+   * start, kept for its life (also when it migrates), freed when it is deleted.
+   */
+  @TextColumn(15, { nullable: true })
+  privateAddress: string | null;
+
+  /** Guest TCP ports forwarded besides ssh (22, always), taking effect at the next start or resume. */
+  @Column({ type: 'simple-json', default: '[]' })
+  forwardPorts: number[];
+
+  /** While its VMM runs: the forwarded ports as its agent reported them; [] otherwise. */
+  @Column({ type: 'simple-json', default: '[]' })
+  forwards: PortForward[];
+
+  /** The host ports of its last run, asked for again at the next start (the saved ssh command keeps working). */
+  @Column({ type: 'simple-json', default: '[]' })
+  lastHostPorts: number[];
 
   @TimeColumn()
   createdAt: string;

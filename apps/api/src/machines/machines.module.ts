@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AgentsModule } from '../agents/agents.module';
 import { BillingModule } from '../billing/billing.module';
+import { NetworkModule } from '../network/network.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { MarketModule } from '../market/market.module';
@@ -34,6 +35,7 @@ import { MachinesService } from './machines.service';
     MachineCoreModule,
     AgentsModule,
     MediaModule,
+    NetworkModule,
     TypeOrmModule.forFeature([Machine]),
   ],
   controllers: [MachinesController],

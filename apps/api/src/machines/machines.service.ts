@@ -19,6 +19,8 @@ import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MarketService, OfferPage } from '../market/market.service';
 import { Host } from '../providers/host.entity';
+import { NetworkChanged } from '../network/network.events';
+import { NetworkService } from '../network/network.service';
 import { HostsService, pricesOf } from '../providers/hosts.service';
 import { ActionOptions, VmAction } from './agent-commands';
 import { AgentTarget } from './host-agent.gateway';
@@ -52,6 +54,7 @@ export class MachinesService {
     private readonly lifecycle: MachineLifecycle,
     private readonly agent: MachineAgent,
     private readonly mapper: MachineDtoMapper,
+    private readonly network: NetworkService,
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
@@ -100,6 +103,10 @@ export class MachinesService {
       mediaId: null,
       storedAt: null,
       transientSince: null,
+      privateAddress: null,
+      forwardPorts: [],
+      forwards: [],
+      lastHostPorts: [],
       createdAt: now,
       updatedAt: now,
     };
@@ -184,11 +191,30 @@ export class MachinesService {
   /** A VM action by a buyer, or by the system (billing's suspensions: see BillingSuspensions). */
   async act(actor: Actor, id: string, action: VmAction, ifMatch?: IfMatchValue, options: ActionOptions = {}): Promise<MachineDto> {
     // Nothing starts or resumes while its buyer is held for a low balance, or cannot pay the slice it would start.
+    // A machine gets its private address at its first start (a resume finds it has one).
     const hooks: Hooks =
       action === 'start' || action === 'resume'
-        ? { begin: async (em, machine) => (await this.billing.assertMayStart(em, machine.id, machine.ownerId), {}) }
+        ? {
+            begin: async (em, machine) => {
+              await this.billing.assertMayStart(em, machine.id, machine.ownerId);
+              return this.network.assignAddress(em, machine);
+            },
+          }
         : {};
-    return this.mapper.toDto(await this.lifecycle.perform(actor, id, action, ifMatch, hooks, options));
+    try {
+      return this.mapper.toDto(await this.lifecycle.perform(actor, id, action, ifMatch, hooks, options));
+    } finally {
+      // Whatever came of it, the agents of the buyer's network are told what to hold now.
+      this.announceNetworkChange(id, action);
+    }
+  }
+
+  /** The network sync runs after the change is committed (NetworkSync listens); it never fails the request. */
+  private announceNetworkChange(machineId: string, why: string): void {
+    void this.machines
+      .findOneBy({ id: machineId })
+      .then((machine) => machine && this.events.emit(NetworkChanged.event, new NetworkChanged(machine.ownerId, `${why} of ${machine.name}`)))
+      .catch(() => undefined);
   }
 
   /** The system suspends a running machine (billing: its buyer is held for a low balance) through the normal lifecycle; never deletes it. */
@@ -239,6 +265,7 @@ export class MachinesService {
     });
     // Former hosts may keep a cache of it (migration): they are told to drop it, best effort.
     if (hostId) this.events.emit(MachineDeleted.event, new MachineDeleted(deleted.id, hostId, deleted.version));
+    this.events.emit(NetworkChanged.event, new NetworkChanged(deleted.ownerId, `delete of ${deleted.name}`));
   }
 
   /** The buyer's running machine and its host, for a console (409 unless running). */

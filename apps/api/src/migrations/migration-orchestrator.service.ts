@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AgentCommands, type MigrationDto, type MigrationPhase, OFFERED_MIGRATION_METHODS, type StartMigrationDto } from '@virtuoso/contracts';
 import { type MachineSize, type VmmpMessage, fits, methodOffered, nextProgress, quote, renderVmmp, respVersionAccepted, vcpusFor } from '@virtuoso/domain';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,7 @@ import { APP_CONFIG, AppConfig } from '../config';
 import { AuthUser } from '../common/auth.decorators';
 import { MachineLifecycle } from '../machines/machine-lifecycle.service';
 import { MachineStore } from '../machines/machine-store.service';
+import { NetworkChanged } from '../network/network.events';
 import { Machine } from '../machines/machine.entity';
 import { Host } from '../providers/host.entity';
 import { HostsService, freeOf, pricesOf } from '../providers/hosts.service';
@@ -48,6 +50,7 @@ export class MigrationOrchestrator {
     private readonly billing: BillingService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly events: EventEmitter2,
   ) {}
 
   /** POST /api/machines/{id}/migrate: every check first (each refusal changes nothing), then the reservation and `migrating` together. */
@@ -332,6 +335,8 @@ export class MigrationOrchestrator {
     });
     if (!committed) return false;
     this.logger.log(`migration ${id}: committed on ${committed.toHostName} at version ${committed.fromVersion + 1}`);
+    // Its private address goes with it: the network is held where it is now.
+    this.events.emit(NetworkChanged.event, new NetworkChanged(committed.ownerId, `migration of ${committed.machineId} to ${committed.toHostName}`));
     void this.finishBoth(id);
     return true;
   }

@@ -286,6 +286,7 @@ export class HostsService {
       online: agent.online,
       lastHeartbeatAt: agent.lastHeartbeatAt,
       facts: agent.facts,
+      network: agent.facts?.network ?? null,
       free: freeOf(row),
       machineCount,
       createdAt: row.createdAt,
