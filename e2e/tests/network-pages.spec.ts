@@ -82,7 +82,8 @@ test('the account page adds an ssh key with its fingerprint, shows the API’s m
   await section.getByLabel('Key name').fill('laptop again');
   await section.getByLabel('Public key').fill(laptop.line);
   await section.getByRole('button', { name: 'Add key' }).click();
-  await expect(section.getByRole('alert')).toContainText('Not possible right now');
+  await expect(section.getByRole('alert')).toContainText(`this key is already on your account as "laptop" (${laptop.fingerprint})`);
+  await expect(section.locator('.field__errors')).toContainText('Public key is already on your account');
   await expect(section.getByRole('row', { name: /laptop again/ })).toHaveCount(0);
 
   // On a phone the key's row fits the screen: the fingerprint wraps instead of running off.

@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, call, type SshKey } from '../../lib/api';
+import { api, ApiRequestError, call, type SshKey } from '../../lib/api';
 import { formatDateTime } from '../../lib/format';
 import { idempotencyHeader } from '../../lib/idempotency';
 import { keys, useSshKeys } from '../../lib/queries';
@@ -48,7 +48,8 @@ export function SshKeys() {
         </div>
       )}
       <form onSubmit={submit} className="ssh-key-form" noValidate aria-label="Add an ssh key">
-        {add.error && !nameErrors && !keyErrors ? <ErrorBanner error={add.error} /> : null}
+        {/* A conflict's message names the key already there; a validation error is said under its field. */}
+        {add.error && ((!nameErrors && !keyErrors) || (add.error instanceof ApiRequestError && add.error.status !== 400)) ? <ErrorBanner error={add.error} /> : null}
         <Field label="Key name" value={name} onChange={setName} placeholder="e.g. laptop" maxLength={80} errors={nameErrors} />
         <TextAreaField
           label="Public key"

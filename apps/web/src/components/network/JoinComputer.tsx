@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { joinCommand, joinScriptPath } from '../../lib/network';
-import { useNetwork } from '../../lib/queries';
+import { useNetwork, useSshKeys } from '../../lib/queries';
 import { CopyBlock } from '../forms';
 
 /**
@@ -11,10 +11,12 @@ import { CopyBlock } from '../forms';
  */
 export function JoinComputer() {
   const network = useNetwork();
+  const sshKeys = useSshKeys();
   const [device, setDevice] = useState(1);
   const addresses = network.data?.deviceAddresses ?? [];
   const address = addresses[device - 1];
   const hub = network.data?.hubHostName;
+  const ready = !!hub && !!sshKeys.data?.length;
   return (
     <details className="join-computer" id="join">
       <summary>Join your computer</summary>
@@ -25,11 +27,18 @@ export function JoinComputer() {
         <Link to="/account#ssh-keys">your ssh keys</Link>: run it where that key is (in <code>~/.ssh</code> or your ssh agent). It stays connected until you
         press Ctrl-C.
       </p>
-      {network.data && !hub && (
+      {sshKeys.data?.length === 0 && (
         <p className="alert alert--info" role="status">
-          Your network is up while at least one of your machines runs: start one first, then download the script.
+          Your computer joins with one of your ssh keys: <Link to="/account#ssh-keys">add yours on your account page</Link> first.
         </p>
       )}
+      {network.data && !hub && (
+        <p className="alert alert--info" role="status">
+          Your computer plugs into the host of one of your running machines: start a machine first (on a host that carries private networks), then download
+          the script.
+        </p>
+      )}
+      {hub && <p className="muted">Your computer plugs into {hub}, the host your other machines’ hosts connect to now.</p>}
       <div className="field join-computer__device">
         <label htmlFor="join-device">Which computer</label>
         <select id="join-device" value={device} onChange={(event) => setDevice(Number(event.target.value))}>
@@ -44,9 +53,16 @@ export function JoinComputer() {
       </div>
       <ol className="join-computer__steps">
         <li>
-          <a className="btn btn--small" href={joinScriptPath(device)} download="join.sh">
-            Download join.sh
-          </a>{' '}
+          {/* Offered once the API can write the script: a refusal would be saved as join.sh. */}
+          {ready ? (
+            <a className="btn btn--small" href={joinScriptPath(device)} download="join.sh">
+              Download join.sh
+            </a>
+          ) : (
+            <button type="button" className="btn btn--small" disabled>
+              Download join.sh
+            </button>
+          )}{' '}
           and run it as root on that computer:
           <CopyBlock text="sudo bash join.sh" label="Run the join script" />
         </li>
