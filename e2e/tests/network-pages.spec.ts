@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestAgent } from '../support/agent';
+import { freePort, type TestAgent } from '../support/agent';
 import { addAgentHost, browserApi, registerTinyLinux, signUpApi, stopIfRunning } from '../support/market';
 
 // Guest networking in the SPA (docs/ARCHITECTURE.md §11), against the real API: the account page's
@@ -111,7 +111,8 @@ test('a machine’s page shows its network: address, forwarded ports and the ssh
   const providerUser = { handle: `nprov-${run}`, email: `nprov-${run}@example.com`, password };
   const providerApi = await signUpApi(base, providerUser, 'provider');
   const hostName = `net-host-${run}`;
-  const added = await addAgentHost(base, providerApi, hostName, 3600);
+  // With a transfer sshd the host can be the network's hub, which the join script plugs into.
+  const added = await addAgentHost(base, providerApi, hostName, 3600, { sshPort: await freePort() });
   agent = added.agent;
 
   await page.setViewportSize(DESKTOP);
