@@ -49,7 +49,9 @@ export function SshKeys() {
       )}
       <form onSubmit={submit} className="ssh-key-form" noValidate aria-label="Add an ssh key">
         {/* A conflict's message names the key already there; a validation error is said under its field. */}
-        {add.error && ((!nameErrors && !keyErrors) || (add.error instanceof ApiRequestError && add.error.status !== 400)) ? <ErrorBanner error={add.error} /> : null}
+        {add.error && ((!nameErrors && !keyErrors) || (add.error instanceof ApiRequestError && add.error.status !== 400)) ? (
+          <ErrorBanner error={add.error} />
+        ) : null}
         <Field label="Key name" value={name} onChange={setName} placeholder="e.g. laptop" maxLength={80} errors={nameErrors} />
         <TextAreaField
           label="Public key"

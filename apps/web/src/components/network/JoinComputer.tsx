@@ -34,8 +34,8 @@ export function JoinComputer() {
       )}
       {network.data && !hub && (
         <p className="alert alert--info" role="status">
-          Your computer plugs into the host of one of your running machines: start a machine first (on a host that carries private networks), then download
-          the script.
+          Your computer plugs into the host of one of your running machines: start a machine first (on a host that carries private networks), then download the
+          script.
         </p>
       )}
       {hub && <p className="muted">Your computer plugs into {hub}, the host your other machines’ hosts connect to now.</p>}
