@@ -6,9 +6,9 @@ import { Database } from '../src/common/database.service';
 import { NotificationsService } from '../src/notifications/notifications.service';
 import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
 
-type Owned = 'host' | 'machine' | 'token' | 'media' | 'joinToken' | 'notification' | 'session';
+type Owned = 'host' | 'machine' | 'token' | 'media' | 'joinToken' | 'notification' | 'session' | 'sshKey';
 
-type Method = 'get' | 'post' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 interface Route {
   method: Method;
   path: string;
@@ -18,6 +18,9 @@ interface Route {
   /** For routes on one resource: the owner's resource id is substituted for :id. */
   owned?: Owned;
 }
+
+/** A public key line (ssh-keygen -t ed25519) for the ssh key routes. */
+const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ9B/sI4q3vobfFia2lPkbLn8gAaCBkjvyvH9oYIwXqo me@laptop';
 
 /** Every operation of the API. The last test checks this list against the OpenAPI document. */
 const ROUTES: Route[] = [
@@ -100,6 +103,13 @@ const ROUTES: Route[] = [
   { method: 'post', path: '/api/notifications/:id/read', access: 'signed-in', owned: 'notification' },
   { method: 'get', path: '/api/catalog/:id/price-history', access: 'public' },
   { method: 'get', path: '/api/market/price-history', access: 'signed-in' },
+  { method: 'get', path: '/api/account/ssh-keys', access: 'buyer' },
+  { method: 'post', path: '/api/account/ssh-keys', access: 'buyer', body: { name: 'k', publicKey: SSH_KEY } },
+  { method: 'delete', path: '/api/account/ssh-keys/:id', access: 'buyer', owned: 'sshKey' },
+  { method: 'get', path: '/api/machines/:id/network', access: 'buyer', owned: 'machine' },
+  { method: 'put', path: '/api/machines/:id/network/ports', access: 'buyer', owned: 'machine', body: { ports: [80] } },
+  { method: 'get', path: '/api/network', access: 'buyer' },
+  { method: 'get', path: '/api/network/join.sh', access: 'buyer' },
 ];
 
 const label = (route: Route) => `${route.method.toUpperCase()} ${route.path}`;
@@ -108,7 +118,7 @@ describe('authorisation of every endpoint', () => {
   let t: TestApp;
   let buyer: Agent;
   let provider: Agent;
-  const ids: Record<Owned, string> = { host: '', machine: '', token: '', media: '', joinToken: '', notification: '', session: '' };
+  const ids: Record<Owned, string> = { host: '', machine: '', token: '', media: '', joinToken: '', notification: '', session: '', sshKey: '' };
 
   beforeAll(async () => {
     t = await startApp();
@@ -127,6 +137,7 @@ describe('authorisation of every endpoint', () => {
       );
     ids.notification = (await buyer.get('/api/notifications')).body.items[0].id;
     ids.session = (await buyer.get('/api/auth/sessions')).body[0].id;
+    ids.sshKey = (await buyer.post('/api/account/ssh-keys').send({ name: 'mine', publicKey: SSH_KEY })).body.id;
   });
   afterAll(() => t.close());
 

@@ -3,14 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type VmResumeCommand, type VmStartCommand, type VnetSyncCommand, sign } from '@virtuoso/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
+import { AgentGateway } from '../src/agents/agent.gateway';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { Machine } from '../src/machines/machine.entity';
 import { NetworkAgentRow } from '../src/network/network-agent.entity';
 import { NetworkSync } from '../src/network/network-sync.service';
 import { NetworkService } from '../src/network/network.service';
-import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+import { AgentProcess, eventually } from './agent-process';
+import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
 
@@ -299,5 +302,236 @@ describe("a buyer's private network, addresses and forwarded ports", () => {
     const pass = await t.app.get(NetworkSync).runPass();
     expect(pass.failed).toEqual([agentId]);
     expect(await dataSource.getRepository(NetworkAgentRow).count()).toBe(0);
+  });
+});
+
+/**
+ * The machine's network through a REAL provider agent process (blank QEMU machines): what vm.start
+ * and vm.resume carry (seen on the way to the agent, which validates it and runs the machine), the
+ * forwarded ports its heartbeats report, and what a stop, a suspend and a delete do to them.
+ */
+describe('a machine network with a real agent', () => {
+  let t: TestApp;
+  let provider: User;
+
+  beforeAll(async () => {
+    // Heartbeats may be rare in the sync test below: hosts stay online meanwhile.
+    t = await startApp({ listen: true, config: { agentOfflineMs: 3_600_000 } });
+    provider = await t.signUp('provider');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** Every vm.start and vm.resume the API sends, as sent (the real gateway carries them on to the agent). */
+  const recordCommands = () => {
+    const gateway = t.app.get(AgentGateway);
+    const sent: Array<{ method: 'start' | 'resume'; command: VmStartCommand | VmResumeCommand }> = [];
+    const start = gateway.startVm.bind(gateway);
+    const resume = gateway.resumeVm.bind(gateway);
+    gateway.startVm = (target, command) => (sent.push({ method: 'start', command }), start(target, command));
+    gateway.resumeVm = (target, command) => (sent.push({ method: 'resume', command }), resume(target, command));
+    return { sent, restore: () => Object.assign(gateway, { startVm: start, resumeVm: resume }) };
+  };
+  const secretOf = (a: AgentProcess) => JSON.parse(readFileSync(join(a.dataDir, 'agent.json'), 'utf8')).secret as string;
+
+  it('start sends the private address, ssh + extra ports, the account keys and a host name; forwards come from heartbeats, go at stop and are asked for again at the next start', async () => {
+    const buyer = await t.signUp('buyer');
+    const other = await t.signUp('buyer');
+    const key = newKey();
+    expect((await buyer.post('/api/account/ssh-keys').send({ name: 'laptop', publicKey: key.line })).status).toBe(201);
+    const agent = await AgentProcess.join(t, provider, { heartbeatMs: 300 });
+    const recorder = recordCommands();
+    try {
+      const host = await addAgentHost(provider, agent.agentId, { name: 'netvirt' });
+      const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'Web server #1', speed: 1000, memory: 64, disk: 64 }))).body;
+      const second = (await buyer.post('/api/machines').send(win2000Pro({ name: 'db', speed: 1000, memory: 64, disk: 64 }))).body;
+      const foreign = (await other.post('/api/machines').send(win2000Pro({ name: 'theirs', speed: 1000, memory: 64, disk: 64 }))).body;
+      for (const [who, m] of [
+        [buyer, machine],
+        [buyer, second],
+        [other, foreign],
+      ] as const) {
+        const stored = await who.post(`/api/machines/${m.id}/store`).send({ hostId: host.id });
+        expect(stored.status, JSON.stringify(stored.body)).toBe(200);
+      }
+      expect((await buyer.put(`/api/machines/${machine.id}/network/ports`).send({ ports: [80, 443] })).status).toBe(200);
+      const network = (await buyer.get('/api/network')).body as { id: string; subnet: string };
+      const base = network.subnet.replace(/0\/24$/, '');
+
+      const started = await buyer.post(`/api/machines/${machine.id}/start`);
+      expect(started.status, JSON.stringify(started.body)).toBe(200);
+      expect(started.body.state).toBe('running');
+      expect(recorder.sent).toEqual([
+        {
+          method: 'start',
+          command: {
+            machineId: machine.id,
+            version: 1,
+            network: {
+              private: { networkId: network.id, address: `${base}10`, prefixLength: 24 },
+              forwardPorts: [22, 80, 443],
+              sshKeys: [key.line],
+              hostname: 'web-server-1',
+            },
+          },
+        },
+      ]);
+      // Another machine of the buyer gets the next address; another buyer's machine an address of their own network.
+      expect((await buyer.post(`/api/machines/${second.id}/start`)).status).toBe(200);
+      expect((await other.post(`/api/machines/${foreign.id}/start`)).status).toBe(200);
+      const theirs = (await other.get('/api/network')).body as { id: string; subnet: string };
+      expect(theirs.subnet).not.toBe(network.subnet);
+      expect(recorder.sent[1].command.network?.private).toEqual({ networkId: network.id, address: `${base}11`, prefixLength: 24 });
+      expect(recorder.sent[2].command.network).toEqual({
+        private: { networkId: theirs.id, address: theirs.subnet.replace(/0\/24$/, '10'), prefixLength: 24 },
+        forwardPorts: [22],
+        sshKeys: [],
+        hostname: 'theirs',
+      });
+      expect(
+        (await buyer.get('/api/network')).body.members.map((m: { name: string; address: string; state: string; hostName: string }) => [
+          m.name,
+          m.address,
+          m.state,
+          m.hostName,
+        ]),
+      ).toEqual([
+        ['Web server #1', `${base}10`, 'running', 'netvirt'],
+        ['db', `${base}11`, 'running', 'netvirt'],
+      ]);
+
+      // The agent reports the forwarded ports in its heartbeat (signed with its secret, as it does).
+      const row = await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
+      const forwards = [
+        { guestPort: 22, hostPort: 20022 },
+        { guestPort: 80, hostPort: 20080 },
+        { guestPort: 443, hostPort: 20443 },
+      ];
+      const heartbeat = (version: number, reported = forwards) =>
+        t
+          .anonymous()
+          .post('/api/agents/heartbeat')
+          .send(
+            sign(secretOf(agent), agent.agentId, '/api/agents/heartbeat', {
+              agentId: agent.agentId,
+              facts: JSON.parse(row.facts),
+              vms: [{ machineId: machine.id, state: 'running', version, media: null, forwards: reported }],
+              events: [],
+            }),
+          );
+      // A report at another version than the machine's run (a late heartbeat of an earlier run) is not taken.
+      expect((await heartbeat(0)).status).toBe(204);
+      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual([]);
+      expect((await heartbeat(1)).status).toBe(204);
+      const running = (await buyer.get(`/api/machines/${machine.id}/network`)).body;
+      expect(running).toMatchObject({ privateAddress: `${base}10`, forwardPorts: [22, 80, 443], forwards });
+      // The agent's own heartbeats (no forwarded ports from an agent before guest networking) leave them.
+      await eventually(
+        async () =>
+          (await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId })).lastHeartbeatAt! >
+          new Date(Date.now() - 200).toISOString(),
+        'a heartbeat of the agent',
+      );
+      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual(forwards);
+
+      // Stopped: the ports are released; the next start asks for the same host ports again, at the same address.
+      expect((await buyer.post(`/api/machines/${machine.id}/stop`)).body.state).toBe('stopped');
+      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body).toMatchObject({ forwards: [], sshCommand: null, privateAddress: `${base}10` });
+      expect((await buyer.post(`/api/machines/${machine.id}/start`)).status).toBe(200);
+      expect(recorder.sent[3].command.network).toMatchObject({
+        private: { address: `${base}10` },
+        forwardPorts: [22, 80, 443],
+        preferredHostPorts: [20022, 20080, 20443],
+      });
+
+      // Suspended: released too; resume sends the network again (a new VMM process).
+      expect((await heartbeat(2)).status).toBe(204);
+      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual(forwards);
+      expect((await buyer.post(`/api/machines/${machine.id}/suspend`)).body.state).toBe('suspended');
+      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual([]);
+      expect((await buyer.post(`/api/machines/${machine.id}/resume`)).body.state).toBe('running');
+      expect(recorder.sent[4]).toMatchObject({
+        method: 'resume',
+        command: { machineId: machine.id, network: { private: { address: `${base}10` }, forwardPorts: [22, 80, 443], sshKeys: [key.line] } },
+      });
+
+      // Deleted: its address is free for the buyer's next machine.
+      expect((await buyer.post(`/api/machines/${machine.id}/stop`)).status).toBe(200);
+      expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
+      expect((await t.app.get(DataSource).getRepository(Machine).findOneByOrFail({ id: machine.id })).privateAddress).toBeNull();
+      expect((await buyer.get('/api/network')).body.members.map((m: { name: string }) => m.name)).toEqual(['db']);
+      // The network sync ran for each change without failing any request; a pass now tries every agent that can hold networks.
+      const pass = await t.app.get(NetworkSync).runPass();
+      expect([...pass.synced, ...pass.failed].every((id) => id === agent.agentId)).toBe(true);
+    } finally {
+      recorder.restore();
+      for (const [who, m] of [
+        [buyer, 'Web server #1'],
+        [buyer, 'db'],
+        [other, 'theirs'],
+      ] as const) {
+        const found = ((await who.get('/api/machines')).body as Array<{ id: string; name: string; state: string }>).find((x) => x.name === m);
+        if (found?.state === 'running') await who.post(`/api/machines/${found.id}/stop`);
+        if (found) await who.delete(`/api/machines/${found.id}`);
+      }
+      await agent.cleanup();
+    }
+  });
+  it('the network sync sends the hub its desired state (the buyer keys admitted), never failing the start; join.sh then plugs into that hub; nothing is held once the machine stops', async () => {
+    const buyer = await t.signUp('buyer');
+    const key = newKey();
+    const added = (await buyer.post('/api/account/ssh-keys').send({ name: 'laptop', publicKey: key.line })).body as { id: string };
+    // Rare heartbeats: the VDE fact set below stays as set (agents report it themselves once they have VDE).
+    const agent = await AgentProcess.join(t, provider, { heartbeatMs: 600_000, transfer: true });
+    const gateway = t.app.get(AgentGateway);
+    const syncs: Array<{ agentId: string | null; command: VnetSyncCommand }> = [];
+    const vnetSync = gateway.vnetSync.bind(gateway);
+    gateway.vnetSync = (target, command) => (syncs.push({ agentId: target.agentId, command }), vnetSync(target, command));
+    try {
+      const host = await addAgentHost(provider, agent.agentId, { name: 'hubvirt' });
+      const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'hubbed', speed: 1000, memory: 64, disk: 64 }))).body as { id: string };
+      expect((await buyer.post(`/api/machines/${machine.id}/store`).send({ hostId: host.id })).status).toBe(200);
+      const started = await buyer.post(`/api/machines/${machine.id}/start`);
+      expect(started.status, JSON.stringify(started.body)).toBe(200);
+      expect(started.body.state).toBe('running');
+
+      const agents = t.app.get(DataSource).getRepository(AgentRow);
+      const row = await agents.findOneByOrFail({ id: agent.agentId });
+      expect(row.transferSshPort).toBe(agent.sshPort);
+      const facts = JSON.parse(row.facts);
+      facts.network ??= { publicHost: '127.0.0.1', portRange: { first: 20000, last: 20999 }, portsInUse: 0, outbound: 'allow', vnet: true };
+      facts.network.vnet = true;
+      await agents.update({ id: agent.agentId }, { facts: JSON.stringify(facts) });
+
+      const network = (await buyer.get('/api/network')).body as { id: string; hubHostName: string | null };
+      expect(network.hubHostName).toBe('hubvirt');
+      syncs.length = 0;
+      const pass = await t.app.get(NetworkSync).runPass();
+      // The one agent holding the buyer's machine is the hub: it admits the buyer's keys, and has no uplink.
+      expect(syncs).toEqual([
+        { agentId: agent.agentId, command: { networks: [{ networkId: network.id, admit: [{ publicKey: key.line, label: `buyer-key:${added.id}` }] }] } },
+      ]);
+      expect([...pass.synced, ...pass.failed]).toEqual([agent.agentId]);
+      const held = await t.app.get(DataSource).getRepository(NetworkAgentRow).findBy({ agentId: agent.agentId });
+      expect(held).toEqual(pass.synced.length ? [expect.objectContaining({ networkId: network.id, agentId: agent.agentId, uplinkPublicKey: null })] : []);
+
+      const script = await buyer.get('/api/network/join.sh?device=1');
+      expect(script.status, script.text).toBe(200);
+      expect(script.text).toContain(`HUB_PORT='${agent.sshPort}'`);
+      expect(script.text).toContain(`${row.transferHostKey}'`);
+
+      // Stopped: no machine of the network runs, so it has no hub; an agent that held it is told to hold nothing.
+      expect((await buyer.post(`/api/machines/${machine.id}/stop`)).status).toBe(200);
+      syncs.length = 0;
+      await t.app.get(NetworkSync).runPass();
+      expect(syncs).toEqual(held.length ? [{ agentId: agent.agentId, command: { networks: [] } }] : []);
+      expect((await buyer.get('/api/network')).body.hubHostName).toBeNull();
+      expect((await buyer.get('/api/network/join.sh')).status).toBe(409);
+      expect((await buyer.delete(`/api/machines/${machine.id}`)).status).toBe(204);
+    } finally {
+      gateway.vnetSync = vnetSync;
+      await agent.cleanup();
+    }
   });
 });

@@ -2142,7 +2142,19 @@ export interface components {
              *     ]
              */
             forwardPorts: number[];
-            /** @description While running: the forwarded ports, host port → guest port. */
+            /**
+             * @description While running: the forwarded ports, host port → guest port; empty otherwise.
+             * @example [
+             *       {
+             *         "guestPort": 22,
+             *         "hostPort": 20022
+             *       },
+             *       {
+             *         "guestPort": 80,
+             *         "hostPort": 20023
+             *       }
+             *     ]
+             */
             forwards: components["schemas"]["PortForwardDto"][];
             /**
              * @description The provider's address for its forwarded ports, while stored on a host.
@@ -2567,7 +2579,10 @@ export interface components {
             vmmp: string[];
         };
         NetworkDto: {
-            /** @example 5f0c7a9e-1b2d-4c3e-8f4a-6b7c8d9e0f1a */
+            /**
+             * @description Network id (the agents name its switch by it).
+             * @example 5f0c7a9e-1b2d-4c3e-8f4a-6b7c8d9e0f1a
+             */
             id: string;
             /**
              * @description The subnet of your private network.
@@ -2579,7 +2594,19 @@ export interface components {
              * @example rack7-slot2
              */
             hubHostName: string | null;
-            /** @description Your machines on it, with their addresses. */
+            /**
+             * @description Your machines on it (every machine that has started once and is not deleted), with their addresses.
+             * @example [
+             *       {
+             *         "machineId": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+             *         "name": "web-1",
+             *         "address": "10.64.3.10",
+             *         "mac": "52:54:00:3a:1f:07",
+             *         "state": "running",
+             *         "hostName": "rack7-slot2"
+             *       }
+             *     ]
+             */
             members: components["schemas"]["NetworkMemberDto"][];
             /**
              * @description Addresses kept for your own computers (GET /api/network/join.sh?device=N).
@@ -2591,13 +2618,25 @@ export interface components {
             deviceAddresses: string[];
         };
         NetworkMemberDto: {
-            /** @example 7c9e6679-7425-40de-944b-e07fc1f90ae7 */
+            /**
+             * @description The machine id.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
             machineId: string;
-            /** @example web-1 */
+            /**
+             * @description The machine's name.
+             * @example web-1
+             */
             name: string;
-            /** @example 10.64.3.10 */
+            /**
+             * @description Its private address.
+             * @example 10.64.3.10
+             */
             address: string;
-            /** @example 52:54:00:3a:1f:07 */
+            /**
+             * @description Its Ethernet address.
+             * @example 52:54:00:3a:1f:07
+             */
             mac: string;
             /**
              * @description The machine's state.
@@ -3235,9 +3274,15 @@ export interface components {
             sig: string;
         };
         SshKeyDto: {
-            /** @example 0b7e2c7e-5a3c-4a7e-9d0e-3f5c1d2b4a6f */
+            /**
+             * @description Key id.
+             * @example 0b7e2c7e-5a3c-4a7e-9d0e-3f5c1d2b4a6f
+             */
             id: string;
-            /** @example laptop */
+            /**
+             * @description Its name on the account page.
+             * @example laptop
+             */
             name: string;
             /**
              * @description The public key line as given.
@@ -3254,7 +3299,10 @@ export interface components {
              * @example SHA256:Uu0uZ0YbQ2tmb8qk9l8V7m3u0wq1o6+vF3S5xYh0c2Q
              */
             fingerprint: string;
-            /** @example 2026-12-05T10:00:00.000Z */
+            /**
+             * @description When it was added (ISO 8601).
+             * @example 2026-12-05T10:00:00.000Z
+             */
             createdAt: string;
         };
         StartMachineDto: {
@@ -6163,6 +6211,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The machine's network as of now. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7561,6 +7610,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The network (made on this first call if it did not exist). */
             200: {
                 headers: {
                     [name: string]: unknown;

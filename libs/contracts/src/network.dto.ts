@@ -32,10 +32,10 @@ export class CreateSshKeyDto {
 }
 
 export class SshKeyDto {
-  @ApiProperty({ example: '0b7e2c7e-5a3c-4a7e-9d0e-3f5c1d2b4a6f' })
+  @ApiProperty({ description: 'Key id.', example: '0b7e2c7e-5a3c-4a7e-9d0e-3f5c1d2b4a6f' })
   id: string;
 
-  @ApiProperty({ example: 'laptop' })
+  @ApiProperty({ description: 'Its name on the account page.', example: 'laptop' })
   name: string;
 
   @ApiProperty({
@@ -50,7 +50,7 @@ export class SshKeyDto {
   @ApiProperty({ description: 'SHA256 fingerprint as ssh-keygen -l prints it.', example: 'SHA256:Uu0uZ0YbQ2tmb8qk9l8V7m3u0wq1o6+vF3S5xYh0c2Q' })
   fingerprint: string;
 
-  @ApiProperty({ example: '2026-12-05T10:00:00.000Z' })
+  @ApiProperty({ description: 'When it was added (ISO 8601).', example: '2026-12-05T10:00:00.000Z' })
   createdAt: string;
 }
 
@@ -83,7 +83,14 @@ export class MachineNetworkDto {
   @ApiProperty({ description: 'Guest TCP ports forwarded when it runs, ssh (22) first.', example: [22, 80], type: [Number] })
   forwardPorts: number[];
 
-  @ApiProperty({ description: 'While running: the forwarded ports, host port → guest port.', type: [PortForwardDto] })
+  @ApiProperty({
+    description: 'While running: the forwarded ports, host port → guest port; empty otherwise.',
+    type: [PortForwardDto],
+    example: [
+      { guestPort: 22, hostPort: 20022 },
+      { guestPort: 80, hostPort: 20023 },
+    ],
+  })
   forwards: PortForwardDto[];
 
   @ApiProperty({
@@ -107,16 +114,16 @@ export class MachineNetworkDto {
 }
 
 export class NetworkMemberDto {
-  @ApiProperty({ example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })
+  @ApiProperty({ description: 'The machine id.', example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })
   machineId: string;
 
-  @ApiProperty({ example: 'web-1' })
+  @ApiProperty({ description: "The machine's name.", example: 'web-1' })
   name: string;
 
-  @ApiProperty({ example: '10.64.3.10' })
+  @ApiProperty({ description: 'Its private address.', example: '10.64.3.10' })
   address: string;
 
-  @ApiProperty({ example: '52:54:00:3a:1f:07' })
+  @ApiProperty({ description: 'Its Ethernet address.', example: '52:54:00:3a:1f:07' })
   mac: string;
 
   @ApiProperty({ description: "The machine's state.", example: 'running' })
@@ -127,7 +134,7 @@ export class NetworkMemberDto {
 }
 
 export class NetworkDto {
-  @ApiProperty({ example: '5f0c7a9e-1b2d-4c3e-8f4a-6b7c8d9e0f1a' })
+  @ApiProperty({ description: 'Network id (the agents name its switch by it).', example: '5f0c7a9e-1b2d-4c3e-8f4a-6b7c8d9e0f1a' })
   id: string;
 
   @ApiProperty({ description: 'The subnet of your private network.', example: '10.64.3.0/24' })
@@ -141,7 +148,20 @@ export class NetworkDto {
   })
   hubHostName: string | null;
 
-  @ApiProperty({ description: 'Your machines on it, with their addresses.', type: [NetworkMemberDto] })
+  @ApiProperty({
+    description: 'Your machines on it (every machine that has started once and is not deleted), with their addresses.',
+    type: [NetworkMemberDto],
+    example: [
+      {
+        machineId: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+        name: 'web-1',
+        address: '10.64.3.10',
+        mac: '52:54:00:3a:1f:07',
+        state: 'running',
+        hostName: 'rack7-slot2',
+      },
+    ],
+  })
   members: NetworkMemberDto[];
 
   @ApiProperty({

@@ -18,7 +18,7 @@ export class MachineNetworkController {
   @Get(':id/network')
   @ApiIdParam('machine')
   @ApiOperation({ summary: "A machine's network: private address, MAC, subnet, forwarded ports and, while it runs, the ssh command" })
-  @ApiOkResponse({ type: MachineNetworkDto })
+  @ApiOkResponse({ type: MachineNetworkDto, description: "The machine's network as of now." })
   @ApiErrors(400, 401, 403, 404)
   getMachineNetwork(@CurrentUser() user: AuthUser, @IdParam() id: string): Promise<MachineNetworkDto> {
     return this.network.machineNetwork(user, id);
@@ -49,7 +49,7 @@ export class NetworkController {
 
   @Get()
   @ApiOperation({ summary: 'My private network: its subnet, its hub while machines run, my machines on it, the addresses for my own computers' })
-  @ApiOkResponse({ type: NetworkDto })
+  @ApiOkResponse({ type: NetworkDto, description: 'The network (made on this first call if it did not exist).' })
   @ApiErrors(401, 403)
   getNetwork(@CurrentUser() user: AuthUser): Promise<NetworkDto> {
     return this.join.networkDto(user);
