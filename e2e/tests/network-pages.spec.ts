@@ -21,10 +21,12 @@ const PHONE = { width: 390, height: 844 };
 let agent: TestAgent | null = null;
 let buyerApi: ApiClient | null = null;
 let machineId = '';
+let peerId = '';
 const keyDir = mkdtempSync(join(tmpdir(), 'virtuoso-e2e-keys-'));
 
 test.afterAll(async () => {
   await stopIfRunning(buyerApi, machineId);
+  await stopIfRunning(buyerApi, peerId);
   await agent?.stop();
   rmSync(keyDir, { recursive: true, force: true });
 });
@@ -53,7 +55,7 @@ async function expectWithinWidth(locator: Locator, width: number) {
   expect(box.x + box.width, `${await locator.innerText()} ends on screen`).toBeLessThanOrEqual(width);
 }
 
-test('the account page adds an ssh key with its fingerprint, shows the API’s message for a bad or repeated key, and removes it', async ({ page }) => {
+test('the account page adds an ssh key with its fingerprint, shows the API’s message for a bad or repeated key, and removes it', async ({ page, baseURL }) => {
   await page.setViewportSize(DESKTOP);
   await signUp(page, 'nkeys', 'buyer');
   const laptop = newPublicKey('laptop');
@@ -96,12 +98,12 @@ test('the account page adds an ssh key with its fingerprint, shows the API’s m
   // Remove: gone from the list, and from the API.
   await row.getByRole('button', { name: 'Remove laptop' }).click();
   await expect(section.getByText('No ssh keys yet')).toBeVisible();
-  const api = await browserApi(page, page.url().replace(/\/account.*$/, ''));
+  const api = await browserApi(page, baseURL!);
   const { data: left } = await api.GET('/api/account/ssh-keys');
   expect(left).toEqual([]);
 });
 
-test('a machine’s page shows its network: address, forwarded ports and the ssh command while it runs, the members, joining a computer; the host page its port range', async ({
+test('a machine’s page shows its network: address, forwarded ports and the ssh command while it runs, the members linking to their pages, joining a computer; the host page its port range', async ({
   page,
   browser,
   baseURL,
@@ -224,4 +226,35 @@ test('a machine’s page shows its network: address, forwarded ports and the ssh
   await expectWithinWidth(providerPage.getByRole('region', { name: 'Guest network' }).locator('dl'), PHONE.width);
   await providerPage.screenshot({ path: test.info().outputPath('host-network-phone.png'), fullPage: true });
   await providerPage.close();
+
+  // A second machine, started once: a member of the network with its own address, linking to its page.
+  const peerName = `net-peer-${run}`;
+  const peer = await registerTinyLinux(buyerApi, peerName);
+  peerId = peer.id;
+  const { data: storedPeer, error: peerStoreError } = await buyerApi.POST('/api/machines/{id}/store', {
+    params: { path: { id: peerId } },
+    headers: { 'If-Match': peer.etag },
+    body: { hostId: added.host.id },
+  });
+  expect(peerStoreError, JSON.stringify(peerStoreError)).toBeUndefined();
+  const { error: peerStartError } = await buyerApi.POST('/api/machines/{id}/start', {
+    params: { path: { id: peerId } },
+    headers: { 'If-Match': storedPeer!.etag },
+    body: {},
+  });
+  expect(peerStartError, JSON.stringify(peerStartError)).toBeUndefined();
+  await expect
+    .poll(async () => (await buyerApi!.GET('/api/machines/{id}', { params: { path: { id: peerId } } })).data?.state, { timeout: 90_000 })
+    .toBe('running');
+  const { data: peerNet } = await buyerApi.GET('/api/machines/{id}/network', { params: { path: { id: peerId } } });
+  expect(peerNet!.privateAddress).not.toBe(net!.privateAddress);
+  await page.goto(`/machines/${machineId}`);
+  const peerRow = members.getByRole('row', { name: new RegExp(peerName) });
+  await expect(peerRow.locator('td[data-label="Address"]')).toHaveText(peerNet!.privateAddress!);
+  await expect(peerRow.locator('td[data-label="State"]')).toHaveText('running');
+  await peerRow.getByRole('link', { name: peerName }).click();
+  await expect(page).toHaveURL(new RegExp(`/machines/${peerId}$`));
+  await expect(page.getByRole('heading', { name: peerName, level: 1 })).toBeVisible();
+  await expect(panel.getByTestId('private-address')).toHaveText(peerNet!.privateAddress!);
+  await expect(members.getByRole('row', { name: new RegExp(name) }).getByRole('link', { name })).toHaveAttribute('href', `/machines/${machineId}`);
 });
