@@ -257,4 +257,12 @@ test('a machine’s page shows its network: address, forwarded ports and the ssh
   await expect(page.getByRole('heading', { name: peerName, level: 1 })).toBeVisible();
   await expect(panel.getByTestId('private-address')).toHaveText(peerNet!.privateAddress!);
   await expect(members.getByRole('row', { name: new RegExp(name) }).getByRole('link', { name })).toHaveAttribute('href', `/machines/${machineId}`);
+
+  // Stopped: its ports are released, so no ssh command; it keeps its address.
+  await expect(panel.getByLabel('ssh command')).toBeVisible();
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(panel.getByTestId('ssh-note')).toContainText('The ssh command appears here when the machine runs', { timeout: 60_000 });
+  await expect(panel.getByLabel('ssh command')).toHaveCount(0);
+  await expect(forwarded.getByRole('row', { name: /22 \(ssh\)/ })).toContainText('when running');
+  await expect(panel.getByTestId('private-address')).toHaveText(peerNet!.privateAddress!);
 });
