@@ -1,4 +1,4 @@
-import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
+import { useId, useState, type InputHTMLAttributes, type ReactNode, type TextareaHTMLAttributes } from 'react';
 import { Link } from 'react-router';
 import { ApiRequestError, errorMessage } from '../lib/api';
 import { fieldMessage, withFieldLabel } from '../lib/messages';
@@ -58,6 +58,67 @@ export function Field({ label, value, onChange, unit, hint, errors, locked, id, 
           {message}
         </p>
       ) : null}
+    </div>
+  );
+}
+
+interface TextAreaFieldProps extends Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'onChange' | 'value'> {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  hint?: ReactNode;
+  errors?: string[];
+}
+
+/** A labelled multi-line input (a pasted key, say), with a hint and the server's message beneath it. */
+export function TextAreaField({ label, value, onChange, hint, errors, id, className, ...textarea }: TextAreaFieldProps) {
+  const autoId = useId();
+  const message = fieldMessage(errors, label);
+  const inputId = id ?? `f${autoId}`;
+  const describedBy = [hint ? `${inputId}-hint` : null, message ? `${inputId}-error` : null].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className={`field${message ? ' field--invalid' : ''}${className ? ` ${className}` : ''}`}>
+      <label htmlFor={inputId}>{label}</label>
+      <textarea
+        id={inputId}
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+        aria-invalid={message ? true : undefined}
+        aria-describedby={describedBy}
+        {...textarea}
+      />
+      {hint && (
+        <p className="field__hint" id={`${inputId}-hint`}>
+          {hint}
+        </p>
+      )}
+      {message ? (
+        <p className="field__errors" id={`${inputId}-error`}>
+          {message}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** A command or text the user copies: shown in a code block with a Copy button. */
+export function CopyBlock({ text, label }: { text: string; label: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="copy-block">
+      <code aria-label={label}>{text}</code>
+      <button
+        type="button"
+        className="btn btn--small"
+        onClick={() =>
+          navigator.clipboard
+            ?.writeText(text)
+            .then(() => setCopied(true))
+            .catch(() => undefined)
+        }
+      >
+        {copied ? 'Copied' : 'Copy'}
+      </button>
     </div>
   );
 }

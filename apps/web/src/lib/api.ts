@@ -45,6 +45,12 @@ export type MigrationOffer = Schemas['MigrationOfferDto'];
 export type Migration = Schemas['MigrationDto'];
 export type MigrationLogLine = Schemas['MigrationLogLineDto'];
 export type StartMigration = Schemas['StartMigrationDto'];
+export type SshKey = Schemas['SshKeyDto'];
+export type MachineNetwork = Schemas['MachineNetworkDto'];
+export type PrivateNetwork = Schemas['NetworkDto'];
+export type NetworkMember = Schemas['NetworkMemberDto'];
+/** A host's network facts as its agent reports them (port range, outbound policy...). */
+export type HostNetwork = NonNullable<Host['network']>;
 
 /** A 4xx/5xx answer of the API, carrying its ErrorDto body. */
 export class ApiRequestError extends Error {

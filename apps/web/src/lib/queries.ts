@@ -32,6 +32,9 @@ export const keys = {
   notifications: ['notifications'] as const,
   priceHistory: (id: string, range: RangeId) => ['priceHistory', id, range] as const,
   marketHistory: (range: RangeId) => ['priceHistory', 'market', range] as const,
+  sshKeys: ['account', 'ssh-keys'] as const,
+  machineNetwork: (id: string) => ['machines', id, 'network'] as const,
+  network: ['network'] as const,
 };
 
 /** How often the account pages re-fetch their figures; the countdowns tick every second in between. */
@@ -315,4 +318,27 @@ export function useMarketPriceHistory(range: RangeId) {
     refetchInterval: 60_000,
     staleTime: 30_000,
   });
+}
+
+/** The buyer's public ssh keys (account page); they reach a machine's guest at its next start. */
+export function useSshKeys(enabled = true) {
+  return useQuery({ queryKey: keys.sshKeys, queryFn: () => call(api.GET('/api/account/ssh-keys')), enabled });
+}
+
+/**
+ * A machine's network: private address, forwarded ports, the ssh command. Polled while the
+ * machine changes state (`watch`), since the forwards come and go with its running.
+ */
+export function useMachineNetwork(id: string, watch = false) {
+  return useQuery({
+    queryKey: keys.machineNetwork(id),
+    queryFn: () => call(api.GET('/api/machines/{id}/network', { params: { path: { id } } })),
+    staleTime: 0,
+    refetchInterval: watch ? 2000 : false,
+  });
+}
+
+/** The buyer's private network (made on the first call): subnet, hub, members, device addresses. */
+export function useNetwork(enabled = true) {
+  return useQuery({ queryKey: keys.network, queryFn: () => call(api.GET('/api/network')), enabled, staleTime: 0 });
 }

@@ -2,6 +2,7 @@ import { ApiTokens } from '../components/account/ApiTokens';
 import { BuyerAccountView } from '../components/account/BuyerAccount';
 import { ProviderAccountView } from '../components/account/ProviderAccount';
 import { Sessions } from '../components/account/Sessions';
+import { SshKeys } from '../components/account/SshKeys';
 import type { User } from '../lib/api';
 import { formatDateTime } from '../lib/format';
 
@@ -40,6 +41,7 @@ export function AccountPage({ user }: { user: User }) {
         </dl>
       </div>
       {user.role === 'buyer' ? <BuyerAccountView /> : <ProviderAccountView />}
+      {user.role === 'buyer' && <SshKeys />}
       <ApiTokens />
       <Sessions />
     </>

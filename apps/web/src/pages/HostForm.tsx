@@ -3,6 +3,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { ErrorBanner, Field, fieldErrors, Loading, QueryState } from '../components/forms';
 import { JoinSteps, useJoinFlow, type JoinedAgent } from '../components/JoinSteps';
+import { HostNetworkSection } from '../components/network/HostNetwork';
 import { api, call } from '../lib/api';
 import { EDITABLE_HOST_FIELDS, EMPTY_HOST, hostToForm, toCreateHostBody, toUpdateHostBody, type HostForm } from '../lib/hosts';
 import { idempotencyHeader } from '../lib/idempotency';
@@ -230,6 +231,7 @@ export function EditHostPage() {
           </button>
         </div>
       </form>
+      {host.data.agentId && <HostNetworkSection host={host.data} />}
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { ErrorBanner, Field, fieldErrors, Notice, QueryState } from '../components/forms';
 import { HostStatus } from '../components/HostStatus';
+import { HostNetworkBrief } from '../components/network/HostNetwork';
 import { api, ApiRequestError, call, type Host } from '../lib/api';
 import { formatDuration, plural, roundDecimal } from '../lib/format';
 import { keys, useHosts, useMe } from '../lib/queries';
@@ -177,8 +178,13 @@ function HostRow({ host }: { host: Host }) {
           </span>
         </td>
         <td data-label="Connection">{host.connectionSpeed}</td>
-        <td className="mono" data-label="Agent">
-          {host.agentHost}:{host.agentPort}
+        <td data-label="Agent">
+          <span className="pair pair--start">
+            <span className="mono">
+              {host.agentHost}:{host.agentPort}
+            </span>
+            {host.agentId && <HostNetworkBrief host={host} />}
+          </span>
         </td>
         <td data-label="Free speed / memory / storage">
           {host.free.speed} / {host.free.memory} / {host.free.storage}

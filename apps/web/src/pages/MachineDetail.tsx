@@ -4,6 +4,7 @@ import { MachineActions } from '../components/MachineActions';
 import { MachineMedia } from '../components/MachineMedia';
 import { MachineSummary } from '../components/MachineSummary';
 import { MachineMigration } from '../components/migration/MachineMigration';
+import { MachineNetwork } from '../components/network/MachineNetwork';
 import { Money } from '../components/Money';
 import { formatDateTime } from '../lib/format';
 import { useMachine } from '../lib/queries';
@@ -43,6 +44,7 @@ export function MachineDetailPage() {
       <h2 className="form-section">Actions</h2>
       <MachineActions machine={m} onDeleted={() => navigate('/computers', { state: { notice: `${m.name} was deleted.` } })} />
       <MachineMigration machine={m} />
+      <MachineNetwork machine={m} />
       {m.state !== 'registered' && (
         <>
           <h2 className="form-section">Install media</h2>
