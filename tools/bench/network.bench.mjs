@@ -171,7 +171,20 @@ export async function run() {
     const ssh = async (guest, command) => {
       const n = net[guest];
       const port = n.forwards.find((f) => f.guestPort === 22).hostPort;
-      const opts = ['-i', key, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+      const opts = [
+        '-i',
+        key,
+        '-p',
+        String(port),
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'LogLevel=ERROR',
+      ];
       return (await execFileP('ssh', [...opts, `root@${n.publicHost}`, command], { timeout: 300_000 })).stdout;
     };
     for (const guest of Object.keys(guests)) {
@@ -202,7 +215,9 @@ export async function run() {
         `rm -f /tmp/rx; (tail -f /dev/null | nc -l -p ${LISTEN_PORT} 2>/dev/null | { dd bs=1 count=1 of=/dev/null 2>/dev/null; s=$(cut -d' ' -f1 /proc/uptime); cat > /tmp/rx.data; e=$(cut -d' ' -f1 /proc/uptime); n=$(stat -c %s /tmp/rx.data); rm -f /tmp/rx.data; echo "$s $e $((n + 1))" > /tmp/rx.part; mv /tmp/rx.part /tmp/rx; pkill -f 'tail -f /dev/null'; } &); sleep 0.5`,
       );
       await ssh('alpha', `dd if=/dev/zero bs=65536 count=${MB * 16} 2>/dev/null | nc ${target} ${port}`);
-      const [s, e, received] = (await waitFor(async () => (await ssh('beta', 'cat /tmp/rx 2>/dev/null')).trim() || undefined, 120_000, 'beta to count the bytes'))
+      const [s, e, received] = (
+        await waitFor(async () => (await ssh('beta', 'cat /tmp/rx 2>/dev/null')).trim() || undefined, 120_000, 'beta to count the bytes')
+      )
         .split(' ')
         .map(Number);
       if (received !== MB * 1048576) throw new Error(`beta received ${received} bytes of ${MB * 1048576} from ${target}:${port}`);
@@ -229,7 +244,9 @@ export async function run() {
     console.log(`  private segment across the two agents: ${seg.toFixed(1)} MB/s (runs: ${segment.map((x) => x.toFixed(1)).join(', ')})`);
     console.log(`  user networking + port forward:        ${usr.toFixed(1)} MB/s (runs: ${userNet.map((x) => x.toFixed(1)).join(', ')})`);
     console.log(`  ratio segment ÷ user networking: ${(seg / usr).toFixed(3)}`);
-    console.log(`ping, average of ${PINGS}: alpha → beta across the segment (two hosts) ${across.toFixed(3)} ms; alpha → gamma on one switch ${local.toFixed(3)} ms; ratio ${(across / local).toFixed(2)}`);
+    console.log(
+      `ping, average of ${PINGS}: alpha → beta across the segment (two hosts) ${across.toFixed(3)} ms; alpha → gamma on one switch ${local.toFixed(3)} ms; ratio ${(across / local).toFixed(2)}`,
+    );
   } finally {
     for (const id of machines) await api(server.base, buyer, 'POST', `/api/machines/${id}/stop`, { force: true }).catch(() => undefined);
     for (const agent of agents) await agent.stop();

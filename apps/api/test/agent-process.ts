@@ -207,6 +207,15 @@ export class AgentProcess {
         /* not running */
       }
     }
+    // The agent's VDE switches outlive it by design (running guests stay plugged): their command
+    // lines name its data directory (pid file, management socket).
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${this.dataDir}/`)) process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
