@@ -24,7 +24,7 @@ describe.sequential('install media', () => {
   let machineId = '';
 
   beforeAll(async () => {
-    t = await startApp({ listen: true, config: { mediaMaxMb: 12, stopTimeoutMs: 15_000 } });
+    t = await startApp({ listen: true, config: { mediaMaxMb: 16, stopTimeoutMs: 15_000 } });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
     agent = await AgentProcess.join(t, provider, { heartbeatMs: 300 });
@@ -60,9 +60,9 @@ describe.sequential('install media', () => {
       message: 'not an ISO image (no ISO 9660 volume descriptor "CD001" at offset 0x8001)',
       fields: { file: ['not an ISO image'] },
     });
-    const tooBig = await buyer.post('/api/media').attach('file', Buffer.alloc(13 * 1024 * 1024), 'huge.iso');
+    const tooBig = await buyer.post('/api/media').attach('file', Buffer.alloc(17 * 1024 * 1024), 'huge.iso');
     expect(tooBig.status).toBe(413);
-    expect(tooBig.body.message).toBe('file is larger than the 12 MB limit');
+    expect(tooBig.body.message).toBe('file is larger than the 16 MB limit');
     const none = await buyer.post('/api/media').send({ name: 'nothing' });
     expect(none.status).toBe(400);
     expect(none.body.fields.file).toBeDefined();

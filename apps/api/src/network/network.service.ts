@@ -103,9 +103,13 @@ export class NetworkService {
     return { privateAddress: address };
   }
 
-  /** The network part of vm.start and vm.resume: private NIC, forwarded ports, keys, host name. */
+  /** The network part of vm.start and vm.resume: private NIC, forwarded ports, keys, host name.
+   *  The private NIC only on a host that can carry the buyer's segment (VDE and a transfer sshd,
+   *  its facts say): elsewhere the machine runs with its private NIC unplugged, as it always has
+   *  the same devices. */
   async vmNetworkConfig(machine: Machine): Promise<VmNetworkConfig> {
-    const network = machine.privateAddress ? await this.networks.findOneBy({ userId: machine.ownerId }) : null;
+    const carries = (await this.hostNetworkFacts(machine.hostId))?.vnet === true;
+    const network = machine.privateAddress && carries ? await this.networks.findOneBy({ userId: machine.ownerId }) : null;
     const keys = await this.sshKeys.publicKeysOf(machine.ownerId);
     return {
       ...(network && machine.privateAddress
