@@ -353,26 +353,31 @@ seed_setup() {
   keys_of /run/cidata/user-data >/root/.ssh/authorized_keys
   chmod 600 /root/.ssh/authorized_keys
   umount /run/cidata
-  # ssh, in the background: making the host key waits for the kernel's random pool, which takes
-  # about a second under TCG unless the machine has a virtio-rng device or RDRAND.
-  ( # A host key made at this boot, key logins only (-s), root's shell /bin/sh.
-    /usr/bin/dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
-    /usr/sbin/dropbear -s -r /etc/dropbear/dropbear_ed25519_host_key -p 22 || exit 1
-    i=0
-    while [ $i -lt 1000 ]; do
-      if grep -q ':0016 [0-9A-F]*:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
-        echo "VIRTUOSO-SSHD-READY" >/dev/ttyS0
-        exit 0
-      fi
-      i=$((i + 1)); usleep 10000
-    done
-    echo "virtuoso: dropbear is not listening" >/dev/ttyS0 ) &
+  sshd_wanted=1
 }
+# ssh, started after the ready marker: making the host key waits for the kernel's random pool,
+# which under TCG without a virtio-rng device or RDRAND keeps the only vCPU busy for about a second.
+start_sshd() {
+  # A host key made at this boot, key logins only (-s), root's shell /bin/sh.
+  /usr/bin/dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
+  /usr/sbin/dropbear -s -r /etc/dropbear/dropbear_ed25519_host_key -p 22 || return 1
+  i=0
+  while [ $i -lt 1000 ]; do
+    if grep -q ':0016 [0-9A-F]*:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+      echo "VIRTUOSO-SSHD-READY" >/dev/ttyS0
+      return 0
+    fi
+    i=$((i + 1)); usleep 10000
+  done
+  echo "virtuoso: dropbear is not listening" >/dev/ttyS0
+}
+sshd_wanted=""
 seed_setup
 # In-memory counter on the serial console: proves that suspend/resume keeps memory.
 ( n=0; while true; do n=$((n + 1)); echo "tick $n" >/dev/ttyS0 2>/dev/null; sleep 1; done ) &
 echo "VIRTUOSO-GUEST-READY" >/dev/ttyS0 2>/dev/null
 echo "VIRTUOSO-GUEST-READY" >/dev/tty0 2>/dev/null
+[ -n "$sshd_wanted" ] && start_sshd &
 exit 0
 EOF
 cat >"$R/etc/profile" <<'EOF'
