@@ -61,7 +61,7 @@ describe('buildQemuArgs: the network devices', () => {
   it('puts disk, seed, private NIC and uplink NIC in this order', () => {
     const args = buildQemuArgs({ spec, accel: 'tcg', nics: { switchDir: '/d/vnet/n/sw', outbound: 'allow', forwards: [] } });
     const devices = opt(args, '-device');
-    expect(devices.map((d) => /id=([\w-]+)/.exec(d)?.[1])).toEqual(['virtio-disk0', 'cdrom0', 'virtio-seed0', 'nic0', 'nic1']);
+    expect(devices.map((d) => /id=([\w-]+)/.exec(d)?.[1])).toEqual(['virtio-disk0', 'cdrom0', 'virtio-seed0', 'nic0', 'nic1', 'rng0dev']);
     expect(devices).toContain('virtio-blk-pci,drive=seed0,id=virtio-seed0');
     expect(opt(args, '-drive')).toContain('if=none,id=seed0,file=seed.iso,format=raw,readonly=on');
     expect(devices).toContain(`virtio-net-pci,netdev=net1,id=nic1,mac=${uplinkMacFor(spec.mac)},romfile=`);
