@@ -53,12 +53,16 @@ printf '%s\\n' ${q(knownHost)} > "$KNOWN_HOSTS"
 chmod 0644 "$KNOWN_HOSTS"
 chmod 0755 "$STATE"
 
+PLUG=
 cleanup() {
+  # dpipe runs in a process group of its own (it calls setpgid), which a Ctrl-C here does not reach.
+  [ -n "$PLUG" ] && kill -TERM -- "-$PLUG" 2>/dev/null || true
   [ -f "$STATE/switch.pid" ] && kill "$(cat "$STATE/switch.pid")" 2>/dev/null || true
   ip link del "$TAP" 2>/dev/null || true
   rm -rf "$STATE" "$SWITCH"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # A local switch with a tap interface carrying this computer's address on the network.
 vde_switch -t "$TAP" -s "$SWITCH" -d -p "$STATE/switch.pid"
@@ -73,8 +77,11 @@ IDENTITY=()
 if [ -n "\${VIRTUOSO_SSH_IDENTITY:-}" ]; then IDENTITY=(-i "$VIRTUOSO_SSH_IDENTITY"); fi
 
 echo "joined as $ADDRESS on $TAP; plugging into the hub $HUB_HOST:$HUB_PORT (Ctrl-C to leave)"
+# In the background and waited for: a signal to this script is handled at once (not after dpipe).
 dpipe vde_plug "$SWITCH" = "\${RUN_AS[@]}" ssh "\${IDENTITY[@]}" -T -p "$HUB_PORT" \\
   -o UserKnownHostsFile="$KNOWN_HOSTS" -o StrictHostKeyChecking=yes -o ServerAliveInterval=5 -o ServerAliveCountMax=3 \\
-  "$HUB_USER@$HUB_HOST" vnet
+  "$HUB_USER@$HUB_HOST" vnet &
+PLUG=$!
+wait "$PLUG"
 `;
 }
