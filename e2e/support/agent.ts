@@ -87,10 +87,12 @@ export async function startAgent(frontendUrl: string, joinToken: string, options
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((done) => setTimeout(done, 10_000))]);
       }
-      // QEMU processes of this agent: their working directory is a machine dir under `dir`.
+      // QEMU processes of this agent (their working directory is a machine dir under `dir`) and its
+      // VDE switches (which outlive an agent by design; their command lines name `dir`).
       for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
         try {
           const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          if (cmdline.startsWith('vde_switch') && cmdline.includes(`${dir}/`)) process.kill(Number(pid), 'SIGKILL');
           if (!cmdline.startsWith('qemu-system')) continue;
           if (readlinkSync(`/proc/${pid}/cwd`).startsWith(`${dir}/`)) process.kill(Number(pid), 'SIGKILL');
         } catch {
