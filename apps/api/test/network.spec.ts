@@ -508,7 +508,8 @@ describe('a machine network with a real agent', () => {
     const gateway = t.app.get(AgentGateway);
     const syncs: Array<{ agentId: string | null; command: VnetSyncCommand }> = [];
     const vnetSync = gateway.vnetSync.bind(gateway);
-    gateway.vnetSync = (target, command) => (syncs.push({ agentId: target.agentId, command }), vnetSync(target, command));
+    // Only this test's agent: an agent of an earlier test, gone but not yet counted offline, may get an empty sync meanwhile.
+    gateway.vnetSync = (target, command) => (target.agentId === agent.agentId && syncs.push({ agentId: target.agentId, command }), vnetSync(target, command));
     try {
       const host = await addAgentHost(provider, agent.agentId, { name: 'hubvirt' });
       const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'hubbed', speed: 1000, memory: 64, disk: 64 }))).body as { id: string };
@@ -533,9 +534,10 @@ describe('a machine network with a real agent', () => {
       expect(syncs).toEqual([
         { agentId: agent.agentId, command: { networks: [{ networkId: network.id, admit: [{ publicKey: key.line, label: `buyer-key:${added.id}` }] }] } },
       ]);
-      expect([...pass.synced, ...pass.failed]).toEqual([agent.agentId]);
+      // (An agent of an earlier test, gone but not yet counted offline, may be in the pass too: its empty sync fails.)
+      expect(pass.synced).toEqual([agent.agentId]);
       const held = await t.app.get(DataSource).getRepository(NetworkAgentRow).findBy({ agentId: agent.agentId });
-      expect(held).toEqual(pass.synced.length ? [expect.objectContaining({ networkId: network.id, agentId: agent.agentId, uplinkPublicKey: null })] : []);
+      expect(held).toEqual([expect.objectContaining({ networkId: network.id, agentId: agent.agentId, uplinkPublicKey: null })]);
 
       const script = await buyer.get('/api/network/join.sh?device=1');
       expect(script.status, script.text).toBe(200);
