@@ -12,11 +12,10 @@
 // median of BENCH_MIGRATION_RAW_ROUNDS (3) runs each.
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { repo, signUpWithToken, startApi } from './api-server.mjs';
+import { api, freePort, repo, signUpWithToken, startApi } from './api-server.mjs';
 
 export const name = 'migration';
 
@@ -37,17 +36,6 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (bytes) => (bytes / 1e6).toFixed(1);
 const ms = (x) => `${Math.round(x)} ms`;
 
-async function api(base, token, method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
 async function waitFor(check, timeoutMs, what, everyMs = 20) {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -56,17 +44,6 @@ async function waitFor(check, timeoutMs, what, everyMs = 20) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(everyMs);
   }
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a tool to completion; rejects with its stderr on a non-zero exit. Resolves with its stdout. */

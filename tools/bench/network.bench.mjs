@@ -12,11 +12,10 @@
 // (5) rounds, medians.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { repo, signUpWithToken, startApi } from './api-server.mjs';
+import { api, freePort, repo, signUpWithToken, startApi } from './api-server.mjs';
 
 export const name = 'network';
 
@@ -28,17 +27,6 @@ const LISTEN_PORT = 5001;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function api(base, token, method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
 async function waitFor(check, timeoutMs, what, everyMs = 200) {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -47,17 +35,6 @@ async function waitFor(check, timeoutMs, what, everyMs = 200) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(everyMs);
   }
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function startAgent(label, frontend, joinToken, portRange) {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repo, signUpWithToken, startApi } from './api-server.mjs';
+import { api, repo, signUpWithToken, startApi } from './api-server.mjs';
 
 export const name = 'vm-start';
 
@@ -19,17 +19,6 @@ const ROUNDS = Number(process.env.BENCH_VM_ROUNDS ?? 3);
 const imageDir = process.env.VIRTUOSO_IMAGE_DIR ?? join(repo, '.cache/guest-image');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function api(base, token, method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 async function waitFor(check, timeoutMs, what) {
   const end = Date.now() + timeoutMs;
