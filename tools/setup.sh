@@ -16,8 +16,9 @@ packages=(qemu-system-x86 qemu-utils openssh-server openssh-client rsync vde2 xo
   mtools dosfstools e2fsprogs xz-utils zstd busybox-static)
 case "$purpose" in
   start) ;;
-  # Playwright drives Debian's chromium.
-  test) packages+=(chromium fonts-liberation) ;;
+  # Playwright drives Debian's chromium; the API tests also run on a private PostgreSQL cluster
+  # (tools/postgres/cluster.mjs) and two replicas behind haproxy (docs/ARCHITECTURE.md §12).
+  test) packages+=(chromium fonts-liberation postgresql haproxy) ;;
   *) echo "usage: tools/setup.sh start|test" >&2; exit 2 ;;
 esac
 

@@ -10,10 +10,9 @@ import { CatalogModule } from './catalog/catalog.module';
 import { CLOCK, Clock, ScaledClock, WALL_CLOCK, systemClock } from './common/clock';
 import { Daemons } from './common/daemons';
 import { Database } from './common/database.service';
-import { sqliteDriver } from './common/sqlite-driver';
 import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config';
-import { ENTITIES } from './entities';
+import { dataSourceOptions } from './database/data-source-options';
 import { HealthController } from './health/health.controller';
 import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
@@ -65,16 +64,7 @@ export class AppModule {
         // The daemons' intervals (common/daemons.ts), cleared when the app closes.
         ScheduleModule.forRoot(),
         CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock, options.wallClock),
-        TypeOrmModule.forRoot({
-          type: 'sqlite',
-          driver: sqliteDriver,
-          database: config.dbPath,
-          entities: ENTITIES,
-          // Schema from the entities for now (docs/ARCHITECTURE.md §8); schema migrations come with PostgreSQL.
-          synchronize: true,
-          enableWAL: config.dbPath !== ':memory:',
-          logging: false,
-        }),
+        TypeOrmModule.forRoot(dataSourceOptions(config)),
         // Facts one context announces for another that it must not depend on (billing.events.ts, host.events.ts).
         EventEmitterModule.forRoot(),
         AccountsModule,

@@ -72,7 +72,7 @@ function securityHeaders(config: AppConfig) {
  */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const config = loadConfig(options.env ?? process.env, options.config);
-  if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
+  if (!config.databaseUrl && config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
 
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true, clock: options.clock, wallClock: options.wallClock }),

@@ -13,8 +13,10 @@ export interface AppConfig {
   port: number;
   host: string;
   dataDir: string;
-  /** A file path, or ':memory:' for a throw-away database. */
+  /** SQLite: a file path, or ':memory:' for a throw-away database (used when databaseUrl is null). */
   dbPath: string;
+  /** postgres://user:password@host:port/database: PostgreSQL instead of SQLite (docs/ARCHITECTURE.md §12). */
+  databaseUrl: string | null;
   /** The built SPA; null when the directory has no index.html (then only the API is served). */
   webDir: string | null;
   marketIntervalSeconds: number;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
   const dataDir = resolve(raw('VIRTUOSO_DATA_DIR') ?? './data');
   const dbText = raw('VIRTUOSO_DB_PATH');
   const dbPath = dbText === ':memory:' ? ':memory:' : dbText ? resolve(dbText) : join(dataDir, 'virtuoso.sqlite');
+  const databaseUrl = postgresUrl(raw('VIRTUOSO_DATABASE_URL'), problems);
   const webText = raw('VIRTUOSO_WEB_DIR');
   const webPath = webText ? (isAbsolute(webText) ? webText : resolve(webText)) : join(REPO_ROOT, 'apps', 'web', 'dist');
   if (webText && !existsSync(join(webPath, 'index.html'))) {
@@ -148,6 +151,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     host,
     dataDir,
     dbPath,
+    databaseUrl,
     webDir,
     marketIntervalSeconds: integer('VIRTUOSO_MARKET_INTERVAL_SECONDS', 60, 1, 86_400),
     registrationFee: amount('VIRTUOSO_REGISTRATION_FEE', '0.05'),
@@ -206,6 +210,19 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
   if (problems.length > 0) throw new ConfigError(problems);
   const merged = { ...config, ...overrides };
   return merged.outboxDir ? merged : { ...merged, outboxDir: join(merged.dataDir, 'outbox') };
+}
+
+function postgresUrl(text: string | undefined, problems: string[]): string | null {
+  if (text === undefined) return null;
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new Error('not postgres');
+    if (!url.pathname || url.pathname === '/') throw new Error('no database');
+    return text;
+  } catch {
+    problems.push('VIRTUOSO_DATABASE_URL must be a postgres:// URL naming a database, e.g. postgres://virtuoso:secret@db.example.org:5432/virtuoso');
+    return null;
+  }
 }
 
 function smtpUrl(text: string | undefined, problems: string[]): string | null {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createApp } from './app';
 import { APP_CONFIG, AppConfig, ConfigError } from './config';
+import { databaseLabel } from './database/data-source-options';
 import { DEMO_LOGINS } from './seed/demo-seed.service';
 
 async function main(): Promise<void> {
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   const logger = new Logger('Virtuoso');
   logger.log(`marketplace at ${url}/ (swagger-ui at ${url}/api/docs)`);
-  logger.log(`database ${config.dbPath}`);
+  logger.log(`database ${databaseLabel(config)}`);
   if (!config.webDir) logger.warn('no built SPA found (apps/web/dist or VIRTUOSO_WEB_DIR): serving the API only');
   if (config.seedDemo) {
     for (const login of DEMO_LOGINS) logger.log(`demo ${login.role}: ${login.handle} / ${login.password}`);
