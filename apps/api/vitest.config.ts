@@ -11,6 +11,8 @@ export default defineConfig({
   test: {
     name: 'api',
     include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
+    // Several replicas on one database: PostgreSQL only (vitest.postgres.config.ts).
+    exclude: ['test/scale/**', '**/node_modules/**'],
     environment: 'node',
     // Builds the provider agent and the tiny guest images: the tests run real agents and real QEMU.
     globalSetup: ['./test/global-setup.ts'],
