@@ -13,6 +13,7 @@ import { Database } from './common/database.service';
 import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config';
 import { dataSourceOptions } from './database/data-source-options';
+import { openMigratedDataSource } from './database/migrate-schema';
 import { HealthController } from './health/health.controller';
 import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
@@ -64,7 +65,11 @@ export class AppModule {
         // The daemons' intervals (common/daemons.ts), cleared when the app closes.
         ScheduleModule.forRoot(),
         CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock, options.wallClock),
-        TypeOrmModule.forRoot(dataSourceOptions(config)),
+        // The schema is migrated before any module gets the data source (database/migrate-schema.ts).
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(config),
+          dataSourceFactory: (options) => openMigratedDataSource(options!),
+        }),
         // Facts one context announces for another that it must not depend on (billing.events.ts, host.events.ts).
         EventEmitterModule.forRoot(),
         AccountsModule,

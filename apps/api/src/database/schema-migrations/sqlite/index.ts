@@ -1,0 +1,5 @@
+import type { MigrationInterface } from 'typeorm';
+import { Initial1796519471023 } from './1796519471023-Initial';
+
+/** The SQLite schema migrations in the order they run. Written by `npm run db:migration` (tools/db/migration.mjs). */
+export const SQLITE_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [Initial1796519471023];
