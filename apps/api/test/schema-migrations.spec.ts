@@ -9,12 +9,8 @@ import { POSTGRES_SCHEMA_MIGRATIONS } from '../src/database/schema-migrations/po
 import { SQLITE_SCHEMA_MIGRATIONS } from '../src/database/schema-migrations/sqlite';
 import { ENTITIES } from '../src/entities';
 import { startApp } from './helpers';
+import { schemaDrift } from './schema-drift';
 import { type TestDatabase, testDatabase } from './test-database';
-
-/** What the schema builder would still do to make the database match the entities: [] when nothing drifted. */
-export async function schemaDrift(dataSource: DataSource): Promise<string[]> {
-  return (await dataSource.driver.createSchemaBuilder().log()).upQueries.map((query) => query.query);
-}
 
 /**
  * Schema migrations (docs/ARCHITECTURE.md §12) on the driver of the run: SQLite on the `api`

@@ -1,0 +1,9 @@
+import type { DataSource } from 'typeorm';
+
+/**
+ * What the schema builder would still do to make the database match the entities (what
+ * `npm run db:migration` would generate): [] when the entities have not drifted from the migrations.
+ */
+export async function schemaDrift(dataSource: DataSource): Promise<string[]> {
+  return (await dataSource.driver.createSchemaBuilder().log()).upQueries.map((query) => query.query);
+}
