@@ -58,10 +58,19 @@ async function dump(path) {
   const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY);
   const all = (sql, params = []) => new Promise((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows))));
   try {
-    const objects = await all("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type = 'index', name");
-    if (objects.some((object) => object.name === 'schema_migrations')) throw new Error(`${dist} has schema migrations: give the build of a release before them`);
+    const objects = await all(
+      "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type = 'index', name",
+    );
+    if (objects.some((object) => object.name === 'schema_migrations'))
+      throw new Error(`${dist} has schema migrations: give the build of a release before them`);
     const value = (v) =>
-      v === null ? 'NULL' : typeof v === 'number' || typeof v === 'bigint' ? String(v) : Buffer.isBuffer(v) ? `X'${v.toString('hex')}'` : `'${String(v).replace(/'/g, "''")}'`;
+      v === null
+        ? 'NULL'
+        : typeof v === 'number' || typeof v === 'bigint'
+          ? String(v)
+          : Buffer.isBuffer(v)
+            ? `X'${v.toString('hex')}'`
+            : `'${String(v).replace(/'/g, "''")}'`;
     const lines = ['-- A SQLite database made by synchronize before schema migrations: tools/db/make-synchronize-fixture.mjs', 'BEGIN;'];
     for (const object of objects.filter((o) => o.type === 'table')) lines.push(`${object.sql};`);
     for (const object of objects.filter((o) => o.type === 'table')) {
@@ -104,7 +113,10 @@ async function main() {
   try {
     for (let i = 0; ; i++) {
       if (api.exitCode !== null) throw new Error(`the API exited: ${output}`);
-      const up = await fetch(`${base}/api/health`).then((r) => r.ok, () => false);
+      const up = await fetch(`${base}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (up) break;
       if (i > 300) throw new Error(`the API did not start: ${output}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -112,14 +124,36 @@ async function main() {
     const provider = client(base);
     await provider('POST', '/api/auth/signup', { handle: 'olga', email: 'olga@example.com', password: 'provider password', role: 'provider' });
     await provider('POST', '/api/hosts', {
-      name: 'virt8', processor: 'Pentium3', speed: 10000, speedUnit: 1000, speedUnitPrice: '.00001', memory: 512, memoryUnit: 4,
-      memoryUnitPrice: '.00001', runningUnitAmount: 3600, storage: 100000, storageUnit: 100, storageUnitPrice: '.01', storageAmount: 30,
-      connectionSpeed: '1GB', agentHost: '129.105.44.205', agentPort: 8000,
+      name: 'virt8',
+      processor: 'Pentium3',
+      speed: 10000,
+      speedUnit: 1000,
+      speedUnitPrice: '.00001',
+      memory: 512,
+      memoryUnit: 4,
+      memoryUnitPrice: '.00001',
+      runningUnitAmount: 3600,
+      storage: 100000,
+      storageUnit: 100,
+      storageUnitPrice: '.01',
+      storageAmount: 30,
+      connectionSpeed: '1GB',
+      agentHost: '129.105.44.205',
+      agentPort: 8000,
     });
     const buyer = client(base);
     await buyer('POST', '/api/auth/signup', { handle: 'bruno', email: 'Bruno@Example.com', password: 'buyer password', role: 'buyer' });
     await buyer('POST', '/api/account/top-ups', { amount: '25.5', requestId: '6c0e2b8a-3f5d-4e7c-9b1a-2d4f6e8a0c1b' });
-    await buyer('POST', '/api/machines', { name: 'win2000Pro', processor: 'Pentium3', speed: 4000, os: 'winPro', memory: 256, disk: 1000, askedStoragePerMonth: '60', askedRunningPerHour: '10.11' });
+    await buyer('POST', '/api/machines', {
+      name: 'win2000Pro',
+      processor: 'Pentium3',
+      speed: 4000,
+      os: 'winPro',
+      memory: 256,
+      disk: 1000,
+      askedStoragePerMonth: '60',
+      askedRunningPerHour: '10.11',
+    });
     // A second session of the buyer's: signed in again.
     await client(base)('POST', '/api/auth/signin', { handle: 'bruno', password: 'buyer password' });
   } finally {

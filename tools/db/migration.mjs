@@ -52,8 +52,7 @@ function indexSource({ kind, list, title }) {
 
 /** A statement as a template literal. */
 const literal = (sql) => '`' + sql.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${') + '`';
-const call = (query) =>
-  `await queryRunner.query(${literal(query.query)}${query.parameters?.length ? `, ${JSON.stringify(query.parameters)}` : ''});`;
+const call = (query) => `await queryRunner.query(${literal(query.query)}${query.parameters?.length ? `, ${JSON.stringify(query.parameters)}` : ''});`;
 
 function migrationSource({ kind, title }, name, className, sql, first) {
   const down = [...sql.downQueries].reverse();
@@ -125,7 +124,9 @@ async function main() {
   const fromScratch = args.includes('--from-scratch');
   const name = args.find((arg) => !arg.startsWith('--'));
   if (!name || !/^[A-Z][A-Za-z0-9]*$/.test(name)) {
-    process.stderr.write('usage: npm run db:migration -- <Name> [--from-scratch]   (Name: letters and digits, starting with a capital, e.g. AddConsoleTickets)\n');
+    process.stderr.write(
+      'usage: npm run db:migration -- <Name> [--from-scratch]   (Name: letters and digits, starting with a capital, e.g. AddConsoleTickets)\n',
+    );
     process.exit(2);
   }
   if (fromScratch) {

@@ -23,7 +23,8 @@ function sqlite(path: string) {
   const db = new sqlite3.Database(path);
   return {
     exec: (sql: string) => new Promise<void>((ok, fail) => db.exec(sql, (error) => (error ? fail(error) : ok()))),
-    all: <T = Row>(sql: string, params: unknown[] = []) => new Promise<T[]>((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows as T[])))),
+    all: <T = Row>(sql: string, params: unknown[] = []) =>
+      new Promise<T[]>((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows as T[])))),
     close: () => new Promise<void>((done) => db.close(() => done())),
   };
 }
@@ -32,7 +33,9 @@ function sqlite(path: string) {
 async function contents(path: string): Promise<Record<string, Row[]>> {
   const db = sqlite(path);
   try {
-    const tables = await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY name");
+    const tables = await db.all<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY name",
+    );
     const result: Record<string, Row[]> = {};
     for (const { name } of tables) result[name] = await db.all(`SELECT * FROM "${name}"`);
     return result;
@@ -106,7 +109,10 @@ describe('upgrading a database made by synchronize (before schema migrations)', 
   });
 
   /** The fixture's own CREATE statements: the first migration as that release would have generated it. */
-  const fixtureStatements = () => FIXTURE.split('\n').filter((line) => /^CREATE (UNIQUE )?(TABLE|INDEX)/.test(line)).map((line) => line.replace(/;$/, ''));
+  const fixtureStatements = () =>
+    FIXTURE.split('\n')
+      .filter((line) => /^CREATE (UNIQUE )?(TABLE|INDEX)/.test(line))
+      .map((line) => line.replace(/;$/, ''));
 
   async function adopt(dbPath: string, statements: string[]): Promise<void> {
     const dataSource = await new DataSource({ type: 'sqlite', database: dbPath }).initialize();
@@ -152,7 +158,9 @@ describe('upgrading a database made by synchronize (before schema migrations)', 
   it('an adoption that fails (a new NOT NULL column without a default) changes nothing', async () => {
     const dbPath = await fixtureDatabase();
     const before = await contents(dbPath);
-    const statements = fixtureStatements().map((sql) => (sql.startsWith('CREATE TABLE "users"') ? sql.replace(/\)$/, ', "nickname" varchar(40) NOT NULL)') : sql));
+    const statements = fixtureStatements().map((sql) =>
+      sql.startsWith('CREATE TABLE "users"') ? sql.replace(/\)$/, ', "nickname" varchar(40) NOT NULL)') : sql,
+    );
     await expect(adopt(dbPath, statements)).rejects.toThrow(/NOT NULL constraint failed: users\.nickname/);
     expect(await contents(dbPath)).toEqual(before);
   });

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 
 /**
@@ -39,7 +40,8 @@ export async function migrateSchema(dataSource: DataSource): Promise<string[]> {
 export async function openMigratedDataSource(options: DataSourceOptions): Promise<DataSource> {
   const dataSource = await new DataSource(options).initialize();
   try {
-    await migrateSchema(dataSource);
+    const ran = await migrateSchema(dataSource);
+    if (ran.length) new Logger('Schema').log(`migrated: ${ran.join(', ')}`);
   } catch (error) {
     await dataSource.destroy();
     throw error;

@@ -17,9 +17,11 @@ const ADOPTED = 'synchronized_';
 export async function createOrAdoptSchema(queryRunner: QueryRunner, statements: readonly string[]): Promise<void> {
   const made = statements.map((sql) => /^CREATE TABLE "([^"]+)"/.exec(sql)?.[1]).filter((name): name is string => Boolean(name));
   const existing = made.length
-    ? ((await queryRunner.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${made.map(() => '?').join(', ')})`, made)) as Array<{
-        name: string;
-      }>).map((row) => row.name)
+    ? (
+        (await queryRunner.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${made.map(() => '?').join(', ')})`, made)) as Array<{
+          name: string;
+        }>
+      ).map((row) => row.name)
     : [];
   for (const table of existing) {
     // Index names are global in SQLite: the old ones would collide with the statements' own.
