@@ -35,4 +35,3 @@ export async function joinSeenFrom(url: string, joinToken: string, from: string,
   expect(refused.status, JSON.stringify(refused.body)).toBe(400);
   return /the address it joins from \(([^)]+)\)/.exec(String(refused.body.message))?.[1] ?? `no address in ${String(refused.body.message)}`;
 }
-

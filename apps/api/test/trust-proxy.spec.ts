@@ -18,7 +18,12 @@ describe('VIRTUOSO_TRUST_PROXY', () => {
   it('is off by default; takes addresses, CIDR blocks and loopback/linklocal/uniquelocal; refuses anything else, naming it', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ VIRTUOSO_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
-    expect(loadConfig({ VIRTUOSO_TRUST_PROXY: ' 10.0.0.5, fd00::/8 ,loopback,uniquelocal' }).trustProxy).toEqual(['10.0.0.5', 'fd00::/8', 'loopback', 'uniquelocal']);
+    expect(loadConfig({ VIRTUOSO_TRUST_PROXY: ' 10.0.0.5, fd00::/8 ,loopback,uniquelocal' }).trustProxy).toEqual([
+      '10.0.0.5',
+      'fd00::/8',
+      'loopback',
+      'uniquelocal',
+    ]);
     // "true" and hop counts would believe what a client that reaches a replica directly wrote.
     for (const bad of ['true', '1', '10.0.0.0/33', 'proxy.example.org', '10.0.0.1/8/2']) {
       expect(() => loadConfig({ VIRTUOSO_TRUST_PROXY: bad }), bad).toThrow(`VIRTUOSO_TRUST_PROXY: "${bad}" is not an IP address`);

@@ -27,7 +27,9 @@ class Haproxy {
   }
 
   static start(env: Record<string, string>): Haproxy {
-    return new Haproxy(spawn('haproxy', ['-f', HAPROXY_CFG, '-db'], { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new Haproxy(
+      spawn('haproxy', ['-f', HAPROXY_CFG, '-db'], { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
   }
 
   output(): string {
@@ -92,11 +94,18 @@ describe.sequential('two replicas behind haproxy', () => {
     await startReplica('a');
     await startReplica('b');
     haproxy = Haproxy.start({ VIRTUOSO_PROXY_BIND: `127.0.0.1:${proxy}`, VIRTUOSO_REPLICA_A: `127.0.0.1:${a}`, VIRTUOSO_REPLICA_B: `127.0.0.1:${b}` });
-    await eventually(async () => (await request(proxyUrl).get('/api/health').catch(() => null))?.status === 200, 'haproxy to answer', 30_000).catch(
-      (error: Error) => {
-        throw new Error(`${error.message}; haproxy said: ${haproxy?.output()}`);
-      },
-    );
+    await eventually(
+      async () =>
+        (
+          await request(proxyUrl)
+            .get('/api/health')
+            .catch(() => null)
+        )?.status === 200,
+      'haproxy to answer',
+      30_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; haproxy said: ${haproxy?.output()}`);
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -155,7 +164,11 @@ describe.sequential('two replicas behind haproxy', () => {
       ws.on('message', (data: Buffer) => received.push(Buffer.from(data)));
       ws.on('error', () => undefined);
       const closed = new Promise<number>((done) => ws.on('close', (code) => done(code)));
-      const banner = eventually(async () => Buffer.concat(received).length >= 12 && Buffer.concat(received).subarray(0, 12).toString('latin1'), 'the RFB banner', 15_000);
+      const banner = eventually(
+        async () => Buffer.concat(received).length >= 12 && Buffer.concat(received).subarray(0, 12).toString('latin1'),
+        'the RFB banner',
+        15_000,
+      );
       const outcome = await Promise.race([banner, closed]);
       if (typeof outcome === 'string') {
         expect(outcome).toBe('RFB 003.008\n');
