@@ -81,6 +81,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   );
   app.set('etag', false); // our ETags are machine versions, set explicitly
   app.disable('x-powered-by');
+  // Behind the replicas' reverse proxy (VIRTUOSO_TRUST_PROXY): req.ip and req.protocol are the
+  // client's, from X-Forwarded-For/-Proto, for sign-in limits, agents' join addresses and URLs.
+  if (config.trustProxy) app.set('trust proxy', config.trustProxy);
   app.setGlobalPrefix(API_PREFIX);
   app.use(securityHeaders(config));
   // Slow clients: the whole request (an ISO upload included) within requestTimeoutMs, its headers

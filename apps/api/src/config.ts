@@ -1,6 +1,7 @@
 import { OFFLINE_AFTER_MS } from '@virtuoso/contracts';
 import { money } from '@virtuoso/domain';
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { systemClock } from './common/clock';
 import { AgentAddressPolicy, DEFAULT_AGENT_ADDRESSES, parseAgentAddressPolicy } from './agents/agent-address';
@@ -34,6 +35,12 @@ export interface AppConfig {
   bcryptCost: number;
   /** The URL agents and browsers reach this API at; null = taken from each request's Host header. */
   publicUrl: string | null;
+  /**
+   * Express's `trust proxy`: the reverse proxies (addresses, CIDR blocks, loopback, linklocal,
+   * uniquelocal) whose X-Forwarded-For/-Proto are believed, so req.ip is the client's; false: none
+   * (the default: any client could write X-Forwarded-For). docs/ARCHITECTURE.md §12.
+   */
+  trustProxy: string[] | false;
   /** Preconfigured images served to agents (GET /api/agents/images/:name). */
   imageDir: string;
   /** Reconciler pass interval (machines stuck in a transient state, missed events). */
@@ -165,6 +172,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     cookieSecure: boolean('VIRTUOSO_COOKIE_SECURE', false),
     bcryptCost: integer('VIRTUOSO_BCRYPT_COST', 10, 4, 15),
     publicUrl: null,
+    trustProxy: trustProxy(raw('VIRTUOSO_TRUST_PROXY'), problems),
     imageDir: resolve(raw('VIRTUOSO_IMAGE_DIR') ?? join(REPO_ROOT, '.cache', 'guest-image')),
     reconcileIntervalSeconds: integer('VIRTUOSO_RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
     networkSyncIntervalSeconds: integer('VIRTUOSO_NETWORK_SYNC_INTERVAL_SECONDS', 10, 1, 3600),
@@ -210,6 +218,33 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
   if (problems.length > 0) throw new ConfigError(problems);
   const merged = { ...config, ...overrides };
   return merged.outboxDir ? merged : { ...merged, outboxDir: join(merged.dataDir, 'outbox') };
+}
+
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * VIRTUOSO_TRUST_PROXY: unset, empty or "false" trusts no proxy; otherwise comma-separated
+ * addresses, CIDR blocks and Express's names loopback, linklocal, uniquelocal. Not "true" nor a hop
+ * count: both would believe an address the client itself wrote when it reaches a replica directly.
+ */
+function trustProxy(text: string | undefined, problems: string[]): string[] | false {
+  const value = text?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    if (TRUST_PROXY_NAMES.has(entry)) continue;
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    if (family && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))) continue;
+    problems.push(
+      `VIRTUOSO_TRUST_PROXY: "${entry}" is not an IP address, a CIDR block such as 10.0.0.0/8, loopback, linklocal or uniquelocal (or false: trust no proxy)`,
+    );
+  }
+  return entries;
 }
 
 function postgresUrl(text: string | undefined, problems: string[]): string | null {

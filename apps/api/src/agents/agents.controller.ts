@@ -37,7 +37,7 @@ export class AgentsController {
   @ApiErrors(400, 401, 403)
   @Idempotent()
   createJoinToken(@CurrentUser() user: AuthUser, @Body() dto: CreateJoinTokenDto, @Req() req: Request): Promise<JoinTokenDto> {
-    return this.agents.createJoinToken(user, dto, this.agents.publicUrl(req), undefined, req.socket.remoteAddress);
+    return this.agents.createJoinToken(user, dto, this.agents.publicUrl(req), undefined, req.ip);
   }
 
   @Get('join-tokens/:id')
