@@ -8,6 +8,7 @@ import { Session } from './auth/session.entity';
 import { SigninFailure } from './auth/signin-failure.entity';
 import { BILLING_ENTITIES } from './billing/billing.module';
 import { Configuration } from './catalog/configuration.entity';
+import { CONSOLE_ENTITIES } from './console/console.entities';
 import { IdempotencyKey } from './common/idempotency-key.entity';
 import { Machine } from './machines/machine.entity';
 import { Media } from './media/media.entity';
@@ -38,4 +39,5 @@ export const ENTITIES = [
   ResourcePricePoint,
   IdempotencyKey,
   ...NETWORK_ENTITIES,
+  ...CONSOLE_ENTITIES,
 ];

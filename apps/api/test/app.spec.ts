@@ -96,7 +96,7 @@ describe('the app', () => {
   afterAll(() => t.close());
 
   it('answers health, and unknown API routes with a JSON 404', async () => {
-    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok' });
+    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok', replica: expect.any(String), leader: false });
     const missing = await t.anonymous().get('/api/no/such/route');
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'Cannot GET /api/no/such/route' });
@@ -275,7 +275,7 @@ describe('the SPA', () => {
     const api = await t.anonymous().get('/api/nothing-here');
     expect(api.status).toBe(404);
     expect(api.body.error).toBe('Not Found');
-    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok' });
+    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok', replica: expect.any(String), leader: false });
     const badJson = await t.anonymous().post('/api/auth/signin').set('Content-Type', 'application/json').send('{');
     expect(badJson.status).toBe(400);
   });
