@@ -12,6 +12,7 @@ import { CONSOLE_ENTITIES } from './console/console.entities';
 import { IdempotencyKey } from './common/idempotency-key.entity';
 import { Machine } from './machines/machine.entity';
 import { Media } from './media/media.entity';
+import { MediaGrant } from './media/media-grant.entity';
 import { NETWORK_ENTITIES } from './network/network.entities';
 import { Migration } from './migrations/migration.entity';
 import { PricePoint, ResourcePricePoint } from './market/price-point.entity';
@@ -33,6 +34,7 @@ export const ENTITIES = [
   AgentNonce,
   JoinToken,
   Media,
+  MediaGrant,
   ...BILLING_ENTITIES,
   Notification,
   PricePoint,

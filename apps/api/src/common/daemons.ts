@@ -55,9 +55,16 @@ export class Daemons {
     return this.options.daemons;
   }
 
-  /** Starts competing for the lead (after the boot work every replica does). Does nothing when daemons are off. */
-  start(): void {
-    if (this.options.daemons) this.leadership.campaign();
+  /**
+   * Starts competing for the lead (after the boot work every replica does). Does nothing when
+   * daemons are off. On SQLite the one process leads from boot and its boot work (the first passes)
+   * finishes before it serves, as it always did; on PostgreSQL the election and the boot work run
+   * beside serving, so a replica answers (health checks too) while it catches up.
+   */
+  async start(): Promise<void> {
+    if (!this.options.daemons) return;
+    this.leadership.campaign();
+    if (!this.leadership.shared) await this.settled;
   }
 
   /**

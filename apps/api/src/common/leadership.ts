@@ -49,6 +49,11 @@ export class Leadership implements OnApplicationShutdown {
     return this.leading;
   }
 
+  /** Whether replicas share the database (PostgreSQL) and so compete for the lead; false on SQLite. */
+  get shared(): boolean {
+    return !!this.config.databaseUrl;
+  }
+
   /** `listener` is called each time this replica becomes the leader. */
   onElected(listener: () => void): void {
     this.elected.push(listener);

@@ -48,7 +48,7 @@ export class StartupService implements OnApplicationBootstrap {
       await this.averages.start();
       await this.billing.start();
       this.daemons.onLeadership('notifications', async () => void this.notifications.dispatch());
-      this.daemons.start();
+      await this.daemons.start();
     }
   }
 }

@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MediaService } from '../../src/media/media.service';
+import { TestApp, startApp } from '../helpers';
+import { type TestDatabase, testDatabase } from '../test-database';
+
+/**
+ * State that used to live in one process's memory and must be seen by every replica
+ * (docs/ARCHITECTURE.md §12), with two apps in this process on one PostgreSQL database.
+ */
+describe('state shared by replicas on one PostgreSQL', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'virtuoso-shared-'));
+  let db: TestDatabase | null = null;
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    for (const t of apps) await t.close().catch(() => undefined);
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("an attach's media download grant made by one replica is honoured by the other, until it ends or goes stale", async () => {
+    db = await testDatabase(dir);
+    expect(db.kind, 'test/scale runs on PostgreSQL only').toBe('postgres');
+    const a = await startApp({ config: { ...db.config, dataDir: join(dir, 'a') } });
+    apps.push(a);
+    const b = await startApp({ config: { ...db.config, dataDir: join(dir, 'b') } });
+    apps.push(b);
+    const [agentId, mediaId] = [randomUUID(), randomUUID()];
+    expect(await b.app.get(MediaService).granted(agentId, mediaId)).toBe(false);
+    const ungrant = await a.app.get(MediaService).grant(agentId, mediaId);
+    expect(await b.app.get(MediaService).granted(agentId, mediaId)).toBe(true);
+    expect(await b.app.get(MediaService).granted(agentId, randomUUID())).toBe(false);
+    await ungrant();
+    expect(await b.app.get(MediaService).granted(agentId, mediaId)).toBe(false);
+    // A grant left by a replica that died mid-attach (an hour old) lets nothing download.
+    await db.query('INSERT INTO media_grants ("id", "agentId", "mediaId", "grantedAt") VALUES (?, ?, ?, ?)', [randomUUID(), agentId, mediaId, Date.now() - 3_600_000]);
+    expect(await b.app.get(MediaService).granted(agentId, mediaId)).toBe(false);
+  });
+});
