@@ -33,17 +33,20 @@ export class StartupService implements OnApplicationBootstrap {
     @Inject(RUNTIME_OPTIONS) private readonly options: RuntimeOptions,
   ) {}
 
+  /** The catalog and (per VIRTUOSO_SEED_DEMO) the demo accounts, when missing; one replica at a time. */
+  seed(): Promise<void> {
+    return this.leadership.exclusively(ADVISORY_LOCKS.seed, async () => {
+      const added = await this.catalog.seedIfEmpty();
+      if (added > 0) this.logger.log(`seeded the catalog with ${added} configurations`);
+      if (this.config.seedDemo) {
+        await this.demo.seedIfEmpty();
+        await this.demo.writeAgentTokens();
+      }
+    });
+  }
+
   async onApplicationBootstrap(): Promise<void> {
-    if (this.options.seed) {
-      await this.leadership.exclusively(ADVISORY_LOCKS.seed, async () => {
-        const added = await this.catalog.seedIfEmpty();
-        if (added > 0) this.logger.log(`seeded the catalog with ${added} configurations`);
-        if (this.config.seedDemo) {
-          await this.demo.seedIfEmpty();
-          await this.demo.writeAgentTokens();
-        }
-      });
-    }
+    if (this.options.seed) await this.seed();
     if (this.options.daemons) {
       await this.averages.start();
       await this.billing.start();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MediaService } from '../../src/media/media.service';
+import { StartupService } from '../../src/seed/startup.service';
 import { TestApp, startApp } from '../helpers';
 import { type TestDatabase, testDatabase } from '../test-database';
 
@@ -38,5 +39,30 @@ describe('state shared by replicas on one PostgreSQL', () => {
     // A grant left by a replica that died mid-attach (an hour old) lets nothing download.
     await db.query('INSERT INTO media_grants ("id", "agentId", "mediaId", "grantedAt") VALUES (?, ?, ?, ?)', [randomUUID(), agentId, mediaId, Date.now() - 3_600_000]);
     expect(await b.app.get(MediaService).granted(agentId, mediaId)).toBe(false);
+  });
+
+  it('replicas booting together seed the catalog and the demo accounts once (an advisory lock)', async () => {
+    const fresh = await testDatabase(dir);
+    try {
+      const config = { ...fresh.config, seedDemo: true };
+      const a = await startApp({ seed: false, config: { ...config, dataDir: join(dir, 'seed-a') } });
+      apps.push(a);
+      const b = await startApp({ seed: false, config: { ...config, dataDir: join(dir, 'seed-b') } });
+      apps.push(b);
+      // Both at once: without the lock both find the tables empty and the second insert breaks the unique names.
+      await Promise.all([a.app.get(StartupService).seed(), b.app.get(StartupService).seed()]);
+      const [{ entries, names }] = await fresh.query<{ entries: number; names: number }>(
+        'SELECT COUNT(*)::int AS entries, COUNT(DISTINCT "name")::int AS names FROM configurations',
+      );
+      expect(entries).toBeGreaterThan(0);
+      expect(entries).toBe(names);
+      expect(await fresh.query("SELECT \"handle\" FROM users WHERE \"handle\" LIKE 'demo-%' ORDER BY \"handle\"")).toEqual([
+        { handle: 'demo-buyer' },
+        { handle: 'demo-provider' },
+      ]);
+    } finally {
+      for (const t of apps.splice(2)) await t.close();
+      await fresh.drop();
+    }
   });
 });
