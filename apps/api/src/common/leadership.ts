@@ -13,6 +13,8 @@ export const ADVISORY_LOCKS = {
   leader: '6220130617345212417', // 0x5652545300000001
   /** Held while a replica seeds the catalog and the demo accounts at boot. */
   seed: '6220130617345212418', // 0x5652545300000002
+  /** Held while a replica sends pending notices' emails. */
+  notifications: '6220130617345212419', // 0x5652545300000003
 } as const;
 
 /** A lost connection is noticed within this long even if no packet says so (TCP keepalive, query timeout). */
@@ -100,6 +102,23 @@ export class Leadership implements OnApplicationShutdown {
       return await work();
     } finally {
       // Closing the session frees the lock even if the unlock were not sent.
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * `work` under the session advisory lock `key` if no other replica holds it (PostgreSQL), else
+   * `busy` at once without waiting; just `work` on SQLite.
+   */
+  async whenFree<T>(key: string, work: () => Promise<T>, busy: T): Promise<T> {
+    if (!this.config.databaseUrl) return work();
+    const client = new pg.Client({ connectionString: this.config.databaseUrl });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const [row] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key])).rows;
+      return row?.locked ? await work() : busy;
+    } finally {
       await client.end().catch(() => undefined);
     }
   }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MediaService } from '../../src/media/media.service';
+import { NotificationsService } from '../../src/notifications/notifications.service';
 import { StartupService } from '../../src/seed/startup.service';
 import { TestApp, startApp } from '../helpers';
 import { type TestDatabase, testDatabase } from '../test-database';
@@ -64,5 +65,30 @@ describe('state shared by replicas on one PostgreSQL', () => {
       for (const t of apps.splice(2)) await t.close();
       await fresh.drop();
     }
+  });
+
+  it("pending notices' emails go out once when two replicas dispatch at once (an advisory lock)", async () => {
+    const [a, b] = apps;
+    const userId = randomUUID();
+    const notices = 12;
+    for (let i = 0; i < notices; i++) {
+      await db!.query(
+        'INSERT INTO notifications ("id", "key", "userId", "kind", "subject", "body", "machineId", "createdAt", "readAt", "emailTo", "emailStatus", "emailedAt", "emailError") ' +
+          "VALUES (?, ?, ?, 'lowBalance', ?, 'body', NULL, ?, NULL, 'buyer@example.com', 'pending', NULL, NULL)",
+        [randomUUID(), `replicas-${i}`, userId, `notice ${i}`, new Date(Date.UTC(2026, 10, 25, 12, 0, i)).toISOString()],
+      );
+    }
+    await Promise.all([a.app.get(NotificationsService).dispatch(), b.app.get(NotificationsService).dispatch()]);
+    // Whichever took the lock sent them all; a dispatch after it finds nothing left.
+    await Promise.all([a.app.get(NotificationsService).dispatch(), b.app.get(NotificationsService).dispatch()]);
+    const sent = [join(dir, 'a', 'outbox'), join(dir, 'b', 'outbox')].flatMap((outbox) => {
+      try {
+        return readdirSync(outbox).filter((name) => name.endsWith('.eml'));
+      } catch {
+        return [];
+      }
+    });
+    expect(sent).toHaveLength(notices);
+    expect(await db!.query("SELECT COUNT(*)::int AS n FROM notifications WHERE \"emailStatus\" = 'sent'")).toEqual([{ n: notices }]);
   });
 });
