@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
+import { Daemons } from '../src/common/daemons';
 import { ConfigError, loadConfig } from '../src/config';
 import { buildOpenApiDocument } from '../src/openapi';
 import { toYaml } from '../src/openapi-export';
@@ -202,7 +203,8 @@ describe('first start', () => {
         role: 'buyer',
         balance: '1000',
       });
-      // The boot pass priced the catalog from the two demo hosts.
+      // The boot pass priced the catalog from the two demo hosts (on PostgreSQL it runs beside serving).
+      await t.app.get(Daemons).settled;
       const catalog = (await t.anonymous().get('/api/catalog')).body as Array<{ averageRunningPerHour: string | null }>;
       expect(catalog.every((entry) => entry.averageRunningPerHour !== null)).toBe(true);
       // npm start reads how to run their agents: one-time tokens bound to the demo hosts.

@@ -63,7 +63,7 @@ export class Daemons {
    */
   async start(): Promise<void> {
     if (!this.options.daemons) return;
-    this.leadership.campaign();
+    await this.leadership.campaign();
     if (!this.leadership.shared) await this.settled;
   }
 
@@ -78,7 +78,7 @@ export class Daemons {
     if (this.leadership.leader) this.runElectionWork(entry);
   }
 
-  /** Resolves once the boot work queued so far has run (tests, and a daemon's first pass that must follow another's). */
+  /** Resolves once the boot work queued so far has run (after start(): the first passes, if this replica won the first try to lead). */
   get settled(): Promise<void> {
     return this.electionWork;
   }

@@ -61,8 +61,11 @@ export class Leadership implements OnApplicationShutdown {
     this.elected.push(listener);
   }
 
-  /** Starts trying to lead (once, after the boot work every replica does, e.g. the seed). */
-  campaign(): void {
+  /**
+   * Starts trying to lead (once, after the boot work every replica does, e.g. the seed); resolves
+   * after the first try (on SQLite at once, as the leader).
+   */
+  async campaign(): Promise<void> {
     if (this.campaigning) return;
     this.campaigning = true;
     this.logger.log(`replica ${this.replicaId}`);
@@ -70,12 +73,10 @@ export class Leadership implements OnApplicationShutdown {
       this.become(true);
       return;
     }
-    const tick = () => {
-      this.trying ??= this.tryToLead().finally(() => (this.trying = null));
-    };
-    tick();
+    const tick = () => (this.trying ??= this.tryToLead().finally(() => (this.trying = null)));
     this.timer = setInterval(tick, this.config.leaderPollSeconds * 1000);
     this.timer.unref();
+    await tick();
   }
 
   async onApplicationShutdown(): Promise<void> {
