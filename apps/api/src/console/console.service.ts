@@ -175,10 +175,9 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     // replica of the previous viewer finds this one when its agent socket closes.
     const viewerId = randomUUID();
     try {
-      await this.viewerRows.upsert(
-        { machineId: entry.machineId, viewerId, replicaId: this.leadership.replicaId, openedAt: this.wallClock.now() },
-        ['machineId'],
-      );
+      await this.viewerRows.upsert({ machineId: entry.machineId, viewerId, replicaId: this.leadership.replicaId, openedAt: this.wallClock.now() }, [
+        'machineId',
+      ]);
     } catch (error) {
       agentSocket.destroy();
       return close(CONSOLE_CLOSE.agentUnavailable, clip(`no console: ${(error as Error).message}`));

@@ -7,7 +7,11 @@ export class HealthDto {
   @ApiProperty({ description: 'Always "ok" when the API answers.', example: 'ok', enum: ['ok'] })
   status: 'ok';
 
-  @ApiProperty({ description: 'This replica’s id: random at each start, so a restart is a new replica.', format: 'uuid', example: '0b6c3c52-7f0e-4a8b-9d2e-5a1f3c9e8d47' })
+  @ApiProperty({
+    description: 'This replica’s id: random at each start, so a restart is a new replica.',
+    format: 'uuid',
+    example: '0b6c3c52-7f0e-4a8b-9d2e-5a1f3c9e8d47',
+  })
   replica: string;
 
   @ApiProperty({

@@ -46,10 +46,9 @@ describe('the leader of replicas on one PostgreSQL', () => {
     expect(leading()).toEqual([leader]);
 
     // The server drops the leader's connection: it steps down at once; the lead is taken again (by either).
-    const [{ n }] = await db.query<{ n: number }>(
-      'SELECT COUNT(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = ?',
-      [`virtuoso leader ${leader.app.get(Leadership).replicaId}`],
-    );
+    const [{ n }] = await db.query<{ n: number }>('SELECT COUNT(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = ?', [
+      `virtuoso leader ${leader.app.get(Leadership).replicaId}`,
+    ]);
     expect(n).toBe(1);
     await eventually(async () => !leader.app.get(Leadership).leader, 'the leader to step down');
     await eventually(async () => leading().length === 1, 'a leader again');

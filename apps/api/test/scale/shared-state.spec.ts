@@ -38,7 +38,12 @@ describe('state shared by replicas on one PostgreSQL', () => {
     await ungrant();
     expect(await b.app.get(MediaService).granted(agentId, mediaId)).toBe(false);
     // A grant left by a replica that died mid-attach (an hour old) lets nothing download.
-    await db.query('INSERT INTO media_grants ("id", "agentId", "mediaId", "grantedAt") VALUES (?, ?, ?, ?)', [randomUUID(), agentId, mediaId, Date.now() - 3_600_000]);
+    await db.query('INSERT INTO media_grants ("id", "agentId", "mediaId", "grantedAt") VALUES (?, ?, ?, ?)', [
+      randomUUID(),
+      agentId,
+      mediaId,
+      Date.now() - 3_600_000,
+    ]);
     expect(await b.app.get(MediaService).granted(agentId, mediaId)).toBe(false);
   });
 
@@ -57,7 +62,7 @@ describe('state shared by replicas on one PostgreSQL', () => {
       );
       expect(entries).toBeGreaterThan(0);
       expect(entries).toBe(names);
-      expect(await fresh.query("SELECT \"handle\" FROM users WHERE \"handle\" LIKE 'demo-%' ORDER BY \"handle\"")).toEqual([
+      expect(await fresh.query('SELECT "handle" FROM users WHERE "handle" LIKE \'demo-%\' ORDER BY "handle"')).toEqual([
         { handle: 'demo-buyer' },
         { handle: 'demo-provider' },
       ]);
@@ -89,6 +94,6 @@ describe('state shared by replicas on one PostgreSQL', () => {
       }
     });
     expect(sent).toHaveLength(notices);
-    expect(await db!.query("SELECT COUNT(*)::int AS n FROM notifications WHERE \"emailStatus\" = 'sent'")).toEqual([{ n: notices }]);
+    expect(await db!.query('SELECT COUNT(*)::int AS n FROM notifications WHERE "emailStatus" = \'sent\'')).toEqual([{ n: notices }]);
   });
 });
