@@ -10,6 +10,7 @@ import { CatalogModule } from './catalog/catalog.module';
 import { CLOCK, Clock, ScaledClock, WALL_CLOCK, systemClock } from './common/clock';
 import { Daemons } from './common/daemons';
 import { Database } from './common/database.service';
+import { Leadership } from './common/leadership';
 import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config';
 import { dataSourceOptions } from './database/data-source-options';
@@ -42,9 +43,10 @@ class CoreModule {
         { provide: CLOCK, useValue: time },
         { provide: WALL_CLOCK, useValue: wallClock },
         Database,
+        Leadership,
         Daemons,
       ],
-      exports: [APP_CONFIG, RUNTIME_OPTIONS, CLOCK, WALL_CLOCK, Database, Daemons],
+      exports: [APP_CONFIG, RUNTIME_OPTIONS, CLOCK, WALL_CLOCK, Database, Leadership, Daemons],
     };
   }
 }

@@ -76,6 +76,8 @@ export interface AppConfig {
   billingIntervalSeconds: number;
   /** Meters handled per billing transaction. */
   billingBatchSize: number;
+  /** Replicas on PostgreSQL: how often a replica that is not the leader tries to become it (common/leadership.ts). */
+  leaderPollSeconds: number;
   /** How long a buyer whose balance cannot cover the next charges has before their running machines are suspended. */
   lowBalanceGraceSeconds: number;
   /** smtp(s)://user:pass@host:port for email; null = write each email as a .eml file in outboxDir. */
@@ -196,6 +198,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     },
     billingIntervalSeconds: integer('VIRTUOSO_BILLING_INTERVAL_SECONDS', 60, 1, 86_400),
     billingBatchSize: integer('VIRTUOSO_BILLING_BATCH_SIZE', 1000, 1, 10_000),
+    leaderPollSeconds: integer('VIRTUOSO_LEADER_POLL_SECONDS', 2, 1, 60),
     lowBalanceGraceSeconds: integer('VIRTUOSO_LOW_BALANCE_GRACE_SECONDS', 86_400, 0, 31_536_000),
     smtpUrl: smtpUrl(raw('VIRTUOSO_SMTP_URL'), problems),
     mailFrom: raw('VIRTUOSO_MAIL_FROM') ?? 'Virtuoso <noreply@virtuoso.invalid>',

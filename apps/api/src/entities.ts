@@ -8,9 +8,11 @@ import { Session } from './auth/session.entity';
 import { SigninFailure } from './auth/signin-failure.entity';
 import { BILLING_ENTITIES } from './billing/billing.module';
 import { Configuration } from './catalog/configuration.entity';
+import { CONSOLE_ENTITIES } from './console/console.entities';
 import { IdempotencyKey } from './common/idempotency-key.entity';
 import { Machine } from './machines/machine.entity';
 import { Media } from './media/media.entity';
+import { MediaGrant } from './media/media-grant.entity';
 import { NETWORK_ENTITIES } from './network/network.entities';
 import { Migration } from './migrations/migration.entity';
 import { PricePoint, ResourcePricePoint } from './market/price-point.entity';
@@ -32,10 +34,12 @@ export const ENTITIES = [
   AgentNonce,
   JoinToken,
   Media,
+  MediaGrant,
   ...BILLING_ENTITIES,
   Notification,
   PricePoint,
   ResourcePricePoint,
   IdempotencyKey,
   ...NETWORK_ENTITIES,
+  ...CONSOLE_ENTITIES,
 ];

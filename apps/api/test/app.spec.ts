@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
+import { Daemons } from '../src/common/daemons';
 import { ConfigError, loadConfig } from '../src/config';
 import { buildOpenApiDocument } from '../src/openapi';
 import { toYaml } from '../src/openapi-export';
@@ -96,7 +97,7 @@ describe('the app', () => {
   afterAll(() => t.close());
 
   it('answers health, and unknown API routes with a JSON 404', async () => {
-    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok' });
+    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok', replica: expect.any(String), leader: false });
     const missing = await t.anonymous().get('/api/no/such/route');
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'Cannot GET /api/no/such/route' });
@@ -202,7 +203,8 @@ describe('first start', () => {
         role: 'buyer',
         balance: '1000',
       });
-      // The boot pass priced the catalog from the two demo hosts.
+      // The boot pass priced the catalog from the two demo hosts (on PostgreSQL it runs beside serving).
+      await t.app.get(Daemons).settled;
       const catalog = (await t.anonymous().get('/api/catalog')).body as Array<{ averageRunningPerHour: string | null }>;
       expect(catalog.every((entry) => entry.averageRunningPerHour !== null)).toBe(true);
       // npm start reads how to run their agents: one-time tokens bound to the demo hosts.
@@ -275,7 +277,7 @@ describe('the SPA', () => {
     const api = await t.anonymous().get('/api/nothing-here');
     expect(api.status).toBe(404);
     expect(api.body.error).toBe('Not Found');
-    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok' });
+    expect((await t.anonymous().get('/api/health')).body).toEqual({ status: 'ok', replica: expect.any(String), leader: false });
     const badJson = await t.anonymous().post('/api/auth/signin').set('Content-Type', 'application/json').send('{');
     expect(badJson.status).toBe(400);
   });

@@ -454,7 +454,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness check */
+        /** Liveness check, and which replica answered */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -1658,6 +1658,17 @@ export interface components {
              * @enum {string}
              */
             status: "ok";
+            /**
+             * Format: uuid
+             * @description This replica’s id: random at each start, so a restart is a new replica.
+             * @example 0b6c3c52-7f0e-4a8b-9d2e-5a1f3c9e8d47
+             */
+            replica: string;
+            /**
+             * @description Whether this replica runs the daemons (billing, market averages, reconciler, …): one replica at a time on PostgreSQL, always on SQLite.
+             * @example true
+             */
+            leader: boolean;
         };
         HostDto: {
             /**

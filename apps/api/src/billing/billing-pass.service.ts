@@ -52,13 +52,15 @@ export class BillingPassService implements OnModuleDestroy {
     private readonly daemons: Daemons,
   ) {}
 
-  /** A pass now, then one every interval until the app closes. */
+  /** On the leader: a pass on becoming it (docs/ARCHITECTURE.md §12), then one every interval until the app closes. */
   async start(): Promise<void> {
     this.closing = false;
-    await this.adoptUnbilled().catch((error: unknown) =>
-      this.logger.error(`adopting unbilled machines failed: ${error instanceof Error ? error.message : String(error)}`),
-    );
-    await this.runPassSafely();
+    this.daemons.onLeadership('billing-pass', async () => {
+      await this.adoptUnbilled().catch((error: unknown) =>
+        this.logger.error(`adopting unbilled machines failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
+      await this.runPassSafely();
+    });
     this.daemons.every('billing-pass', this.config.billingIntervalSeconds, () => this.runPassSafely());
   }
 

@@ -4,27 +4,23 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { CONSOLE_CLOSE, ConsoleSessionDto } from '@virtuoso/contracts';
 import type { Request } from 'express';
 import type { IncomingMessage, Server } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, LessThan, Repository } from 'typeorm';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import { AuthUser } from '../common/auth.decorators';
 import { ApiError } from '../common/errors';
+import { Leadership } from '../common/leadership';
 import { isOwnOrigin } from '../common/request-origin';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MachinesService } from '../machines/machines.service';
 import { AgentTarget, HOST_AGENT_GATEWAY, HostAgentGateway, unreachable } from '../machines/host-agent.gateway';
+import { ConsoleTicket, ConsoleViewer } from './console.entities';
 
 export const CONSOLE_WS_PATH = '/api/console/ws';
-
-interface ConsoleToken {
-  userId: string;
-  machineId: string;
-  expiresAt: number;
-  used: boolean;
-}
 
 /**
  * Consoles in the browser (report §6.1.8 and fig. 15–18, without the VNC password): the SPA asks
@@ -33,11 +29,16 @@ interface ConsoleToken {
  * token is checked with the session cookie (or bearer token) of the upgrade request; an unknown,
  * expired, reused or foreign token, or a machine that is not running, gets the websocket closed
  * with a reason and no RFB byte. A new viewer of a machine replaces the old one.
+ *
+ * Several replicas (docs/ARCHITECTURE.md §12): tickets live in the database (console_tickets), so
+ * any replica admits a ticket another issued; the current viewer of each machine is recorded in
+ * console_viewers before the agent is given the ticket. The agent drops its previous viewer's
+ * connection when a new one arrives, so the replica relaying the old viewer learns of it at once
+ * (its agent socket closes) and, finding another viewer recorded, closes it with "replaced".
  */
 @Injectable()
 export class ConsoleService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Console');
-  private readonly tokens = new Map<string, ConsoleToken>();
   private readonly viewers = new Map<string, WebSocket>();
   private readonly wss = new WebSocketServer({
     noServer: true,
@@ -55,6 +56,9 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly leadership: Leadership,
+    @InjectRepository(ConsoleTicket) private readonly tickets: Repository<ConsoleTicket>,
+    @InjectRepository(ConsoleViewer) private readonly viewerRows: Repository<ConsoleViewer>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -73,16 +77,13 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
   /** POST /api/machines/:id/console: a one-time token for the buyer's running machine. */
   async createSession(user: AuthUser, machineId: string): Promise<ConsoleSessionDto> {
     const { machine } = await this.machines.consoleTarget(user, machineId);
-    this.prune();
-    const token = randomBytes(32).toString('base64url');
-    const expiresAt = this.wallClock.now() + this.config.consoleTokenTtlMs;
-    this.tokens.set(token, { userId: user.id, machineId: machine.id, expiresAt, used: false });
-    return { token, path: `${CONSOLE_WS_PATH}?token=${token}`, expiresAt: new Date(expiresAt).toISOString() };
-  }
-
-  private prune(): void {
     const now = this.wallClock.now();
-    for (const [token, entry] of this.tokens) if (entry.expiresAt < now - 60_000) this.tokens.delete(token);
+    // Tickets a minute past their expiry go (a late presentation still reads "expired", not "unknown").
+    await this.tickets.delete({ expiresAt: LessThan(now - 60_000) });
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = now + this.config.consoleTokenTtlMs;
+    await this.tickets.insert({ tokenHash: hashOf(token), userId: user.id, machineId: machine.id, expiresAt, usedAt: null });
+    return { token, path: `${CONSOLE_WS_PATH}?token=${token}`, expiresAt: new Date(expiresAt).toISOString() };
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -128,13 +129,15 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
       this.logger.warn(`console websocket from ${peer ?? '?'} closed: ${reason}`);
       ws.close(code, reason);
     };
-    const entry = this.tokens.get(token);
     if (!user) return close(CONSOLE_CLOSE.notSignedIn, 'sign in first: no valid session cookie or API token');
+    const tokenHash = hashOf(token);
+    const entry = await this.tickets.findOneBy({ tokenHash });
     if (!entry) return close(CONSOLE_CLOSE.unknownToken, 'unknown console token');
     // Another user's presentation does not use the token up: it stays its owner's.
     if (entry.userId !== user.id) return close(CONSOLE_CLOSE.foreignToken, 'this console token belongs to another user');
-    if (entry.used) return close(CONSOLE_CLOSE.reusedToken, 'console token already used; ask for a new one');
-    entry.used = true; // one presentation by its owner, whatever happens next
+    // One presentation by its owner, whatever happens next: compare-and-set, so two replicas given the same token admit it once.
+    const used = await this.tickets.update({ tokenHash, usedAt: IsNull() }, { usedAt: this.wallClock.now() });
+    if (used.affected !== 1) return close(CONSOLE_CLOSE.reusedToken, 'console token already used; ask for a new one');
     if (entry.expiresAt < this.wallClock.now()) return close(CONSOLE_CLOSE.expiredToken, 'console token expired; ask for a new one');
 
     let target: AgentTarget;
@@ -168,6 +171,21 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
       return;
     }
     agentSocket.setNoDelay(true);
+    // Recorded before the agent sees the ticket (and drops the previous viewer's connection), so the
+    // replica of the previous viewer finds this one when its agent socket closes.
+    const viewerId = randomUUID();
+    try {
+      await this.viewerRows.upsert({ machineId: entry.machineId, viewerId, replicaId: this.leadership.replicaId, openedAt: this.wallClock.now() }, [
+        'machineId',
+      ]);
+    } catch (error) {
+      agentSocket.destroy();
+      return close(CONSOLE_CLOSE.agentUnavailable, clip(`no console: ${(error as Error).message}`));
+    }
+    if (ws.readyState !== WebSocket.OPEN) {
+      agentSocket.destroy();
+      return;
+    }
     agentSocket.write(`${ticket}\n`);
 
     const previous = this.viewers.get(entry.machineId);
@@ -176,29 +194,46 @@ export class ConsoleService implements OnApplicationBootstrap, OnApplicationShut
     this.logger.log(`console of ${machineName} (${entry.machineId}) opened by ${user.handle} from ${peer ?? '?'}`);
 
     let ended = false;
-    const end = (why: string) => {
+    const end = (why: string, code = 1000) => {
       if (ended) return;
       ended = true;
       if (this.viewers.get(entry.machineId) === ws) this.viewers.delete(entry.machineId);
+      void this.viewerRows.delete({ machineId: entry.machineId, viewerId }).catch(() => undefined);
       // The agent's side ended: the browser gets what was relayed, then a close with the reason.
       // The viewer left: the agent's connection goes at once.
-      if (ws.readyState === WebSocket.OPEN) ws.close(1000, clip(why));
+      if (ws.readyState === WebSocket.OPEN) ws.close(code, clip(why));
       else agentSocket.destroy();
       this.logger.log(`console of ${machineName} (${entry.machineId}) closed: ${why}`);
     };
-    agentSocket.on('close', () => end('the console closed (the machine stopped or another viewer took over)'));
+    agentSocket.on('close', () => {
+      // Another viewer recorded for the machine: one admitted by another replica took over.
+      void this.viewerRows
+        .findOneBy({ machineId: entry.machineId })
+        .catch(() => null)
+        .then((current) =>
+          current && current.viewerId !== viewerId
+            ? end('replaced by a new viewer', CONSOLE_CLOSE.replaced)
+            : end('the console closed (the machine stopped or another viewer took over)'),
+        );
+    });
     agentSocket.on('error', () => undefined);
     ws.on('close', () => end('the viewer left'));
     ws.on('error', () => undefined);
-    // RFB both ways over the websocket as a byte stream (ws's stream API): stream.pipeline moves
-    // each side only as fast as the other takes it (backpressure: the agent's socket is read as the
-    // browser drains, the websocket paused while the agent is slow). The agent's end does not end
-    // the browser's stream: `end` closes the websocket with a reason instead.
+    // RFB both ways over the websocket as a byte stream (ws's stream API): pipe moves each side
+    // only as fast as the other takes it (backpressure: the agent's socket is read as the browser
+    // drains, the websocket paused while the agent is slow). The agent's end does not end the
+    // browser's stream: `end` closes the websocket with a reason instead. Not stream.pipeline: it
+    // would destroy the websocket (1006, no reason) as soon as the agent's side closes, before `end`
+    // has looked up whether another replica's viewer replaced this one.
     const browser = createWebSocketStream(ws);
     browser.on('error', () => undefined);
-    void pipeline(agentSocket, browser, { end: false }).catch(() => undefined);
-    void pipeline(browser, agentSocket).catch(() => undefined);
+    agentSocket.pipe(browser, { end: false });
+    browser.pipe(agentSocket);
   }
+}
+
+function hashOf(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
 /** Close reasons are at most 123 bytes. */

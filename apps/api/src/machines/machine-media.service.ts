@@ -35,7 +35,7 @@ export class MachineMedia {
     this.checkMediaState(machine, 'attach media to');
     const medium = await this.media.own(user, mediaId);
     const target = await this.agent.targetOf(machine.hostId);
-    const ungrant = target.agentId ? this.media.grant(target.agentId, medium.id) : () => undefined;
+    const ungrant = target.agentId ? await this.media.grant(target.agentId, medium.id) : async () => undefined;
     try {
       const seen = await this.agent.gateway.attachMedia(target, {
         machineId: machine.id,
@@ -46,7 +46,7 @@ export class MachineMedia {
     } catch (error) {
       throw this.agent.failure(machine, `attach ${medium.name} to`, error);
     } finally {
-      ungrant();
+      await ungrant().catch(() => undefined);
     }
     return this.mapper.toDto(await this.recordMedia(machine, medium.id));
   }

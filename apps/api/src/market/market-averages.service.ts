@@ -32,9 +32,9 @@ export class MarketAveragesService {
     private readonly daemons: Daemons,
   ) {}
 
-  /** Runs one pass now, then every VIRTUOSO_MARKET_INTERVAL_SECONDS until the app closes. */
+  /** On the leader: a pass on becoming it, then every VIRTUOSO_MARKET_INTERVAL_SECONDS until the app closes. */
   async start(): Promise<void> {
-    await this.runPassSafely();
+    this.daemons.onLeadership('market-averages', () => this.runPassSafely());
     this.daemons.every('market-averages', this.config.marketIntervalSeconds, () => this.runPassSafely());
   }
 

@@ -6,7 +6,7 @@ import type { MachineState } from '@virtuoso/domain';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { In, Not, Repository } from 'typeorm';
+import { In, LessThan, MoreThanOrEqual, Not, Repository } from 'typeorm';
 import { AgentAuth } from '../agents/agent-auth.service';
 import { hashFile } from '../agents/image-store.service';
 import { AuthUser } from '../common/auth.decorators';
@@ -19,10 +19,13 @@ import { Machine } from '../machines/machine.entity';
 import { Host } from '../providers/host.entity';
 import type { UploadedFile } from './iso-upload.interceptor';
 import { Media } from './media.entity';
+import { MediaGrant } from './media-grant.entity';
 
 /** ISO 9660: the primary volume descriptor at sector 16 (0x8000) starts with type 1 and "CD001". */
 const ISO_MAGIC_OFFSET = 0x8001;
 const ISO_MAGIC = 'CD001';
+/** Longest an attach's grant counts: well past the agent command timeout (a grant a dead replica left behind ends). */
+const MEDIA_GRANT_TTL_MS = 10 * 60_000;
 
 /**
  * A buyer's library of install media (the report's future work, §5.1.4: a buyer installs an OS
@@ -32,13 +35,11 @@ const ISO_MAGIC = 'CD001';
 @Injectable()
 export class MediaService {
   private readonly logger = new Logger('Media');
-  /** (agentId, mediaId) pairs an attach in progress lets download before the machine row records it. */
-  private readonly grants = new Map<string, number>();
-
   constructor(
     private readonly db: Database,
     private readonly auth: AgentAuth,
     @InjectRepository(Media) private readonly media: Repository<Media>,
+    @InjectRepository(MediaGrant) private readonly grants: Repository<MediaGrant>,
     @InjectRepository(Machine) private readonly machines: Repository<Machine>,
     @InjectRepository(Host) private readonly hosts: Repository<Host>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -116,22 +117,30 @@ export class MediaService {
     return new Map((await this.media.findBy({ id: In(ids) })).map((row) => [row.id, row.name]));
   }
 
-  /** While an attach runs, the agent may download the medium before the machine row names it. */
-  grant(agentId: string, mediaId: string): () => void {
-    const key = `${agentId}/${mediaId}`;
-    this.grants.set(key, (this.grants.get(key) ?? 0) + 1);
-    return () => {
-      const left = (this.grants.get(key) ?? 1) - 1;
-      if (left > 0) this.grants.set(key, left);
-      else this.grants.delete(key);
+  /**
+   * While an attach runs, the agent may download the medium before the machine row names it (on any
+   * replica: the grant is a row). Returns what ends the grant.
+   */
+  async grant(agentId: string, mediaId: string): Promise<() => Promise<void>> {
+    const now = this.wallClock.now();
+    await this.grants.delete({ grantedAt: LessThan(now - MEDIA_GRANT_TTL_MS) });
+    const id = randomUUID();
+    await this.grants.insert({ id, agentId, mediaId, grantedAt: now });
+    return async () => {
+      await this.grants.delete({ id });
     };
+  }
+
+  /** Whether an attach in progress (on any replica) lets the agent download the medium. */
+  async granted(agentId: string, mediaId: string): Promise<boolean> {
+    return this.grants.existsBy({ agentId, mediaId, grantedAt: MoreThanOrEqual(this.wallClock.now() - MEDIA_GRANT_TTL_MS) });
   }
 
   /** GET /api/agents/media/:id: a signed agent, and only media attached to a machine on its host. */
   async download(id: string, header: string | undefined, from?: string): Promise<StreamableFile> {
     const agent = await this.auth.verifyHeader(`/api/agents/media/${id}`, header, from);
     const row = await this.media.findOneBy({ id });
-    let allowed = !!row && this.grants.has(`${agent.id}/${id}`);
+    let allowed = !!row && (await this.granted(agent.id, id));
     if (row && !allowed) {
       const host = await this.hosts.findOneBy({ agentId: agent.id });
       allowed = !!host && (await this.machines.existsBy({ mediaId: id, hostId: host.id, state: Not<MachineState>('deleted') }));

@@ -20,7 +20,7 @@ const FINISH_RETRY_MAX_MS = 300_000;
  * What keeps migrations from staying unfinished (report §7.1.6):
  * - the heartbeat watchdog: a transfer whose destination is silent longer than
  *   VIRTUOSO_MIGRATION_HEARTBEAT_TIMEOUT_S rolls back;
- * - recovery at boot: each migration a killed front-end left unfinished is settled from
+ * - recovery at boot (on becoming the leader): each migration a killed front-end left unfinished is settled from
  *   migration.status of both agents (libs/domain recoveryDecision: commit only when the
  *   destination verified a copy at fromVersion + 1), and a commit that did not complete is
  *   settled the same way;
@@ -42,8 +42,12 @@ export class MigrationWatch implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    // Not awaited: agents may take seconds to answer, and the API serves meanwhile (the machines stay migrating until settled).
-    void this.recover().catch((error: unknown) => this.logger.error(`recovery failed: ${error instanceof Error ? error.message : String(error)}`));
+    // On the replica that becomes the leader (docs/ARCHITECTURE.md §12): the migrations a killed
+    // front-end — or a dead leader — left unfinished. Not awaited: agents may take seconds to
+    // answer, and the API serves meanwhile (the machines stay migrating until settled).
+    this.daemons.onLeadership('migration-recovery', async () => {
+      void this.recover().catch((error: unknown) => this.logger.error(`recovery failed: ${error instanceof Error ? error.message : String(error)}`));
+    });
     this.daemons.every('migration-watch', WATCH_INTERVAL_SECONDS, () => this.watchPass().then(() => this.finishPass()));
   }
 

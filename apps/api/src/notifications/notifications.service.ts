@@ -8,6 +8,7 @@ import { User } from '../accounts/user.entity';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { notFound } from '../common/errors';
+import { ADVISORY_LOCKS, Leadership } from '../common/leadership';
 import { nowIso } from '../common/time';
 import { MailerService } from './mailer.service';
 import { Notification, NotificationKind } from './notification.entity';
@@ -39,6 +40,7 @@ export class NotificationsService implements OnModuleDestroy {
     private readonly mailer: MailerService,
     @InjectRepository(Notification) private readonly notifications: Repository<Notification>,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly leadership: Leadership,
   ) {}
 
   /** Records the notice in the caller's transaction; its email goes out once that commits. */
@@ -103,7 +105,10 @@ export class NotificationsService implements OnModuleDestroy {
       this.again = true;
       return this.dispatching;
     }
-    this.dispatching = this.sendPending()
+    // One replica sends at a time (docs/ARCHITECTURE.md §12), or two would read the same pending
+    // rows and send each email twice; the other leaves them to it (and to the next billing pass).
+    this.dispatching = this.leadership
+      .whenFree(ADVISORY_LOCKS.notifications, () => this.sendPending(), 0)
       .catch((error: unknown) => {
         this.logger.error(`sending notices failed: ${error instanceof Error ? error.message : String(error)}`);
         return 0;
