@@ -2,20 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { APP_CONFIG, AppConfig } from '../config';
+import { ADVISORY_LOCKS } from '../database/advisory-locks';
 
-/**
- * The PostgreSQL advisory-lock keys of the API, in one place (docs/ARCHITECTURE.md §12): fixed
- * 64-bit integers, distinct from each other and from the schema migrations' lock. ("VRTS" + a
- * number, so they are easy to tell apart in pg_locks.)
- */
-export const ADVISORY_LOCKS = {
-  /** Held for as long as a replica is the daemons' leader. */
-  leader: '6220130617345212417', // 0x5652545300000001
-  /** Held while a replica seeds the catalog and the demo accounts at boot. */
-  seed: '6220130617345212418', // 0x5652545300000002
-  /** Held while a replica sends pending notices' emails. */
-  notifications: '6220130617345212419', // 0x5652545300000003
-} as const;
+export { ADVISORY_LOCKS };
 
 /** A lost connection is noticed within this long even if no packet says so (TCP keepalive, query timeout). */
 const CONNECTION_CHECK_MS = 5_000;

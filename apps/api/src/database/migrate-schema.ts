@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, type DataSourceOptions } from 'typeorm';
+import { ADVISORY_LOCKS } from './advisory-locks';
 
 /**
  * The PostgreSQL session advisory lock held while the schema migrations run, so that replicas
  * booting together migrate once: the others wait, then find nothing pending (docs/ARCHITECTURE.md
- * §12). A fixed key ("virtuo" 0001), distinct from the leader's and the seed's keys.
+ * §12).
  */
-export const SCHEMA_MIGRATION_LOCK_KEY = '8532476813542096897';
+export const SCHEMA_MIGRATION_LOCK_KEY = ADVISORY_LOCKS.schemaMigration;
 
 /**
  * Brings the schema up to date: the pending migrations (data-source-options.ts lists them per

@@ -72,7 +72,7 @@ interface Health {
 const health = async (api: ApiProcess): Promise<Health> => (await request(api.url).get('/api/health')).body as Health;
 
 /** Signs up on `url` and keeps the session cookie. */
-async function signUp(url: string, role: 'buyer' | 'provider'): Promise<Agent & { userId: string }> {
+async function signUp(url: string, role: 'buyer' | 'provider'): Promise<Agent & { handle: string; userId: string }> {
   const agent = request.agent(url);
   const handle = uniqueHandle(role);
   const response = await agent.post('/api/auth/signup').send({ handle, email: `${handle}@example.com`, password: 'correct horse', role });
