@@ -11,12 +11,12 @@ export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /**
  * Starts the built API. `dataDir`: an existing data directory (its database) to start on, left in
  * place on stop, so a benchmark can stop the API, write to its database and start it again; without
- * it, a fresh temporary directory removed on stop.
+ * it, a fresh temporary directory removed on stop. `nodeArgs`: options for node before the API's script.
  */
-export async function startApi({ port = 18090, env = {}, dataDir } = {}) {
+export async function startApi({ port = 18090, env = {}, dataDir, nodeArgs = [] } = {}) {
   const keep = dataDir !== undefined;
   dataDir ??= mkdtempSync(join(tmpdir(), 'virtuoso-bench-'));
-  const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'apps/api/dist/main.js'], {
     cwd: repo,
     env: { ...process.env, VIRTUOSO_PORT: String(port), VIRTUOSO_HOST: '127.0.0.1', VIRTUOSO_DATA_DIR: dataDir, VIRTUOSO_SEED_DEMO: 'false', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -42,7 +42,7 @@ export async function startApi({ port = 18090, env = {}, dataDir } = {}) {
     await stop();
     throw new Error(`the API did not answer GET ${base}/api/health (${exited ? 'it exited; see its output above' : 'after 120 s'})`);
   }
-  return { base, dataDir, stop };
+  return { base, dataDir, stop, child };
 }
 
 /** Signs up a user and returns a bearer token for it. */
