@@ -21,9 +21,8 @@
 // BENCH_AGENTS_STEPS (comma-separated N), BENCH_AGENTS_QUICK=1 (a smoke test: small steps, short
 // windows), BENCH_AGENTS_PROFILE=<dir> (a CPU profile of every API process, written at its stop).
 import { request, Agent as HttpAgent } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
@@ -58,6 +57,7 @@ export async function run() {
   const env = {
     VIRTUOSO_QUOTA_HOSTS: '1000000',
     VIRTUOSO_BCRYPT_COST: '4',
+    ...(process.env.BENCH_AGENTS_NO_DAEMONS ? { VIRTUOSO_RECONCILE_INTERVAL_SECONDS: '3600', VIRTUOSO_NETWORK_SYNC_INTERVAL_SECONDS: '3600' } : {}),
   };
   if (MODES.includes('sqlite')) {
     const a = await startReplica('sqlite', env);
@@ -128,7 +128,7 @@ async function startReplica(label, env) {
 /** Runs the steps; stops after the first one that misses the goal. */
 async function steps(title, fleet, ns) {
   console.log(`\n-- ${title}`);
-  console.log(pad(['agents', 'hb/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'client lag p99 ms', 'set-up s']));
+  console.log(pad(['agents', 'hb/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'API CPU ms/hb', 'client lag p99', 'set-up s']));
   let best = null;
   let tried = null;
   for (const n of ns) {
@@ -154,6 +154,7 @@ async function steps(title, fleet, ns) {
         fmt(m.p99),
         fmt(m.max),
         m.errors ? `${m.errors}${m.firstError ? ` (${m.firstError})` : ''}` : '0',
+        fmt(m.apiCpuMs / (m.count + m.errors)),
         fmt(m.lagP99),
         setupS.toFixed(1),
       ]) + (ok ? '' : '  ← misses the goal'),
@@ -165,7 +166,7 @@ async function steps(title, fleet, ns) {
 }
 
 const fmt = (v) => (v === undefined || v === null || Number.isNaN(v) ? '-' : v.toFixed(1));
-const pad = (cells) => cells.map((c, i) => String(c).padStart(i === 6 ? 8 : 8)).join(' ');
+const pad = (cells) => cells.map((c) => String(c).padStart(9)).join(' ');
 
 /** The simulated agents of one run, their providers and buyer, and the API replicas they beat against. */
 class Fleet {
@@ -381,6 +382,7 @@ class Fleet {
   async measure(ms) {
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
+    const cpuBefore = this.replicas.map((replica) => cpuMsOf(replica.child.pid));
     const window = (this.window = { samples: [], errors: 0, firstError: null, inFlight: 0 });
     await sleep(ms);
     this.window = null;
@@ -389,6 +391,7 @@ class Fleet {
     const end = Date.now() + HEARTBEAT_TIMEOUT_MS + 2000;
     while (window.inFlight > 0 && Date.now() < end) await sleep(50);
     lag.disable();
+    const apiCpuMs = this.replicas.reduce((sum, replica, i) => sum + cpuMsOf(replica.child.pid) - cpuBefore[i], 0);
     const sorted = window.samples.sort((a, b) => a - b);
     return {
       count: sorted.length,
@@ -399,6 +402,7 @@ class Fleet {
       p99: percentile(sorted, 99),
       max: sorted.at(-1),
       lagP99: lag.percentile(99) / 1e6,
+      apiCpuMs,
     };
   }
 
@@ -407,6 +411,19 @@ class Fleet {
     for (const agent of this.agents) clearTimeout(agent.timer);
     for (const pool of this.http.values()) pool.destroy();
     if (this.ds?.isInitialized) await this.ds.destroy();
+  }
+}
+
+/**
+ * CPU time (user + system) a process has used so far, from /proc (Linux): what the API spends per
+ * heartbeat is steadier than its latency on a machine busy with other work.
+ */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
   }
 }
 
