@@ -149,6 +149,7 @@ async function runOn(database) {
     console.log(
       `  ledger rows ${n}; meters still due ${due}; ${((pass.charges / ms) * 1000).toFixed(0)} charges/s; CPU of this process ${((used.user + used.system) / 1000).toFixed(0)} ms (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)})`,
     );
+    await checkBalances(db, kind, users);
     const again = performance.now();
     const idle = await passes.runPass();
     console.log(`  a second pass with nothing due: ${idle.charges} charges, ${(performance.now() - again).toFixed(0)} ms`);
@@ -167,6 +168,31 @@ async function runOn(database) {
     await app.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The ledger after the pass: keyed (no key twice), and every user's balance equals their opening
+ * balance (set up above, not in the ledger) plus their credits minus their debits, in exact units.
+ */
+async function checkBalances(db, kind, users) {
+  const { moneyToUnits } = require('@virtuoso/domain');
+  const ledger = await db.manager.query('SELECT "key", "debitAccount", "creditAccount", "amount" FROM "ledger_entries"');
+  const keys = new Set(ledger.map((row) => row.key));
+  const moved = new Map();
+  const add = (account, units) => moved.set(account, (moved.get(account) ?? 0n) + units);
+  for (const row of ledger) {
+    const units = moneyToUnits(row.amount);
+    add(row.debitAccount, -units);
+    add(row.creditAccount, units);
+  }
+  const opening = new Map(users.map((row) => [row[0], moneyToUnits(row[6])]));
+  const stored = await db.manager.query('SELECT "id", "balance" FROM "users"');
+  const wrong = stored.filter((row) => moneyToUnits(row.balance) !== opening.get(row.id) + (moved.get(`user:${row.id}`) ?? 0n));
+  const total = [...moved.values()].reduce((sum, units) => sum + units, 0n);
+  console.log(
+    `  ledger: ${ledger.length} rows, ${keys.size} distinct keys, sums to ${total}; balances = opening + ledger for ${stored.length - wrong.length} of ${stored.length} users` +
+      (wrong.length || keys.size !== ledger.length || total !== 0n ? '  ← WRONG' : ''),
+  );
 }
 
 /**
