@@ -12,7 +12,7 @@
 // write more), a window of BENCH_AGENTS_SECONDS (10) s: heartbeats/s, latency p50/p95/p99/max,
 // errors (non-2xx or no answer within 10 s, the agent's own timeout), and the simulator's own
 // event-loop delay (p99): when that is large the simulator, not the API, was the bottleneck.
-// A mode stops at the first step with p95 ≥ 100 ms or more than 1 % errors. Modes (BENCH_AGENTS_MODES):
+// A mode stops at the first step with p95 ≥ 100 ms or more than 1 % errors in two windows running. Modes (BENCH_AGENTS_MODES):
 //   sqlite      one replica on SQLite
 //   postgres    one replica on PostgreSQL (a private cluster, tools/postgres/cluster.mjs)
 //   postgres-2  a second replica on the same database; the simulator splits the agents between the
@@ -150,27 +150,36 @@ async function steps(title, fleet, ns) {
     const setupS = (performance.now() - setupStarted) / 1000;
     fleet.beatAll(n);
     await sleep(fleet.intervalMs + 1000);
-    const m = await fleet.measure(WINDOW_MS);
     tried = n;
-    const ok = m.count > 0 && m.p95 < P95_GOAL_MS && m.errors <= MAX_ERROR_RATE * (m.count + m.errors);
-    console.log(
-      pad([
-        n,
-        (m.count / (WINDOW_MS / 1000)).toFixed(0),
-        fmt(m.p50),
-        fmt(m.p95),
-        fmt(m.p99),
-        fmt(m.max),
-        m.errors ? `${m.errors}${m.firstError ? ` (${m.firstError})` : ''}` : '0',
-        fmt(m.apiCpuMs / (m.count + m.errors)),
-        fmt(m.lagP99),
-        setupS.toFixed(1),
-      ]) + (ok ? '' : '  ← misses the goal'),
-    );
+    const meets = (m) => m.count > 0 && m.p95 < P95_GOAL_MS && m.errors <= MAX_ERROR_RATE * (m.count + m.errors);
+    // A step that misses is measured once more: on a machine busy with other work, a spike of
+    // theirs should not end the run; it misses only when both windows do.
+    let m = await fleet.measure(WINDOW_MS);
+    if (!meets(m)) {
+      console.log(row(n, m, setupS) + '  (measured again)');
+      m = await fleet.measure(WINDOW_MS);
+    }
+    const ok = meets(m);
+    console.log(row(n, m, setupS) + (ok ? '' : '  ← misses the goal'));
     if (!ok) break;
     best = n;
   }
   return { best, tried };
+}
+
+function row(n, m, setupS) {
+  return pad([
+    n,
+    (m.count / (WINDOW_MS / 1000)).toFixed(0),
+    fmt(m.p50),
+    fmt(m.p95),
+    fmt(m.p99),
+    fmt(m.max),
+    m.errors ? `${m.errors}${m.firstError ? ` (${m.firstError})` : ''}` : '0',
+    fmt(m.apiCpuMs / (m.count + m.errors)),
+    fmt(m.lagP99),
+    setupS.toFixed(1),
+  ]);
 }
 
 const fmt = (v) => (v === undefined || v === null || Number.isNaN(v) ? '-' : v.toFixed(1));
@@ -239,7 +248,7 @@ class Fleet {
 
   async makeAgent(index, base) {
     const provider = this.providers[Math.floor(index / AGENTS_PER_PROVIDER)];
-    const token = await api(base, provider, 'POST', '/api/agents/join-tokens', {});
+    const token = await retried(() => api(base, provider, 'POST', '/api/agents/join-tokens', {}));
     const facts = {
       bogomips: 20_000,
       cpus: 8,
@@ -250,30 +259,34 @@ class Fleet {
       hostname: `bench-host-${index}`,
       network: { publicHost: '127.0.0.1', portRange: { first: 20_000, last: 20_999 }, portsInUse: VMS, outbound: 'allow', vnet: false },
     };
-    const res = await fetch(`${base}/api/agents/join`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ joinToken: token.token, agentHost: '127.0.0.1', agentPort: token.agentPort, consolePort: token.consolePort, facts }),
+    const joined = await retried(async () => {
+      const res = await fetch(`${base}/api/agents/join`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ joinToken: token.token, agentHost: '127.0.0.1', agentPort: token.agentPort, consolePort: token.consolePort, facts }),
+      });
+      if (!res.ok) throw new Error(`POST /api/agents/join: ${res.status} ${await res.text()}`);
+      return res.json();
     });
-    if (!res.ok) throw new Error(`join: ${res.status} ${await res.text()}`);
-    const joined = await res.json();
-    const host = await api(base, provider, 'POST', '/api/hosts', {
-      name: `bench-host-${index}`,
-      processor: 'bench',
-      agentId: joined.agentId,
-      speed: facts.bogomips,
-      speedUnit: 1000,
-      speedUnitPrice: '0.00001',
-      memory: 32_768,
-      memoryUnit: 4,
-      memoryUnitPrice: '0.00001',
-      runningUnitAmount: 3600,
-      storage: 100_000,
-      storageUnit: 100,
-      storageUnitPrice: '0.01',
-      storageAmount: 30,
-      connectionSpeed: 'bench',
-    });
+    const host = await retried(() =>
+      api(base, provider, 'POST', '/api/hosts', {
+        name: `bench-host-${index}`,
+        processor: 'bench',
+        agentId: joined.agentId,
+        speed: facts.bogomips,
+        speedUnit: 1000,
+        speedUnitPrice: '0.00001',
+        memory: 32_768,
+        memoryUnit: 4,
+        memoryUnitPrice: '0.00001',
+        runningUnitAmount: 3600,
+        storage: 100_000,
+        storageUnit: 100,
+        storageUnitPrice: '0.01',
+        storageAmount: 30,
+        connectionSpeed: 'bench',
+      }),
+    );
     const vms = Array.from({ length: VMS }, (_, i) => ({
       machineId: randomUUID(),
       state: 'running',
@@ -328,7 +341,12 @@ class Fleet {
       })),
     );
     for (let at = 0; at < rows.length; at += 200) {
-      await ds.createQueryBuilder().insert().into(Machine).values(rows.slice(at, at + 200)).execute();
+      await ds
+        .createQueryBuilder()
+        .insert()
+        .into(Machine)
+        .values(rows.slice(at, at + 200))
+        .execute();
     }
   }
 
@@ -419,6 +437,22 @@ class Fleet {
     for (const agent of this.agents) clearTimeout(agent.timer);
     for (const pool of this.http.values()) pool.destroy();
     if (this.ds?.isInitialized) await this.ds.destroy();
+  }
+}
+
+/**
+ * A set-up request again after a 5xx (up to 3 times): on SQLite the bench's own writes of machine
+ * rows (a second writer on the file) can make an API write fail with SQLITE_BUSY meanwhile; and a
+ * busy machine may time out. Never used for measured heartbeats, whose errors count.
+ */
+async function retried(call) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 3 || !/: 5\d\d /.test(error.message)) throw error;
+      await sleep(500 * attempt);
+    }
   }
 }
 

@@ -241,7 +241,8 @@ async function floorOfPostgres(url, before, batch) {
         );
       }
       await client.query(`ANALYZE "${meterCopy}"`);
-      const slices = (rows) => Array.from({ length: parts }, (_, i) => rows.slice(Math.floor((i * rows.length) / parts), Math.floor(((i + 1) * rows.length) / parts)));
+      const slices = (rows) =>
+        Array.from({ length: parts }, (_, i) => rows.slice(Math.floor((i * rows.length) / parts), Math.floor(((i + 1) * rows.length) / parts)));
       const ledgerParts = slices(ledger);
       const meterParts = slices(after);
       let inserted = 0;
