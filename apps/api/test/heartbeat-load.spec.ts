@@ -129,7 +129,7 @@ describe('heartbeats and reconciler passes at scale', () => {
   const vmsOf = (ids: string[], version = 3, firstPort = 20_000) =>
     ids.map((machineId, i) => ({ machineId, state: 'running', version, media: null, forwards: [{ guestPort: 22, hostPort: firstPort + i }] }));
   const envelope = (agent: SimulatedAgent, vms: unknown[]) => sign(agent.secret, agent.agentId, HEARTBEAT, { agentId: agent.agentId, facts, vms, events: [] });
-  const send = async (body: unknown) => (await t.anonymous().post(HEARTBEAT).send(body)).status;
+  const send = async (body: object) => (await t.anonymous().post(HEARTBEAT).send(body)).status;
   const forwardsOf = async (id: string) => (await t.app.get(DataSource).getRepository(Machine).findOneByOrFail({ id })).forwards;
   /** The network sync a first heartbeat starts (the agent came online), finished: it must not be counted. */
   const settled = () => t.app.get(NetworkSync).runPass();
