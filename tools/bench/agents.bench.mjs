@@ -6,7 +6,7 @@
 // every heartbeat reports them with their forwarded ports, as a real agent's does. Then it beats
 // like the real agent (apps/provider-agent heartbeat.ts): a SignedEnvelope (libs/contracts'
 // signing, the agent's own secret, channel /api/agents/heartbeat) every HEARTBEAT_INTERVAL_MS
-// after the previous one was answered, over a kept-alive connection.
+// after the previous one was answered, on a new connection (as the real agent's fetch does).
 //
 // Steps of increasing N; per step, after a warm-up of one interval (new agents' first heartbeats
 // write more), a window of BENCH_AGENTS_SECONDS (10) s: heartbeats/s, latency p50/p95/p99/max,
@@ -73,20 +73,25 @@ export async function run() {
     const { startCluster } = await import('../postgres/cluster.mjs');
     const cluster = await startCluster({ label: 'virtuoso-bench-agents' });
     const replicas = [];
+    let second = null;
     let fleet;
     try {
       await cluster.createDatabase('bench');
       const pgEnv = { ...env, VIRTUOSO_DATABASE_URL: cluster.url('bench') };
       replicas.push(await startReplica('pg-a', pgEnv));
-      fleet = new Fleet({ sign, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH }, replicas, { databaseUrl: cluster.url('bench') });
-      if (MODES.includes('postgres')) results.postgres = await steps('one replica, PostgreSQL', fleet, STEPS);
+      // The second replica boots now, on an idle machine, and serves no agent until the two-replica
+      // steps (started later, its boot competed with a saturated first replica and could take
+      // minutes). With the leader election (docs/ARCHITECTURE.md §12) it runs no daemon meanwhile.
       if (MODES.includes('postgres-2')) {
-        let second = null;
         try {
           second = await startReplica('pg-b', pgEnv);
         } catch (error) {
           console.log(`\n-- two replicas, PostgreSQL: the second replica did not start: ${error.message}`);
         }
+      }
+      fleet = new Fleet({ sign, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH }, replicas, { databaseUrl: cluster.url('bench') });
+      if (MODES.includes('postgres')) results.postgres = await steps('one replica, PostgreSQL', fleet, STEPS);
+      if (MODES.includes('postgres-2')) {
         if (second) {
           replicas.push(second);
           fleet.useReplicas(replicas);
@@ -97,7 +102,7 @@ export async function run() {
       }
     } finally {
       await fleet?.close();
-      for (const replica of replicas) await replica.stop();
+      for (const replica of new Set([...replicas, ...(second ? [second] : [])])) await replica.stop();
       await cluster.stop();
     }
   }
@@ -201,11 +206,15 @@ class Fleet {
     this.useReplicas(replicas);
   }
 
-  /** Splits the agents between `replicas` (every other agent), each replica over its own keep-alive pool. */
+  /**
+   * Splits the agents between `replicas` (every other agent). A connection per heartbeat, as the
+   * real agent's fetch does: it keeps an idle connection 4 s, less than the interval. (Kept alive
+   * for 5 s, a connection also races the server's own 5 s idle timeout: ECONNRESET now and then.)
+   */
   useReplicas(replicas) {
     this.replicas = replicas;
     for (const replica of replicas) {
-      if (!this.http.has(replica.base)) this.http.set(replica.base, new HttpAgent({ keepAlive: true, maxSockets: Infinity }));
+      if (!this.http.has(replica.base)) this.http.set(replica.base, new HttpAgent({ keepAlive: false, maxSockets: Infinity }));
     }
     this.agents.forEach((agent, i) => (agent.base = replicas[i % replicas.length].base));
   }
@@ -350,17 +359,24 @@ class Fleet {
     }
   }
 
-  /** Starts the heartbeat loops of the first `n` agents not beating yet, spread over one interval. */
+  /**
+   * Exactly the first `n` agents beat: those not beating yet start, spread over one interval; any
+   * beyond `n` (a previous mode's larger step) stop.
+   */
   beatAll(n) {
-    for (const agent of this.agents.slice(0, n)) {
-      if (agent.running) continue;
-      agent.running = true;
-      agent.timer = setTimeout(() => this.beat(agent), Math.random() * this.intervalMs);
-    }
+    this.agents.forEach((agent, i) => {
+      if (i >= n) {
+        agent.running = false;
+        clearTimeout(agent.timer);
+      } else if (!agent.running) {
+        agent.running = true;
+        agent.timer = setTimeout(() => this.beat(agent), Math.random() * this.intervalMs);
+      }
+    });
   }
 
   beat(agent) {
-    if (this.closed) return;
+    if (this.closed || !agent.running) return;
     const { sign, HEARTBEAT_PATH } = this.protocol;
     const hb = { agentId: agent.agentId, facts: agent.facts, vms: agent.vms, events: [] };
     const body = JSON.stringify(sign(agent.secret, agent.agentId, HEARTBEAT_PATH, hb));
@@ -380,7 +396,7 @@ class Fleet {
           window.firstError ??= error;
         } else window.samples.push(ms);
       }
-      if (!this.closed) agent.timer = setTimeout(() => this.beat(agent), this.intervalMs);
+      if (!this.closed && agent.running) agent.timer = setTimeout(() => this.beat(agent), this.intervalMs);
     };
     const url = new URL(HEARTBEAT_PATH, agent.base);
     const req = request(

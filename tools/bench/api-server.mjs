@@ -19,10 +19,21 @@ export async function startApi({ port = 18090, env = {}, dataDir, nodeArgs = [] 
   const child = spawn(process.execPath, [...nodeArgs, 'apps/api/dist/main.js'], {
     cwd: repo,
     env: { ...process.env, VIRTUOSO_PORT: String(port), VIRTUOSO_HOST: '127.0.0.1', VIRTUOSO_DATA_DIR: dataDir, VIRTUOSO_SEED_DEMO: 'false', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Its log, kept (the last 40 lines) to show when it does not come up; not printed otherwise.
+  const log = [];
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text) => {
+    log.push(...text.split('\n').filter(Boolean));
+    log.splice(0, Math.max(0, log.length - 40));
   });
   let exited = false;
-  child.once('exit', () => (exited = true));
+  let exitedWith = '';
+  child.once('exit', (code, signal) => {
+    exited = true;
+    exitedWith = signal ? `signal ${signal}` : `code ${code}`;
+  });
   const base = `http://127.0.0.1:${port}`;
   let healthy = false;
   for (let i = 0; i < 1200 && !healthy && !exited; i++) {
@@ -39,8 +50,10 @@ export async function startApi({ port = 18090, env = {}, dataDir, nodeArgs = [] 
     if (!keep) rmSync(dataDir, { recursive: true, force: true });
   };
   if (!healthy) {
+    const gaveUp = !exited;
     await stop();
-    throw new Error(`the API did not answer GET ${base}/api/health (${exited ? 'it exited; see its output above' : 'after 120 s'})`);
+    process.stderr.write(`${log.join('\n')}\n`);
+    throw new Error(`the API did not answer GET ${base}/api/health (${gaveUp ? 'within 120 s' : `it exited with ${exitedWith}; see its output above`})`);
   }
   return { base, dataDir, stop, child };
 }
