@@ -141,7 +141,18 @@ export class Reconciler implements OnApplicationBootstrap {
     // Only the columns a settlement reads (apply() reads the row again): every hosted machine is
     // loaded every pass, and whole rows made that the pass's main cost at scale (docs/ARCHITECTURE.md §12).
     const machines = await this.machines.find({
-      select: { id: true, name: true, ownerId: true, state: true, previousState: true, version: true, revision: true, hostId: true, transientSince: true, updatedAt: true },
+      select: {
+        id: true,
+        name: true,
+        ownerId: true,
+        state: true,
+        previousState: true,
+        version: true,
+        revision: true,
+        hostId: true,
+        transientSince: true,
+        updatedAt: true,
+      },
       where: { state: In([...HOSTED_STATES]), hostId: Not(IsNull()) },
     });
     if (machines.length === 0) return { settled: 0 };
@@ -199,7 +210,9 @@ export class Reconciler implements OnApplicationBootstrap {
     // agents, a read per host every pass was as many statements as their heartbeats (docs/ARCHITECTURE.md §12).
     const stored = new Set(
       hosts.length
-        ? (await this.machines.find({ select: { id: true, hostId: true }, where: { hostId: Not(IsNull()) } })).map((machine) => `${machine.hostId}:${machine.id}`)
+        ? (await this.machines.find({ select: { id: true, hostId: true }, where: { hostId: Not(IsNull()) } })).map(
+            (machine) => `${machine.hostId}:${machine.id}`,
+          )
         : [],
     );
     const reported = new Set<string>();
