@@ -11,18 +11,29 @@ export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /**
  * Starts the built API. `dataDir`: an existing data directory (its database) to start on, left in
  * place on stop, so a benchmark can stop the API, write to its database and start it again; without
- * it, a fresh temporary directory removed on stop.
+ * it, a fresh temporary directory removed on stop. `nodeArgs`: options for node before the API's script.
  */
-export async function startApi({ port = 18090, env = {}, dataDir } = {}) {
+export async function startApi({ port = 18090, env = {}, dataDir, nodeArgs = [] } = {}) {
   const keep = dataDir !== undefined;
   dataDir ??= mkdtempSync(join(tmpdir(), 'virtuoso-bench-'));
-  const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'apps/api/dist/main.js'], {
     cwd: repo,
     env: { ...process.env, VIRTUOSO_PORT: String(port), VIRTUOSO_HOST: '127.0.0.1', VIRTUOSO_DATA_DIR: dataDir, VIRTUOSO_SEED_DEMO: 'false', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Its log, kept (the last 40 lines) to show when it does not come up; not printed otherwise.
+  const log = [];
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text) => {
+    log.push(...text.split('\n').filter(Boolean));
+    log.splice(0, Math.max(0, log.length - 40));
   });
   let exited = false;
-  child.once('exit', () => (exited = true));
+  let exitedWith = '';
+  child.once('exit', (code, signal) => {
+    exited = true;
+    exitedWith = signal ? `signal ${signal}` : `code ${code}`;
+  });
   const base = `http://127.0.0.1:${port}`;
   let healthy = false;
   for (let i = 0; i < 1200 && !healthy && !exited; i++) {
@@ -39,10 +50,12 @@ export async function startApi({ port = 18090, env = {}, dataDir } = {}) {
     if (!keep) rmSync(dataDir, { recursive: true, force: true });
   };
   if (!healthy) {
+    const gaveUp = !exited;
     await stop();
-    throw new Error(`the API did not answer GET ${base}/api/health (${exited ? 'it exited; see its output above' : 'after 120 s'})`);
+    process.stderr.write(`${log.join('\n')}\n`);
+    throw new Error(`the API did not answer GET ${base}/api/health (${gaveUp ? 'within 120 s' : `it exited with ${exitedWith}; see its output above`})`);
   }
-  return { base, dataDir, stop };
+  return { base, dataDir, stop, child };
 }
 
 /** Signs up a user and returns a bearer token for it. */

@@ -1,18 +1,24 @@
-// One billing pass over 100,000 stored machines, a quarter of them running, every one due, in
-// SQLite (goal < 2 s). Builds on the built API (apps/api/dist): the real BillingPassService on a
-// fresh database file; the meters (and the buyers' standings the hooks would have left) are
-// written straight into it with multi-row INSERTs. BENCH_MACHINES, BENCH_BUYERS, and BENCH_BATCH
-// (meters per transaction; default VIRTUOSO_BILLING_BATCH_SIZE's 1000) vary it; BENCH_PROFILE
-// names a file for a CPU profile of the pass.
+// One billing pass over 100,000 stored machines, a quarter of them running, every one due (goal
+// < 2 s), on SQLite and on PostgreSQL (a private cluster, tools/postgres/cluster.mjs), each against
+// its floor in the same run (goal ≤ 1.5× the floor; docs/ARCHITECTURE.md §12). Builds on the built
+// API (apps/api/dist): the real BillingPassService on a fresh database; the meters (and the
+// buyers' standings the hooks would have left) are written straight into it with multi-row
+// INSERTs. BENCH_MACHINES, BENCH_BUYERS, BENCH_BATCH (meters per transaction; default
+// VIRTUOSO_BILLING_BATCH_SIZE's 1000) and BENCH_BILLING_DATABASES (sqlite,postgres) vary it;
+// BENCH_PROFILE names a file for a CPU profile of the pass (the last database's).
 //
-// The floor, printed with it: the same driver (the app's own TypeORM DataSource over sqlite3, the
-// connection the pass used) in one bare transaction writes the rows the pass wrote, with nothing
-// else: the same ledger rows inserted into an empty copy of ledger_entries (same columns, same
-// indexes) and the same number of meters moved from their values before the pass to those after it
-// in a copy of machine_meters (same indexes), each as one statement whose rows are bound as one JSON
-// parameter (the fastest way through this driver; see the app's common/sql). The pass ÷ floor ratio,
-// in wall time and in CPU time (this process's, SQLite's threads included: steadier on a busy
-// machine), is what the billing logic, its batching and its other writes (balances, standings,
+// The floor, printed with it: the bare driver in one transaction writes the rows the pass wrote,
+// with nothing else: the same ledger rows inserted into an empty copy of ledger_entries (same
+// columns, same indexes) and the same number of meters moved from their values before the pass to
+// those after it in a copy of machine_meters (same indexes), each as ONE statement whose rows are
+// bound as few parameters — the fastest parameterised way through each driver:
+//  - SQLite: the app's own TypeORM DataSource over sqlite3 (the connection the pass used), the
+//    rows as one JSON parameter read by json_each (see the app's common/sql);
+//  - PostgreSQL: node-postgres (`pg`) on a connection of its own, one array parameter per column
+//    read by unnest(). No COPY: the pass cannot use it either, so it would not be like for like.
+// The pass ÷ floor ratio, in wall time (and on SQLite in CPU time too: this process's, SQLite's
+// threads included, steadier on a busy machine; on PostgreSQL the work is in the server's
+// processes), is what the billing logic, its batching and its other writes (balances, standings,
 // host income) cost on top.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,12 +39,38 @@ const DAY = 86_400_000;
 const require = createRequire(join(repo, 'apps/api/dist/main.js'));
 
 export async function run() {
+  const databases = (process.env.BENCH_BILLING_DATABASES ?? 'sqlite,postgres').split(',').map((d) => d.trim());
+  if (databases.includes('sqlite')) {
+    console.log('-- SQLite');
+    await runOn({ kind: 'sqlite' });
+  }
+  if (databases.includes('postgres')) {
+    console.log('-- PostgreSQL');
+    const { startCluster } = await import('../postgres/cluster.mjs');
+    const cluster = await startCluster({ label: 'virtuoso-bench-billing' });
+    try {
+      await cluster.createDatabase('billing');
+      await runOn({ kind: 'postgres', url: cluster.url('billing') });
+    } finally {
+      await cluster.stop();
+    }
+  }
+}
+
+/** `?` → `$1, $2, …` for PostgreSQL (the texts here quote nothing that holds a `?`). */
+const placeholders = (kind, sql) => {
+  let n = 0;
+  return kind === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+};
+
+async function runOn(database) {
   const { createApp } = require('./app.js');
   const { ManualClock } = require('./common/clock.js');
   const { Database } = require('./common/database.service.js');
   const { BillingPassService } = require('./billing/billing-pass.service.js');
   const { METER_COLUMNS, rowOf } = require('./billing/meter-rows.js');
   const { moneyToUnits, unitsToMoney } = require('@virtuoso/domain');
+  const { kind } = database;
 
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-bench-billing-'));
   const clock = new ManualClock(NOW);
@@ -46,6 +78,7 @@ export async function run() {
     env: {},
     config: {
       dbPath: join(dir, 'bench.sqlite'),
+      databaseUrl: kind === 'postgres' ? database.url : null,
       dataDir: dir,
       webDir: null,
       seedDemo: false,
@@ -65,7 +98,7 @@ export async function run() {
       ...Array.from({ length: BUYERS }, (_, i) => user(`buyer-${i}`, 'buyer')),
       ...Array.from({ length: PROVIDERS }, (_, i) => user(`provider-${i}`, 'provider')),
     ];
-    await insert(db, 'users', ['id', 'handle', 'handleKey', 'email', 'passwordHash', 'role', 'balance', 'createdAt'], users);
+    await insert(db, kind, 'users', ['id', 'handle', 'handleKey', 'email', 'passwordHash', 'role', 'balance', 'createdAt'], users);
 
     // Every machine is 30 days and a few minutes into its storage: period 1 is due. A quarter run
     // since 30 minutes ago on a slice with 20 minutes left then: one slice is due too.
@@ -93,12 +126,13 @@ export async function run() {
       const row = rowOf(meter, `host-${i % HOSTS}`, 0);
       rows.push(METER_COLUMNS.map((column) => row[column]));
     }
-    await insert(db, 'machine_meters', METER_COLUMNS, rows);
+    await insert(db, kind, 'machine_meters', METER_COLUMNS, rows);
     // What the hooks leave behind: each buyer's standing, with the sum of their next debits.
     const required = new Map();
     for (const row of rows) required.set(row[1], (required.get(row[1]) ?? 0n) + moneyToUnits(row[METER_COLUMNS.indexOf('nextDebits')]));
     const standings = [...required].map(([userId, units]) => [userId, null, null, null, unitsToMoney(units), NOW]);
-    await insert(db, 'buyer_standings', ['userId', 'lowSince', 'overdrawnSince', 'heldAt', 'required', 'updatedAt'], standings);
+    await insert(db, kind, 'buyer_standings', ['userId', 'lowSince', 'overdrawnSince', 'heldAt', 'required', 'updatedAt'], standings);
+    if (kind === 'postgres') await db.manager.query('ANALYZE');
     console.log(`set up ${MACHINES} meters (${MACHINES / 4} running) for ${BUYERS} buyers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const passes = app.get(BillingPassService);
@@ -110,25 +144,143 @@ export async function run() {
     const used = process.cpuUsage(cpu);
     if (profiler) await profiler.stop(process.env.BENCH_PROFILE);
     const [{ n }] = await db.manager.query('SELECT COUNT(*) AS n FROM ledger_entries');
-    const [{ due }] = await db.manager.query('SELECT COUNT(*) AS due FROM machine_meters WHERE "nextDueAt" <= ?', [NOW]);
+    const [{ due }] = await db.manager.query(placeholders(kind, 'SELECT COUNT(*) AS due FROM machine_meters WHERE "nextDueAt" <= ?'), [NOW]);
     console.log(`one billing pass: ${pass.charges} charges over ${pass.meters} meters in ${pass.batches} batches: ${ms.toFixed(0)} ms (goal < 2000 ms)`);
     console.log(
-      `  ledger rows ${n}; meters still due ${due}; ${((pass.charges / ms) * 1000).toFixed(0)} charges/s; CPU ${((used.user + used.system) / 1000).toFixed(0)} ms (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)})`,
+      `  ledger rows ${n}; meters still due ${due}; ${((pass.charges / ms) * 1000).toFixed(0)} charges/s; CPU of this process ${((used.user + used.system) / 1000).toFixed(0)} ms (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)})`,
     );
+    await checkBalances(db, kind, users);
     const again = performance.now();
     const idle = await passes.runPass();
     console.log(`  a second pass with nothing due: ${idle.charges} charges, ${(performance.now() - again).toFixed(0)} ms`);
 
-    const floor = await floorOf(db, rows);
+    const floor = kind === 'postgres' ? await floorOfPostgres(database.url, rows, Number(process.env.BENCH_BATCH ?? 1000)) : await floorOf(db, rows);
     console.log(
-      `floor: one bare transaction inserting the same ${floor.ledgerRows} ledger rows and updating the same ${floor.meters} meters: ${floor.ms.toFixed(0)} ms, CPU ${floor.cpuMs.toFixed(0)} ms (wall: insert ${floor.inserted.toFixed(0)}, update ${floor.updated.toFixed(0)}, commit ${(floor.ms - floor.inserted - floor.updated).toFixed(0)})`,
+      `floor: one bare transaction inserting the same ${floor.ledgerRows} ledger rows and updating the same ${floor.meters} meters: ${floor.ms.toFixed(0)} ms` +
+        `${kind === 'sqlite' ? `, CPU ${floor.cpuMs.toFixed(0)} ms` : ''} (wall: insert ${floor.inserted.toFixed(0)}, update ${floor.updated.toFixed(0)}, commit ${(floor.ms - floor.inserted - floor.updated).toFixed(0)})`,
     );
     const passCpuMs = (used.user + used.system) / 1000;
     // CPU time (every thread of this process, SQLite's included) moves less than wall time on a busy machine.
-    console.log(`  ratio pass ÷ floor: ${(ms / floor.ms).toFixed(2)} in wall time, ${(passCpuMs / floor.cpuMs).toFixed(2)} in CPU time`);
+    console.log(
+      `  ratio pass ÷ floor: ${(ms / floor.ms).toFixed(2)} in wall time${kind === 'sqlite' ? `, ${(passCpuMs / floor.cpuMs).toFixed(2)} in CPU time` : ''} (goal ≤ 1.5)`,
+    );
   } finally {
     await app.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The ledger after the pass: keyed (no key twice), and every user's balance equals their opening
+ * balance (set up above, not in the ledger) plus their credits minus their debits, in exact units.
+ */
+async function checkBalances(db, kind, users) {
+  const { moneyToUnits } = require('@virtuoso/domain');
+  const ledger = await db.manager.query('SELECT "key", "debitAccount", "creditAccount", "amount" FROM "ledger_entries"');
+  const keys = new Set(ledger.map((row) => row.key));
+  const moved = new Map();
+  const add = (account, units) => moved.set(account, (moved.get(account) ?? 0n) + units);
+  for (const row of ledger) {
+    const units = moneyToUnits(row.amount);
+    add(row.debitAccount, -units);
+    add(row.creditAccount, units);
+  }
+  const opening = new Map(users.map((row) => [row[0], moneyToUnits(row[6])]));
+  const stored = await db.manager.query('SELECT "id", "balance" FROM "users"');
+  const wrong = stored.filter((row) => moneyToUnits(row.balance) !== opening.get(row.id) + (moved.get(`user:${row.id}`) ?? 0n));
+  const total = [...moved.values()].reduce((sum, units) => sum + units, 0n);
+  console.log(
+    `  ledger: ${ledger.length} rows, ${keys.size} distinct keys, sums to ${total}; balances = opening + ledger for ${stored.length - wrong.length} of ${stored.length} users` +
+      (wrong.length || keys.size !== ledger.length || total !== 0n ? '  ← WRONG' : ''),
+  );
+}
+
+/**
+ * The floor on PostgreSQL (see the top of this file), with node-postgres on a connection of its
+ * own. Copies of the two tables: CREATE TABLE … (LIKE … INCLUDING ALL), so the same columns,
+ * defaults and indexes. Only the transaction is timed, including building its parameters. Tried
+ * twice, each on fresh copies: every row in one statement per table, and in parts of the pass's
+ * batch size (PostgreSQL's memory for one statement is bounded: a 100,000-row join may be slower
+ * than 100 of 1,000); the floor is the faster.
+ */
+async function floorOfPostgres(url, before, batch) {
+  const pg = (await import('pg')).default;
+  const { METER_COLUMNS } = require('./billing/meter-rows.js');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const typesOf = async (table) =>
+      new Map(
+        (
+          await client.query(
+            'SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum',
+            [table],
+          )
+        ).rows.map((row) => [row.name, row.type]),
+      );
+    const ledgerTypes = await typesOf('ledger_entries');
+    const meterTypes = await typesOf('machine_meters');
+    const meterColumns = [...meterTypes.keys()];
+    const ledgerColumns = [...ledgerTypes.keys()];
+    const ledger = (await client.query('SELECT * FROM "ledger_entries" ORDER BY "key"')).rows;
+    const after = (await client.query('SELECT * FROM "machine_meters" ORDER BY "machineId"')).rows;
+    const [key, ...changed] = meterColumns;
+    const unnest = (columns, types) => `unnest(${columns.map((c, i) => `$${i + 1}::${types.get(c)}[]`).join(', ')})`;
+
+    const attempt = async (label, parts) => {
+      const ledgerCopy = `floor_ledger_entries_${label}`;
+      const meterCopy = `floor_machine_meters_${label}`;
+      await client.query(`CREATE TABLE "${ledgerCopy}" (LIKE "ledger_entries" INCLUDING ALL)`);
+      await client.query(`CREATE TABLE "${meterCopy}" (LIKE "machine_meters" INCLUDING ALL)`);
+      // The meters as they were before the pass (set-up, not timed).
+      for (let at = 0; at < before.length; at += 5000) {
+        const part = before.slice(at, at + 5000);
+        await client.query(
+          `INSERT INTO "${meterCopy}" (${METER_COLUMNS.map((c) => `"${c}"`).join(', ')}) SELECT * FROM unnest(${METER_COLUMNS.map((c, i) => `$${i + 1}::${meterTypes.get(c)}[]`).join(', ')})`,
+          METER_COLUMNS.map((_, i) => part.map((row) => row[i])),
+        );
+      }
+      await client.query(`ANALYZE "${meterCopy}"`);
+      const slices = (rows) =>
+        Array.from({ length: parts }, (_, i) => rows.slice(Math.floor((i * rows.length) / parts), Math.floor(((i + 1) * rows.length) / parts)));
+      const ledgerParts = slices(ledger);
+      const meterParts = slices(after);
+      let inserted = 0;
+      let updated = 0;
+      const started = performance.now();
+      await client.query('BEGIN');
+      for (let i = 0; i < parts; i++) {
+        const t0 = performance.now();
+        await client.query(
+          `INSERT INTO "${ledgerCopy}" (${ledgerColumns.map((c) => `"${c}"`).join(', ')}) SELECT * FROM ${unnest(ledgerColumns, ledgerTypes)}`,
+          ledgerColumns.map((c) => ledgerParts[i].map((row) => row[c])),
+        );
+        const t1 = performance.now();
+        await client.query(
+          `UPDATE "${meterCopy}" AS m SET ${changed.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
+            `FROM ${unnest(meterColumns, meterTypes)} AS v(${meterColumns.map((c) => `"${c}"`).join(', ')}) WHERE m."${key}" = v."${key}"`,
+          meterColumns.map((c) => meterParts[i].map((row) => row[c])),
+        );
+        inserted += t1 - t0;
+        updated += performance.now() - t1;
+      }
+      await client.query('COMMIT');
+      const ms = performance.now() - started;
+
+      const { rows: counted } = await client.query(`SELECT COUNT(*)::int AS n FROM "${ledgerCopy}"`);
+      if (counted[0].n !== ledger.length) throw new Error(`floor: ${counted[0].n} ledger rows written, expected ${ledger.length}`);
+      const { rows: same } = await client.query(
+        `SELECT COUNT(*)::int AS same FROM "${meterCopy}" f JOIN "machine_meters" m ON m."machineId" = f."machineId" WHERE f."nextDueAt" = m."nextDueAt" AND f."revision" = m."revision"`,
+      );
+      if (same[0].same !== after.length) throw new Error(`floor: ${same[0].same} meters updated to the pass's values, expected ${after.length}`);
+      console.log(`  floor attempt, ${parts === 1 ? 'one statement per table' : `${parts} parts per table`}: ${ms.toFixed(0)} ms`);
+      return { ms, inserted, updated, ledgerRows: ledger.length, meters: after.length };
+    };
+    const whole = await attempt('whole', 1);
+    const parted = await attempt('parts', Math.max(1, Math.ceil(after.length / batch)));
+    return whole.ms <= parted.ms ? whole : parted;
+  } finally {
+    await client.end();
   }
 }
 
@@ -143,7 +295,7 @@ async function floorOf(db, before) {
   await copyShape(em, 'machine_meters', 'floor_machine_meters');
   const meterColumns = Object.keys((await em.query('SELECT * FROM "machine_meters" LIMIT 1'))[0]);
   const { METER_COLUMNS } = require('./billing/meter-rows.js');
-  await insert(db, 'floor_machine_meters', METER_COLUMNS, before);
+  await insert(db, 'sqlite', 'floor_machine_meters', METER_COLUMNS, before);
   const ledger = await em.query('SELECT * FROM "ledger_entries"');
   const after = await em.query('SELECT * FROM "machine_meters"');
   const ledgerColumns = Object.keys(ledger[0]);
@@ -209,7 +361,7 @@ async function startProfile() {
 }
 
 /** Multi-row INSERTs, 5000 rows a transaction (the bench's set-up, not what it measures). */
-async function insert(db, table, columns, rows) {
+async function insert(db, kind, table, columns, rows) {
   const perStatement = Math.floor(30_000 / columns.length);
   for (let start = 0; start < rows.length; start += 5000) {
     await db.transaction(async (em) => {
@@ -217,7 +369,7 @@ async function insert(db, table, columns, rows) {
       for (let at = 0; at < slice.length; at += perStatement) {
         const part = slice.slice(at, at + perStatement);
         const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${part.map(() => `(${columns.map(() => '?').join(', ')})`).join(', ')}`;
-        await em.query(sql, part.flat());
+        await em.query(placeholders(kind, sql), part.flat());
       }
     });
   }

@@ -2,12 +2,23 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import { AGENT_HEADER, MAX_SKEW_MS, verify } from '@virtuoso/contracts';
-import { LessThanOrEqual, Repository } from 'typeorm';
+import { EntityManager, LessThanOrEqual, Repository } from 'typeorm';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
 import { Agent } from './agent.entity';
 import { AgentNonce } from './agent-nonce.entity';
 import { PruneSchedule } from '../common/housekeeping';
+
+/** A signed message whose agent, signature and time were checked (AgentAuth.check), its nonce not yet recorded. */
+export interface CheckedMessage {
+  agent: Agent;
+  body: unknown;
+  channel: string;
+  nonce: string;
+  /** When it was received (ms since the epoch, wall clock). */
+  now: number;
+  from?: string;
+}
 
 /** Nonces longer than this are not what agents send (32 hex digits): refused as malformed. */
 const MAX_NONCE_LENGTH = 64;
@@ -27,37 +38,51 @@ export class AgentAuth {
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
-  /** An envelope sent as the request body (heartbeats). */
+  /** An envelope sent as the request body (migration reports; downloads through verifyHeader), its nonce recorded at once. */
   async verifyBody(channel: string, envelope: unknown, from?: string): Promise<{ agent: Agent; body: unknown }> {
+    const checked = await this.check(channel, envelope, from);
+    await this.once(checked, async () => undefined);
+    return { agent: checked.agent, body: checked.body };
+  }
+
+  /**
+   * An envelope's agent, signature and time, checked; its nonce is not recorded yet: `once` records
+   * it in the transaction of what the message changes (a heartbeat is then one transaction, not two).
+   */
+  async check(channel: string, envelope: unknown, from?: string): Promise<CheckedMessage> {
     const agentId = (envelope as { agentId?: unknown } | null)?.agentId;
     const agent = typeof agentId === 'string' && agentId.length <= 64 ? await this.agents.findOneBy({ id: agentId }) : null;
     if (!agent)
       throw this.refuse(channel, envelope && typeof envelope === 'object' && typeof agentId === 'string' ? 'unknown agent' : 'not a signed envelope', from);
-    // verify() checks signature and time first; the nonce it hands over is recorded below, in the database.
+    // verify() checks signature and time first; the nonce it hands over is recorded by once(), in the database.
     let nonce = '';
     const now = this.wallClock.now();
     const result = verify(agent.secret, channel, envelope, { remember: (seen) => ((nonce = seen), true) }, now);
     if (!result.ok) throw this.refuse(channel, result.reason, from, agent.id);
     if (nonce.length === 0 || nonce.length > MAX_NONCE_LENGTH) throw this.refuse(channel, 'malformed', from, agent.id);
-    if (!(await this.rememberNonce(agent.id, nonce, now))) throw this.refuse(channel, 'replayed', from, agent.id);
-    return { agent, body: result.body };
+    return { agent, body: result.body, channel, nonce, now, from };
   }
 
   /** Nonces older than the window can never match a message that passes the time check. */
   private readonly pruneNonces = new PruneSchedule(MAX_SKEW_MS);
 
-  /** false when this agent's nonce was seen inside the window (a replay). Prunes what left the window. */
-  private async rememberNonce(agentId: string, nonce: string, now: number): Promise<boolean> {
+  /**
+   * Runs `work` in one transaction with recording the message's nonce (pruning what left the
+   * window now and then). A nonce this agent already sent inside the window fails the insert (the
+   * primary key is (agentId, nonce)): the transaction rolls back, `work` changes nothing, and the
+   * message is refused as replayed (401).
+   */
+  async once<T>(message: CheckedMessage, work: (em: EntityManager) => Promise<T>): Promise<T> {
+    const { agent, nonce, now } = message;
     try {
       return await this.db.transaction(async (em) => {
         if (this.pruneNonces.due(now)) await em.delete(AgentNonce, { at: LessThanOrEqual(now - 2 * MAX_SKEW_MS) });
-        if (await em.existsBy(AgentNonce, { agentId, nonce })) return false;
-        await em.insert(AgentNonce, { agentId, nonce, at: now });
-        return true;
+        await em.insert(AgentNonce, { agentId: agent.id, nonce, at: now });
+        return work(em);
       });
     } catch (error) {
-      // Two processes inserting the same nonce at once (PostgreSQL): the loser is the replay.
-      if (await this.db.manager.existsBy(AgentNonce, { agentId, nonce })) return false;
+      // Seen before (or inserted by another process at the same moment, PostgreSQL): a replay.
+      if (await this.db.manager.existsBy(AgentNonce, { agentId: agent.id, nonce })) throw this.refuse(message.channel, 'replayed', message.from, agent.id);
       throw error;
     }
   }

@@ -257,10 +257,13 @@ export class AgentsService {
 
   /**
    * POST /api/agents/heartbeat: verified, checked against HeartbeatDto (a 400 naming the field,
-   * recording nothing), recorded (facts, machine states), then its events applied.
+   * recording nothing), recorded (facts, machine states) in the one transaction that records its
+   * nonce (docs/ARCHITECTURE.md §12: a heartbeat is the load that grows with the market), then
+   * its events applied.
    */
   async heartbeat(envelope: unknown, from?: string): Promise<void> {
-    const { agent, body } = await this.auth.verifyBody(HEARTBEAT_PATH, envelope, from);
+    const message = await this.auth.check(HEARTBEAT_PATH, envelope, from);
+    const { agent, body } = message;
     const checked = checkAgentMessage(HeartbeatDto, body);
     if (!checked.ok) {
       this.logger.warn(`agent ${agent.id}: malformed heartbeat refused: ${checked.problems.join('; ')}`);
@@ -271,7 +274,7 @@ export class AgentsService {
       this.logger.warn(`agent ${agent.id}: heartbeat carrying agentId ${hb.agentId} refused`);
       throw badRequest('agentId', 'a heartbeat carries the agentId of its signer');
     }
-    await this.db.transaction((em) =>
+    await this.auth.once(message, (em) =>
       em.update(
         Agent,
         { id: agent.id },
@@ -288,13 +291,23 @@ export class AgentsService {
   }
 
   /**
+   * Per agent, the running machines' forwarded ports of the last report this process found all
+   * recorded (as recordForwards' key). Forwards are written at a machine's (version, running) only
+   * from its agent's reports, so while the report stays the same nothing can have changed: the
+   * steady heartbeat skips the two reads (docs/ARCHITECTURE.md §12).
+   */
+  private readonly forwardsInSync = new Map<string, string>();
+
+  /**
    * The forwarded ports a heartbeat reports for the machines its host runs: kept while the machine
    * runs at the reported version (a heartbeat from before a stop cannot bring them back), and asked
    * for again at its next start (lastHostPorts).
    */
   private async recordForwards(agent: Agent, vms: AgentVmState[]): Promise<void> {
     const reported = vms.filter((vm) => vm.state === 'running' && vm.forwards?.length);
-    if (reported.length === 0) return;
+    const key = JSON.stringify(reported.map((vm) => [vm.machineId, vm.version, vm.forwards]));
+    if (reported.length === 0 || this.forwardsInSync.get(agent.id) === key) return;
+    this.forwardsInSync.delete(agent.id);
     const host = await this.hosts.findOneBy({ agentId: agent.id });
     if (!host) return;
     const rows = await this.db.manager.find(Machine, {
@@ -305,17 +318,26 @@ export class AgentsService {
       const vm = reported.find((candidate) => candidate.machineId === row.id)!;
       return vm.version === row.version && JSON.stringify(row.forwards) !== JSON.stringify(vm.forwards);
     });
-    if (changed.length === 0) return;
-    await this.db.transaction(async (em) => {
+    // Every reported machine found running at its version with these forwards: in sync.
+    const allAtVersion = rows.length === reported.length && rows.every((row) => reported.find((vm) => vm.machineId === row.id)!.version === row.version);
+    if (changed.length === 0) {
+      if (allAtVersion) this.forwardsInSync.set(agent.id, key);
+      return;
+    }
+    const written = await this.db.transaction(async (em) => {
+      let rowsWritten = 0;
       for (const row of changed) {
         const forwards = reported.find((vm) => vm.machineId === row.id)!.forwards!;
-        await em.update(
+        const result = await em.update(
           Machine,
           { id: row.id, hostId: host.id, state: 'running', version: row.version },
           { forwards, lastHostPorts: forwards.map((forward) => forward.hostPort) },
         );
+        rowsWritten += result.affected ?? 0;
       }
+      return rowsWritten;
     });
+    if (allAtVersion && written === changed.length) this.forwardsInSync.set(agent.id, key);
   }
 
   private joinedDto(agent: Agent): JoinedAgentDto {

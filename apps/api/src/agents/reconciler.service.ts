@@ -138,12 +138,30 @@ export class Reconciler implements OnApplicationBootstrap {
   }
 
   private async pass(now: number): Promise<PassResult> {
-    const machines = await this.machines.find({ where: { state: In([...HOSTED_STATES]), hostId: Not(IsNull()) } });
+    // Only the columns a settlement reads (apply() reads the row again): every hosted machine is
+    // loaded every pass, and whole rows made that the pass's main cost at scale (docs/ARCHITECTURE.md §12).
+    const machines = await this.machines.find({
+      select: {
+        id: true,
+        name: true,
+        ownerId: true,
+        state: true,
+        previousState: true,
+        version: true,
+        revision: true,
+        hostId: true,
+        transientSince: true,
+        updatedAt: true,
+      },
+      where: { state: In([...HOSTED_STATES]), hostId: Not(IsNull()) },
+    });
     if (machines.length === 0) return { settled: 0 };
     const hosts = await this.hostRows.findBy({ id: In([...new Set(machines.map((m) => m.hostId!))]) });
     const agentIds = hosts.map((host) => host.agentId).filter((id): id is string => !!id);
     const agents = agentIds.length ? await this.agents.findBy({ id: In(agentIds) }) : [];
-    const agentOfHost = new Map(hosts.map((host) => [host.id, agents.find((agent) => agent.id === host.agentId) ?? null]));
+    // By id, not agents.find per host: thousands of hosts made that quadratic (docs/ARCHITECTURE.md §12).
+    const agentById = new Map(agents.map((agent) => [agent.id, agent]));
+    const agentOfHost = new Map(hosts.map((host) => [host.id, (host.agentId && agentById.get(host.agentId)) || null]));
     const reports = new Map(agents.map((agent) => [agent.id, parseVms(agent.vms)]));
     const migrating = await this.migratingMachineIds();
 
@@ -187,15 +205,24 @@ export class Reconciler implements OnApplicationBootstrap {
     const agents = await this.agents.findBy({ lastHeartbeatAt: Not(IsNull()) });
     const migrating = await this.migratingMachineIds();
     const hosts = agents.length ? await this.hostRows.findBy({ agentId: In(agents.map((agent) => agent.id)) }) : [];
+    const agentById = new Map(agents.map((agent) => [agent.id, agent]));
+    // Which machine each host stores, in one read rather than one per host: with thousands of
+    // agents, a read per host every pass was as many statements as their heartbeats (docs/ARCHITECTURE.md §12).
+    const stored = new Set(
+      hosts.length
+        ? (await this.machines.find({ select: { id: true, hostId: true }, where: { hostId: Not(IsNull()) } })).map(
+            (machine) => `${machine.hostId}:${machine.id}`,
+          )
+        : [],
+    );
     const reported = new Set<string>();
     let deleted = 0;
     for (const host of hosts) {
-      const agent = agents.find((candidate) => candidate.id === host.agentId)!;
+      const agent = agentById.get(host.agentId!)!;
       const vms = [...parseVms(agent.vms).values()].filter((vm) => vm.state !== 'absent');
       if (vms.length === 0) continue;
-      const stored = new Set((await this.machines.findBy({ id: In(vms.map((vm) => vm.machineId)), hostId: host.id })).map((machine) => machine.id));
       for (const vm of vms) {
-        if (stored.has(vm.machineId) || migrating.has(vm.machineId)) continue;
+        if (stored.has(`${host.id}:${vm.machineId}`) || migrating.has(vm.machineId)) continue;
         const key = `${agent.id}:${vm.machineId}`;
         reported.add(key);
         const orphan = this.orphans.get(key) ?? { since: now, logged: false };

@@ -19,16 +19,27 @@ export class Sql {
   constructor(em: EntityManager) {
     this.numbered = em.connection.options.type === 'postgres';
     this.sqlite = em.connection.options.type === 'sqlite';
+    this.postgres = em.connection.options.type === 'postgres';
   }
 
+  /** PostgreSQL: the rows' JSON parameter is read by json_array_elements (see jsonRows). */
+  private readonly postgres: boolean;
+
   /**
-   * SQLite only: rows of `width` values as a derived table with columns column1 … columnN, like
-   * `(VALUES …)`, but bound as ONE JSON text: the sqlite3 driver converts every bound value on the
-   * main thread, and SQLite's json_each unpacks the rows on its own thread, in array order (the
-   * billing-pass bench: 2.66 s this way, 3.44 s with positional VALUES). Values: strings, finite numbers (integers
-   * come back as INTEGER), null.
+   * Rows of `width` values as a derived table with columns column1 … columnN, like `(VALUES …)`,
+   * but bound as ONE JSON text. SQLite: the sqlite3 driver converts every bound value on the main
+   * thread, and SQLite's json_each unpacks the rows on its own thread, in array order (the
+   * billing-pass bench: 2.66 s this way, 3.44 s with positional VALUES). PostgreSQL: one parameter
+   * instead of thousands, and one short text to parse and plan instead of a 256-row VALUES list per
+   * statement, several statements a batch (docs/ARCHITECTURE.md §12). Values: strings, finite
+   * numbers (integers come back as INTEGER on SQLite), null; PostgreSQL reads every value as text,
+   * as it reads the untyped parameters of a VALUES list (the statements CAST where they need to).
    */
   private jsonRows(rows: readonly (readonly unknown[])[], width: number): string {
+    if (this.postgres) {
+      const columns = Array.from({ length: width }, (_, i) => `j ->> ${i} AS column${i + 1}`).join(', ');
+      return `(SELECT ${columns} FROM json_array_elements(${this.p(JSON.stringify(rows))}::json) AS j)`;
+    }
     const columns = Array.from({ length: width }, (_, i) => `j.value ->> ${i} AS column${i + 1}`).join(', ');
     return `(SELECT ${columns} FROM json_each(${this.p(JSON.stringify(rows))}) AS j)`;
   }
@@ -49,14 +60,15 @@ export class Sql {
     return this.row(values);
   }
 
-  /** A list for IN, split by rowParts: on SQLite a subquery of one JSON parameter (see jsonRows), else list. */
+  /** A list for IN, split by rowParts: a subquery of one JSON parameter (see jsonRows). */
   inList(values: readonly unknown[]): string {
+    if (this.postgres) return `(SELECT json_array_elements_text(${this.p(JSON.stringify(values))}::json))`;
     return this.sqlite ? `(SELECT value FROM json_each(${this.p(JSON.stringify(values))}))` : this.list(values);
   }
 
-  /** Rows as a derived table with columns column1 … columnN: jsonRows on SQLite, else `(VALUES …)`. */
+  /** Rows as a derived table with columns column1 … columnN: jsonRows (SQLite, PostgreSQL), else `(VALUES …)`. */
   values(rows: readonly (readonly unknown[])[], width: number): string {
-    return this.sqlite ? this.jsonRows(rows, width) : `(VALUES ${rows.map((row) => this.row(row)).join(', ')})`;
+    return this.sqlite || this.postgres ? this.jsonRows(rows, width) : `(VALUES ${rows.map((row) => this.row(row)).join(', ')})`;
   }
 }
 
@@ -66,11 +78,12 @@ export const MAX_PARAMS = 30_000;
 export const CHUNK_ROWS = 256;
 
 /**
- * The parts to send `items` in, `width` values a row, with Sql.values or Sql.inList: on SQLite all
- * in one statement (one JSON parameter whatever the count), else reusableChunks.
+ * The parts to send `items` in, `width` values a row, with Sql.values or Sql.inList: all in one
+ * statement (one JSON parameter whatever the count) on SQLite and PostgreSQL, else reusableChunks.
  */
 export function rowParts<T>(em: EntityManager, items: readonly T[], width = 1): T[][] {
-  if (new Sql(em).sqlite) return items.length === 0 ? [] : [[...items]];
+  const type = em.connection.options.type;
+  if (type === 'sqlite' || type === 'postgres') return items.length === 0 ? [] : [[...items]];
   return reusableChunks(items, width);
 }
 

@@ -1,0 +1,192 @@
+import { sign } from '@virtuoso/contracts';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type Logger } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent as AgentRow } from '../src/agents/agent.entity';
+import { Reconciler } from '../src/agents/reconciler.service';
+import { Machine } from '../src/machines/machine.entity';
+import { NetworkSync } from '../src/network/network-sync.service';
+import { addAgentHost, startApp, type Agent, type TestApp } from './helpers';
+import { testDatabase, type TestDatabase } from './test-database';
+
+/**
+ * What a heartbeat and a reconciler pass cost in statements (docs/ARCHITECTURE.md §12; the load is
+ * measured by `npm run bench -- agents`): counted, not timed. A steady heartbeat is one transaction
+ * and reads neither hosts nor machines; a reconciler pass reads the same number of times whatever
+ * the number of hosts.
+ */
+const HEARTBEAT = '/api/agents/heartbeat';
+const facts = { bogomips: 20_000, cpus: 8, memoryMb: 65_536, freeDiskMb: 500_000, accelerator: 'kvm', agentVersion: '0.1.0', hostname: 'load' };
+
+interface SimulatedAgent {
+  agentId: string;
+  secret: string;
+  hostId: string;
+}
+
+describe('heartbeats and reconciler passes at scale', () => {
+  let t: TestApp;
+  let database: TestDatabase;
+  let provider: Agent;
+  let buyerId: string;
+  let statements: string[] | null = null;
+  let made = 0;
+
+  beforeAll(async () => {
+    const dir = (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/virtuoso-load-`);
+    database = await testDatabase(dir);
+    t = await startApp({ config: { ...database.config, agentOfflineMs: 3_600_000 } });
+    provider = await t.signUp('provider');
+    buyerId = (await t.signUp('buyer')).userId;
+    // Every statement the app sends, while `statements` is a list.
+    const dataSource = t.app.get(DataSource);
+    const logger = dataSource.logger;
+    const counting: Logger = Object.create(logger);
+    counting.logQuery = (query, parameters, runner) => {
+      statements?.push(query);
+      return logger.logQuery(query, parameters, runner);
+    };
+    Object.defineProperty(dataSource, 'logger', { value: counting });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await database?.drop();
+  });
+
+  const counted = async (work: () => Promise<unknown>): Promise<string[]> => {
+    statements = [];
+    try {
+      await work();
+      return statements;
+    } finally {
+      statements = null;
+    }
+  };
+  const transactions = (list: string[]) => list.filter((sql) => /^\s*(BEGIN|START TRANSACTION)/i.test(sql)).length;
+  const reads = (list: string[], table: string) => list.filter((sql) => /^\s*SELECT/i.test(sql) && sql.includes(`"${table}"`)).length;
+
+  /** An agent joined as a real one joins, serving a new host of the provider. */
+  async function joinAgent(): Promise<SimulatedAgent> {
+    const token = await provider.post('/api/agents/join-tokens').send({});
+    expect(token.status).toBe(201);
+    const joined = await t
+      .anonymous()
+      .post('/api/agents/join')
+      .send({ joinToken: token.body.token, agentHost: '127.0.0.1', agentPort: token.body.agentPort, consolePort: token.body.consolePort, facts });
+    expect(joined.status).toBe(201);
+    const host = await addAgentHost(provider, joined.body.agentId, { name: `load-${++made}` });
+    return { agentId: joined.body.agentId, secret: joined.body.secret, hostId: host.id };
+  }
+
+  /** Machines of the buyer running on the agent's host at `version`, as a store and a start leave them (forwards not yet reported). */
+  async function runMachines(agent: SimulatedAgent, count: number, version = 3): Promise<string[]> {
+    const now = new Date().toISOString();
+    const ids = Array.from({ length: count }, () => randomUUID());
+    await t.app
+      .get(DataSource)
+      .getRepository(Machine)
+      .insert(
+        ids.map((id, i) => ({
+          id,
+          ownerId: buyerId,
+          name: `load-${made}-${i}`,
+          processor: 'load',
+          speed: 1000,
+          os: 'linux',
+          memory: 512,
+          disk: 1024,
+          preconfigured: false,
+          image: null,
+          configurationId: null,
+          state: 'running' as const,
+          previousState: null,
+          version,
+          revision: 1,
+          askedStoragePerMonth: '10',
+          askedRunningPerHour: '1',
+          hostId: agent.hostId,
+          storagePrice: '0.1',
+          storageAmount: 30,
+          runningPrice: '0.01',
+          runningUnitAmount: 3600,
+          macAddress: `52:54:02:${[made, i, count].map((n) => (n % 256).toString(16).padStart(2, '0')).join(':')}`,
+          registrationFee: '0.05',
+          lastError: null,
+          mediaId: null,
+          storedAt: now,
+          transientSince: null,
+          privateAddress: null,
+          forwardPorts: [],
+          forwards: [],
+          lastHostPorts: [],
+          createdAt: now,
+          updatedAt: now,
+        })),
+      );
+    return ids;
+  }
+
+  const vmsOf = (ids: string[], version = 3, firstPort = 20_000) =>
+    ids.map((machineId, i) => ({ machineId, state: 'running', version, media: null, forwards: [{ guestPort: 22, hostPort: firstPort + i }] }));
+  const envelope = (agent: SimulatedAgent, vms: unknown[]) => sign(agent.secret, agent.agentId, HEARTBEAT, { agentId: agent.agentId, facts, vms, events: [] });
+  const send = async (body: object) => (await t.anonymous().post(HEARTBEAT).send(body)).status;
+  const forwardsOf = async (id: string) => (await t.app.get(DataSource).getRepository(Machine).findOneByOrFail({ id })).forwards;
+  /** The network sync a first heartbeat starts (the agent came online), finished: it must not be counted. */
+  const settled = () => t.app.get(NetworkSync).runPass();
+
+  it('records a steady heartbeat in one transaction with its nonce, without reading hosts or machines; a replay changes nothing', async () => {
+    const agent = await joinAgent();
+    const ids = await runMachines(agent, 8);
+    expect(await send(envelope(agent, vmsOf(ids)))).toBe(204);
+    await settled();
+    expect(await forwardsOf(ids[0])).toEqual([{ guestPort: 22, hostPort: 20_000 }]);
+
+    const steady = envelope(agent, vmsOf(ids));
+    const sent = await counted(async () => expect(await send(steady)).toBe(204));
+    expect(transactions(sent)).toBe(1);
+    expect(reads(sent, 'hosts') + reads(sent, 'machines')).toBe(0);
+    expect(sent.length).toBeLessThanOrEqual(5);
+
+    const before = await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
+    expect(await send(steady)).toBe(401);
+    const after = await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
+    expect(after.lastHeartbeatAt).toBe(before.lastHeartbeatAt);
+
+    // A changed report is read and recorded again.
+    expect(await send(envelope(agent, vmsOf(ids, 3, 21_000)))).toBe(204);
+    expect(await forwardsOf(ids[7])).toEqual([{ guestPort: 22, hostPort: 21_007 }]);
+  });
+
+  it('records forwards reported before the machine reached that version once it does, though the report is the same', async () => {
+    const agent = await joinAgent();
+    const [id] = await runMachines(agent, 1, 2);
+    // The agent reports version 3 running before the front-end has recorded the start (version 2 here).
+    expect(await send(envelope(agent, vmsOf([id], 3)))).toBe(204);
+    await settled();
+    expect(await forwardsOf(id)).toEqual([]);
+    await t.app.get(DataSource).getRepository(Machine).update({ id }, { version: 3 });
+    expect(await send(envelope(agent, vmsOf([id], 3)))).toBe(204);
+    expect(await forwardsOf(id)).toEqual([{ guestPort: 22, hostPort: 20_000 }]);
+  });
+
+  it('reads as often in a reconciler pass (and its orphan check) with 6 hosts as with 2', async () => {
+    const reconciler = t.app.get(Reconciler);
+    const pass = () => counted(() => reconciler.runPass().then(() => reconciler.reclaimOrphans()));
+    const fleet: SimulatedAgent[] = [];
+    const grow = async (n: number) => {
+      while (fleet.length < n) {
+        const agent = await joinAgent();
+        const ids = await runMachines(agent, 2);
+        // One VM more than the host stores: an orphan, so that the check has something to look at.
+        expect(await send(envelope(agent, [...vmsOf(ids), ...vmsOf([randomUUID()], 1, 20_500)]))).toBe(204);
+        fleet.push(agent);
+      }
+      await settled();
+    };
+    await grow(2);
+    const few = await pass();
+    await grow(6);
+    const many = await pass();
+    expect(many.length).toBe(few.length);
+  });
+});

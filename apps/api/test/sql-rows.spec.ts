@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sql, exec, rowParts, select } from '../src/common/sql';
+import { dataSourceOptions } from '../src/database/data-source-options';
+import { testDatabase, type TestDatabase } from './test-database';
+
+/**
+ * The billing pass's many-row statements (common/sql; docs/ARCHITECTURE.md §12): on both databases
+ * a whole batch goes as ONE statement whose rows are one JSON parameter, and every value comes back
+ * as sent — text with quotes and non-ASCII letters, exact decimal strings, big integers, nulls.
+ */
+describe('many rows in one statement (Sql.values, Sql.inList, rowParts)', () => {
+  let dir: string;
+  let database: TestDatabase;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'virtuoso-sql-'));
+    database = await testDatabase(dir);
+    dataSource = new DataSource({ ...dataSourceOptions(database.config), synchronize: false, entities: [] });
+    await dataSource.initialize();
+    await dataSource.query('CREATE TABLE "rows_test" ("id" varchar(40) PRIMARY KEY, "amount" varchar(40), "count" integer, "at" bigint, "note" varchar(200))');
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const rows = Array.from({ length: 3000 }, (_, i) => [
+    `row-${String(i).padStart(5, '0')}`,
+    i % 3 === 0 ? '0.000000001' : `${i}.5`,
+    i,
+    String(1_796_000_000_000 + i),
+    i % 7 === 0 ? null : `it's "row" ${i} — grüße`,
+  ]);
+
+  it('sends thousands of rows as one part, inserts and updates them from one JSON parameter, and reads them back exactly', async () => {
+    expect(rowParts(dataSource.manager, rows, 5)).toEqual([rows]);
+    await dataSource.transaction(async (em) => {
+      const insert = new Sql(em);
+      const inserted = await exec(
+        em,
+        `INSERT INTO "rows_test" ("id", "amount", "count", "at", "note") ` +
+          `SELECT v.column1, v.column2, CAST(v.column3 AS integer), CAST(v.column4 AS bigint), v.column5 FROM ${insert.values(rows, 5)} AS v WHERE true`,
+        insert.params,
+      );
+      expect(insert.params).toHaveLength(1);
+      expect(inserted.affected).toBe(rows.length);
+      const update = new Sql(em);
+      const updated = await exec(
+        em,
+        `UPDATE "rows_test" SET "amount" = v.column2 FROM ${update.values(
+          rows.map((row) => [row[0], `${row[1]}1`]),
+          2,
+        )} AS v WHERE "rows_test"."id" = v.column1`,
+        update.params,
+      );
+      expect(updated.affected).toBe(rows.length);
+    });
+    const read = new Sql(dataSource.manager);
+    const ids = rows.filter((_, i) => i % 2 === 1).map((row) => row[0]);
+    const back = await select<{ id: string; amount: string; count: number; at: string | number; note: string | null }>(
+      dataSource.manager,
+      `SELECT "id", "amount", "count", "at", "note" FROM "rows_test" WHERE "id" IN ${read.inList(ids)} ORDER BY "id"`,
+      read.params,
+    );
+    expect(read.params).toHaveLength(1);
+    expect(back.map((row) => [row.id, row.amount, Number(row.count), String(row.at), row.note])).toEqual(
+      rows.filter((_, i) => i % 2 === 1).map((row) => [row[0], `${row[1]}1`, row[2], row[3], row[4]]),
+    );
+  });
+});
