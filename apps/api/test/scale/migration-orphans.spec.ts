@@ -180,4 +180,43 @@ describe('migrations orchestrated by replicas on one PostgreSQL', () => {
       expect(replica(c).leader).toBe(true);
     },
   );
+
+  it('a replica whose connection is made anew takes its own lock again: still found alive', { timeout: 60_000 }, async () => {
+    const fresh = await testDatabase(dir);
+    const pair: TestApp[] = [];
+    try {
+      const config = { ...fresh.config, leaderPollSeconds: 1 };
+      const a = await startApp({ daemons: true, config: { ...config, dataDir: join(dir, 'again-a') } });
+      pair.push(a);
+      const b = await startApp({ daemons: true, config: { ...config, dataDir: join(dir, 'again-b') } });
+      pair.push(b);
+      const bId = b.app.get(Leadership).replicaId;
+      /** The backends holding b's own lock (pg_locks: two-int4 form, objsubid 2). */
+      const holders = async () =>
+        (
+          await fresh.query<{ pid: number }>(
+            `SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+              WHERE a.application_name = ? AND l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted`,
+            [`virtuoso leader ${bId}`],
+          )
+        ).map((row) => row.pid);
+      const [before] = await eventually(async () => (await holders()).length === 1 && holders(), "b's own lock held");
+      expect(await a.app.get(Leadership).isAlive(bId)).toBe(true);
+      // The server drops b's connection (as a network failure would): b connects again and takes its lock again.
+      await fresh.query('SELECT pg_terminate_backend(?)', [before]);
+      const [after] = await eventually(async () => {
+        const pids = await holders();
+        return pids.length === 1 && pids[0] !== before && pids;
+      }, "b's own lock held again on a new connection");
+      expect(after).not.toBe(before);
+      expect(await a.app.get(Leadership).isAlive(bId)).toBe(true);
+      // Closed, it is gone.
+      await b.close();
+      pair.splice(pair.indexOf(b), 1);
+      expect(await a.app.get(Leadership).isAlive(bId)).toBe(false);
+    } finally {
+      for (const t of pair) await t.close().catch(() => undefined);
+      await fresh.drop();
+    }
+  });
 });
