@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { MigrationAgents } from '../src/migrations/migration-agents';
 import { MigrationRecords } from '../src/migrations/migration-records';
 import { MigrationWatch } from '../src/migrations/migration-watch.service';
+import { Migration } from '../src/migrations/migration.entity';
 import { Host } from '../src/providers/host.entity';
 import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, win2000Pro } from './helpers';
@@ -181,6 +183,9 @@ describe.sequential('migration between two real agents', () => {
         60_000,
       );
       expect((await t.app.get(MigrationRecords).get(started.body.id)).phase).toBe('transferring');
+      // A migration this (living) replica orchestrates is not recovery's; as after a restart, its orchestrator is gone.
+      expect(await t.app.get(MigrationWatch).recover()).toBe(0);
+      await t.app.get(DataSource).getRepository(Migration).update({ id: started.body.id }, { orchestratorReplicaId: randomUUID() });
       expect(await t.app.get(MigrationWatch).recover()).toBe(1);
       const m = await t.app.get(MigrationRecords).get(started.body.id);
       expect(m).toMatchObject({ phase: 'committed', toVersion: before.version + 1 });

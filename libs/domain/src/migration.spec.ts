@@ -4,6 +4,7 @@ import {
   heartbeatOverdue,
   methodOffered,
   migrationCandidates,
+  migrationOrphaned,
   nextProgress,
   progressPercent,
   recoveryDecision,
@@ -83,6 +84,26 @@ describe('recovery after a front-end restart: exactly one outcome', () => {
     expect(respVersionAccepted(3, 4)).toBe(true);
     expect(respVersionAccepted(3, 3)).toBe(false);
     expect(respVersionAccepted(3, 5)).toBe(false);
+  });
+});
+
+describe('orphans: migrations whose orchestrating replica is gone', () => {
+  const phases = ['preparing', 'transferring', 'committing', 'committed', 'rolled-back'] as const;
+  it('a living orchestrator keeps every phase of its migration, whenever the leader looks', () => {
+    for (const phase of phases) {
+      expect(migrationOrphaned({ phase, orchestratorAlive: true }, 'taking-the-lead')).toBe(false);
+      expect(migrationOrphaned({ phase, orchestratorAlive: true }, 'watch-pass')).toBe(false);
+    }
+  });
+  it('on taking the lead: every unfinished migration of a gone orchestrator, none that ended', () => {
+    expect(phases.filter((phase) => migrationOrphaned({ phase, orchestratorAlive: false }, 'taking-the-lead'))).toEqual([
+      'preparing',
+      'transferring',
+      'committing',
+    ]);
+  });
+  it('at a watch pass: only a preparing one (transfers and commits keep their windows)', () => {
+    expect(phases.filter((phase) => migrationOrphaned({ phase, orchestratorAlive: false }, 'watch-pass'))).toEqual(['preparing']);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The front-end's rules of a migration between providers (report §7.1.5, §7.1.6, §7.2.1;
  * docs/ARCHITECTURE.md §7): what a progress report means to the buyer, when the destination's
- * silence fails the migration, how a migration left unfinished (a front-end restart) is settled
- * from what the two agents say, and how the migrate search (fig. 20) orders and flags its hosts.
+ * silence fails the migration, how a migration left unfinished (a front-end restart, or a replica
+ * orchestrating it gone) is settled from what the two agents say, and how the migrate search
+ * (fig. 20) orders and flags its hosts.
  * Pure functions: the API's orchestrator applies them.
  */
 import { type AskedPrices, type HostPrices, type MachineSize, type Quote, askedRatesAccept } from './pricing';
@@ -59,6 +60,22 @@ export function heartbeatOverdue(
   const since = migration.lastHeartbeatAt ?? migration.transferringSince;
   if (since === null) return false;
   return now - since > windowMs;
+}
+
+/**
+ * Whether the leader settles an unfinished migration from the agents now because it is an orphan
+ * (docs/ARCHITECTURE.md §12): the replica that created it, and runs its prepare → export → REQ
+ * steps in its own process, is no longer alive (an unknown orchestrator counts as gone). A
+ * migration a living replica orchestrates is never settled this way — that replica moves it on.
+ * - On taking the lead: any unfinished orphan (what boot did when there was one process).
+ * - At each watch pass: a `preparing` orphan — nothing else would ever move it. A `transferring` or
+ *   `committing` one is left to its window (heartbeatOverdue, the commit's window): any replica
+ *   takes the destination's reports, so it does not need its orchestrator.
+ */
+export function migrationOrphaned(migration: { phase: string; orchestratorAlive: boolean }, moment: 'taking-the-lead' | 'watch-pass'): boolean {
+  if (migration.orchestratorAlive) return false;
+  if (moment === 'taking-the-lead') return migration.phase === 'preparing' || migration.phase === 'transferring' || migration.phase === 'committing';
+  return migration.phase === 'preparing';
 }
 
 /** What an agent answered to migration.status, or null when it could not be asked (offline, no answer). */

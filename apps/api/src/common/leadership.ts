@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config';
-import { ADVISORY_LOCKS } from '../database/advisory-locks';
+import { ADVISORY_LOCKS, REPLICA_LOCK_NAMESPACE, replicaLockKey } from '../database/advisory-locks';
 
 export { ADVISORY_LOCKS };
 
@@ -20,6 +22,11 @@ const CONNECTION_CHECK_MS = 5_000;
  *
  * Listeners are told when this replica becomes the leader (Daemons runs the boot work of each
  * daemon then) and when it stops being it.
+ *
+ * On the same connection each replica also holds a lock of its own, (REPLICA_LOCK_NAMESPACE,
+ * replicaLockKey(its id)), taken again whenever that connection is made anew: another replica
+ * finds it alive by that lock in pg_locks (isAlive), e.g. the leader deciding whether a migration's
+ * orchestrator is gone.
  */
 @Injectable()
 export class Leadership implements OnApplicationShutdown {
@@ -29,11 +36,16 @@ export class Leadership implements OnApplicationShutdown {
   private leading = false;
   private campaigning = false;
   private client: pg.Client | null = null;
+  /** Whether `client`'s session holds this replica's own lock (see isAlive). */
+  private present = false;
   private timer: NodeJS.Timeout | null = null;
   private trying: Promise<void> | null = null;
   private readonly elected: Array<() => void> = [];
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
 
   /** True while this replica runs the daemons. */
   get leader(): boolean {
@@ -43,6 +55,25 @@ export class Leadership implements OnApplicationShutdown {
   /** Whether replicas share the database (PostgreSQL) and so compete for the lead; false on SQLite. */
   get shared(): boolean {
     return !!this.config.databaseUrl;
+  }
+
+  /**
+   * Whether the replica `replicaId` is alive: this process's own id always is; on PostgreSQL
+   * another's is while a session holds its replica lock (granted, in this database — a replica
+   * holds it from its first try to lead until its process or its connection ends); on SQLite there
+   * is no other process, so no other id is.
+   */
+  async isAlive(replicaId: string): Promise<boolean> {
+    if (replicaId === this.replicaId) return true;
+    if (!this.config.databaseUrl) return false;
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+        WHERE l.locktype = 'advisory' AND l.classid = $1::int4::oid AND l.objid = $2::int4::oid AND l.objsubid = 2
+          AND l.granted AND d.datname = current_database()
+        LIMIT 1`,
+      [REPLICA_LOCK_NAMESPACE, replicaLockKey(replicaId)],
+    )) as unknown[];
+    return rows.length > 0;
   }
 
   /** `listener` is called each time this replica becomes the leader. */
@@ -131,6 +162,17 @@ export class Leadership implements OnApplicationShutdown {
           return;
         }
         this.client = client;
+        this.present = false;
+      }
+      if (!this.present) {
+        // Not waited for: a session of ours the server has not yet seen die may hold it a little longer (next try).
+        const [own] = (
+          await this.client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [
+            REPLICA_LOCK_NAMESPACE,
+            replicaLockKey(this.replicaId),
+          ])
+        ).rows;
+        this.present = !!own?.locked;
       }
       if (this.leading) {
         // Still the same session, so still the lock's holder; a failure here steps down (connectionLost).

@@ -8,6 +8,7 @@ import { BillingService } from '../billing/billing.service';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { Database } from '../common/database.service';
 import { ApiError, conflict, notFound } from '../common/errors';
+import { Leadership } from '../common/leadership';
 import { IfMatchValue } from '../common/if-match';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
@@ -51,6 +52,7 @@ export class MigrationOrchestrator {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
     private readonly events: EventEmitter2,
+    private readonly leadership: Leadership,
   ) {}
 
   /** POST /api/machines/{id}/migrate: every check first (each refusal changes nothing), then the reservation and `migrating` together. */
@@ -118,6 +120,8 @@ export class MigrationOrchestrator {
       runningUnitAmount: fixed.runningUnitAmount,
       arrivalChargeKey: null,
       cleanedUp: false,
+      // This replica drives it (drive() below): the leader leaves it alone while this replica lives.
+      orchestratorReplicaId: this.leadership.replicaId,
       startedAt: now,
       finishedAt: null,
       log: JSON.stringify([
@@ -438,18 +442,17 @@ export class MigrationOrchestrator {
     }
   }
 
-  /** Settles a migration from what both agents say (recovery after a restart, a commit that did not complete). */
+  /** Settles a migration from what both agents say (recovery after a restart, an orphan, a commit that did not complete); true if this call ended it. */
   async settleFromAgents(
     m: Migration,
     decide: (
       destination: Awaited<ReturnType<MigrationAgents['status']>>,
       origin: Awaited<ReturnType<MigrationAgents['status']>>,
     ) => { outcome: 'commit' | 'rollback'; reason: string },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const [destination, origin] = await Promise.all([this.agents.status(m.toHostId, m.id, m.machineId), this.agents.status(m.fromHostId, m.id, m.machineId)]);
     const decision = decide(destination, origin);
     const phases: MigrationPhase[] = ['preparing', 'transferring', 'committing'];
-    if (decision.outcome === 'commit') await this.commit(m.id, decision.reason, phases);
-    else await this.rollback(m.id, decision.reason, phases);
+    return decision.outcome === 'commit' ? this.commit(m.id, decision.reason, phases) : this.rollback(m.id, decision.reason, phases);
   }
 }

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { InjectRepository } from '@nestjs/typeorm';
-import { heartbeatOverdue, recoveryDecision } from '@virtuoso/domain';
+import { heartbeatOverdue, migrationOrphaned, recoveryDecision } from '@virtuoso/domain';
 import { In, Repository } from 'typeorm';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { Daemons, SinglePass } from '../common/daemons';
+import { Leadership } from '../common/leadership';
 import { APP_CONFIG, AppConfig } from '../config';
 import { MachineDeleted } from '../machines/machine.events';
 import { Migration } from './migration.entity';
@@ -17,13 +18,19 @@ const WATCH_INTERVAL_SECONDS = 2;
 const FINISH_RETRY_MAX_MS = 300_000;
 
 /**
- * What keeps migrations from staying unfinished (report §7.1.6):
+ * What keeps migrations from staying unfinished (report §7.1.6), run by the leader of the replicas
+ * (docs/ARCHITECTURE.md §12). A migration is driven by the replica that created it
+ * (orchestratorReplicaId: its prepare → export → REQ run in that process); while that replica is
+ * alive (Leadership.isAlive) nothing here touches a `preparing` migration of it.
  * - the heartbeat watchdog: a transfer whose destination is silent longer than
- *   VIRTUOSO_MIGRATION_HEARTBEAT_TIMEOUT_S rolls back;
- * - recovery at boot (on becoming the leader): each migration a killed front-end left unfinished is settled from
- *   migration.status of both agents (libs/domain recoveryDecision: commit only when the
- *   destination verified a copy at fromVersion + 1), and a commit that did not complete is
- *   settled the same way;
+ *   VIRTUOSO_MIGRATION_HEARTBEAT_TIMEOUT_S rolls back, and a commit that did not complete within
+ *   that window is settled from the agents — whoever orchestrated them (any replica takes the
+ *   destination's reports);
+ * - orphans (libs/domain migrationOrphaned), settled from migration.status of both agents
+ *   (libs/domain recoveryDecision: commit only when the destination verified a copy at
+ *   fromVersion + 1): on becoming the leader (at boot on SQLite), every unfinished migration whose
+ *   orchestrator is gone — a killed front-end, a dead replica; at each watch pass, a `preparing`
+ *   one whose orchestrator died (nothing else would move it);
  * - migration.finish retried until both agents acknowledged (cleanedUp);
  * - a deleted machine's caches on its former hosts dropped (vm.delete, best effort).
  */
@@ -36,6 +43,7 @@ export class MigrationWatch implements OnApplicationBootstrap {
     private readonly orchestrator: MigrationOrchestrator,
     private readonly agents: MigrationAgents,
     private readonly daemons: Daemons,
+    private readonly leadership: Leadership,
     @InjectRepository(Migration) private readonly migrations: Repository<Migration>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
@@ -43,30 +51,52 @@ export class MigrationWatch implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     // On the replica that becomes the leader (docs/ARCHITECTURE.md §12): the migrations a killed
-    // front-end — or a dead leader — left unfinished. Not awaited: agents may take seconds to
-    // answer, and the API serves meanwhile (the machines stay migrating until settled).
+    // front-end — or a dead replica — left unfinished (not those a living replica still drives).
+    // Not awaited: agents may take seconds to answer, and the API serves meanwhile (the machines
+    // stay migrating until settled).
     this.daemons.onLeadership('migration-recovery', async () => {
       void this.recover().catch((error: unknown) => this.logger.error(`recovery failed: ${error instanceof Error ? error.message : String(error)}`));
     });
     this.daemons.every('migration-watch', WATCH_INTERVAL_SECONDS, () => this.watchPass().then(() => this.finishPass()));
   }
 
-  /** Each unfinished migration settled from what the agents say; returns how many. */
+  /** Each unfinished migration whose orchestrating replica is gone, settled from what the agents say; returns how many. */
   async recover(): Promise<number> {
     const unfinished = await this.migrations.findBy({ phase: In(['preparing', 'transferring', 'committing']) });
-    for (const m of unfinished) {
-      this.logger.log(`migration ${m.id} was ${m.phase} when the front-end stopped: settling it from the agents`);
+    const orphans = await this.orphans(unfinished, 'taking-the-lead');
+    for (const m of orphans) {
+      this.logger.log(`migration ${m.id} was ${m.phase} when the front-end orchestrating it stopped: settling it from the agents`);
       await this.orchestrator.settleFromAgents(m, (destination, origin) => recoveryDecision(m.fromVersion, destination, origin));
     }
     await this.finishPass();
-    return unfinished.length;
+    return orphans.length;
   }
 
-  /** Transfers silent past the window roll back; commits left half-way are settled from the agents. Returns how many ended. */
+  /** Those of `migrations` that are orphans at `moment` (libs/domain migrationOrphaned); each orchestrator asked about once. */
+  private async orphans(migrations: Migration[], moment: 'taking-the-lead' | 'watch-pass'): Promise<Migration[]> {
+    const alive = new Map<string, boolean>();
+    const orphans: Migration[] = [];
+    for (const m of migrations) {
+      const id = m.orchestratorReplicaId;
+      if (id !== null && !alive.has(id)) alive.set(id, await this.leadership.isAlive(id));
+      if (migrationOrphaned({ phase: m.phase, orchestratorAlive: id !== null && alive.get(id)! }, moment)) orphans.push(m);
+    }
+    return orphans;
+  }
+
+  /**
+   * Preparations whose orchestrator died and transfers silent past the window roll back (or commit,
+   * if the agents say so); commits left half-way are settled from the agents. Returns how many ended.
+   */
   watchPass(now = this.wallClock.now()): Promise<number> {
     return this.passes.run(async () => {
       let ended = 0;
       const windowMs = this.config.migrationHeartbeatTimeoutMs;
+      const preparing = await this.migrations.findBy({ phase: 'preparing' });
+      for (const m of await this.orphans(preparing, 'watch-pass')) {
+        this.logger.log(`migration ${m.id} was preparing on replica ${m.orchestratorReplicaId ?? '(unknown)'}, which is gone: settling it from the agents`);
+        if (await this.orchestrator.settleFromAgents(m, (destination, origin) => recoveryDecision(m.fromVersion, destination, origin))) ended++;
+      }
       for (const m of await this.migrations.findBy({ phase: In(['transferring', 'committing']) })) {
         if (m.phase === 'committing') {
           // A RESP's commit runs within a second; one still here after the window did not complete.

@@ -102,6 +102,14 @@ export class Migration {
   @TextColumn(120, { nullable: true })
   arrivalChargeKey: string | null;
 
+  /**
+   * The replica (common/leadership.ts: its id) that created the migration and runs its prepare →
+   * export → REQ steps; null on rows from before replicas. While it is alive the leader leaves the
+   * migration to it; once it is gone the leader settles it (docs/ARCHITECTURE.md §12).
+   */
+  @RefColumn({ nullable: true })
+  orchestratorReplicaId: string | null;
+
   /** Both agents acknowledged migration.finish (key removed, copies settled). */
   @BoolColumn({ default: false })
   cleanedUp: boolean;

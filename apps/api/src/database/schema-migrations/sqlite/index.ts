@@ -1,5 +1,5 @@
 import type { MigrationInterface } from 'typeorm';
-import { Initial1796520986691 } from './1796520986691-Initial';
+import { Initial1796522456940 } from './1796522456940-Initial';
 
 /** The SQLite schema migrations in the order they run. Written by `npm run db:migration` (tools/db/migration.mjs). */
-export const SQLITE_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [Initial1796520986691];
+export const SQLITE_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [Initial1796522456940];
