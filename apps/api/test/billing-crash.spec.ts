@@ -241,9 +241,15 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
     await exited(api2);
 
     // ——— 4. The oracle.
-    const rows = await db.query<{ key: string; kind: string; debitAccount: string; creditAccount: string; amount: string; at: number; machineId: string | null }>(
-      'SELECT "key", "kind", "debitAccount", "creditAccount", "amount", "at", "machineId" FROM ledger_entries WHERE "machineId" IS NOT NULL',
-    );
+    const rows = await db.query<{
+      key: string;
+      kind: string;
+      debitAccount: string;
+      creditAccount: string;
+      amount: string;
+      at: number;
+      machineId: string | null;
+    }>('SELECT "key", "kind", "debitAccount", "creditAccount", "amount", "at", "machineId" FROM ledger_entries WHERE "machineId" IS NOT NULL');
     const expected = new Map<string, Charge>();
     for (const line of lines) for (const charge of expectedCharges(line, X)) expected.set(charge.key, charge);
     const byKey = new Map(rows.map((row) => [row.key, row]));

@@ -40,9 +40,7 @@ export const uniqueHandle = (prefix: string) => `${prefix}-${process.pid}-${++co
  * (another app's `t.database`, reopened after a restart), it runs on that one and leaves dropping
  * it to its owner.
  */
-export async function startApp(
-  options: CreateAppOptions & { listen?: boolean; listenHost?: string; database?: TestDatabase } = {},
-): Promise<TestApp> {
+export async function startApp(options: CreateAppOptions & { listen?: boolean; listenHost?: string; database?: TestDatabase } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-api-'));
   const ownDatabase = !options.database;
   const database = options.database ?? (await testDatabase(dir));

@@ -56,7 +56,7 @@ describe('a front-end SIGKILLed mid-migration', () => {
     const hostA = await addAgentHost(provider, a.agentId, { name: 'crashA' });
     const hostB = await addAgentHost(provider, b.agentId, { name: 'crashB' });
     await eventually(
-      async () => Number((await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n)) === 2,
+      async () => Number((await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n) === 2,
       'both agents reporting their transfer sshd',
     );
     const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'crash-traveller', speed: 500, memory: 64, disk: 16 }))).body;
@@ -137,7 +137,7 @@ describe('a front-end SIGKILLed mid-copy', () => {
     const hostA = await addAgentHost(provider, a.agentId, { name: 'copyA' });
     const hostB = await addAgentHost(provider, b.agentId, { name: 'copyB' });
     await eventually(
-      async () => Number((await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n)) === 2,
+      async () => Number((await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n) === 2,
       'both agents reporting their transfer sshd',
     );
     const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'copy-traveller', speed: 500, memory: 64, disk: 64 }))).body;
