@@ -235,6 +235,29 @@ describe('top-up limits', () => {
   });
 });
 
+describe('balance checks under concurrent requests', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ config: { registrationFee: '300' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  // On PostgreSQL transactions run side by side (on SQLite one at a time): each registration must
+  // check the balance the others left, so that no two fees pass one check.
+  it('charges concurrent registration fees only while the balance covers them (402 after), never below zero', async () => {
+    const buyer = await t.signUp('buyer');
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => buyer.post('/api/machines').send(win2000Pro({ name: `fee-${i}` }))));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, 201, 402, 402, 402, 402, 402, 402, 402]);
+    for (const refused of answers.filter((answer) => answer.status === 402)) {
+      expect(refused.body.message).toBe('balance 100 is below the registration fee 300');
+    }
+    expect((await buyer.get('/api/auth/me')).body.balance).toBe('100');
+    expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
+  });
+});
+
 describe('store search offers only hosts whose agent is online', () => {
   let t: TestApp;
 
