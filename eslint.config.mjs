@@ -46,6 +46,11 @@ export default tseslint.config(
     rules: { '@nx/enforce-module-boundaries': ['error', boundaries(['vitest', 'vitest/config', 'fast-check'])] },
   },
   {
+    // The API tests on PostgreSQL start a private cluster with the repository's tool (tools/ is no Nx project).
+    files: ['apps/api/test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', { ...boundaries([]), allow: ['../../../tools/postgres/cluster.mjs'] }] },
+  },
+  {
     files: ['apps/web/src/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },

@@ -12,7 +12,8 @@ export default defineConfig({
   resolve: { alias: { '@virtuoso/domain': lib('domain'), '@virtuoso/contracts': lib('contracts') } },
   test: {
     name: 'api-postgres',
-    include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
+    // Not src/**/*.spec.ts: those unit tests touch no database, and the api project runs them.
+    include: ['test/**/*.spec.ts'],
     environment: 'node',
     globalSetup: ['./test/global-setup.ts', './test/postgres-setup.ts'],
     testTimeout: 60_000,

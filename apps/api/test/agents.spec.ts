@@ -9,6 +9,7 @@ import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { JoinToken } from '../src/agents/join-token.entity';
 import { AgentProcess, eventually, freePorts } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
+import { testDatabase } from './test-database';
 
 type User = Agent & { handle: string; userId: string };
 
@@ -397,9 +398,9 @@ describe('provider agents: join and heartbeats', () => {
 describe('agent replay protection', () => {
   it('refuses a heartbeat replayed after the API restarted on the same database', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'virtuoso-replay-'));
-    const dbPath = join(dir, 'test.sqlite');
+    const database = await testDatabase(dir);
     const facts = { bogomips: 1000, cpus: 1, memoryMb: 1024, freeDiskMb: 1000, accelerator: 'tcg', agentVersion: '0.1.0', hostname: 'h' };
-    let t = await startApp({ config: { dbPath } });
+    let t = await startApp({ database });
     try {
       const provider = await t.signUp('provider');
       const token = (await provider.post('/api/agents/join-tokens').send({})).body.token;
@@ -411,7 +412,7 @@ describe('agent replay protection', () => {
       expect((await t.anonymous().post('/api/agents/heartbeat').send(envelope)).status).toBe(401);
 
       await t.close();
-      t = await startApp({ config: { dbPath } });
+      t = await startApp({ database });
       const replay = await t.anonymous().post('/api/agents/heartbeat').send(envelope);
       expect(replay.status).toBe(401);
       expect(replay.body.message).toBe('agent message refused: replayed');
@@ -420,6 +421,7 @@ describe('agent replay protection', () => {
       expect((await t.anonymous().post('/api/agents/heartbeat').send(fresh)).status).toBe(204);
     } finally {
       await t.close();
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

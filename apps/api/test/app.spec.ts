@@ -230,7 +230,7 @@ describe('first start', () => {
       await t.app.close();
     }
     // A second start on the same database seeds nothing more.
-    const again = await startApp({ config: { seedDemo: true, dbPath: join(t.dir, 'test.sqlite') } });
+    const again = await startApp({ database: t.database, config: { seedDemo: true } });
     try {
       const provider = again.anonymous();
       await provider.post('/api/auth/signin').send({ handle: 'demo-provider', password: 'demo-provider-pw' });
@@ -244,6 +244,7 @@ describe('first start', () => {
       ]);
     } finally {
       await again.close();
+      await t.close();
     }
   });
 });

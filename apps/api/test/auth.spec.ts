@@ -1,6 +1,5 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { TestApp, startApp, uniqueHandle } from './helpers';
 
 describe('accounts and sessions', () => {
@@ -319,9 +318,8 @@ describe('sign-in limits across addresses and handles', () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       expect((await signInFrom(t.url, '127.0.0.31', user.handle, 'wrong password')).status).toBe(401);
     }
-    const dbPath = join(t.dir, 'test.sqlite');
     await t.app.close();
-    const again = await startApp({ listen: true, config: { dbPath, signinMaxFailures: 3, signinWindowSeconds: 60 } });
+    const again = await startApp({ listen: true, database: t.database, config: { signinMaxFailures: 3, signinWindowSeconds: 60 } });
     try {
       const limited = await signInFrom(again.url, '127.0.0.31', user.handle, 'correct horse');
       expect(limited.status).toBe(429);

@@ -14,13 +14,13 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LedgerService } from '../src/accounts/ledger.service';
 import { ManualClock } from '../src/common/clock';
 import { Machine } from '../src/machines/machine.entity';
 import { freePorts, REPO } from './agent-process';
 import { Agent, TestApp, startApp } from './helpers';
+import { type TestDatabase, testDatabase } from './test-database';
 
 const S = 1000;
 const D = 86_400_000;
@@ -62,17 +62,9 @@ function expectedCharges(line: Timeline, until: number): Charge[] {
   return charges;
 }
 
-/** A read-only connection to the API's database file (WAL: it reads while the API writes). */
-function reader(path: string) {
-  const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY);
-  const all = <T>(sql: string, params: unknown[] = []) =>
-    new Promise<T[]>((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows as T[]))));
-  return { all, close: () => new Promise<void>((done) => db.close(() => done())) };
-}
-
 /**
  * Crash safety of the billing daemon (docs/ARCHITECTURE.md §4): the REAL API as a child process on a real
- * SQLite file, a 1 s billing interval, a fast clock (VIRTUOSO_CLOCK_*), 300 stored machines, half
+ * database (a SQLite file, or PostgreSQL on the api-postgres project), a 1 s billing interval, a fast clock (VIRTUOSO_CLOCK_*), 300 stored machines, half
  * of them running on 10-minute slices, a day behind. It is SIGKILLed in the middle of its first
  * pass (some batches committed, some not), started again, and left to catch up; then the ledger
  * must hold exactly the charges an oracle replaying the machines' events with libs/domain finds:
@@ -80,15 +72,19 @@ function reader(path: string) {
  */
 describe('billing survives SIGKILL in the middle of a pass', () => {
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-crash-'));
-  const dbPath = join(dir, 'virtuoso.sqlite');
+  let database: TestDatabase | null = null;
   let child: ChildProcess | null = null;
   let output = '';
-  afterAll(() => {
+  afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (child) await exited(child);
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const startApi = async (clock: { originMs: number; offsetMs: number; rate: number }) => {
+  // Not api-process.ts's startApiProcess: that waits for /api/health, which answers only after the
+  // boot's billing pass, and this test must kill the API in the middle of that pass.
+  const startApi = async (db: TestDatabase, clock: { originMs: number; offsetMs: number; rate: number }) => {
     const [port] = await freePorts(1);
     output = '';
     const api = spawn(process.execPath, ['apps/api/dist/main.js'], {
@@ -97,6 +93,7 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         VIRTUOSO_PORT: String(port),
         VIRTUOSO_DATA_DIR: dir,
+        ...db.env,
         VIRTUOSO_SEED_DEMO: 'false',
         VIRTUOSO_BILLING_INTERVAL_SECONDS: '1',
         VIRTUOSO_BILLING_BATCH_SIZE: '10',
@@ -121,8 +118,10 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
 
     // ——— 1. Set up in-process on the file: users, hosts and machines through the API, the
     // lifecycle moves through MachineStore (the billing hooks), each at a recorded instant.
+    const db = await testDatabase(dir);
+    database = db;
     const clock = new ManualClock(S0 - 10 * S);
-    const t: TestApp = await startApp({ clock, config: { dbPath, dataDir: dir } });
+    const t: TestApp = await startApp({ clock, database: db, config: { dataDir: dir } });
     const lines: Timeline[] = [];
     {
       const provider = await t.signUp('provider');
@@ -205,14 +204,13 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
     }
     await t.app.close();
 
-    const db = reader(dbPath);
-    const count = async () => (await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM ledger_entries'))[0].n;
+    const count = async () => Number((await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM ledger_entries'))[0].n);
     const before = await count();
 
     // ——— 2. The API a day later (its clock starts at S0 + 1 day and runs 60 times as fast) with a
     // backlog of ~150 × 144 slices; SIGKILL once a few of its 10-meter batches have committed.
     const first = { originMs: Date.now(), offsetMs: S0 + D - Date.now(), rate: 60 };
-    const api1 = await startApi(first);
+    const api1 = await startApi(db, first);
     const deadline = Date.now() + 60_000;
     while ((await count()) < before + 2000) {
       if (api1.exitCode !== null || Date.now() > deadline) throw new Error(`the API never billed:\n${output}`);
@@ -223,19 +221,19 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
     const killedAt = first.originMs + first.offsetMs + (Date.now() - first.originMs) * first.rate;
 
     // Killed mid-pass: charges are in, yet some meters are still due before the newest charge.
-    const [{ newest }] = await db.all<{ newest: number }>("SELECT MAX(at) AS newest FROM ledger_entries WHERE kind IN ('storage', 'running')");
-    const [{ behind }] = await db.all<{ behind: number }>('SELECT COUNT(*) AS behind FROM machine_meters WHERE "nextDueAt" <= ?', [newest]);
+    const [{ newest }] = await db.query<{ newest: number }>("SELECT MAX(at) AS newest FROM ledger_entries WHERE kind IN ('storage', 'running')");
+    const [{ behind }] = await db.query<{ behind: number | string }>('SELECT COUNT(*) AS behind FROM machine_meters WHERE "nextDueAt" <= ?', [newest]);
     const afterKill = await count();
     expect(afterKill).toBeGreaterThan(before);
-    expect(behind, 'the pass had finished before the kill').toBeGreaterThan(0);
+    expect(Number(behind), 'the pass had finished before the kill').toBeGreaterThan(0);
 
     // ——— 3. Restart; it catches up to X (its clock held at X) and is stopped between passes.
     const X = killedAt + 3600 * S;
-    const api2 = await startApi({ originMs: Date.now(), offsetMs: X - Date.now(), rate: 0.000001 });
+    const api2 = await startApi(db, { originMs: Date.now(), offsetMs: X - Date.now(), rate: 0.000001 });
     const caughtUp = Date.now() + 60_000;
     for (;;) {
-      const [status] = await db.all<{ lastPassAt: number; passes: number }>('SELECT "lastPassAt", "passes" FROM billing_status');
-      if (status && Number(status.lastPassAt) >= X && status.passes >= 1) break;
+      const [status] = await db.query<{ lastPassAt: number; passes: number }>('SELECT "lastPassAt", "passes" FROM billing_status');
+      if (status && Number(status.lastPassAt) >= X && Number(status.passes) >= 1) break;
       if (api2.exitCode !== null || Date.now() > caughtUp) throw new Error(`the API did not catch up:\n${output}`);
       await new Promise((done) => setTimeout(done, 50));
     }
@@ -243,10 +241,15 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
     await exited(api2);
 
     // ——— 4. The oracle.
-    const rows = await db.all<{ key: string; kind: string; debitAccount: string; creditAccount: string; amount: string; at: number; machineId: string | null }>(
-      'SELECT "key", "kind", "debitAccount", "creditAccount", "amount", "at", "machineId" FROM ledger_entries WHERE "machineId" IS NOT NULL',
-    );
-    await db.close();
+    const rows = await db.query<{
+      key: string;
+      kind: string;
+      debitAccount: string;
+      creditAccount: string;
+      amount: string;
+      at: number;
+      machineId: string | null;
+    }>('SELECT "key", "kind", "debitAccount", "creditAccount", "amount", "at", "machineId" FROM ledger_entries WHERE "machineId" IS NOT NULL');
     const expected = new Map<string, Charge>();
     for (const line of lines) for (const charge of expectedCharges(line, X)) expected.set(charge.key, charge);
     const byKey = new Map(rows.map((row) => [row.key, row]));
@@ -270,7 +273,7 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
     );
 
     // ——— 5. Balances equal ledger sums; the ledger sums to zero.
-    const again = await startApp({ config: { dbPath, dataDir: dir } });
+    const again = await startApp({ database: db, config: { dataDir: dir } });
     try {
       expect(await again.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
     } finally {

@@ -10,12 +10,15 @@ import { CreateAppOptions, createApp } from '../src/app';
 import { ENTITIES } from '../src/entities';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { randomUUID } from 'node:crypto';
+import { TestDatabase, testDatabase } from './test-database';
 
 export type Agent = TestAgent;
 
 export interface TestApp {
   app: NestExpressApplication;
   dir: string;
+  /** The app's database (a SQLite file in `dir`, or a database of its own on the run's PostgreSQL cluster). */
+  database: TestDatabase;
   /** http://127.0.0.1:<port> when started with listen: true (agents reach the API there), else ''. */
   url: string;
   /** A client without cookies. */
@@ -31,11 +34,16 @@ let counter = 0;
 export const uniqueHandle = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
 
 /**
- * The real app on a real SQLite file in a temp directory; no daemons, a cheap bcrypt cost. With
- * `listen`, it listens on a loopback port so that real provider agents can join and heartbeat.
+ * The real app on a real database (test-database.ts: a SQLite file in a temp directory, or a fresh
+ * database on the run's PostgreSQL cluster); no daemons, a cheap bcrypt cost. With `listen`, it
+ * listens on a loopback port so that real provider agents can join and heartbeat. With `database`
+ * (another app's `t.database`, reopened after a restart), it runs on that one and leaves dropping
+ * it to its owner.
  */
-export async function startApp(options: CreateAppOptions & { listen?: boolean; listenHost?: string } = {}): Promise<TestApp> {
+export async function startApp(options: CreateAppOptions & { listen?: boolean; listenHost?: string; database?: TestDatabase } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-api-'));
+  const ownDatabase = !options.database;
+  const database = options.database ?? (await testDatabase(dir));
   const app = await createApp({
     env: {},
     seed: true,
@@ -44,7 +52,7 @@ export async function startApp(options: CreateAppOptions & { listen?: boolean; l
     logger: false,
     ...options,
     // Blank test machines run SeaBIOS only, which ignores the ACPI power button: stops are forced after 1 s.
-    config: { dbPath: join(dir, 'test.sqlite'), dataDir: dir, webDir: null, seedDemo: false, bcryptCost: 4, stopTimeoutMs: 1000, ...options.config },
+    config: { ...database.config, dataDir: dir, webDir: null, seedDemo: false, bcryptCost: 4, stopTimeoutMs: 1000, ...options.config },
   });
   let url = '';
   if (options.listen) {
@@ -57,6 +65,7 @@ export async function startApp(options: CreateAppOptions & { listen?: boolean; l
   return {
     app,
     dir,
+    database,
     url,
     anonymous: () => request.agent(server),
     async signUp(role, handle = uniqueHandle(role)) {
@@ -80,6 +89,7 @@ export async function startApp(options: CreateAppOptions & { listen?: boolean; l
     },
     async close() {
       await app.close();
+      if (ownDatabase) await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -156,7 +166,7 @@ export async function heardFrom(t: TestApp, hostIds: string[]): Promise<void> {
   const dataSource = t.app.get(DataSource);
   const now = new Date().toISOString();
   for (const hostId of hostIds) {
-    const [host] = (await dataSource.query('SELECT "ownerId" FROM "hosts" WHERE "id" = ?', [hostId])) as Array<{ ownerId: string }>;
+    const [host] = await t.database.query<{ ownerId: string }>('SELECT "ownerId" FROM "hosts" WHERE "id" = ?', [hostId]);
     const agentId = randomUUID();
     await dataSource.getRepository(AgentRow).insert({
       id: agentId,
@@ -170,6 +180,6 @@ export async function heardFrom(t: TestApp, hostIds: string[]): Promise<void> {
       lastHeartbeatAt: now,
       joinedAt: now,
     } as AgentRow);
-    await dataSource.query('UPDATE "hosts" SET "agentId" = ? WHERE "id" = ?', [agentId, hostId]);
+    await t.database.query('UPDATE "hosts" SET "agentId" = ? WHERE "id" = ?', [agentId, hostId]);
   }
 }

@@ -1,6 +1,9 @@
+import { moneyToUnits } from '@virtuoso/domain';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
+import { LedgerService } from '../src/accounts/ledger.service';
+import { HostIncome } from '../src/billing/host-income.entity';
 import { AgentProcess } from './agent-process';
 import { Agent, TestApp, addAgentHost, heardFrom, retireHost, startApp, virt8, win2000Pro } from './helpers';
 
@@ -367,6 +370,44 @@ describe('buyer machines', () => {
     expect((await buyer.get(`/api/machines/${machine.id}`)).status).toBe(404);
     expect((await buyer.post(`/api/machines/${machine.id}/start`)).status).toBe(404);
   });
+
+  // PostgreSQL runs transactions side by side (SQLite one at a time): stores at the same moment
+  // on one host reserve, charge and pay the provider one after another, none failing.
+  it('applies every one of concurrent stores of two buyers on a roomy host: reservations, charges and income exact', () =>
+    withHost({ name: 'busy' }, async (host) => {
+      const other = await t.signUp('buyer');
+      const owners = [buyer, buyer, buyer, other, other, other];
+      const machines = await Promise.all(owners.map((owner, i) => register(owner, { name: `busy-${i}`, speed: 500, memory: 16, disk: 100 })));
+      try {
+        const freeBefore = (await provider.get(`/api/hosts/${host.id}`)).body.free;
+        const balancesBefore = await Promise.all([balance(buyer), balance(other), balance(provider)]);
+        const stores = await Promise.all(machines.map((machine, i) => owners[i].post(`/api/machines/${machine.id}/store`).send({ hostId: host.id })));
+        expect(stores.map((store) => [store.status, store.body.message])).toEqual(machines.map(() => [200, undefined]));
+        expect((await provider.get(`/api/hosts/${host.id}`)).body).toMatchObject({
+          machineCount: 6,
+          free: { speed: freeBefore.speed - 6 * 500, memory: freeBefore.memory - 6 * 16, storage: freeBefore.storage - 6 * 100 },
+        });
+        const charges = await t.app
+          .get(DataSource)
+          .getRepository(LedgerEntry)
+          .findBy(machines.map((machine) => ({ machineId: machine.id, kind: 'storage' as const })));
+        expect(charges).toHaveLength(6);
+        const units = (amounts: string[]) => amounts.reduce((sum, amount) => sum + moneyToUnits(amount), 0n);
+        const paidBy = (userId: string) => units(charges.filter((charge) => charge.debitAccount === `user:${userId}`).map((charge) => charge.amount));
+        const [buyerNow, otherNow, providerNow] = await Promise.all([balance(buyer), balance(other), balance(provider)]);
+        expect(moneyToUnits(buyerNow)).toBe(moneyToUnits(balancesBefore[0]) - paidBy(buyer.userId));
+        expect(moneyToUnits(otherNow)).toBe(moneyToUnits(balancesBefore[1]) - paidBy(other.userId));
+        expect(moneyToUnits(providerNow) - moneyToUnits(balancesBefore[2])).toBe(
+          units(charges.filter((c) => c.creditAccount === `user:${provider.userId}`).map((c) => c.amount)),
+        );
+        const income = await t.app.get(DataSource).getRepository(HostIncome).findOneByOrFail({ hostId: host.id });
+        expect(moneyToUnits(income.income)).toBe(units(charges.map((charge) => charge.amount)));
+        expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
+      } finally {
+        // retireHost deletes only `buyer`'s machines.
+        for (const [i, machine] of machines.entries()) await owners[i].delete(`/api/machines/${machine.id}`);
+      }
+    }));
 
   it('applies exactly one of two concurrent stores of the last room on a host', () =>
     withHost({ name: 'tight', memory: 256 }, async (tight) => {

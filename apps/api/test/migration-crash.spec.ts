@@ -1,47 +1,14 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentProcess, REPO, eventually, freePorts } from './agent-process';
+import { type ApiProcess, startApiProcess } from './api-process';
 import type { TestApp } from './helpers';
 import { addAgentHost, win2000Pro } from './helpers';
-
-/** A read-only connection to the API's database file (WAL: it reads while the API writes). */
-function query<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY);
-  return new Promise<T[]>((ok, fail) => db.all(sql, params, (error, rows) => (error ? fail(error) : ok(rows as T[])))).finally(
-    () => new Promise<void>((done) => db.close(() => done())),
-  );
-}
-
-/** The built API as a child process on `dir`'s database, listening on `port`; resolves once it answers /api/health. */
-async function startApiProcess(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['apps/api/dist/main.js'], {
-    cwd: REPO,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      VIRTUOSO_PORT: String(port),
-      VIRTUOSO_DATA_DIR: dir,
-      VIRTUOSO_SEED_DEMO: 'false',
-      VIRTUOSO_BCRYPT_COST: '4',
-      VIRTUOSO_MARKET_INTERVAL_SECONDS: '3600',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
-  child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
-  try {
-    await eventually(async () => (await request(`http://127.0.0.1:${port}`).get('/api/health')).status === 200, 'the API to listen');
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}; its output: ${output.slice(-500)}`);
-  }
-  return child;
-}
+import { type TestDatabase, testDatabase } from './test-database';
 
 /** A new user of the API at `url`, signed in (a cookie agent). */
 async function signUpAt(url: string, role: 'buyer' | 'provider', tag: string) {
@@ -61,20 +28,23 @@ async function signUpAt(url: string, role: 'buyer' | 'provider', tag: string) {
  */
 describe('a front-end SIGKILLed mid-migration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-mcrash-'));
-  const dbPath = join(dir, 'virtuoso.sqlite');
-  let api: ChildProcess | null = null;
+  let database: TestDatabase | null = null;
+  let api: ApiProcess | null = null;
   const agents: AgentProcess[] = [];
   afterAll(async () => {
-    if (api && api.exitCode === null) api.kill('SIGKILL');
+    await api?.kill('SIGKILL');
     await Promise.all(agents.map((agent) => agent.cleanup()));
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('settles the migration at restart from what the agents say, once', { timeout: 180_000 }, async () => {
     execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api'], { cwd: REPO, stdio: 'inherit' });
+    const db = await testDatabase(dir);
+    database = db;
     const [port] = await freePorts(1);
     const url = `http://127.0.0.1:${port}`;
-    api = await startApiProcess(dir, port);
+    api = await startApiProcess({ VIRTUOSO_DATA_DIR: dir, ...db.env }, { port });
     const t = { url } as TestApp;
     const provider = await signUpAt(url, 'provider', 'crash');
     const buyer = await signUpAt(url, 'buyer', 'crash');
@@ -86,7 +56,7 @@ describe('a front-end SIGKILLed mid-migration', () => {
     const hostA = await addAgentHost(provider, a.agentId, { name: 'crashA' });
     const hostB = await addAgentHost(provider, b.agentId, { name: 'crashB' });
     await eventually(
-      async () => (await query<{ n: number }>(dbPath, 'SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n === 2,
+      async () => Number((await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n) === 2,
       'both agents reporting their transfer sshd',
     );
     const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'crash-traveller', speed: 500, memory: 64, disk: 16 }))).body;
@@ -96,13 +66,12 @@ describe('a front-end SIGKILLed mid-migration', () => {
     const started = await buyer.post(`/api/machines/${machine.id}/migrate`).send({ hostId: hostB.id, method: 'RSYNC' });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     b.signal('SIGSTOP');
-    api!.kill('SIGKILL');
-    await new Promise((done) => api!.once('exit', done));
+    await api!.kill('SIGKILL');
     b.signal('SIGCONT');
-    const [left] = await query<{ phase: string }>(dbPath, 'SELECT phase FROM migrations WHERE id = ?', [started.body.id]);
+    const [left] = await db.query<{ phase: string }>('SELECT phase FROM migrations WHERE id = ?', [started.body.id]);
     expect(['preparing', 'transferring']).toContain(left.phase);
 
-    api = await startApiProcess(dir, port);
+    api = await startApiProcess({ VIRTUOSO_DATA_DIR: dir, ...db.env }, { port });
     const settled = await eventually(
       async () => {
         const m = (await buyer.get(`/api/machines/${machine.id}/migration`)).body;
@@ -114,14 +83,14 @@ describe('a front-end SIGKILLed mid-migration', () => {
     console.log(`after the restart: ${settled.error}`);
     expect(settled.error).toMatch(/^the front-end restarted mid-migration; the destination was (prepared|holding no copy|failed|pulling); rolled back$/);
     expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stored', version: 1, host: { id: hostA.id } });
-    const reserved = await query<{ name: string; reservedSpeed: number }>(dbPath, 'SELECT name, "reservedSpeed" FROM hosts ORDER BY name');
+    const reserved = await db.query<{ name: string; reservedSpeed: number }>('SELECT name, "reservedSpeed" FROM hosts ORDER BY name');
     expect(reserved).toEqual([
       { name: 'crashA', reservedSpeed: 500 },
       { name: 'crashB', reservedSpeed: 0 },
     ]);
     // The agents agree: A lists the machine at version 1, B does not list it.
     const versionAt = async (agentId: string) => {
-      const [row] = await query<{ vms: string }>(dbPath, 'SELECT vms FROM agents WHERE id = ?', [agentId]);
+      const [row] = await db.query<{ vms: string }>('SELECT vms FROM agents WHERE id = ?', [agentId]);
       return (JSON.parse(row.vms) as Array<{ machineId: string; version: number; state: string }>).find(
         (vm) => vm.machineId === machine.id && vm.state !== 'absent',
       )?.version;
@@ -142,20 +111,23 @@ describe('a front-end SIGKILLed mid-migration', () => {
  */
 describe('a front-end SIGKILLed mid-copy', () => {
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-mcrash2-'));
-  const dbPath = join(dir, 'virtuoso.sqlite');
-  let api: ChildProcess | null = null;
+  let database: TestDatabase | null = null;
+  let api: ApiProcess | null = null;
   const agents: AgentProcess[] = [];
   afterAll(async () => {
-    if (api && api.exitCode === null) api.kill('SIGKILL');
+    await api?.kill('SIGKILL');
     await Promise.all(agents.map((agent) => agent.cleanup()));
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('commits at restart when the destination verified its copy meanwhile, once', { timeout: 180_000 }, async () => {
     execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api'], { cwd: REPO, stdio: 'inherit' });
+    const db = await testDatabase(dir);
+    database = db;
     const [port] = await freePorts(1);
     const url = `http://127.0.0.1:${port}`;
-    api = await startApiProcess(dir, port);
+    api = await startApiProcess({ VIRTUOSO_DATA_DIR: dir, ...db.env }, { port });
     const provider = await signUpAt(url, 'provider', 'copy');
     const buyer = await signUpAt(url, 'buyer', 'copy');
     // Each destination copies at most 4 MiB/s: the 16 MB written below take about 4 s.
@@ -165,7 +137,7 @@ describe('a front-end SIGKILLed mid-copy', () => {
     const hostA = await addAgentHost(provider, a.agentId, { name: 'copyA' });
     const hostB = await addAgentHost(provider, b.agentId, { name: 'copyB' });
     await eventually(
-      async () => (await query<{ n: number }>(dbPath, 'SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n === 2,
+      async () => Number((await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM agents WHERE "transferSshPort" IS NOT NULL'))[0].n) === 2,
       'both agents reporting their transfer sshd',
     );
     const machine = (await buyer.post('/api/machines').send(win2000Pro({ name: 'copy-traveller', speed: 500, memory: 64, disk: 64 }))).body;
@@ -179,9 +151,8 @@ describe('a front-end SIGKILLed mid-copy', () => {
       const m = (await buyer.get(`/api/machines/${machine.id}/migration`)).body as { phase: string; bytesDone: number };
       return m.phase === 'transferring' && m.bytesDone > 0;
     }, 'the copy to be under way');
-    api!.kill('SIGKILL');
-    await new Promise((done) => api!.once('exit', done));
-    const [left] = await query<{ phase: string }>(dbPath, 'SELECT phase FROM migrations WHERE id = ?', [started.body.id]);
+    await api!.kill('SIGKILL');
+    const [left] = await db.query<{ phase: string }>('SELECT phase FROM migrations WHERE id = ?', [started.body.id]);
     expect(left.phase).toBe('transferring');
     // With no front-end, the destination finishes and verifies its copy; the machine is not B's yet.
     const job = join(b.dataDir, 'migrations', started.body.id, 'job.json');
@@ -192,7 +163,7 @@ describe('a front-end SIGKILLed mid-copy', () => {
     );
     expect(existsSync(join(b.dataDir, 'machines', machine.id))).toBe(false);
 
-    api = await startApiProcess(dir, port);
+    api = await startApiProcess({ VIRTUOSO_DATA_DIR: dir, ...db.env }, { port });
     const settled = await eventually(
       async () => {
         const m = (await buyer.get(`/api/machines/${machine.id}/migration`)).body;
@@ -203,13 +174,13 @@ describe('a front-end SIGKILLed mid-copy', () => {
     );
     expect(settled.toVersion).toBe(2);
     expect((await buyer.get(`/api/machines/${machine.id}`)).body).toMatchObject({ state: 'stored', version: 2, host: { id: hostB.id } });
-    const reserved = await query<{ name: string; reservedSpeed: number }>(dbPath, 'SELECT name, "reservedSpeed" FROM hosts ORDER BY name');
+    const reserved = await db.query<{ name: string; reservedSpeed: number }>('SELECT name, "reservedSpeed" FROM hosts ORDER BY name');
     expect(reserved).toEqual([
       { name: 'copyA', reservedSpeed: 0 },
       { name: 'copyB', reservedSpeed: 500 },
     ]);
     // Committed once: one storage charge on arrival at B, besides the store's at A.
-    const charges = await query<{ hostId: string }>(dbPath, `SELECT "hostId" FROM ledger_entries WHERE kind = 'storage' AND "machineId" = ?`, [machine.id]);
+    const charges = await db.query<{ hostId: string }>(`SELECT "hostId" FROM ledger_entries WHERE kind = 'storage' AND "machineId" = ?`, [machine.id]);
     expect(charges.map((c) => c.hostId).sort()).toEqual([hostA.id, hostB.id].sort());
     // B holds the machine at version 2, A a cache; the agents' reports agree.
     expect((JSON.parse(readFileSync(join(b.dataDir, 'machines', machine.id, 'machine.json'), 'utf8')) as { version: number }).version).toBe(2);

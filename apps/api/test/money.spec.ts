@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
+import { LedgerService } from '../src/accounts/ledger.service';
 import { Machine } from '../src/machines/machine.entity';
 import { Agent, TestApp, heardFrom, startApp, virt8, win2000Pro } from './helpers';
 
@@ -205,6 +206,55 @@ describe('top-up limits', () => {
     expect((await other.post('/api/account/top-ups').send({ amount: '100', requestId: id })).status).toBe(201);
     expect((await other.post('/api/account/top-ups').send({ amount: '100', requestId: id })).status).toBe(201);
     expect((await other.get('/api/account/buyer')).body).toMatchObject({ balance: '1100', topUpDailyRemaining: '150' });
+  });
+
+  // On PostgreSQL transactions run side by side (on SQLite one at a time): concurrent requests of
+  // one buyer must each count the others, neither failing nor slipping past a limit.
+  it('applies concurrent top-ups of one buyer one after another: exactly those under the daily limit, the balance exact', async () => {
+    const buyer = await t.signUp('buyer');
+    const answers = await Promise.all(Array.from({ length: 5 }, () => buyer.post('/api/account/top-ups').send({ amount: '90.000000000001' })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, 429, 429, 429]);
+    for (const refused of answers.filter((answer) => answer.status === 429)) {
+      expect(refused.body.message).toBe('amount 90.000000000001 is over the daily top-up limit of 250: 69.999999999998 left today (UTC)');
+    }
+    expect((await buyer.get('/api/account/buyer')).body).toMatchObject({ balance: '1180.000000000002', topUpDailyRemaining: '69.999999999998' });
+    expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
+  });
+
+  it('registers every one of concurrent machines of one buyer, each fee charged once, the balance exact', async () => {
+    const buyer = await t.signUp('buyer');
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => buyer.post('/api/machines').send(win2000Pro({ name: `at-once-${i}` }))));
+    expect(answers.map((answer) => [answer.status, answer.body.message])).toEqual(Array.from({ length: 8 }, () => [201, undefined]));
+    const fees = await t.app
+      .get(DataSource)
+      .getRepository(LedgerEntry)
+      .findBy({ kind: 'fee', debitAccount: `user:${buyer.userId}` });
+    expect(fees.map((fee) => fee.amount)).toEqual(Array.from({ length: 8 }, () => '0.05'));
+    expect((await buyer.get('/api/auth/me')).body.balance).toBe('999.6');
+    expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
+  });
+});
+
+describe('balance checks under concurrent requests', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ config: { registrationFee: '300' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  // On PostgreSQL transactions run side by side (on SQLite one at a time): each registration must
+  // check the balance the others left, so that no two fees pass one check.
+  it('charges concurrent registration fees only while the balance covers them (402 after), never below zero', async () => {
+    const buyer = await t.signUp('buyer');
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => buyer.post('/api/machines').send(win2000Pro({ name: `fee-${i}` }))));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, 201, 402, 402, 402, 402, 402, 402, 402]);
+    for (const refused of answers.filter((answer) => answer.status === 402)) {
+      expect(refused.body.message).toBe('balance 100 is below the registration fee 300');
+    }
+    expect((await buyer.get('/api/auth/me')).body.balance).toBe('100');
+    expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
   });
 });
 

@@ -11,7 +11,7 @@ import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { Machine } from '../src/machines/machine.entity';
 import { NetworkAgentRow } from '../src/network/network-agent.entity';
 import { NetworkSync } from '../src/network/network-sync.service';
-import { NetworkService } from '../src/network/network.service';
+import { NetworkService, isUniqueViolation } from '../src/network/network.service';
 import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 
@@ -154,7 +154,7 @@ describe("a buyer's private network, addresses and forwarded ports", () => {
     expect((await dataSource.getRepository(Machine).findOneByOrFail({ id: ids[0] })).privateAddress).toBeNull();
     expect(await assign(ids[2])).toBe(`${base}10`);
     // The database refuses a second machine at an address of the same network.
-    await expect(dataSource.getRepository(Machine).update({ id: ids[1] }, { privateAddress: `${base}10` })).rejects.toThrow(/UNIQUE/);
+    await expect(dataSource.getRepository(Machine).update({ id: ids[1] }, { privateAddress: `${base}10` })).rejects.toSatisfy(isUniqueViolation);
 
     const members = (await buyer.get('/api/network')).body.members as Array<{ name: string; address: string }>;
     expect(members.map((m) => [m.name, m.address])).toEqual([

@@ -87,7 +87,10 @@ export class AccountsService {
     amount: string,
     entry: { key: string; kind: LedgerKind; machineId?: string | null; to?: string; what: string; at?: number },
   ): Promise<string> {
-    const user = await em.findOneByOrFail(User, { id: userId });
+    // Locked on PostgreSQL, where transactions run side by side: a concurrent debit of the same
+    // user waits and checks the balance this one leaves.
+    const lock = em.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {};
+    const user = await em.findOneOrFail(User, { where: { id: userId }, ...lock });
     if (compareMoney(user.balance, amount) < 0) {
       throw new ApiError(402, `balance ${user.balance} is below the ${entry.what} ${amount}`);
     }

@@ -144,12 +144,16 @@ export class LedgerService {
       if (payee) deltas.set(payee, (deltas.get(payee) ?? 0n) + amount);
     }
     const balances = new Map<string, string>();
-    const ids = [...deltas.keys()];
+    // In id order, so that concurrent posters lock the same users in the same order (no deadlock).
+    const ids = [...deltas.keys()].sort();
     for (const part of rowParts(em, ids, 3)) {
       const read = new Sql(em);
+      // PostgreSQL runs transactions side by side: lock the rows read, so that a concurrent poster
+      // (two starts of one buyer at once) waits for this one and then reads the new balance instead
+      // of failing the compare-and-set below. SQLite runs one transaction at a time (Database).
       const rows = await select<{ id: string; balance: string }>(
         em,
-        `SELECT "id", "balance" FROM "users" WHERE "id" IN ${read.inList(part)}`,
+        `SELECT "id", "balance" FROM "users" WHERE "id" IN ${read.inList(part)}${read.sqlite ? '' : ' ORDER BY "id" FOR UPDATE'}`,
         read.params,
         true,
       );

@@ -249,8 +249,14 @@ export class BillingService {
     };
   }
 
+  /**
+   * The balance a check before a charge goes by. PostgreSQL runs transactions side by side (SQLite
+   * one at a time, Database): the buyer's row is locked, so that a concurrent request of the same
+   * buyer waits and checks the balance this one leaves (no two charges both passing one check).
+   */
   private async balanceOf(em: EntityManager, userId: string): Promise<string> {
-    return (await em.findOneOrFail(User, { select: { id: true, balance: true }, where: { id: userId } })).balance;
+    const lock = em.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {};
+    return (await em.findOneOrFail(User, { select: { id: true, balance: true }, where: { id: userId }, ...lock })).balance;
   }
 
   private instant(at: HookTime): number {

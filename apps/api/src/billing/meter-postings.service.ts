@@ -98,11 +98,27 @@ export class MeterPostings {
     }
     if (deltas.size === 0) return;
     const updatedAt = nowIso(this.wallClock);
-    for (const part of rowParts(em, [...deltas.keys()], 5)) {
+    // In host order, so that concurrent transactions lock the same rows in the same order.
+    for (const part of rowParts(em, [...deltas.keys()].sort(), 5)) {
       const read = new Sql(em);
+      if (!read.sqlite) {
+        // PostgreSQL runs transactions side by side (SQLite one at a time, Database): a host's
+        // first income row is made at 0 here, skipped if another transaction made it meanwhile,
+        // so that every row exists and is locked below; a concurrent charge of the same host then
+        // waits for this one and reads the new income instead of failing the compare-and-set.
+        const seed = new Sql(em);
+        const zero = part.map((hostId) => [hostId, deltas.get(hostId)!.providerId, null, unitsToMoney(0n), updatedAt]);
+        await exec(
+          em,
+          `INSERT INTO "host_incomes" ("hostId", "providerId", "hostName", "income", "updatedAt") ` +
+            `SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM ${seed.values(zero, 5)} AS v WHERE true ON CONFLICT ("hostId") DO NOTHING`,
+          seed.params,
+          true,
+        );
+      }
       const rows = await select<{ hostId: string; income: string }>(
         em,
-        `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}`,
+        `SELECT "hostId", "income" FROM "host_incomes" WHERE "hostId" IN ${read.inList(part)}${read.sqlite ? '' : ' ORDER BY "hostId" FOR UPDATE'}`,
         read.params,
         true,
       );

@@ -59,6 +59,9 @@ export class TopUpsService {
         return done;
       }
       // Again inside the transaction: two top-ups at once must not both fit under the day's limit.
+      // PostgreSQL runs transactions side by side (SQLite one at a time, Database): the buyer's row
+      // is locked first, so that a concurrent top-up waits and then counts this one.
+      if (em.connection.options.type === 'postgres') await em.findOne(User, { where: { id: user.id }, lock: { mode: 'pessimistic_write' } });
       await this.checkDailyLimit(em, user.id, amount);
       const now = this.clock.now();
       await this.ledger.post(em, [{ key, kind: 'topUp', from: OUTSIDE_ACCOUNT, to: userAccount(user.id), amount, at: now }]);

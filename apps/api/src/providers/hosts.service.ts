@@ -210,7 +210,7 @@ export class HostsService {
    * Refuses with 409 naming the first resource that is short.
    */
   async reserve(em: EntityManager, hostId: string, size: MachineSize): Promise<Host> {
-    const host = await em.findOneBy(Host, { id: hostId });
+    const host = await this.lockedHost(em, hostId);
     if (!host) throw notFound('host');
     const free = freeOf(host);
     if (!fits(free, size)) throw conflict(this.shortage(host, free, size));
@@ -220,9 +220,19 @@ export class HostsService {
   }
 
   async release(em: EntityManager, hostId: string, size: MachineSize): Promise<void> {
-    const host = await em.findOneBy(Host, { id: hostId });
+    const host = await this.lockedHost(em, hostId);
     if (!host) return;
     await this.setReserved(em, host, release(reservedOf(host), size));
+  }
+
+  /**
+   * The host row to change reservations of. PostgreSQL runs transactions side by side (SQLite one
+   * at a time, Database): the row is locked, so that a concurrent store on the same host waits for
+   * this one and reads its reservation instead of failing the compare-and-set.
+   */
+  private lockedHost(em: EntityManager, hostId: string): Promise<Host | null> {
+    if (em.connection.options.type !== 'postgres') return em.findOneBy(Host, { id: hostId });
+    return em.findOne(Host, { where: { id: hostId }, lock: { mode: 'pessimistic_write' } });
   }
 
   private async setReserved(em: EntityManager, host: Host, reserved: HostCapacity): Promise<void> {
