@@ -25,6 +25,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { api, freePort, percentile, repo, signUpWithToken, startApi } from './api-server.mjs';
 
@@ -117,12 +118,12 @@ export async function run() {
   }
 }
 
-/** One API process; with BENCH_AGENTS_PROFILE, profiled (tools/bench/cpu-profile-preload.cjs). */
+/** One API process; with BENCH_AGENTS_PROFILE, profiled (tools/bench/cpu-profile-preload.mjs). */
 async function startReplica(label, env) {
   const port = await freePort();
   const profileFile = PROFILE_DIR ? join(PROFILE_DIR, `api-${label}-${Date.now()}.cpuprofile`) : null;
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
-  const nodeArgs = profileFile ? ['--require', join(repo, 'tools/bench/cpu-profile-preload.cjs')] : [];
+  const nodeArgs = profileFile ? ['--import', pathToFileURL(join(repo, 'tools/bench/cpu-profile-preload.mjs')).href] : [];
   const server = await startApi({ port, env: { ...env, ...(profileFile ? { BENCH_CPU_PROFILE_FILE: profileFile } : {}) }, nodeArgs });
   return {
     ...server,

@@ -48,7 +48,8 @@ export async function startCluster({ port, label = 'virtuoso-pg', maxConnections
     const argv = asRoot ? ['-u', 'postgres', '--', join(bin, program), ...args] : args;
     execFileSync(asRoot ? 'runuser' : join(bin, program), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   };
-  if (asRoot) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+  if (asRoot)
+    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
   const listenPort = port ?? (await freePort());
   try {
     run('initdb', ['-D', dataDir, '-U', 'virtuoso', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);

@@ -1,9 +1,9 @@
-// Loaded into a benchmarked API process with `node --require` (tools/bench/agents.bench.mjs,
+// Loaded into a benchmarked API process with `node --import` (tools/bench/agents.bench.mjs,
 // BENCH_AGENTS_PROFILE): a V8 CPU profile from start-up, written to BENCH_CPU_PROFILE_FILE when the
 // process receives SIGUSR2 (node's --cpu-prof writes only on a normal exit, and the API re-raises
 // SIGTERM after its shutdown hooks). Open the file in Chrome's DevTools.
-const { Session } = require('node:inspector');
-const { writeFileSync } = require('node:fs');
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 
 const file = process.env.BENCH_CPU_PROFILE_FILE;
 if (file) {
