@@ -134,7 +134,7 @@ describe('heartbeats and reconciler passes at scale', () => {
   /** The network sync a first heartbeat starts (the agent came online), finished: it must not be counted. */
   const settled = () => t.app.get(NetworkSync).runPass();
 
-  it('records a steady heartbeat in one transaction with its nonce, without reading hosts or machines; a replay changes nothing', async () => {
+  it('records a steady heartbeat in one transaction with its nonce and one read of its running machines; a replay changes nothing', async () => {
     const agent = await joinAgent();
     const ids = await runMachines(agent, 8);
     expect(await send(envelope(agent, vmsOf(ids)))).toBe(204);
@@ -144,8 +144,10 @@ describe('heartbeats and reconciler passes at scale', () => {
     const steady = envelope(agent, vmsOf(ids));
     const sent = await counted(async () => expect(await send(steady)).toBe(204));
     expect(transactions(sent)).toBe(1);
-    expect(reads(sent, 'hosts') + reads(sent, 'machines')).toBe(0);
-    expect(sent.length).toBeLessThanOrEqual(5);
+    // One SELECT of the reported machines joined to the agent's host (the forwarded ports compared).
+    expect(reads(sent, 'machines')).toBe(1);
+    expect(reads(sent, 'hosts')).toBe(1);
+    expect(sent.length).toBeLessThanOrEqual(6);
 
     const before = await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
     expect(await send(steady)).toBe(401);
@@ -155,6 +157,18 @@ describe('heartbeats and reconciler passes at scale', () => {
     // A changed report is read and recorded again.
     expect(await send(envelope(agent, vmsOf(ids, 3, 21_000)))).toBe(204);
     expect(await forwardsOf(ids[7])).toEqual([{ guestPort: 22, hostPort: 21_007 }]);
+  });
+
+  it('records forwards cleared by a move out of running and back (a failed stop) at the next, unchanged report', async () => {
+    const agent = await joinAgent();
+    const [id] = await runMachines(agent, 1);
+    expect(await send(envelope(agent, vmsOf([id])))).toBe(204);
+    await settled();
+    expect(await forwardsOf(id)).toEqual([{ guestPort: 22, hostPort: 20_000 }]);
+    // What MachineStore.write does on running → stopping → running (the stop failed): forwards cleared, version kept.
+    await t.app.get(DataSource).getRepository(Machine).update({ id }, { forwards: [] });
+    expect(await send(envelope(agent, vmsOf([id])))).toBe(204);
+    expect(await forwardsOf(id)).toEqual([{ guestPort: 22, hostPort: 20_000 }]);
   });
 
   it('records forwards reported before the machine reached that version once it does, though the report is the same', async () => {

@@ -291,53 +291,38 @@ export class AgentsService {
   }
 
   /**
-   * Per agent, the running machines' forwarded ports of the last report this process found all
-   * recorded (as recordForwards' key). Forwards are written at a machine's (version, running) only
-   * from its agent's reports, so while the report stays the same nothing can have changed: the
-   * steady heartbeat skips the two reads (docs/ARCHITECTURE.md §12).
-   */
-  private readonly forwardsInSync = new Map<string, string>();
-
-  /**
    * The forwarded ports a heartbeat reports for the machines its host runs: kept while the machine
    * runs at the reported version (a heartbeat from before a stop cannot bring them back), and asked
-   * for again at its next start (lastHostPorts).
+   * for again at its next start (lastHostPorts). One read on the steady heartbeat (the machines
+   * joined to the agent's host; docs/ARCHITECTURE.md §12: heartbeats are the load that grows with
+   * the market), a write only for what differs — every heartbeat compares, so forwards cleared by
+   * a move out of running and back (a stop that failed) come back with the next report.
    */
   private async recordForwards(agent: Agent, vms: AgentVmState[]): Promise<void> {
-    const reported = vms.filter((vm) => vm.state === 'running' && vm.forwards?.length);
-    const key = JSON.stringify(reported.map((vm) => [vm.machineId, vm.version, vm.forwards]));
-    if (reported.length === 0 || this.forwardsInSync.get(agent.id) === key) return;
-    this.forwardsInSync.delete(agent.id);
-    const host = await this.hosts.findOneBy({ agentId: agent.id });
-    if (!host) return;
-    const rows = await this.db.manager.find(Machine, {
-      select: { id: true, version: true, forwards: true },
-      where: { id: In(reported.map((vm) => vm.machineId)), hostId: host.id, state: 'running' },
-    });
+    const reported = new Map(vms.filter((vm) => vm.state === 'running' && vm.forwards?.length).map((vm) => [vm.machineId, vm]));
+    if (reported.size === 0) return;
+    const rows = await this.db.manager
+      .createQueryBuilder(Machine, 'machine')
+      .select(['machine.id', 'machine.hostId', 'machine.version', 'machine.forwards'])
+      .innerJoin(Host, 'host', 'host.id = machine.hostId AND host.agentId = :agentId', { agentId: agent.id })
+      .where('machine.id IN (:...ids)', { ids: [...reported.keys()] })
+      .andWhere('machine.state = :running', { running: 'running' })
+      .getMany();
     const changed = rows.filter((row) => {
-      const vm = reported.find((candidate) => candidate.machineId === row.id)!;
+      const vm = reported.get(row.id)!;
       return vm.version === row.version && JSON.stringify(row.forwards) !== JSON.stringify(vm.forwards);
     });
-    // Every reported machine found running at its version with these forwards: in sync.
-    const allAtVersion = rows.length === reported.length && rows.every((row) => reported.find((vm) => vm.machineId === row.id)!.version === row.version);
-    if (changed.length === 0) {
-      if (allAtVersion) this.forwardsInSync.set(agent.id, key);
-      return;
-    }
-    const written = await this.db.transaction(async (em) => {
-      let rowsWritten = 0;
+    if (changed.length === 0) return;
+    await this.db.transaction(async (em) => {
       for (const row of changed) {
-        const forwards = reported.find((vm) => vm.machineId === row.id)!.forwards!;
-        const result = await em.update(
+        const forwards = reported.get(row.id)!.forwards!;
+        await em.update(
           Machine,
-          { id: row.id, hostId: host.id, state: 'running', version: row.version },
+          { id: row.id, hostId: row.hostId, state: 'running', version: row.version },
           { forwards, lastHostPorts: forwards.map((forward) => forward.hostPort) },
         );
-        rowsWritten += result.affected ?? 0;
       }
-      return rowsWritten;
     });
-    if (allAtVersion && written === changed.length) this.forwardsInSync.set(agent.id, key);
   }
 
   private joinedDto(agent: Agent): JoinedAgentDto {
