@@ -440,10 +440,18 @@ describe('a machine network with a real agent', () => {
               events: [],
             }),
           );
-      expect((await heartbeat(0)).status).toBe(204);
-      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual(forwards);
-      expect((await heartbeat(1)).status).toBe(204);
-      expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual(other80);
+      // The agent paused meanwhile (SIGSTOP), so its own heartbeats (every 300 ms) cannot land between
+      // these reports and the reads; one it sent just before is answered within the pause's first second.
+      agent.signal('SIGSTOP');
+      try {
+        await new Promise((settle) => setTimeout(settle, 1000));
+        expect((await heartbeat(0)).status).toBe(204);
+        expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual(forwards);
+        expect((await heartbeat(1)).status).toBe(204);
+        expect((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards).toEqual(other80);
+      } finally {
+        agent.signal('SIGCONT');
+      }
       // The agent's own next heartbeat says what it really forwards.
       await eventually(
         async () => JSON.stringify((await buyer.get(`/api/machines/${machine.id}/network`)).body.forwards) === JSON.stringify(forwards),
