@@ -1,15 +1,4 @@
-import {
-  type Charge,
-  type MachineMeter,
-  type MeterTerms,
-  MARKET_ACCOUNT,
-  dueCharges,
-  meterOnStart,
-  meterOnStop,
-  meterOnStored,
-  quote,
-  registrationFeeCharge,
-} from '@virtuoso/domain';
+import { type Charge, MARKET_ACCOUNT } from '@virtuoso/domain';
 import { CONSOLE_CLOSE } from '@virtuoso/contracts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,52 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
+import { D, S, S0, type Timeline, expectedCharges, seedBillingBacklog } from '../billing-backlog';
 import { WebSocket } from 'ws';
 import { LedgerService } from '../../src/accounts/ledger.service';
 import { ManualClock } from '../../src/common/clock';
-import { Machine } from '../../src/machines/machine.entity';
 import { AgentProcess, REPO, eventually } from '../agent-process';
 import { type ApiProcess, startApiProcess } from '../api-process';
 import { Agent, TestApp, addAgentHost, startApp, uniqueHandle } from '../helpers';
 import { type TestDatabase, testDatabase } from '../test-database';
 
-const S = 1000;
-const D = 86_400_000;
-const S0 = Date.UTC(2026, 10, 25, 12);
-const BUYERS = 20;
-const PER_BUYER = 15;
 const MARKER = /VIRTUOSO-GUEST-READY/;
-
-/** A machine's recorded events: what the oracle replays with libs/domain (as in billing-crash.spec.ts). */
-interface Timeline {
-  machineId: string;
-  buyerId: string;
-  terms: MeterTerms;
-  registeredAt: number;
-  storedAt: number;
-  startedAt?: number;
-  stoppedAt?: number;
-}
-
-/** Every charge the timeline makes by `until`, replayed with libs/domain's meter functions: no daemon, no database. */
-function expectedCharges(line: Timeline, until: number): Charge[] {
-  const charges: Charge[] = [registrationFeeCharge({ machineId: line.machineId, buyerId: line.buyerId, at: line.registeredAt })];
-  let step = meterOnStored({ machineId: line.machineId, buyerId: line.buyerId, at: line.storedAt, ...line.terms });
-  charges.push(...step.charges);
-  let meter: MachineMeter = step.meter;
-  if (line.startedAt !== undefined) {
-    step = meterOnStart(meter, line.startedAt);
-    charges.push(...step.charges);
-    meter = step.meter;
-  }
-  if (line.stoppedAt !== undefined) {
-    step = meterOnStop(meter, line.stoppedAt);
-    charges.push(...step.charges);
-    meter = step.meter;
-  }
-  charges.push(...dueCharges(meter, until).charges);
-  return charges;
-}
 
 interface Health {
   status: 'ok';
@@ -132,82 +85,7 @@ describe('two replicas on one PostgreSQL', () => {
       {
         const t: TestApp = await startApp({ clock, config: { ...db.config, dataDir: join(dir, 'setup') } });
         try {
-          const provider = await t.signUp('provider');
-          const hosts: string[] = [];
-          for (const [i, speedUnitPrice] of ['0.00001', '0.00002', '0.000007'].entries()) {
-            const host = await provider.post('/api/hosts').send({
-              name: `replica-${i}`,
-              processor: 'x',
-              speed: 10_000_000,
-              speedUnit: 1000,
-              speedUnitPrice,
-              memory: 1_000_000,
-              memoryUnit: 4,
-              memoryUnitPrice: '0.00001',
-              runningUnitAmount: 600,
-              storage: 10_000_000,
-              storageUnit: 100,
-              storageUnitPrice: '0.01',
-              storageAmount: 1,
-              connectionSpeed: '1G',
-              agentHost: '127.0.0.1',
-              agentPort: 9,
-            });
-            expect(host.status).toBe(201);
-            hosts.push(host.body.id);
-          }
-          let n = 0;
-          for (let b = 0; b < BUYERS; b++) {
-            const buyer = await t.signUp('buyer');
-            for (let k = 0; k < PER_BUYER; k++, n++) {
-              const registered = await buyer
-                .post('/api/machines')
-                .send({ name: `m${n}`, processor: 'x', speed: 4000, os: 'x', memory: 64, disk: 100, askedStoragePerMonth: '100', askedRunningPerHour: '100' });
-              expect(registered.status).toBe(201);
-              lines.push({
-                machineId: registered.body.id,
-                buyerId: buyer.userId,
-                registeredAt: S0 - 10 * S,
-                storedAt: S0 + n * S,
-                ...(n % 2 === 0 ? { startedAt: S0 + 400 * S + n * S } : {}),
-                ...(n % 8 === 0 ? { stoppedAt: S0 + 3000 * S + n * S } : {}),
-                terms: undefined as unknown as MeterTerms,
-              });
-            }
-          }
-          const { Database } = await import('../../src/common/database.service');
-          const { MachineStore } = await import('../../src/machines/machine-store.service');
-          const { HostsService, pricesOf } = await import('../../src/providers/hosts.service');
-          const events = lines.flatMap((line, i) => [
-            { at: line.storedAt, line, host: hosts[i % hosts.length], kind: 'store' as const },
-            ...(line.startedAt !== undefined ? [{ at: line.startedAt, line, host: '', kind: 'start' as const }] : []),
-            ...(line.stoppedAt !== undefined ? [{ at: line.stoppedAt, line, host: '', kind: 'stop' as const }] : []),
-          ]);
-          events.sort((a, b) => a.at - b.at);
-          for (const event of events) {
-            clock.set(event.at);
-            await t.app.get(Database).transaction(async (em) => {
-              const machine = await em.findOneByOrFail(Machine, { id: event.line.machineId });
-              if (event.kind === 'store') {
-                const size = { speed: machine.speed, memory: machine.memory, disk: machine.disk };
-                const host = await t.app.get(HostsService).reserve(em, event.host, size);
-                const fixed = quote(pricesOf(host), size);
-                event.line.terms = {
-                  providerId: provider.userId,
-                  storagePrice: fixed.storagePrice,
-                  storageAmountDays: fixed.storageAmount,
-                  runningPrice: fixed.runningPrice,
-                  runningUnitSeconds: fixed.runningUnitAmount,
-                };
-                const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = fixed;
-                await t.app
-                  .get(MachineStore)
-                  .write(em, machine, { state: 'stored', version: 1, hostId: event.host, storagePrice, storageAmount, runningPrice, runningUnitAmount });
-              } else {
-                await t.app.get(MachineStore).write(em, machine, event.kind === 'start' ? { state: 'running' } : { state: 'stopped', version: 2 });
-              }
-            });
-          }
+          lines.push(...(await seedBillingBacklog(t, clock, 'replica')));
         } finally {
           await t.app.close();
         }
