@@ -31,12 +31,13 @@ describe('accounts and sessions', () => {
     expect((await provider.get('/api/auth/me')).body).toMatchObject({ role: 'provider', balance: '0' });
   });
 
-  it('refuses a short password, a bad role and a bad email with 400 naming the field, creating nothing', async () => {
+  it('refuses a short password, a bad role (operator too: never by sign-up) and a bad email with 400 naming the field, creating nothing', async () => {
     const before = await t.snapshot();
     const base = { handle: uniqueHandle('bob'), email: 'bob@example.com', password: 'long enough', role: 'buyer' };
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
       [{ ...base, password: 'short' }, 'password', /at least 8 characters/],
       [{ ...base, role: 'admin' }, 'role', /buyer or provider/],
+      [{ ...base, role: 'operator' }, 'role', /buyer or provider/],
       [{ ...base, email: 'nope' }, 'email', /valid email/],
       [{ ...base, handle: 'a b' }, 'handle', /handle must be/],
       [{ ...base, admin: true }, 'admin', /property admin should not exist/],

@@ -3560,11 +3560,11 @@ export interface components {
              */
             email: string;
             /**
-             * @description Account type.
+             * @description Account type: buyer, provider, or operator (runs the market).
              * @example buyer
              * @enum {string}
              */
-            role: "buyer" | "provider";
+            role: "buyer" | "provider" | "operator";
             /**
              * @description Current balance in dollars, exact decimal string.
              * @example 1000

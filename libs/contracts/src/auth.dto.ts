@@ -2,8 +2,12 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsNotEmpty, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { NoControlCharacters } from './validation';
 
-export const ROLES = ['buyer', 'provider'] as const;
+/** Every account type. An operator runs the market: made on the server (npm run operator), never by sign-up. */
+export const ROLES = ['buyer', 'provider', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
+/** The account types anyone may sign up as. */
+export const SIGN_UP_ROLES = ['buyer', 'provider'] as const;
+export type SignUpRole = (typeof SIGN_UP_ROLES)[number];
 
 export class SignUpDto {
   @ApiProperty({ description: 'Unique user handle (letters, digits, dot, dash, underscore).', example: 'ResourceBuyer' })
@@ -29,9 +33,9 @@ export class SignUpDto {
   @MaxLength(200)
   password: string;
 
-  @ApiProperty({ description: 'Account type: a buyer rents machines, a provider sells host resources.', enum: ROLES, example: 'buyer' })
-  @IsIn(ROLES as unknown as string[], { message: 'role must be buyer or provider' })
-  role: Role;
+  @ApiProperty({ description: 'Account type: a buyer rents machines, a provider sells host resources.', enum: SIGN_UP_ROLES, example: 'buyer' })
+  @IsIn(SIGN_UP_ROLES as unknown as string[], { message: 'role must be buyer or provider' })
+  role: SignUpRole;
 }
 
 export class SignInDto {
@@ -56,7 +60,7 @@ export class UserDto {
   @ApiProperty({ description: 'Contact email.', example: 'buyer@example.com' })
   email: string;
 
-  @ApiProperty({ description: 'Account type.', enum: ROLES, example: 'buyer' })
+  @ApiProperty({ description: 'Account type: buyer, provider, or operator (runs the market).', enum: ROLES, example: 'buyer' })
   role: Role;
 
   @ApiProperty({ description: 'Current balance in dollars, exact decimal string.', example: '1000' })

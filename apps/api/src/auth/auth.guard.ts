@@ -5,7 +5,7 @@ import { AuthedRequest, IS_PUBLIC, ROLES } from '../common/auth.decorators';
 import { ApiError } from '../common/errors';
 import { AuthService } from './auth.service';
 
-const ROLE_NAMES: Record<Role, string> = { buyer: 'buyers', provider: 'providers' };
+const ROLE_NAMES: Record<Role, string> = { buyer: 'buyers', provider: 'providers', operator: 'operators' };
 
 /**
  * Global: every route needs a signed-in user unless marked @Public(); @Roles() then narrows it.

@@ -12,7 +12,7 @@ export function SignUpPage() {
   const [handle, setHandle] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [role, setRole] = useState<Role>('buyer');
+  const [role, setRole] = useState<Exclude<Role, 'operator'>>('buyer');
   const signUp = useMutation({
     mutationFn: () => call(api.POST('/api/auth/signup', { body: { handle: handle.trim(), email: email.trim(), password, role } })),
     onSuccess: async (user) => {
