@@ -10,5 +10,5 @@ export default defineConfig({
       '@virtuoso/domain': fileURLToPath(new URL('../../libs/domain/src/index.ts', import.meta.url)),
     },
   },
-  test: { name: 'web', include: ['src/**/*.spec.ts'], environment: 'node' },
+  test: { name: 'web', include: ['src/**/*.spec.ts'], environment: 'node', pool: 'threads' },
 });

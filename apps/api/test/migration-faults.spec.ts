@@ -10,6 +10,7 @@ import { MigrationWatch } from '../src/migrations/migration-watch.service';
 import { Host } from '../src/providers/host.entity';
 import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, win2000Pro } from './helpers';
+import { postgresBaseUrl } from './test-database';
 
 type User = Agent & { handle: string; userId: string };
 type MigrationBody = {
@@ -357,14 +358,17 @@ describe.sequential('migration faults', () => {
     }
   }, 240_000);
 
-  it('a seeded run of 20 migrations, each with a random fault at a random moment: the invariants hold after every one', async () => {
+  // On PostgreSQL fewer rounds: the faults are the agents' and the links', the same on either
+  // database; what differs there (transactions side by side) shows in the first rounds.
+  const rounds = Number(process.env.MIGRATION_FAULT_ROUNDS ?? (postgresBaseUrl() ? 6 : 20));
+  it(`a seeded run of ${rounds} migrations, each with a random fault at a random moment: the invariants hold after every one`, async () => {
     const seed = Number(process.env.MIGRATION_FAULT_SEED ?? Date.now() % 2 ** 31);
-    console.log(`migration fault run: seed ${seed} (MIGRATION_FAULT_SEED=${seed} replays it)`);
+    console.log(`migration fault run: seed ${seed}, ${rounds} rounds (MIGRATION_FAULT_SEED=${seed} MIGRATION_FAULT_ROUNDS=${rounds} replay it)`);
     const random = mulberry32(seed);
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
     const FAULTS = ['none', 'cancel', 'kill', 'stop', 'corrupt'] as const;
     const outcomes: string[] = [];
-    for (let round = 1; round <= 20; round++) {
+    for (let round = 1; round <= rounds; round++) {
       const fault = pick(FAULTS);
       const method = pick(['RSYNC', 'SCP'] as const);
       const delayMs = Math.floor(random() * 3000);
