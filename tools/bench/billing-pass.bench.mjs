@@ -356,8 +356,9 @@ async function copyShape(em, table, copy) {
 
 /**
  * CPU time (user + system, ms) of a PostgreSQL cluster so far: the postmaster's and its children's
- * (the backends), from /proc. The connections live through the run, so differences are the work
- * done in between, steadier than wall time on a busy machine. 0 where /proc is not there.
+ * (the backends; those that exited, such as autovacuum workers, through the postmaster's children
+ * times), from /proc: differences are the work done in between, steadier than wall time on a busy
+ * machine. 0 where /proc is not there.
  */
 function serverCpuMs(dataDir) {
   try {
@@ -377,6 +378,8 @@ function serverCpuMs(dataDir) {
       const pid = Number(entry);
       if (pid !== postmaster && Number(fields[1]) !== postmaster) continue;
       total += (Number(fields[11]) + Number(fields[12])) * tick;
+      // The postmaster's reaped children (autovacuum workers come and go): cutime, cstime.
+      if (pid === postmaster) total += (Number(fields[13]) + Number(fields[14])) * tick;
     }
     return total;
   } catch {
