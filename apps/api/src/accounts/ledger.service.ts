@@ -77,10 +77,20 @@ export class LedgerService {
     }
     // In key order: inserting into the key index in order touches each of its pages once.
     const unique = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    let applied = unique;
+    if (em.connection.options.type === 'postgres') {
+      // One statement, no savepoint (each is a round trip to the server): the keys it skipped
+      // come back, usually none.
+      const skipped = await this.insertReturningSkipped(em, unique);
+      if (skipped.size > 0) {
+        this.logger.warn(`skipped ${skipped.size} movement(s) already in the ledger, e.g. ${[...skipped][0]}`);
+        applied = unique.filter((posting) => !skipped.has(posting.key));
+      }
+      return { applied, balances: await this.moveBalances(em, applied, units) };
+    }
     // The usual case: none of the keys is in the ledger yet, and one INSERT … ON CONFLICT DO NOTHING
     // says so by its row count. Otherwise undo it and insert only the keys not there.
     await exec(em, 'SAVEPOINT ledger_post', [], true);
-    let applied = unique;
     if ((await this.insert(em, unique)) !== unique.length) {
       await exec(em, 'ROLLBACK TO SAVEPOINT ledger_post', [], true);
       const existing = await this.existingKeys(
@@ -104,6 +114,34 @@ export class LedgerService {
       for (const row of rows) found.add(row.key);
     }
     return found;
+  }
+
+  /**
+   * PostgreSQL: inserts the rows, skipping keys already present (committed by now: a concurrent
+   * insert of the same key is waited for), and returns the keys it skipped.
+   */
+  private async insertReturningSkipped(em: EntityManager, postings: Posting[]): Promise<Set<string>> {
+    const skipped = new Set<string>();
+    const createdAt = nowIso(this.wallClock);
+    const perRow = LEDGER_COLUMNS.length - 1;
+    for (const part of rowParts(em, postings, perRow)) {
+      const sql = new Sql(em);
+      const rows = sql.values(
+        part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]),
+        perRow,
+      );
+      const keys = sql.p(part.map((p) => p.key));
+      const found = await select<{ key: string }>(
+        em,
+        `WITH inserted AS (INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
+          `SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, CAST(v.column8 AS bigint), ${sql.p(createdAt)} ` +
+          `FROM ${rows} AS v WHERE true ON CONFLICT ("key") DO NOTHING RETURNING "key") ` +
+          `SELECT s.k AS "key" FROM unnest(${keys}::text[]) AS s(k) WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i."key" = s.k)`,
+        sql.params,
+      );
+      for (const row of found) skipped.add(row.key);
+    }
+    return skipped;
   }
 
   /** Inserts the rows, skipping keys already present; returns how many it inserted. */

@@ -23,7 +23,7 @@ export class MachineMeterRow {
   @RefColumn()
   providerId: string;
 
-  @Index()
+  /** Not indexed: no query looks meters up by host, and on PostgreSQL every index costs each meter write of the billing pass. */
   @RefColumn({ nullable: true })
   hostId: string | null;
 

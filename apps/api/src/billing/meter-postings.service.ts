@@ -28,6 +28,18 @@ export interface LoadedMeter {
   revision: number;
 }
 
+/** Rows from which a PostgreSQL UPDATE … FROM is steered to primary-key lookups (preferIndexLookups). */
+const MANY_ROWS = 64;
+
+/**
+ * Turns hash and merge joins off for the rest of the transaction (set_config(…, true)): in the
+ * billing pass's batch only the meters' UPDATE and the buyers' standings (read by primary key)
+ * follow; one round trip, not two to put the values back.
+ */
+async function preferIndexLookups(em: EntityManager): Promise<void> {
+  await exec(em, "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)", [], true);
+}
+
 /** The ledger posting of a charge (libs/domain chargeMovement); fees go to the market, not to a host. */
 export function postingOf(charge: Charge, hostId: string | null): Posting {
   const movement = chargeMovement(charge);
@@ -167,6 +179,10 @@ export class MeterPostings {
         part.map((change) => progressValues(change.step.meter, change.revision!)),
         PROGRESS_WIDTH,
       );
+      // PostgreSQL, a batch of the billing pass: joined to the unnest, its planner hashes a
+      // sequential scan of the whole table (every batch, the cost growing with the table) where a
+      // lookup by primary key per row is what is wanted (preferIndexLookups).
+      if (!sql.sqlite && part.length >= MANY_ROWS) await preferIndexLookups(em);
       const result = await exec(
         em,
         `UPDATE "machine_meters" SET ${PROGRESS_SET} FROM ${source} AS v ` +

@@ -22,23 +22,25 @@ export class Sql {
     this.postgres = em.connection.options.type === 'postgres';
   }
 
-  /** PostgreSQL: the rows' JSON parameter is read by json_array_elements (see jsonRows). */
+  /** PostgreSQL: rows are bound as one text[] parameter per column, read by unnest (see jsonRows). */
   private readonly postgres: boolean;
 
   /**
    * Rows of `width` values as a derived table with columns column1 … columnN, like `(VALUES …)`,
-   * but bound as ONE JSON text. SQLite: the sqlite3 driver converts every bound value on the main
-   * thread, and SQLite's json_each unpacks the rows on its own thread, in array order (the
-   * billing-pass bench: 2.66 s this way, 3.44 s with positional VALUES). PostgreSQL: one parameter
-   * instead of thousands, and one short text to parse and plan instead of a 256-row VALUES list per
-   * statement, several statements a batch (docs/ARCHITECTURE.md §12). Values: strings, finite
+   * but bound as few parameters. SQLite: ONE JSON text; the sqlite3 driver converts every bound
+   * value on the main thread, and SQLite's json_each unpacks the rows on its own thread, in array
+   * order (the billing-pass bench: 2.66 s this way, 3.44 s with positional VALUES). PostgreSQL: one
+   * text[] parameter per column read by unnest(), in array order: one short text to parse and plan
+   * instead of a 256-row VALUES list, and no JSON to parse per value on the server (`->>` on json
+   * re-reads the row's text for every column; docs/ARCHITECTURE.md §12). Values: strings, finite
    * numbers (integers come back as INTEGER on SQLite), null; PostgreSQL reads every value as text,
    * as it reads the untyped parameters of a VALUES list (the statements CAST where they need to).
    */
   private jsonRows(rows: readonly (readonly unknown[])[], width: number): string {
     if (this.postgres) {
-      const columns = Array.from({ length: width }, (_, i) => `j ->> ${i} AS column${i + 1}`).join(', ');
-      return `(SELECT ${columns} FROM json_array_elements(${this.p(JSON.stringify(rows))}::json) AS j)`;
+      const arrays = Array.from({ length: width }, (_, i) => this.p(rows.map((row) => textOf(row[i]))) + '::text[]');
+      const names = Array.from({ length: width }, (_, i) => `column${i + 1}`).join(', ');
+      return `(SELECT * FROM unnest(${arrays.join(', ')}) AS u(${names}))`;
     }
     const columns = Array.from({ length: width }, (_, i) => `j.value ->> ${i} AS column${i + 1}`).join(', ');
     return `(SELECT ${columns} FROM json_each(${this.p(JSON.stringify(rows))}) AS j)`;
@@ -60,9 +62,9 @@ export class Sql {
     return this.row(values);
   }
 
-  /** A list for IN, split by rowParts: a subquery of one JSON parameter (see jsonRows). */
+  /** A list for IN, split by rowParts: a subquery of one parameter (see jsonRows). */
   inList(values: readonly unknown[]): string {
-    if (this.postgres) return `(SELECT json_array_elements_text(${this.p(JSON.stringify(values))}::json))`;
+    if (this.postgres) return `(SELECT unnest(${this.p(values.map(textOf))}::text[]))`;
     return this.sqlite ? `(SELECT value FROM json_each(${this.p(JSON.stringify(values))}))` : this.list(values);
   }
 
@@ -71,6 +73,9 @@ export class Sql {
     return this.sqlite || this.postgres ? this.jsonRows(rows, width) : `(VALUES ${rows.map((row) => this.row(row)).join(', ')})`;
   }
 }
+
+/** A value as PostgreSQL's text[] element: null stays null (numbers as JSON writes them, like `->>` did). */
+const textOf = (value: unknown): string | null => (value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value));
 
 /** Bound values per statement: below SQLite's 32766 and PostgreSQL's 65535. */
 export const MAX_PARAMS = 30_000;
