@@ -45,6 +45,8 @@ const OPTIONAL = [
 const started = Date.now();
 const bundled = await build({
   entryPoints: [entry],
+  // The bundle names its modules relative to this: the repository, whatever the caller's directory.
+  absWorkingDir: root,
   bundle: true,
   platform: 'node',
   target: `node${process.versions.node.split('.')[0]}`,
