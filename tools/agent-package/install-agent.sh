@@ -129,7 +129,20 @@ if [ -z "$ADVERTISE" ]; then
   fi
 fi
 
-# 1. Debian packages, only those missing.
+# 1. The package: downloaded and checked before anything on the host changes.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+say "downloading the agent from $MARKET"
+curl -fsSL "$MARKET/downloads/virtuoso-agent.tar.gz" -o "$work/virtuoso-agent.tar.gz"
+curl -fsSL "$MARKET/downloads/virtuoso-agent.tar.gz.sha256" -o "$work/virtuoso-agent.tar.gz.sha256"
+(cd "$work" && sha256sum --check --quiet --strict virtuoso-agent.tar.gz.sha256) || die "the package does not match its sha256: not installed"
+tar -xzf "$work/virtuoso-agent.tar.gz" -C "$work" --no-same-owner
+top=$(cd "$work" && ls -d virtuoso-agent-*/ | head -n 1)
+top=${top%/}
+[ -n "$top" ] && [ -r "$work/$top/VERSION" ] || die "the package holds no virtuoso-agent-<version> directory"
+version=$(cat "$work/$top/VERSION")
+
+# 2. Debian packages, only those missing.
 PACKAGES=(qemu-system-x86 qemu-utils openssh-server rsync vde2)
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -143,7 +156,7 @@ else
   say "QEMU, openssh-server, rsync and vde2 are installed"
 fi
 
-# 2. The virtuoso system user, its home the data directory.
+# 3. The virtuoso system user, its home the data directory.
 mkdir -p "$(R $DATA_DIR)" "$(R $OPT_DIR)" "$(dirname "$(R $ENV_FILE)")" "$(dirname "$(R $UNIT_FILE)")" "$(dirname "$(R $LOG_FILE)")" "$(dirname "$(R $PID_FILE)")"
 if ! getent passwd virtuoso >/dev/null; then
   say "creating the virtuoso system user"
@@ -153,18 +166,7 @@ if getent group kvm >/dev/null && ! id -nG virtuoso | tr ' ' '\n' | grep -qx kvm
 chown virtuoso:virtuoso "$(R $DATA_DIR)"
 chmod 700 "$(R $DATA_DIR)"
 
-# 3. The package: downloaded, checked, unpacked beside the earlier versions.
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-say "downloading the agent from $MARKET"
-curl -fsSL "$MARKET/downloads/virtuoso-agent.tar.gz" -o "$work/virtuoso-agent.tar.gz"
-curl -fsSL "$MARKET/downloads/virtuoso-agent.tar.gz.sha256" -o "$work/virtuoso-agent.tar.gz.sha256"
-(cd "$work" && sha256sum --check --quiet --strict virtuoso-agent.tar.gz.sha256) || die "the package does not match its sha256: not installed"
-tar -xzf "$work/virtuoso-agent.tar.gz" -C "$work" --no-same-owner
-top=$(cd "$work" && ls -d virtuoso-agent-*/ | head -n 1)
-top=${top%/}
-[ -n "$top" ] && [ -r "$work/$top/VERSION" ] || die "the package holds no virtuoso-agent-<version> directory"
-version=$(cat "$work/$top/VERSION")
+# 4. The package beside the earlier versions.
 previous=$(readlink "$(R $OPT_DIR)/current" 2>/dev/null || true)
 if [ ! -d "$(R $OPT_DIR)/$version" ]; then
   mv "$work/$top" "$(R $OPT_DIR)/$version.tmp"
@@ -179,7 +181,7 @@ for d in "$(R $OPT_DIR)"/*/; do
 done
 say "agent ${version} in $(R $OPT_DIR)/current${previous:+ (was $previous)}"
 
-# 4. Settings (with --root the agent runs from under it: its paths carry the prefix).
+# 5. Settings (with --root the agent runs from under it: its paths carry the prefix).
 umask 077
 {
   echo "# The provider agent's settings (apps/provider-agent/README.md); written by install-agent.sh."
@@ -197,7 +199,7 @@ umask 077
 mv "$(R $ENV_FILE).tmp" "$(R $ENV_FILE)"
 umask 022
 
-# 5. The systemd unit. KillMode=process: stopping or upgrading the agent leaves its QEMU processes
+# 6. The systemd unit. KillMode=process: stopping or upgrading the agent leaves its QEMU processes
 # running (it finds them again on start). No capability is needed: guests use QEMU's user-mode
 # networking and ports from 1024 up, private segments unix sockets and ssh.
 kvm_group=''
@@ -224,7 +226,7 @@ RestartSec=5
 WantedBy=multi-user.target
 EOF
 
-# 6. (Re)start.
+# 7. (Re)start.
 running() {
   if [ "$NO_SYSTEMD" = 1 ]; then
     [ -r "$(R $PID_FILE)" ] && kill -0 "$(cat "$(R $PID_FILE)")" 2>/dev/null
@@ -256,7 +258,7 @@ else
   logs='journalctl -u virtuoso-agent'
 fi
 
-# 7. The first start joins; wait for agent.json, then forget the token.
+# 8. The first start joins; wait for agent.json, then forget the token.
 if [ "$joined" = 0 ]; then
   say "joining $MARKET"
   for _ in $(seq 1 120); do

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,8 +55,14 @@ describe('install-agent.sh on a scratch root', () => {
 
   /** The install line, run in the namespace with the scratch /etc (asynchronously: the API it fetches from is in this process). */
   async function install(): Promise<string> {
-    const script = `mount --bind "$1" /etc && ${line} --root "$2" 2>&1`;
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-o', 'pipefail', '-c', script, 'install', etc, root], {
+    const { code, out } = await run(line, root);
+    if (code !== 0) throw new Error(`the install line failed (${code}):\n${out}`);
+    return out;
+  }
+
+  async function run(command: string, into: string): Promise<{ code: number | null; out: string }> {
+    const script = `mount --bind "$1" /etc && ${command} --root "$2" 2>&1`;
+    const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-o', 'pipefail', '-c', script, 'install', etc, into], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -64,9 +70,8 @@ describe('install-agent.sh on a scratch root', () => {
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise<number | null>((done) => child.on('close', done));
     // The agent it started holds the pid file (whatever happened, so that afterAll ends it).
-    if (existsSync(join(root, PID_FILE))) pids.add(Number(readFileSync(join(root, PID_FILE), 'utf8')));
-    if (code !== 0) throw new Error(`the install line failed (${code}):\n${out}`);
-    return out;
+    if (existsSync(join(into, PID_FILE))) pids.add(Number(readFileSync(join(into, PID_FILE), 'utf8')));
+    return { code, out };
   }
 
   async function agentRow(agentId: string) {
@@ -146,6 +151,32 @@ describe('install-agent.sh on a scratch root', () => {
       }
     } finally {
       await bare.close();
+    }
+  });
+
+  it('refuses a first install without a token, and a package that does not match its sha256, changing nothing', async () => {
+    const fresh = mkdtempSync('/tmp/vi-');
+    const tampered = mkdtempSync(join(tmpdir(), 'virtuoso-package-'));
+    const other = await startApp({ listen: true, config: { agentPackageDir: tampered } });
+    try {
+      const noToken = await run(`curl -fsSL ${t.url}/install-agent.sh | bash -s -- --port 7999`, fresh);
+      expect(noToken.code).toBe(1);
+      expect(noToken.out).toContain('install-agent: --join TOKEN is required on the first install');
+
+      const built = join(REPO, 'dist', 'agent-package');
+      copyFileSync(join(built, 'install-agent.sh'), join(tampered, 'install-agent.sh'));
+      writeFileSync(join(tampered, 'virtuoso-agent.tar.gz'), 'not the package');
+      writeFileSync(join(tampered, 'virtuoso-agent.tar.gz.sha256'), `${'0'.repeat(64)}  virtuoso-agent.tar.gz\n`);
+      const bad = await run(`curl -fsSL ${other.url}/install-agent.sh | bash -s -- --join vj_unused --port 7999`, fresh);
+      expect(bad.code).toBe(1);
+      expect(bad.out).toContain('install-agent: the package does not match its sha256: not installed');
+
+      expect(readdirSync(fresh)).toEqual([]);
+      expect(uidIn(join(etc, 'passwd'), 'virtuoso')).toBeUndefined();
+    } finally {
+      await other.close();
+      rmSync(fresh, { recursive: true, force: true });
+      rmSync(tampered, { recursive: true, force: true });
     }
   });
 
