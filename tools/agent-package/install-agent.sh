@@ -107,10 +107,19 @@ CONSOLE_PORT=${CONSOLE_PORT:-$(prev VIRTUOSO_AGENT_CONSOLE_PORT)}
 LISTEN=${LISTEN:-$(prev VIRTUOSO_AGENT_LISTEN)}
 ADVERTISE=${ADVERTISE:-$(prev VIRTUOSO_AGENT_ADVERTISE_HOST)}
 ACCEL=${ACCEL:-$(prev VIRTUOSO_ACCEL)}
+# Joined: agent.json holds an identity the market has not retired (a retired one needs a new token).
+joined() { [ -s "$(R $DATA_DIR)/agent.json" ] && ! grep -q '"retiredAt"' "$(R $DATA_DIR)/agent.json"; }
 joined=0
-[ -s "$(R $DATA_DIR)/agent.json" ] && joined=1
+joined && joined=1
 [ "$joined" = 1 ] || [ -n "$JOIN" ] || die "--join TOKEN is required on the first install (copy the line from the market's Add host page)"
 [ -n "$PORT" ] || die "--port PORT is required on the first install"
+# What goes into the env file: one plain word each.
+[[ -z $JOIN || $JOIN =~ ^[A-Za-z0-9_-]+$ ]] || die "--join: not a join token: $JOIN"
+url_re='^https?://[][A-Za-z0-9.:@%_~/-]+$'
+[[ $MARKET =~ $url_re ]] || die "--market: not a plain http(s) URL: $MARKET"
+for h in ${LISTEN:+"$LISTEN"} ${ADVERTISE:+"$ADVERTISE"}; do
+  [[ $h =~ ^[A-Za-z0-9.:-]+$ ]] || die "not a host name or address: $h"
+done
 for p in "$PORT" ${CONSOLE_PORT:+"$CONSOLE_PORT"}; do
   [[ $p =~ ^[0-9]{1,5}$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "not a TCP port: $p"
 done
@@ -262,11 +271,11 @@ fi
 if [ "$joined" = 0 ]; then
   say "joining $MARKET"
   for _ in $(seq 1 120); do
-    [ -s "$(R $DATA_DIR)/agent.json" ] && break
+    joined && break
     running || break
     sleep 0.5
   done
-  if [ ! -s "$(R $DATA_DIR)/agent.json" ]; then
+  if ! joined; then
     # Not left retrying with the token: running the line again starts over.
     if [ "$NO_SYSTEMD" = 1 ]; then
       tail -n 20 "$logs" >&2 || true

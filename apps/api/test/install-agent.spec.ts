@@ -154,7 +154,7 @@ describe('install-agent.sh on a scratch root', () => {
     }
   });
 
-  it('refuses a first install without a token, and a package that does not match its sha256, changing nothing', async () => {
+  it('refuses a first install without a token, a bad token or port, and a package that does not match its sha256, changing nothing', async () => {
     const fresh = mkdtempSync('/tmp/vi-');
     const tampered = mkdtempSync(join(tmpdir(), 'virtuoso-package-'));
     const other = await startApp({ listen: true, config: { agentPackageDir: tampered } });
@@ -162,6 +162,12 @@ describe('install-agent.sh on a scratch root', () => {
       const noToken = await run(`curl -fsSL ${t.url}/install-agent.sh | bash -s -- --port 7999`, fresh);
       expect(noToken.code).toBe(1);
       expect(noToken.out).toContain('install-agent: --join TOKEN is required on the first install');
+      const badToken = await run(`curl -fsSL ${t.url}/install-agent.sh | bash -s -- --join 'vj_a;b' --port 7999`, fresh);
+      expect(badToken.code).toBe(1);
+      expect(badToken.out).toContain('install-agent: --join: not a join token: vj_a;b');
+      const badPort = await run(`curl -fsSL ${t.url}/install-agent.sh | bash -s -- --join vj_a --port 70000`, fresh);
+      expect(badPort.code).toBe(1);
+      expect(badPort.out).toContain('install-agent: not a TCP port: 70000');
 
       const built = join(REPO, 'dist', 'agent-package');
       copyFileSync(join(built, 'install-agent.sh'), join(tampered, 'install-agent.sh'));
