@@ -54,7 +54,8 @@ const bundled = await build({
   external: OPTIONAL,
   write: false,
   logLevel: 'warning',
-  legalComments: 'none',
+  // The bundled packages' licence notices, kept at the end of the file.
+  legalComments: 'eof',
   // Nest's dependency injection reads class names at run time: keep them.
   keepNames: true,
 });
@@ -63,6 +64,10 @@ const agentVersion = createRequire(import.meta.url)(join(root, 'apps', 'provider
 const node = process.execPath;
 const nodeHash = createHash('sha256').update(readFileSync(node)).digest('hex');
 const installScript = readFileSync(join(here, 'install-agent.sh'));
+// Node's licence, shipped beside its binary (where Node's own and Debian's packages put it).
+const nodeLicense = [join(dirname(node), '..', 'share', 'doc', 'node', 'LICENSE'), join(dirname(node), '..', 'share', 'doc', 'nodejs', 'LICENSE')].find((f) =>
+  existsSync(f),
+);
 // The version names the agent, the Node it runs on and the install script it ships with.
 const contentHash = createHash('sha256').update(agentJs).update(nodeHash).update(installScript).digest('hex').slice(0, 12);
 const version = `${agentVersion}-${contentHash}`;
@@ -84,6 +89,7 @@ try {
   writeFileSync(join(dir, 'lib', 'agent.js'), agentJs);
   copyFileSync(node, join(dir, 'bin', 'node'));
   chmodSync(join(dir, 'bin', 'node'), 0o755);
+  if (nodeLicense) copyFileSync(nodeLicense, join(dir, 'bin', 'node.LICENSE'));
   writeFileSync(
     join(dir, 'bin', 'virtuoso-agent'),
     `#!/bin/sh\n# The provider agent ${version} on its own Node (${process.version}); flags and environment: --help.\nhere=$(dirname "$(readlink -f "$0")")\nexec "$here/node" "$here/../lib/agent.js" "$@"\n`,
