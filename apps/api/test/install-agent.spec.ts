@@ -1,5 +1,18 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +20,7 @@ import { eventually, REPO } from './agent-process';
 import { startApp, type Agent, type TestApp } from './helpers';
 
 const DATA = 'var/lib/virtuoso-agent';
+const BUILT = join(REPO, 'dist', 'agent-package');
 const PID_FILE = 'run/virtuoso-agent.pid';
 
 /** The uid of `name` in a passwd file, or undefined. */
@@ -20,6 +34,23 @@ function uidIn(passwd: string, name: string): number | undefined {
 function processUid(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
+}
+
+/** The package in `dir` again as version `to`: a newer release as far as the install script can tell. */
+function repack(dir: string, from: string, to: string): void {
+  const work = mkdtempSync(join(tmpdir(), 'virtuoso-repack-'));
+  try {
+    execFileSync('tar', ['-xzf', join(dir, 'virtuoso-agent.tar.gz'), '-C', work]);
+    renameSync(join(work, `virtuoso-agent-${from}`), join(work, `virtuoso-agent-${to}`));
+    writeFileSync(join(work, `virtuoso-agent-${to}`, 'VERSION'), `${to}\n`);
+    execFileSync('tar', ['-I', 'gzip -1', '-cf', join(dir, 'virtuoso-agent.tar.gz'), '-C', work, `virtuoso-agent-${to}`]);
+    const sha = createHash('sha256')
+      .update(readFileSync(join(dir, 'virtuoso-agent.tar.gz')))
+      .digest('hex');
+    writeFileSync(join(dir, 'virtuoso-agent.tar.gz.sha256'), `${sha}  virtuoso-agent.tar.gz\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** supertest: the body as text, whatever its type. */
@@ -50,6 +81,8 @@ describe('install-agent.sh on a scratch root', () => {
   let provider: Agent;
   let root: string;
   let etc: string;
+  /** What the test's market serves: a copy of the built package, replaced by a newer one for the upgrade. */
+  let served: string;
   let line: string;
   const pids = new Set<number>();
 
@@ -87,7 +120,9 @@ describe('install-agent.sh on a scratch root', () => {
   beforeAll(async () => {
     // The package as the build makes it (seconds; nothing to do when it is up to date).
     execFileSync(process.execPath, [join(REPO, 'tools', 'agent-package', 'build.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
-    t = await startApp({ listen: true });
+    served = mkdtempSync(join(tmpdir(), 'virtuoso-served-'));
+    for (const f of ['install-agent.sh', 'virtuoso-agent.tar.gz', 'virtuoso-agent.tar.gz.sha256', 'VERSION']) copyFileSync(join(BUILT, f), join(served, f));
+    t = await startApp({ listen: true, config: { agentPackageDir: served } });
     provider = await t.signUp('provider');
     // Short: the agent's data dir (under it) must leave room for its machines' unix socket paths.
     root = mkdtempSync('/tmp/vi-');
@@ -102,6 +137,7 @@ describe('install-agent.sh on a scratch root', () => {
     await eventually(async () => [...pids].every((pid) => !alive(pid)), 'the agents gone', 10_000).catch(() => undefined);
     if (root) rmSync(root, { recursive: true, force: true });
     if (etc) rmSync(etc, { recursive: true, force: true });
+    if (served) rmSync(served, { recursive: true, force: true });
     await t?.close();
   });
 
@@ -122,7 +158,6 @@ describe('install-agent.sh on a scratch root', () => {
       })
       .expect(200);
     const sum = await t.anonymous().get('/downloads/virtuoso-agent.tar.gz.sha256').expect(200);
-    const { createHash } = await import('node:crypto');
     expect(sum.text).toBe(
       `${createHash('sha256')
         .update(tarball.body as Buffer)
@@ -169,8 +204,7 @@ describe('install-agent.sh on a scratch root', () => {
       expect(badPort.code).toBe(1);
       expect(badPort.out).toContain('install-agent: not a TCP port: 70000');
 
-      const built = join(REPO, 'dist', 'agent-package');
-      copyFileSync(join(built, 'install-agent.sh'), join(tampered, 'install-agent.sh'));
+      copyFileSync(join(BUILT, 'install-agent.sh'), join(tampered, 'install-agent.sh'));
       writeFileSync(join(tampered, 'virtuoso-agent.tar.gz'), 'not the package');
       writeFileSync(join(tampered, 'virtuoso-agent.tar.gz.sha256'), `${'0'.repeat(64)}  virtuoso-agent.tar.gz\n`);
       const bad = await run(`curl -fsSL ${other.url}/install-agent.sh | bash -s -- --join vj_unused --port 7999`, fresh);
@@ -213,14 +247,17 @@ describe('install-agent.sh on a scratch root', () => {
     expect(env).toContain(`VIRTUOSO_FRONTEND_URL=${t.url}\n`);
     expect(env).toContain(`VIRTUOSO_AGENT_PORT=${agentPort}\n`);
     expect(env).not.toContain(token); // forgotten once joined
-    const version = readFileSync(join(REPO, 'dist', 'agent-package', 'VERSION'), 'utf8').trim();
+    const version = readFileSync(join(served, 'VERSION'), 'utf8').trim();
     expect(readFileSync(join(root, 'opt/virtuoso-agent/current/VERSION'), 'utf8').trim()).toBe(version);
 
     const identity = JSON.parse(readFileSync(join(data, 'agent.json'), 'utf8')) as { agentId: string; secret: string };
     const online = await eventually(async () => (await agentRow(identity.agentId))?.online, 'the installed agent online', 60_000);
     expect(online).toBe(true);
 
-    // Again: an upgrade. The agent restarts (a new process), keeps its identity and comes back online.
+    // Again, with a newer package on the market: an upgrade. The agent restarts (a new process) from
+    // the new version, keeps its identity and comes back online; the version before it stays.
+    const next = `${version}-next`;
+    repack(served, version, next);
     const restartedAt = new Date().toISOString();
     const second = await install();
     expect(second).toContain('stopping the running agent');
@@ -228,6 +265,9 @@ describe('install-agent.sh on a scratch root', () => {
     expect(pid2).not.toBe(pid);
     expect(alive(pid)).toBe(false);
     expect(processUid(pid2)).toBe(uid);
+    expect(readlinkSync(join(root, 'opt/virtuoso-agent/current'))).toBe(next);
+    expect(readlinkSync(`/proc/${pid2}/exe`)).toBe(join(root, 'opt/virtuoso-agent', next, 'bin/node'));
+    expect(readdirSync(join(root, 'opt/virtuoso-agent')).sort()).toEqual(['current', version, next].sort());
     expect(JSON.parse(readFileSync(join(data, 'agent.json'), 'utf8'))).toMatchObject(identity);
     expect(uidIn(join(etc, 'passwd'), 'virtuoso')).toBe(uid);
     await eventually(
