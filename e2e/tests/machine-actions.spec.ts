@@ -187,7 +187,7 @@ test('the account lists sessions with Revoke and shows the top-up limits', async
   await other.close();
 });
 
-test('Add host suggests free ports and, when no agent joins within a minute, says what to check', async ({ page }) => {
+test('Add host shows the one install line, suggests free ports and, when no agent joins within a minute, says what to check', async ({ page, baseURL }) => {
   const p = { ...provider, handle: `${provider.handle}-j`, email: `j-${provider.email}` };
   await signUpInBrowser(page, p, 'provider');
   await page.clock.install();
@@ -196,8 +196,18 @@ test('Add host suggests free ports and, when no agent joins within a minute, say
   await expect(ports).toBeVisible();
   const [agentPort, consolePort] = ((await ports.innerText()).match(/\d+/g) ?? []).map(Number);
   const command = (await page.getByTestId('join-command').innerText()).trim();
-  expect(command).toContain(`--port ${agentPort}`);
-  expect(command).toContain(String(consolePort));
+  // The one line a provider pastes on a fresh Debian host: this market's install script, the token, the ports.
+  expect(command).toMatch(
+    new RegExp(
+      `^curl -fsSL ${baseURL!.replace(/\/$/, '').replace(/[.]/g, '\\.')}/install-agent\\.sh \\| sudo bash -s -- --join vj_\\S+ --port ${agentPort} --console-port ${consolePort}$`,
+    ),
+  );
+  // The developer's line from a checkout, the same token and ports, one click away.
+  await page.getByText('From a checkout of this repository instead').click();
+  const dev = (await page.getByTestId('dev-command').innerText()).trim();
+  expect(dev).toMatch(/^npm run agent -- --frontend /);
+  expect(dev).toContain(`--join ${command.match(/--join (\S+)/)![1]}`);
+  expect(dev).toContain(`--port ${agentPort}`);
   await expect(page.getByTestId('agent-not-joined')).toHaveCount(0);
   await page.clock.fastForward('01:01');
   await expect(page.getByTestId('agent-not-joined')).toContainText(`ports ${agentPort} and ${consolePort}`);

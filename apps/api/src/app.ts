@@ -15,6 +15,7 @@ import { requestOriginGuard } from './common/request-origin';
 import { validationException } from './common/errors';
 import { checkParsedBody } from './common/request-body';
 import { AppConfig, loadConfig } from './config';
+import { PROVIDER_PACKAGE_ROUTES } from './agents/provider-package.controller';
 import { buildOpenApiDocument } from './openapi';
 
 export interface CreateAppOptions {
@@ -84,7 +85,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   // Behind the replicas' reverse proxy (VIRTUOSO_TRUST_PROXY): req.ip and req.protocol are the
   // client's, from X-Forwarded-For/-Proto, for sign-in limits, agents' join addresses and URLs.
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
-  app.setGlobalPrefix(API_PREFIX);
+  // The provider package stays at the root, where the install line's curl fetches it.
+  app.setGlobalPrefix(API_PREFIX, { exclude: PROVIDER_PACKAGE_ROUTES });
   app.use(securityHeaders(config));
   // Slow clients: the whole request (an ISO upload included) within requestTimeoutMs, its headers
   // within 30 s. Only receiving the request is timed; handlers that wait on an agent (a stop waits

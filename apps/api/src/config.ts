@@ -43,6 +43,8 @@ export interface AppConfig {
   trustProxy: string[] | false;
   /** Preconfigured images served to agents (GET /api/agents/images/:name). */
   imageDir: string;
+  /** The provider package built by tools/agent-package (GET /install-agent.sh, /downloads/virtuoso-agent.tar.gz). */
+  agentPackageDir: string;
   /** Reconciler pass interval (machines stuck in a transient state, missed events). */
   reconcileIntervalSeconds: number;
   /** Network sync pass interval: every agent holding a buyer's private network is told what to hold (vnet.sync). */
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     publicUrl: null,
     trustProxy: trustProxy(raw('VIRTUOSO_TRUST_PROXY'), problems),
     imageDir: resolve(raw('VIRTUOSO_IMAGE_DIR') ?? join(REPO_ROOT, '.cache', 'guest-image')),
+    agentPackageDir: resolve(raw('VIRTUOSO_AGENT_PACKAGE_DIR') ?? join(REPO_ROOT, 'dist', 'agent-package')),
     reconcileIntervalSeconds: integer('VIRTUOSO_RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
     networkSyncIntervalSeconds: integer('VIRTUOSO_NETWORK_SYNC_INTERVAL_SECONDS', 10, 1, 3600),
     sshKeysPerUser: 20,

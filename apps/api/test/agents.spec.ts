@@ -42,6 +42,7 @@ describe('provider agents: join and heartbeats', () => {
       token: expect.stringMatching(/^vj_[A-Za-z0-9_-]{43}$/),
       expiresAt: expect.any(String),
       command: expect.any(String),
+      installCommand: `curl -fsSL ${t.url}/install-agent.sh | sudo bash -s -- --join ${made.body.token} --port ${made.body.agentPort} --console-port ${made.body.consolePort}`,
       agentPort: expect.any(Number),
       consolePort: made.body.agentPort + 100,
     });

@@ -1939,6 +1939,11 @@ export interface components {
              */
             command: string;
             /**
+             * @description The one line that installs the provider agent on a fresh Debian 12 host and joins it with this token: the install script this API serves (GET /install-agent.sh) under systemd as the virtuoso user. Same ports as `command`.
+             * @example curl -fsSL http://127.0.0.1:8080/install-agent.sh | sudo bash -s -- --join vj_Yp3m... --port 7103 --console-port 7203
+             */
+            installCommand: string;
+            /**
              * @description Command port the command suggests: held by no agent the market knows, nor by another waiting join token, and free on the API's machine when the request came from it.
              * @example 7103
              */

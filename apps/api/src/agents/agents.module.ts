@@ -17,20 +17,23 @@ import { AgentsService } from './agents.service';
 import { RetireDeletedHostAgent } from './host-deleted.listener';
 import { ImageStore } from './image-store.service';
 import { JoinToken } from './join-token.entity';
+import { ProviderPackageController } from './provider-package.controller';
+import { ProviderPackage } from './provider-package.service';
 import { Reconciler } from './reconciler.service';
 
 /**
  * Provider agents: join tokens and joins, verified heartbeats, the gateway that sends them signed
  * commands, the reconciler that settles machines from their heartbeats, and the image store they
- * download preconfigured machines from.
+ * download preconfigured machines from; the provider package that installs an agent.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([Agent, AgentNonce, JoinToken, Host, Machine, Migration]), CatalogModule, ProvidersModule, MachineCoreModule],
-  controllers: [AgentsController],
+  controllers: [AgentsController, ProviderPackageController],
   providers: [
     AgentsService,
     AgentAuth,
     AgentDownloads,
+    ProviderPackage,
     ImageStore,
     Reconciler,
     AgentGateway,

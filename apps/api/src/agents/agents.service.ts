@@ -78,6 +78,15 @@ export function agentCommand(line: AgentCommandLine): string {
 }
 
 /**
+ * The one line the "add host" page offers first: the install script this API serves, as root, with
+ * the token and the same ports as agentCommand (docs/ARCHITECTURE.md §13). The script defaults its
+ * market to the address it was fetched from, so the line names it once.
+ */
+export function installCommand(line: { frontendUrl: string; token: string; port: number; consolePort: number }): string {
+  return `curl -fsSL ${line.frontendUrl}/install-agent.sh | sudo bash -s -- --join ${line.token} --port ${line.port} --console-port ${line.consolePort}`;
+}
+
+/**
  * Provider agents (report §6.2; docs/ARCHITECTURE.md §5): one-time join tokens (stored hashed, one hour),
  * the join that hands an agent its id and HMAC secret, its heartbeats (facts, machine states,
  * events), and the provider's view of them.
@@ -145,7 +154,15 @@ export class AgentsService {
       port: ports.agentPort,
       consolePort: ports.consolePort,
     });
-    return { id: row.id, token, expiresAt: row.expiresAt, command, agentPort: ports.agentPort, consolePort: ports.consolePort };
+    return {
+      id: row.id,
+      token,
+      expiresAt: row.expiresAt,
+      command,
+      installCommand: installCommand({ frontendUrl, token, port: ports.agentPort, consolePort: ports.consolePort }),
+      agentPort: ports.agentPort,
+      consolePort: ports.consolePort,
+    };
   }
 
   /**

@@ -12,6 +12,9 @@ export type JoinedAgent = NonNullable<JoinToken['agent']>;
 export const JOIN_PATIENCE_MS = 60_000;
 
 export interface JoinFlow {
+  /** The one line that installs the agent on a Debian 12 host (the market's install script). */
+  installCommand: string | null;
+  /** The developer's line: the agent from a checkout of the repository (npm run agent). */
   command: string | null;
   /** The ports the command gives the agent: free on that address as far as the market knows. */
   agentPort: number | null;
@@ -71,6 +74,7 @@ export function useJoinFlow(enabled: boolean, hostId?: string): JoinFlow {
     return () => clearTimeout(timer);
   }, [madeAt, joined]);
   return {
+    installCommand: create.data?.installCommand ?? null,
     command: create.data?.command ?? null,
     agentPort: create.data?.agentPort ?? null,
     consolePort: create.data?.consolePort ?? null,
@@ -90,15 +94,7 @@ export function useJoinFlow(enabled: boolean, hostId?: string): JoinFlow {
 
 /** Step 1: the command to run on the host; step 2: what the agent measured once it joined. */
 export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: string }) {
-  const { command, expiresAt, creating, createError, pollError, expired, agent, newToken, agentPort, consolePort, overdue } = flow;
-  const [copied, setCopied] = useState(false);
-  const copy = () => {
-    if (!command) return;
-    navigator.clipboard
-      ?.writeText(command)
-      .then(() => setCopied(true))
-      .catch(() => undefined);
-  };
+  const { installCommand, command, expiresAt, creating, createError, pollError, expired, agent, newToken, agentPort, consolePort, overdue } = flow;
   return (
     <div className="join-steps">
       <section className={`join-step${agent ? ' join-step--done' : ''}`} aria-labelledby="join-step-1">
@@ -110,21 +106,23 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
               Try again
             </button>
           </>
-        ) : !command ? (
+        ) : !installCommand || !command ? (
           <Loading what={creating ? 'Creating a join command' : 'Preparing'} />
         ) : (
           <>
             <p className="muted small">
-              Run this on the physical machine, in a Virtuoso checkout with QEMU installed. The token in it works once, until {formatDateTime(expiresAt)}.
+              Run this on the physical machine, a Debian 12 host, as a user who may sudo: it installs QEMU and the provider agent (a systemd service running as
+              the virtuoso user) and joins it to this market. The token in it works once, until {formatDateTime(expiresAt)}. Running the line again later
+              upgrades the agent.
             </p>
-            <div className="command">
-              <pre data-testid="join-command" aria-label="Command to start the provider agent">
-                {command}
-              </pre>
-              <button type="button" className="btn btn--small" onClick={copy}>
-                {copied ? 'Copied' : 'Copy'}
-              </button>
-            </div>
+            <CopyableCommand testId="join-command" label="Command to install the provider agent" text={installCommand} />
+            <details className="small">
+              <summary>From a checkout of this repository instead (development)</summary>
+              <p className="muted small">
+                With QEMU installed and the repository built, this starts the agent in the foreground with the same token and ports.
+              </p>
+              <CopyableCommand testId="dev-command" label="Command to start the provider agent from a checkout" text={command} />
+            </details>
             {agentPort != null && consolePort != null && (
               <p className="small" data-testid="suggested-ports">
                 The command gives the agent port <strong className="mono">{agentPort}</strong> and console port <strong className="mono">{consolePort}</strong>:
@@ -160,6 +158,27 @@ export function JoinSteps({ flow, joinedNote }: { flow: JoinFlow; joinedNote?: s
   );
 }
 
+/** A command line with its Copy button. */
+function CopyableCommand({ testId, label, text }: { testId: string; label: string; text: string }) {
+  const [copied, setCopied] = useState(false);
+  const copy = () => {
+    navigator.clipboard
+      ?.writeText(text)
+      .then(() => setCopied(true))
+      .catch(() => undefined);
+  };
+  return (
+    <div className="command">
+      <pre data-testid={testId} aria-label={label}>
+        {text}
+      </pre>
+      <button type="button" className="btn btn--small" onClick={copy}>
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
+  );
+}
+
 /** Said once the agent is late (a minute without joining): what usually stops it. */
 function NotJoinedYet({ agentPort, consolePort }: { agentPort: number | null; consolePort: number | null }) {
   const ports = agentPort != null && consolePort != null ? `${agentPort} and ${consolePort}` : 'given with --port and --console-port';
@@ -168,8 +187,8 @@ function NotJoinedYet({ agentPort, consolePort }: { agentPort: number | null; co
       <strong className="alert__title">No agent has joined in a minute</strong>
       <span className="alert__message">An agent usually joins within seconds of starting. Check that:</span>
       <ul className="alert__list">
-        <li>the command is running on the host, in a Virtuoso checkout with QEMU installed, and its output shows no error;</li>
-        <li>the host can reach this server at the address after --frontend (no firewall or proxy in between);</li>
+        <li>the command ran on the host and its output shows no error (the installed agent logs with journalctl -u virtuoso-agent);</li>
+        <li>the host can reach this server at the address in the command (no firewall or proxy in between);</li>
         <li>ports {ports} are free on the host (another agent may hold them) and this server can reach them;</li>
         <li>the command was copied whole: the token after --join works once.</li>
       </ul>
