@@ -19,9 +19,11 @@ import { HealthController } from './health/health.controller';
 import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
 import { MediaModule } from './media/media.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { MigrationsModule } from './migrations/migrations.module';
 import { NetworkModule } from './network/network.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { OperatorModule } from './operator/operator.module';
 import { HostsApiModule } from './providers/hosts-api.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SeedModule } from './seed/seed.module';
@@ -88,6 +90,8 @@ export class AppModule {
         MediaModule,
         MigrationsModule,
         ConsoleModule,
+        OperatorModule,
+        MetricsModule,
         SeedModule,
         // The built SPA at /, falling back to index.html for client routes; /api stays the API's.
         ...(config.webDir ? [SpaModule.serve(config.webDir)] : []),

@@ -12,6 +12,7 @@ import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import { ErrorFilter } from './common/error.filter';
 import { requestOriginGuard } from './common/request-origin';
+import { Metrics } from './metrics/metrics.service';
 import { validationException } from './common/errors';
 import { checkParsedBody } from './common/request-body';
 import { AppConfig, loadConfig } from './config';
@@ -85,6 +86,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   // client's, from X-Forwarded-For/-Proto, for sign-in limits, agents' join addresses and URLs.
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
   app.setGlobalPrefix(API_PREFIX);
+  // First, so that every answer is timed, refusals (401, 413, 429) included.
+  app.use(app.get(Metrics).timeRequests());
   app.use(securityHeaders(config));
   // Slow clients: the whole request (an ISO upload included) within requestTimeoutMs, its headers
   // within 30 s. Only receiving the request is timed; handlers that wait on an agent (a stop waits
