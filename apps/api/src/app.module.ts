@@ -2,6 +2,8 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
 import { AccountsModule } from './accounts/accounts.module';
 import { AgentsModule } from './agents/agents.module';
 import { AuthModule } from './auth/auth.module';
@@ -58,6 +60,8 @@ export interface AppModuleOptions extends RuntimeOptions {
   clock?: Clock;
   /** Real time, for everything else (common/clock.ts); default the system clock. */
   wallClock?: Clock;
+  /** pino's level for the JSON log lines; 'silent' when logging is off (tests). Default 'info'. */
+  logLevel?: string;
 }
 
 @Module({})
@@ -68,6 +72,17 @@ export class AppModule {
       imports: [
         // The daemons' intervals (common/daemons.ts), cleared when the app closes.
         ScheduleModule.forRoot(),
+        // JSON log lines (docs/ARCHITECTURE.md, Operating): one per request, each with its id.
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: options.logLevel ?? 'info',
+            genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id: string }).id,
+            customAttributeKeys: { reqId: 'requestId' },
+            // Not a line per agent heartbeat or probe: those are counted (GET /api/metrics) instead.
+            autoLogging: { ignore: (req: IncomingMessage) => /^\/api\/(agents\/heartbeat|health)/.test(req.url ?? '') },
+            redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+          },
+        }),
         CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock, options.wallClock),
         // The schema is migrated before any module gets the data source (database/migrate-schema.ts).
         TypeOrmModule.forRootAsync({

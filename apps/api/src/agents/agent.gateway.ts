@@ -28,6 +28,7 @@ import {
 import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
 import { Repository } from 'typeorm';
 import { Metrics } from '../metrics/metrics.service';
+import { currentRequestId } from '../common/request-id';
 import { APP_CONFIG, AppConfig } from '../config';
 import {
   AgentNoAnswerError,
@@ -187,7 +188,9 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     const started = performance.now();
     let reply: AgentReply;
     try {
-      reply = await firstValueFrom(client.send<AgentReply>(pattern, sign(agent.secret, agent.id, pattern, body)).pipe(timeout(timeoutMs)));
+      reply = await firstValueFrom(
+        client.send<AgentReply>(pattern, sign(agent.secret, agent.id, pattern, body, Date.now(), currentRequestId())).pipe(timeout(timeoutMs)),
+      );
     } catch (error) {
       if (error instanceof TimeoutError) {
         throw new AgentNoAnswerError(`the agent of host ${target.hostName} did not answer ${pattern} within ${Math.round(timeoutMs / 1000)} s`);
