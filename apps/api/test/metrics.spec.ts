@@ -1,6 +1,7 @@
 import { sign } from '@virtuoso/contracts';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BillingPassService } from '../src/billing/billing-pass.service';
 import { HealthController } from '../src/health/health.controller';
 import { type Agent, type TestApp, startApp, win2000Pro } from './helpers';
 
@@ -83,6 +84,11 @@ describe('metrics and readiness', () => {
     expect(after).not.toContain('00000000-0000-4000-8000-000000000000');
     expect(sample(after, 'virtuoso_agents_online')).toBe(1);
     expect(sample(after, 'virtuoso_machines{state="registered"}')).toBe(1);
+
+    // A billing pass (the leader's daemon runs them; here by hand) is timed.
+    await t.app.get(BillingPassService).runPass();
+    const billed = (await operator.get('/api/metrics')).text;
+    expect(sample(billed, 'virtuoso_billing_pass_duration_seconds_count')).toBe(sample(after, 'virtuoso_billing_pass_duration_seconds_count') + 1);
   });
 
   it('is ready while the database answers with every schema migration applied; 503 with a reason otherwise', async () => {
