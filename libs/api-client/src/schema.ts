@@ -2068,11 +2068,20 @@ export interface components {
              * @example 0
              */
             difference: string;
-            /** @description Users whose own balance differs from their credits minus debits. */
+            /**
+             * @description Users whose own balance differs from their credits minus debits.
+             * @example 0
+             */
             mismatchedUsers: number;
-            /** @description True when the difference is 0 and no user differs. */
+            /**
+             * @description True when the difference is 0 and no user differs.
+             * @example true
+             */
             balanced: boolean;
-            /** @description Ledger rows read. */
+            /**
+             * @description Ledger rows read.
+             * @example 42
+             */
             entries: number;
         };
         MachineDto: {
@@ -2886,50 +2895,107 @@ export interface components {
             free: components["schemas"]["ResourceAmountsDto"];
         };
         OperatorHostDto: {
-            /** @description The host, or null for an agent that joined but serves no host yet. */
+            /**
+             * @description The host, or null for an agent that joined but serves no host yet.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
             hostId: string | null;
-            /** @description Host name (null for an agent without a host). */
+            /**
+             * @description Host name (null for an agent without a host).
+             * @example virt8
+             */
             name: string | null;
-            /** @description Handle of the provider who owns the host or agent. */
+            /**
+             * @description Handle of the provider who owns the host or agent.
+             * @example ResourceSeller
+             */
             provider: string;
-            /** @description The agent serving the host, or null for a host without one. */
+            /**
+             * @description The agent serving the host, or null for a host without one.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
             agentId: string | null;
             /**
              * @description online: its agent heartbeated within the offline window; offline: too long ago or never; none: no agent.
+             * @example online
              * @enum {string}
              */
             health: "online" | "offline" | "none";
-            /** @description When the agent last heartbeated (ISO), or null. */
+            /**
+             * @description When the agent last heartbeated (ISO), or null.
+             * @example 2026-01-01T12:00:00.000Z
+             */
             lastHeartbeatAt: string | null;
-            /** @description The agent’s version from its last facts, or null. */
+            /**
+             * @description The agent’s version from its last facts, or null.
+             * @example 0.1.0
+             */
             agentVersion: string | null;
             /** @description Total and free resources of the host; null without a host. */
             resources: components["schemas"]["OperatorResourcesDto"] | null;
-            /** @description Machines stored on the host (not deleted). */
+            /**
+             * @description Machines stored on the host (not deleted).
+             * @example 3
+             */
             machines: number;
         };
         OperatorMigrationDto: {
+            /**
+             * @description The migration.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
             id: string;
+            /**
+             * @description The machine that moves.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
             machineId: string;
-            /** @description Origin host name. */
+            /**
+             * @description Origin host name.
+             * @example virt8
+             */
             fromHost: string;
-            /** @description Destination host name. */
+            /**
+             * @description Destination host name.
+             * @example virt9
+             */
             toHost: string;
-            /** @description SCP or RSYNC. */
+            /**
+             * @description SCP or RSYNC.
+             * @example RSYNC
+             */
             method: string;
-            /** @description preparing, transferring or committing. */
+            /**
+             * @description preparing, transferring or committing.
+             * @example transferring
+             */
             phase: string;
-            /** @description When it started (ISO). */
+            /**
+             * @description When it started (ISO).
+             * @example 2026-01-01T12:00:00.000Z
+             */
             startedAt: string;
         };
         OperatorOverviewDto: {
-            /** @description When the overview was read (ISO). */
+            /**
+             * @description When the overview was read (ISO).
+             * @example 2026-01-01T12:00:00.000Z
+             */
             at: string;
-            /** @description Hosts with their agents, and agents without a host, by name (at most `limit`). */
+            /**
+             * @description Hosts with their agents, and agents without a host, by name (at most 1000).
+             * @example []
+             */
             hosts: components["schemas"]["OperatorHostDto"][];
-            /** @description How many hosts and host-less agents there are in all (the list may be cut at its limit). */
+            /**
+             * @description How many hosts and host-less agents there are in all (the list may be cut at its limit).
+             * @example 12
+             */
             hostCount: number;
-            /** @description Agents heartbeating within the offline window. */
+            /**
+             * @description Agents heartbeating within the offline window.
+             * @example 10
+             */
             agentsOnline: number;
             /**
              * @description Machines by state (deleted included), e.g. {"running": 3, "stored": 2}.
@@ -2941,16 +3007,44 @@ export interface components {
             machinesByState: {
                 [key: string]: number;
             };
-            /** @description Migrations under way, oldest first. */
+            /**
+             * @description Migrations under way, oldest first.
+             * @example []
+             */
             migrations: components["schemas"]["OperatorMigrationDto"][];
+            /** @description The ledger invariant, checked at this read. */
             ledger: components["schemas"]["LedgerInvariantDto"];
         };
         OperatorResourcesDto: {
+            /**
+             * @description Total speed (bogomips).
+             * @example 10000
+             */
             speed: number;
+            /**
+             * @description Speed not reserved by stored machines.
+             * @example 6000
+             */
             freeSpeed: number;
+            /**
+             * @description Total memory (MB).
+             * @example 512
+             */
             memory: number;
+            /**
+             * @description Memory not reserved by stored machines (MB).
+             * @example 256
+             */
             freeMemory: number;
+            /**
+             * @description Total storage (MB).
+             * @example 100000
+             */
             storage: number;
+            /**
+             * @description Storage not reserved by stored machines (MB).
+             * @example 99000
+             */
             freeStorage: number;
         };
         PortForwardDto: {
@@ -3206,6 +3300,7 @@ export interface components {
         ReadinessDto: {
             /**
              * @description "ready", or "not-ready" with a reason.
+             * @example ready
              * @enum {string}
              */
             status: "ready" | "not-ready";
@@ -3217,6 +3312,7 @@ export interface components {
             /**
              * Format: uuid
              * @description This replica’s id.
+             * @example 0b6c3c52-7f0e-4a8b-9d2e-5a1f3c9e8d47
              */
             replica: string;
         };
@@ -8073,6 +8169,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The market now. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -1,56 +1,83 @@
 import { ApiProperty } from '@nestjs/swagger';
 
+const UUID_EXAMPLE = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+
 /** A host's totals and what its stored machines leave free: speed in bogomips, memory and storage in MB. */
 export class OperatorResourcesDto {
-  @ApiProperty() speed: number;
-  @ApiProperty() freeSpeed: number;
-  @ApiProperty() memory: number;
-  @ApiProperty() freeMemory: number;
-  @ApiProperty() storage: number;
-  @ApiProperty() freeStorage: number;
+  @ApiProperty({ description: 'Total speed (bogomips).', example: 10000 })
+  speed: number;
+
+  @ApiProperty({ description: 'Speed not reserved by stored machines.', example: 6000 })
+  freeSpeed: number;
+
+  @ApiProperty({ description: 'Total memory (MB).', example: 512 })
+  memory: number;
+
+  @ApiProperty({ description: 'Memory not reserved by stored machines (MB).', example: 256 })
+  freeMemory: number;
+
+  @ApiProperty({ description: 'Total storage (MB).', example: 100000 })
+  storage: number;
+
+  @ApiProperty({ description: 'Storage not reserved by stored machines (MB).', example: 99000 })
+  freeStorage: number;
 }
 
-/** GET /api/operator/overview: the market as its operator sees it (docs/ARCHITECTURE.md, Operating). */
+/** GET /api/operator/overview: the market as its operator sees it (docs/ARCHITECTURE.md §13). */
 export class OperatorHostDto {
-  @ApiProperty({ description: 'The host, or null for an agent that joined but serves no host yet.', nullable: true, type: String })
+  @ApiProperty({ description: 'The host, or null for an agent that joined but serves no host yet.', nullable: true, type: String, example: UUID_EXAMPLE })
   hostId: string | null;
 
-  @ApiProperty({ description: 'Host name (null for an agent without a host).', nullable: true, type: String })
+  @ApiProperty({ description: 'Host name (null for an agent without a host).', nullable: true, type: String, example: 'virt8' })
   name: string | null;
 
-  @ApiProperty({ description: 'Handle of the provider who owns the host or agent.' })
+  @ApiProperty({ description: 'Handle of the provider who owns the host or agent.', example: 'ResourceSeller' })
   provider: string;
 
-  @ApiProperty({ description: 'The agent serving the host, or null for a host without one.', nullable: true, type: String })
+  @ApiProperty({ description: 'The agent serving the host, or null for a host without one.', nullable: true, type: String, example: UUID_EXAMPLE })
   agentId: string | null;
 
   @ApiProperty({
     description: 'online: its agent heartbeated within the offline window; offline: too long ago or never; none: no agent.',
     enum: ['online', 'offline', 'none'],
+    example: 'online',
   })
   health: 'online' | 'offline' | 'none';
 
-  @ApiProperty({ description: 'When the agent last heartbeated (ISO), or null.', nullable: true, type: String })
+  @ApiProperty({ description: 'When the agent last heartbeated (ISO), or null.', nullable: true, type: String, example: '2026-01-01T12:00:00.000Z' })
   lastHeartbeatAt: string | null;
 
-  @ApiProperty({ description: 'The agent’s version from its last facts, or null.', nullable: true, type: String })
+  @ApiProperty({ description: 'The agent’s version from its last facts, or null.', nullable: true, type: String, example: '0.1.0' })
   agentVersion: string | null;
 
   @ApiProperty({ description: 'Total and free resources of the host; null without a host.', nullable: true, type: () => OperatorResourcesDto })
   resources: OperatorResourcesDto | null;
 
-  @ApiProperty({ description: 'Machines stored on the host (not deleted).' })
+  @ApiProperty({ description: 'Machines stored on the host (not deleted).', example: 3 })
   machines: number;
 }
 
 export class OperatorMigrationDto {
-  @ApiProperty() id: string;
-  @ApiProperty() machineId: string;
-  @ApiProperty({ description: 'Origin host name.' }) fromHost: string;
-  @ApiProperty({ description: 'Destination host name.' }) toHost: string;
-  @ApiProperty({ description: 'SCP or RSYNC.' }) method: string;
-  @ApiProperty({ description: 'preparing, transferring or committing.' }) phase: string;
-  @ApiProperty({ description: 'When it started (ISO).' }) startedAt: string;
+  @ApiProperty({ description: 'The migration.', example: UUID_EXAMPLE })
+  id: string;
+
+  @ApiProperty({ description: 'The machine that moves.', example: UUID_EXAMPLE })
+  machineId: string;
+
+  @ApiProperty({ description: 'Origin host name.', example: 'virt8' })
+  fromHost: string;
+
+  @ApiProperty({ description: 'Destination host name.', example: 'virt9' })
+  toHost: string;
+
+  @ApiProperty({ description: 'SCP or RSYNC.', example: 'RSYNC' })
+  method: string;
+
+  @ApiProperty({ description: 'preparing, transferring or committing.', example: 'transferring' })
+  phase: string;
+
+  @ApiProperty({ description: 'When it started (ISO).', example: '2026-01-01T12:00:00.000Z' })
+  startedAt: string;
 }
 
 export class LedgerInvariantDto {
@@ -63,27 +90,32 @@ export class LedgerInvariantDto {
   @ApiProperty({ description: 'balances − ledger, exact decimal text; 0 when balanced.', example: '0' })
   difference: string;
 
-  @ApiProperty({ description: 'Users whose own balance differs from their credits minus debits.' })
+  @ApiProperty({ description: 'Users whose own balance differs from their credits minus debits.', example: 0 })
   mismatchedUsers: number;
 
-  @ApiProperty({ description: 'True when the difference is 0 and no user differs.' })
+  @ApiProperty({ description: 'True when the difference is 0 and no user differs.', example: true })
   balanced: boolean;
 
-  @ApiProperty({ description: 'Ledger rows read.' })
+  @ApiProperty({ description: 'Ledger rows read.', example: 42 })
   entries: number;
 }
 
 export class OperatorOverviewDto {
-  @ApiProperty({ description: 'When the overview was read (ISO).' })
+  @ApiProperty({ description: 'When the overview was read (ISO).', example: '2026-01-01T12:00:00.000Z' })
   at: string;
 
-  @ApiProperty({ description: 'Hosts with their agents, and agents without a host, by name (at most `limit`).', type: OperatorHostDto, isArray: true })
+  @ApiProperty({
+    description: 'Hosts with their agents, and agents without a host, by name (at most 1000).',
+    type: OperatorHostDto,
+    isArray: true,
+    example: [],
+  })
   hosts: OperatorHostDto[];
 
-  @ApiProperty({ description: 'How many hosts and host-less agents there are in all (the list may be cut at its limit).' })
+  @ApiProperty({ description: 'How many hosts and host-less agents there are in all (the list may be cut at its limit).', example: 12 })
   hostCount: number;
 
-  @ApiProperty({ description: 'Agents heartbeating within the offline window.' })
+  @ApiProperty({ description: 'Agents heartbeating within the offline window.', example: 10 })
   agentsOnline: number;
 
   @ApiProperty({
@@ -94,9 +126,9 @@ export class OperatorOverviewDto {
   })
   machinesByState: Record<string, number>;
 
-  @ApiProperty({ description: 'Migrations under way, oldest first.', type: OperatorMigrationDto, isArray: true })
+  @ApiProperty({ description: 'Migrations under way, oldest first.', type: OperatorMigrationDto, isArray: true, example: [] })
   migrations: OperatorMigrationDto[];
 
-  @ApiProperty({ type: LedgerInvariantDto })
+  @ApiProperty({ description: 'The ledger invariant, checked at this read.', type: () => LedgerInvariantDto })
   ledger: LedgerInvariantDto;
 }

@@ -24,13 +24,13 @@ export class HealthDto {
 }
 
 export class ReadinessDto {
-  @ApiProperty({ description: '"ready", or "not-ready" with a reason.', enum: ['ready', 'not-ready'] })
+  @ApiProperty({ description: '"ready", or "not-ready" with a reason.', enum: ['ready', 'not-ready'], example: 'ready' })
   status: 'ready' | 'not-ready';
 
   @ApiProperty({ description: 'Why this replica should get no traffic (absent when ready).', required: false, example: 'the database does not answer: …' })
   reason?: string;
 
-  @ApiProperty({ description: 'This replica’s id.', format: 'uuid' })
+  @ApiProperty({ description: 'This replica’s id.', format: 'uuid', example: '0b6c3c52-7f0e-4a8b-9d2e-5a1f3c9e8d47' })
   replica: string;
 }
 

@@ -19,7 +19,7 @@ export class OperatorController {
       'Every host with its agent (health, last heartbeat, version, free/total resources, machines), machines by state, ' +
       'migrations under way, and the ledger invariant checked now: the users’ balances sum to what the ledger says they hold.',
   })
-  @ApiOkResponse({ type: OperatorOverviewDto })
+  @ApiOkResponse({ type: OperatorOverviewDto, description: 'The market now.' })
   @ApiErrors(401, 403)
   getOverview(): Promise<OperatorOverviewDto> {
     return this.overview.overview();
