@@ -161,11 +161,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     this.connections.clear();
   }
 
-  /**
-   * Sends command C signed for the target's agent and resolves with its result, typed and checked
-   * against the protocol's reply DTO (AgentProtocol): an answer of another shape is a failure.
-   */
-  /** exchange, counted by command and outcome (virtuoso_agent_commands_total). */
+  /** Sends command C (exchange), counted by command and outcome in virtuoso_agent_commands_total. */
   private async send<C extends AgentCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs?: number): Promise<AgentResult<C>> {
     try {
       const result = await this.exchange(target, pattern, body, timeoutMs);
@@ -177,6 +173,10 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     }
   }
 
+  /**
+   * Sends command C signed for the target's agent and resolves with its result, typed and checked
+   * against the protocol's reply DTO (AgentProtocol): an answer of another shape is a failure.
+   */
   private async exchange<C extends AgentCommand>(
     target: AgentTarget,
     pattern: C,
