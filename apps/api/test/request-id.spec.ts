@@ -51,6 +51,7 @@ describe('request ids', () => {
         }, `the agent's JSON log lines with requestId ${requestId}`);
         expect(lines.map((line) => [line.command, line.msg])).toEqual([
           ['vm.create', 'command received'],
+          ['vm.create', 'machine created'],
           ['vm.create', 'command done'],
         ]);
       } finally {
