@@ -2,6 +2,8 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
 import { AccountsModule } from './accounts/accounts.module';
 import { AgentsModule } from './agents/agents.module';
 import { AuthModule } from './auth/auth.module';
@@ -19,9 +21,11 @@ import { HealthController } from './health/health.controller';
 import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
 import { MediaModule } from './media/media.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { MigrationsModule } from './migrations/migrations.module';
 import { NetworkModule } from './network/network.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { OperatorModule } from './operator/operator.module';
 import { HostsApiModule } from './providers/hosts-api.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SeedModule } from './seed/seed.module';
@@ -56,6 +60,8 @@ export interface AppModuleOptions extends RuntimeOptions {
   clock?: Clock;
   /** Real time, for everything else (common/clock.ts); default the system clock. */
   wallClock?: Clock;
+  /** pino's level for the JSON log lines; 'silent' when logging is off (tests). Default 'info'. */
+  logLevel?: string;
 }
 
 @Module({})
@@ -66,6 +72,17 @@ export class AppModule {
       imports: [
         // The daemons' intervals (common/daemons.ts), cleared when the app closes.
         ScheduleModule.forRoot(),
+        // JSON log lines (docs/ARCHITECTURE.md, Operating): one per request, each with its id.
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: options.logLevel ?? 'info',
+            genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id: string }).id,
+            customAttributeKeys: { reqId: 'requestId' },
+            // Not a line per agent heartbeat or probe: those are counted (GET /api/metrics) instead.
+            autoLogging: { ignore: (req: IncomingMessage) => /^\/api\/(agents\/heartbeat|health)/.test(req.url ?? '') },
+            redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+          },
+        }),
         CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock, options.wallClock),
         // The schema is migrated before any module gets the data source (database/migrate-schema.ts).
         TypeOrmModule.forRootAsync({
@@ -88,6 +105,8 @@ export class AppModule {
         MediaModule,
         MigrationsModule,
         ConsoleModule,
+        OperatorModule,
+        MetricsModule,
         SeedModule,
         // The built SPA at /, falling back to index.html for client routes; /api stays the API's.
         ...(config.webDir ? [SpaModule.serve(config.webDir)] : []),

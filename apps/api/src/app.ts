@@ -12,6 +12,9 @@ import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import { ErrorFilter } from './common/error.filter';
 import { requestOriginGuard } from './common/request-origin';
+import { assignRequestId } from './common/request-id';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { Metrics } from './metrics/metrics.service';
 import { validationException } from './common/errors';
 import { checkParsedBody } from './common/request-body';
 import { AppConfig, loadConfig } from './config';
@@ -37,6 +40,20 @@ export interface CreateAppOptions {
 }
 
 export const API_PREFIX = 'api';
+
+/** Nest's log levels as pino's: the most verbose one enabled; silent when logging is off. */
+function pinoLevel(logger: LoggerService | LogLevel[] | false): string {
+  if (!Array.isArray(logger)) return 'silent';
+  const order: Array<[LogLevel, string]> = [
+    ['verbose', 'trace'],
+    ['debug', 'debug'],
+    ['log', 'info'],
+    ['warn', 'warn'],
+    ['error', 'error'],
+    ['fatal', 'fatal'],
+  ];
+  return order.find(([nest]) => logger.includes(nest))?.[1] ?? 'silent';
+}
 export const HEARTBEAT_BODY_LIMIT = 4 * 1024 * 1024;
 
 /**
@@ -75,11 +92,20 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   const config = loadConfig(options.env ?? process.env, options.config);
   if (!config.databaseUrl && config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
 
+  const logger = options.logger ?? ['log', 'warn', 'error'];
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, { seed: options.seed ?? true, daemons: options.daemons ?? true, clock: options.clock, wallClock: options.wallClock }),
+    AppModule.forRoot(config, {
+      seed: options.seed ?? true,
+      daemons: options.daemons ?? true,
+      clock: options.clock,
+      wallClock: options.wallClock,
+      logLevel: pinoLevel(logger),
+    }),
     // Body parsers are registered below, in order, with our limits and the check that follows them.
-    { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false, bodyParser: false },
+    // Log lines wait for the JSON logger (nestjs-pino) unless logging is off or another logger is given.
+    { logger, bufferLogs: Array.isArray(logger), abortOnError: false, bodyParser: false },
   );
+  if (Array.isArray(logger)) app.useLogger(app.get(PinoLogger));
   app.set('etag', false); // our ETags are machine versions, set explicitly
   app.disable('x-powered-by');
   // Behind the replicas' reverse proxy (VIRTUOSO_TRUST_PROXY): req.ip and req.protocol are the
@@ -87,6 +113,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
   // The provider package stays at the root, where the install line's curl fetches it.
   app.setGlobalPrefix(API_PREFIX, { exclude: PROVIDER_PACKAGE_ROUTES });
+  // Before everything: the request's id (X-Request-Id) for its log lines and its agent commands.
+  app.use(assignRequestId);
+  // First, so that every answer is timed, refusals (401, 413, 429) included.
+  app.use(app.get(Metrics).timeRequests());
   app.use(securityHeaders(config));
   // Slow clients: the whole request (an ISO upload included) within requestTimeoutMs, its headers
   // within 30 s. Only receiving the request is timed; handlers that wait on an agent (a stop waits

@@ -13,7 +13,7 @@ interface Route {
   method: Method;
   path: string;
   /** Who may call it: anyone, any signed-in user, one role, or a joined provider agent (a signed envelope; 401 otherwise). */
-  access: 'public' | 'signed-in' | 'buyer' | 'provider' | 'agent';
+  access: 'public' | 'signed-in' | 'buyer' | 'provider' | 'operator' | 'agent';
   body?: object;
   /** For routes on one resource: the owner's resource id is substituted for :id. */
   owned?: Owned;
@@ -25,6 +25,9 @@ const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ9B/sI4q3vobfFia2lPkbLn8gA
 /** Every operation of the API. The last test checks this list against the OpenAPI document. */
 const ROUTES: Route[] = [
   { method: 'get', path: '/api/health', access: 'public' },
+  { method: 'get', path: '/api/health/ready', access: 'public' },
+  { method: 'get', path: '/api/operator/overview', access: 'operator' },
+  { method: 'get', path: '/api/metrics', access: 'operator' },
   { method: 'get', path: '/api/catalog', access: 'public' },
   { method: 'post', path: '/api/auth/signup', access: 'public' },
   { method: 'post', path: '/api/auth/signin', access: 'public' },
@@ -167,6 +170,14 @@ describe('authorisation of every endpoint', () => {
       const response = await call(wrong, route);
       expect(response.status, label(route)).toBe(403);
       expect(response.body.message, label(route)).toBe(route.access === 'buyer' ? 'this action is for buyers' : 'this action is for providers');
+    }
+    // Operators' routes: for neither buyers nor providers.
+    for (const route of ROUTES.filter((r) => r.access === 'operator')) {
+      for (const wrong of [buyer, provider]) {
+        const response = await call(wrong, route);
+        expect(response.status, label(route)).toBe(403);
+        expect(response.body.message, label(route)).toBe('this action is for operators');
+      }
     }
     expect(await t.snapshot()).toEqual(before);
   });

@@ -16,6 +16,7 @@ import { MigratePage } from './pages/Migrate';
 import { MyComputersPage } from './pages/MyComputers';
 import { NotificationsPage } from './pages/Notifications';
 import { OffersPage } from './pages/Offers';
+import { OperatorPage } from './pages/Operator';
 import { SearchPage } from './pages/Search';
 import { SignInPage } from './pages/SignIn';
 import { SignUpPage } from './pages/SignUp';
@@ -46,6 +47,7 @@ export function App() {
         <Route path="hosts/:id/edit" element={<RequireUser role="provider">{() => <EditHostPage />}</RequireUser>} />
         <Route path="marketplace" element={<RequireUser>{() => <MarketplacePage />}</RequireUser>} />
         <Route path="account" element={<RequireUser>{(user) => <AccountPage user={user} />}</RequireUser>} />
+        <Route path="operator" element={<RequireUser role="operator">{() => <OperatorPage />}</RequireUser>} />
         <Route path="notifications" element={<RequireUser>{() => <NotificationsPage />}</RequireUser>} />
         <Route path="*" element={<NotFound />} />
       </Route>

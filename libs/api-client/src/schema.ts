@@ -464,6 +464,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness check: whether this replica should get traffic
+         * @description Ready when the database answers a query, every schema migration is applied and the replica is not shutting down; liveness is GET /api/health.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/hosts": {
         parameters: {
             query?: never;
@@ -1051,6 +1071,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics of this replica
+         * @description Prometheus text format; for operators (a session, or an operator’s API token as a bearer token, which is how Prometheus scrapes).
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/network": {
         parameters: {
             query?: never;
@@ -1136,6 +1176,26 @@ export interface paths {
         put?: never;
         /** Mark one notice read */
         post: operations["readNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/operator/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The market at a glance, for its operator
+         * @description Every host with its agent (health, last heartbeat, version, free/total resources, machines), machines by state, migrations under way, and the ledger invariant checked now: the users’ balances sum to what the ledger says they hold.
+         */
+        get: operations["getOverview"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1997,6 +2057,38 @@ export interface components {
             /** @description Host facts the agent measured; they cap the totals of the host. */
             facts: components["schemas"]["HostFactsDto"];
         };
+        LedgerInvariantDto: {
+            /**
+             * @description The sum of every user’s stored balance, exact decimal text.
+             * @example 1000
+             */
+            balances: string;
+            /**
+             * @description What the ledger says users hold: credits minus debits of every user account, exact decimal text.
+             * @example 1000
+             */
+            ledger: string;
+            /**
+             * @description balances − ledger, exact decimal text; 0 when balanced.
+             * @example 0
+             */
+            difference: string;
+            /**
+             * @description Users whose own balance differs from their credits minus debits.
+             * @example 0
+             */
+            mismatchedUsers: number;
+            /**
+             * @description True when the difference is 0 and no user differs.
+             * @example true
+             */
+            balanced: boolean;
+            /**
+             * @description Ledger rows read.
+             * @example 42
+             */
+            entries: number;
+        };
         MachineDto: {
             /**
              * @description Machine id (UUID issued by the front-end).
@@ -2807,6 +2899,159 @@ export interface components {
             /** @description Free resources on the host. */
             free: components["schemas"]["ResourceAmountsDto"];
         };
+        OperatorHostDto: {
+            /**
+             * @description The host, or null for an agent that joined but serves no host yet.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            hostId: string | null;
+            /**
+             * @description Host name (null for an agent without a host).
+             * @example virt8
+             */
+            name: string | null;
+            /**
+             * @description Handle of the provider who owns the host or agent.
+             * @example ResourceSeller
+             */
+            provider: string;
+            /**
+             * @description The agent serving the host, or null for a host without one.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            agentId: string | null;
+            /**
+             * @description online: its agent heartbeated within the offline window; offline: too long ago or never; none: no agent.
+             * @example online
+             * @enum {string}
+             */
+            health: "online" | "offline" | "none";
+            /**
+             * @description When the agent last heartbeated (ISO), or null.
+             * @example 2026-01-01T12:00:00.000Z
+             */
+            lastHeartbeatAt: string | null;
+            /**
+             * @description The agent’s version from its last facts, or null.
+             * @example 0.1.0
+             */
+            agentVersion: string | null;
+            /** @description Total and free resources of the host; null without a host. */
+            resources: components["schemas"]["OperatorResourcesDto"] | null;
+            /**
+             * @description Machines stored on the host (not deleted).
+             * @example 3
+             */
+            machines: number;
+        };
+        OperatorMigrationDto: {
+            /**
+             * @description The migration.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            id: string;
+            /**
+             * @description The machine that moves.
+             * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+             */
+            machineId: string;
+            /**
+             * @description Origin host name.
+             * @example virt8
+             */
+            fromHost: string;
+            /**
+             * @description Destination host name.
+             * @example virt9
+             */
+            toHost: string;
+            /**
+             * @description SCP or RSYNC.
+             * @example RSYNC
+             */
+            method: string;
+            /**
+             * @description preparing, transferring or committing.
+             * @example transferring
+             */
+            phase: string;
+            /**
+             * @description When it started (ISO).
+             * @example 2026-01-01T12:00:00.000Z
+             */
+            startedAt: string;
+        };
+        OperatorOverviewDto: {
+            /**
+             * @description When the overview was read (ISO).
+             * @example 2026-01-01T12:00:00.000Z
+             */
+            at: string;
+            /**
+             * @description Hosts with their agents, and agents without a host, by name (at most 1000).
+             * @example []
+             */
+            hosts: components["schemas"]["OperatorHostDto"][];
+            /**
+             * @description How many hosts and host-less agents there are in all (the list may be cut at its limit).
+             * @example 12
+             */
+            hostCount: number;
+            /**
+             * @description Agents heartbeating within the offline window.
+             * @example 10
+             */
+            agentsOnline: number;
+            /**
+             * @description Machines by state (deleted included), e.g. {"running": 3, "stored": 2}.
+             * @example {
+             *       "running": 3,
+             *       "stored": 2
+             *     }
+             */
+            machinesByState: {
+                [key: string]: number;
+            };
+            /**
+             * @description Migrations under way, oldest first.
+             * @example []
+             */
+            migrations: components["schemas"]["OperatorMigrationDto"][];
+            /** @description The ledger invariant, checked at this read. */
+            ledger: components["schemas"]["LedgerInvariantDto"];
+        };
+        OperatorResourcesDto: {
+            /**
+             * @description Total speed (bogomips).
+             * @example 10000
+             */
+            speed: number;
+            /**
+             * @description Speed not reserved by stored machines.
+             * @example 6000
+             */
+            freeSpeed: number;
+            /**
+             * @description Total memory (MB).
+             * @example 512
+             */
+            memory: number;
+            /**
+             * @description Memory not reserved by stored machines (MB).
+             * @example 256
+             */
+            freeMemory: number;
+            /**
+             * @description Total storage (MB).
+             * @example 100000
+             */
+            storage: number;
+            /**
+             * @description Storage not reserved by stored machines (MB).
+             * @example 99000
+             */
+            freeStorage: number;
+        };
         PortForwardDto: {
             /**
              * @description TCP port inside the guest.
@@ -3056,6 +3301,25 @@ export interface components {
             nextStorageBill: components["schemas"]["DebitDto"];
             /** @description "Client Next Billed for Running"; null when not running. */
             nextRunningBill: components["schemas"]["DebitDto"] | null;
+        };
+        ReadinessDto: {
+            /**
+             * @description "ready", or "not-ready" with a reason.
+             * @example ready
+             * @enum {string}
+             */
+            status: "ready" | "not-ready";
+            /**
+             * @description Why this replica should get no traffic (absent when ready).
+             * @example the database does not answer: …
+             */
+            reason?: string;
+            /**
+             * Format: uuid
+             * @description This replica’s id.
+             * @example 0b6c3c52-7f0e-4a8b-9d2e-5a1f3c9e8d47
+             */
+            replica: string;
         };
         RegisterMachineDto: {
             /**
@@ -4760,6 +5024,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthDto"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessDto"];
+                };
+            };
+            /** @description Not ready, and why. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessDto"];
                 };
             };
         };
@@ -7617,6 +7910,44 @@ export interface operations {
             };
         };
     };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Metrics in Prometheus text format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     getNetwork: {
         parameters: {
             query?: never;
@@ -7825,6 +8156,44 @@ export interface operations {
             };
             /** @description No such resource among yours. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    getOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The market now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorOverviewDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,8 @@ import type { Repository } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config';
 import { AgentRefusedError } from '../machines/host-agent.gateway';
+import { Metrics } from '../metrics/metrics.service';
+import type { OperatorOverviewService } from '../operator/operator-overview.service';
 import type { Agent } from './agent.entity';
 import { AgentGateway } from './agent.gateway';
 
@@ -55,6 +57,7 @@ class StandInAgentModule {}
 
 let agentApp: INestMicroservice;
 let gateway: AgentGateway;
+const metrics = new Metrics({ agentsOnline: async () => 0, machinesByState: async () => ({}) } as unknown as OperatorOverviewService);
 const target = { hostId: 'h1', hostName: 'virt8', agentId: 'a1' };
 
 beforeAll(async () => {
@@ -73,7 +76,7 @@ beforeAll(async () => {
   await agentApp.listen();
   const agent = { id: 'a1', secret, agentHost: '127.0.0.1', agentPort: port, consolePort: port + 1, joinedFrom: '127.0.0.1' } as Agent;
   const agents = { findOneBy: async () => agent } as unknown as Repository<Agent>;
-  gateway = new AgentGateway(agents, loadConfig({}));
+  gateway = new AgentGateway(agents, loadConfig({}), metrics);
 });
 
 afterAll(async () => {
@@ -106,5 +109,16 @@ describe('AgentGateway replies', () => {
       code: 'conflict',
       message: 'the agent of host virt8 refused: it is stopped',
     });
+  });
+
+  it('counts every command by command and outcome (virtuoso_agent_commands_total)', async () => {
+    const count = async (command: string, outcome: string) =>
+      (await metrics.agentCommands.get()).values.find((v) => v.labels.command === command && v.labels.outcome === outcome)?.value ?? 0;
+    const [ok, refused] = [await count(AgentCommands.start, 'ok'), await count(AgentCommands.suspend, 'refused')];
+    await gateway.startVm(target, { machineId, version: 2 });
+    await gateway.suspendVm(target, { machineId, version: 2 }).catch(() => undefined);
+    expect(await count(AgentCommands.start, 'ok')).toBe(ok + 1);
+    expect(await count(AgentCommands.suspend, 'refused')).toBe(refused + 1);
+    expect(await metrics.text()).toContain(`virtuoso_agent_commands_total{command="${AgentCommands.start}",outcome="ok"}`);
   });
 });

@@ -27,6 +27,8 @@ import {
 } from '@virtuoso/contracts';
 import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
 import { Repository } from 'typeorm';
+import { Metrics } from '../metrics/metrics.service';
+import { currentRequestId } from '../common/request-id';
 import { APP_CONFIG, AppConfig } from '../config';
 import {
   AgentNoAnswerError,
@@ -72,6 +74,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
   constructor(
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   createVm(target: AgentTarget, command: VmCreateCommand): Promise<AgentVmState> {
@@ -158,11 +161,23 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     this.connections.clear();
   }
 
+  /** Sends command C (exchange), counted by command and outcome in virtuoso_agent_commands_total. */
+  private async send<C extends AgentCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs?: number): Promise<AgentResult<C>> {
+    try {
+      const result = await this.exchange(target, pattern, body, timeoutMs);
+      this.metrics.agentCommands.inc({ command: pattern, outcome: 'ok' });
+      return result;
+    } catch (error) {
+      this.metrics.agentCommands.inc({ command: pattern, outcome: commandOutcome(error) });
+      throw error;
+    }
+  }
+
   /**
    * Sends command C signed for the target's agent and resolves with its result, typed and checked
    * against the protocol's reply DTO (AgentProtocol): an answer of another shape is a failure.
    */
-  private async send<C extends AgentCommand>(
+  private async exchange<C extends AgentCommand>(
     target: AgentTarget,
     pattern: C,
     body: AgentRequest<C>,
@@ -173,7 +188,9 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     const started = performance.now();
     let reply: AgentReply;
     try {
-      reply = await firstValueFrom(client.send<AgentReply>(pattern, sign(agent.secret, agent.id, pattern, body)).pipe(timeout(timeoutMs)));
+      reply = await firstValueFrom(
+        client.send<AgentReply>(pattern, sign(agent.secret, agent.id, pattern, body, Date.now(), currentRequestId())).pipe(timeout(timeoutMs)),
+      );
     } catch (error) {
       if (error instanceof TimeoutError) {
         throw new AgentNoAnswerError(`the agent of host ${target.hostName} did not answer ${pattern} within ${Math.round(timeoutMs / 1000)} s`);
@@ -279,4 +296,12 @@ function explain(hostName: string, reply: AgentFailure): string {
     default:
       return `${agent} failed: ${reply.error}`;
   }
+}
+
+/** A failed command's outcome label: what the gateway's errors say happened. */
+function commandOutcome(error: unknown): string {
+  if (error instanceof AgentRefusedError) return 'refused';
+  if (error instanceof AgentNoAnswerError) return 'no-answer';
+  if (error instanceof AgentUnavailableError) return 'unavailable';
+  return 'error';
 }

@@ -23,6 +23,7 @@ import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, notFound, validationException } from '../common/errors';
 import { isoAfter, nowIso } from '../common/time';
+import { Metrics } from '../metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
 import { NetworkChanged } from '../network/network.events';
@@ -105,6 +106,7 @@ export class AgentsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
     private readonly events: EventEmitter2,
+    private readonly metrics: Metrics,
   ) {}
 
   /** The base URL agents reach this API at: VIRTUOSO_PUBLIC_URL, else what the request was sent to. */
@@ -301,6 +303,7 @@ export class AgentsService {
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
     await this.recordForwards(agent, hb.vms);
     await this.reconciler.applyEvents(agent, hb.events);
+    this.metrics.heartbeatsReceived.inc();
     // Back from offline (or new, or restarted while offline): it is told what networks to hold.
     if (!isOnline(agent.lastHeartbeatAt, this.config.agentOfflineMs, this.wallClock.now())) {
       this.events.emit(NetworkChanged.event, new NetworkChanged(null, `agent ${agent.id} online`));

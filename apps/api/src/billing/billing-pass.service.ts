@@ -5,6 +5,7 @@ import { Daemons, SinglePass } from '../common/daemons';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
 import { select } from '../common/sql';
+import { Metrics } from '../metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -50,6 +51,7 @@ export class BillingPassService implements OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly daemons: Daemons,
+    private readonly metrics: Metrics,
   ) {}
 
   /** On the leader: a pass on becoming it (docs/ARCHITECTURE.md §12), then one every interval until the app closes. */
@@ -119,6 +121,8 @@ export class BillingPassService implements OnModuleDestroy {
     }
     await this.lowBalance.enforce(now);
     result.ms = Math.round(performance.now() - started);
+    this.metrics.billingPassDuration.observe(result.ms / 1000);
+    this.metrics.billingCharges.inc(result.charges);
     await this.db.transaction(async (em) => {
       const status = await em.findOneBy(BillingStatus, { id: 'billing' });
       await em.save(BillingStatus, {

@@ -11,6 +11,7 @@ import { ApiError, conflict, notFound } from '../common/errors';
 import { Leadership } from '../common/leadership';
 import { IfMatchValue } from '../common/if-match';
 import { nowIso } from '../common/time';
+import { Metrics } from '../metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from '../config';
 import { AuthUser } from '../common/auth.decorators';
 import { MachineLifecycle } from '../machines/machine-lifecycle.service';
@@ -53,6 +54,7 @@ export class MigrationOrchestrator {
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
     private readonly events: EventEmitter2,
     private readonly leadership: Leadership,
+    private readonly metrics: Metrics,
   ) {}
 
   /** POST /api/machines/{id}/migrate: every check first (each refusal changes nothing), then the reservation and `migrating` together. */
@@ -338,6 +340,7 @@ export class MigrationOrchestrator {
       return m;
     });
     if (!committed) return false;
+    this.metrics.migrations.inc({ method: committed.method, outcome: 'committed' });
     this.logger.log(`migration ${id}: committed on ${committed.toHostName} at version ${committed.fromVersion + 1}`);
     // Its private address goes with it: the network is held where it is now.
     this.events.emit(NetworkChanged.event, new NetworkChanged(committed.ownerId, `migration of ${committed.machineId} to ${committed.toHostName}`));
@@ -375,6 +378,7 @@ export class MigrationOrchestrator {
       return m;
     });
     if (!rolled) return false;
+    this.metrics.migrations.inc({ method: rolled.method, outcome: 'rolled-back' });
     this.logger.log(`migration ${id}: rolled back (${reason})`);
     void this.finishBoth(id);
     return true;

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { setCommandLogLevels } from './command-log';
 import * as path from 'node:path';
 import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -162,6 +163,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
     await heartbeat?.stop();
     await relay.close().catch(() => undefined);
   };
+  setCommandLogLevels(opts.logLevels ?? LOG_LEVELS);
   try {
     app = await NestFactory.createMicroservice<MicroserviceOptions>(
       AgentModule.register({ auth, machines, relay, consolePort: config.consolePort, onRetire, migrations, vnet }),

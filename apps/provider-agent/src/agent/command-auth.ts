@@ -33,7 +33,7 @@ export class CommandAuth {
     return this.retiredBecause !== undefined;
   }
 
-  check(pattern: string, envelope: unknown, peer?: string): { ok: true; body: unknown } | { ok: false; reply: AgentFailure } {
+  check(pattern: string, envelope: unknown, peer?: string): { ok: true; body: unknown; requestId?: string } | { ok: false; reply: AgentFailure } {
     const refuse = (reason: string) => {
       this.log.warn(`refused ${pattern}${peer ? ` from ${peer}` : ''}: ${reason}`);
       return { ok: false as const, reply: { ok: false as const, code: 'unauthenticated' as const, error: `command refused: ${reason}` } };
@@ -46,7 +46,7 @@ export class CommandAuth {
     const r = verify(this.creds.secret, pattern, envelope, this.nonces);
     if (!r.ok) return refuse(r.reason);
     if (r.agentId !== this.creds.agentId) return refuse(`wrong-agent (envelope for ${JSON.stringify(r.agentId).slice(0, 80)})`);
-    return { ok: true, body: r.body };
+    return { ok: true, body: r.body, requestId: r.requestId };
   }
 }
 
@@ -55,6 +55,10 @@ export class CommandRefusedError extends CommandError {}
 
 /** The verified body of each message, by its TcpContext (one per message), for @SignedBody. */
 const verifiedBodies = new WeakMap<object, unknown>();
+/** The API request id a verified message carried (signed with it), for the command log. */
+const verifiedRequestIds = new WeakMap<object, string>();
+
+export const requestIdOf = (tcp: TcpContext): string | undefined => verifiedRequestIds.get(tcp);
 
 function peerOf(ctx: TcpContext | undefined): string | undefined {
   try {
@@ -80,6 +84,7 @@ export class SignedCommandGuard implements CanActivate {
     const checked = this.auth.check(tcp.getPattern(), rpc.getData(), peerOf(tcp));
     if (!checked.ok) throw new CommandRefusedError(checked.reply.code, checked.reply.error);
     verifiedBodies.set(tcp, checked.body);
+    if (checked.requestId) verifiedRequestIds.set(tcp, checked.requestId);
     return true;
   }
 }

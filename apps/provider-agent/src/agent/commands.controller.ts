@@ -2,6 +2,7 @@ import { Controller, Inject, UseFilters, UseGuards, UseInterceptors, UsePipes } 
 import { MessagePattern } from '@nestjs/microservices';
 import { AgentCommands, type AgentRequest, type AgentResult } from '@virtuoso/contracts';
 import { CommandAuth, SignedBody, SignedCommandGuard } from './command-auth';
+import { CommandLogInterceptor } from './command-log';
 import { CommandBodyPipe } from './commands.pipe';
 import { AgentReplyFilter, AgentReplyInterceptor } from './commands.replies';
 import { ConsoleRelay } from './console-relay';
@@ -24,7 +25,7 @@ export type OnRetire = (reason: string) => Promise<void> | void;
 @Controller()
 @UseGuards(SignedCommandGuard)
 @UsePipes(CommandBodyPipe)
-@UseInterceptors(AgentReplyInterceptor)
+@UseInterceptors(CommandLogInterceptor, AgentReplyInterceptor)
 @UseFilters(AgentReplyFilter)
 export class CommandsController {
   constructor(

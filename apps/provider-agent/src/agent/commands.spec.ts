@@ -13,6 +13,7 @@ import type { MachinesService } from './machines.service';
 import type { MigrationService } from '../migration/migration.service';
 import type { VnetService } from '../network/vnet.service';
 import { CommandClient } from './test-support/fake-frontend';
+import { setCommandLogLevels } from './command-log';
 
 /**
  * The command port's Nest wiring without QEMU: SignedCommandGuard, CommandBodyPipe and the
@@ -71,6 +72,7 @@ beforeAll(async () => {
     errors.push(`${(this as unknown as { context?: string }).context}: ${String(message)}`);
   });
   auth.setCredentials({ agentId, secret });
+  setCommandLogLevels([]); // quiet, like the microservice's logger: false
   const port = await new Promise<number>((resolve) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
       const p = (probe.address() as net.AddressInfo).port;

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { commandLog } from './command-log';
 import { reportedRunning } from '@virtuoso/domain';
 import type {
   TransferEndpoint,
@@ -199,6 +200,10 @@ export class MachinesService {
       this.migration.atRest?.(cmd.machineId);
       this.log.log(
         `machine ${cmd.machineId}: created (${cmd.image ? `image ${cmd.image.name}` : `blank ${cmd.diskMb} MB disk`}, version ${cmd.version}) in ${Date.now() - t0} ms`,
+      );
+      commandLog.info(
+        { machineId: cmd.machineId, version: cmd.version, image: cmd.image?.name ?? null, diskMb: cmd.diskMb, ms: Date.now() - t0 },
+        'machine created',
       );
       return this.toState(st);
     });

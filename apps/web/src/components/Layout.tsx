@@ -49,6 +49,7 @@ export function Layout() {
                 </NavLink>
               )}
               {user?.role === 'provider' && <NavLink to="/hosts">My hosts</NavLink>}
+              {user?.role === 'operator' && <NavLink to="/operator">Operator</NavLink>}
               {user?.role === 'buyer' && <NavLink to="/computers">My computers</NavLink>}
               {user?.role === 'buyer' && <NavLink to="/media">Media</NavLink>}
               {user && (

@@ -28,7 +28,11 @@ function WrongRole({ user, role }: { user: User; role: Role }) {
       <h1>This page is for {role} accounts</h1>
       <p>
         You are signed in as <strong>{user.handle}</strong>, a {user.role} account.{' '}
-        {role === 'buyer' ? 'Buyers register machine configurations and rent them from providers.' : 'Providers add hosts and sell their resources.'}
+        {role === 'buyer'
+          ? 'Buyers register machine configurations and rent them from providers.'
+          : role === 'operator'
+            ? 'Operators run the market; their accounts are made on the server (npm run operator).'
+            : 'Providers add hosts and sell their resources.'}
       </p>
       <p className="actions">
         <Link className="btn btn--primary" to="/computers">

@@ -35,6 +35,7 @@ export const keys = {
   sshKeys: ['account', 'ssh-keys'] as const,
   machineNetwork: (id: string) => ['machines', id, 'network'] as const,
   network: ['network'] as const,
+  operatorOverview: ['operator', 'overview'] as const,
 };
 
 /** How often the account pages re-fetch their figures; the countdowns tick every second in between. */

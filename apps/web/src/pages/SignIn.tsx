@@ -5,9 +5,9 @@ import { ErrorBanner, Field, fieldErrors } from '../components/forms';
 import { api, call } from '../lib/api';
 import { resetSession } from '../lib/queries';
 
-/** Only local paths are followed after sign-in (no open redirect). */
-export function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/computers';
+/** Only local paths are followed after sign-in (no open redirect); else the role's home page. */
+export function safeNext(next: string | null, home = '/computers'): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : home;
 }
 
 /**
@@ -30,7 +30,7 @@ export function SignInForm({ title = 'Sign in', notice, switchFrom }: { title?: 
     },
     onSuccess: async (user) => {
       await resetSession(queryClient, user);
-      navigate(safeNext(params.get('next')), { replace: true });
+      navigate(safeNext(params.get('next'), user.role === 'operator' ? '/operator' : '/computers'), { replace: true });
     },
   });
   const submit = (event: FormEvent) => {

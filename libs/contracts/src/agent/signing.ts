@@ -21,16 +21,30 @@ export interface SignedEnvelope {
   body: string;
   /** HMAC-SHA256, hex. */
   sig: string;
+  /**
+   * The API request that sent a command (its X-Request-Id), for the agent's log lines
+   * (docs/ARCHITECTURE.md, Operating). Signed with the rest when present.
+   */
+  requestId?: string;
 }
 
-function signature(secret: string, channel: string, ts: number, nonce: string, body: string): string {
-  return createHmac('sha256', secret).update(`${channel}\n${ts}\n${nonce}\n${body}`).digest('hex');
+/** What a request id may be: short, printable, no spaces (an X-Request-Id we honour, or our UUID). */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+// The request id, when there is one, is signed after the body: an envelope without one signs what
+// it always did (body is JSON, which holds no raw newline, so the two forms cannot be confused).
+function signature(secret: string, channel: string, ts: number, nonce: string, body: string, requestId?: string): string {
+  return createHmac('sha256', secret)
+    .update(`${channel}\n${ts}\n${nonce}\n${body}${requestId === undefined ? '' : `\n${requestId}`}`)
+    .digest('hex');
 }
 
-export function sign(secret: string, agentId: string, channel: string, payload: unknown, now = Date.now()): SignedEnvelope {
+export function sign(secret: string, agentId: string, channel: string, payload: unknown, now = Date.now(), requestId?: string): SignedEnvelope {
   const body = JSON.stringify(payload ?? null);
   const nonce = randomBytes(16).toString('hex');
-  return { agentId, ts: now, nonce, body, sig: signature(secret, channel, now, nonce, body) };
+  if (requestId !== undefined && !REQUEST_ID_PATTERN.test(requestId)) requestId = undefined;
+  const sig = signature(secret, channel, now, nonce, body, requestId);
+  return requestId === undefined ? { agentId, ts: now, nonce, body, sig } : { agentId, ts: now, nonce, body, sig, requestId };
 }
 
 export type VerifyFailure = 'malformed' | 'bad-signature' | 'stale' | 'replayed';
@@ -59,7 +73,7 @@ export function verify(
   envelope: unknown,
   nonces: NonceStore,
   now = Date.now(),
-): { ok: true; body: unknown; agentId: string } | { ok: false; reason: VerifyFailure } {
+): { ok: true; body: unknown; agentId: string; requestId?: string } | { ok: false; reason: VerifyFailure } {
   const e = envelope as Partial<SignedEnvelope> | null;
   if (
     !e ||
@@ -68,17 +82,19 @@ export function verify(
     typeof e.nonce !== 'string' ||
     typeof e.body !== 'string' ||
     typeof e.sig !== 'string' ||
-    typeof e.agentId !== 'string'
+    typeof e.agentId !== 'string' ||
+    (e.requestId !== undefined && (typeof e.requestId !== 'string' || !REQUEST_ID_PATTERN.test(e.requestId)))
   ) {
     return { ok: false, reason: 'malformed' };
   }
-  const expected = Buffer.from(signature(secret, channel, e.ts, e.nonce, e.body), 'hex');
+  const expected = Buffer.from(signature(secret, channel, e.ts, e.nonce, e.body, e.requestId), 'hex');
   const given = Buffer.from(e.sig, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
   if (Math.abs(now - e.ts) > MAX_SKEW_MS) return { ok: false, reason: 'stale' };
   if (!nonces.remember(e.nonce, now)) return { ok: false, reason: 'replayed' };
   try {
-    return { ok: true, body: JSON.parse(e.body), agentId: e.agentId };
+    const body: unknown = JSON.parse(e.body);
+    return e.requestId === undefined ? { ok: true, body, agentId: e.agentId } : { ok: true, body, agentId: e.agentId, requestId: e.requestId };
   } catch {
     return { ok: false, reason: 'malformed' };
   }
