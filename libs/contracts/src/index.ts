@@ -14,3 +14,4 @@ export * from './host-removal.dto';
 export * from './search.dto';
 export * from './migrations.dto';
 export * from './network.dto';
+export * from './events.dto';

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
@@ -37,6 +37,7 @@ import {
   HostAgentGateway,
   unreachable,
 } from '../machines/host-agent.gateway';
+import { AgentCommandLog } from '../events/agent-command-log';
 import { Agent } from './agent.entity';
 import { agentAddressAllowed } from './agent-address';
 
@@ -72,6 +73,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
   constructor(
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly commandLog?: AgentCommandLog,
   ) {}
 
   createVm(target: AgentTarget, command: VmCreateCommand): Promise<AgentVmState> {
@@ -168,6 +170,13 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     body: AgentRequest<C>,
     timeoutMs = this.config.agentCommandTimeoutMs,
   ): Promise<AgentResult<C>> {
+    return this.commandLog
+      ? this.commandLog.traced(target, pattern, body, () => this.exchange(target, pattern, body, timeoutMs))
+      : this.exchange(target, pattern, body, timeoutMs);
+  }
+
+  /** One command and its reply (send() adds them to the event log). */
+  private async exchange<C extends AgentCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs: number): Promise<AgentResult<C>> {
     const agent = await this.agentOf(target);
     const client = await this.connect(target, agent);
     const started = performance.now();

@@ -3,6 +3,7 @@ import { MessagePattern } from '@nestjs/microservices';
 import { AgentCommands, type AgentRequest, type AgentResult } from '@virtuoso/contracts';
 import { CommandAuth, SignedBody, SignedCommandGuard } from './command-auth';
 import { CommandBodyPipe } from './commands.pipe';
+import { CommandJournalInterceptor } from './command-journal';
 import { AgentReplyFilter, AgentReplyInterceptor } from './commands.replies';
 import { ConsoleRelay } from './console-relay';
 import { CommandError } from './errors';
@@ -24,7 +25,7 @@ export type OnRetire = (reason: string) => Promise<void> | void;
 @Controller()
 @UseGuards(SignedCommandGuard)
 @UsePipes(CommandBodyPipe)
-@UseInterceptors(AgentReplyInterceptor)
+@UseInterceptors(CommandJournalInterceptor, AgentReplyInterceptor)
 @UseFilters(AgentReplyFilter)
 export class CommandsController {
   constructor(
