@@ -13,7 +13,7 @@ interface Route {
   method: Method;
   path: string;
   /** Who may call it: anyone, any signed-in user, one role, or a joined provider agent (a signed envelope; 401 otherwise). */
-  access: 'public' | 'signed-in' | 'buyer' | 'provider' | 'agent';
+  access: 'public' | 'signed-in' | 'buyer' | 'provider' | 'operator' | 'agent';
   body?: object;
   /** For routes on one resource: the owner's resource id is substituted for :id. */
   owned?: Owned;
@@ -110,6 +110,9 @@ const ROUTES: Route[] = [
   { method: 'put', path: '/api/machines/:id/network/ports', access: 'buyer', owned: 'machine', body: { ports: [80] } },
   { method: 'get', path: '/api/network', access: 'buyer' },
   { method: 'get', path: '/api/network/join.sh', access: 'buyer' },
+  { method: 'get', path: '/api/machines/:id/events', access: 'buyer', owned: 'machine' },
+  { method: 'get', path: '/api/hosts/:id/events', access: 'provider', owned: 'host' },
+  { method: 'get', path: '/api/operator/events', access: 'operator' },
 ];
 
 const label = (route: Route) => `${route.method.toUpperCase()} ${route.path}`;
@@ -167,6 +170,14 @@ describe('authorisation of every endpoint', () => {
       const response = await call(wrong, route);
       expect(response.status, label(route)).toBe(403);
       expect(response.body.message, label(route)).toBe(route.access === 'buyer' ? 'this action is for buyers' : 'this action is for providers');
+    }
+    // The operator's routes: neither buyers nor providers.
+    for (const route of ROUTES.filter((r) => r.access === 'operator')) {
+      for (const wrong of [buyer, provider]) {
+        const response = await call(wrong, route);
+        expect(response.status, label(route)).toBe(403);
+        expect(response.body.message, label(route)).toBe('this action is for operators');
+      }
     }
     expect(await t.snapshot()).toEqual(before);
   });

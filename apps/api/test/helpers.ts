@@ -82,6 +82,9 @@ export async function startApp(
       for (const entity of ENTITIES) {
         // Nonces of agents' signed messages (heartbeats, downloads) are recorded on the agents' own clock too.
         if (entity.name === 'AgentNonce') continue;
+        // The event log records attempts too (a command an agent refused, an error): it is what
+        // happened, not a change a refused request made.
+        if (entity.name === 'EventRow') continue;
         const repository = dataSource.getRepository(entity);
         const order = Object.fromEntries(repository.metadata.primaryColumns.map((column) => [column.propertyName, 'ASC']));
         const rows = (await repository.find({ order: order as never })) as unknown as Array<Record<string, unknown>>;
