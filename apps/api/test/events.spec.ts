@@ -8,7 +8,7 @@ import { EventLog } from '../src/events/event-log.service';
 import { Machine } from '../src/machines/machine.entity';
 import { MachineStore } from '../src/machines/machine-store.service';
 import { HostsService, pricesOf } from '../src/providers/hosts.service';
-import { Agent, TestApp, startApp, virt8, win2000Pro } from './helpers';
+import { Agent, TestApp, heardFrom, startApp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
 interface Event {
@@ -127,6 +127,32 @@ describe('event log: histories, the operator log, retention', () => {
     expect(mine.some((e) => e.machineId === theirs)).toBe(false);
   });
 
+  it("puts an agent's event about a machine in its buyer's history only when the agent's host holds it", async () => {
+    const other = (await provider.post('/api/hosts').send(virt8({ name: 'elsewhere' }))).body.id as string;
+    await heardFrom(t, [hostId, other]);
+    const agentOf = async (id: string) =>
+      (
+        await t.database.query<{ id: string; providerId: string }>(
+          'SELECT "id", "providerId" FROM "agents" WHERE "id" = (SELECT "agentId" FROM "hosts" WHERE "id" = ?)',
+          [id],
+        )
+      )[0];
+    const theirs = (await operator.get('/api/operator/events').query({ kind: 'machine.stored' })).body.items[0].machineId as string;
+    const [{ ownerId }] = await t.database.query<{ ownerId: string }>('SELECT "ownerId" FROM "machines" WHERE "id" = ?', [theirs]);
+    const entry = (seq: number, message: string) => ({ seq, at: new Date(T0).toISOString(), kind: 'qmp.STOP', machineId: theirs, message });
+    const log = t.app.get(EventLog);
+    await db().transaction(async (em) => log.recordJournal(em, await agentOf(hostId), [entry(1, 'from its host')]));
+    await db().transaction(async (em) => log.recordJournal(em, await agentOf(other), [entry(1, 'from another host')]));
+    const rows = await t.database.query<{ message: string; machineId: string | null; buyerId: string | null }>(
+      'SELECT "message", "machineId", "buyerId" FROM "events" WHERE "kind" = ? ORDER BY "id"',
+      ['qmp.STOP'],
+    );
+    expect(rows).toEqual([
+      { message: 'from its host', machineId: theirs, buyerId: ownerId },
+      { message: 'from another host', machineId: null, buyerId: null },
+    ]);
+  });
+
   it('gives the operator the global log, filtered by category, machine, host, user and time, paged by the last id', async () => {
     const all = (await operator.get('/api/operator/events').query({ order: 'asc', limit: 500 })).body.items as Array<Event & { buyerId: string }>;
     expect(all.length).toBeGreaterThanOrEqual(8);
@@ -189,7 +215,8 @@ describe('event log: histories, the operator log, retention', () => {
     wallClock.set(T0 + 31 * D);
     expect((await log.runPass()).deleted).toBe(before);
     // (Sessions have expired by this clock: read the table.)
-    const left = await t.database.query<{ message: string }>('SELECT "message" FROM "events" ORDER BY "id"');
+    // (The same pass noted the stand-in agents above offline: recorded now, kept.)
+    const left = await t.database.query<{ message: string }>('SELECT "message" FROM "events" WHERE "kind" <> ? ORDER BY "id"', ['host.offline']);
     expect(left.map((e) => e.message)).toEqual(['recent']);
   });
 });

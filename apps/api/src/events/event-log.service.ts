@@ -9,6 +9,7 @@ import { Database } from '../common/database.service';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
+import { Migration } from '../migrations/migration.entity';
 import { Host } from '../providers/host.entity';
 import { EventRow, EventSource } from './event.entity';
 
@@ -35,6 +36,7 @@ const INSERT_CHUNK = 500;
 /** Rows the retention daemon deletes per statement, so it never holds the database for long. */
 const RETENTION_BATCH = 5000;
 const DATA_MAX = 4000;
+const CACHE_MAX = 10_000;
 
 /**
  * The market's one ordered event log (report §6.1.10 and footnote 25; docs/ARCHITECTURE.md
@@ -97,8 +99,14 @@ export class EventLog implements OnModuleInit, OnModuleDestroy {
     if (this.providerOfHost.has(hostId)) return this.providerOfHost.get(hostId)!;
     const host = await em.findOne(Host, { select: { id: true, ownerId: true }, where: { id: hostId } });
     const owner = host?.ownerId ?? null;
-    if (host) this.providerOfHost.set(hostId, owner);
+    if (host) this.remember(this.providerOfHost, hostId, owner);
     return owner;
+  }
+
+  /** Bounded caches: forgotten all at once when full (a lookup is one indexed read). */
+  private remember<V>(cache: Map<string, V>, key: string, value: V): void {
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(key, value);
   }
 
   /** The buyer of a machine (cached: machines do not change hands). */
@@ -106,7 +114,7 @@ export class EventLog implements OnModuleInit, OnModuleDestroy {
     if (!machineId) return null;
     if (this.buyerOfMachine.has(machineId)) return this.buyerOfMachine.get(machineId)!;
     const machine = await em.findOne(Machine, { select: { id: true, ownerId: true }, where: { id: machineId } });
-    if (machine) this.buyerOfMachine.set(machineId, machine.ownerId);
+    if (machine) this.remember(this.buyerOfMachine, machineId, machine.ownerId);
     return machine?.ownerId ?? null;
   }
 
@@ -119,10 +127,23 @@ export class EventLog implements OnModuleInit, OnModuleDestroy {
     if (entries.length === 0) return;
     const host = await em.findOne(Host, { select: { id: true, ownerId: true }, where: { agentId: agent.id } });
     const machineIds = [...new Set(entries.map((entry) => entry.machineId).filter((id): id is string => !!id))];
+    // Only machines this agent's host holds, or one of its migrations moves, go into their buyer's
+    // history: an agent cannot write into the history of a machine it has nothing to do with.
     const buyers = new Map<string, string>();
-    if (machineIds.length) {
-      const rows = await em.find(Machine, { select: { id: true, ownerId: true }, where: { id: In(machineIds) } });
-      for (const row of rows) buyers.set(row.id, row.ownerId);
+    if (machineIds.length && host) {
+      const machines = await em.find(Machine, { select: { id: true, ownerId: true, hostId: true }, where: { id: In(machineIds) } });
+      const moving = new Set(
+        (
+          await em.find(Migration, {
+            select: { id: true, machineId: true },
+            where: [
+              { machineId: In(machineIds), toHostId: host.id },
+              { machineId: In(machineIds), fromHostId: host.id },
+            ],
+          })
+        ).map((migration) => migration.machineId),
+      );
+      for (const machine of machines) if (machine.hostId === host.id || moving.has(machine.id)) buyers.set(machine.id, machine.ownerId);
     }
     const at = nowIso(this.wallClock);
     const rows = [...entries]
