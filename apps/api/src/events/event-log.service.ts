@@ -6,6 +6,7 @@ import { onlineSince } from '../agents/online';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { Daemons } from '../common/daemons';
 import { Database } from '../common/database.service';
+import { Sql, exec, quoted } from '../common/sql';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
@@ -31,8 +32,24 @@ export interface NewEvent {
   data?: Record<string, unknown> | null;
 }
 
-/** Rows per INSERT: well under SQLite's 32,766 bound parameters (14 columns a row). */
-const INSERT_CHUNK = 500;
+/** Rows per INSERT (one JSON parameter each). */
+const INSERT_CHUNK = 1000;
+const COLUMNS = [
+  'at',
+  'occurredAt',
+  'source',
+  'kind',
+  'machineId',
+  'hostId',
+  'agentId',
+  'userId',
+  'buyerId',
+  'providerId',
+  'version',
+  'agentSeq',
+  'message',
+  'data',
+] as const satisfies ReadonlyArray<keyof EventRow>;
 /** Rows the retention daemon deletes per statement, so it never holds the database for long. */
 const RETENTION_BATCH = 5000;
 const DATA_MAX = 4000;
@@ -261,15 +278,27 @@ export class EventLog implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private async insert(em: EntityManager, rows: EventRow[]): Promise<void> {
+  /**
+   * One INSERT per INSERT_CHUNK rows, bound as ONE JSON parameter (common/sql.ts: the billing
+   * pass's batches go the same way, docs/ARCHITECTURE.md §12); the rows get their ids in array
+   * order. `ignoreRepeats`: a row whose (agentId, agentSeq) is stored already is skipped.
+   */
+  private async insert(em: EntityManager, rows: EventRow[], ignoreRepeats = false): Promise<void> {
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(EventRow)
-        .values(rows.slice(i, i + INSERT_CHUNK))
-        .updateEntity(false)
-        .execute();
+      const sql = new Sql(em);
+      const values = sql.values(
+        rows.slice(i, i + INSERT_CHUNK).map((row) => COLUMNS.map((column) => row[column] ?? null)),
+        COLUMNS.length,
+      );
+      const select = COLUMNS.map((column, n) => (column === 'version' || column === 'agentSeq' ? `CAST(column${n + 1} AS bigint)` : `column${n + 1}`)).join(
+        ', ',
+      );
+      // (WHERE true: SQLite's parser needs it between a SELECT and ON CONFLICT.)
+      await exec(
+        em,
+        `INSERT INTO "events" (${COLUMNS.map(quoted).join(', ')}) SELECT ${select} FROM ${values} AS v WHERE true${ignoreRepeats ? ' ON CONFLICT DO NOTHING' : ''}`,
+        sql.params,
+      );
     }
   }
 
