@@ -89,7 +89,7 @@ describe('event log: histories, the operator log, retention', () => {
     expect(events[2].message).toMatch(/stored → running \(v1\)$/);
     const charged = events[3];
     expect(charged.message).toMatch(/^charged [\d.]+ for running \(3 charges\)$/);
-    expect(charged.data).toMatchObject({ charges: 3 });
+
     expect(events[4]).toMatchObject({ version: 2, message: expect.stringContaining('running → stopped (v2): the guest stopped answering') });
     // Newest first by default, paged by the global order.
     const first = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: 2 });
