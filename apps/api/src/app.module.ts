@@ -17,6 +17,7 @@ import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config';
 import { dataSourceOptions } from './database/data-source-options';
 import { openMigratedDataSource } from './database/migrate-schema';
+import { EventsModule } from './events/events.module';
 import { HealthController } from './health/health.controller';
 import { MachinesModule } from './machines/machines.module';
 import { MarketModule } from './market/market.module';
@@ -91,6 +92,7 @@ export class AppModule {
         }),
         // Facts one context announces for another that it must not depend on (billing.events.ts, host.events.ts).
         EventEmitterModule.forRoot(),
+        EventsModule,
         AccountsModule,
         AuthModule,
         CatalogModule,

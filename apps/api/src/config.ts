@@ -76,6 +76,8 @@ export interface AppConfig {
   consoleTokenTtlMs: number;
   /** Billing daemon: a pass every this many seconds (and once at boot). */
   billingIntervalSeconds: number;
+  /** Events older than this many days are deleted from the event log; 0 keeps them forever. */
+  eventRetentionDays: number;
   /** Meters handled per billing transaction. */
   billingBatchSize: number;
   /** Replicas on PostgreSQL: how often a replica that is not the leader tries to become it (common/leadership.ts). */
@@ -200,6 +202,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
       mediaBytes: integer('VIRTUOSO_QUOTA_MEDIA_MB', 10_240, 0, 1_073_741_824) * 1024 * 1024,
     },
     billingIntervalSeconds: integer('VIRTUOSO_BILLING_INTERVAL_SECONDS', 60, 1, 86_400),
+    eventRetentionDays: integer('VIRTUOSO_EVENT_RETENTION_DAYS', 90, 0, 36_500),
     billingBatchSize: integer('VIRTUOSO_BILLING_BATCH_SIZE', 1000, 1, 10_000),
     leaderPollSeconds: integer('VIRTUOSO_LEADER_POLL_SECONDS', 2, 1, 60),
     lowBalanceGraceSeconds: integer('VIRTUOSO_LOW_BALANCE_GRACE_SECONDS', 86_400, 0, 31_536_000),

@@ -10,6 +10,7 @@ import { BILLING_ENTITIES } from './billing/billing.module';
 import { Configuration } from './catalog/configuration.entity';
 import { CONSOLE_ENTITIES } from './console/console.entities';
 import { IdempotencyKey } from './common/idempotency-key.entity';
+import { EventRow } from './events/event.entity';
 import { Machine } from './machines/machine.entity';
 import { Media } from './media/media.entity';
 import { MediaGrant } from './media/media-grant.entity';
@@ -42,4 +43,5 @@ export const ENTITIES = [
   IdempotencyKey,
   ...NETWORK_ENTITIES,
   ...CONSOLE_ENTITIES,
+  EventRow,
 ];

@@ -113,6 +113,9 @@ const ROUTES: Route[] = [
   { method: 'put', path: '/api/machines/:id/network/ports', access: 'buyer', owned: 'machine', body: { ports: [80] } },
   { method: 'get', path: '/api/network', access: 'buyer' },
   { method: 'get', path: '/api/network/join.sh', access: 'buyer' },
+  { method: 'get', path: '/api/machines/:id/events', access: 'buyer', owned: 'machine' },
+  { method: 'get', path: '/api/hosts/:id/events', access: 'provider', owned: 'host' },
+  { method: 'get', path: '/api/operator/events', access: 'operator' },
 ];
 
 const label = (route: Route) => `${route.method.toUpperCase()} ${route.path}`;

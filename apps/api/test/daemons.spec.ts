@@ -58,17 +58,19 @@ describe('the daemons’ guard (SinglePass)', () => {
 });
 
 describe('the scheduler', () => {
-  it('registers the five daemons at their intervals from the config when daemons are on, and clears them on close', async () => {
+  it('registers the six daemons at their intervals from the config when daemons are on, and clears them on close', async () => {
     const t = await startApp({
       daemons: true,
       config: { billingIntervalSeconds: 7, marketIntervalSeconds: 11, reconcileIntervalSeconds: 13, networkSyncIntervalSeconds: 17 },
     });
     const registry = t.app.get(SchedulerRegistry);
     try {
-      expect([...registry.getIntervals()].sort()).toEqual(['billing-pass', 'market-averages', 'migration-watch', 'network-sync', 'reconciler']);
+      expect([...registry.getIntervals()].sort()).toEqual(['billing-pass', 'event-log', 'market-averages', 'migration-watch', 'network-sync', 'reconciler']);
       // The migration watchdog's interval is fixed (2 s); its window is VIRTUOSO_MIGRATION_HEARTBEAT_TIMEOUT_S.
       expect(t.app.get(Daemons).intervals()).toEqual({
         'billing-pass': 7000,
+        // Hosts gone offline and the retention: on the reconciler's interval.
+        'event-log': 13_000,
         'market-averages': 11_000,
         'migration-watch': 2000,
         'network-sync': 17_000,

@@ -40,7 +40,9 @@ export const uniqueHandle = (prefix: string) => `${prefix}-${process.pid}-${++co
  * (another app's `t.database`, reopened after a restart), it runs on that one and leaves dropping
  * it to its owner.
  */
-export async function startApp(options: CreateAppOptions & { listen?: boolean; listenHost?: string; database?: TestDatabase } = {}): Promise<TestApp> {
+export async function startApp(
+  options: CreateAppOptions & { listen?: boolean; listenHost?: string; port?: number; database?: TestDatabase } = {},
+): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-api-'));
   const ownDatabase = !options.database;
   const database = options.database ?? (await testDatabase(dir));
@@ -57,7 +59,8 @@ export async function startApp(options: CreateAppOptions & { listen?: boolean; l
   let url = '';
   if (options.listen) {
     // listenHost '0.0.0.0': also reachable from a network namespace the test made; url stays loopback.
-    await app.listen(0, options.listenHost ?? '127.0.0.1');
+    // port: the one a restarted front-end comes back on, where its agents look for it.
+    await app.listen(options.port ?? 0, options.listenHost ?? '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   }
   const server = app.getHttpServer();
@@ -79,6 +82,9 @@ export async function startApp(options: CreateAppOptions & { listen?: boolean; l
       for (const entity of ENTITIES) {
         // Nonces of agents' signed messages (heartbeats, downloads) are recorded on the agents' own clock too.
         if (entity.name === 'AgentNonce') continue;
+        // The event log records attempts too (a command an agent refused, an error): it is what
+        // happened, not a change a refused request made.
+        if (entity.name === 'EventRow') continue;
         const repository = dataSource.getRepository(entity);
         const order = Object.fromEntries(repository.metadata.primaryColumns.map((column) => [column.propertyName, 'ASC']));
         const rows = (await repository.find({ order: order as never })) as unknown as Array<Record<string, unknown>>;

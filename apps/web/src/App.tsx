@@ -14,6 +14,8 @@ import { MarketplacePage } from './pages/Marketplace';
 import { MediaPage } from './pages/Media';
 import { MigratePage } from './pages/Migrate';
 import { MyComputersPage } from './pages/MyComputers';
+import { HostHistoryPage, MachineHistoryPage } from './pages/History';
+import { OperatorEventsPage } from './pages/OperatorEvents';
 import { NotificationsPage } from './pages/Notifications';
 import { OffersPage } from './pages/Offers';
 import { OperatorPage } from './pages/Operator';
@@ -41,6 +43,9 @@ export function App() {
         <Route path="media" element={<RequireUser role="buyer">{() => <MediaPage />}</RequireUser>} />
         <Route path="machines/:id/migrate" element={<RequireUser role="buyer">{() => <MigratePage />}</RequireUser>} />
         <Route path="machines/:id/offers" element={<RequireUser role="buyer">{() => <OffersPage />}</RequireUser>} />
+        <Route path="machines/:id/history" element={<RequireUser role="buyer">{() => <MachineHistoryPage />}</RequireUser>} />
+        <Route path="hosts/:id/history" element={<RequireUser role="provider">{() => <HostHistoryPage />}</RequireUser>} />
+        <Route path="operator/events" element={<RequireUser role="operator">{() => <OperatorEventsPage />}</RequireUser>} />
         <Route path="hosts" element={<RequireUser role="provider">{() => <HostsList />}</RequireUser>} />
         <Route path="hosts/new" element={<RequireUser role="provider">{() => <AddHostPage />}</RequireUser>} />
         <Route path="hosts/:id/agent" element={<RequireUser role="provider">{() => <ConnectAgentPage />}</RequireUser>} />

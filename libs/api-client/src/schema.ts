@@ -550,6 +550,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hosts/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My host's history: its agent joined, went offline and back, machines arrived and left, commands and the agent's own events
+         * @description Newest first by default; page with `cursor` (the previous page's `next`).
+         */
+        get: operations["hostEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/machines": {
         parameters: {
             query?: never;
@@ -610,6 +630,26 @@ export interface paths {
          * @description Open a websocket to `path` within 30 seconds, with the same session cookie or bearer token (noVNC: subprotocol 'binary'); RFB flows both ways. The token works once; a new viewer replaces the previous one.
          */
         post: operations["openConsole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/machines/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My machine's history: stored, started, stopped, migrated, charged, what failed and why
+         * @description Newest first by default; page with `cursor` (the previous page's `next`).
+         */
+        get: operations["machineEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1182,6 +1222,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/operator/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The market's event log (operators): every event of the front-end and the agents, in one global order
+         * @description Filters: kind or category, source, machine, host, user, time range; newest first by default, page with `cursor`.
+         */
+        get: operations["operatorEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/operator/overview": {
         parameters: {
             query?: never;
@@ -1710,6 +1770,81 @@ export interface components {
              *     ]
              */
             allowedActions?: string[];
+        };
+        EventDto: {
+            /**
+             * @description Global order: events are numbered in the order the front-end recorded them.
+             * @example 1042
+             */
+            id: number;
+            /**
+             * @description When the front-end recorded it (ISO 8601).
+             * @example 2026-11-25T10:00:01.000Z
+             */
+            at: string;
+            /**
+             * @description When it happened, by the clock of its source (the agent for agent events).
+             * @example 2026-11-25T10:00:00.500Z
+             */
+            occurredAt: string;
+            /**
+             * @description Who recorded it: the market (front-end) or a provider agent.
+             * @example market
+             * @enum {string}
+             */
+            source: "market" | "agent";
+            /**
+             * @description Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.charged, notice.sent, error; from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.
+             * @example machine.state
+             */
+            kind: string;
+            /**
+             * @description One human line.
+             * @example win2000Pro: stopped → running (v3)
+             */
+            message: string;
+            /**
+             * @description The machine it is about, if one.
+             * @example null
+             */
+            machineId: string | null;
+            /**
+             * @description The host it is about, if one.
+             * @example null
+             */
+            hostId: string | null;
+            /**
+             * @description The agent it comes from or is about, if one.
+             * @example null
+             */
+            agentId: string | null;
+            /**
+             * @description The machine's state version after it, when it is about one.
+             * @example 3
+             */
+            version: number | null;
+            /**
+             * @description The agent's own number of the event (agent events only).
+             * @example null
+             */
+            agentSeq: number | null;
+            /**
+             * @description Details (small JSON object), or null.
+             * @example null
+             */
+            data: Record<string, never> | null;
+        };
+        EventListDto: {
+            /**
+             * @description The events, in the order asked for.
+             * @example []
+             */
+            items: components["schemas"]["EventDto"][];
+            /**
+             * @description The cursor for the next page (the id of the last item), or null when this is the last page.
+             * @example null
+             */
+            next: number | null;
         };
         HealthDto: {
             /**
@@ -2898,6 +3033,96 @@ export interface components {
             runningPerHour: string;
             /** @description Free resources on the host. */
             free: components["schemas"]["ResourceAmountsDto"];
+        };
+        OperatorEventDto: {
+            /**
+             * @description Global order: events are numbered in the order the front-end recorded them.
+             * @example 1042
+             */
+            id: number;
+            /**
+             * @description When the front-end recorded it (ISO 8601).
+             * @example 2026-11-25T10:00:01.000Z
+             */
+            at: string;
+            /**
+             * @description When it happened, by the clock of its source (the agent for agent events).
+             * @example 2026-11-25T10:00:00.500Z
+             */
+            occurredAt: string;
+            /**
+             * @description Who recorded it: the market (front-end) or a provider agent.
+             * @example market
+             * @enum {string}
+             */
+            source: "market" | "agent";
+            /**
+             * @description Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.charged, notice.sent, error; from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.
+             * @example machine.state
+             */
+            kind: string;
+            /**
+             * @description One human line.
+             * @example win2000Pro: stopped → running (v3)
+             */
+            message: string;
+            /**
+             * @description The machine it is about, if one.
+             * @example null
+             */
+            machineId: string | null;
+            /**
+             * @description The host it is about, if one.
+             * @example null
+             */
+            hostId: string | null;
+            /**
+             * @description The agent it comes from or is about, if one.
+             * @example null
+             */
+            agentId: string | null;
+            /**
+             * @description The machine's state version after it, when it is about one.
+             * @example 3
+             */
+            version: number | null;
+            /**
+             * @description The agent's own number of the event (agent events only).
+             * @example null
+             */
+            agentSeq: number | null;
+            /**
+             * @description Details (small JSON object), or null.
+             * @example null
+             */
+            data: Record<string, never> | null;
+            /**
+             * @description The user who acted, if one.
+             * @example null
+             */
+            userId: string | null;
+            /**
+             * @description The machine's buyer at the time, if it is about a machine.
+             * @example null
+             */
+            buyerId: string | null;
+            /**
+             * @description The host's provider at the time, if it is about a host.
+             * @example null
+             */
+            providerId: string | null;
+        };
+        OperatorEventListDto: {
+            /**
+             * @description The events, in the order asked for.
+             * @example []
+             */
+            items: components["schemas"]["OperatorEventDto"][];
+            /**
+             * @description The cursor for the next page (the id of the last item), or null when this is the last page.
+             * @example null
+             */
+            next: number | null;
         };
         OperatorHostDto: {
             /**
@@ -5420,6 +5645,72 @@ export interface operations {
             };
         };
     };
+    hostEvents: {
+        parameters: {
+            query?: {
+                /** @description asc: oldest first; desc (default): newest first. */
+                order?: "asc" | "desc";
+                /** @description The previous page's `next`: events after it in the order asked for. */
+                cursor?: number;
+                /** @description At most this many (1 to 500, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The host id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events and the cursor of the next page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventListDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
     listMachines: {
         parameters: {
             query?: never;
@@ -5843,6 +6134,72 @@ export interface operations {
             };
             /** @description Conflicts with the current state; for a machine, `allowedActions` lists what its state allows. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    machineEvents: {
+        parameters: {
+            query?: {
+                /** @description asc: oldest first; desc (default): newest first. */
+                order?: "asc" | "desc";
+                /** @description The previous page's `next`: events after it in the order asked for. */
+                cursor?: number;
+                /** @description At most this many (1 to 500, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The machine id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events and the cursor of the next page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventListDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description No such resource among yours. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8156,6 +8513,74 @@ export interface operations {
             };
             /** @description No such resource among yours. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    operatorEvents: {
+        parameters: {
+            query?: {
+                /** @description asc: oldest first; desc (default): newest first. */
+                order?: "asc" | "desc";
+                /** @description The previous page's `next`: events after it in the order asked for. */
+                cursor?: number;
+                /** @description At most this many (1 to 500, default 100). */
+                limit?: number;
+                /** @description A kind (machine.state) or a category (machine: every machine.* kind). */
+                kind?: string;
+                /** @description Only market or agent events. */
+                source?: "market" | "agent";
+                /** @description Only events about this machine. */
+                machineId?: string;
+                /** @description Only events about this host. */
+                hostId?: string;
+                /** @description Only events of this user (who acted, or whose machine or host it is about). */
+                userId?: string;
+                /** @description Only events recorded at or after this time (ISO 8601). */
+                from?: string;
+                /** @description Only events recorded before this time (ISO 8601). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events and the cursor of the next page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorEventListDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description The signed-in user's role may not do this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,3 +15,4 @@ export * from './search.dto';
 export * from './migrations.dto';
 export * from './network.dto';
 export * from './operator.dto';
+export * from './events.dto';

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
@@ -39,6 +39,7 @@ import {
   HostAgentGateway,
   unreachable,
 } from '../machines/host-agent.gateway';
+import { AgentCommandLog } from '../events/agent-command-log';
 import { Agent } from './agent.entity';
 import { agentAddressAllowed } from './agent-address';
 
@@ -75,6 +76,7 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    @Optional() private readonly commandLog?: AgentCommandLog,
   ) {}
 
   createVm(target: AgentTarget, command: VmCreateCommand): Promise<AgentVmState> {
@@ -161,10 +163,21 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     this.connections.clear();
   }
 
-  /** Sends command C (exchange), counted by command and outcome in virtuoso_agent_commands_total. */
-  private async send<C extends AgentCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs?: number): Promise<AgentResult<C>> {
+  /**
+   * Sends command C signed for the target's agent and resolves with its result, typed and checked
+   * against the protocol's reply DTO (AgentProtocol): an answer of another shape is a failure. The
+   * command and its reply go to the event log; each is counted by command and outcome in
+   * virtuoso_agent_commands_total.
+   */
+  private async send<C extends AgentCommand>(
+    target: AgentTarget,
+    pattern: C,
+    body: AgentRequest<C>,
+    timeoutMs = this.config.agentCommandTimeoutMs,
+  ): Promise<AgentResult<C>> {
+    const exchange = () => this.exchange(target, pattern, body, timeoutMs);
     try {
-      const result = await this.exchange(target, pattern, body, timeoutMs);
+      const result = await (this.commandLog ? this.commandLog.traced(target, pattern, body, exchange) : exchange());
       this.metrics.agentCommands.inc({ command: pattern, outcome: 'ok' });
       return result;
     } catch (error) {
@@ -173,16 +186,8 @@ export class AgentGateway implements HostAgentGateway, OnApplicationShutdown {
     }
   }
 
-  /**
-   * Sends command C signed for the target's agent and resolves with its result, typed and checked
-   * against the protocol's reply DTO (AgentProtocol): an answer of another shape is a failure.
-   */
-  private async exchange<C extends AgentCommand>(
-    target: AgentTarget,
-    pattern: C,
-    body: AgentRequest<C>,
-    timeoutMs = this.config.agentCommandTimeoutMs,
-  ): Promise<AgentResult<C>> {
+  /** One command and its reply. */
+  private async exchange<C extends AgentCommand>(target: AgentTarget, pattern: C, body: AgentRequest<C>, timeoutMs: number): Promise<AgentResult<C>> {
     const agent = await this.agentOf(target);
     const client = await this.connect(target, agent);
     const started = performance.now();

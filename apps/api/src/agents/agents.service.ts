@@ -18,13 +18,14 @@ import {
 } from '@virtuoso/contracts';
 import type { Request } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { In, IsNull, MoreThan, Repository } from 'typeorm';
+import { EntityManager, In, IsNull, MoreThan, Repository } from 'typeorm';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, notFound, validationException } from '../common/errors';
 import { isoAfter, nowIso } from '../common/time';
 import { Metrics } from '../metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from '../config';
+import { EventLog } from '../events/event-log.service';
 import { Machine } from '../machines/machine.entity';
 import { NetworkChanged } from '../network/network.events';
 import { Host } from '../providers/host.entity';
@@ -107,6 +108,7 @@ export class AgentsService {
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
     private readonly events: EventEmitter2,
     private readonly metrics: Metrics,
+    private readonly eventLog: EventLog,
   ) {}
 
   /** The base URL agents reach this API at: VIRTUOSO_PUBLIC_URL, else what the request was sent to. */
@@ -240,16 +242,27 @@ export class AgentsService {
       const used = await em.update(JoinToken, { id: token.id, usedAt: IsNull() }, { usedAt: now, agentId: agent.id });
       if (used.affected !== 1) throw refuse('this join token was already used; make a new one on the "add host" page');
       await em.insert(Agent, agent);
-      if (!token.hostId) return null;
+      const joined = async (host: Host | null) => {
+        await this.eventLog.record(em, {
+          kind: 'agent.joined',
+          message: `agent ${agent.id} joined from ${dto.agentHost}:${dto.agentPort}${host ? ` for host ${host.name}` : ''}`,
+          agentId: agent.id,
+          hostId: host?.id ?? null,
+          providerId: agent.providerId,
+          data: { agentHost: dto.agentHost, agentPort: dto.agentPort, cpus: dto.facts.cpus, memoryMb: dto.facts.memoryMb },
+        });
+        return host;
+      };
+      if (!token.hostId) return joined(null);
       const host = await em.findOneBy(Host, { id: token.hostId, ownerId: token.providerId });
       if (!host || host.agentId) {
         this.logger.warn(
           `agent ${agent.id} joined with a token for host ${token.hostId}, which ${host ? 'has an agent by now' : 'is gone'}; it serves no host yet`,
         );
-        return null;
+        return joined(null);
       }
       await em.update(Host, { id: host.id }, { agentId: agent.id, agentHost: agent.agentHost, agentPort: agent.agentPort, updatedAt: now });
-      return host;
+      return joined(host);
     });
     this.logger.log(
       `agent ${agent.id} joined from ${dto.agentHost}:${dto.agentPort} (console ${dto.consolePort}; ${dto.facts.cpus} cpus, ${dto.facts.bogomips} bogomips, ` +
@@ -293,13 +306,17 @@ export class AgentsService {
       this.logger.warn(`agent ${agent.id}: heartbeat carrying agentId ${hb.agentId} refused`);
       throw badRequest('agentId', 'a heartbeat carries the agentId of its signer');
     }
-    await this.auth.once(message, (em) =>
-      em.update(
+    const backOnline = agent.lastHeartbeatAt !== null && !isOnline(agent.lastHeartbeatAt, this.config.agentOfflineMs, this.wallClock.now());
+    await this.auth.once(message, async (em) => {
+      await em.update(
         Agent,
         { id: agent.id },
         { lastHeartbeatAt: nowIso(this.wallClock), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms), ...transferColumns(hb.facts) },
-      ),
-    );
+      );
+      // Its journal commits with the heartbeat: a 2xx tells the agent every entry it carried is stored.
+      if (backOnline) await this.recordOnline(em, agent);
+      await this.eventLog.recordJournal(em, agent, hb.journal ?? []);
+    });
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
     await this.recordForwards(agent, hb.vms);
     await this.reconciler.applyEvents(agent, hb.events);
@@ -308,6 +325,17 @@ export class AgentsService {
     if (!isOnline(agent.lastHeartbeatAt, this.config.agentOfflineMs, this.wallClock.now())) {
       this.events.emit(NetworkChanged.event, new NetworkChanged(null, `agent ${agent.id} online`));
     }
+  }
+
+  private async recordOnline(em: EntityManager, agent: Agent): Promise<void> {
+    const host = await em.findOne(Host, { select: { id: true, name: true }, where: { agentId: agent.id } });
+    await this.eventLog.record(em, {
+      kind: 'host.online',
+      message: `${host ? `host ${host.name}` : `agent ${agent.id}`} is back online (last heartbeat before: ${agent.lastHeartbeatAt})`,
+      agentId: agent.id,
+      hostId: host?.id ?? null,
+      providerId: agent.providerId,
+    });
   }
 
   /**

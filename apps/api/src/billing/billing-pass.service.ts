@@ -7,6 +7,8 @@ import { ApiError } from '../common/errors';
 import { select } from '../common/sql';
 import { Metrics } from '../metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from '../config';
+import { chargeEvents } from '../events/charge-summary';
+import { EventLog } from '../events/event-log.service';
 import { Machine } from '../machines/machine.entity';
 import { NotificationsService } from '../notifications/notifications.service';
 import { BillingService, MeterChange } from './billing.service';
@@ -52,6 +54,7 @@ export class BillingPassService implements OnModuleDestroy {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly daemons: Daemons,
     private readonly metrics: Metrics,
+    private readonly eventLog: EventLog,
   ) {}
 
   /** On the leader: a pass on becoming it (docs/ARCHITECTURE.md §12), then one every interval until the app closes. */
@@ -164,6 +167,8 @@ export class BillingPassService implements OnModuleDestroy {
         return { step: dueCharges(meter, now, { limit: MAX_CHARGES_PER_METER }), hostId, revision, terms: false };
       });
       const { charges, balances } = await this.billing.apply(em, changes);
+      const hosts = new Map(due.map(({ meter, hostId }) => [meter.machineId, hostId]));
+      await this.eventLog.record(em, ...chargeEvents(charges, (machineId) => hosts.get(machineId) ?? null));
       await this.lowBalance.afterCharges(
         em,
         [...buyers].map((id) => ({ id, balance: balances.get(id) ?? null })),

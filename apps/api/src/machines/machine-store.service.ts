@@ -3,6 +3,7 @@ import { BILLED_STATES, VM_RUNNING_STATES } from '@virtuoso/domain';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import type { EntityManager } from 'typeorm';
 import { nowIso } from '../common/time';
+import { EventLog } from '../events/event-log.service';
 import { Machine } from './machine.entity';
 import { RunningEndCause, RunningMeter } from './running-meter.service';
 
@@ -17,6 +18,7 @@ export class MachineStore {
   constructor(
     private readonly meter: RunningMeter,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly eventLog: EventLog,
   ) {}
 
   /** The machine as written, or null when another writer got there first. */
@@ -34,7 +36,30 @@ export class MachineStore {
     if (!wasRunning && isRunning) await this.meter.runningStarted(em, after);
     if (wasRunning && !isRunning) await this.meter.runningEnded(em, after, cause ?? causeOf(after));
     if (wasBilled && !isBilled) await this.meter.removed(em, after);
+    if (machine.state !== after.state || machine.hostId !== after.hostId) await this.recordMove(em, machine, after, cause);
     return after;
+  }
+
+  /** The move in the event log, committed with it (docs/ARCHITECTURE.md "Event log"). */
+  private async recordMove(em: EntityManager, before: Machine, after: Machine, cause?: RunningEndCause): Promise<void> {
+    const moved = before.hostId !== after.hostId;
+    const why = after.lastError && after.lastError !== before.lastError ? `: ${after.lastError}` : cause && cause !== 'stopped' ? ` (${cause})` : '';
+    const where = moved && after.hostId ? ` on host ${after.hostId}` : '';
+    await this.eventLog.record(em, {
+      kind:
+        moved && before.hostId && after.hostId
+          ? 'machine.migrated'
+          : after.state === 'stored' && (before.state === 'storing' || before.state === 'registered')
+            ? 'machine.stored'
+            : 'machine.state',
+      message: `${after.name}: ${before.state} → ${after.state}${where} (v${after.version})${why}`.slice(0, 1000),
+      machineId: after.id,
+      hostId: after.hostId ?? before.hostId,
+      buyerId: after.ownerId,
+      providerId: await this.eventLog.providerOf(em, after.hostId ?? before.hostId),
+      version: after.version,
+      data: { from: before.state, to: after.state, ...(moved ? { fromHostId: before.hostId, toHostId: after.hostId } : {}), ...(cause ? { cause } : {}) },
+    });
   }
 }
 

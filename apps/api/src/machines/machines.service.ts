@@ -1,4 +1,5 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { EventLog } from '../events/event-log.service';
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -59,6 +60,7 @@ export class MachinesService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
     private readonly events: EventEmitter2,
+    private readonly eventLog: EventLog,
   ) {}
 
   async list(user: AuthUser): Promise<MachineDto[]> {
@@ -115,6 +117,14 @@ export class MachinesService {
       machine.macAddress = await this.newMacAddress(em);
       await em.insert(Machine, machine);
       await this.billing.chargeRegistrationFee(em, machine, fee);
+      await this.eventLog.record(em, {
+        kind: 'machine.created',
+        message: `${machine.name}: configuration registered (fee ${fee})`,
+        machineId: machine.id,
+        userId: user.id,
+        buyerId: user.id,
+        version: machine.version,
+      });
     });
     return this.mapper.toDto(machine);
   }

@@ -10,6 +10,7 @@ import { Database } from '../common/database.service';
 import { notFound } from '../common/errors';
 import { ADVISORY_LOCKS, Leadership } from '../common/leadership';
 import { nowIso } from '../common/time';
+import { EventLog } from '../events/event-log.service';
 import { MailerService } from './mailer.service';
 import { Notification, NotificationKind } from './notification.entity';
 
@@ -41,6 +42,7 @@ export class NotificationsService implements OnModuleDestroy {
     @InjectRepository(Notification) private readonly notifications: Repository<Notification>,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
     private readonly leadership: Leadership,
+    private readonly eventLog: EventLog,
   ) {}
 
   /** Records the notice in the caller's transaction; its email goes out once that commits. */
@@ -61,6 +63,14 @@ export class NotificationsService implements OnModuleDestroy {
       emailStatus: user?.email ? 'pending' : 'none',
       emailedAt: null,
       emailError: null,
+    });
+    await this.eventLog.record(em, {
+      kind: 'notice.sent',
+      message: `notice to user ${notice.userId} (${notice.kind}): ${notice.subject}`.slice(0, 1000),
+      userId: notice.userId,
+      machineId: notice.machineId ?? null,
+      buyerId: notice.machineId ? notice.userId : null,
+      data: { notice: notice.kind, key: notice.key, email: user?.email ? 'pending' : 'none' },
     });
     // Queued behind the caller's transaction (SQLite), so it reads the notice only once committed;
     // on PostgreSQL a dispatch that runs too early finds nothing and the next one sends it.

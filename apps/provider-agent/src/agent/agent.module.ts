@@ -1,5 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CommandAuth } from './command-auth';
+import { JOURNAL } from './command-journal';
+import type { EventQueue } from './event-queue';
 import { CommandsController, CONSOLE_PORT, ON_RETIRE, type OnRetire } from './commands.controller';
 import { ConsoleRelay } from './console-relay';
 import { MachinesService } from './machines.service';
@@ -14,6 +16,8 @@ export interface AgentModuleDeps {
   onRetire: OnRetire;
   migrations: MigrationService;
   vnet: VnetService;
+  /** Where commands received and done are journalled for the front-end's event log. */
+  journal?: EventQueue;
 }
 
 /** The command port's Nest module; its services are built by bootstrap (they outlive Nest's app). */
@@ -31,6 +35,7 @@ export class AgentModule {
         { provide: ON_RETIRE, useValue: deps.onRetire },
         { provide: MigrationService, useValue: deps.migrations },
         { provide: VnetService, useValue: deps.vnet },
+        { provide: JOURNAL, useValue: deps.journal ?? null },
       ],
     };
   }

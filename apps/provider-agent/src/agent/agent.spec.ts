@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentCommands, MAX_SKEW_MS, sha256Hex, sign, type AgentVmState, type HostFacts } from '@virtuoso/contracts';
 import { guestImage } from '../vmm/guest-image';
 import { pidAlive } from '../vmm/test-support/helpers';
+import type { JournalEntry } from './event-queue';
 import { AgentProcess, freePorts } from './test-support/agent-process';
 import { CommandClient, FakeFrontend } from './test-support/fake-frontend';
 
@@ -40,6 +41,17 @@ const serialLog = (id: string) => {
 };
 const qemuPid = (id: string) => Number(readFileSync(path.join(machineDir(id), 'qemu.pid'), 'utf8'));
 const vmOf = (vms: AgentVmState[], id: string) => vms.find((v) => v.machineId === id);
+/** The agent's journal on disk (event-queue.ts): every entry, and those not yet acknowledged. */
+const journalOf = (dir: string): JournalEntry[] =>
+  readFileSync(path.join(dir, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as JournalEntry);
+const pendingJournal = (dir: string): JournalEntry[] => {
+  const ack = path.join(dir, 'journal-ack.json');
+  const acked = existsSync(ack) ? (JSON.parse(readFileSync(ack, 'utf8')) as { acked: number }).acked : 0;
+  return journalOf(dir).filter((entry) => entry.seq > acked);
+};
 
 function startAgent(extraEnv: Record<string, string> = {}, args: string[] = []): AgentProcess {
   const a = new AgentProcess(
@@ -425,7 +437,7 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(JSON.parse(readFileSync(path.join(dataDir, 'events.json'), 'utf8')).events).toHaveLength(1);
+    expect(pendingJournal(dataDir).filter((entry) => entry.kind === 'vm.poweredOff')).toHaveLength(1);
     fe.heartbeatStatus = 204;
     const hb = await fe.waitForHeartbeat((h) => h.events.length > 0, { since: t1 });
     console.log(`guest power-off to acknowledged heartbeat: ${Date.now() - t1} ms`);
@@ -439,6 +451,15 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
     await fe.waitForHeartbeat(() => true, { since: acked + 1_500 });
     expect(fe.heartbeats.filter((h) => h.at > acked).every((h) => h.hb.events.length === 0)).toBe(true);
     expect(fe.ackedEvents.filter((e) => e.machineId === vmId)).toHaveLength(1);
-    expect(JSON.parse(readFileSync(path.join(dataDir, 'events.json'), 'utf8')).events).toEqual([]);
+    expect(pendingJournal(dataDir).filter((entry) => entry.event)).toEqual([]);
+    // The journal holds the machine's life as the agent saw it, numbered in order across the restarts above.
+    const journal = journalOf(dataDir);
+    expect(journal.map((entry) => entry.seq)).toEqual(journal.map((_, i) => journal[0].seq + i));
+    const kinds = journal.filter((entry) => entry.machineId === vmId).map((entry) => entry.kind);
+    expect(kinds).toEqual(
+      expect.arrayContaining(['agent.command.received', 'agent.command.done', 'vm.process.started', 'qmp.SHUTDOWN', 'vm.process.ended', 'vm.poweredOff']),
+    );
+    expect(kinds.lastIndexOf('qmp.SHUTDOWN')).toBeLessThan(kinds.lastIndexOf('vm.process.ended'));
+    expect(kinds.lastIndexOf('vm.process.ended')).toBeLessThan(kinds.lastIndexOf('vm.poweredOff'));
   });
 });

@@ -101,12 +101,22 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   });
   const origin = new MigrationOrigin({ dataDir: config.dataDir, driver, state, caches, keys, cacheLimitBytes: config.cacheLimitBytes, restHashes });
   origin.recover();
+  const reported = new Set<string>();
   const destination = new MigrationDestination({
     dataDir: config.dataDir,
     driver,
     state,
     caches,
-    report: (r) => frontend.migrationReport(r),
+    report: (r) => {
+      // VMMP HEARTBEATs come every few seconds during a transfer: only the other messages are
+      // journalled, once each (a report is retried until the front-end takes it).
+      const key = `${r.migrationId} ${r.vmmp}`;
+      if (!r.vmmp.includes(' HEARTBEAT ') && !reported.has(key)) {
+        reported.add(key);
+        events.note('vmmp', `sent ${r.vmmp}`, undefined, { migrationId: r.migrationId });
+      }
+      return frontend.migrationReport(r);
+    },
     transferLimitKBps: config.transferLimitKBps,
     atRest,
   });
@@ -137,7 +147,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   for (const id of stopped) atRest(id);
   // The private segments of the last vnet.sync: switches found again, uplinks made again.
   if (vnet.available()) await vnet.recover().catch((e) => log.error(`vnet: the last sync could not be applied again: ${(e as Error).message}`));
-  if (events.size) log.log(`${events.size} event(s) queued for the front-end`);
+  if (events.size) log.log(`${events.size} journal entr${events.size === 1 ? 'y' : 'ies'} queued for the front-end`);
 
   const relay = new ConsoleRelay({ isRunning: (id) => machines.isRunning(id), vncSocketPath: (id) => driver.vncSocketPath(id) });
   let app: INestMicroservice | undefined;
@@ -166,7 +176,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   setCommandLogLevels(opts.logLevels ?? LOG_LEVELS);
   try {
     app = await NestFactory.createMicroservice<MicroserviceOptions>(
-      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort, onRetire, migrations, vnet }),
+      AgentModule.register({ auth, machines, relay, consolePort: config.consolePort, onRetire, migrations, vnet, journal: events }),
       {
         transport: Transport.TCP,
         options: { host: config.listenHost, port: config.port },

@@ -89,6 +89,9 @@ export class SignedCommandGuard implements CanActivate {
   }
 }
 
+/** The verified body of a command (undefined before SignedCommandGuard let it through). */
+export const verifiedBody = (tcp: TcpContext): unknown => verifiedBodies.get(tcp);
+
 /** The body of the command once SignedCommandGuard verified its signature; `data` is the command's pattern (for CommandBodyPipe). */
 export const SignedBody = createParamDecorator((_pattern: string, context: ExecutionContext) =>
   verifiedBodies.get(context.switchToRpc().getContext<TcpContext>()),

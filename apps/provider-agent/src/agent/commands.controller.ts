@@ -4,6 +4,7 @@ import { AgentCommands, type AgentRequest, type AgentResult } from '@virtuoso/co
 import { CommandAuth, SignedBody, SignedCommandGuard } from './command-auth';
 import { CommandLogInterceptor } from './command-log';
 import { CommandBodyPipe } from './commands.pipe';
+import { CommandJournalInterceptor } from './command-journal';
 import { AgentReplyFilter, AgentReplyInterceptor } from './commands.replies';
 import { ConsoleRelay } from './console-relay';
 import { CommandError } from './errors';
@@ -25,7 +26,7 @@ export type OnRetire = (reason: string) => Promise<void> | void;
 @Controller()
 @UseGuards(SignedCommandGuard)
 @UsePipes(CommandBodyPipe)
-@UseInterceptors(CommandLogInterceptor, AgentReplyInterceptor)
+@UseInterceptors(CommandLogInterceptor, CommandJournalInterceptor, AgentReplyInterceptor)
 @UseFilters(AgentReplyFilter)
 export class CommandsController {
   constructor(

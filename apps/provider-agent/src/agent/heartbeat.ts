@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { AgentEvent, Heartbeat } from '@virtuoso/contracts';
+import { JOURNAL_ENTRIES_PER_HEARTBEAT, type AgentEvent, type AgentJournalEntry, type Heartbeat } from '@virtuoso/contracts';
 import type { EventQueue } from './event-queue';
 import { causeOf } from './identity';
 import type { FrontendClient } from './frontend-client';
@@ -7,7 +7,7 @@ import type { MachinesService } from './machines.service';
 
 /**
  * Every intervalMs: POST /api/agents/heartbeat with the host's facts, every machine's state and
- * the queued events; a 2xx acknowledges the events sent. An event also triggers a heartbeat at
+ * the oldest journal entries (event-queue.ts); a 2xx acknowledges the entries sent. An event also triggers a heartbeat at
  * once. The front-end being unreachable is logged (once per outage), never fatal.
  */
 export class HeartbeatLoop {
@@ -60,19 +60,24 @@ export class HeartbeatLoop {
   }
 
   private async beat(): Promise<void> {
-    let events: AgentEvent[] = [];
     try {
-      events = this.events.pending();
-      const hb: Heartbeat = { agentId: this.agentId, facts: this.machines.facts(), vms: await this.machines.list(), events };
+      // The oldest journal entries, a bounded number per heartbeat; the power-offs and crashes among them as events too.
+      const entries = this.events.pending(JOURNAL_ENTRIES_PER_HEARTBEAT);
+      const events: AgentEvent[] = entries.flatMap((entry) => (entry.event ? [entry.event] : []));
+      const journal: AgentJournalEntry[] = entries.map(({ event: _event, ...entry }) => entry);
+      const hb: Heartbeat = { agentId: this.agentId, facts: this.machines.facts(), vms: await this.machines.list(), events, journal };
       await this.frontend.heartbeat(hb);
-      this.events.ack(events);
+      // A 2xx: the front-end stored every entry carried (in the heartbeat's transaction).
+      if (entries.length) this.events.ack(entries[entries.length - 1].seq);
+      if (entries.length === JOURNAL_ENTRIES_PER_HEARTBEAT && this.events.size) this.again = true;
       this.sent++;
       if (this.failing) this.log.log('front-end reachable again');
       else if (this.sent === 1) this.log.log(`first heartbeat acknowledged (${hb.vms.length} machine(s))`);
-      if (events.length) this.log.log(`${events.length} event(s) acknowledged`);
+      if (entries.length) this.log.debug(`${entries.length} journal entr${entries.length === 1 ? 'y' : 'ies'} acknowledged (${this.events.size} pending)`);
       this.failing = false;
     } catch (e) {
-      const msg = `heartbeat failed: ${(e as Error).message}${causeOf(e)}${events.length ? ` (${events.length} event(s) kept for the next one)` : ''}`;
+      const kept = this.events.size;
+      const msg = `heartbeat failed: ${(e as Error).message}${causeOf(e)}${kept ? ` (${kept} journal entr${kept === 1 ? 'y' : 'ies'} kept for the next one)` : ''}`;
       // Once per outage, then once a minute while it lasts.
       if (!this.failing || Date.now() - this.lastWarnAt > 60_000) {
         this.log.warn(msg);

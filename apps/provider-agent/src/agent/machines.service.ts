@@ -82,6 +82,24 @@ export class MachinesService {
 
   /** Queue the driver's unrequested endings (guest power-off, crash, ended while away). */
   watchDriver(): void {
+    // The journal (event-queue.ts): VM processes started and ended, QMP events.
+    this.driver.events.on('started', (e: Parameters<VmmEvents['started']>[0]) =>
+      this.events.note('vm.process.started', `VM process started (pid ${e.pid})`, e.id, { pid: e.pid }),
+    );
+    this.driver.events.on('exited', (e: Parameters<VmmEvents['exited']>[0]) =>
+      this.events.note(
+        'vm.process.ended',
+        `VM process ended: ${e.reason}${e.signal ? ` (signal ${e.signal})` : e.code !== null ? ` (exit code ${e.code})` : ''}`,
+        e.id,
+        { reason: e.reason, code: e.code, signal: e.signal },
+      ),
+    );
+    this.driver.events.on('qmp', (e: Parameters<VmmEvents['qmp']>[0]) => {
+      // RTC_CHANGE follows the guest's clock adjustments: not an event of the machine's life.
+      if (e.event === 'RTC_CHANGE') return;
+      const data = JSON.stringify(e.data);
+      this.events.note(`qmp.${e.event}`, `QMP ${e.event}${data !== '{}' ? ` ${data.slice(0, 300)}` : ''}`, e.id, { qmp: e.event });
+    });
     // Whatever ended the run: its forwarded ports are free, it left its segment.
     this.driver.events.on('exited', (e: Parameters<VmmEvents['exited']>[0]) => {
       this.network.ports.release(e.id);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,16 +39,48 @@ describe('host facts', () => {
   });
 });
 
-describe('event queue', () => {
-  it('survives a restart and drops only what was acknowledged', () => {
+describe('event queue (the journal)', () => {
+  it('numbers entries, survives a restart and drops only what was acknowledged', () => {
     const q = new EventQueue(dir);
     const a = { machineId: 'm1', kind: 'poweredOff' as const, at: '2026-01-01T00:00:00Z', version: 2 };
     const b = { machineId: 'm2', kind: 'crashed' as const, at: '2026-01-01T00:00:01Z', version: 4 };
     q.push(a);
+    q.note('agent.command.received', 'vm.start received', 'm1');
     const sent = q.pending();
     q.push(b); // arrives while the heartbeat is in flight
-    q.ack(sent);
-    expect(new EventQueue(dir).pending()).toEqual([b]);
+    q.ack(sent[sent.length - 1].seq);
+    const again = new EventQueue(dir);
+    expect(again.pending()).toEqual([expect.objectContaining({ seq: 3, kind: 'vm.crashed', machineId: 'm2', event: b })]);
+    // The numbering goes on after the restart; an old acknowledgement changes nothing.
+    again.note('vm.process.started', 'VM process started (pid 1)', 'm3');
+    again.ack(1);
+    expect(new EventQueue(dir).pending().map((entry) => entry.seq)).toEqual([3, 4]);
+    expect(sent.map((entry) => [entry.seq, entry.kind])).toEqual([
+      [1, 'vm.poweredOff'],
+      [2, 'agent.command.received'],
+    ]);
+  });
+
+  it('hands out a bounded number of the oldest entries, and cuts acknowledged ones from the file', () => {
+    const own = mkdtempSync(path.join(os.tmpdir(), 'journal-'));
+    const q = new EventQueue(own, 20);
+    for (let i = 0; i < 60; i++) q.note('qmp.STOP', `stop ${i}`, 'm9');
+    expect(q.pending(25).map((entry) => entry.seq)).toEqual(Array.from({ length: 25 }, (_, i) => 1 + i));
+    q.ack(50);
+    expect(new EventQueue(own).pending().map((entry) => entry.message)).toEqual(Array.from({ length: 10 }, (_, i) => `stop ${50 + i}`));
+    // Compacted: the file holds the pending entries only.
+    expect(readFileSync(path.join(own, 'journal.jsonl'), 'utf8').trim().split('\n')).toHaveLength(10);
+    rmSync(own, { recursive: true, force: true });
+  });
+
+  it('takes over the events queued by an agent from before the journal (events.json)', () => {
+    const legacyDir = mkdtempSync(path.join(os.tmpdir(), 'journal-legacy-'));
+    const event = { machineId: 'm1', kind: 'poweredOff' as const, at: '2026-01-01T00:00:00Z', version: 2, detail: 'guest-shutdown' };
+    writeFileSync(path.join(legacyDir, 'events.json'), JSON.stringify({ events: [event] }));
+    const q = new EventQueue(legacyDir);
+    expect(q.pending()).toEqual([expect.objectContaining({ seq: 1, kind: 'vm.poweredOff', event })]);
+    expect(existsSync(path.join(legacyDir, 'events.json'))).toBe(false);
+    rmSync(legacyDir, { recursive: true, force: true });
   });
 });
 

@@ -150,6 +150,10 @@ export interface ArrivingMachine {
 
 /** Events emitted on VmmDriver.events. */
 export interface VmmEvents {
+  /** The VMM process of a machine started (QMP connected). */
+  started: (e: { id: string; pid: number }) => void;
+  /** An event QEMU reported on QMP (SHUTDOWN, POWERDOWN, RESET, STOP, RESUME, …). */
+  qmp: (e: { id: string; event: string; data: Record<string, unknown> }) => void;
   /** The guest powered itself off (not as a result of stop()/suspend()/delete()). */
   poweredOff: (e: { id: string; reason: string }) => void;
   /** The VMM process of a machine ended, for whatever reason. */

@@ -116,3 +116,7 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+export type LogEvent = Schemas['EventDto'];
+export type EventList = Schemas['EventListDto'];
+export type OperatorEvent = Schemas['OperatorEventDto'];
+export type OperatorEventList = Schemas['OperatorEventListDto'];

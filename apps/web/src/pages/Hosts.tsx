@@ -122,6 +122,9 @@ function HostRow({ host }: { host: Host }) {
             <Link className="btn btn--small" to={`/hosts/new?copy=${host.id}`} aria-label={`Copy ${host.name}`}>
               Copy
             </Link>
+            <Link className="btn btn--small" to={`/hosts/${host.id}/history`} aria-label={`History of ${host.name}`}>
+              History
+            </Link>
             {!host.agentId && (
               <Link className="btn btn--small btn--primary" to={`/hosts/${host.id}/agent`} aria-label={`Connect an agent to ${host.name}`}>
                 Connect agent

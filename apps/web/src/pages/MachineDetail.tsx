@@ -29,9 +29,14 @@ export function MachineDetailPage() {
             Registered {formatDateTime(m.createdAt)} · fee <Money amount={m.registrationFee} />
           </p>
         </div>
-        <Link className="btn btn--ghost" to="/computers">
-          My computers
-        </Link>
+        <div className="btn-row">
+          <Link className="btn btn--ghost" to={`/machines/${m.id}/history`}>
+            History
+          </Link>
+          <Link className="btn btn--ghost" to="/computers">
+            My computers
+          </Link>
+        </div>
       </div>
       {justRegistered && (
         <Notice>

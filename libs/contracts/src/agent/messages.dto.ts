@@ -17,8 +17,10 @@ import {
 import { HostFactsDto } from '../agents.dto';
 import { IsWholeNumber } from '../validation';
 import { REPORTED_VM_STATES } from '@virtuoso/domain';
+import { JOURNAL_ENTRIES_PER_HEARTBEAT } from './protocol';
 import type {
   AgentEvent,
+  AgentJournalEntry,
   AgentRetireCommand,
   AgentVmState,
   ConsoleOpenCommand,
@@ -214,6 +216,30 @@ export class AgentEventDto implements AgentEvent {
   detail?: string;
 }
 
+export class AgentJournalEntryDto implements AgentJournalEntry {
+  @IsWholeNumber('seq', 1, VERSION_MAX)
+  seq: number;
+
+  @IsISO8601({}, { message: 'at must be an ISO 8601 time' })
+  at: string;
+
+  @Matches(/^[A-Za-z][\w.-]{0,59}$/, { message: 'kind must be a dotted name of at most 60 characters' })
+  kind: string;
+
+  @IsOptional()
+  @IsString({ message: 'machineId must be a text' })
+  @Length(1, 64, { message: 'machineId must be 1 to 64 characters' })
+  machineId?: string;
+
+  @IsString({ message: 'message must be a text' })
+  @MaxLength(1000, { message: 'message must be at most 1000 characters' })
+  message: string;
+
+  @IsOptional()
+  @IsObject({ message: 'data must be an object' })
+  data?: Record<string, unknown>;
+}
+
 /** The body of POST /api/agents/heartbeat (signed; see protocol.ts). */
 export class HeartbeatDto implements Heartbeat {
   @IsString({ message: 'agentId must be a text' })
@@ -234,6 +260,13 @@ export class HeartbeatDto implements Heartbeat {
   @ValidateNested({ each: true, message: 'events must be a list' })
   @Type(() => AgentEventDto)
   events: AgentEventDto[];
+
+  @IsOptional()
+  @IsArray({ message: 'journal must be a list' })
+  @ArrayMaxSize(JOURNAL_ENTRIES_PER_HEARTBEAT, { message: `journal must hold at most ${JOURNAL_ENTRIES_PER_HEARTBEAT} entries` })
+  @ValidateNested({ each: true, message: 'journal must be a list' })
+  @Type(() => AgentJournalEntryDto)
+  journal?: AgentJournalEntryDto[];
 }
 
 export class ConsoleOpenResultDto implements ConsoleOpenResult {

@@ -118,12 +118,34 @@ export interface AgentEvent {
   detail?: string;
 }
 
+/**
+ * One entry of the agent's journal (docs/ARCHITECTURE.md "Event log"): numbered by the agent
+ * (`seq` grows by one per entry and survives restarts), kept on its disk until a heartbeat carrying
+ * it is acknowledged. The front-end stores each (agentId, seq) once, in seq order.
+ */
+export interface AgentJournalEntry {
+  seq: number;
+  /** The agent's time of the event. */
+  at: string;
+  /** Dotted name: agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp. */
+  kind: string;
+  machineId?: string;
+  /** One human line (a VMMP message in the report's text form for kind vmmp). */
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+/** At most this many journal entries ride on one heartbeat (the oldest first). */
+export const JOURNAL_ENTRIES_PER_HEARTBEAT = 100;
+
 export interface Heartbeat {
   agentId: string;
   facts: HostFacts;
   vms: AgentVmState[];
   /** Events since the last acknowledged heartbeat; the agent resends until a 2xx. */
   events: AgentEvent[];
+  /** The oldest unacknowledged journal entries, in seq order; a 2xx acknowledges every one (they are stored). */
+  journal?: AgentJournalEntry[];
 }
 
 export interface VmCreateCommand {

@@ -115,6 +115,7 @@ export class QemuProcesses {
     }
     this.wireQmp(rt);
     await this.connectSerial(rt);
+    this.opts.events.emit('started', { id, pid: rt.pid });
     return rt;
   }
 
@@ -199,6 +200,7 @@ export class QemuProcesses {
   private wireQmp(rt: Runtime): void {
     const qmp = rt.qmp!;
     qmp.on('event', (e) => {
+      this.opts.events.emit('qmp', { id: rt.id, event: e.event, data: e.data ?? {} });
       if (e.event === 'SHUTDOWN' && e.data?.['guest'] === true) {
         rt.guestShutdown = true;
         if (!rt.intent) {

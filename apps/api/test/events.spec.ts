@@ -1,0 +1,222 @@
+import { quote } from '@virtuoso/domain';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BillingPassService } from '../src/billing/billing-pass.service';
+import { ManualClock, WALL_CLOCK } from '../src/common/clock';
+import { Database } from '../src/common/database.service';
+import { nowIso } from '../src/common/time';
+import { EventLog } from '../src/events/event-log.service';
+import { Machine } from '../src/machines/machine.entity';
+import { MachineStore } from '../src/machines/machine-store.service';
+import { HostsService, pricesOf } from '../src/providers/hosts.service';
+import { Agent, TestApp, heardFrom, startApp, virt8, win2000Pro } from './helpers';
+
+type User = Agent & { handle: string; userId: string };
+interface Event {
+  id: number;
+  kind: string;
+  message: string;
+  machineId: string | null;
+  hostId: string | null;
+  version: number | null;
+  data: Record<string, unknown> | null;
+}
+
+const S = 1000;
+const D = 86_400_000;
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
+
+/**
+ * The event log's histories and the operator's log (docs/ARCHITECTURE.md "Event log"), in process:
+ * machines are moved the way the lifecycle moves them once their agent has answered
+ * (MachineStore.write in a transaction, as billing.spec.ts does), so no VM is needed.
+ */
+describe('event log: histories, the operator log, retention', () => {
+  let t: TestApp;
+  const clock = new ManualClock(T0);
+  const wallClock = new ManualClock(T0);
+  let provider: User;
+  let buyer: User;
+  let operator: User;
+  let hostId: string;
+  let machineId: string;
+
+  const db = () => t.app.get(Database);
+  const move = (id: string, changes: (machine: Machine) => Partial<Machine>) =>
+    db().transaction(async (em) => {
+      const machine = await em.findOneByOrFail(Machine, { id });
+      const written = await t.app.get(MachineStore).write(em, machine, changes(machine));
+      if (!written) throw new Error(`lost a race moving ${id}`);
+    });
+  const store = (id: string, host: string) =>
+    db().transaction(async (em) => {
+      const machine = await em.findOneByOrFail(Machine, { id });
+      const size = { speed: machine.speed, memory: machine.memory, disk: machine.disk };
+      const { storagePrice, storageAmount, runningPrice, runningUnitAmount } = quote(pricesOf(await t.app.get(HostsService).reserve(em, host, size)), size);
+      const prices = { storagePrice, storageAmount, runningPrice, runningUnitAmount };
+      await t.app.get(MachineStore).write(em, machine, { state: 'stored', version: 1, hostId: host, ...prices, storedAt: nowIso(t.app.get(WALL_CLOCK)) });
+    });
+  const history = async (agent: Agent, path: string): Promise<Event[]> => {
+    const response = await agent.get(path).query({ order: 'asc', limit: 500 });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    return response.body.items;
+  };
+
+  beforeAll(async () => {
+    t = await startApp({ clock, wallClock, config: { eventRetentionDays: 30 } });
+    provider = await t.signUp('provider');
+    buyer = await t.signUp('buyer');
+    operator = await t.signUp('buyer');
+    // Sign-up makes no operator: the role is the user row's (the operator tool writes it).
+    await t.database.query('UPDATE "users" SET "role" = ? WHERE "id" = ?', ['operator', operator.userId]);
+    hostId = (await provider.post('/api/hosts').send(virt8({ storageUnitPrice: '0.1', speedUnitPrice: '0.0001' }))).body.id;
+    machineId = (await buyer.post('/api/machines').send(win2000Pro({ memory: 64, disk: 100 }))).body.id;
+  });
+  afterAll(() => t.close());
+
+  it("shows a buyer their machine's life: registered, stored, started, stopped, charged once per billing pass", async () => {
+    await store(machineId, hostId);
+    clock.set(T0 + 10 * S);
+    await move(machineId, () => ({ state: 'running' }));
+    clock.set(T0 + 11_000 * S);
+    // One pass charges three running slices (the first was charged at the start): one event for the machine.
+    const pass = await t.app.get(BillingPassService).runPass();
+    expect(pass.charges).toBe(3);
+    await move(machineId, (m) => ({ state: 'stopped', version: m.version + 1, lastError: 'the guest stopped answering' }));
+    const events = await history(buyer, `/api/machines/${machineId}/events`);
+    expect(events.map((e) => e.kind)).toEqual(['machine.created', 'machine.stored', 'machine.state', 'billing.charged', 'machine.state']);
+    expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
+    expect(events[1]).toMatchObject({ hostId, version: 1, message: expect.stringMatching(/registered → stored on host .* \(v1\)/) });
+    expect(events[2].message).toMatch(/stored → running \(v1\)$/);
+    const charged = events[3];
+    expect(charged.message).toMatch(/^charged [\d.]+ for running \(3 charges\)$/);
+
+    expect(events[4]).toMatchObject({ version: 2, message: expect.stringContaining('running → stopped (v2): the guest stopped answering') });
+    // Newest first by default, paged by the global order.
+    const first = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: 2 });
+    expect(first.body.items.map((e: Event) => e.id)).toEqual([events[4].id, events[3].id]);
+    expect(first.body.next).toBe(events[3].id);
+    const second = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: 2, cursor: first.body.next });
+    expect(second.body.items.map((e: Event) => e.id)).toEqual([events[2].id, events[1].id]);
+  });
+
+  it("shows a provider their host's history: machines arrived, charged, left", async () => {
+    await move(machineId, (m) => ({ state: 'deleted', version: m.version }));
+    const events = await history(provider, `/api/hosts/${hostId}/events`);
+    expect(events.map((e) => e.kind)).toEqual(['machine.stored', 'machine.state', 'billing.charged', 'machine.state', 'machine.state']);
+    expect(events.at(-1)!.message).toMatch(/stopped → deleted/);
+    // The machine's registration happened before it came to this host: not in the host's history.
+    expect(events.every((e) => e.hostId === hostId)).toBe(true);
+  });
+
+  it("answers 404 for another user's machine or host history, and 403 to the other role", async () => {
+    const otherBuyer = await t.signUp('buyer');
+    const otherProvider = await t.signUp('provider');
+    expect((await otherBuyer.get(`/api/machines/${machineId}/events`)).status).toBe(404);
+    expect((await otherProvider.get(`/api/hosts/${hostId}/events`)).status).toBe(404);
+    expect((await provider.get(`/api/machines/${machineId}/events`)).status).toBe(403);
+    expect((await buyer.get(`/api/hosts/${hostId}/events`)).status).toBe(403);
+    for (const who of [buyer, provider]) {
+      const response = await who.get('/api/operator/events');
+      expect(response.status).toBe(403);
+      expect(response.body.message).toBe('this action is for operators');
+    }
+    // Another buyer's machine on the same host: its events are not in the first buyer's history.
+    const theirs = (await otherBuyer.post('/api/machines').send(win2000Pro({ memory: 64, disk: 100 }))).body.id as string;
+    await store(theirs, hostId);
+    const mine = await history(buyer, `/api/machines/${machineId}/events`);
+    expect(mine.some((e) => e.machineId === theirs)).toBe(false);
+  });
+
+  it("puts an agent's event about a machine in its buyer's history only when the agent's host holds it", async () => {
+    const other = (await provider.post('/api/hosts').send(virt8({ name: 'elsewhere' }))).body.id as string;
+    await heardFrom(t, [hostId, other]);
+    const agentOf = async (id: string) =>
+      (
+        await t.database.query<{ id: string; providerId: string }>(
+          'SELECT "id", "providerId" FROM "agents" WHERE "id" = (SELECT "agentId" FROM "hosts" WHERE "id" = ?)',
+          [id],
+        )
+      )[0];
+    const theirs = (await operator.get('/api/operator/events').query({ kind: 'machine.stored' })).body.items[0].machineId as string;
+    const [{ ownerId }] = await t.database.query<{ ownerId: string }>('SELECT "ownerId" FROM "machines" WHERE "id" = ?', [theirs]);
+    const entry = (seq: number, message: string) => ({ seq, at: new Date(T0).toISOString(), kind: 'qmp.STOP', machineId: theirs, message });
+    const log = t.app.get(EventLog);
+    await db().transaction(async (em) => log.recordJournal(em, await agentOf(hostId), [entry(1, 'from its host')]));
+    await db().transaction(async (em) => log.recordJournal(em, await agentOf(other), [entry(1, 'from another host')]));
+    const rows = await t.database.query<{ message: string; machineId: string | null; buyerId: string | null }>(
+      'SELECT "message", "machineId", "buyerId" FROM "events" WHERE "kind" = ? ORDER BY "id"',
+      ['qmp.STOP'],
+    );
+    expect(rows).toEqual([
+      { message: 'from its host', machineId: theirs, buyerId: ownerId },
+      { message: 'from another host', machineId: null, buyerId: null },
+    ]);
+  });
+
+  it('gives the operator the global log, filtered by category, machine, host, user and time, paged by the last id', async () => {
+    const all = (await operator.get('/api/operator/events').query({ order: 'asc', limit: 500 })).body.items as Array<Event & { buyerId: string }>;
+    expect(all.length).toBeGreaterThanOrEqual(8);
+    expect(all.map((e) => e.id)).toEqual([...all.map((e) => e.id)].sort((a, b) => a - b));
+    const machines = (await operator.get('/api/operator/events').query({ kind: 'machine', order: 'asc' })).body.items as Event[];
+    expect(machines.length).toBeGreaterThan(3);
+    expect(machines.every((e) => e.kind.startsWith('machine.'))).toBe(true);
+    const exact = (await operator.get('/api/operator/events').query({ kind: 'machine.stored' })).body.items as Event[];
+    expect(exact.map((e) => e.kind)).toEqual(['machine.stored', 'machine.stored']);
+    const ofMachine = (await operator.get('/api/operator/events').query({ machineId, order: 'asc' })).body.items as Event[];
+    expect(ofMachine.map((e) => e.id)).toEqual(all.filter((e) => e.machineId === machineId).map((e) => e.id));
+    const ofBuyer = (await operator.get('/api/operator/events').query({ userId: buyer.userId })).body.items as Event[];
+    expect(ofBuyer.length).toBe(all.filter((e) => e.buyerId === buyer.userId).length);
+    const ofHost = (await operator.get('/api/operator/events').query({ hostId })).body.items as Event[];
+    expect(ofHost.length).toBe(all.filter((e) => e.hostId === hostId).length);
+    expect((await operator.get('/api/operator/events').query({ to: new Date(T0).toISOString() })).body.items).toEqual([]);
+    expect((await operator.get('/api/operator/events').query({ from: '2026-11-25T12:00:00Z' })).body.items).toHaveLength(Math.min(all.length, 100));
+    // Paging: ascending pages of 3 cover the log once, in order.
+    const seen: number[] = [];
+    let cursor: number | null = null;
+    do {
+      const response = await operator.get('/api/operator/events').query({ order: 'asc', limit: 3, ...(cursor === null ? {} : { cursor }) });
+      seen.push(...response.body.items.map((e: Event) => e.id));
+      cursor = response.body.next;
+    } while (cursor !== null);
+    expect(seen).toEqual(all.map((e) => e.id));
+  });
+
+  it('answers 400 naming the parameter to bad filters and paging', async () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ limit: '0' }, 'limit'],
+      [{ limit: '501' }, 'limit'],
+      [{ limit: 'ten' }, 'limit'],
+      [{ cursor: '-1' }, 'cursor'],
+      [{ order: 'up' }, 'order'],
+      [{ machineId: 'nope' }, 'machineId'],
+      [{ hostId: '1' }, 'hostId'],
+      [{ userId: "1' OR 1=1" }, 'userId'],
+      [{ from: 'yesterday' }, 'from'],
+      [{ to: '2026-13-01' }, 'to'],
+      [{ kind: 'machine state' }, 'kind'],
+      [{ source: 'bank' }, 'source'],
+    ];
+    for (const [query, field] of cases) {
+      const response = await operator.get('/api/operator/events').query(query);
+      expect(response.status, JSON.stringify(query)).toBe(400);
+      expect(Object.keys(response.body.fields), JSON.stringify(query)).toEqual([field]);
+    }
+    const response = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: '0' });
+    expect(response.status).toBe(400);
+    expect(Object.keys(response.body.fields)).toEqual(['limit']);
+  });
+
+  it('deletes events older than VIRTUOSO_EVENT_RETENTION_DAYS on the daemon pass', async () => {
+    const log = t.app.get(EventLog);
+    const before = (await operator.get('/api/operator/events').query({ limit: 500 })).body.items.length as number;
+    wallClock.set(T0 + 29 * D);
+    await db().transaction((em) => log.record(em, { kind: 'error', message: 'recent' }));
+    expect((await log.runPass()).deleted).toBe(0);
+    wallClock.set(T0 + 31 * D);
+    expect((await log.runPass()).deleted).toBe(before);
+    // (Sessions have expired by this clock: read the table.)
+    // (The same pass noted the stand-in agents above offline: recorded now, kept.)
+    const left = await t.database.query<{ message: string }>('SELECT "message" FROM "events" WHERE "kind" <> ? ORDER BY "id"', ['host.offline']);
+    expect(left.map((e) => e.message)).toEqual(['recent']);
+  });
+});
