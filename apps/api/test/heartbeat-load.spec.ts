@@ -148,6 +148,11 @@ describe('heartbeats and reconciler passes at scale', () => {
     expect(reads(sent, 'machines')).toBe(1);
     expect(reads(sent, 'hosts')).toBe(1);
     expect(sent.length).toBeLessThanOrEqual(6);
+    // The same facts and machines as stored: only the stamp is written.
+    const updates = sent.filter((sql) => /^\s*UPDATE\s+"agents"/i.test(sql));
+    expect(updates).toHaveLength(1);
+    expect(updates[0]).toContain('"lastHeartbeatAt"');
+    expect(updates[0]).not.toMatch(/"facts"|"vms"/);
 
     const before = await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
     expect(await send(steady)).toBe(401);
@@ -157,6 +162,34 @@ describe('heartbeats and reconciler passes at scale', () => {
     // A changed report is read and recorded again.
     expect(await send(envelope(agent, vmsOf(ids, 3, 21_000)))).toBe(204);
     expect(await forwardsOf(ids[7])).toEqual([{ guestPort: 22, hostPort: 21_007 }]);
+  });
+
+  it('checks and records a report that differs from the stored one in full: new facts kept, unknown fields dropped, a bad field refused', async () => {
+    const agent = await joinAgent();
+    const ids = await runMachines(agent, 2);
+    const row = () => t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
+    const sendReport = (report: object) => send(sign(agent.secret, agent.agentId, HEARTBEAT, { agentId: agent.agentId, events: [], ...report }));
+    expect(await sendReport({ facts, vms: vmsOf(ids) })).toBe(204);
+    const stored = await row();
+
+    // A fact changed (the machines did not): recorded.
+    expect(await sendReport({ facts: { ...facts, freeDiskMb: 400_000 }, vms: vmsOf(ids) })).toBe(204);
+    expect(JSON.parse((await row()).facts).freeDiskMb).toBe(400_000);
+
+    // An unknown field on a machine: not what is stored, so checked in full, and dropped.
+    const extra = vmsOf(ids).map((vm) => ({ ...vm, futureField: 1 }));
+    expect(await sendReport({ facts, vms: extra })).toBe(204);
+    expect((await row()).vms).toBe(stored.vms);
+
+    // A bad field next to machines equal to the stored ones: a 400 naming it, nothing recorded.
+    const before = await row();
+    const bad = await t
+      .anonymous()
+      .post(HEARTBEAT)
+      .send(sign(agent.secret, agent.agentId, HEARTBEAT, { agentId: agent.agentId, events: [], facts: { ...facts, cpus: 'many' }, vms: vmsOf(ids) }));
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('cpus');
+    expect(await row()).toEqual(before);
   });
 
   it('records forwards cleared by a move out of running and back (a failed stop) at the next, unchanged report', async () => {
