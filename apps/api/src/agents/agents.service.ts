@@ -34,7 +34,8 @@ import { agentAddressAllowed, plainAddress } from './agent-address';
 import { AgentAuth } from './agent-auth.service';
 import { JoinToken } from './join-token.entity';
 import { CONSOLE_PORT_OFFSET, canBindLoopback, isThisMachine, suggestAgentPorts } from './port-suggestion';
-import { isOnline, parseFacts } from './online';
+import { isOnline, mayStampLater, parseFacts } from './online';
+import { HeartbeatStamps } from './heartbeat-stamps.service';
 import { Reconciler } from './reconciler.service';
 
 const JOIN_TOKEN_PREFIX = 'vj_';
@@ -92,6 +93,7 @@ export class AgentsService {
     private readonly db: Database,
     private readonly auth: AgentAuth,
     private readonly reconciler: Reconciler,
+    private readonly stamps: HeartbeatStamps,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @InjectRepository(JoinToken) private readonly tokens: Repository<JoinToken>,
     @InjectRepository(Host) private readonly hosts: Repository<Host>,
@@ -268,10 +270,13 @@ export class AgentsService {
     const { agent, body } = message;
     const unchanged = unchangedReport(agent, body);
     const hb = unchanged ?? this.checkedHeartbeat(agent, body);
+    const later = unchanged && mayStampLater(agent.lastHeartbeatAt, this.config.agentOfflineMs, message.now);
+    let stampedAt = '';
     await this.auth.once(message, async (em) => {
-      const lastHeartbeatAt = nowIso(this.wallClock);
+      const lastHeartbeatAt = (stampedAt = nowIso(this.wallClock));
+      if (later) return; // steady and online: stamped with other agents' in a moment, once the nonce is recorded (below)
       if (unchanged) {
-        // The steady heartbeat: only the stamp moves (hand-written, see recordForwards).
+        // Only the stamp moves (hand-written, see recordForwards).
         const q = new Sql(em);
         await exec(em, `UPDATE "agents" SET "lastHeartbeatAt" = ${q.p(lastHeartbeatAt)} WHERE "id" = ${q.p(agent.id)}`, q.params, true);
       } else {
@@ -282,6 +287,7 @@ export class AgentsService {
         );
       }
     });
+    if (later) this.stamps.stamp(agent.id, stampedAt);
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
     await this.recordForwards(agent, hb.vms);
     await this.reconciler.applyEvents(agent, hb.events);
