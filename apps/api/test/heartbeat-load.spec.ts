@@ -138,7 +138,7 @@ describe('heartbeats and reconciler passes at scale', () => {
     await t.app.get(HeartbeatStamps).flush();
   };
 
-  it('records a steady heartbeat in one transaction with its nonce and one read of its running machines; a replay changes nothing', async () => {
+  it('records a steady heartbeat with its nonce (one statement, in a transaction on SQLite only) and one read of its running machines; a replay changes nothing', async () => {
     const agent = await joinAgent();
     const ids = await runMachines(agent, 8);
     expect(await send(envelope(agent, vmsOf(ids)))).toBe(204);
@@ -147,7 +147,8 @@ describe('heartbeats and reconciler passes at scale', () => {
 
     const steady = envelope(agent, vmsOf(ids));
     const sent = await counted(async () => expect(await send(steady)).toBe(204));
-    expect(transactions(sent)).toBe(1);
+    // Its nonce alone: one statement on PostgreSQL, in the queue of transactions on SQLite.
+    expect(transactions(sent)).toBe(t.app.get(DataSource).options.type === 'postgres' ? 0 : 1);
     // One SELECT of the reported machines joined to the agent's host (the forwarded ports compared).
     expect(reads(sent, 'machines')).toBe(1);
     expect(reads(sent, 'hosts')).toBe(1);

@@ -271,23 +271,26 @@ export class AgentsService {
     const unchanged = unchangedReport(agent, body);
     const hb = unchanged ?? this.checkedHeartbeat(agent, body);
     const later = unchanged && mayStampLater(agent.lastHeartbeatAt, this.config.agentOfflineMs, message.now);
-    let stampedAt = '';
-    await this.auth.once(message, async (em) => {
-      const lastHeartbeatAt = (stampedAt = nowIso(this.wallClock));
-      if (later) return; // steady and online: stamped with other agents' in a moment, once the nonce is recorded (below)
-      if (unchanged) {
-        // Only the stamp moves (hand-written, see recordForwards).
-        const q = new Sql(em);
-        await exec(em, `UPDATE "agents" SET "lastHeartbeatAt" = ${q.p(lastHeartbeatAt)} WHERE "id" = ${q.p(agent.id)}`, q.params, true);
-      } else {
-        await em.update(
-          Agent,
-          { id: agent.id },
-          { lastHeartbeatAt, facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms), ...transferColumns(hb.facts) },
-        );
-      }
-    });
-    if (later) this.stamps.stamp(agent.id, stampedAt);
+    if (later) {
+      // Steady and online: the nonce alone now, the stamp with other agents' in a moment (HeartbeatStamps).
+      await this.auth.record(message);
+      this.stamps.stamp(agent.id, nowIso(this.wallClock));
+    } else {
+      await this.auth.once(message, async (em) => {
+        const lastHeartbeatAt = nowIso(this.wallClock);
+        if (unchanged) {
+          // Only the stamp moves (hand-written, see recordForwards).
+          const q = new Sql(em);
+          await exec(em, `UPDATE "agents" SET "lastHeartbeatAt" = ${q.p(lastHeartbeatAt)} WHERE "id" = ${q.p(agent.id)}`, q.params, true);
+        } else {
+          await em.update(
+            Agent,
+            { id: agent.id },
+            { lastHeartbeatAt, facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms), ...transferColumns(hb.facts) },
+          );
+        }
+      });
+    }
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
     await this.recordForwards(agent, hb.vms);
     await this.reconciler.applyEvents(agent, hb.events);
