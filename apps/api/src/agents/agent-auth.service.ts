@@ -76,7 +76,7 @@ export class AgentAuth {
       const columns = this.db.dataSource.getMetadata(Agent).columns.map((column) => `"${column.databaseName}" AS "${column.propertyName}"`);
       this.agentQuery = `SELECT ${columns.join(', ')} FROM "agents" WHERE "id" = `;
     }
-    const [row] = await select<Agent>(this.db.manager, this.agentQuery + q.p(id), q.params, true);
+    const [row] = await select<Agent>(this.db.manager, this.agentQuery + q.p(id), q.params);
     return row ?? null;
   }
 
@@ -121,7 +121,7 @@ export class AgentAuth {
   private async insertNonce(em: EntityManager, { agent, nonce, now }: CheckedMessage): Promise<void> {
     const q = new Sql(em);
     const sql = `INSERT INTO "agent_nonces" ("agentId", "nonce", "at") VALUES (${q.p(agent.id)}, ${q.p(nonce)}, ${q.p(now)})`;
-    if (em.queryRunner) await exec(em, sql, q.params, true);
+    if (em.queryRunner) await exec(em, sql, q.params);
     else await em.query(sql, q.params);
   }
 

@@ -281,7 +281,7 @@ export class AgentsService {
         if (unchanged) {
           // Only the stamp moves (hand-written, see recordForwards).
           const q = new Sql(em);
-          await exec(em, `UPDATE "agents" SET "lastHeartbeatAt" = ${q.p(lastHeartbeatAt)} WHERE "id" = ${q.p(agent.id)}`, q.params, true);
+          await exec(em, `UPDATE "agents" SET "lastHeartbeatAt" = ${q.p(lastHeartbeatAt)} WHERE "id" = ${q.p(agent.id)}`, q.params);
         } else {
           await em.update(
             Agent,
@@ -333,7 +333,6 @@ export class AgentsService {
         `FROM "machines" "machine" INNER JOIN "hosts" "host" ON "host"."id" = "machine"."hostId" AND "host"."agentId" = ${q.p(agent.id)} ` +
         `WHERE "machine"."id" IN ${q.inList([...reported.keys()])} AND "machine"."state" = ${q.p('running')}`,
       q.params,
-      true,
     );
     // forwards is simple-json: the stored text is JSON.stringify of what was recorded.
     const changed = rows.filter((row) => {

@@ -175,7 +175,6 @@ export async function exec(em: EntityManager, sql: string, params: unknown[], re
   const connection = reuse ? sqliteConnection(em) : null;
   const statement = connection && statementFor(connection, sql);
   if (statement) {
-    em.connection.logger.logQuery(sql, params);
     const compiled = await statement;
     const affected = await new Promise<number>((resolve, reject) =>
       compiled.run(params, function (error) {
@@ -194,7 +193,6 @@ export async function select<T = Record<string, unknown>>(em: EntityManager, sql
   const connection = reuse ? sqliteConnection(em) : null;
   const statement = connection && statementFor(connection, sql);
   if (statement) {
-    em.connection.logger.logQuery(sql, params);
     const compiled = await statement;
     return new Promise<T[]>((resolve, reject) => compiled.all(params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
   }
