@@ -12,6 +12,11 @@
 // write more), a window of BENCH_AGENTS_SECONDS (10) s: heartbeats/s, latency p50/p95/p99/max,
 // errors (non-2xx or no answer within 10 s, the agent's own timeout), and the simulator's own
 // event-loop delay (p99): when that is large the simulator, not the API, was the bottleneck.
+// Where the CPU went in the window: the API's CPU time per heartbeat (all replicas; with two, each
+// replica's own next to it: its CPU ÷ the heartbeats it answered), and how many of the machine's
+// cores were busy — the API replicas, the simulator, and the rest (PostgreSQL, anything else
+// running). When the machine's cores are all busy, a missed step says more about the machine
+// (the simulator and PostgreSQL share its cores with the replicas) than about a replica.
 // A mode stops at the first step with p95 ≥ 100 ms or more than 1 % errors in two windows running. Modes (BENCH_AGENTS_MODES):
 //   sqlite      one replica on SQLite
 //   postgres    one replica on PostgreSQL (a private cluster, tools/postgres/cluster.mjs)
@@ -142,7 +147,25 @@ async function startReplica(label, env) {
 /** Runs the steps; stops after the first one that misses the goal. */
 async function steps(title, fleet, ns) {
   console.log(`\n-- ${title}`);
-  console.log(pad(['agents', 'hb/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'API CPU ms/hb', 'client lag p99', 'set-up s']));
+  console.log(
+    pad([
+      'agents',
+      'hb/s',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'max ms',
+      'errors',
+      'API CPU ms/hb',
+      'per replica',
+      'cores API',
+      'simulator',
+      'rest',
+      'of',
+      'client lag p99',
+      'set-up s',
+    ]),
+  );
   let best = null;
   let tried = null;
   for (const n of ns) {
@@ -185,11 +208,17 @@ function row(n, m, setupS) {
     fmt(m.max),
     m.errors ? `${m.errors}${m.firstError ? ` (${m.firstError})` : ''}` : '0',
     fmt(m.apiCpuMs / (m.count + m.errors)),
+    m.perReplica.length > 1 ? m.perReplica.map((r) => fmt(r.cpuMs / r.heartbeats)).join(' / ') : '',
+    fmt2(m.apiCpuMs / m.wallMs),
+    fmt2(m.simulatorCpuMs / m.wallMs),
+    fmt2(Math.max(0, m.machine.busyCores - (m.apiCpuMs + m.simulatorCpuMs) / m.wallMs)),
+    m.machine.cores,
     fmt(m.lagP99),
     setupS.toFixed(1),
   ]);
 }
 
+const fmt2 = (v) => (v === undefined || v === null || Number.isNaN(v) ? '-' : v.toFixed(2));
 const fmt = (v) => (v === undefined || v === null || Number.isNaN(v) ? '-' : v.toFixed(1));
 const pad = (cells) => cells.map((c) => String(c).padStart(9)).join(' ');
 
@@ -398,6 +427,7 @@ class Fleet {
           window.errors++;
           window.firstError ??= error;
         } else window.samples.push(ms);
+        window.byBase.set(agent.base, (window.byBase.get(agent.base) ?? 0) + 1);
       }
       if (!this.closed && agent.running) agent.timer = setTimeout(() => this.beat(agent), this.intervalMs);
     };
@@ -428,7 +458,10 @@ class Fleet {
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const cpuBefore = this.replicas.map((replica) => cpuMsOf(replica.child.pid));
-    const window = (this.window = { samples: [], errors: 0, firstError: null, inFlight: 0 });
+    const simulatorBefore = process.cpuUsage();
+    const machineBefore = machineCpu();
+    const started = performance.now();
+    const window = (this.window = { samples: [], errors: 0, firstError: null, inFlight: 0, byBase: new Map() });
     await sleep(ms);
     this.window = null;
     // Heartbeats started in the window may still be in flight: they count, so wait for them (each
@@ -436,7 +469,14 @@ class Fleet {
     const end = Date.now() + HEARTBEAT_TIMEOUT_MS + 2000;
     while (window.inFlight > 0 && Date.now() < end) await sleep(50);
     lag.disable();
-    const apiCpuMs = this.replicas.reduce((sum, replica, i) => sum + cpuMsOf(replica.child.pid) - cpuBefore[i], 0);
+    const wallMs = performance.now() - started;
+    const simulator = process.cpuUsage(simulatorBefore);
+    const machineAfter = machineCpu();
+    const perReplica = this.replicas.map((replica, i) => ({
+      cpuMs: cpuMsOf(replica.child.pid) - cpuBefore[i],
+      heartbeats: window.byBase.get(replica.base) ?? 0,
+    }));
+    const apiCpuMs = perReplica.reduce((sum, replica) => sum + replica.cpuMs, 0);
     const sorted = window.samples.sort((a, b) => a - b);
     return {
       count: sorted.length,
@@ -448,6 +488,16 @@ class Fleet {
       max: sorted.at(-1),
       lagP99: lag.percentile(99) / 1e6,
       apiCpuMs,
+      perReplica,
+      wallMs,
+      simulatorCpuMs: (simulator.user + simulator.system) / 1000,
+      machine: {
+        cores: machineAfter.cores,
+        busyCores:
+          machineAfter.total > machineBefore.total
+            ? ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * machineAfter.cores
+            : NaN,
+      },
     };
   }
 
@@ -485,6 +535,18 @@ function cpuMsOf(pid) {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
     return NaN;
+  }
+}
+
+/** The machine's CPU time so far (Linux /proc/stat, in ticks): all of it, and the busy part (not idle, not waiting for I/O). */
+function machineCpu() {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+    const ticks = lines[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = ticks.reduce((a, b) => a + b, 0);
+    return { total, busy: total - ticks[3] - ticks[4], cores: lines.filter((line) => /^cpu\d+ /.test(line)).length };
+  } catch {
+    return { total: 0, busy: 0, cores: NaN };
   }
 }
 

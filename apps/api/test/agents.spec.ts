@@ -137,7 +137,7 @@ describe('provider agents: join and heartbeats', () => {
         agentPort: second.port,
         online: true,
         lastHeartbeatAt: expect.any(String),
-        // The agent's facts; free disk moves with whatever else writes to the disk meanwhile.
+        // Free disk is measured again at every heartbeat: it moves with whatever else writes to the disk meanwhile.
         facts: { ...facts, freeDiskMb: expect.any(Number) },
       });
       // One agent, one host.

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, type Logger } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
+import { HeartbeatStamps } from '../src/agents/heartbeat-stamps.service';
 import { Reconciler } from '../src/agents/reconciler.service';
 import { Machine } from '../src/machines/machine.entity';
 import { NetworkSync } from '../src/network/network-sync.service';
@@ -131,10 +132,13 @@ describe('heartbeats and reconciler passes at scale', () => {
   const envelope = (agent: SimulatedAgent, vms: unknown[]) => sign(agent.secret, agent.agentId, HEARTBEAT, { agentId: agent.agentId, facts, vms, events: [] });
   const send = async (body: object) => (await t.anonymous().post(HEARTBEAT).send(body)).status;
   const forwardsOf = async (id: string) => (await t.app.get(DataSource).getRepository(Machine).findOneByOrFail({ id })).forwards;
-  /** The network sync a first heartbeat starts (the agent came online), finished: it must not be counted. */
-  const settled = () => t.app.get(NetworkSync).runPass();
+  /** The network sync a first heartbeat starts (the agent came online) and the stamps of steady ones, written: they must not be counted. */
+  const settled = async () => {
+    await t.app.get(NetworkSync).runPass();
+    await t.app.get(HeartbeatStamps).flush();
+  };
 
-  it('records a steady heartbeat in one transaction with its nonce and one read of its running machines; a replay changes nothing', async () => {
+  it('records a steady heartbeat with its nonce (one statement, in a transaction on SQLite only) and one read of its running machines; a replay changes nothing', async () => {
     const agent = await joinAgent();
     const ids = await runMachines(agent, 8);
     expect(await send(envelope(agent, vmsOf(ids)))).toBe(204);
@@ -143,11 +147,16 @@ describe('heartbeats and reconciler passes at scale', () => {
 
     const steady = envelope(agent, vmsOf(ids));
     const sent = await counted(async () => expect(await send(steady)).toBe(204));
-    expect(transactions(sent)).toBe(1);
+    // Its nonce alone: one statement on PostgreSQL, in the queue of transactions on SQLite.
+    expect(transactions(sent)).toBe(t.app.get(DataSource).options.type === 'postgres' ? 0 : 1);
     // One SELECT of the reported machines joined to the agent's host (the forwarded ports compared).
     expect(reads(sent, 'machines')).toBe(1);
     expect(reads(sent, 'hosts')).toBe(1);
     expect(sent.length).toBeLessThanOrEqual(6);
+    // The same facts and machines as stored, from an online agent: the agent's row is not written
+    // (its stamp follows with other agents', HeartbeatStamps).
+    expect(sent.filter((sql) => /^\s*UPDATE\s+"agents"/i.test(sql))).toEqual([]);
+    await t.app.get(HeartbeatStamps).flush();
 
     const before = await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
     expect(await send(steady)).toBe(401);
@@ -157,6 +166,73 @@ describe('heartbeats and reconciler passes at scale', () => {
     // A changed report is read and recorded again.
     expect(await send(envelope(agent, vmsOf(ids, 3, 21_000)))).toBe(204);
     expect(await forwardsOf(ids[7])).toEqual([{ guestPort: 22, hostPort: 21_007 }]);
+  });
+
+  it('stamps a steady heartbeat of an online agent a moment later with others, one back from offline at once; a stamp never moves back', async () => {
+    const agent = await joinAgent();
+    const ids = await runMachines(agent, 1);
+    const stamps = t.app.get(HeartbeatStamps);
+    const stampOf = async () => (await t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId })).lastHeartbeatAt;
+    const online = async () => (await provider.get('/api/agents')).body.find((a: { agentId: string }) => a.agentId === agent.agentId).online;
+    const later = () => new Promise((resolve) => setTimeout(resolve, 5));
+    // Never heard from: stamped at once.
+    expect(await send(envelope(agent, vmsOf(ids)))).toBe(204);
+    await settled();
+    const first = await stampOf();
+    expect(first).not.toBeNull();
+    await later();
+    // Steady and online: no write of the row in the request; the stamp follows.
+    const sent = await counted(async () => expect(await send(envelope(agent, vmsOf(ids)))).toBe(204));
+    expect(sent.filter((sql) => /^\s*UPDATE\s+"agents"/i.test(sql))).toEqual([]);
+    await stamps.flush();
+    const second = await stampOf();
+    expect(second! > first!).toBe(true);
+
+    // Silent past the offline threshold (3600 s here): offline; its next heartbeat, the same report, stamps it at once.
+    await t.app
+      .get(DataSource)
+      .getRepository(AgentRow)
+      .update({ id: agent.agentId }, { lastHeartbeatAt: new Date(Date.now() - 7_200_000).toISOString() });
+    expect(await online()).toBe(false);
+    expect(await send(envelope(agent, vmsOf(ids)))).toBe(204);
+    expect((await stampOf())! > second!).toBe(true);
+    expect(await online()).toBe(true);
+    await settled();
+
+    // Another replica wrote a newer stamp meanwhile: an older pending one does not move it back.
+    const newer = new Date(Date.now() + 60_000).toISOString();
+    await t.app.get(DataSource).getRepository(AgentRow).update({ id: agent.agentId }, { lastHeartbeatAt: newer });
+    stamps.stamp(agent.agentId, new Date().toISOString());
+    await stamps.flush();
+    expect(await stampOf()).toBe(newer);
+  });
+
+  it('checks and records a report that differs from the stored one in full: new facts kept, unknown fields dropped, a bad field refused', async () => {
+    const agent = await joinAgent();
+    const ids = await runMachines(agent, 2);
+    const row = () => t.app.get(DataSource).getRepository(AgentRow).findOneByOrFail({ id: agent.agentId });
+    const sendReport = (report: object) => send(sign(agent.secret, agent.agentId, HEARTBEAT, { agentId: agent.agentId, events: [], ...report }));
+    expect(await sendReport({ facts, vms: vmsOf(ids) })).toBe(204);
+    const stored = await row();
+
+    // A fact changed (the machines did not): recorded.
+    expect(await sendReport({ facts: { ...facts, freeDiskMb: 400_000 }, vms: vmsOf(ids) })).toBe(204);
+    expect(JSON.parse((await row()).facts).freeDiskMb).toBe(400_000);
+
+    // An unknown field on a machine: not what is stored, so checked in full, and dropped.
+    const extra = vmsOf(ids).map((vm) => ({ ...vm, futureField: 1 }));
+    expect(await sendReport({ facts, vms: extra })).toBe(204);
+    expect((await row()).vms).toBe(stored.vms);
+
+    // A bad field next to machines equal to the stored ones: a 400 naming it, nothing recorded.
+    const before = await row();
+    const bad = await t
+      .anonymous()
+      .post(HEARTBEAT)
+      .send(sign(agent.secret, agent.agentId, HEARTBEAT, { agentId: agent.agentId, events: [], facts: { ...facts, cpus: 'many' }, vms: vmsOf(ids) }));
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('cpus');
+    expect(await row()).toEqual(before);
   });
 
   it('records forwards cleared by a move out of running and back (a failed stop) at the next, unchanged report', async () => {

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock, WALL_CLOCK } from '../common/clock';
-import { InjectRepository } from '@nestjs/typeorm';
 import { AGENT_HEADER, MAX_SKEW_MS, verify } from '@virtuoso/contracts';
-import { EntityManager, LessThanOrEqual, Repository } from 'typeorm';
+import { EntityManager, LessThanOrEqual } from 'typeorm';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
+import { Sql, exec, select } from '../common/sql';
 import { Agent } from './agent.entity';
 import { AgentNonce } from './agent-nonce.entity';
 import { PruneSchedule } from '../common/housekeeping';
@@ -34,7 +34,6 @@ export class AgentAuth {
   private readonly logger = new Logger('AgentAuth');
   constructor(
     private readonly db: Database,
-    @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
@@ -51,7 +50,7 @@ export class AgentAuth {
    */
   async check(channel: string, envelope: unknown, from?: string): Promise<CheckedMessage> {
     const agentId = (envelope as { agentId?: unknown } | null)?.agentId;
-    const agent = typeof agentId === 'string' && agentId.length <= 64 ? await this.agents.findOneBy({ id: agentId }) : null;
+    const agent = typeof agentId === 'string' && agentId.length <= 64 ? await this.agentById(agentId) : null;
     if (!agent)
       throw this.refuse(channel, envelope && typeof envelope === 'object' && typeof agentId === 'string' ? 'unknown agent' : 'not a signed envelope', from);
     // verify() checks signature and time first; the nonce it hands over is recorded by once(), in the database.
@@ -61,6 +60,24 @@ export class AgentAuth {
     if (!result.ok) throw this.refuse(channel, result.reason, from, agent.id);
     if (nonce.length === 0 || nonce.length > MAX_NONCE_LENGTH) throw this.refuse(channel, 'malformed', from, agent.id);
     return { agent, body: result.body, channel, nonce, now, from };
+  }
+
+  /** `SELECT <every column of agents> … WHERE id = ?`, made once from the entity's metadata. */
+  private agentQuery: string | null = null;
+
+  /**
+   * The agent row by a hand-written read: every signed message (a heartbeat every few seconds per
+   * agent) reads it, and TypeORM's query building and entity hydration cost more CPU than the read
+   * itself (docs/ARCHITECTURE.md §12). Its columns are text and integers: the raw row is the entity.
+   */
+  private async agentById(id: string): Promise<Agent | null> {
+    const q = new Sql(this.db.manager);
+    if (!this.agentQuery) {
+      const columns = this.db.dataSource.getMetadata(Agent).columns.map((column) => `"${column.databaseName}" AS "${column.propertyName}"`);
+      this.agentQuery = `SELECT ${columns.join(', ')} FROM "agents" WHERE "id" = `;
+    }
+    const [row] = await select<Agent>(this.db.manager, this.agentQuery + q.p(id), q.params);
+    return row ?? null;
   }
 
   /** Nonces older than the window can never match a message that passes the time check. */
@@ -73,18 +90,46 @@ export class AgentAuth {
    * message is refused as replayed (401).
    */
   async once<T>(message: CheckedMessage, work: (em: EntityManager) => Promise<T>): Promise<T> {
-    const { agent, nonce, now } = message;
+    const { now } = message;
     try {
       return await this.db.transaction(async (em) => {
         if (this.pruneNonces.due(now)) await em.delete(AgentNonce, { at: LessThanOrEqual(now - 2 * MAX_SKEW_MS) });
-        await em.insert(AgentNonce, { agentId: agent.id, nonce, at: now });
+        await this.insertNonce(em, message);
         return work(em);
       });
     } catch (error) {
-      // Seen before (or inserted by another process at the same moment, PostgreSQL): a replay.
-      if (await this.db.manager.existsBy(AgentNonce, { agentId: agent.id, nonce })) throw this.refuse(message.channel, 'replayed', message.from, agent.id);
-      throw error;
+      throw await this.replayedOr(message, error);
     }
+  }
+
+  /**
+   * Records the message's nonce when nothing else goes with it (a steady heartbeat). On PostgreSQL
+   * one statement on its own, without BEGIN and COMMIT around it (three round trips fewer); on
+   * SQLite through the queue of transactions (its one connection is shared).
+   */
+  async record(message: CheckedMessage): Promise<void> {
+    if (this.db.dataSource.options.type !== 'postgres') return this.once(message, async () => undefined);
+    try {
+      if (this.pruneNonces.due(message.now)) await this.db.manager.delete(AgentNonce, { at: LessThanOrEqual(message.now - 2 * MAX_SKEW_MS) });
+      await this.insertNonce(this.db.manager, message);
+    } catch (error) {
+      throw await this.replayedOr(message, error);
+    }
+  }
+
+  /** Hand-written: one per signed message (see agentById). Outside a transaction only on PostgreSQL (record). */
+  private async insertNonce(em: EntityManager, { agent, nonce, now }: CheckedMessage): Promise<void> {
+    const q = new Sql(em);
+    const sql = `INSERT INTO "agent_nonces" ("agentId", "nonce", "at") VALUES (${q.p(agent.id)}, ${q.p(nonce)}, ${q.p(now)})`;
+    if (em.queryRunner) await exec(em, sql, q.params);
+    else await em.query(sql, q.params);
+  }
+
+  /** Seen before (or inserted by another process at the same moment, PostgreSQL): a replay, refused; else the error itself. */
+  private async replayedOr(message: CheckedMessage, error: unknown): Promise<unknown> {
+    const { agent, nonce } = message;
+    if (await this.db.manager.existsBy(AgentNonce, { agentId: agent.id, nonce })) return this.refuse(message.channel, 'replayed', message.from, agent.id);
+    return error;
   }
 
   /** An envelope of `{ path }` in the AGENT_HEADER header (downloads); the path must be the channel. */

@@ -15,6 +15,7 @@ import {
   type JoinTokenStatusDto,
   type JoinedAgentDto,
   type AgentVmState,
+  type Heartbeat,
 } from '@virtuoso/contracts';
 import type { Request } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -22,6 +23,7 @@ import { EntityManager, In, IsNull, MoreThan, Repository } from 'typeorm';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, badRequest, notFound, validationException } from '../common/errors';
+import { Sql, exec, select } from '../common/sql';
 import { isoAfter, nowIso } from '../common/time';
 import { Metrics } from '../metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from '../config';
@@ -34,7 +36,8 @@ import { agentAddressAllowed, plainAddress } from './agent-address';
 import { AgentAuth } from './agent-auth.service';
 import { JoinToken } from './join-token.entity';
 import { CONSOLE_PORT_OFFSET, canBindLoopback, isThisMachine, suggestAgentPorts } from './port-suggestion';
-import { isOnline, parseFacts } from './online';
+import { isOnline, mayStampLater, parseFacts } from './online';
+import { HeartbeatStamps } from './heartbeat-stamps.service';
 import { Reconciler } from './reconciler.service';
 
 const JOIN_TOKEN_PREFIX = 'vj_';
@@ -101,6 +104,7 @@ export class AgentsService {
     private readonly db: Database,
     private readonly auth: AgentAuth,
     private readonly reconciler: Reconciler,
+    private readonly stamps: HeartbeatStamps,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @InjectRepository(JoinToken) private readonly tokens: Repository<JoinToken>,
     @InjectRepository(Host) private readonly hosts: Repository<Host>,
@@ -296,27 +300,33 @@ export class AgentsService {
   async heartbeat(envelope: unknown, from?: string): Promise<void> {
     const message = await this.auth.check(HEARTBEAT_PATH, envelope, from);
     const { agent, body } = message;
-    const checked = checkAgentMessage(HeartbeatDto, body);
-    if (!checked.ok) {
-      this.logger.warn(`agent ${agent.id}: malformed heartbeat refused: ${checked.problems.join('; ')}`);
-      throw checked.errors.length ? validationException(checked.errors) : new ApiError(400, 'a heartbeat must be a JSON object');
+    const unchanged = unchangedReport(agent, body);
+    const hb = unchanged ?? this.checkedHeartbeat(agent, body);
+    const later = unchanged && mayStampLater(agent.lastHeartbeatAt, this.config.agentOfflineMs, message.now);
+    if (later) {
+      // Steady and online: the nonce alone now, the stamp with other agents' in a moment (HeartbeatStamps).
+      await this.auth.record(message);
+      this.stamps.stamp(agent.id, nowIso(this.wallClock));
+    } else {
+      const backOnline = agent.lastHeartbeatAt !== null && !isOnline(agent.lastHeartbeatAt, this.config.agentOfflineMs, this.wallClock.now());
+      await this.auth.once(message, async (em) => {
+        const lastHeartbeatAt = nowIso(this.wallClock);
+        if (unchanged) {
+          // Only the stamp moves (hand-written, see recordForwards).
+          const q = new Sql(em);
+          await exec(em, `UPDATE "agents" SET "lastHeartbeatAt" = ${q.p(lastHeartbeatAt)} WHERE "id" = ${q.p(agent.id)}`, q.params);
+        } else {
+          await em.update(
+            Agent,
+            { id: agent.id },
+            { lastHeartbeatAt, facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms), ...transferColumns(hb.facts) },
+          );
+        }
+        if (backOnline) await this.recordOnline(em, agent);
+        // Its journal commits with the heartbeat: a 2xx tells the agent every entry it carried is stored.
+        await this.eventLog.recordJournal(em, agent, hb.journal ?? []);
+      });
     }
-    const hb = checked.value;
-    if (hb.agentId !== agent.id) {
-      this.logger.warn(`agent ${agent.id}: heartbeat carrying agentId ${hb.agentId} refused`);
-      throw badRequest('agentId', 'a heartbeat carries the agentId of its signer');
-    }
-    const backOnline = agent.lastHeartbeatAt !== null && !isOnline(agent.lastHeartbeatAt, this.config.agentOfflineMs, this.wallClock.now());
-    await this.auth.once(message, async (em) => {
-      await em.update(
-        Agent,
-        { id: agent.id },
-        { lastHeartbeatAt: nowIso(this.wallClock), facts: JSON.stringify(hb.facts), vms: JSON.stringify(hb.vms), ...transferColumns(hb.facts) },
-      );
-      // Its journal commits with the heartbeat: a 2xx tells the agent every entry it carried is stored.
-      if (backOnline) await this.recordOnline(em, agent);
-      await this.eventLog.recordJournal(em, agent, hb.journal ?? []);
-    });
     if (agent.lastHeartbeatAt === null) this.logger.log(`agent ${agent.id}: first heartbeat (${hb.vms.length} machine(s))`);
     await this.recordForwards(agent, hb.vms);
     await this.reconciler.applyEvents(agent, hb.events);
@@ -338,6 +348,20 @@ export class AgentsService {
     });
   }
 
+  /** The heartbeat checked against HeartbeatDto: a 400 naming the field, recording nothing. */
+  private checkedHeartbeat(agent: Agent, body: unknown): HeartbeatDto {
+    const checked = checkAgentMessage(HeartbeatDto, body);
+    if (!checked.ok) {
+      this.logger.warn(`agent ${agent.id}: malformed heartbeat refused: ${checked.problems.join('; ')}`);
+      throw checked.errors.length ? validationException(checked.errors) : new ApiError(400, 'a heartbeat must be a JSON object');
+    }
+    if (checked.value.agentId !== agent.id) {
+      this.logger.warn(`agent ${agent.id}: heartbeat carrying agentId ${checked.value.agentId} refused`);
+      throw badRequest('agentId', 'a heartbeat carries the agentId of its signer');
+    }
+    return checked.value;
+  }
+
   /**
    * The forwarded ports a heartbeat reports for the machines its host runs: kept while the machine
    * runs at the reported version (a heartbeat from before a stop cannot bring them back), and asked
@@ -349,16 +373,19 @@ export class AgentsService {
   private async recordForwards(agent: Agent, vms: AgentVmState[]): Promise<void> {
     const reported = new Map(vms.filter((vm) => vm.state === 'running' && vm.forwards?.length).map((vm) => [vm.machineId, vm]));
     if (reported.size === 0) return;
-    const rows = await this.db.manager
-      .createQueryBuilder(Machine, 'machine')
-      .select(['machine.id', 'machine.hostId', 'machine.version', 'machine.forwards'])
-      .innerJoin(Host, 'host', 'host.id = machine.hostId AND host.agentId = :agentId', { agentId: agent.id })
-      .where('machine.id IN (:...ids)', { ids: [...reported.keys()] })
-      .andWhere('machine.state = :running', { running: 'running' })
-      .getMany();
+    // Hand-written: TypeORM's query building and hydration cost more CPU than the read (docs/ARCHITECTURE.md §12).
+    const q = new Sql(this.db.manager);
+    const rows = await select<{ id: string; hostId: string; version: number; forwards: string }>(
+      this.db.manager,
+      `SELECT "machine"."id" AS "id", "machine"."hostId" AS "hostId", "machine"."version" AS "version", "machine"."forwards" AS "forwards" ` +
+        `FROM "machines" "machine" INNER JOIN "hosts" "host" ON "host"."id" = "machine"."hostId" AND "host"."agentId" = ${q.p(agent.id)} ` +
+        `WHERE "machine"."id" IN ${q.inList([...reported.keys()])} AND "machine"."state" = ${q.p('running')}`,
+      q.params,
+    );
+    // forwards is simple-json: the stored text is JSON.stringify of what was recorded.
     const changed = rows.filter((row) => {
       const vm = reported.get(row.id)!;
-      return vm.version === row.version && JSON.stringify(row.forwards) !== JSON.stringify(vm.forwards);
+      return Number(row.version) === vm.version && row.forwards !== JSON.stringify(vm.forwards);
     });
     if (changed.length === 0) return;
     await this.db.transaction(async (em) => {
@@ -366,7 +393,7 @@ export class AgentsService {
         const forwards = reported.get(row.id)!.forwards!;
         await em.update(
           Machine,
-          { id: row.id, hostId: row.hostId, state: 'running', version: row.version },
+          { id: row.id, hostId: row.hostId, state: 'running', version: Number(row.version) },
           { forwards, lastHostPorts: forwards.map((forward) => forward.hostPort) },
         );
       }
@@ -382,4 +409,20 @@ export class AgentsService {
       facts: (parseFacts(agent.facts) ?? {}) as HostFacts,
     };
   }
+}
+
+/**
+ * A heartbeat whose facts and machines are, as JSON text, what the agent's row holds, with no
+ * events: the stored text was written from a report that passed HeartbeatDto (unknown fields
+ * dropped), so this one would pass it too, to the same value. Most heartbeats are these; they skip
+ * class-validator and write only the stamp (docs/ARCHITECTURE.md §12). null: check it in full.
+ */
+export function unchangedReport(agent: Pick<Agent, 'id' | 'facts' | 'vms'>, body: unknown): Heartbeat | null {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
+  const hb = body as Partial<Record<keyof Heartbeat, unknown>>;
+  if (hb.agentId !== agent.id || !Array.isArray(hb.events) || hb.events.length !== 0 || !Array.isArray(hb.vms)) return null;
+  // Journal entries for the event log are stored with the heartbeat (its full path).
+  if (hb.journal !== undefined && (!Array.isArray(hb.journal) || hb.journal.length !== 0)) return null;
+  if (!hb.facts || typeof hb.facts !== 'object' || JSON.stringify(hb.vms) !== agent.vms || JSON.stringify(hb.facts) !== agent.facts) return null;
+  return { agentId: agent.id, facts: hb.facts as HostFacts, vms: hb.vms as AgentVmState[], events: [] };
 }

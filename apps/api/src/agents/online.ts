@@ -20,3 +20,18 @@ export function parseFacts(text: string | null | undefined): HostFacts | null {
     return null;
   }
 }
+
+/**
+ * A steady heartbeat's stamp may reach the database a moment later, with other agents' stamps in
+ * one statement (HeartbeatStamps), only while its agent is comfortably online: its stored stamp is
+ * younger than half the offline threshold. So a late stamp never shows it offline, and an agent
+ * coming back (or new) is stamped at once, for the network sync and the host's online state.
+ */
+export function mayStampLater(lastHeartbeatAt: string | null | undefined, offlineAfterMs: number, now: number): boolean {
+  return isOnline(lastHeartbeatAt, offlineAfterMs / 2, now);
+}
+
+/** How late a batched stamp may be written: a tenth of the offline threshold, at most a second. */
+export function stampDelayMs(offlineAfterMs: number): number {
+  return Math.min(1_000, Math.floor(offlineAfterMs / 10));
+}
