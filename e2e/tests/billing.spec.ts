@@ -143,4 +143,35 @@ test('a buyer watches the balance fall while the machine runs and stay put once 
   await expect(statementRows.first()).toContainText('Running');
   expect(await statementRows.count()).toBeGreaterThanOrEqual(3);
   await expect(page.getByRole('link', { name: 'Download CSV' })).toHaveAttribute('href', /format=csv.*kind=running/);
+
+  // The machine's history, from its page, tells its life (newest first): registered, stored on the
+  // host, started there, charged while it ran, stopped.
+  await page.goto(`/machines/${machineId}`);
+  await page.getByRole('link', { name: 'History' }).click();
+  const history = page.getByRole('table', { name: 'Machine history' });
+  await expect(history).toBeVisible({ timeout: 30_000 });
+  const older = page.getByRole('button', { name: 'Older events' });
+  while (await older.isVisible()) {
+    const shown = await history.locator('tbody tr').count();
+    await older.click();
+    await expect.poll(() => history.locator('tbody tr').count()).toBeGreaterThan(shown);
+  }
+  await testInfo.attach('machine history', { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
+  const story = (await history.locator('tbody tr').evaluateAll((rows) => rows.map((row) => Array.from(row.children).map((cell) => cell.textContent ?? ''))))
+    .map(([, , kind, message]) => ({ kind, message }))
+    .reverse();
+  const at = (what: string, test: (line: { kind: string; message: string }) => boolean) => {
+    const index = story.findIndex(test);
+    expect(index, `${what} in the history:\n${story.map((line) => `${line.kind} ${line.message}`).join('\n')}`).toBeGreaterThanOrEqual(0);
+    return index;
+  };
+  const createdAt = at('registered', (line) => line.kind === 'machine.created');
+  const storedAt = at('stored', (line) => line.kind === 'machine.stored' && line.message.includes(`${machineName}: storing → stored`));
+  const startedAt = at('started', (line) => line.kind === 'machine.state' && / → running /.test(line.message));
+  const chargedAt = at('a running charge', (line) => line.kind === 'billing.charged' && line.message.includes('running'));
+  const stoppedAt = at('stopped', (line) => line.kind === 'machine.state' && / → stopped /.test(line.message));
+  expect(createdAt).toBeLessThan(storedAt);
+  expect(storedAt).toBeLessThan(startedAt);
+  expect(startedAt).toBeLessThan(chargedAt);
+  expect(chargedAt).toBeLessThan(stoppedAt);
 });

@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import { ErrorFilter } from './common/error.filter';
+import { EventLog } from './events/event-log.service';
 import { requestOriginGuard } from './common/request-origin';
 import { assignRequestId } from './common/request-id';
 import { Logger as PinoLogger } from 'nestjs-pino';
@@ -145,7 +146,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   app.useBodyParser('json', { limit: config.jsonBodyMaxKb * 1024 });
   app.useBodyParser('urlencoded', { extended: true, limit: config.jsonBodyMaxKb * 1024 });
   app.use(checkParsedBody);
-  app.useGlobalFilters(new ErrorFilter());
+  const eventLog = app.get(EventLog);
+  app.useGlobalFilters(
+    new ErrorFilter((error) =>
+      eventLog.note({
+        kind: 'error',
+        message: `${error.method} ${error.route} answered ${error.status}: ${error.message}`,
+        userId: error.userId,
+        data: { status: error.status, route: error.route, ...(error.requestId ? { requestId: error.requestId } : {}) },
+      }),
+    ),
+  );
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { JoinToken } from '../src/agents/join-token.entity';
-import { AgentProcess, eventually, freePorts } from './agent-process';
+import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 import { testDatabase } from './test-database';
 
@@ -535,7 +535,11 @@ describe('agent addresses the API may dial', () => {
     const t = await startApp();
     try {
       const provider = await t.signUp('provider');
-      const [closedPort] = await freePorts(1);
+      // A port held by this test until just before the store: no other test running meanwhile (two
+      // files run at once) can have taken it, so the store meets a closed port, not a stranger.
+      const holder = net.createServer();
+      await new Promise<void>((listening) => holder.listen(0, '127.0.0.1', listening));
+      const closedPort = (holder.address() as net.AddressInfo).port;
       const joined = (await joinWith(t, provider, '127.0.0.1', closedPort)).body;
       const host = await addAgentHost(provider, joined.agentId, { name: 'unreachable' });
       // Storing needs an online host: as if this agent had just sent a heartbeat, then stopped listening.
@@ -547,6 +551,7 @@ describe('agent addresses the API may dial', () => {
         return { response, machine: (await buyer.get(`/api/machines/${machine.id}`)).body };
       };
       // A closed port.
+      await new Promise((closed) => holder.close(closed));
       const refused = await store('closed-port');
       expect(refused.response.status).toBe(503);
       expect(refused.response.body.message).toBe('could not store closed-port: the agent of host unreachable is not reachable');

@@ -85,7 +85,7 @@ describe('event log: histories, the operator log, retention', () => {
     const events = await history(buyer, `/api/machines/${machineId}/events`);
     expect(events.map((e) => e.kind)).toEqual(['machine.created', 'machine.stored', 'machine.state', 'billing.charged', 'machine.state']);
     expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
-    expect(events[1]).toMatchObject({ hostId, version: 1, message: expect.stringMatching(/registered → stored on host .* \(v1\)/) });
+    expect(events[1]).toMatchObject({ hostId, version: 1, message: expect.stringMatching(/registered → stored on host virt8 \(v1\)/) });
     expect(events[2].message).toMatch(/stored → running \(v1\)$/);
     const charged = events[3];
     expect(charged.message).toMatch(/^charged [\d.]+ for running \(3 charges\)$/);
@@ -204,6 +204,25 @@ describe('event log: histories, the operator log, retention', () => {
     const response = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: '0' });
     expect(response.status).toBe(400);
     expect(Object.keys(response.body.fields)).toEqual(['limit']);
+  });
+
+  it('records every 5xx answer as an error: route pattern, status, cause, user and request id', async () => {
+    // A machine stored on a host that has no agent: its start cannot be sent anywhere (503).
+    const spare = (await provider.post('/api/hosts').send(virt8({ name: 'spare', storageUnitPrice: '0.1', speedUnitPrice: '0.0001' }))).body.id;
+    const id = (await buyer.post('/api/machines').send(win2000Pro({ memory: 64, disk: 100 }))).body.id;
+    await store(id, spare);
+    const version = (await buyer.get(`/api/machines/${id}`)).body.version;
+    const started = await buyer.post(`/api/machines/${id}/start`).set('If-Match', `"${version}"`).set('X-Request-Id', 'start-without-agent-1').send({});
+    expect(started.status, JSON.stringify(started.body)).toBeGreaterThanOrEqual(500);
+    await t.app.get(EventLog).flush();
+    const errors = (await operator.get('/api/operator/events').query({ kind: 'error', userId: buyer.userId })).body.items as Event[];
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toBe(`POST /api/machines/:id/start answered ${started.status}: ${started.body.message}`);
+    expect(errors[0].data).toEqual({ status: started.status, route: '/api/machines/:id/start', requestId: 'start-without-agent-1' });
+    // A 4xx is the caller's mistake, not an error of the market.
+    expect((await buyer.post(`/api/machines/${id}/start`).set('If-Match', '"999"').send({})).status).toBe(412);
+    await t.app.get(EventLog).flush();
+    expect((await operator.get('/api/operator/events').query({ kind: 'error', userId: buyer.userId })).body.items).toHaveLength(1);
   });
 
   it('deletes events older than VIRTUOSO_EVENT_RETENTION_DAYS on the daemon pass', async () => {

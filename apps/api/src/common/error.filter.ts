@@ -1,16 +1,48 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ErrorDto } from '@virtuoso/contracts';
 import type { Response } from 'express';
+import type { AuthedRequest } from './auth.decorators';
 import { ApiError, statusText } from './errors';
+import { currentRequestId } from './request-id';
 
-/** Every error leaves as an ErrorDto; unexpected ones are logged and answered with a bare 500. */
+/** A server-side failure (5xx) as the event log records it. */
+export interface ServerError {
+  method: string;
+  /** The route's pattern (`/api/machines/:id/start`), not the raw URL. */
+  route: string;
+  status: number;
+  message: string;
+  userId: string | null;
+  requestId: string | null;
+}
+
+/**
+ * Every error leaves as an ErrorDto; unexpected ones are logged and answered with a bare 500.
+ * Every 5xx (an agent that did not answer, a database gone, a bug) also goes to `onServerError`:
+ * the event log's "errors" (docs/ARCHITECTURE.md "Event log").
+ */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(private readonly onServerError?: (error: ServerError) => void) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const body = this.toBody(exception);
+    if (body.statusCode >= 500 && this.onServerError) {
+      const request = host.switchToHttp().getRequest<AuthedRequest>();
+      const route = (request.route as { path?: string } | undefined)?.path;
+      this.onServerError({
+        method: request.method,
+        route: route ? `${request.baseUrl}${route}` : 'unmatched',
+        status: body.statusCode,
+        // The logged cause for an unexpected error, not the bare answer the caller gets.
+        message: exception instanceof ApiError || !(exception instanceof Error) ? body.message : exception.message,
+        userId: request.user?.id ?? null,
+        requestId: currentRequestId() ?? null,
+      });
+    }
     if (exception instanceof ApiError) {
       for (const [name, value] of Object.entries(exception.headers)) response.setHeader(name, value);
     }

@@ -4,6 +4,7 @@ import { Clock, WALL_CLOCK } from '../common/clock';
 import type { EntityManager } from 'typeorm';
 import { nowIso } from '../common/time';
 import { EventLog } from '../events/event-log.service';
+import { Host } from '../providers/host.entity';
 import { Machine } from './machine.entity';
 import { RunningEndCause, RunningMeter } from './running-meter.service';
 
@@ -44,7 +45,9 @@ export class MachineStore {
   private async recordMove(em: EntityManager, before: Machine, after: Machine, cause?: RunningEndCause): Promise<void> {
     const moved = before.hostId !== after.hostId;
     const why = after.lastError && after.lastError !== before.lastError ? `: ${after.lastError}` : cause && cause !== 'stopped' ? ` (${cause})` : '';
-    const where = moved && after.hostId ? ` on host ${after.hostId}` : '';
+    // By the host's name, as its buyer saw it in the offers (a move is rare: one read).
+    const host = moved && after.hostId ? await em.findOne(Host, { select: { id: true, name: true }, where: { id: after.hostId } }) : null;
+    const where = moved && after.hostId ? ` on host ${host?.name ?? after.hostId}` : '';
     await this.eventLog.record(em, {
       kind:
         moved && before.hostId && after.hostId
