@@ -19,6 +19,26 @@ export async function signUpApi(baseURL: string, user: Credentials, role: 'buyer
   return createApiClient({ baseUrl: baseURL, headers: { cookie: cookie! } });
 }
 
+/** The body of a host added by hand (no agent: offline), as the report's form makes one. */
+export const handHost = (name: string) => ({
+  name,
+  processor: 'Pentium3',
+  speed: 10000,
+  speedUnit: 1000,
+  speedUnitPrice: '0.00001',
+  memory: 512,
+  memoryUnit: 4,
+  memoryUnitPrice: '0.00001',
+  runningUnitAmount: 3600,
+  storage: 100000,
+  storageUnit: 100,
+  storageUnitPrice: '0.01',
+  storageAmount: 30,
+  connectionSpeed: '1Gbps',
+  agentHost: '127.0.0.1',
+  agentPort: 8000,
+});
+
 export interface AgentHost {
   agent: TestAgent;
   host: Schemas['HostDto'];

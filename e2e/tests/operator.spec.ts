@@ -1,37 +1,17 @@
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { signUpApi } from '../support/market';
+import { handHost, signUpApi } from '../support/market';
 
 // The operator's page: an operator made on the server with `npm run operator -- create` (against
 // the e2e API's own database) signs in, lands on /operator and sees the market and the ledger.
 const run = Date.now().toString(36);
 const repo = resolve(__dirname, '..', '..');
 
-/** A host added by hand (no agent), as a provider may. */
-const host = (name: string) => ({
-  name,
-  processor: 'Pentium3',
-  speed: 10000,
-  speedUnit: 1000,
-  speedUnitPrice: '0.00001',
-  memory: 512,
-  memoryUnit: 4,
-  memoryUnitPrice: '0.00001',
-  runningUnitAmount: 3600,
-  storage: 100000,
-  storageUnit: 100,
-  storageUnitPrice: '0.01',
-  storageAmount: 30,
-  connectionSpeed: '1Gbps',
-  agentHost: '127.0.0.1',
-  agentPort: 8000,
-});
-
 test('an operator made by the command signs in to the overview: the seeded hosts and a balanced ledger', async ({ page, baseURL }) => {
   const provider = await signUpApi(baseURL!, { handle: `op-prov-${run}`, email: `op-prov-${run}@example.com`, password: 'provider-password' }, 'provider');
   for (const name of [`op-a-${run}`, `op-b-${run}`]) {
-    const { response } = await provider.POST('/api/hosts', { body: host(name) });
+    const { response } = await provider.POST('/api/hosts', { body: handHost(name) });
     expect(response.status).toBe(201);
   }
   // A buyer: its sign-up credit is a ledger movement the check has to account for.

@@ -1,4 +1,5 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { handHost } from '../support/market';
 
 // The pages as a new user meets them (the "Pages" findings): tables that fit a 1280 px
 // screen and a 390 px phone, a one-line top bar on the phone, numbers for people, an explicit
@@ -23,26 +24,7 @@ async function signUp(page: Page, user: typeof buyer, role: 'buyer' | 'provider'
 
 /** A host added by hand (no agent: offline), as the report's form does. */
 async function addHostByHand(page: Page, name: string) {
-  const response = await page.request.post('/api/hosts', {
-    data: {
-      name,
-      processor: 'Pentium3',
-      speed: 10000,
-      speedUnit: 1000,
-      speedUnitPrice: '0.00001',
-      memory: 512,
-      memoryUnit: 4,
-      memoryUnitPrice: '0.00001',
-      runningUnitAmount: 3600,
-      storage: 100000,
-      storageUnit: 100,
-      storageUnitPrice: '0.01',
-      storageAmount: 30,
-      connectionSpeed: '1Gbps',
-      agentHost: '127.0.0.1',
-      agentPort: 8000,
-    },
-  });
+  const response = await page.request.post('/api/hosts', { data: handHost(name) });
   expect(response.status(), await response.text()).toBe(201);
 }
 
