@@ -13,7 +13,9 @@
 // errors (non-2xx or no answer within 10 s, the agent's own timeout), and the simulator's own
 // event-loop delay (p99): when that is large the simulator, not the API, was the bottleneck.
 // Where the CPU went in the window: the API's CPU time per heartbeat (all replicas; with two, each
-// replica's own next to it: its CPU ÷ the heartbeats it answered), and how many of the machine's
+// replica's own next to it: its CPU ÷ the heartbeats it answered), how much of a core each
+// replica's main thread used (its event loop: near 1.00 it is saturated; well below while
+// heartbeats wait, they wait for something else — sqlite3's thread, a lock), and how many of the machine's
 // cores were busy — the API replicas, the simulator, and the rest (PostgreSQL, anything else
 // running). When the machine's cores are all busy, a missed step says more about the machine
 // (the simulator and PostgreSQL share its cores with the replicas) than about a replica.
@@ -159,6 +161,7 @@ async function steps(title, fleet, ns) {
       'API CPU ms/hb',
       'per replica',
       'cores API',
+      'main thread',
       'simulator',
       'rest',
       'of',
@@ -210,6 +213,7 @@ function row(n, m, setupS) {
     fmt(m.apiCpuMs / (m.count + m.errors)),
     m.perReplica.length > 1 ? m.perReplica.map((r) => fmt(r.cpuMs / r.heartbeats)).join(' / ') : '',
     fmt2(m.apiCpuMs / m.wallMs),
+    m.perReplica.map((r) => fmt2(r.mainMs / m.wallMs)).join(' / '),
     fmt2(m.simulatorCpuMs / m.wallMs),
     fmt2(Math.max(0, m.machine.busyCores - (m.apiCpuMs + m.simulatorCpuMs) / m.wallMs)),
     m.machine.cores,
@@ -310,8 +314,7 @@ class Fleet {
       return res.json();
     });
     const host = await retried(() =>
-      api(base, provider, 'POST', '/api/hosts', {
-        name: `bench-host-${index}`,
+      this.madeOnce(base, provider, `bench-host-${index}`, {
         processor: 'bench',
         agentId: joined.agentId,
         speed: facts.bogomips,
@@ -336,6 +339,22 @@ class Fleet {
       forwards: [{ guestPort: 22, hostPort: 20_000 + i }],
     }));
     return { index, agentId: joined.agentId, secret: joined.secret, hostId: host.id, facts, vms, base, timer: null, running: false };
+  }
+
+  /**
+   * POST /api/hosts, for `retried`: an attempt that failed with a 5xx or no answer may still have
+   * made the host, so a retry that finds the name taken (409) takes that host.
+   */
+  async madeOnce(base, provider, name, body) {
+    try {
+      return await api(base, provider, 'POST', '/api/hosts', { name, ...body });
+    } catch (error) {
+      if (!/: 409 /.test(error.message)) throw error;
+      const mine = await api(base, provider, 'GET', '/api/hosts');
+      const made = mine.find((host) => host.name === name);
+      if (!made) throw error;
+      return made;
+    }
   }
 
   /** The agents' machines, running on their hosts, as the store and start would have left them. */
@@ -458,6 +477,8 @@ class Fleet {
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const cpuBefore = this.replicas.map((replica) => cpuMsOf(replica.child.pid));
+    // A Node process's main thread has the thread id of the process: its event loop.
+    const mainBefore = this.replicas.map((replica) => cpuMsOf(replica.child.pid, replica.child.pid));
     const simulatorBefore = process.cpuUsage();
     const machineBefore = machineCpu();
     const started = performance.now();
@@ -474,6 +495,7 @@ class Fleet {
     const machineAfter = machineCpu();
     const perReplica = this.replicas.map((replica, i) => ({
       cpuMs: cpuMsOf(replica.child.pid) - cpuBefore[i],
+      mainMs: cpuMsOf(replica.child.pid, replica.child.pid) - mainBefore[i],
       heartbeats: window.byBase.get(replica.base) ?? 0,
     }));
     const apiCpuMs = perReplica.reduce((sum, replica) => sum + replica.cpuMs, 0);
@@ -510,7 +532,7 @@ class Fleet {
 }
 
 /**
- * A set-up request again after a 5xx (up to 3 times): on SQLite the bench's own writes of machine
+ * A set-up request again after a 5xx or no answer (up to 3 times): on SQLite the bench's own writes of machine
  * rows (a second writer on the file) can make an API write fail with SQLITE_BUSY meanwhile; and a
  * busy machine may time out. Never used for measured heartbeats, whose errors count.
  */
@@ -519,7 +541,8 @@ async function retried(call) {
     try {
       return await call();
     } catch (error) {
-      if (attempt >= 3 || !/: 5\d\d /.test(error.message)) throw error;
+      // A 5xx, or no answer at all (undici's "fetch failed": a connection reset or refused).
+      if (attempt >= 3 || !/: 5\d\d |fetch failed/.test(error.message)) throw error;
       await sleep(500 * attempt);
     }
   }
@@ -529,9 +552,11 @@ async function retried(call) {
  * CPU time (user + system) a process has used so far, from /proc (Linux): what the API spends per
  * heartbeat is steadier than its latency on a machine busy with other work.
  */
-function cpuMsOf(pid) {
+function cpuMsOf(pid, thread) {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8')
+      .split(') ')[1]
+      .split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
     return NaN;

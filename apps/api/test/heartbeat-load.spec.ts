@@ -168,6 +168,32 @@ describe('heartbeats and reconciler passes at scale', () => {
     expect(await forwardsOf(ids[7])).toEqual([{ guestPort: 22, hostPort: 21_007 }]);
   });
 
+  it('records the nonces of steady heartbeats sent together in fewer transactions than heartbeats on SQLite; of one message sent twice at once, one is refused', async () => {
+    const agents: SimulatedAgent[] = [];
+    const machines: string[][] = [];
+    // One after the other: a machine's MAC is made from the count of agents joined.
+    for (let i = 0; i < 3; i++) {
+      agents.push(await joinAgent());
+      machines.push(await runMachines(agents[i], 2));
+    }
+    for (const [i, agent] of agents.entries()) expect(await send(envelope(agent, vmsOf(machines[i])))).toBe(204);
+    await settled();
+
+    const burst = Array.from({ length: 24 }, (_, i) => envelope(agents[i % 3], vmsOf(machines[i % 3])));
+    const twice = burst[5];
+    let statuses: number[] = [];
+    const sent = await counted(async () => (statuses = await Promise.all([...burst, twice].map(send))));
+    expect(statuses.filter((status) => status === 204)).toHaveLength(burst.length);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(1);
+    const dataSource = t.app.get(DataSource);
+    const postgres = dataSource.options.type === 'postgres';
+    const [{ n }] = await dataSource.query(`SELECT COUNT(*) AS n FROM "agent_nonces" WHERE "nonce" = ${postgres ? '$1' : '?'}`, [twice.nonce]);
+    expect(Number(n)).toBe(1);
+    // One statement each on PostgreSQL; on SQLite they share transactions (NonceGroup).
+    if (postgres) expect(transactions(sent)).toBe(0);
+    else expect(transactions(sent)).toBeLessThan(burst.length / 2);
+  });
+
   it('stamps a steady heartbeat of an online agent a moment later with others, one back from offline at once; a stamp never moves back', async () => {
     const agent = await joinAgent();
     const ids = await runMachines(agent, 1);

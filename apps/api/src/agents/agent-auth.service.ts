@@ -8,6 +8,7 @@ import { Sql, exec, select } from '../common/sql';
 import { Agent } from './agent.entity';
 import { AgentNonce } from './agent-nonce.entity';
 import { PruneSchedule } from '../common/housekeeping';
+import { NonceGroup, NonceRow, nonceKey } from './nonce-group';
 
 /** A signed message whose agent, signature and time were checked (AgentAuth.check), its nonce not yet recorded. */
 export interface CheckedMessage {
@@ -40,7 +41,7 @@ export class AgentAuth {
   /** An envelope sent as the request body (migration reports; downloads through verifyHeader), its nonce recorded at once. */
   async verifyBody(channel: string, envelope: unknown, from?: string): Promise<{ agent: Agent; body: unknown }> {
     const checked = await this.check(channel, envelope, from);
-    await this.once(checked, async () => undefined);
+    await this.record(checked);
     return { agent: checked.agent, body: checked.body };
   }
 
@@ -103,18 +104,45 @@ export class AgentAuth {
   }
 
   /**
-   * Records the message's nonce when nothing else goes with it (a steady heartbeat). On PostgreSQL
-   * one statement on its own, without BEGIN and COMMIT around it (three round trips fewer); on
-   * SQLite through the queue of transactions (its one connection is shared).
+   * Records the message's nonce when nothing else goes with it (a steady heartbeat, a migration
+   * report). On PostgreSQL one statement on its own, without BEGIN and COMMIT around it (three round
+   * trips fewer; its pool runs many at once). On SQLite, whose one connection takes transactions
+   * one at a time, the nonces that arrive together share one transaction (NonceGroup).
    */
   async record(message: CheckedMessage): Promise<void> {
-    if (this.db.dataSource.options.type !== 'postgres') return this.once(message, async () => undefined);
+    if (this.db.dataSource.options.type !== 'postgres') {
+      const recorded = await this.nonceGroup.add({ agentId: message.agent.id, nonce: message.nonce, at: message.now });
+      if (!recorded) throw this.refuse(message.channel, 'replayed', message.from, message.agent.id);
+      return;
+    }
     try {
       if (this.pruneNonces.due(message.now)) await this.db.manager.delete(AgentNonce, { at: LessThanOrEqual(message.now - 2 * MAX_SKEW_MS) });
       await this.insertNonce(this.db.manager, message);
     } catch (error) {
       throw await this.replayedOr(message, error);
     }
+  }
+
+  private readonly nonceGroup = new NonceGroup((rows) => this.insertNonces(rows));
+
+  /** A group's nonces in one transaction (SQLite): those already seen are skipped, the new ones returned. */
+  private insertNonces(rows: NonceRow[]): Promise<ReadonlySet<string>> {
+    return this.db.transaction(async (em) => {
+      const newest = Math.max(...rows.map((row) => row.at));
+      if (this.pruneNonces.due(newest)) await em.delete(AgentNonce, { at: LessThanOrEqual(newest - 2 * MAX_SKEW_MS) });
+      const q = new Sql(em);
+      // WITH first: TypeORM's SQLite runner hands back rows only for statements not starting with INSERT.
+      const { rows: inserted } = await exec(
+        em,
+        `WITH n AS ${q.values(
+          rows.map((row) => [row.agentId, row.nonce, row.at]),
+          3,
+        )} INSERT INTO "agent_nonces" ("agentId", "nonce", "at") SELECT column1, column2, column3 FROM n WHERE true ` +
+          'ON CONFLICT DO NOTHING RETURNING "agentId", "nonce"',
+        q.params,
+      );
+      return new Set(inserted.map((row) => nonceKey(row as { agentId: string; nonce: string })));
+    });
   }
 
   /** Hand-written: one per signed message (see agentById). Outside a transaction only on PostgreSQL (record). */
