@@ -31,6 +31,12 @@ export class EventQueries {
     return this.page(query, page, toDto);
   }
 
+  /** A user's own account events (sign-ins, failed sign-ins, top-ups): theirs only, by the row's userId. */
+  async accountHistory(user: AuthUser, page: EventPageQueryDto): Promise<EventListDto> {
+    const query = this.rows().where('event.userId = :userId', { userId: user.id }).andWhere("event.kind LIKE 'account.%'");
+    return this.page(query, page, toDto);
+  }
+
   async operatorLog(filters: OperatorEventQueryDto): Promise<OperatorEventListDto> {
     const query = this.rows().where('1 = 1');
     const kind = filters.kind;

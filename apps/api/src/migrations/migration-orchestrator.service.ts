@@ -138,12 +138,12 @@ export class MigrationOrchestrator {
       // Storage is charged anew on arrival (report §5.1.6): the buyer must be able to pay it.
       await this.billing.assertMayStore(em, machine.ownerId, fixed.storagePrice);
       await this.hosts.reserve(em, destination.id, size);
-      const written = await this.machineStore.write(em, machine, {
-        state: begun.transient,
-        previousState: machine.state,
-        lastError: null,
-        transientSince: now,
-      });
+      const written = await this.machineStore.write(
+        em,
+        machine,
+        { state: begun.transient, previousState: machine.state, lastError: null, transientSince: now },
+        { actorId: user.id },
+      );
       if (!written) throw await this.lifecycle.lostRace(em, machine.id, 'migrate', ifMatch);
       await em.insert(Migration, row);
     });
