@@ -72,6 +72,11 @@ export class EventQueries {
     const ascending = page.order === 'asc';
     const limit = page.limit ?? DEFAULT_LIMIT;
     if (page.cursor !== undefined) query.andWhere(ascending ? 'event.id > :cursor' : 'event.id < :cursor', { cursor: page.cursor });
+    // PostgreSQL hands out ids at insert, so transactions committing side by side may make them
+    // visible out of order: only events of transactions older than the oldest still running are
+    // shown, so none is shown before every smaller id is (docs/ARCHITECTURE.md "Event log"). SQLite
+    // has one writer at a time: ids commit in order.
+    if (this.db.manager.connection.options.type === 'postgres') query.andWhere('"event"."txid" < pg_snapshot_xmin(pg_current_snapshot())');
     const rows = await query
       .orderBy('event.id', ascending ? 'ASC' : 'DESC')
       .take(limit + 1)
