@@ -165,6 +165,15 @@ describe.sequential('migration between two real agents', () => {
     const m = await settled(started.body.id);
     expect(m.phase).toBe('rolled-back');
     expect([await migrationsCounted('RSYNC', 'committed'), await migrationsCounted('RSYNC', 'rolled-back')]).toEqual([committed, rolledBack + 1]);
+    // In the event log, the buyer moved it into migrating and, by the cancel, back out.
+    const moves = (await operator.get('/api/operator/events').query({ machineId: machine.id, kind: 'machine.state', limit: 2 })).body.items as Array<{
+      message: string;
+      userId: string | null;
+    }>;
+    expect(moves.map((e) => [e.message.replace(/ \(v\d+\).*$/, ''), e.userId])).toEqual([
+      [`${machine.name}: migrating → ${before.state}`, buyer.userId],
+      [`${machine.name}: ${before.state} → migrating`, buyer.userId],
+    ]);
     expect(await db().getRepository(LedgerEntry).count()).toBe(entries);
     await eventually(async () => (await reportedVersion(a)) === before.version && (await reportedVersion(b)) === undefined, 'the agents to agree');
     // Nothing is left exported: the machine starts on A again.
