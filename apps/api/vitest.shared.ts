@@ -40,6 +40,7 @@ export const GUESTLESS_API_TESTS = [
   'test/schema-upgrade.spec.ts',
   'test/sql-rows.spec.ts',
   'test/trust-proxy.spec.ts',
+  'test/scale/event-order.spec.ts',
   'test/scale/leadership.spec.ts',
   'test/scale/migration-orphans.spec.ts',
   'test/scale/schema-migration-lock.spec.ts',

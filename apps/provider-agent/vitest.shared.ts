@@ -13,6 +13,7 @@ const lib = (name: string) => here(`../../libs/${name}/src/index.ts`);
  */
 export const GUESTLESS_AGENT_TESTS = [
   'src/config.spec.ts',
+  'src/agent/command-log.spec.ts',
   'src/agent/commands.spec.ts',
   'src/agent/units.spec.ts',
   'src/migration/arrival.spec.ts',

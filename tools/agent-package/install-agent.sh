@@ -130,9 +130,11 @@ if [ -z "$LISTEN" ]; then
 fi
 if [ -z "$ADVERTISE" ]; then
   if [ "$LISTEN" = 0.0.0.0 ] || [ "$LISTEN" = :: ]; then
-    market_ip=$(getent ahosts "$market_host" | awk 'NR == 1 { print $1 }')
-    ADVERTISE=$(ip -o route get "${market_ip:-$market_host}" 2>/dev/null | sed -nE 's/.* src ([^ ]+).*/\1/p')
+    # (|| true: an unknown name fails getent, no route fails ip, and pipefail would end the script before it says why.)
+    market_ip=$(getent ahosts "$market_host" | awk 'NR == 1 { print $1 }' || true)
+    ADVERTISE=$(ip -o route get "${market_ip:-$market_host}" 2>/dev/null | sed -nE 's/.* src ([^ ]+).*/\1/p' || true)
     [ -n "$ADVERTISE" ] || die "cannot tell which address the market should dial: give --advertise HOST"
+    say "the market will dial this host at $ADVERTISE, its address on the route to $market_host (--advertise HOST to choose)"
   else
     ADVERTISE=$LISTEN
   fi

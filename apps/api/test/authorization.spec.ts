@@ -101,6 +101,7 @@ const ROUTES: Route[] = [
   { method: 'post', path: '/api/account/top-ups', access: 'buyer', body: { amount: '1' } },
   { method: 'get', path: '/api/account/provider', access: 'provider' },
   { method: 'get', path: '/api/account/statement', access: 'signed-in' },
+  { method: 'get', path: '/api/account/events', access: 'signed-in' },
   { method: 'get', path: '/api/notifications', access: 'signed-in' },
   { method: 'post', path: '/api/notifications/read-all', access: 'signed-in' },
   { method: 'post', path: '/api/notifications/:id/read', access: 'signed-in', owned: 'notification' },

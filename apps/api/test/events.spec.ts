@@ -102,7 +102,7 @@ describe('event log: histories, the operator log, retention', () => {
   it("shows a provider their host's history: machines arrived, charged, left", async () => {
     await move(machineId, (m) => ({ state: 'deleted', version: m.version }));
     const events = await history(provider, `/api/hosts/${hostId}/events`);
-    expect(events.map((e) => e.kind)).toEqual(['machine.stored', 'machine.state', 'billing.charged', 'machine.state', 'machine.state']);
+    expect(events.map((e) => e.kind)).toEqual(['host.created', 'machine.stored', 'machine.state', 'billing.charged', 'machine.state', 'machine.state']);
     expect(events.at(-1)!.message).toMatch(/stopped → deleted/);
     // The machine's registration happened before it came to this host: not in the host's history.
     expect(events.every((e) => e.hostId === hostId)).toBe(true);
@@ -204,6 +204,84 @@ describe('event log: histories, the operator log, retention', () => {
     const response = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: '0' });
     expect(response.status).toBe(400);
     expect(Object.keys(response.body.fields)).toEqual(['limit']);
+  });
+
+  it('names who moved a machine: the buyer whose request did it, nobody for the agent, the reconciler or a daemon', async () => {
+    const evicting = (await provider.post('/api/hosts').send(virt8({ name: 'evicting', storageUnitPrice: '0.1', speedUnitPrice: '0.0001' }))).body.id;
+    const id = (await buyer.post('/api/machines').send(win2000Pro({ name: 'acted-on', memory: 64, disk: 100 }))).body.id as string;
+    // Stored the way the lifecycle settles it after the agent's answer, without a request: no actor.
+    await store(id, evicting);
+    // The provider's forced removal sends it back to registered: the provider moved it.
+    expect((await provider.delete(`/api/hosts/${evicting}`).query({ force: 'true' }).send({ confirmName: 'evicting' })).status).toBe(204);
+    // A buyer's delete of a machine on an agentless host cannot reach an agent; a registered one's is instant.
+    const registered = (await buyer.post('/api/machines').send(win2000Pro({ name: 'deleted-by-buyer', memory: 64, disk: 100 }))).body.id as string;
+    expect((await buyer.delete(`/api/machines/${registered}`).set('If-Match', '"0"')).status).toBe(204);
+    const moves = (await operator.get('/api/operator/events').query({ kind: 'machine', order: 'asc', limit: 500 })).body.items as Array<
+      Event & { userId: string | null }
+    >;
+    const of = (machine: string) => moves.filter((e) => e.machineId === machine).map((e) => [e.kind, e.userId]);
+    expect(of(id)).toEqual([
+      ['machine.created', buyer.userId],
+      ['machine.stored', null],
+      ['machine.state', provider.userId],
+    ]);
+    expect(of(registered)).toEqual([
+      ['machine.created', buyer.userId],
+      ['machine.state', buyer.userId],
+    ]);
+    expect(moves.find((e) => e.machineId === id && e.userId === provider.userId)!.message).toMatch(/stored → registered \(v1\): its host evicting was removed/);
+  });
+
+  it("records sign-ins, failed sign-ins (the same words whether the handle exists), top-ups: in the operator's log and the account's own history", async () => {
+    const someone = await t.signUp('buyer');
+    const signIn = (handle: string, password: string) => t.anonymous().post('/api/auth/signin').send({ handle, password });
+    expect((await signIn(someone.handle, 'correct horse')).status).toBe(200);
+    const wrongPassword = await signIn(someone.handle, 'wrong horse');
+    const noSuchHandle = await signIn('nobody-by-this-name', 'wrong horse');
+    // What the caller sees does not tell whether the handle exists.
+    expect([wrongPassword.status, noSuchHandle.status]).toEqual([401, 401]);
+    expect(wrongPassword.body.message).toBe(noSuchHandle.body.message);
+    expect((await someone.post('/api/account/top-ups').send({ amount: '12.5' })).status).toBe(201);
+    await t.app.get(EventLog).flush();
+
+    const account = await history(someone, '/api/account/events');
+    expect(account.map((e) => e.kind)).toEqual(['account.signed-in', 'account.sign-in-failed', 'account.topped-up']);
+    expect(account[0].message).toMatch(new RegExp(`^${someone.handle} signed in from `));
+    expect(account[1].message).toMatch(new RegExp(`^failed sign-in as "${someone.handle}" from `));
+    expect(account[2]).toMatchObject({ message: `${someone.handle} added 12.5`, data: { amount: '12.5' } });
+    // Another account's history has none of them.
+    expect((await history(buyer, '/api/account/events')).map((e) => e.message).filter((m) => m.includes(someone.handle))).toEqual([]);
+
+    const failed = (await operator.get('/api/operator/events').query({ kind: 'account.sign-in-failed', order: 'asc' })).body.items as Array<
+      Event & { userId: string | null }
+    >;
+    expect(failed.map((e) => [e.message.replace(/ from .*$/, ''), e.userId])).toEqual([
+      [`failed sign-in as "${someone.handle}"`, someone.userId],
+      ['failed sign-in as "nobody-by-this-name"', null],
+    ]);
+    const ofSomeone = (await operator.get('/api/operator/events').query({ userId: someone.userId, kind: 'account', order: 'asc' })).body.items as Event[];
+    expect(ofSomeone.map((e) => e.kind)).toEqual(['account.signed-in', 'account.sign-in-failed', 'account.topped-up']);
+  });
+
+  it("records a host's creation, price changes, removal and the join tokens made: in its provider's history and the operator's log", async () => {
+    const id = (await provider.post('/api/hosts').send(virt8({ name: 'priced', storageUnitPrice: '0.1', speedUnitPrice: '0.0001' }))).body.id as string;
+    expect((await provider.patch(`/api/hosts/${id}`).send({ storageUnitPrice: '0.25' })).status).toBe(200);
+    const token = await provider.post('/api/agents/join-tokens').send({ hostId: id });
+    expect(token.status, JSON.stringify(token.body)).toBe(201);
+    const events = await history(provider, `/api/hosts/${id}/events`);
+    expect(events.map((e) => e.kind)).toEqual(['host.created', 'host.changed', 'agent.join-token']);
+    expect(events[0].message).toBe(`host priced added by ${provider.handle}`);
+    expect(events[1]).toMatchObject({
+      message: `host priced changed by ${provider.handle}: storageUnitPrice 0.1 → 0.25`,
+      data: { storageUnitPrice: { from: '0.1', to: '0.25' } },
+    });
+    // The token itself is never recorded.
+    expect(JSON.stringify(events[2])).not.toContain(token.body.token);
+    expect(events[2].message).toContain(`made by ${provider.handle} for its host`);
+
+    expect((await provider.delete(`/api/hosts/${id}`)).status).toBe(204);
+    const removed = (await operator.get('/api/operator/events').query({ hostId: id, kind: 'host.removed' })).body.items as Array<Event & { userId: string }>;
+    expect(removed.map((e) => [e.message, e.userId])).toEqual([[`host priced removed by ${provider.handle}`, provider.userId]]);
   });
 
   it('records every 5xx answer as an error: route pattern, status, cause, user and request id', async () => {

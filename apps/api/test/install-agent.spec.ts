@@ -4,6 +4,7 @@ import {
   chmodSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -62,6 +63,16 @@ const text = (res: import('superagent').Response, done: (e: Error | null, body: 
   stream.on('end', () => done(null, body));
 };
 
+/**
+ * dpkg-query as the apt test has it: rsync "not installed" (it is installed), every other answer
+ * the real one's. So the script's apt step runs: apt-get update, then apt-get install of a package
+ * that is there already, a no-op for apt.
+ */
+const HIDING_DPKG_QUERY = `#!/bin/sh
+for a in "$@"; do [ "$a" = rsync ] && { printf 'unknown ok not-installed'; exit 0; }; done
+exec /usr/bin/dpkg-query "$@"
+`;
+
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
 
 /**
@@ -75,8 +86,12 @@ const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.tes
  * the unit, the log and the pid file under a scratch root. The agent started there keeps the
  * namespace (and its /etc) alive. systemd is not PID 1 here and --root implies --no-systemd, so the
  * script takes its systemd-less run mode (start-stop-daemon: detached, as the virtuoso user, pid
- * file, log file); the unit is written all the same and checked below. Apt is skipped: the
- * machine has QEMU, openssh-server, rsync and vde2 (the script installs only what is missing).
+ * file, log file); the unit is written all the same and checked below (systemd's own path cannot
+ * run here). The machine has QEMU, openssh-server, rsync and vde2, so the script's apt step would
+ * be skipped: the first install hides rsync from dpkg-query (HIDING_DPKG_QUERY, first on PATH) and
+ * apt runs for real in the namespace, on the scratch /etc's sources (none: nothing is fetched) and
+ * scratch lists, cache and log directories mounted over the machine's, so nothing of the machine's
+ * apt state changes. The address detection (ip route get) runs in network namespaces of its own.
  */
 describe('install-agent.sh on a scratch root', () => {
   let t: TestApp;
@@ -86,18 +101,28 @@ describe('install-agent.sh on a scratch root', () => {
   /** What the test's market serves: a copy of the built package, replaced by a newer one for the upgrade. */
   let served: string;
   let line: string;
+  /** Scratch apt directories (lists, cache, log) and a bin directory with HIDING_DPKG_QUERY. */
+  let apt: string;
   const pids = new Set<number>();
 
-  /** The install line, run in the namespace with the scratch /etc (asynchronously: the API it fetches from is in this process). */
-  async function install(): Promise<string> {
-    const { code, out } = await run(line, root);
+  /**
+   * The install line, run in the namespace with the scratch /etc (asynchronously: the API it fetches
+   * from is in this process). `hidingRsync`: with HIDING_DPKG_QUERY and the scratch apt directories.
+   */
+  async function install({ hidingRsync = false } = {}): Promise<string> {
+    const sandbox = hidingRsync
+      ? `mount --bind ${apt}/lists /var/lib/apt/lists && mount --bind ${apt}/cache /var/cache/apt && mount --bind ${apt}/log /var/log/apt && export PATH=${apt}/bin:$PATH && `
+      : '';
+    const { code, out } = await run(`${sandbox}${line}`, root);
     if (code !== 0) throw new Error(`the install line failed (${code}):\n${out}`);
     return out;
   }
 
-  async function run(command: string, into: string): Promise<{ code: number | null; out: string }> {
+  /** `command --root into` in a private mount namespace (and a new network namespace with `ownNetwork`) with the scratch /etc. */
+  async function run(command: string, into: string, { ownNetwork = false } = {}): Promise<{ code: number | null; out: string }> {
     const script = `mount --bind "$1" /etc && ${command} --root "$2" 2>&1`;
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-o', 'pipefail', '-c', script, 'install', etc, into], {
+    const namespaces = ['--mount', '--propagation', 'private', ...(ownNetwork ? ['--net'] : [])];
+    const child = spawn('unshare', [...namespaces, 'bash', '-o', 'pipefail', '-c', script, 'install', etc, into], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -132,6 +157,12 @@ describe('install-agent.sh on a scratch root', () => {
     etc = mkdtempSync(join(tmpdir(), 'virtuoso-etc-'));
     execFileSync('cp', ['-a', '/etc/.', etc]);
     chmodSync(etc, 0o755); // mounted over /etc: everyone reads it
+    // No apt sources in the scratch /etc: apt-get update fetches nothing.
+    for (const f of ['apt/sources.list', 'apt/sources.list.d']) rmSync(join(etc, f), { recursive: true, force: true });
+    mkdirSync(join(etc, 'apt/sources.list.d'));
+    apt = mkdtempSync(join(tmpdir(), 'virtuoso-apt-'));
+    for (const d of ['lists/partial', 'cache/archives/partial', 'log', 'bin']) mkdirSync(join(apt, d), { recursive: true });
+    writeFileSync(join(apt, 'bin/dpkg-query'), HIDING_DPKG_QUERY, { mode: 0o755 });
   }, 120_000);
 
   afterAll(async () => {
@@ -140,6 +171,7 @@ describe('install-agent.sh on a scratch root', () => {
     if (root) rmSync(root, { recursive: true, force: true });
     if (etc) rmSync(etc, { recursive: true, force: true });
     if (served) rmSync(served, { recursive: true, force: true });
+    if (apt) rmSync(apt, { recursive: true, force: true });
     await t?.close();
   });
 
@@ -222,6 +254,31 @@ describe('install-agent.sh on a scratch root', () => {
     }
   });
 
+  it('finds the address the market dials on the route to it (ip route get) in a network namespace with that route, and says when there is none', async () => {
+    const fresh = mkdtempSync('/tmp/vi-');
+    // Nothing answers at the market's address in the namespace: the download gives up after 2 s.
+    const curlHome = mkdtempSync(join(tmpdir(), 'virtuoso-curl-'));
+    writeFileSync(join(curlHome, '.curlrc'), 'connect-timeout = 2\n');
+    const script = `CURL_HOME=${curlHome} bash ${join(served, 'install-agent.sh')} --market http://10.213.7.1:7000 --join vj_unused --port 7999`;
+    try {
+      // An interface with an address on the market's network (a veth pair: nobody at its other end).
+      const route =
+        'ip link set lo up && ip link add vi0 type veth peer name vi1 && ip addr add 10.213.7.2/24 dev vi0 && ip link set vi0 up && ip link set vi1 up';
+      const routed = await run(`${route} && ${script}`, fresh, { ownNetwork: true });
+      expect(routed.out).toContain('==> the market will dial this host at 10.213.7.2, its address on the route to 10.213.7.1 (--advertise HOST to choose)\n');
+      expect(routed.out).toContain('==> downloading the agent from http://10.213.7.1:7000\n');
+      expect(routed.code).not.toBe(0);
+
+      const unrouted = await run(`ip link set lo up && ${script}`, fresh, { ownNetwork: true });
+      expect(unrouted.code).toBe(1);
+      expect(unrouted.out).toContain('install-agent: cannot tell which address the market should dial: give --advertise HOST');
+      expect(readdirSync(fresh)).toEqual([]);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+      rmSync(curlHome, { recursive: true, force: true });
+    }
+  });
+
   it('installs from the join token line, runs the agent as virtuoso and the host comes online; the same line again upgrades', async () => {
     const made = await provider.post('/api/agents/join-tokens').send({}).expect(201);
     const { token, agentPort, consolePort, installCommand } = made.body as { token: string; agentPort: number; consolePort: number; installCommand: string };
@@ -229,7 +286,11 @@ describe('install-agent.sh on a scratch root', () => {
     // Exactly the line the Add host page shows, root already: without sudo.
     line = installCommand.replace('| sudo bash', '| bash');
 
-    const first = await install();
+    const first = await install({ hidingRsync: true });
+    // The apt step ran for real: rsync "missing", apt installed it (it is there: a no-op for apt).
+    expect(first).toContain('==> installing rsync\n');
+    expect(first).toMatch(/^rsync is already the newest version/m);
+    expect(existsSync(join(apt, 'lists/lock'))).toBe(true);
     // The systemd-less run mode: systemd is not PID 1 here (and --root implies it on a machine that runs systemd).
     expect(first).toMatch(/^==> (systemd is not running here|--root): the agent runs detached under the virtuoso user/m);
     const uid = uidIn(join(etc, 'passwd'), 'virtuoso');
@@ -263,6 +324,7 @@ describe('install-agent.sh on a scratch root', () => {
     const restartedAt = new Date().toISOString();
     const second = await install();
     expect(second).toContain('stopping the running agent');
+    expect(second).toContain('==> QEMU, openssh-server, rsync and vde2 are installed\n');
     const pid2 = Number(readFileSync(join(root, PID_FILE), 'utf8'));
     expect(pid2).not.toBe(pid);
     expect(alive(pid)).toBe(false);

@@ -28,6 +28,7 @@ describe.sequential('migration between two real agents', () => {
   let t: TestApp;
   let provider: User;
   let buyer: User;
+  let operator: User;
   let a: AgentProcess;
   let b: AgentProcess;
   let hostA: { id: string; name: string };
@@ -39,6 +40,8 @@ describe.sequential('migration between two real agents', () => {
     t = await startApp({ listen: true });
     provider = await t.signUp('provider');
     buyer = await t.signUp('buyer');
+    operator = await t.signUp('buyer');
+    await t.database.query('UPDATE "users" SET "role" = ? WHERE "id" = ?', ['operator', operator.userId]);
     [a, b] = await Promise.all([
       AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
       AgentProcess.join(t, provider, { transfer: true, heartbeatMs: 300 }),
@@ -67,6 +70,14 @@ describe.sequential('migration between two real agents', () => {
       (vm) => vm.machineId === machine.id && vm.state !== 'absent',
     )?.version;
   };
+  /** virtuoso_migrations_total of a method and outcome, as GET /api/metrics shows it (absent: 0). */
+  const migrationsCounted = async (method: 'RSYNC' | 'SCP', outcome: 'committed' | 'rolled-back') => {
+    const response = await operator.get('/api/metrics');
+    expect(response.status).toBe(200);
+    const series = `virtuoso_migrations_total{method="${method}",outcome="${outcome}"} `;
+    const line = response.text.split('\n').find((l) => l.startsWith(series));
+    return line ? Number(line.slice(series.length)) : 0;
+  };
   const reservedSpeed = async (hostId: string) => (await db().getRepository(Host).findOneByOrFail({ id: hostId })).reservedSpeed;
   const settled = (id: string) =>
     eventually(
@@ -85,6 +96,7 @@ describe.sequential('migration between two real agents', () => {
     method: 'RSYNC' | 'SCP',
   ) {
     const before = await get();
+    const counted = await migrationsCounted(method, 'committed');
     const offers = (await buyer.get(`/api/machines/${machine.id}/migration-offers`)).body as Array<{ hostId: string; methods: string[]; storagePrice: string }>;
     const offer = offers.find((o) => o.hostId === to.host.id)!;
     expect(offer.methods).toContain(method);
@@ -95,6 +107,7 @@ describe.sequential('migration between two real agents', () => {
     const m = await settled(started.body.id);
     console.log(`${method} ${before.host.name} → ${to.host.name}: ${m.log.map((l) => l.text).join('\n  ')}`);
     expect(m).toMatchObject({ phase: 'committed', toVersion: before.version + 1, error: null });
+    expect(await migrationsCounted(method, 'committed')).toBe(counted + 1);
     const texts = m.log.map((l) => l.text);
     expect(
       texts.some((text) => text.startsWith(`<VMMP 1.0 REQ ${machine.id} ${before.version} 127.0.0.1 ${from.agent.sshPort} `) && text.endsWith(` ${method}>`)),
@@ -135,6 +148,7 @@ describe.sequential('migration between two real agents', () => {
   it('a cancel rolls back: the machine is where it was, in its state and version, B released, no money moved, the agents agree', async () => {
     const before = await get();
     const entries = await db().getRepository(LedgerEntry).count();
+    const [committed, rolledBack] = [await migrationsCounted('RSYNC', 'committed'), await migrationsCounted('RSYNC', 'rolled-back')];
     const started = await buyer.post(`/api/machines/${machine.id}/migrate`).send({ hostId: hostB.id, method: 'RSYNC' });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     // The destination stops answering while it prepares: the cancel comes before any copy.
@@ -150,6 +164,16 @@ describe.sequential('migration between two real agents', () => {
     }
     const m = await settled(started.body.id);
     expect(m.phase).toBe('rolled-back');
+    expect([await migrationsCounted('RSYNC', 'committed'), await migrationsCounted('RSYNC', 'rolled-back')]).toEqual([committed, rolledBack + 1]);
+    // In the event log, the buyer moved it into migrating and, by the cancel, back out.
+    const moves = (await operator.get('/api/operator/events').query({ machineId: machine.id, kind: 'machine.state', limit: 2 })).body.items as Array<{
+      message: string;
+      userId: string | null;
+    }>;
+    expect(moves.map((e) => [e.message.replace(/ \(v\d+\).*$/, ''), e.userId])).toEqual([
+      [`${machine.name}: migrating → ${before.state}`, buyer.userId],
+      [`${machine.name}: ${before.state} → migrating`, buyer.userId],
+    ]);
     expect(await db().getRepository(LedgerEntry).count()).toBe(entries);
     await eventually(async () => (await reportedVersion(a)) === before.version && (await reportedVersion(b)) === undefined, 'the agents to agree');
     // Nothing is left exported: the machine starts on A again.

@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/account/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My account's history: sign-ins, failed sign-ins as me, top-ups
+         * @description Newest first by default; page with `cursor` (the previous page's `next`).
+         */
+        get: operations["accountEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/account/provider": {
         parameters: {
             query?: never;
@@ -4108,6 +4128,51 @@ export interface operations {
             };
             /** @description The signed-in user's role may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+        };
+    };
+    accountEvents: {
+        parameters: {
+            query?: {
+                /** @description asc: oldest first; desc (default): newest first. */
+                order?: "asc" | "desc";
+                /** @description The previous page's `next`: events after it in the order asked for. */
+                cursor?: number;
+                /** @description At most this many (1 to 500, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events and the cursor of the next page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventListDto"];
+                };
+            };
+            /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Bearer <token>`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -154,7 +154,18 @@ export class AgentsService {
       consolePort: ports.consolePort,
       createdAt: new Date(now).toISOString(),
     };
-    await this.db.transaction((em) => em.insert(JoinToken, row));
+    await this.db.transaction(async (em) => {
+      await em.insert(JoinToken, row);
+      // Never the token itself: its id names it.
+      await this.eventLog.record(em, {
+        kind: 'agent.join-token',
+        message: `join token ${row.id} made by ${user.handle}${dto.hostId ? ' for its host' : ''}, valid until ${row.expiresAt}`,
+        hostId: row.hostId,
+        userId: user.id,
+        providerId: user.id,
+        data: { joinTokenId: row.id, agentPort: row.agentPort, consolePort: row.consolePort },
+      });
+    });
     const command = agentCommand({
       frontendUrl,
       token,

@@ -119,7 +119,7 @@ export class Reconciler implements OnApplicationBootstrap {
             transientSince: null,
             lastError: crashed ? `the virtual machine ended unexpectedly: ${event.detail ?? 'crashed'}`.slice(0, 500) : null,
           },
-          crashed ? 'crashed' : 'guest-powered-off',
+          { cause: crashed ? 'crashed' : 'guest-powered-off' },
         ),
       );
       if (written) {
@@ -287,7 +287,7 @@ export class Reconciler implements OnApplicationBootstrap {
       if (outcome.release && fresh.hostId) await this.hosts.release(em, fresh.hostId, { speed: fresh.speed, memory: fresh.memory, disk: fresh.disk });
       if (outcome.unstore) Object.assign(changes, { hostId: null, storagePrice: null, storageAmount: null, runningPrice: null, runningUnitAmount: null });
       const cause: RunningEndCause = outcome.state === 'suspended' ? 'suspended' : 'reconciled';
-      return this.store.write(em, fresh, changes, cause);
+      return this.store.write(em, fresh, changes, { cause });
     });
     if (written) {
       this.logger.log(`${machine.name} (${machine.id}): ${machine.state} v${machine.version} → ${outcome.state} v${outcome.version} (${outcome.note})`);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { ApiTokenDto, CreatedApiTokenDto, SessionDto, SignInDto, SignUpDto, UserDto } from '@virtuoso/contracts';
@@ -16,6 +16,7 @@ import { ApiError, badRequest, notFound } from '../common/errors';
 import { assertUnderQuota } from '../common/quotas';
 import { isoAfter, nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
+import { EventLog } from '../events/event-log.service';
 import { ApiToken } from './api-token.entity';
 import { Session } from './session.entity';
 import { SigninLimiter } from './signin-limiter';
@@ -31,6 +32,7 @@ const isCommonPassword = (lowerCased: string) => (commonPasswords ??= new Set(di
 
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger('Auth');
   /** Compared against when the handle does not exist, so a wrong handle costs as long as a wrong password. */
   private readonly decoyHash: string;
 
@@ -42,6 +44,7 @@ export class AuthService {
     @InjectRepository(ApiToken) private readonly tokens: Repository<ApiToken>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly eventLog: EventLog,
   ) {
     this.decoyHash = bcrypt.hashSync('not a password of anyone', config.bcryptCost);
   }
@@ -85,10 +88,16 @@ export class AuthService {
     const matches = await bcrypt.compare(dto.password, user?.passwordHash ?? this.decoyHash);
     if (!user || !matches) {
       await this.limiter.fail(address, key);
+      // The same words whether the handle exists or not: the answer and the account's own history
+      // (where it goes when it does) tell nobody else which handles exist.
+      const message = `failed sign-in as ${JSON.stringify(dto.handle.slice(0, 100))} from ${address}`;
+      this.logger.warn(message);
+      this.eventLog.note({ kind: 'account.sign-in-failed', message, userId: user?.id ?? null, data: { address } });
       throw new ApiError(401, 'handle or password is wrong');
     }
     await this.limiter.succeed(address, key);
     await this.startSession(user, req, res);
+    this.eventLog.note({ kind: 'account.signed-in', message: `${user.handle} signed in from ${address}`, userId: user.id, data: { address } });
     return this.accounts.toDto(user);
   }
 

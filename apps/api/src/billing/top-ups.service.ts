@@ -13,6 +13,7 @@ import { ApiError, badRequest } from '../common/errors';
 import { exactAmount } from '../common/money';
 import { Sql, select } from '../common/sql';
 import { APP_CONFIG, AppConfig } from '../config';
+import { EventLog } from '../events/event-log.service';
 import { LowBalanceService } from './low-balance.service';
 import { PAYMENT_GATEWAY, PaymentGateway } from './payment-gateway';
 import { StatementService } from './statement.service';
@@ -28,6 +29,7 @@ export class TopUpsService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PAYMENT_GATEWAY) private readonly payments: PaymentGateway,
+    private readonly eventLog: EventLog,
   ) {}
 
   /**
@@ -66,6 +68,12 @@ export class TopUpsService {
       const now = this.clock.now();
       await this.ledger.post(em, [{ key, kind: 'topUp', from: OUTSIDE_ACCOUNT, to: userAccount(user.id), amount, at: now }]);
       await this.lowBalance.evaluate(em, [user.id], now);
+      await this.eventLog.record(em, {
+        kind: 'account.topped-up',
+        message: `${user.handle} added ${amount}`,
+        userId: user.id,
+        data: { amount, reference },
+      });
       return em.findOneByOrFail(LedgerEntry, { key });
     });
     const balance = (await this.db.manager.findOneByOrFail(User, { id: user.id })).balance;

@@ -163,6 +163,7 @@ export class EventLog implements OnModuleInit, OnModuleDestroy {
       for (const machine of machines) if (machine.hostId === host.id || moving.has(machine.id)) buyers.set(machine.id, machine.ownerId);
     }
     const at = nowIso(this.wallClock);
+    await this.takeTransactionId(em);
     const rows = [...entries]
       .sort((a, b) => a.seq - b.seq)
       .map((entry) =>
@@ -284,6 +285,7 @@ export class EventLog implements OnModuleInit, OnModuleDestroy {
    * order. `ignoreRepeats`: a row whose (agentId, agentSeq) is stored already is skipped.
    */
   private async insert(em: EntityManager, rows: EventRow[], ignoreRepeats = false): Promise<void> {
+    await this.takeTransactionId(em);
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
       const sql = new Sql(em);
       const values = sql.values(
@@ -300,6 +302,15 @@ export class EventLog implements OnModuleInit, OnModuleDestroy {
         sql.params,
       );
     }
+  }
+
+  /**
+   * PostgreSQL: the transaction takes its id before its first event takes a number, so no reader
+   * (who shows only events of transactions older than the oldest running: EventQueries) can see a
+   * later number while this one's transaction had no id yet. The column's default records it.
+   */
+  private async takeTransactionId(em: EntityManager): Promise<void> {
+    if (em.connection.options.type === 'postgres') await em.query('SELECT pg_current_xact_id()');
   }
 
   private row(event: NewEvent, at: string): EventRow {

@@ -31,6 +31,12 @@ export class EventQueries {
     return this.page(query, page, toDto);
   }
 
+  /** A user's own account events (sign-ins, failed sign-ins, top-ups): theirs only, by the row's userId. */
+  async accountHistory(user: AuthUser, page: EventPageQueryDto): Promise<EventListDto> {
+    const query = this.rows().where('event.userId = :userId', { userId: user.id }).andWhere("event.kind LIKE 'account.%'");
+    return this.page(query, page, toDto);
+  }
+
   async operatorLog(filters: OperatorEventQueryDto): Promise<OperatorEventListDto> {
     const query = this.rows().where('1 = 1');
     const kind = filters.kind;
@@ -66,6 +72,11 @@ export class EventQueries {
     const ascending = page.order === 'asc';
     const limit = page.limit ?? DEFAULT_LIMIT;
     if (page.cursor !== undefined) query.andWhere(ascending ? 'event.id > :cursor' : 'event.id < :cursor', { cursor: page.cursor });
+    // PostgreSQL hands out ids at insert, so transactions committing side by side may make them
+    // visible out of order: only events of transactions older than the oldest still running are
+    // shown, so none is shown before every smaller id is (docs/ARCHITECTURE.md "Event log"). SQLite
+    // has one writer at a time: ids commit in order.
+    if (this.db.manager.connection.options.type === 'postgres') query.andWhere('"event"."txid" < pg_snapshot_xmin(pg_current_snapshot())');
     const rows = await query
       .orderBy('event.id', ascending ? 'ASC' : 'DESC')
       .take(limit + 1)

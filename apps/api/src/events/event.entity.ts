@@ -13,6 +13,7 @@ export type EventSource = 'market' | 'agent';
 @Entity('events')
 @Index(['machineId', 'id'])
 @Index(['hostId', 'id'])
+@Index(['userId', 'id'])
 @Index(['agentId', 'agentSeq'], { unique: true })
 @Index(['at'])
 export class EventRow {

@@ -38,6 +38,17 @@ export class EventsController {
     return this.queries.hostHistory(user, id, query);
   }
 
+  @Get('account/events')
+  @ApiOperation({
+    summary: "My account's history: sign-ins, failed sign-ins as me, top-ups",
+    description: "Newest first by default; page with `cursor` (the previous page's `next`).",
+  })
+  @ApiOkResponse({ type: EventListDto, description: 'The events and the cursor of the next page.' })
+  @ApiErrors(400, 401)
+  accountEvents(@CurrentUser() user: AuthUser, @Query() query: EventPageQueryDto): Promise<EventListDto> {
+    return this.queries.accountHistory(user, query);
+  }
+
   @Get('operator/events')
   @Roles('operator')
   @ApiOperation({

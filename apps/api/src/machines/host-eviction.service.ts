@@ -7,7 +7,9 @@ import { AuthUser } from '../common/auth.decorators';
 import { isoOf } from '../common/clock';
 import { Database } from '../common/database.service';
 import { conflict } from '../common/errors';
+import { EventLog } from '../events/event-log.service';
 import { NotificationsService } from '../notifications/notifications.service';
+import { hostRemovedEvent } from '../providers/host.events';
 import { Host } from '../providers/host.entity';
 import { HOST_AGENT_GATEWAY, HostAgentGateway } from './host-agent.gateway';
 import { Machine } from './machine.entity';
@@ -32,6 +34,7 @@ export class HostEviction {
     private readonly billing: BillingService,
     private readonly notifications: NotificationsService,
     @Inject(HOST_AGENT_GATEWAY) private readonly gateway: HostAgentGateway,
+    private readonly eventLog: EventLog,
   ) {}
 
   /** Sends every machine on `host` back to `registered` (billing stops, owners told), deletes the host; returns how many machines it moved. */
@@ -44,6 +47,7 @@ export class HostEviction {
       await this.billing.hostRemoved(em, host);
       await em.update(Machine, { hostId: host.id, state: 'deleted' }, { hostId: null });
       await em.delete(Host, { id: host.id });
+      await this.eventLog.record(em, hostRemovedEvent(owner, host, machines.length));
       return machines;
     });
     if (moved.length > 0) this.logger.log(`host ${host.name} removed by ${provider.handle}: ${moved.length} machine(s) back to registered`);
@@ -74,7 +78,8 @@ export class HostEviction {
         transientSince: null,
         lastError: `its host ${host.name} was removed by its provider ${contact}`.slice(0, 500),
       },
-      'reconciled',
+      // The provider's removal moved it: they are the actor.
+      { cause: 'reconciled', actorId: owner.id },
     );
     if (!written) throw conflict(`machine ${machine.name} on ${host.name} changed meanwhile; try again`);
     // The buyer did nothing wrong: what they paid for and will not have comes back (report §6.1.1 mailed them only).

@@ -81,6 +81,8 @@ export class MachineLifecycle {
     this.checkVersion(machine, ifMatch);
     const begun = this.begin(machine, action);
     if (isSystemActor(actor)) this.logger.log(`${action} of ${machine.name} (${machine.id}) by the system: ${actor.reason}`);
+    // Every move this request causes, up to the settling after the agent's answer, is the user's (the system has no user id).
+    const actorId = isSystemActor(actor) ? null : actor.id;
 
     const instant = begun.transient === begun.target;
     const underway = await this.db.transaction(async (em) => {
@@ -88,7 +90,7 @@ export class MachineLifecycle {
       const changes: Partial<Machine> = instant
         ? { ...extra, state: begun.target, previousState: null, lastError: null }
         : { ...extra, state: begun.transient, previousState: machine.state, lastError: null, transientSince: nowIso(this.wallClock) };
-      const written = await this.machineStore.write(em, machine, changes);
+      const written = await this.machineStore.write(em, machine, changes, { actorId });
       if (!written) throw await this.lostRace(em, machine.id, action, ifMatch);
       return written;
     });
@@ -111,26 +113,27 @@ export class MachineLifecycle {
         // Sent but unanswered: the agent may have done it. The machine stays in its transient state
         // until the reconciler settles it from the agent's heartbeat.
         const lastError = `${action} of ${machine.name}: ${failure.message}; the machine will be settled from the agent's heartbeats`.slice(0, 500);
-        await this.db.transaction((em) => this.machineStore.write(em, underway, { lastError })).catch(() => null);
+        await this.db.transaction((em) => this.machineStore.write(em, underway, { lastError }, { actorId })).catch(() => null);
         throw new ApiError(failure.status, lastError);
       }
       // It did not happen: the machine does not stay in its transient state.
       const back = completeAction(status, 'failed');
       const lastError = `could not ${action} ${machine.name}: ${failure.message}`.slice(0, 500);
-      await this.settle(underway, { state: back.state, version: back.version, lastError }, hooks.failed);
+      await this.settle(underway, { state: back.state, version: back.version, lastError }, actorId, hooks.failed);
       throw new ApiError(failure.status, lastError);
     }
-    return this.settle(underway, { ...forwarded, state: success.state, version: success.version, lastError: null }, hooks.succeeded);
+    return this.settle(underway, { ...forwarded, state: success.state, version: success.version, lastError: null }, actorId, hooks.succeeded);
   }
 
   private async settle(
     underway: Machine,
     outcome: Pick<Machine, 'state' | 'version' | 'lastError'> & Partial<Machine>,
+    actorId: string | null,
     hook?: Hooks['succeeded'],
   ): Promise<Machine> {
     return this.db.transaction(async (em) => {
       const extra = hook ? await hook(em, underway) : {};
-      const written = await this.machineStore.write(em, underway, { ...extra, ...outcome, previousState: null, transientSince: null });
+      const written = await this.machineStore.write(em, underway, { ...extra, ...outcome, previousState: null, transientSince: null }, { actorId });
       if (!written) throw conflict(`machine ${underway.name} changed while ${underway.state}; reload it`);
       return written;
     });

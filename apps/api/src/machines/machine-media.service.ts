@@ -48,7 +48,7 @@ export class MachineMedia {
     } finally {
       await ungrant().catch(() => undefined);
     }
-    return this.mapper.toDto(await this.recordMedia(machine, medium.id));
+    return this.mapper.toDto(await this.recordMedia(user, machine, medium.id));
   }
 
   /** Takes the medium out of the drive (live while running). */
@@ -63,7 +63,7 @@ export class MachineMedia {
     } catch (error) {
       throw this.agent.failure(machine, 'eject the media of', error);
     }
-    return this.mapper.toDto(await this.recordMedia(machine, null));
+    return this.mapper.toDto(await this.recordMedia(user, machine, null));
   }
 
   private checkMediaState(machine: Machine, what: string): void {
@@ -74,10 +74,10 @@ export class MachineMedia {
     }
   }
 
-  private async recordMedia(machine: Machine, mediaId: string | null): Promise<Machine> {
+  private async recordMedia(user: AuthUser, machine: Machine, mediaId: string | null): Promise<Machine> {
     return this.db.transaction(async (em) => {
       const fresh = await em.findOneByOrFail(Machine, { id: machine.id });
-      const written = await this.machineStore.write(em, fresh, { mediaId });
+      const written = await this.machineStore.write(em, fresh, { mediaId }, { actorId: user.id });
       if (!written) throw conflict(`machine ${machine.name} changed meanwhile; reload it`);
       return written;
     });

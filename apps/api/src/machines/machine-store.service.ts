@@ -9,6 +9,15 @@ import { Machine } from './machine.entity';
 import { RunningEndCause, RunningMeter } from './running-meter.service';
 
 /**
+ * Why a machine is written: the cause of leaving `running`, if any, and who asked — the user id of
+ * the buyer (or operator) whose request moved it; none when the agent, the reconciler or a daemon did.
+ */
+export interface WriteContext {
+  cause?: RunningEndCause;
+  actorId?: string | null;
+}
+
+/**
  * Every write of a machine row: a compare-and-set on (id, state, version, revision), so a command
  * acts on exactly the row it read, and the running meter hears every move into and out of
  * `running`, and into and out of being stored, in the same transaction — from a buyer's action, a
@@ -23,7 +32,7 @@ export class MachineStore {
   ) {}
 
   /** The machine as written, or null when another writer got there first. */
-  async write(em: EntityManager, machine: Machine, changes: Partial<Machine>, cause?: RunningEndCause): Promise<Machine | null> {
+  async write(em: EntityManager, machine: Machine, changes: Partial<Machine>, { cause, actorId }: WriteContext = {}): Promise<Machine | null> {
     const at = nowIso(this.wallClock);
     const written: Partial<Machine> = { ...changes, ...networkChanges(changes), revision: machine.revision + 1, updatedAt: at };
     const result = await em.update(Machine, { id: machine.id, state: machine.state, version: machine.version, revision: machine.revision }, written);
@@ -37,12 +46,12 @@ export class MachineStore {
     if (!wasRunning && isRunning) await this.meter.runningStarted(em, after);
     if (wasRunning && !isRunning) await this.meter.runningEnded(em, after, cause ?? causeOf(after));
     if (wasBilled && !isBilled) await this.meter.removed(em, after);
-    if (machine.state !== after.state || machine.hostId !== after.hostId) await this.recordMove(em, machine, after, cause);
+    if (machine.state !== after.state || machine.hostId !== after.hostId) await this.recordMove(em, machine, after, cause, actorId ?? null);
     return after;
   }
 
   /** The move in the event log, committed with it (docs/ARCHITECTURE.md "Event log"). */
-  private async recordMove(em: EntityManager, before: Machine, after: Machine, cause?: RunningEndCause): Promise<void> {
+  private async recordMove(em: EntityManager, before: Machine, after: Machine, cause: RunningEndCause | undefined, actorId: string | null): Promise<void> {
     const moved = before.hostId !== after.hostId;
     const why = after.lastError && after.lastError !== before.lastError ? `: ${after.lastError}` : cause && cause !== 'stopped' ? ` (${cause})` : '';
     // By the host's name, as its buyer saw it in the offers (a move is rare: one read).
@@ -58,6 +67,7 @@ export class MachineStore {
       message: `${after.name}: ${before.state} → ${after.state}${where} (v${after.version})${why}`.slice(0, 1000),
       machineId: after.id,
       hostId: after.hostId ?? before.hostId,
+      userId: actorId,
       buyerId: after.ownerId,
       providerId: await this.eventLog.providerOf(em, after.hostId ?? before.hostId),
       version: after.version,

@@ -139,7 +139,7 @@ export class MachinesService {
     if (dto.askedRunningPerHour !== undefined) changes.askedRunningPerHour = exactAmount('askedRunningPerHour', dto.askedRunningPerHour);
     if (machine.preconfigured) await this.checkImageEdit(machine, changes);
     await this.db.transaction(async (em) => {
-      if (!(await this.machineStore.write(em, machine, changes))) throw await this.lifecycle.lostRace(em, machine.id, 'edit', ifMatch);
+      if (!(await this.machineStore.write(em, machine, changes, { actorId: user.id }))) throw await this.lifecycle.lostRace(em, machine.id, 'edit', ifMatch);
     });
     return this.get(user, id);
   }

@@ -138,12 +138,12 @@ export class MigrationOrchestrator {
       // Storage is charged anew on arrival (report §5.1.6): the buyer must be able to pay it.
       await this.billing.assertMayStore(em, machine.ownerId, fixed.storagePrice);
       await this.hosts.reserve(em, destination.id, size);
-      const written = await this.machineStore.write(em, machine, {
-        state: begun.transient,
-        previousState: machine.state,
-        lastError: null,
-        transientSince: now,
-      });
+      const written = await this.machineStore.write(
+        em,
+        machine,
+        { state: begun.transient, previousState: machine.state, lastError: null, transientSince: now },
+        { actorId: user.id },
+      );
       if (!written) throw await this.lifecycle.lostRace(em, machine.id, 'migrate', ifMatch);
       await em.insert(Migration, row);
     });
@@ -351,9 +351,17 @@ export class MigrationOrchestrator {
   /**
    * The rollback (report §7.1.6): the machine back in its previous state at its version on the
    * origin, the destination's reservation released, no money moved, the reason recorded. Once only
-   * (the phase's compare-and-set); then migration.finish abort to both agents.
+   * (the phase's compare-and-set); then migration.finish abort to both agents. `actorId`: the
+   * buyer who cancelled it (the machine's move is theirs in the event log); none when the
+   * orchestrator or the watch rolls back.
    */
-  async rollback(id: string, reason: string, from: MigrationPhase[] = ['preparing', 'transferring'], lines: string[] = []): Promise<boolean> {
+  async rollback(
+    id: string,
+    reason: string,
+    from: MigrationPhase[] = ['preparing', 'transferring'],
+    lines: string[] = [],
+    actorId: string | null = null,
+  ): Promise<boolean> {
     const rolled = await this.db.transaction(async (em) => {
       const m = await em.findOneBy(Migration, { id });
       if (!m || !from.includes(m.phase)) return null;
@@ -361,13 +369,18 @@ export class MigrationOrchestrator {
       if (!moved) return null;
       const machine = await em.findOneBy(Machine, { id: m.machineId });
       if (machine && machine.state === 'migrating') {
-        const written = await this.machineStore.write(em, machine, {
-          state: m.previousState,
-          version: m.fromVersion,
-          previousState: null,
-          transientSince: null,
-          lastError: `migration to ${m.toHostName} rolled back: ${reason}`.slice(0, 500),
-        });
+        const written = await this.machineStore.write(
+          em,
+          machine,
+          {
+            state: m.previousState,
+            version: m.fromVersion,
+            previousState: null,
+            transientSince: null,
+            lastError: `migration to ${m.toHostName} rolled back: ${reason}`.slice(0, 500),
+          },
+          { actorId },
+        );
         if (!written) throw new Error(`machine ${machine.name} changed while rolling back`);
       }
       await this.hosts.release(em, m.toHostId, sizeOf(machine ?? { speed: 0, memory: 0, disk: 0 }));
@@ -390,7 +403,7 @@ export class MigrationOrchestrator {
     const m = await this.records.latest(machine.id);
     if (!m || !ACTIVE.includes(m.phase)) throw conflict(`no migration of ${machine.name} is under way`);
     if (m.phase === 'committing') throw conflict(`the migration of ${machine.name} is committing: it can no longer be cancelled`);
-    const done = await this.rollback(m.id, 'cancelled by the buyer');
+    const done = await this.rollback(m.id, 'cancelled by the buyer', undefined, [], user.id);
     if (!done) {
       const now = await this.records.get(m.id);
       if (now.phase !== 'rolled-back') throw conflict(`the migration of ${machine.name} is ${now.phase}: it can no longer be cancelled`);

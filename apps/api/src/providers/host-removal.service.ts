@@ -5,9 +5,10 @@ import { Not } from 'typeorm';
 import { AuthUser } from '../common/auth.decorators';
 import { Database } from '../common/database.service';
 import { ApiError, conflict } from '../common/errors';
+import { EventLog } from '../events/event-log.service';
 import { HostEviction } from '../machines/host-eviction.service';
 import { Machine } from '../machines/machine.entity';
-import { HostDeleted } from './host.events';
+import { HostDeleted, hostRemovedEvent } from './host.events';
 import { Host } from './host.entity';
 import { HostsService } from './hosts.service';
 
@@ -26,6 +27,7 @@ export class HostRemoval {
     private readonly hosts: HostsService,
     private readonly eviction: HostEviction,
     private readonly events: EventEmitter2,
+    private readonly eventLog: EventLog,
   ) {}
 
   /**
@@ -51,6 +53,7 @@ export class HostRemoval {
       const result = await em.delete(Host, { id: row.id, reservedSpeed: 0, reservedMemory: 0, reservedStorage: 0 });
       if (result.affected !== 1) throw conflict(`host ${row.name} is receiving a machine; try again later`);
       await em.update(Machine, { hostId: row.id, state: 'deleted' }, { hostId: null });
+      await this.eventLog.record(em, hostRemovedEvent(user, row, 0));
     });
     this.deleted(row);
   }

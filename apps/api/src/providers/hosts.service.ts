@@ -15,6 +15,7 @@ import { assertUnderQuota } from '../common/quotas';
 import { exactAmount } from '../common/money';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
+import { EventLog } from '../events/event-log.service';
 import { Machine } from '../machines/machine.entity';
 import { Host } from './host.entity';
 
@@ -82,6 +83,7 @@ export class HostsService {
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
+    private readonly eventLog: EventLog,
   ) {}
 
   async listMine(user: AuthUser): Promise<HostDto[]> {
@@ -130,6 +132,14 @@ export class HostsService {
         throw new ApiError(409, message, { fields: { name: [message] } });
       }
       await em.insert(Host, row);
+      await this.eventLog.record(em, {
+        kind: 'host.created',
+        message: `host ${row.name} added by ${user.handle}${row.agentId ? ` for agent ${row.agentId}` : ''}`,
+        hostId: row.id,
+        userId: user.id,
+        providerId: user.id,
+        data: Object.fromEntries(PRICE_FIELDS.map((field) => [field, row[field]])),
+      });
     });
     return this.toDto(row, user.handle, 0, (await this.agentStatus([row])).get(row.id));
   }
@@ -163,7 +173,21 @@ export class HostsService {
   async update(user: AuthUser, id: string, dto: UpdateHostDto): Promise<HostDto> {
     const row = await this.ownHost(user, id);
     const changes: Partial<Host> = { ...withoutUndefined(dto), ...this.canonicalPrices(dto), updatedAt: nowIso(this.wallClock) };
-    await this.db.transaction((em) => em.update(Host, { id: row.id, ownerId: user.id }, changes));
+    await this.db.transaction(async (em) => {
+      await em.update(Host, { id: row.id, ownerId: user.id }, changes);
+      // What changed, from what to what (prices as their canonical decimals).
+      const changed = Object.keys(withoutUndefined(dto)).filter((field) => String(changes[field as keyof Host]) !== String(row[field as keyof Host]));
+      await this.eventLog.record(em, {
+        kind: 'host.changed',
+        message: `host ${row.name} changed by ${user.handle}: ${
+          changed.map((field) => `${field} ${String(row[field as keyof Host])} → ${String(changes[field as keyof Host])}`).join(', ') || 'nothing'
+        }`.slice(0, 1000),
+        hostId: row.id,
+        userId: user.id,
+        providerId: user.id,
+        data: Object.fromEntries(changed.map((field) => [field, { from: row[field as keyof Host], to: changes[field as keyof Host] }])),
+      });
+    });
     return this.getMine(user, id);
   }
 

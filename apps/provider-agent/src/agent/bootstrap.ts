@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { setCommandLogLevels } from './command-log';
+import { CommandScopedLogger, setCommandLogLevels } from './command-log';
 import * as path from 'node:path';
 import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -180,7 +180,7 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
       {
         transport: Transport.TCP,
         options: { host: config.listenHost, port: config.port },
-        logger: opts.logLevels ?? LOG_LEVELS,
+        logger: new CommandScopedLogger({ logLevels: opts.logLevels ?? LOG_LEVELS }),
       },
     );
     await app.listen();

@@ -1,4 +1,4 @@
-import { Injectable, type CallHandler, type ExecutionContext, type LogLevel, type NestInterceptor } from '@nestjs/common';
+import { ConsoleLogger, Injectable, type CallHandler, type ExecutionContext, type LogLevel, type NestInterceptor } from '@nestjs/common';
 import type { TcpContext } from '@nestjs/microservices';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +20,21 @@ const scopes = new AsyncLocalStorage<CommandScope>();
  * user action can be followed from the API's log into the agent's.
  */
 export const commandLog = pino({ base: { name: 'virtuoso-agent' }, mixin: () => ({ ...scopes.getStore() }) });
+
+/**
+ * The agent's Nest logger (every `new Logger(...)` line): Nest's console format, and while a
+ * command is handled each line also names the command and the API's request id — the scope
+ * CommandLogInterceptor runs the command in, carried by AsyncLocalStorage through everything the
+ * command awaits — so all the agent logged for a user's action can be found by that id.
+ */
+export class CommandScopedLogger extends ConsoleLogger {
+  protected override formatContext(context: string): string {
+    const scope = scopes.getStore();
+    const named = super.formatContext(context);
+    if (!scope) return named;
+    return `${named}[${scope.command}${scope.requestId ? ` requestId=${scope.requestId}` : ''}] `;
+  }
+}
 
 /** Nest's log levels as pino's (the agent's --quiet tests log errors only). */
 export function setCommandLogLevels(levels: LogLevel[]): void {

@@ -2,6 +2,14 @@ import type { MigrationInterface } from 'typeorm';
 import { Initial1796522456940 } from './1796522456940-Initial';
 import { EventLog1796531480659 } from './1796531480659-EventLog';
 import { DropMeterHostIndex1796531586582 } from './1796531586582-DropMeterHostIndex';
+import { EventUserIndex1796540904330 } from './1796540904330-EventUserIndex';
+import { EventTransactionIds1796541130867 } from './1796541130867-EventTransactionIds';
 
 /** The PostgreSQL schema migrations in the order they run. Written by `npm run db:migration` (tools/db/migration.mjs). */
-export const POSTGRES_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [Initial1796522456940, EventLog1796531480659, DropMeterHostIndex1796531586582];
+export const POSTGRES_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
+  Initial1796522456940,
+  EventLog1796531480659,
+  DropMeterHostIndex1796531586582,
+  EventUserIndex1796540904330,
+  EventTransactionIds1796541130867,
+];
