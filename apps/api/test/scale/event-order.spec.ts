@@ -16,7 +16,7 @@ interface Event {
  */
 describe('event log order on PostgreSQL: no id shown before every smaller one is visible', () => {
   let t: TestApp;
-  let operator: Agent;
+  let operator: Agent & { userId: string };
 
   beforeAll(async () => {
     t = await startApp();
