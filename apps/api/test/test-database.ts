@@ -21,8 +21,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** The private cluster's URL without a database name, or '' when the tests run on SQLite. */
-export const postgresBaseUrl = (): string => inject('postgresUrl') ?? '';
+/** This worker's private cluster's URL without a database name (postgres-setup.ts), or '' when the tests run on SQLite. */
+export const postgresBaseUrl = (): string => {
+  const urls = inject('postgresUrls') ?? [];
+  if (urls.length === 0) return '';
+  return urls[(Number(process.env.VITEST_POOL_ID ?? 1) - 1) % urls.length];
+};
 
 /** `?` → `$1, $2, …` outside quoted text, for PostgreSQL. */
 export const numberedPlaceholders = (sql: string): string => {
