@@ -6,8 +6,9 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const lib = (name: string) => here(`../../libs/${name}/src/index.ts`);
 
 /**
- * The API's test files that boot no guest, start no sshd and make no network namespace (real
- * agents that only join and heartbeat are fine): in the whole run (the root vitest.config.ts) two
+ * The API's test files that boot no guest, start no sshd and make no network namespace for guests
+ * (real agents that only join and heartbeat are fine, and so is a namespace of the test's own with
+ * nothing but a veth in it): in the whole run (the root vitest.config.ts) two
  * of them run at once, before the files that boot guests run one at a time. A new file runs with
  * the guests until it is listed here.
  */
