@@ -47,6 +47,8 @@ export interface AppConfig {
   agentPackageDir: string;
   /** Reconciler pass interval (machines stuck in a transient state, missed events). */
   reconcileIntervalSeconds: number;
+  /** Agents whose machines one scheduled reconciler pass compares at most (docs/ARCHITECTURE.md §12). */
+  reconcileAgentsPerPass: number;
   /** Network sync pass interval: every agent holding a buyer's private network is told what to hold (vnet.sync). */
   networkSyncIntervalSeconds: number;
   /** At most this many ssh keys per user (account page). */
@@ -182,6 +184,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     imageDir: resolve(raw('VIRTUOSO_IMAGE_DIR') ?? join(REPO_ROOT, '.cache', 'guest-image')),
     agentPackageDir: resolve(raw('VIRTUOSO_AGENT_PACKAGE_DIR') ?? join(REPO_ROOT, 'dist', 'agent-package')),
     reconcileIntervalSeconds: integer('VIRTUOSO_RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
+    reconcileAgentsPerPass: integer('VIRTUOSO_RECONCILE_AGENTS_PER_PASS', 250, 1, 1_000_000),
     networkSyncIntervalSeconds: integer('VIRTUOSO_NETWORK_SYNC_INTERVAL_SECONDS', 10, 1, 3600),
     sshKeysPerUser: 20,
     agentOfflineMs: integer('VIRTUOSO_AGENT_OFFLINE_SECONDS', OFFLINE_AFTER_MS / 1000, 1, 86_400) * 1000,

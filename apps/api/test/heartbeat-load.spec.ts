@@ -4,7 +4,7 @@ import { DataSource, type Logger } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { HeartbeatStamps } from '../src/agents/heartbeat-stamps.service';
-import { Reconciler } from '../src/agents/reconciler.service';
+import { Reconciler, inShare } from '../src/agents/reconciler.service';
 import { Machine } from '../src/machines/machine.entity';
 import { NetworkSync } from '../src/network/network-sync.service';
 import { addAgentHost, startApp, type Agent, type TestApp } from './helpers';
@@ -36,7 +36,7 @@ describe('heartbeats and reconciler passes at scale', () => {
   beforeAll(async () => {
     const dir = (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/virtuoso-load-`);
     database = await testDatabase(dir);
-    t = await startApp({ config: { ...database.config, agentOfflineMs: 3_600_000 } });
+    t = await startApp({ config: { ...database.config, agentOfflineMs: 3_600_000, reconcileAgentsPerPass: 2 } });
     provider = await t.signUp('provider');
     buyerId = (await t.signUp('buyer')).userId;
     // Every statement the app sends, while `statements` is a list.
@@ -304,5 +304,41 @@ describe('heartbeats and reconciler passes at scale', () => {
     await grow(6);
     const many = await pass();
     expect(many.length).toBe(few.length);
+  });
+
+  it('compares one share of the agents a scheduled pass, each share in turn: every machine at rest its agent reports otherwise is settled within as many passes as shares', async () => {
+    const dataSource = t.app.get(DataSource);
+    const fleet: { agent: SimulatedAgent; machineId: string }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const agent = await joinAgent();
+      const [machineId] = await runMachines(agent, 1);
+      // Running at version 3 since a minute ago, and its agent says stopped (an event that never arrived).
+      await dataSource.getRepository(Machine).update({ id: machineId }, { updatedAt: new Date(Date.now() - 60_000).toISOString() });
+      const report = [{ machineId, state: 'stopped', version: 4, media: null, forwards: [] }];
+      expect(await send(envelope(agent, report))).toBe(204);
+      fleet.push({ agent, machineId });
+    }
+    await settled();
+    const [{ n }] = await dataSource.query('SELECT COUNT(*) AS n FROM "agents"');
+    const shares = Math.ceil(Number(n) / 2);
+    const stateOf = async (id: string) => (await dataSource.getRepository(Machine).findOneByOrFail({ id })).state;
+    const reconciler = t.app.get(Reconciler);
+    let settledBefore = new Set<string>();
+    for (let pass = 0; pass < shares; pass++) {
+      await reconciler.runScheduledPass();
+      const settledNow = new Set<string>();
+      for (const { machineId } of fleet) if ((await stateOf(machineId)) === 'stopped') settledNow.add(machineId);
+      const newly = fleet.filter(({ machineId }) => settledNow.has(machineId) && !settledBefore.has(machineId));
+      // What this pass settled is exactly the machines of one share's agents.
+      const shareOfPass = [...Array(shares).keys()].filter((index) =>
+        fleet.every(
+          ({ agent, machineId }) =>
+            settledBefore.has(machineId) || inShare(agent.agentId, { index, of: shares }) === newly.some((f) => f.machineId === machineId),
+        ),
+      );
+      expect(shareOfPass.length, `pass ${pass} settled ${newly.length} of ${fleet.length}`).toBeGreaterThan(0);
+      settledBefore = settledNow;
+    }
+    expect(settledBefore.size).toBe(fleet.length);
   });
 });

@@ -4,6 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { AgentEvent, AgentVmState } from '@virtuoso/contracts';
 import {
   HOSTED_STATES,
+  TRANSIENT_STATES,
   type MachineState,
   type Seen,
   type Settlement,
@@ -19,6 +20,7 @@ import { In, IsNull, Not, Repository } from 'typeorm';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { Daemons, SinglePass } from '../common/daemons';
 import { Database } from '../common/database.service';
+import { select } from '../common/sql';
 import { APP_CONFIG, AppConfig } from '../config';
 import { HOST_AGENT_GATEWAY, HostAgentGateway } from '../machines/host-agent.gateway';
 import { Machine } from '../machines/machine.entity';
@@ -36,6 +38,19 @@ const FRESH_AFTER_MS = 2_000;
 const GRACE_MS = 5_000;
 /** How long a VM must be reported as an orphan before it is deleted: far longer than a heartbeat taken before a store or delete settled can linger. */
 export const ORPHAN_GRACE_MS = 60_000;
+
+/** One of `of` shares of the agents, by a hash of their ids (Reconciler.runScheduledPass). */
+export interface AgentShare {
+  index: number;
+  of: number;
+}
+
+/** FNV-1a of the id, so that an agent stays in its share while others join and leave. */
+export function inShare(agentId: string, share: AgentShare): boolean {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < agentId.length; i++) hash = Math.imul(hash ^ agentId.charCodeAt(i), 0x01000193) >>> 0;
+  return hash % share.of === share.index;
+}
 
 export interface PassResult {
   /** Machines whose state or version changed. */
@@ -76,7 +91,26 @@ export class Reconciler implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.daemons.every('reconciler', this.config.reconcileIntervalSeconds, () => this.runPass().then(() => this.reclaimOrphans()));
+    this.daemons.every('reconciler', this.config.reconcileIntervalSeconds, () => this.runScheduledPass());
+  }
+
+  /** Which share of the agents the next scheduled pass takes. */
+  private turn = 0;
+
+  /**
+   * The daemon's pass: the machines (and orphan VMs) of one share of the agents, and every machine in
+   * the middle of an action. A pass over every hosted machine at once held SQLite's one connection,
+   * and the event loop, for long enough to delay heartbeats behind it (docs/ARCHITECTURE.md §12);
+   * so with more than VIRTUOSO_RECONCILE_AGENTS_PER_PASS agents, they are split into
+   * ⌈agents ÷ that⌉ shares by their id, one share a pass: each agent's machines at rest are compared
+   * every ⌈agents ÷ that⌉ passes, an action that outlived its timeout is settled at the next pass.
+   */
+  async runScheduledPass(now = this.wallClock.now()): Promise<void> {
+    const [{ n }] = await select<{ n: number | string }>(this.db.manager, 'SELECT COUNT(*) AS n FROM "agents"', []);
+    const shares = Math.ceil(Number(n) / this.config.reconcileAgentsPerPass);
+    const share = shares > 1 ? { index: this.turn++ % shares, of: shares } : undefined;
+    await this.runPass(now, share);
+    await this.reclaimOrphans(now, share);
   }
 
   /**
@@ -133,28 +167,35 @@ export class Reconciler implements OnApplicationBootstrap {
   }
 
   /** One pass over every machine on a host; tests call it directly. Passes never overlap. */
-  async runPass(now = this.wallClock.now()): Promise<PassResult> {
-    return this.passes.run(() => this.pass(now));
+  async runPass(now = this.wallClock.now(), share?: AgentShare): Promise<PassResult> {
+    return this.passes.run(() => this.pass(now, share));
   }
 
-  private async pass(now: number): Promise<PassResult> {
+  private async pass(now: number, share?: AgentShare): Promise<PassResult> {
     // Only the columns a settlement reads (apply() reads the row again): every hosted machine is
     // loaded every pass, and whole rows made that the pass's main cost at scale (docs/ARCHITECTURE.md §12).
-    const machines = await this.machines.find({
-      select: {
-        id: true,
-        name: true,
-        ownerId: true,
-        state: true,
-        previousState: true,
-        version: true,
-        revision: true,
-        hostId: true,
-        transientSince: true,
-        updatedAt: true,
-      },
-      where: { state: In([...HOSTED_STATES]), hostId: Not(IsNull()) },
-    });
+    const columns = {
+      id: true,
+      name: true,
+      ownerId: true,
+      state: true,
+      previousState: true,
+      version: true,
+      revision: true,
+      hostId: true,
+      transientSince: true,
+      updatedAt: true,
+    } as const;
+    let machines: Machine[];
+    if (!share) machines = await this.machines.find({ select: columns, where: { state: In([...HOSTED_STATES]), hostId: Not(IsNull()) } });
+    else {
+      // The share's machines, and every machine in the middle of an action (few: their deadlines do not wait for a share's turn).
+      const hostIds = await this.hostsOf(await this.agentIdsOf(share));
+      const atRest = hostIds.length ? await this.machines.find({ select: columns, where: { state: In([...HOSTED_STATES]), hostId: In(hostIds) } }) : [];
+      const busy = await this.machines.find({ select: columns, where: { state: In([...TRANSIENT_STATES]), hostId: Not(IsNull()) } });
+      const seen = new Set(atRest.map((machine) => machine.id));
+      machines = [...atRest, ...busy.filter((machine) => !seen.has(machine.id))];
+    }
     if (machines.length === 0) return { settled: 0 };
     const hosts = await this.hostRows.findBy({ id: In([...new Set(machines.map((m) => m.hostId!))]) });
     const agentIds = hosts.map((host) => host.agentId).filter((id): id is string => !!id);
@@ -201,8 +242,10 @@ export class Reconciler implements OnApplicationBootstrap {
    * origin lists the machine until migration.finish turns it into a cache (docs/ARCHITECTURE.md §7).
    * Returns how many were deleted.
    */
-  async reclaimOrphans(now = this.wallClock.now()): Promise<number> {
-    const agents = await this.agents.findBy({ lastHeartbeatAt: Not(IsNull()) });
+  async reclaimOrphans(now = this.wallClock.now(), share?: AgentShare): Promise<number> {
+    const agents = share
+      ? await this.agents.findBy({ id: In(await this.agentIdsOf(share)), lastHeartbeatAt: Not(IsNull()) })
+      : await this.agents.findBy({ lastHeartbeatAt: Not(IsNull()) });
     const migrating = await this.migratingMachineIds();
     const hosts = agents.length ? await this.hostRows.findBy({ agentId: In(agents.map((agent) => agent.id)) }) : [];
     const agentById = new Map(agents.map((agent) => [agent.id, agent]));
@@ -210,7 +253,7 @@ export class Reconciler implements OnApplicationBootstrap {
     // agents, a read per host every pass was as many statements as their heartbeats (docs/ARCHITECTURE.md §12).
     const stored = new Set(
       hosts.length
-        ? (await this.machines.find({ select: { id: true, hostId: true }, where: { hostId: Not(IsNull()) } })).map(
+        ? (await this.machines.find({ select: { id: true, hostId: true }, where: { hostId: In(hosts.map((host) => host.id)) } })).map(
             (machine) => `${machine.hostId}:${machine.id}`,
           )
         : [],
@@ -243,8 +286,22 @@ export class Reconciler implements OnApplicationBootstrap {
         }
       }
     }
-    for (const key of this.orphans.keys()) if (!reported.has(key)) this.orphans.delete(key);
+    // Forgotten when no longer reported; another share's are left for its turn.
+    for (const key of this.orphans.keys()) {
+      if (!reported.has(key) && (!share || inShare(key.slice(0, key.indexOf(':')), share))) this.orphans.delete(key);
+    }
     return deleted;
+  }
+
+  /** The ids of the agents in `share` (all ids are read: a short column, not the agents' reports). */
+  private async agentIdsOf(share: AgentShare): Promise<string[]> {
+    const rows = await select<{ id: string }>(this.db.manager, 'SELECT "id" FROM "agents"', []);
+    return rows.map((row) => row.id).filter((id) => inShare(id, share));
+  }
+
+  private async hostsOf(agentIds: string[]): Promise<string[]> {
+    if (agentIds.length === 0) return [];
+    return (await this.hostRows.find({ select: { id: true }, where: { agentId: In(agentIds) } })).map((host) => host.id);
   }
 
   /** Machines with a migration under way, or ended but not yet acknowledged by both agents (cleanedUp false). */
