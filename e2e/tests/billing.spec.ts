@@ -145,7 +145,7 @@ test('a buyer watches the balance fall while the machine runs and stay put once 
   await expect(page.getByRole('link', { name: 'Download CSV' })).toHaveAttribute('href', /format=csv.*kind=running/);
 
   // The machine's history, from its page, tells its life (newest first): registered, stored on the
-  // host, started there, charged while it ran, stopped.
+  // host, started there, charged while it ran (read from the ledger), stopped.
   await page.goto(`/machines/${machineId}`);
   await page.getByRole('link', { name: 'History' }).click();
   const history = page.getByRole('table', { name: 'Machine history' });
@@ -160,18 +160,27 @@ test('a buyer watches the balance fall while the machine runs and stay put once 
   const story = (await history.locator('tbody tr').evaluateAll((rows) => rows.map((row) => Array.from(row.children).map((cell) => cell.textContent ?? ''))))
     .map(([, , kind, message]) => ({ kind, message }))
     .reverse();
-  const at = (what: string, test: (line: { kind: string; message: string }) => boolean) => {
+  const at = (what: string, test: (line: { kind: string; message: string }, index: number) => boolean) => {
     const index = story.findIndex(test);
     expect(index, `${what} in the history:\n${story.map((line) => `${line.kind} ${line.message}`).join('\n')}`).toBeGreaterThanOrEqual(0);
     return index;
   };
   const createdAt = at('registered', (line) => line.kind === 'machine.created');
   const storedAt = at('stored', (line) => line.kind === 'machine.stored' && line.message.includes(`${machineName}: storing → stored`));
+  const startingAt = at('asked to start', (line) => line.kind === 'machine.state' && / → starting /.test(line.message));
+  // The charges are the ledger's rows (billing.charged, by the time they were written): the first
+  // slice when the host started it, the next ones by the billing passes while it ran.
+  const firstChargeAt = at('the first running charge', (line) => line.kind === 'billing.charged' && line.message.includes('running'));
   const startedAt = at('started', (line) => line.kind === 'machine.state' && / → running /.test(line.message));
-  const chargedAt = at('a running charge', (line) => line.kind === 'billing.charged' && line.message.includes('running'));
+  const chargedAt = at(
+    'a running charge while it ran',
+    (line, index) => index > startedAt && line.kind === 'billing.charged' && line.message.includes('running'),
+  );
   const stoppedAt = at('stopped', (line) => line.kind === 'machine.state' && / → stopped /.test(line.message));
   expect(createdAt).toBeLessThan(storedAt);
-  expect(storedAt).toBeLessThan(startedAt);
+  expect(storedAt).toBeLessThan(startingAt);
+  expect(startingAt).toBeLessThan(firstChargeAt);
+  expect(startingAt).toBeLessThan(startedAt);
   expect(startedAt).toBeLessThan(chargedAt);
   expect(chargedAt).toBeLessThan(stoppedAt);
 });

@@ -4,8 +4,10 @@
 // API (apps/api/dist): the real BillingPassService on a fresh database; the meters (and the
 // buyers' standings the hooks would have left) are written straight into it with multi-row
 // INSERTs. BENCH_MACHINES, BENCH_BUYERS, BENCH_BATCH (meters per transaction; default
-// VIRTUOSO_BILLING_BATCH_SIZE's 1000) and BENCH_BILLING_DATABASES (sqlite,postgres) vary it;
-// BENCH_PROFILE names a file for a CPU profile of the pass (the last database's).
+// VIRTUOSO_BILLING_BATCH_SIZE's 2500) and BENCH_BILLING_DATABASES (sqlite,postgres) vary it;
+// BENCH_PROFILE names a file for a CPU profile of the pass (the last database's). On SQLite it also
+// prints the bytes the pass and the floor handed to write() (the pages their commits wrote): a
+// count that does not move with the machine's load.
 //
 // The floor, printed with it: the bare driver in one transaction writes the rows the pass wrote,
 // with nothing else: the same ledger rows inserted into an empty copy of ledger_entries (same
@@ -138,11 +140,13 @@ async function runOn(database) {
     const passes = app.get(BillingPassService);
     const started = performance.now();
     const cpu = process.cpuUsage();
+    const written = bytesWritten();
     const serverCpu = kind === 'postgres' ? serverCpuMs(database.dataDir) : 0;
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
     const pass = await passes.runPass();
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
+    const passWritten = bytesWritten() - written;
     const passServerMs = kind === 'postgres' ? serverCpuMs(database.dataDir) - serverCpu : 0;
     if (profiler) await profiler.stop(process.env.BENCH_PROFILE);
     const [{ n }] = await db.manager.query('SELECT COUNT(*) AS n FROM ledger_entries');
@@ -150,7 +154,7 @@ async function runOn(database) {
     console.log(`one billing pass: ${pass.charges} charges over ${pass.meters} meters in ${pass.batches} batches: ${ms.toFixed(0)} ms (goal < 2000 ms)`);
     console.log(
       `  ledger rows ${n}; meters still due ${due}; ${((pass.charges / ms) * 1000).toFixed(0)} charges/s; CPU of this process ${((used.user + used.system) / 1000).toFixed(0)} ms (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)})` +
-        (kind === 'postgres' ? `; CPU of the server ${passServerMs.toFixed(0)} ms` : ''),
+        (kind === 'postgres' ? `; CPU of the server ${passServerMs.toFixed(0)} ms` : `; written ${(passWritten / 1e6).toFixed(0)} MB`),
     );
     await checkBalances(db, kind, users);
     const again = performance.now();
@@ -158,10 +162,10 @@ async function runOn(database) {
     console.log(`  a second pass with nothing due: ${idle.charges} charges, ${(performance.now() - again).toFixed(0)} ms`);
 
     const floor =
-      kind === 'postgres' ? await floorOfPostgres(database.url, database.dataDir, rows, Number(process.env.BENCH_BATCH ?? 1000)) : await floorOf(db, rows);
+      kind === 'postgres' ? await floorOfPostgres(database.url, database.dataDir, rows, Number(process.env.BENCH_BATCH ?? 2500)) : await floorOf(db, rows);
     console.log(
       `floor: one bare transaction inserting the same ${floor.ledgerRows} ledger rows and updating the same ${floor.meters} meters: ${floor.ms.toFixed(0)} ms` +
-        `${kind === 'sqlite' ? `, CPU ${floor.cpuMs.toFixed(0)} ms` : `, CPU ${floor.cpuMs.toFixed(0)} ms (server ${floor.serverMs.toFixed(0)})`} (wall: insert ${floor.inserted.toFixed(0)}, update ${floor.updated.toFixed(0)}, commit ${(floor.ms - floor.inserted - floor.updated).toFixed(0)})`,
+        `${kind === 'sqlite' ? `, CPU ${floor.cpuMs.toFixed(0)} ms, written ${(floor.written / 1e6).toFixed(0)} MB` : `, CPU ${floor.cpuMs.toFixed(0)} ms (server ${floor.serverMs.toFixed(0)})`} (wall: insert ${floor.inserted.toFixed(0)}, update ${floor.updated.toFixed(0)}, commit ${(floor.ms - floor.inserted - floor.updated).toFixed(0)})`,
     );
     const passCpuMs = (used.user + used.system) / 1000 + passServerMs;
     // CPU time (every thread of this process, SQLite's included; on PostgreSQL the server's
@@ -315,6 +319,7 @@ async function floorOf(db, before) {
 
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const written = bytesWritten();
   let inserted = 0;
   let updated = 0;
   await db.transaction(async (tx) => {
@@ -335,13 +340,14 @@ async function floorOf(db, before) {
   const ms = performance.now() - started;
   const used = process.cpuUsage(cpu);
   const cpuMs = (used.user + used.system) / 1000;
+  const floorWritten = bytesWritten() - written;
   const [{ n }] = await em.query('SELECT COUNT(*) AS n FROM "floor_ledger_entries"');
   if (n !== ledger.length) throw new Error(`floor: ${n} ledger rows written, expected ${ledger.length}`);
   const [{ same }] = await em.query(
     'SELECT COUNT(*) AS same FROM "floor_machine_meters" f JOIN "machine_meters" m ON m."machineId" = f."machineId" WHERE f."nextDueAt" = m."nextDueAt" AND f."revision" = m."revision"',
   );
   if (same !== after.length) throw new Error(`floor: ${same} meters updated to the pass's values, expected ${after.length}`);
-  return { ms, cpuMs, inserted, updated, ledgerRows: ledger.length, meters: after.length };
+  return { ms, cpuMs, written: floorWritten, inserted, updated, ledgerRows: ledger.length, meters: after.length };
 }
 
 /** An empty table shaped like `table`: its CREATE TABLE and CREATE INDEX statements, renamed. */
@@ -382,6 +388,19 @@ function serverCpuMs(dataDir) {
       if (pid === postmaster) total += (Number(fields[13]) + Number(fields[14])) * tick;
     }
     return total;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Bytes this process has handed to write() so far (/proc/self/io wchar; 0 without /proc): on
+ * SQLite the pages each commit writes to the WAL and the checkpoints copy back — a count, not a
+ * time, so it does not move with the machine's load.
+ */
+function bytesWritten() {
+  try {
+    return Number(/^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
   } catch {
     return 0;
   }

@@ -12,7 +12,8 @@ import { Agent, TestApp, heardFrom, startApp, virt8, win2000Pro } from './helper
 
 type User = Agent & { handle: string; userId: string };
 interface Event {
-  id: number;
+  id: number | null;
+  at: string;
   kind: string;
   message: string;
   machineId: string | null;
@@ -73,36 +74,90 @@ describe('event log: histories, the operator log, retention', () => {
   });
   afterAll(() => t.close());
 
-  it("shows a buyer their machine's life: registered, stored, started, stopped, charged once per billing pass", async () => {
+  it("shows a buyer their machine's life: registered, stored, started, stopped, and what each billing pass charged it, read from the ledger", async () => {
+    // The recording clock moves with the billing clock: the history merges events and charges by it.
+    const at = (ms: number) => {
+      clock.set(ms);
+      wallClock.set(ms);
+    };
+    at(T0 + 1 * S);
     await store(machineId, hostId);
-    clock.set(T0 + 10 * S);
+    at(T0 + 10 * S);
     await move(machineId, () => ({ state: 'running' }));
-    clock.set(T0 + 11_000 * S);
-    // One pass charges three running slices (the first was charged at the start): one event for the machine.
+    at(T0 + 11_000 * S);
+    // One pass charges three running slices (the first was charged at the start): one history entry for the machine.
     const pass = await t.app.get(BillingPassService).runPass();
     expect(pass.charges).toBe(3);
+    at(T0 + 11_001 * S);
     await move(machineId, (m) => ({ state: 'stopped', version: m.version + 1, lastError: 'the guest stopped answering' }));
     const events = await history(buyer, `/api/machines/${machineId}/events`);
-    expect(events.map((e) => e.kind)).toEqual(['machine.created', 'machine.stored', 'machine.state', 'billing.charged', 'machine.state']);
-    expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
-    expect(events[1]).toMatchObject({ hostId, version: 1, message: expect.stringMatching(/registered → stored on host virt8 \(v1\)/) });
-    expect(events[2].message).toMatch(/stored → running \(v1\)$/);
-    const charged = events[3];
-    expect(charged.message).toMatch(/^charged [\d.]+ for running \(3 charges\)$/);
+    expect(events.map((e) => e.kind)).toEqual([
+      'machine.created',
+      'billing.charged',
+      'machine.stored',
+      'billing.charged',
+      'machine.state',
+      'billing.charged',
+      'billing.charged',
+      'machine.state',
+    ]);
+    expect(events.map((e) => e.message)).toEqual([
+      expect.stringContaining('registered'),
+      expect.stringMatching(/^charged [\d.]+ for fee \(1 charge\)$/),
+      expect.stringMatching(/registered → stored on host virt8 \(v1\)/),
+      expect.stringMatching(/^charged [\d.]+ for storage \(1 charge\)$/),
+      expect.stringMatching(/stored → running \(v1\)$/),
+      expect.stringMatching(/^charged [\d.]+ for running \(1 charge\)$/),
+      expect.stringMatching(/^charged [\d.]+ for running \(3 charges\)$/),
+      expect.stringContaining('running → stopped (v2): the guest stopped answering'),
+    ]);
+    // Charges are the ledger's rows, not events: no number; the events keep theirs, in order.
+    expect(events.filter((e) => e.kind === 'billing.charged').every((e) => (e.id === null && e.hostId !== null) || e.message.includes('fee'))).toBe(true);
+    const ids = events.filter((e) => e.id !== null).map((e) => e.id!);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(events[6]).toMatchObject({ hostId, at: new Date(T0 + 11_000 * S).toISOString(), data: { charges: 3, total: expect.any(String) } });
+    // The pass itself is one billing.pass event in the operator's log, not in the machine's history.
+    const passes = (await operator.get('/api/operator/events').query({ kind: 'billing.pass' })).body.items as Event[];
+    expect(passes).toHaveLength(1);
+    expect(passes[0]).toMatchObject({ machineId: null, data: { meters: 1, charges: 3, batches: 1, total: events[6].data!.total } });
+    expect(passes[0].message).toMatch(/^billing pass: charged [\d.]+ in 3 charges over 1 meter \(1 batch, \d+ ms\)$/);
 
-    expect(events[4]).toMatchObject({ version: 2, message: expect.stringContaining('running → stopped (v2): the guest stopped answering') });
-    // Newest first by default, paged by the global order.
-    const first = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: 2 });
-    expect(first.body.items.map((e: Event) => e.id)).toEqual([events[4].id, events[3].id]);
-    expect(first.body.next).toBe(events[3].id);
-    const second = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: 2, cursor: first.body.next });
-    expect(second.body.items.map((e: Event) => e.id)).toEqual([events[2].id, events[1].id]);
+    // Newest first by default, paged over both sources: every entry once, in order.
+    const first = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: 3 });
+    expect(first.body.items.map((e: Event) => e.message)).toEqual(
+      events
+        .slice(-3)
+        .reverse()
+        .map((e) => e.message),
+    );
+    const pages: Event[] = [...first.body.items];
+    let cursor: string | null = first.body.next;
+    while (cursor !== null) {
+      const response = await buyer.get(`/api/machines/${machineId}/events`).query({ limit: 3, cursor });
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      pages.push(...response.body.items);
+      cursor = response.body.next;
+    }
+    expect(pages).toEqual([...events].reverse());
+    // Ascending pages of 2 too.
+    const ascending: Event[] = [];
+    cursor = null;
+    do {
+      const response = await buyer.get(`/api/machines/${machineId}/events`).query({ order: 'asc', limit: 2, ...(cursor === null ? {} : { cursor }) });
+      ascending.push(...response.body.items);
+      cursor = response.body.next;
+    } while (cursor !== null);
+    expect(ascending).toEqual(events);
+    const bad = await buyer.get(`/api/machines/${machineId}/events`).query({ cursor: '12' });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.fields)).toEqual(['cursor']);
   });
 
-  it("shows a provider their host's history: machines arrived, charged, left", async () => {
+  it("shows a provider their host's history: machines arrived and left", async () => {
     await move(machineId, (m) => ({ state: 'deleted', version: m.version }));
     const events = await history(provider, `/api/hosts/${hostId}/events`);
-    expect(events.map((e) => e.kind)).toEqual(['host.created', 'machine.stored', 'machine.state', 'billing.charged', 'machine.state', 'machine.state']);
+    // Charges are the ledger's (the provider's statement); the pass is the operator's billing.pass.
+    expect(events.map((e) => e.kind)).toEqual(['host.created', 'machine.stored', 'machine.state', 'machine.state', 'machine.state']);
     expect(events.at(-1)!.message).toMatch(/stopped → deleted/);
     // The machine's registration happened before it came to this host: not in the host's history.
     expect(events.every((e) => e.hostId === hostId)).toBe(true);
@@ -154,7 +209,7 @@ describe('event log: histories, the operator log, retention', () => {
   });
 
   it('gives the operator the global log, filtered by category, machine, host, user and time, paged by the last id', async () => {
-    const all = (await operator.get('/api/operator/events').query({ order: 'asc', limit: 500 })).body.items as Array<Event & { buyerId: string }>;
+    const all = (await operator.get('/api/operator/events').query({ order: 'asc', limit: 500 })).body.items as Array<Event & { id: number; buyerId: string }>;
     expect(all.length).toBeGreaterThanOrEqual(8);
     expect(all.map((e) => e.id)).toEqual([...all.map((e) => e.id)].sort((a, b) => a - b));
     const machines = (await operator.get('/api/operator/events').query({ kind: 'machine', order: 'asc' })).body.items as Event[];

@@ -13,6 +13,9 @@ import { testDatabase, type TestDatabase } from './test-database';
  * parameter per column (PostgreSQL), and every value comes back as sent — text with quotes and
  * non-ASCII letters, exact decimal strings, big integers, nulls.
  */
+/** Texts a PostgreSQL array literal must quote or escape (common/sql.ts textArray): they come back as they went. */
+const TRICKY = ['NULL', '', 'a\\b', '\\"', '{x,y}', ' lead and trail ', 'back\\\\slash"quote', 'tab\tnew\nline'];
+
 describe('many rows in one statement (Sql.values, Sql.inList, rowParts)', () => {
   let dir: string;
   let database: TestDatabase;
@@ -36,7 +39,7 @@ describe('many rows in one statement (Sql.values, Sql.inList, rowParts)', () => 
     i % 3 === 0 ? '0.000000001' : `${i}.5`,
     i,
     String(1_796_000_000_000 + i),
-    i % 7 === 0 ? null : `it's "row" ${i} — grüße`,
+    i % 7 === 0 ? null : i % 11 === 0 ? TRICKY[i % TRICKY.length] : `it's "row" ${i} — grüße`,
   ]);
 
   it('sends thousands of rows as one part, inserts and updates them from one parameter (one per column on PostgreSQL), and reads them back exactly', async () => {

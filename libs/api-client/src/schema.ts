@@ -665,7 +665,7 @@ export interface paths {
         };
         /**
          * My machine's history: stored, started, stopped, migrated, charged, what failed and why
-         * @description Newest first by default; page with `cursor` (the previous page's `next`).
+         * @description Its events merged with what it was charged (billing.charged, read from the ledger: one entry per billing pass that charged it), by the time they were recorded; newest first by default; page with `cursor` (the previous page's `next`).
          */
         get: operations["machineEvents"];
         put?: never;
@@ -1814,7 +1814,7 @@ export interface components {
              */
             source: "market" | "agent";
             /**
-             * @description Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.charged, notice.sent, error; from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.
+             * @description Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.pass, notice.sent, error (and billing.charged in a machine history, read from the ledger); from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.
              * @example machine.state
              */
             kind: string;
@@ -2380,6 +2380,81 @@ export interface components {
              * @example 2026-11-25T10:00:00.000Z
              */
             createdAt: string;
+        };
+        MachineEventDto: {
+            /**
+             * @description When the front-end recorded it (ISO 8601).
+             * @example 2026-11-25T10:00:01.000Z
+             */
+            at: string;
+            /**
+             * @description When it happened, by the clock of its source (the agent for agent events).
+             * @example 2026-11-25T10:00:00.500Z
+             */
+            occurredAt: string;
+            /**
+             * @description Who recorded it: the market (front-end) or a provider agent.
+             * @example market
+             * @enum {string}
+             */
+            source: "market" | "agent";
+            /**
+             * @description Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.pass, notice.sent, error (and billing.charged in a machine history, read from the ledger); from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.
+             * @example machine.state
+             */
+            kind: string;
+            /**
+             * @description One human line.
+             * @example win2000Pro: stopped → running (v3)
+             */
+            message: string;
+            /**
+             * @description The machine it is about, if one.
+             * @example null
+             */
+            machineId: string | null;
+            /**
+             * @description The host it is about, if one.
+             * @example null
+             */
+            hostId: string | null;
+            /**
+             * @description The agent it comes from or is about, if one.
+             * @example null
+             */
+            agentId: string | null;
+            /**
+             * @description The machine's state version after it, when it is about one.
+             * @example 3
+             */
+            version: number | null;
+            /**
+             * @description The agent's own number of the event (agent events only).
+             * @example null
+             */
+            agentSeq: number | null;
+            /**
+             * @description Details (small JSON object), or null.
+             * @example null
+             */
+            data: Record<string, never> | null;
+            /**
+             * @description The event's number in the global order; null for a billing.charged entry (read from the ledger, not the event log).
+             * @example 1042
+             */
+            id: number | null;
+        };
+        MachineEventListDto: {
+            /**
+             * @description The events and charges, in the order asked for (by the time they were recorded).
+             * @example []
+             */
+            items: components["schemas"]["MachineEventDto"][];
+            /**
+             * @description The cursor for the next page (opaque text: where each of the two sources, events and charges, stopped), or null when this is the last page.
+             * @example null
+             */
+            next: string | null;
         };
         MachineNetworkDto: {
             /**
@@ -3077,7 +3152,7 @@ export interface components {
              */
             source: "market" | "agent";
             /**
-             * @description Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.charged, notice.sent, error; from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.
+             * @description Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.pass, notice.sent, error (and billing.charged in a machine history, read from the ledger); from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.
              * @example machine.state
              */
             kind: string;
@@ -6213,10 +6288,10 @@ export interface operations {
             query?: {
                 /** @description asc: oldest first; desc (default): newest first. */
                 order?: "asc" | "desc";
-                /** @description The previous page's `next`: events after it in the order asked for. */
-                cursor?: number;
                 /** @description At most this many (1 to 500, default 100). */
                 limit?: number;
+                /** @description The previous page's `next`. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -6227,13 +6302,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The events and the cursor of the next page. */
+            /** @description The events and charges, and the cursor of the next page. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EventListDto"];
+                    "application/json": components["schemas"]["MachineEventListDto"];
                 };
             };
             /** @description Bad input: `message` is the first problem, `fields` names each field at fault. Nothing was changed. */

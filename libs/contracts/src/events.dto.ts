@@ -1,5 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsUUID, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 import { IsQueryInteger } from './validation';
 
 /** One entry of the market's event log (docs/ARCHITECTURE.md "Event log"). */
@@ -18,7 +18,7 @@ export class EventDto {
 
   @ApiProperty({
     description:
-      'Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.charged, notice.sent, error; from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.',
+      'Dotted name: machine.created, machine.state, agent.command, agent.reply, agent.joined, host.offline, host.online, billing.pass, notice.sent, error (and billing.charged in a machine history, read from the ledger); from agents agent.command.received, agent.command.done, vm.process.started, vm.process.ended, qmp.<EVENT>, migration.step, vmmp.',
     example: 'machine.state',
   })
   kind: string;
@@ -83,6 +83,42 @@ export class OperatorEventListDto {
   next: number | null;
 }
 
+/**
+ * An entry of a machine's history: an event of the log, or what one billing pass (or the store, the
+ * start, the registration) charged the machine — billing.charged, read from the ledger, with no
+ * event number (docs/ARCHITECTURE.md "Event log").
+ */
+export class MachineEventDto extends OmitType(EventDto, ['id'] as const) {
+  @ApiProperty({
+    description: "The event's number in the global order; null for a billing.charged entry (read from the ledger, not the event log).",
+    nullable: true,
+    type: Number,
+    example: 1042,
+  })
+  id: number | null;
+}
+
+export class MachineEventListDto {
+  @ApiProperty({
+    description: 'The events and charges, in the order asked for (by the time they were recorded).',
+    type: MachineEventDto,
+    isArray: true,
+    example: [],
+  })
+  items: MachineEventDto[];
+
+  @ApiProperty({
+    description: 'The cursor for the next page (opaque text: where each of the two sources, events and charges, stopped), or null when this is the last page.',
+    nullable: true,
+    type: String,
+    example: null,
+  })
+  next: string | null;
+}
+
+/** A machine history's cursor: the last event id taken and the recording time of the last charges taken, either empty. */
+export const MACHINE_EVENT_CURSOR = /^(\d{1,15})?_(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)?$/;
+
 export const EVENT_ORDERS = ['asc', 'desc'] as const;
 
 /** Paging of a history (a machine's, a host's). */
@@ -139,4 +175,13 @@ export class OperatorEventQueryDto extends EventPageQueryDto {
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'to must be an ISO 8601 time' })
   to?: string;
+}
+
+/** Paging of a machine's history: its cursor also says where the charges stopped. */
+export class MachineEventPageQueryDto extends OmitType(EventPageQueryDto, ['cursor'] as const) {
+  @ApiPropertyOptional({ description: "The previous page's `next`.", example: '1042_2026-11-25T10:00:01.000Z' })
+  @IsOptional()
+  @IsString({ message: "cursor must be the previous page's next" })
+  @Matches(MACHINE_EVENT_CURSOR, { message: "cursor must be the previous page's next" })
+  cursor?: string;
 }

@@ -4,7 +4,7 @@ import { type LedgerEntry as DomainEntry, ledgerBalances, ledgerEntries, moneyTo
 import type { EntityManager } from 'typeorm';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
-import { MAX_PARAMS, Sql, chunks, exec, rowParts, select } from '../common/sql';
+import { MAX_PARAMS, Sql, chunks, exec, rowParts, select, textArray } from '../common/sql';
 import { nowIso } from '../common/time';
 import { LedgerKind, userAccount, userOfAccount } from './ledger-entry.entity';
 
@@ -130,7 +130,7 @@ export class LedgerService {
         part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]),
         perRow,
       );
-      const keys = sql.p(part.map((p) => p.key));
+      const keys = sql.p(textArray(part.map((p) => p.key)));
       const found = await select<{ key: string }>(
         em,
         `WITH inserted AS (INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +

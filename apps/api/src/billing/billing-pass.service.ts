@@ -7,7 +7,7 @@ import { ApiError } from '../common/errors';
 import { select } from '../common/sql';
 import { Metrics } from '../metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from '../config';
-import { chargeEvents } from '../events/charge-summary';
+import { MoneyTotal, passEvent } from '../events/charge-summary';
 import { EventLog } from '../events/event-log.service';
 import { Machine } from '../machines/machine.entity';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -114,9 +114,10 @@ export class BillingPassService implements OnModuleDestroy {
   private async pass(now: number): Promise<BillingPass> {
     const started = performance.now();
     const result: BillingPass = { at: now, meters: 0, charges: 0, batches: 0, ms: 0 };
+    const total = new MoneyTotal();
     for (;;) {
       if (this.closing) return result;
-      const batch = await this.batchWithRetries(now);
+      const batch = await this.batchWithRetries(now, total);
       if (batch === null) break;
       result.batches += 1;
       result.meters += batch.meters;
@@ -136,15 +137,26 @@ export class BillingPassService implements OnModuleDestroy {
         lastPassMs: result.ms,
         passes: (status?.passes ?? 0) + 1,
       });
+      // One event per pass that charged, with the status it updates (not per batch: a batch that
+      // committed is in the ledger whatever happens to the pass; its rows are the machines' charges).
+      if (result.charges > 0) {
+        await this.eventLog.record(
+          em,
+          passEvent({ meters: result.meters, charges: result.charges, batches: result.batches, total: total.total, ms: result.ms }),
+        );
+      }
     });
     void this.notifications.dispatch();
     return result;
   }
 
-  private async batchWithRetries(now: number) {
+  private async batchWithRetries(now: number, total: MoneyTotal) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.batch(now);
+        const batch = await this.batch(now);
+        // Counted once committed (a batch retried after a conflict is charged once).
+        for (const amount of batch?.amounts ?? []) total.add(amount);
+        return batch;
       } catch (error) {
         // A hook changed a meter of the batch meanwhile (PostgreSQL): redo it from fresh rows.
         if (!(error instanceof ApiError && error.getStatus() === 409) || attempt >= CONFLICT_RETRIES) throw error;
@@ -156,7 +168,7 @@ export class BillingPassService implements OnModuleDestroy {
    * One transaction: the next meters due, charged up to now, and the low-balance standing of
    * their buyers judged on the balances that leaves. null when none is due.
    */
-  private batch(now: number): Promise<{ meters: number; charges: number } | null> {
+  private batch(now: number): Promise<{ meters: number; charges: number; amounts: string[] } | null> {
     return this.db.transaction(async (em) => {
       const due = await dueMeters(em, now, this.config.billingBatchSize);
       if (due.length === 0) return null;
@@ -167,14 +179,12 @@ export class BillingPassService implements OnModuleDestroy {
         return { step: dueCharges(meter, now, { limit: MAX_CHARGES_PER_METER }), hostId, revision, terms: false };
       });
       const { charges, balances } = await this.billing.apply(em, changes);
-      const hosts = new Map(due.map(({ meter, hostId }) => [meter.machineId, hostId]));
-      await this.eventLog.record(em, ...chargeEvents(charges, (machineId) => hosts.get(machineId) ?? null));
       await this.lowBalance.afterCharges(
         em,
         [...buyers].map((id) => ({ id, balance: balances.get(id) ?? null })),
         now,
       );
-      return { meters: changes.length, charges: charges.length };
+      return { meters: changes.length, charges: charges.length, amounts: charges.map((charge) => charge.amount) };
     });
   }
 }

@@ -38,7 +38,7 @@ export class Sql {
    */
   private jsonRows(rows: readonly (readonly unknown[])[], width: number): string {
     if (this.postgres) {
-      const arrays = Array.from({ length: width }, (_, i) => this.p(rows.map((row) => textOf(row[i]))) + '::text[]');
+      const arrays = Array.from({ length: width }, (_, i) => this.p(textArray(rows.map((row) => textOf(row[i])))) + '::text[]');
       const names = Array.from({ length: width }, (_, i) => `column${i + 1}`).join(', ');
       return `(SELECT * FROM unnest(${arrays.join(', ')}) AS u(${names}))`;
     }
@@ -64,7 +64,7 @@ export class Sql {
 
   /** A list for IN, split by rowParts: a subquery of one parameter (see jsonRows). */
   inList(values: readonly unknown[]): string {
-    if (this.postgres) return `(SELECT unnest(${this.p(values.map(textOf))}::text[]))`;
+    if (this.postgres) return `(SELECT unnest(${this.p(textArray(values.map(textOf)))}::text[]))`;
     return this.sqlite ? `(SELECT value FROM json_each(${this.p(JSON.stringify(values))}))` : this.list(values);
   }
 
@@ -76,6 +76,22 @@ export class Sql {
 
 /** A value as PostgreSQL's text[] element: null stays null (numbers as JSON writes them, like `->>` did). */
 const textOf = (value: unknown): string | null => (value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value));
+
+/**
+ * PostgreSQL's text form of a text[] ('{"a","b\\"c",NULL}'), bound as a string and cast by the
+ * statement: what node-postgres would send for a JS array, built with one join instead of its
+ * string appends and two regular expressions per element (a billing pass of 100,000 meters binds
+ * over two million values: half a second of its CPU and garbage).
+ */
+export function textArray(values: readonly (string | null)[]): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    parts[i] = value === null ? 'NULL' : ARRAY_ESCAPES.test(value) ? `"${value.replace(/[\\"]/g, '\\$&')}"` : `"${value}"`;
+  }
+  return `{${parts.join(',')}}`;
+}
+const ARRAY_ESCAPES = /[\\"]/;
 
 /** Bound values per statement: below SQLite's 32766 and PostgreSQL's 65535. */
 export const MAX_PARAMS = 30_000;

@@ -1,6 +1,13 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { EventListDto, EventPageQueryDto, OperatorEventListDto, OperatorEventQueryDto } from '@virtuoso/contracts';
+import {
+  EventListDto,
+  EventPageQueryDto,
+  MachineEventListDto,
+  MachineEventPageQueryDto,
+  OperatorEventListDto,
+  OperatorEventQueryDto,
+} from '@virtuoso/contracts';
 import { ApiErrors, ApiIdParam, ApiSignedIn } from '../common/api-docs';
 import { AuthUser, CurrentUser, Roles } from '../common/auth.decorators';
 import { IdParam } from '../common/id-param';
@@ -17,11 +24,12 @@ export class EventsController {
   @ApiIdParam('machine')
   @ApiOperation({
     summary: "My machine's history: stored, started, stopped, migrated, charged, what failed and why",
-    description: "Newest first by default; page with `cursor` (the previous page's `next`).",
+    description:
+      "Its events merged with what it was charged (billing.charged, read from the ledger: one entry per billing pass that charged it), by the time they were recorded; newest first by default; page with `cursor` (the previous page's `next`).",
   })
-  @ApiOkResponse({ type: EventListDto, description: 'The events and the cursor of the next page.' })
+  @ApiOkResponse({ type: MachineEventListDto, description: 'The events and charges, and the cursor of the next page.' })
   @ApiErrors(400, 401, 403, 404)
-  machineEvents(@CurrentUser() user: AuthUser, @IdParam() id: string, @Query() query: EventPageQueryDto): Promise<EventListDto> {
+  machineEvents(@CurrentUser() user: AuthUser, @IdParam() id: string, @Query() query: MachineEventPageQueryDto): Promise<MachineEventListDto> {
     return this.queries.machineHistory(user, id, query);
   }
 

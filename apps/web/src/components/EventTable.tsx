@@ -3,30 +3,30 @@ import { ErrorBanner } from './forms';
 import type { LogEvent } from '../lib/api';
 import { formatDateTime } from '../lib/format';
 
-interface Page<E> {
+interface Page<E, C> {
   items: E[];
-  next: number | null;
+  next: C | null;
 }
 
 /**
  * Events of the market's log (docs/ARCHITECTURE.md "Event log"), newest first, a page at a time:
  * "Older events" asks for the page after the last one shown (the cursor of the global order).
  */
-export function EventTable<E extends LogEvent>({
+export function EventTable<E extends Omit<LogEvent, 'id'> & { id: number | null }, C extends number | string = number>({
   queryKey,
   load,
   label,
   extraColumns = [],
 }: {
   queryKey: readonly unknown[];
-  load: (cursor: number | undefined) => Promise<Page<E>>;
+  load: (cursor: C | undefined) => Promise<Page<E, C>>;
   label: string;
   extraColumns?: Array<{ title: string; cell: (event: E) => React.ReactNode }>;
 }) {
   const events = useInfiniteQuery({
     queryKey,
-    queryFn: ({ pageParam }) => load(pageParam),
-    initialPageParam: undefined as number | undefined,
+    queryFn: ({ pageParam }) => load(pageParam as C | undefined),
+    initialPageParam: undefined as C | undefined,
     getNextPageParam: (last) => last.next ?? undefined,
   });
   const rows = events.data?.pages.flatMap((page) => page.items) ?? [];
@@ -52,7 +52,8 @@ export function EventTable<E extends LogEvent>({
           </thead>
           <tbody>
             {rows.map((event) => (
-              <tr key={event.id}>
+              // A charge read from the ledger has no event number: one per write time.
+              <tr key={event.id ?? `${event.kind}:${event.at}`}>
                 <td className="muted small">{event.id}</td>
                 <td>
                   <time dateTime={event.at} title={event.source === 'agent' ? `on the agent: ${event.occurredAt}` : undefined}>

@@ -117,6 +117,7 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 export type LogEvent = Schemas['EventDto'];
+export type MachineEvent = Schemas['MachineEventDto'];
 export type EventList = Schemas['EventListDto'];
 export type OperatorEvent = Schemas['OperatorEventDto'];
 export type OperatorEventList = Schemas['OperatorEventListDto'];

@@ -1,6 +1,6 @@
 import { Link, useParams } from 'react-router';
 import { EventTable } from '../components/EventTable';
-import { api, call } from '../lib/api';
+import { type MachineEvent, api, call } from '../lib/api';
 
 /** A buyer's machine's history: stored, started, stopped, migrated, charged, what failed and why. */
 export function MachineHistoryPage() {
@@ -16,7 +16,7 @@ export function MachineHistoryPage() {
           Back to the machine
         </Link>
       </div>
-      <EventTable
+      <EventTable<MachineEvent, string>
         queryKey={['events', 'machine', id]}
         label="Machine history"
         load={(cursor) => call(api.GET('/api/machines/{id}/events', { params: { path: { id }, query: { cursor } } }))}
