@@ -9,7 +9,8 @@
 // after the previous one was answered, on a new connection (as the real agent's fetch does).
 //
 // Steps of increasing N; per step, after a warm-up of two intervals (new agents' first heartbeats
-// write more), a window of BENCH_AGENTS_SECONDS (10) s: heartbeats/s, latency p50/p95/p99/max,
+// write more) and until the set-up's backlog has drained (2-s windows until one meets the goal, at
+// most 60 s: "settle s"), a window of BENCH_AGENTS_SECONDS (10) s: heartbeats/s, latency p50/p95/p99/max,
 // errors (non-2xx or no answer within 10 s, the agent's own timeout), and the simulator's own
 // event-loop delay (p99): when that is large the simulator, not the API, was the bottleneck.
 // Where the CPU went in the window: the API's CPU time per heartbeat (all replicas; with two, each
@@ -53,6 +54,8 @@ const MAX_ERROR_RATE = 0.01;
 const AGENTS_PER_PROVIDER = 500;
 const SETUP_CONCURRENCY = 8;
 const HEARTBEAT_TIMEOUT_MS = 10_000;
+/** Longest wait for a step's set-up backlog to drain before its window. */
+const SETTLE_MS = 60_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function run() {
@@ -167,6 +170,7 @@ async function steps(title, fleet, ns) {
       'of',
       'client lag p99',
       'set-up s',
+      'settle s',
     ]),
   );
   let best = null;
@@ -184,24 +188,33 @@ async function steps(title, fleet, ns) {
     // Two intervals: the new agents' first heartbeats (their forwarded ports written, the network
     // sync they start) and what the set-up left behind settle before the window.
     await sleep(2 * fleet.intervalMs + 1000);
+    // Then until the backlog the set-up left (the new agents' first, fully checked heartbeats beside
+    // the old ones') has drained: short windows until one meets the goal, for at most SETTLE_MS. A
+    // step beyond what the API holds never drains, and is measured after SETTLE_MS all the same.
+    const settleStarted = performance.now();
+    while (performance.now() - settleStarted < SETTLE_MS) {
+      const probe = await fleet.measure(2000);
+      if (probe.count > 0 && probe.errors === 0 && probe.p95 < P95_GOAL_MS) break;
+    }
+    const settleS = (performance.now() - settleStarted) / 1000;
     tried = n;
     const meets = (m) => m.count > 0 && m.p95 < P95_GOAL_MS && m.errors <= MAX_ERROR_RATE * (m.count + m.errors);
     // A step that misses is measured once more: on a machine busy with other work, a spike of
     // theirs should not end the run; it misses only when both windows do.
     let m = await fleet.measure(WINDOW_MS);
     if (!meets(m)) {
-      console.log(row(n, m, setupS) + '  (measured again)');
+      console.log(row(n, m, setupS, settleS) + '  (measured again)');
       m = await fleet.measure(WINDOW_MS);
     }
     const ok = meets(m);
-    console.log(row(n, m, setupS) + (ok ? '' : '  ← misses the goal'));
+    console.log(row(n, m, setupS, settleS) + (ok ? '' : '  ← misses the goal'));
     if (!ok) break;
     best = n;
   }
   return { best, tried };
 }
 
-function row(n, m, setupS) {
+function row(n, m, setupS, settleS) {
   return pad([
     n,
     (m.count / (WINDOW_MS / 1000)).toFixed(0),
@@ -219,6 +232,7 @@ function row(n, m, setupS) {
     m.machine.cores,
     fmt(m.lagP99),
     setupS.toFixed(1),
+    settleS.toFixed(1),
   ]);
 }
 
