@@ -107,7 +107,7 @@ export class AgentAuth {
    * Records the message's nonce when nothing else goes with it (a steady heartbeat, a migration
    * report). On PostgreSQL one statement on its own, without BEGIN and COMMIT around it (three round
    * trips fewer; its pool runs many at once). On SQLite, whose one connection takes transactions
-   * one at a time, the nonces that arrive together share one transaction (NonceGroup).
+   * one at a time, the nonces that arrive together share one statement (NonceGroup).
    */
   async record(message: CheckedMessage): Promise<void> {
     if (this.db.dataSource.options.type !== 'postgres') {
@@ -125,15 +125,18 @@ export class AgentAuth {
 
   private readonly nonceGroup = new NonceGroup((rows) => this.insertNonces(rows));
 
-  /** A group's nonces in one transaction (SQLite): those already seen are skipped, the new ones returned. */
-  private insertNonces(rows: NonceRow[]): Promise<ReadonlySet<string>> {
-    return this.db.transaction(async (em) => {
-      const newest = Math.max(...rows.map((row) => row.at));
-      if (this.pruneNonces.due(newest)) await em.delete(AgentNonce, { at: LessThanOrEqual(newest - 2 * MAX_SKEW_MS) });
-      const q = new Sql(em);
+  /**
+   * A group's nonces (SQLite) as one INSERT, atomic by itself, in the queue without BEGIN and COMMIT
+   * (Database.alone): those already seen are skipped, the new ones returned.
+   */
+  private async insertNonces(rows: NonceRow[]): Promise<ReadonlySet<string>> {
+    const newest = Math.max(...rows.map((row) => row.at));
+    if (this.pruneNonces.due(newest)) await this.db.alone((manager) => manager.delete(AgentNonce, { at: LessThanOrEqual(newest - 2 * MAX_SKEW_MS) }));
+    const inserted = await this.db.alone((manager) => {
+      const q = new Sql(manager);
       // WITH first: TypeORM's SQLite runner hands back rows only for statements not starting with INSERT.
-      const { rows: inserted } = await exec(
-        em,
+      return select<{ agentId: string; nonce: string }>(
+        manager,
         `WITH n AS ${q.values(
           rows.map((row) => [row.agentId, row.nonce, row.at]),
           3,
@@ -141,8 +144,8 @@ export class AgentAuth {
           'ON CONFLICT DO NOTHING RETURNING "agentId", "nonce"',
         q.params,
       );
-      return new Set(inserted.map((row) => nonceKey(row as { agentId: string; nonce: string })));
     });
+    return new Set(inserted.map(nonceKey));
   }
 
   /** Hand-written: one per signed message (see agentById). Outside a transaction only on PostgreSQL (record). */
