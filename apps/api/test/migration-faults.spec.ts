@@ -358,10 +358,10 @@ describe.sequential('migration faults', () => {
     }
   }, 240_000);
 
-  // 12 rounds a run (a new seed each run, so CI covers more over time); on PostgreSQL 6: the faults
+  // 10 rounds a run (a new seed each run, so CI covers more over time); on PostgreSQL 5: the faults
   // are the agents' and the links', the same on either database; what differs there (transactions
   // side by side) shows in the first rounds. MIGRATION_FAULT_ROUNDS=100 for a long run.
-  const rounds = Number(process.env.MIGRATION_FAULT_ROUNDS ?? (postgresBaseUrl() ? 6 : 12));
+  const rounds = Number(process.env.MIGRATION_FAULT_ROUNDS ?? (postgresBaseUrl() ? 5 : 10));
   it(`a seeded run of ${rounds} migrations, each with a random fault at a random moment: the invariants hold after every one`, async () => {
     const seed = Number(process.env.MIGRATION_FAULT_SEED ?? Date.now() % 2 ** 31);
     console.log(`migration fault run: seed ${seed}, ${rounds} rounds (MIGRATION_FAULT_SEED=${seed} MIGRATION_FAULT_ROUNDS=${rounds} replay it)`);
