@@ -1,18 +1,15 @@
 import { Logger, type INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { AgentCommands, sign, type AgentVmState } from '@virtuoso/contracts';
 import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MigrationService } from '../migration/migration.service';
 import type { VnetService } from '../network/vnet.service';
-import { AgentModule } from './agent.module';
 import { CommandAuth } from './command-auth';
 import { CommandScopedLogger, setCommandLogLevels } from './command-log';
 import type { ConsoleRelay } from './console-relay';
 import type { MachinesService } from './machines.service';
-import { CommandClient } from './test-support/fake-frontend';
+import type { CommandClient } from './test-support/fake-frontend';
+import { startCommandPort } from './test-support/command-port';
 
 /**
  * The agent's Nest logger lines written while a command is handled carry the command and the API's
@@ -52,14 +49,8 @@ beforeAll(async () => {
     lines.push(String(chunk));
     return (write as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean)(chunk, ...rest);
   });
-  const port = await new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as net.AddressInfo).port;
-      probe.close(() => resolve(p));
-    });
-  });
-  app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    AgentModule.register({
+  ({ app, client } = await startCommandPort(
+    {
       auth,
       machines,
       relay: { closeMachine: () => undefined } as unknown as ConsoleRelay,
@@ -67,12 +58,11 @@ beforeAll(async () => {
       onRetire: () => undefined,
       migrations: {} as MigrationService,
       vnet: { available: () => true } as unknown as VnetService,
-    }),
+    },
+    { agentId, secret },
     // As bootstrap.ts makes it, colours off so the lines compare as text.
-    { transport: Transport.TCP, options: { host: '127.0.0.1', port }, logger: new CommandScopedLogger({ logLevels: ['log', 'warn', 'error'], colors: false }) },
-  );
-  await app.listen();
-  client = new CommandClient('127.0.0.1', port, agentId, secret);
+    new CommandScopedLogger({ logLevels: ['log', 'warn', 'error'], colors: false }),
+  ));
 });
 
 afterAll(async () => {

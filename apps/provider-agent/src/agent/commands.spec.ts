@@ -1,18 +1,15 @@
 import { Logger, type INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { AgentCommands, sign, type AgentVmState } from '@virtuoso/contracts';
 import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidMachineStateError } from '../vmm/vmm-driver';
-import { AgentModule } from './agent.module';
 import { CommandAuth } from './command-auth';
 import type { ConsoleRelay } from './console-relay';
 import type { MachinesService } from './machines.service';
 import type { MigrationService } from '../migration/migration.service';
 import type { VnetService } from '../network/vnet.service';
-import { CommandClient } from './test-support/fake-frontend';
+import type { CommandClient } from './test-support/fake-frontend';
+import { startCommandPort } from './test-support/command-port';
 import { setCommandLogLevels } from './command-log';
 
 /**
@@ -73,18 +70,11 @@ beforeAll(async () => {
   });
   auth.setCredentials({ agentId, secret });
   setCommandLogLevels([]); // quiet, like the microservice's logger: false
-  const port = await new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as net.AddressInfo).port;
-      probe.close(() => resolve(p));
-    });
-  });
-  app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    AgentModule.register({ auth, machines, relay, consolePort: 7102, onRetire: () => undefined, migrations, vnet }),
-    { transport: Transport.TCP, options: { host: '127.0.0.1', port }, logger: false },
-  );
-  await app.listen();
-  client = new CommandClient('127.0.0.1', port, agentId, secret);
+  ({ app, client } = await startCommandPort(
+    { auth, machines, relay, consolePort: 7102, onRetire: () => undefined, migrations, vnet },
+    { agentId, secret },
+    false,
+  ));
 });
 
 afterAll(async () => {
