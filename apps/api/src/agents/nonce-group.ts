@@ -14,7 +14,8 @@ interface Waiting {
   fail: (error: unknown) => void;
 }
 
-const keyOf = (row: Pick<NonceRow, 'agentId' | 'nonce'>) => `${row.agentId}\u0000${row.nonce}`;
+/** A nonce's identity: `agentId` NUL `nonce`. */
+export const nonceKey = (row: Pick<NonceRow, 'agentId' | 'nonce'>) => `${row.agentId}\u0000${row.nonce}`;
 
 /**
  * Group commit of nonces (docs/ARCHITECTURE.md §12). SQLite's one connection takes transactions
@@ -50,7 +51,7 @@ export class NonceGroup {
         const inserted = await this.write(group.map((waiting) => waiting.row));
         const claimed = new Set<string>();
         for (const { row, settle } of group) {
-          const key = keyOf(row);
+          const key = nonceKey(row);
           settle(inserted.has(key) && !claimed.has(key));
           claimed.add(key);
         }
@@ -61,5 +62,3 @@ export class NonceGroup {
     this.writing = false;
   }
 }
-
-export { keyOf as nonceKey };

@@ -106,11 +106,16 @@ export class Reconciler implements OnApplicationBootstrap {
    * every ⌈agents ÷ that⌉ passes, an action that outlived its timeout is settled at the next pass.
    */
   async runScheduledPass(now = this.wallClock.now()): Promise<void> {
-    const [{ n }] = await select<{ n: number | string }>(this.db.manager, 'SELECT COUNT(*) AS n FROM "agents"', []);
-    const shares = Math.ceil(Number(n) / this.config.reconcileAgentsPerPass);
-    const share = shares > 1 ? { index: this.turn++ % shares, of: shares } : undefined;
-    await this.runPass(now, share);
-    await this.reclaimOrphans(now, share);
+    // Every agent's id (a short column, not their reports), once for the pass and its orphan check.
+    const ids = (await select<{ id: string }>(this.db.manager, 'SELECT "id" FROM "agents"', [])).map((row) => row.id);
+    const shares = Math.ceil(ids.length / this.config.reconcileAgentsPerPass);
+    let scope: ReadonlySet<string> | undefined;
+    if (shares > 1) {
+      const share = { index: this.turn++ % shares, of: shares };
+      scope = new Set(ids.filter((id) => inShare(id, share)));
+    }
+    await this.runPass(now, scope);
+    await this.reclaimOrphans(now, scope);
   }
 
   /**
@@ -167,11 +172,12 @@ export class Reconciler implements OnApplicationBootstrap {
   }
 
   /** One pass over every machine on a host; tests call it directly. Passes never overlap. */
-  async runPass(now = this.wallClock.now(), share?: AgentShare): Promise<PassResult> {
-    return this.passes.run(() => this.pass(now, share));
+  /** `scope`: the agents whose machines at rest to compare (runScheduledPass); all when absent. */
+  async runPass(now = this.wallClock.now(), scope?: ReadonlySet<string>): Promise<PassResult> {
+    return this.passes.run(() => this.pass(now, scope));
   }
 
-  private async pass(now: number, share?: AgentShare): Promise<PassResult> {
+  private async pass(now: number, scope?: ReadonlySet<string>): Promise<PassResult> {
     // Only the columns a settlement reads (apply() reads the row again): every hosted machine is
     // loaded every pass, and whole rows made that the pass's main cost at scale (docs/ARCHITECTURE.md §12).
     const columns = {
@@ -187,10 +193,10 @@ export class Reconciler implements OnApplicationBootstrap {
       updatedAt: true,
     } as const;
     let machines: Machine[];
-    if (!share) machines = await this.machines.find({ select: columns, where: { state: In([...HOSTED_STATES]), hostId: Not(IsNull()) } });
+    if (!scope) machines = await this.machines.find({ select: columns, where: { state: In([...HOSTED_STATES]), hostId: Not(IsNull()) } });
     else {
       // The share's machines, and every machine in the middle of an action (few: their deadlines do not wait for a share's turn).
-      const hostIds = await this.hostsOf(await this.agentIdsOf(share));
+      const hostIds = await this.hostsOf([...scope]);
       const atRest = hostIds.length ? await this.machines.find({ select: columns, where: { state: In([...HOSTED_STATES]), hostId: In(hostIds) } }) : [];
       const busy = await this.machines.find({ select: columns, where: { state: In([...TRANSIENT_STATES]), hostId: Not(IsNull()) } });
       const seen = new Set(atRest.map((machine) => machine.id));
@@ -242,9 +248,9 @@ export class Reconciler implements OnApplicationBootstrap {
    * origin lists the machine until migration.finish turns it into a cache (docs/ARCHITECTURE.md §7).
    * Returns how many were deleted.
    */
-  async reclaimOrphans(now = this.wallClock.now(), share?: AgentShare): Promise<number> {
-    const agents = share
-      ? await this.agents.findBy({ id: In(await this.agentIdsOf(share)), lastHeartbeatAt: Not(IsNull()) })
+  async reclaimOrphans(now = this.wallClock.now(), scope?: ReadonlySet<string>): Promise<number> {
+    const agents = scope
+      ? await this.agents.findBy({ id: In([...scope]), lastHeartbeatAt: Not(IsNull()) })
       : await this.agents.findBy({ lastHeartbeatAt: Not(IsNull()) });
     const migrating = await this.migratingMachineIds();
     const hosts = agents.length ? await this.hostRows.findBy({ agentId: In(agents.map((agent) => agent.id)) }) : [];
@@ -288,15 +294,9 @@ export class Reconciler implements OnApplicationBootstrap {
     }
     // Forgotten when no longer reported; another share's are left for its turn.
     for (const key of this.orphans.keys()) {
-      if (!reported.has(key) && (!share || inShare(key.slice(0, key.indexOf(':')), share))) this.orphans.delete(key);
+      if (!reported.has(key) && (!scope || scope.has(key.slice(0, key.indexOf(':'))))) this.orphans.delete(key);
     }
     return deleted;
-  }
-
-  /** The ids of the agents in `share` (all ids are read: a short column, not the agents' reports). */
-  private async agentIdsOf(share: AgentShare): Promise<string[]> {
-    const rows = await select<{ id: string }>(this.db.manager, 'SELECT "id" FROM "agents"', []);
-    return rows.map((row) => row.id).filter((id) => inShare(id, share));
   }
 
   private async hostsOf(agentIds: string[]): Promise<string[]> {

@@ -60,17 +60,19 @@ export class Database implements BeforeApplicationShutdown, OnModuleInit {
    * group of heartbeats' nonces). PostgreSQL runs it on a pooled connection of its own.
    */
   alone<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serialize) return work(this.dataSource.manager);
-    const run = this.tail.then(() => work(this.dataSource.manager));
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.queued(() => work(this.dataSource.manager));
   }
 
   transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serialize) return this.dataSource.transaction(work);
-    const run = this.tail.then(() => this.dataSource.transaction(work));
-    // The queue continues whether this transaction commits or fails.
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.queued(() => this.dataSource.transaction(work));
+  }
+
+  /** `run` after what is queued before it (SQLite); at once on PostgreSQL. */
+  private queued<T>(run: () => Promise<T>): Promise<T> {
+    if (!this.serialize) return run();
+    const result = this.tail.then(run);
+    // The queue continues whether this one succeeds or fails.
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 }

@@ -257,7 +257,7 @@ export class MigrationOrchestrator {
     if (m.phase === 'committed' || m.phase === 'rolled-back') return;
     const lines = [...this.lastHeartbeatLine(m), text];
     if (!respVersionAccepted(m.fromVersion, resp.version)) {
-      await this.rollback(m.id, `the destination answered version ${resp.version}, not ${m.fromVersion + 1}`, ['preparing', 'transferring'], lines);
+      await this.rollback(m.id, `the destination answered version ${resp.version}, not ${m.fromVersion + 1}`, ['preparing', 'transferring'], { lines });
       return;
     }
     const moved = await this.db.transaction(async (em) => {
@@ -275,7 +275,9 @@ export class MigrationOrchestrator {
 
   /** RESP FAIL: rolled back with the destination's reason. */
   async failedAtDestination(m: Migration, reason: string | undefined, text: string): Promise<void> {
-    await this.rollback(m.id, `the destination failed: ${reason ?? 'no reason given'}`, ['preparing', 'transferring'], [...this.lastHeartbeatLine(m), text]);
+    await this.rollback(m.id, `the destination failed: ${reason ?? 'no reason given'}`, ['preparing', 'transferring'], {
+      lines: [...this.lastHeartbeatLine(m), text],
+    });
   }
 
   private lastHeartbeatLine(m: Migration): string[] {
@@ -351,16 +353,15 @@ export class MigrationOrchestrator {
   /**
    * The rollback (report §7.1.6): the machine back in its previous state at its version on the
    * origin, the destination's reservation released, no money moved, the reason recorded. Once only
-   * (the phase's compare-and-set); then migration.finish abort to both agents. `actorId`: the
-   * buyer who cancelled it (the machine's move is theirs in the event log); none when the
-   * orchestrator or the watch rolls back.
+   * (the phase's compare-and-set); then migration.finish abort to both agents. `lines`: the VMMP
+   * messages to record with it; `actorId`: the buyer who cancelled it (the machine's move is theirs
+   * in the event log), none when the orchestrator or the watch rolls back.
    */
   async rollback(
     id: string,
     reason: string,
     from: MigrationPhase[] = ['preparing', 'transferring'],
-    lines: string[] = [],
-    actorId: string | null = null,
+    { lines = [], actorId = null }: { lines?: string[]; actorId?: string | null } = {},
   ): Promise<boolean> {
     const rolled = await this.db.transaction(async (em) => {
       const m = await em.findOneBy(Migration, { id });
@@ -403,7 +404,7 @@ export class MigrationOrchestrator {
     const m = await this.records.latest(machine.id);
     if (!m || !ACTIVE.includes(m.phase)) throw conflict(`no migration of ${machine.name} is under way`);
     if (m.phase === 'committing') throw conflict(`the migration of ${machine.name} is committing: it can no longer be cancelled`);
-    const done = await this.rollback(m.id, 'cancelled by the buyer', undefined, [], user.id);
+    const done = await this.rollback(m.id, 'cancelled by the buyer', undefined, { actorId: user.id });
     if (!done) {
       const now = await this.records.get(m.id);
       if (now.phase !== 'rolled-back') throw conflict(`the migration of ${machine.name} is ${now.phase}: it can no longer be cancelled`);

@@ -172,11 +172,12 @@ export class HostsService {
   /** Units, unit prices and periods only; machines already stored keep the prices fixed when they were stored. */
   async update(user: AuthUser, id: string, dto: UpdateHostDto): Promise<HostDto> {
     const row = await this.ownHost(user, id);
-    const changes: Partial<Host> = { ...withoutUndefined(dto), ...this.canonicalPrices(dto), updatedAt: nowIso(this.wallClock) };
+    const asked = withoutUndefined(dto);
+    const changes: Partial<Host> = { ...asked, ...this.canonicalPrices(dto), updatedAt: nowIso(this.wallClock) };
     await this.db.transaction(async (em) => {
       await em.update(Host, { id: row.id, ownerId: user.id }, changes);
       // What changed, from what to what (prices as their canonical decimals).
-      const changed = Object.keys(withoutUndefined(dto)).filter((field) => String(changes[field as keyof Host]) !== String(row[field as keyof Host]));
+      const changed = Object.keys(asked).filter((field) => String(changes[field as keyof Host]) !== String(row[field as keyof Host]));
       await this.eventLog.record(em, {
         kind: 'host.changed',
         message: `host ${row.name} changed by ${user.handle}: ${
