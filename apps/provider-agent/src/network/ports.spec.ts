@@ -58,6 +58,7 @@ describe('PortAllocator', () => {
     } finally {
       await new Promise((r) => server.close(r));
     }
-    expect(await portBindable(busy!)).toBe(true);
+    // Not asserted that the port is bindable again once closed: a test file running beside this one
+    // may take the freed port at once (it did in CI).
   });
 });
