@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module, RequestMethod } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -83,6 +83,14 @@ export class AppModule {
             autoLogging: { ignore: (req: IncomingMessage) => /^\/api\/(agents\/heartbeat|health)/.test(req.url ?? '') },
             redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
           },
+          // Nor a request logger made for them: a child logger with the request serialized, per
+          // heartbeat, was a main-thread cost that grows with the market (docs/ARCHITECTURE.md §12).
+          // What their handlers log goes out on the root logger, naming the agent.
+          exclude: [
+            { method: RequestMethod.POST, path: 'agents/heartbeat' },
+            { method: RequestMethod.GET, path: 'health' },
+            { method: RequestMethod.GET, path: 'health/ready' },
+          ],
         }),
         CoreModule.forRoot(config, { seed: options.seed, daemons: options.daemons }, options.clock, options.wallClock),
         // The schema is migrated before any module gets the data source (database/migrate-schema.ts).

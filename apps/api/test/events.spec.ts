@@ -358,6 +358,27 @@ describe('event log: histories, the operator log, retention', () => {
     expect((await operator.get('/api/operator/events').query({ kind: 'error', userId: buyer.userId })).body.items).toHaveLength(1);
   });
 
+  it('notes every agent gone quiet offline in one pass, once each, with its host', async () => {
+    const hosts: string[] = [];
+    for (const name of ['quiet-1', 'quiet-2', 'quiet-3']) hosts.push((await provider.post('/api/hosts').send(virt8({ name }))).body.id);
+    await heardFrom(t, hosts);
+    // Last heard from at T0; the pass runs a minute later, past the offline threshold.
+    await t.database.query('UPDATE "agents" SET "lastHeartbeatAt" = ? WHERE "id" IN (SELECT "agentId" FROM "hosts" WHERE "id" IN (?, ?, ?))', [
+      new Date(T0).toISOString(),
+      ...hosts,
+    ]);
+    wallClock.set(T0 + 60 * S);
+    const log = t.app.get(EventLog);
+    expect(await log.runPass()).toMatchObject({ offline: 3 });
+    expect(await log.runPass()).toMatchObject({ offline: 0 });
+    const noted = await t.database.query<{ hostId: string; message: string }>(
+      'SELECT "hostId", "message" FROM "events" WHERE "kind" = ? AND "hostId" IN (?, ?, ?) ORDER BY "hostId"',
+      ['host.offline', ...hosts],
+    );
+    expect(noted.map((row) => row.hostId)).toEqual([...hosts].sort());
+    for (const row of noted) expect(row.message).toMatch(/^host quiet-\d went offline: no heartbeat since 2026-11-25T12:00:00\.000Z$/);
+  });
+
   it('deletes events older than VIRTUOSO_EVENT_RETENTION_DAYS on the daemon pass', async () => {
     const log = t.app.get(EventLog);
     const before = (await operator.get('/api/operator/events').query({ limit: 500 })).body.items.length as number;

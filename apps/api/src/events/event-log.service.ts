@@ -6,7 +6,7 @@ import { onlineSince } from '../agents/online';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { Daemons } from '../common/daemons';
 import { Database } from '../common/database.service';
-import { Sql, exec, quoted } from '../common/sql';
+import { Sql, exec, quoted, select } from '../common/sql';
 import { nowIso } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { Machine } from '../machines/machine.entity';
@@ -54,6 +54,8 @@ const COLUMNS = [
 const RETENTION_BATCH = 5000;
 const DATA_MAX = 4000;
 const CACHE_MAX = 10_000;
+/** The events that say whether a host is online: the latest of them is its state. */
+const PRESENCE_KINDS = ['host.online', 'host.offline', 'agent.joined'];
 
 /**
  * The market's one ordered event log (report §6.1.10 and footnote 25; docs/ARCHITECTURE.md
@@ -206,37 +208,36 @@ export class EventLog implements OnModuleInit, OnModuleDestroy {
   /**
    * Agents whose last heartbeat is older than the offline threshold, and whose latest host.online
    * / host.offline / agent.joined event is not host.offline, get a host.offline event (the
-   * heartbeat that brings them back records host.online).
+   * heartbeat that brings them back records host.online). One read finds them all and one
+   * transaction records their events: a burst of load that makes many agents late must not be
+   * answered with a round trip per late agent every pass (docs/ARCHITECTURE.md §12).
    */
   private async noteOffline(): Promise<number> {
+    const q = new Sql(this.db.manager);
     const since = onlineSince(this.config.agentOfflineMs, this.wallClock.now());
-    const agents = await this.db.manager.find(Agent, {
-      select: { id: true, providerId: true, lastHeartbeatAt: true },
-      where: { lastHeartbeatAt: LessThan(since) },
-    });
-    let noted = 0;
-    for (const agent of agents) {
-      const [last] = await this.db.manager.find(EventRow, {
-        select: { id: true, kind: true },
-        where: { agentId: agent.id, kind: In(['host.online', 'host.offline', 'agent.joined']) },
-        order: { id: 'DESC' },
-        take: 1,
-      });
-      if (last?.kind === 'host.offline') continue;
-      await this.db.transaction(async (em) => {
-        const host = await em.findOne(Host, { select: { id: true, name: true }, where: { agentId: agent.id } });
-        await this.record(em, {
+    const agents = await select<{ id: string; providerId: string; lastHeartbeatAt: string; hostId: string | null; hostName: string | null }>(
+      this.db.manager,
+      `SELECT a."id", a."providerId", a."lastHeartbeatAt", h."id" AS "hostId", h."name" AS "hostName" ` +
+        `FROM "agents" a LEFT JOIN "hosts" h ON h."agentId" = a."id" ` +
+        `WHERE a."lastHeartbeatAt" < ${q.p(since)} AND COALESCE((SELECT e."kind" FROM "events" e ` +
+        `WHERE e."agentId" = a."id" AND e."kind" IN ${q.inList(PRESENCE_KINDS)} ORDER BY e."id" DESC LIMIT 1), '') <> ${q.p('host.offline')}`,
+      q.params,
+    );
+    if (agents.length === 0) return 0;
+    await this.db.transaction((em) =>
+      this.record(
+        em,
+        ...agents.map((agent) => ({
           kind: 'host.offline',
-          message: `${host ? `host ${host.name}` : `agent ${agent.id}`} went offline: no heartbeat since ${agent.lastHeartbeatAt}`,
-          occurredAt: agent.lastHeartbeatAt!,
+          message: `${agent.hostName !== null ? `host ${agent.hostName}` : `agent ${agent.id}`} went offline: no heartbeat since ${agent.lastHeartbeatAt}`,
+          occurredAt: agent.lastHeartbeatAt,
           agentId: agent.id,
-          hostId: host?.id ?? null,
+          hostId: agent.hostId,
           providerId: agent.providerId,
-        });
-      });
-      noted++;
-    }
-    return noted;
+        })),
+      ),
+    );
+    return agents.length;
   }
 
   /** Deletes events recorded before the retention (VIRTUOSO_EVENT_RETENTION_DAYS; 0 keeps them), in batches. */
