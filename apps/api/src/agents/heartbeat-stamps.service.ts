@@ -52,6 +52,7 @@ export class HeartbeatStamps implements OnModuleDestroy {
           `UPDATE "agents" SET "lastHeartbeatAt" = s.column2 FROM ${q.values(rows, 2)} AS s ` +
             `WHERE "agents"."id" = s.column1 AND ("agents"."lastHeartbeatAt" IS NULL OR "agents"."lastHeartbeatAt" < s.column2)`,
           q.params,
+          true,
         );
       });
     } catch (error) {

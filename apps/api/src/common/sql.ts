@@ -197,6 +197,8 @@ export async function exec(em: EntityManager, sql: string, params: unknown[], re
   const statement = connection && statementFor(connection, sql);
   if (statement) {
     const compiled = await statement;
+    // Logged as TypeORM logs the statements it runs (its `logging` option; counted by tests).
+    em.connection.logger.logQuery(sql, params);
     const affected = await new Promise<number>((resolve, reject) =>
       compiled.run(params, function (error) {
         if (error) reject(error);
@@ -215,6 +217,7 @@ export async function select<T = Record<string, unknown>>(em: EntityManager, sql
   const statement = connection && statementFor(connection, sql);
   if (statement) {
     const compiled = await statement;
+    em.connection.logger.logQuery(sql, params);
     return new Promise<T[]>((resolve, reject) => compiled.all(params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
   }
   return em.query(sql, params) as Promise<T[]>;
