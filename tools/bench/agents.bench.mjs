@@ -6,7 +6,8 @@
 // every heartbeat reports them with their forwarded ports, as a real agent's does. Then it beats
 // like the real agent (apps/provider-agent heartbeat.ts): a SignedEnvelope (libs/contracts'
 // signing, the agent's own secret, channel /api/agents/heartbeat) every HEARTBEAT_INTERVAL_MS
-// after the previous one was answered, on a new connection (as the real agent's fetch does).
+// (± 20 % at random, libs/contracts' nextHeartbeatDelay) after the previous one was answered, on
+// the connection it keeps (as the real agent's fetch does, within the API's Keep-Alive hint).
 //
 // Steps of increasing N; per step, after a warm-up of two intervals (new agents' first heartbeats
 // write more) and until the set-up's backlog has drained (2-s windows until one meets the goal, at
@@ -59,7 +60,7 @@ const SETTLE_MS = 60_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function run() {
-  const { HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, sign } = require('@virtuoso/contracts');
+  const { HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay, sign } = require('@virtuoso/contracts');
   const results = {};
   console.log(
     `${VMS} running machines per agent, a heartbeat every ${HEARTBEAT_INTERVAL_MS} ms each; steps ${STEPS.join(', ')}; ` +
@@ -72,7 +73,7 @@ export async function run() {
   };
   if (MODES.includes('sqlite')) {
     const a = await startReplica('sqlite', env);
-    const fleet = new Fleet({ sign, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH }, [a], { dbPath: join(a.dataDir, 'virtuoso.sqlite') });
+    const fleet = new Fleet({ sign, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay }, [a], { dbPath: join(a.dataDir, 'virtuoso.sqlite') });
     try {
       results.sqlite = await steps('one replica, SQLite', fleet, STEPS);
     } finally {
@@ -100,7 +101,7 @@ export async function run() {
           console.log(`\n-- two replicas, PostgreSQL: the second replica did not start: ${error.message}`);
         }
       }
-      fleet = new Fleet({ sign, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH }, replicas, { databaseUrl: cluster.url('bench') });
+      fleet = new Fleet({ sign, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay }, replicas, { databaseUrl: cluster.url('bench') });
       if (MODES.includes('postgres')) results.postgres = await steps('one replica, PostgreSQL', fleet, STEPS);
       if (MODES.includes('postgres-2')) {
         if (second) {
@@ -252,21 +253,23 @@ class Fleet {
     /** The window being measured: { samples, errors, firstError, inFlight }, or null. */
     this.window = null;
     this.closed = false;
-    this.http = new Map();
     this.useReplicas(replicas);
   }
 
   /**
-   * Splits the agents between `replicas` (every other agent). A connection per heartbeat, as the
-   * real agent's fetch does: it keeps an idle connection 4 s, less than the interval. (Kept alive
-   * for 5 s, a connection also races the server's own 5 s idle timeout: ECONNRESET now and then.)
+   * Splits the agents between `replicas` (every other agent). Each agent keeps its own connection
+   * between heartbeats, as the real agent's fetch does: the API's Keep-Alive hint (15 s) outlasts
+   * the longest wait between heartbeats.
    */
   useReplicas(replicas) {
     this.replicas = replicas;
-    for (const replica of replicas) {
-      if (!this.http.has(replica.base)) this.http.set(replica.base, new HttpAgent({ keepAlive: false, maxSockets: Infinity }));
-    }
-    this.agents.forEach((agent, i) => (agent.base = replicas[i % replicas.length].base));
+    this.agents.forEach((agent, i) => {
+      const base = replicas[i % replicas.length].base;
+      if (agent.base === base && agent.http) return;
+      agent.http?.destroy();
+      agent.base = base;
+      agent.http = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    });
   }
 
   async dataSource() {
@@ -352,7 +355,18 @@ class Fleet {
       media: null,
       forwards: [{ guestPort: 22, hostPort: 20_000 + i }],
     }));
-    return { index, agentId: joined.agentId, secret: joined.secret, hostId: host.id, facts, vms, base, timer: null, running: false };
+    return {
+      index,
+      agentId: joined.agentId,
+      secret: joined.secret,
+      hostId: host.id,
+      facts,
+      vms,
+      base,
+      http: new HttpAgent({ keepAlive: true, maxSockets: 1 }),
+      timer: null,
+      running: false,
+    };
   }
 
   /**
@@ -462,14 +476,14 @@ class Fleet {
         } else window.samples.push(ms);
         window.byBase.set(agent.base, (window.byBase.get(agent.base) ?? 0) + 1);
       }
-      if (!this.closed && agent.running) agent.timer = setTimeout(() => this.beat(agent), this.intervalMs);
+      if (!this.closed && agent.running) agent.timer = setTimeout(() => this.beat(agent), this.protocol.nextHeartbeatDelay(this.intervalMs));
     };
     const url = new URL(HEARTBEAT_PATH, agent.base);
     const req = request(
       url,
       {
         method: 'POST',
-        agent: this.http.get(agent.base),
+        agent: agent.http,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         timeout: HEARTBEAT_TIMEOUT_MS,
       },
@@ -540,7 +554,7 @@ class Fleet {
   async close() {
     this.closed = true;
     for (const agent of this.agents) clearTimeout(agent.timer);
-    for (const pool of this.http.values()) pool.destroy();
+    for (const agent of this.agents) agent.http?.destroy();
     if (this.ds?.isInitialized) await this.ds.destroy();
   }
 }

@@ -20,6 +20,7 @@ import { validationException } from './common/errors';
 import { checkParsedBody } from './common/request-body';
 import { AppConfig, loadConfig } from './config';
 import { PROVIDER_PACKAGE_ROUTES } from './agents/provider-package.controller';
+import { OFFLINE_AFTER_MS } from '@virtuoso/contracts';
 import { buildOpenApiDocument } from './openapi';
 
 export interface CreateAppOptions {
@@ -56,6 +57,8 @@ function pinoLevel(logger: LoggerService | LogLevel[] | false): string {
   return order.find(([nest]) => logger.includes(nest))?.[1] ?? 'silent';
 }
 export const HEARTBEAT_BODY_LIMIT = 4 * 1024 * 1024;
+/** How long an idle client connection is kept (the Keep-Alive hint): an agent's whole offline threshold. */
+export const KEEP_ALIVE_MS = OFFLINE_AFTER_MS;
 
 /**
  * helmet's headers for every answer (the SPA, the API, swagger-ui). The CSP allows only this
@@ -128,6 +131,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   // Node checks them on an interval (createServer's connectionsCheckingInterval, 30 s by default,
   // read when the server starts listening): check often enough that they hold.
   (server as typeof server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(5_000, server.headersTimeout / 4);
+  // An idle connection is kept longer than an agent waits between heartbeats: Node's 5 s told
+  // agents' fetch (undici keeps a connection for the server's hint less 1 s) to drop it after 4 s,
+  // so every heartbeat paid a new connection — its accept, socket and close on the event loop, and
+  // in bursts a wait in the accept queue (docs/ARCHITECTURE.md §12).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   app.use(cookieParser());
   // CSRF: cross-site state-changing requests and non-JSON bodies are refused (common/request-origin.ts).
   app.use(`/${API_PREFIX}`, requestOriginGuard(config, ['/media']));

@@ -1,5 +1,6 @@
-import { sign } from '@virtuoso/contracts';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER, sign } from '@virtuoso/contracts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -360,6 +361,31 @@ describe('provider agents: join and heartbeats', () => {
     expect(image.status).toBe(200);
     expect(Number(image.headers['content-length'])).toBeGreaterThan(1_000_000);
     expect((await t.anonymous().get('/api/agents/images/passwd').set('x-virtuoso-agent', header('/api/agents/images/passwd'))).status).toBe(404);
+  });
+
+  it("keeps an agent's connection between heartbeats: the Keep-Alive hint its fetch follows outlasts the longest wait", async () => {
+    const answer = await fetch(`${t.url}/api/health`);
+    await answer.arrayBuffer();
+    const hint = Number(/timeout=(\d+)/.exec(answer.headers.get('keep-alive') ?? '')?.[1]);
+    // undici (the agent's fetch) keeps an idle connection for the server's hint less 1 s.
+    expect(hint * 1000 - 1000).toBeGreaterThan(HEARTBEAT_INTERVAL_MS * (1 + HEARTBEAT_JITTER));
+    // And the server does keep it: a second request on a kept connection is answered on it.
+    const pool = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<boolean>((done, fail) => {
+        const req = http.get(`${t.url}/api/health`, { agent: pool }, (res) => {
+          res.resume();
+          res.on('end', () => done(req.reusedSocket));
+        });
+        req.on('error', fail);
+      });
+    try {
+      expect(await get()).toBe(false);
+      await new Promise((done) => setTimeout(done, 200));
+      expect(await get()).toBe(true);
+    } finally {
+      pool.destroy();
+    }
   });
 
   it('shows a host online while its agent heartbeats and offline once the agent is stopped', async () => {

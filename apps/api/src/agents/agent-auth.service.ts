@@ -77,8 +77,8 @@ export class AgentAuth {
       const columns = this.db.dataSource.getMetadata(Agent).columns.map((column) => `"${column.databaseName}" AS "${column.propertyName}"`);
       this.agentQuery = `SELECT ${columns.join(', ')} FROM "agents" WHERE "id" = `;
     }
-    // Kept prepared on SQLite (one text): a trip to sqlite3's thread instead of three per message.
-    const [row] = await select<Agent>(this.db.manager, this.agentQuery + q.p(id), q.params, true);
+    // Not kept prepared (select's `reuse`): heartbeats arriving together would queue behind each other.
+    const [row] = await select<Agent>(this.db.manager, this.agentQuery + q.p(id), q.params);
     return row ?? null;
   }
 

@@ -392,7 +392,6 @@ export class AgentsService {
         `FROM "machines" "machine" INNER JOIN "hosts" "host" ON "host"."id" = "machine"."hostId" AND "host"."agentId" = ${q.p(agent.id)} ` +
         `WHERE "machine"."id" IN ${q.inList([...reported.keys()])} AND "machine"."state" = ${q.p('running')}`,
       q.params,
-      true,
     );
     // forwards is simple-json: the stored text is JSON.stringify of what was recorded.
     const changed = rows.filter((row) => {

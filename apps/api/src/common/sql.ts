@@ -211,7 +211,12 @@ export async function exec(em: EntityManager, sql: string, params: unknown[], re
   return { rows: (result.records as Record<string, unknown>[] | undefined) ?? [], affected: result.affected ?? 0 };
 }
 
-/** A SELECT in the caller's transaction (or outside one, with the data source's manager). */
+/**
+ * A SELECT in the caller's transaction (or outside one, with the data source's manager). `reuse`
+ * only for statements that never run side by side (one transaction's, one group's): sqlite3 runs
+ * the calls of one prepared statement one after the other, each waiting for the event loop to take
+ * the last one's rows, so concurrent requests sharing one would queue behind each other.
+ */
 export async function select<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[], reuse = false): Promise<T[]> {
   const connection = reuse ? sqliteConnection(em) : null;
   const statement = connection && statementFor(connection, sql);

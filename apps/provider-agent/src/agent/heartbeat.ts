@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { JOURNAL_ENTRIES_PER_HEARTBEAT, type AgentEvent, type AgentJournalEntry, type Heartbeat } from '@virtuoso/contracts';
+import { JOURNAL_ENTRIES_PER_HEARTBEAT, nextHeartbeatDelay, type AgentEvent, type AgentJournalEntry, type Heartbeat } from '@virtuoso/contracts';
 import type { EventQueue } from './event-queue';
 import { causeOf } from './identity';
 import type { FrontendClient } from './frontend-client';
 import type { MachinesService } from './machines.service';
 
 /**
- * Every intervalMs: POST /api/agents/heartbeat with the host's facts, every machine's state and
+ * Every intervalMs (± 20 % at random, nextHeartbeatDelay): POST /api/agents/heartbeat with the host's facts, every machine's state and
  * the oldest journal entries (event-queue.ts); a 2xx acknowledges the entries sent. An event also triggers a heartbeat at
  * once. The front-end being unreachable is logged (once per outage), never fatal.
  */
@@ -54,7 +54,7 @@ export class HeartbeatLoop {
         this.again = false;
         this.kick();
       } else {
-        this.timer = setTimeout(() => this.kick(), this.intervalMs);
+        this.timer = setTimeout(() => this.kick(), nextHeartbeatDelay(this.intervalMs));
       }
     });
   }

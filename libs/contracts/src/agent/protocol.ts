@@ -22,6 +22,19 @@ import type { TransferEndpoint } from './migration';
 import type { HostNetworkFacts, PortForward, VmNetworkConfig } from './network';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** How far, as a share of the interval, an agent's wait between heartbeats strays at random either way. */
+export const HEARTBEAT_JITTER = 0.2;
+
+/**
+ * How long an agent waits after a heartbeat's answer before the next: the interval ± 20 % at
+ * random (uniform, so the mean is the interval). Without it, agents answered together — after
+ * any stall of the front-end, its restart, a burst of joins — beat together for ever after: the
+ * burst comes back every interval, each time making the stall that keeps it together
+ * (docs/ARCHITECTURE.md §12). The longest wait stays far inside OFFLINE_AFTER_MS.
+ */
+export function nextHeartbeatDelay(intervalMs: number, random: () => number = Math.random): number {
+  return Math.round(intervalMs * (1 - HEARTBEAT_JITTER + 2 * HEARTBEAT_JITTER * random()));
+}
 /** A host that has not sent a heartbeat for this long is shown offline. */
 export const OFFLINE_AFTER_MS = 3 * HEARTBEAT_INTERVAL_MS;
 
