@@ -141,28 +141,56 @@ export async function dueMeters(em: EntityManager, now: number, limit: number): 
     sql.params,
     true,
   );
-  return rows.map(({ packed }) => {
-    const f = packed.split(' ');
-    const orNull = (text: string) => (text === '-' ? null : Number(text));
-    return {
-      meter: {
-        machineId: f[0],
-        buyerId: f[1],
-        providerId: f[2],
-        storagePrice: f[4],
-        storageAmountDays: Number(f[5]),
-        runningPrice: f[6],
-        runningUnitSeconds: Number(f[7]),
-        storedAt: Number(f[8]),
-        storagePeriodsCharged: Number(f[9]),
-        slicesCharged: Number(f[10]),
-        prepaidMsLeft: Number(f[11]),
-        runningSince: orNull(f[12]),
-        asOf: Number(f[13]),
-        removedAt: orNull(f[14]),
-      },
-      hostId: f[3] === '-' ? null : f[3],
-      revision: Number(f[15]),
-    };
-  });
+  return rows.map(({ packed }) => unpack(packed));
+}
+
+/** The buyers with meters due by `now`, in id order, with how many each (read through the nextDueAt index). */
+export async function dueBuyers(em: EntityManager, now: number): Promise<Array<{ buyerId: string; due: number }>> {
+  const sql = new Sql(em);
+  const rows = await select<{ buyerId: string; due: number | string }>(
+    em,
+    `SELECT "buyerId", COUNT(*) AS "due" FROM "machine_meters" WHERE "nextDueAt" <= ${sql.p(now)} GROUP BY "buyerId" ORDER BY "buyerId"`,
+    sql.params,
+    true,
+  );
+  return rows.map((row) => ({ buyerId: row.buyerId, due: Number(row.due) }));
+}
+
+/** Up to `limit` meters due by `now` of the buyers from `first` to `last` (ids, inclusive), read through the buyerId index. */
+export async function dueMetersOfBuyers(em: EntityManager, now: number, first: string, last: string, limit: number): Promise<StoredMeter[]> {
+  const sql = new Sql(em);
+  const rows = await select<{ packed: string }>(
+    em,
+    `SELECT ${PACKED_SELECT} AS "packed" FROM "machine_meters" WHERE "buyerId" >= ${sql.p(first)} AND "buyerId" <= ${sql.p(last)} ` +
+      `AND "nextDueAt" <= ${sql.p(now)} LIMIT ${sql.p(limit)}`,
+    sql.params,
+    true,
+  );
+  return rows.map(({ packed }) => unpack(packed));
+}
+
+/** A row packed by PACKED_SELECT. */
+function unpack(packed: string): StoredMeter {
+  const f = packed.split(' ');
+  const orNull = (text: string) => (text === '-' ? null : Number(text));
+  return {
+    meter: {
+      machineId: f[0],
+      buyerId: f[1],
+      providerId: f[2],
+      storagePrice: f[4],
+      storageAmountDays: Number(f[5]),
+      runningPrice: f[6],
+      runningUnitSeconds: Number(f[7]),
+      storedAt: Number(f[8]),
+      storagePeriodsCharged: Number(f[9]),
+      slicesCharged: Number(f[10]),
+      prepaidMsLeft: Number(f[11]),
+      runningSince: orNull(f[12]),
+      asOf: Number(f[13]),
+      removedAt: orNull(f[14]),
+    },
+    hostId: f[3] === '-' ? null : f[3],
+    revision: Number(f[15]),
+  };
 }

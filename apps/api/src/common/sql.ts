@@ -75,7 +75,8 @@ export class Sql {
 }
 
 /** A value as PostgreSQL's text[] element: null stays null (numbers as JSON writes them, like `->>` did). */
-const textOf = (value: unknown): string | null => (value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value));
+const textOf = (value: unknown): string | null =>
+  value === null || value === undefined ? null : typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value);
 
 /**
  * PostgreSQL's text form of a text[] ('{"a","b\\"c",NULL}'), bound as a string and cast by the
@@ -84,6 +85,10 @@ const textOf = (value: unknown): string | null => (value === null || value === u
  * over two million values: half a second of its CPU and garbage).
  */
 export function textArray(values: readonly (string | null)[]): string {
+  // Usually no value is null or needs escaping (ids, keys, money, numbers): one join, no string a value.
+  let plain = true;
+  for (let i = 0; i < values.length && plain; i++) plain = values[i] !== null && !ARRAY_ESCAPES.test(values[i]!);
+  if (plain) return values.length === 0 ? '{}' : `{"${values.join('","')}"}`;
   const parts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
