@@ -32,8 +32,9 @@ const CONFLICT_RETRIES = 3;
 /**
  * The billing daemon (report §6.1.9, storageupdate.pl and runningupdate.pl in one): every
  * VIRTUOSO_BILLING_INTERVAL_SECONDS, and once at boot, it reads `now` from the clock once and
- * charges everything due by then. Meters WHERE nextDueAt <= now are taken in batches of
- * VIRTUOSO_BILLING_BATCH_SIZE in nextDueAt order; each batch is one transaction — libs/domain's
+ * charges everything due by then. Meters WHERE nextDueAt <= now are taken in batches of at most
+ * VIRTUOSO_BILLING_BATCH_SIZE, whole buyers per batch (then any left due, in nextDueAt order:
+ * docs/ARCHITECTURE.md §12); each batch is one transaction — libs/domain's
  * dueCharges for every meter, the ledger rows (a key never twice), balances, host incomes and the
  * meter rows — so a crash (even SIGKILL) loses or doubles nothing: a batch committed is done, one
  * not committed is redone by the next pass, to the same charges with the same keys. Then buyers
