@@ -24,11 +24,12 @@
 // host income) cost on top.
 //
 // The pass bills whole buyers per batch (docs/ARCHITECTURE.md §12): taken in due order, each of
-// its 40 batches rewrote nearly every buyer's balance (and their providers') and every host's
-// income; by buyer, each is rewritten by one or two batches of the pass. On PostgreSQL, where each
-// rewrite is a new row version with its index entries, it prints how many the pass made in those
-// tables (pg_stat_user_tables, read after the floor so the counts are flushed): a count that does
-// not move with the machine's load.
+// its 40 batches rewrote the balances of the buyers (and their providers) and the incomes of the
+// hosts whose meters fell due about then; by buyer, each is rewritten by one batch of the pass
+// (3834 balance and 3195 host income rewrites before, 1974 and 997 after). On PostgreSQL, where
+// each rewrite is a new row version with its index entries, it prints how many the pass made in
+// those tables (pg_stat_user_tables, read after the floor so the counts are flushed): a count that
+// does not move with the machine's load.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
