@@ -4,7 +4,7 @@ import { LedgerService } from '../src/accounts/ledger.service';
 import { type BillingPass, BillingPassService } from '../src/billing/billing-pass.service';
 import { LowBalanceService } from '../src/billing/low-balance.service';
 import { MachineMeterRow } from '../src/billing/machine-meter.entity';
-import { rowOf } from '../src/billing/meter-rows';
+import { dueBuyersStatement, rowOf } from '../src/billing/meter-rows';
 import { ManualClock } from '../src/common/clock';
 import { Database } from '../src/common/database.service';
 import { TestApp, startApp } from './helpers';
@@ -116,5 +116,21 @@ describe('a billing pass over several buyers in batches', () => {
     const [{ due }] = await t.database.query<{ due: number | string }>('SELECT COUNT(*) AS "due" FROM "machine_meters" WHERE "nextDueAt" <= ?', [NOW]);
     expect(Number(due)).toBe(0);
     expect(await t.app.get(BillingPassService).runPass()).toMatchObject({ charges: 0, batches: 0 });
+  });
+
+  it('finds the buyers with meters due through the nextDueAt index, and skips even that when nothing is due', async () => {
+    const { text, params } = dueBuyersStatement(t.app.get(Database).manager, NOW);
+    if (t.database.kind === 'postgres') {
+      // The earliest nextDueAt (the index's first entry) gates the scan: with nothing due it never runs,
+      // whatever the planner's statistics expect (right after a pass they count every meter due).
+      const plan = (await t.app.get(Database).manager.query(`EXPLAIN ${text}`, params)) as Array<{ 'QUERY PLAN': string }>;
+      expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/One-Time Filter/);
+    } else {
+      // Not a walk of the whole buyerId index for the grouping's order (every meter, due or not).
+      const plan = (await t.app.get(Database).manager.query(`EXPLAIN QUERY PLAN ${text}`, params)) as Array<{ detail: string }>;
+      const details = plan.map((row) => row.detail);
+      expect(details.some((detail) => /^SEARCH machine_meters USING .*INDEX .*\(nextDueAt<\?\)/.test(detail))).toBe(true);
+      expect(details.filter((detail) => detail.startsWith('SCAN machine_meters'))).toEqual([]);
+    }
   });
 });

@@ -148,18 +148,24 @@ export async function dueMeters(em: EntityManager, now: number, limit: number): 
  * The buyers with meters due by `now`, in id order, with how many each (read through the nextDueAt
  * index). The earliest nextDueAt first (the index's first entry, whatever the statistics say), a
  * condition on no row: when nothing is due, PostgreSQL skips the scan it may otherwise choose
- * right after a pass, while its statistics still count every meter due.
+ * right after a pass, while its statistics still count every meter due. SQLite would walk the
+ * whole buyerId index for the grouping's order instead (36 ms at 100,000 meters with nothing due):
+ * `+"buyerId"` is an expression no index orders, so it takes the nextDueAt index and sorts.
  */
 export async function dueBuyers(em: EntityManager, now: number): Promise<Array<{ buyerId: string; due: number }>> {
-  const sql = new Sql(em);
-  const rows = await select<{ buyerId: string; due: number | string }>(
-    em,
-    `SELECT "buyerId", COUNT(*) AS "due" FROM "machine_meters" WHERE "nextDueAt" <= ${sql.p(now)} ` +
-      `AND (SELECT MIN("nextDueAt") FROM "machine_meters") <= ${sql.p(now)} GROUP BY "buyerId" ORDER BY "buyerId"`,
-    sql.params,
-    true,
-  );
+  const { text, params } = dueBuyersStatement(em, now);
+  const rows = await select<{ buyerId: string; due: number | string }>(em, text, params, true);
   return rows.map((row) => ({ buyerId: row.buyerId, due: Number(row.due) }));
+}
+
+/** dueBuyers' statement (its plan is tested). */
+export function dueBuyersStatement(em: EntityManager, now: number): { text: string; params: unknown[] } {
+  const sql = new Sql(em);
+  const buyer = sql.sqlite ? '+"buyerId"' : '"buyerId"';
+  const text =
+    `SELECT "buyerId", COUNT(*) AS "due" FROM "machine_meters" WHERE "nextDueAt" <= ${sql.p(now)} ` +
+    `AND (SELECT MIN("nextDueAt") FROM "machine_meters") <= ${sql.p(now)} GROUP BY ${buyer} ORDER BY ${buyer}`;
+  return { text, params: sql.params };
 }
 
 /** Up to `limit` meters due by `now` of the buyers from `first` to `last` (ids, inclusive), read through the buyerId index. */
