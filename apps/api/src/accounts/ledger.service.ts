@@ -40,6 +40,8 @@ export interface LedgerCheck {
 }
 
 const LEDGER_COLUMNS = ['key', 'kind', 'debitAccount', 'creditAccount', 'amount', 'machineId', 'hostId', 'at', 'createdAt'] as const;
+/** The types of a posting's values on PostgreSQL (Sql.values): `at` read as bigint. */
+const LEDGER_TYPES = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint'] as const;
 
 /**
  * The one writer of the ledger and of user balances. Posting happens in the caller's transaction:
@@ -129,6 +131,7 @@ export class LedgerService {
       const rows = sql.values(
         part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]),
         perRow,
+        LEDGER_TYPES,
       );
       // The rows once, read by the insert and by the look for keys it skipped (not the keys bound again).
       const found = await select<{ key: string }>(

@@ -106,6 +106,8 @@ export const PROGRESS_SET =
   '"removedAt" = CAST(v.column8 AS bigint), "nextDueAt" = CAST(v.column9 AS bigint), "nextDebits" = v.column10, ' +
   '"revision" = "machine_meters"."revision" + 1';
 export const PROGRESS_WIDTH = 10;
+/** The types of progressValues' columns (Sql.values on PostgreSQL). */
+export const PROGRESS_TYPES = ['text', 'integer', 'integer', 'integer', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'text'] as const;
 
 /** machineId, the revision read, then the progress columns. */
 export function progressValues(meter: MachineMeter, revision: number): unknown[] {
