@@ -82,7 +82,7 @@ export interface AppConfig {
   eventRetentionDays: number;
   /**
    * Meters handled per billing transaction. Each commit rewrites every page its batch touched (the
-   * meters, the ledger's key and account indexes: a batch in due order touches a page per meter),
+   * meters, the ledger's key index: a batch touches about a page per meter),
    * so fewer, larger batches write less (docs/ARCHITECTURE.md §12); a batch holds SQLite's one
    * connection for its length (~0.1 s at 2500).
    */

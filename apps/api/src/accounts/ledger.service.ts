@@ -4,7 +4,7 @@ import { type LedgerEntry as DomainEntry, ledgerBalances, ledgerEntries, moneyTo
 import type { EntityManager } from 'typeorm';
 import { Database } from '../common/database.service';
 import { ApiError } from '../common/errors';
-import { MAX_PARAMS, Sql, chunks, exec, rowParts, select, textArray } from '../common/sql';
+import { MAX_PARAMS, Sql, chunks, exec, rowParts, select } from '../common/sql';
 import { nowIso } from '../common/time';
 import { LedgerKind, userAccount, userOfAccount } from './ledger-entry.entity';
 
@@ -40,6 +40,8 @@ export interface LedgerCheck {
 }
 
 const LEDGER_COLUMNS = ['key', 'kind', 'debitAccount', 'creditAccount', 'amount', 'machineId', 'hostId', 'at', 'createdAt'] as const;
+/** The types of a posting's values on PostgreSQL (Sql.values): `at` read as bigint. */
+const LEDGER_TYPES = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint'] as const;
 
 /**
  * The one writer of the ledger and of user balances. Posting happens in the caller's transaction:
@@ -129,14 +131,15 @@ export class LedgerService {
       const rows = sql.values(
         part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]),
         perRow,
+        LEDGER_TYPES,
       );
-      const keys = sql.p(textArray(part.map((p) => p.key)));
+      // The rows once, read by the insert and by the look for keys it skipped (not the keys bound again).
       const found = await select<{ key: string }>(
         em,
-        `WITH inserted AS (INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
+        `WITH v AS MATERIALIZED ${rows}, inserted AS (INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
           `SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, CAST(v.column8 AS bigint), ${sql.p(createdAt)} ` +
-          `FROM ${rows} AS v WHERE true ON CONFLICT ("key") DO NOTHING RETURNING "key") ` +
-          `SELECT s.k AS "key" FROM unnest(${keys}::text[]) AS s(k) WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i."key" = s.k)`,
+          `FROM v WHERE true ON CONFLICT ("key") DO NOTHING RETURNING "key") ` +
+          `SELECT v.column1 AS "key" FROM v WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i."key" = v.column1)`,
         sql.params,
       );
       for (const row of found) skipped.add(row.key);

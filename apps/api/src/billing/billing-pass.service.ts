@@ -14,7 +14,7 @@ import { NotificationsService } from '../notifications/notifications.service';
 import { BillingService, MeterChange } from './billing.service';
 import { BillingStatus } from './billing-status.entity';
 import { LowBalanceService } from './low-balance.service';
-import { dueMeters } from './meter-rows';
+import { dueBuyers, dueMeters, dueMetersOfBuyers } from './meter-rows';
 
 export interface BillingPass {
   /** The clock reading the pass charged up to. */
@@ -32,8 +32,9 @@ const CONFLICT_RETRIES = 3;
 /**
  * The billing daemon (report §6.1.9, storageupdate.pl and runningupdate.pl in one): every
  * VIRTUOSO_BILLING_INTERVAL_SECONDS, and once at boot, it reads `now` from the clock once and
- * charges everything due by then. Meters WHERE nextDueAt <= now are taken in batches of
- * VIRTUOSO_BILLING_BATCH_SIZE in nextDueAt order; each batch is one transaction — libs/domain's
+ * charges everything due by then. Meters WHERE nextDueAt <= now are taken in batches of at most
+ * VIRTUOSO_BILLING_BATCH_SIZE, whole buyers per batch (then any left due, in nextDueAt order:
+ * docs/ARCHITECTURE.md §12); each batch is one transaction — libs/domain's
  * dueCharges for every meter, the ledger rows (a key never twice), balances, host incomes and the
  * meter rows — so a crash (even SIGKILL) loses or doubles nothing: a batch committed is done, one
  * not committed is redone by the next pass, to the same charges with the same keys. Then buyers
@@ -115,9 +116,26 @@ export class BillingPassService implements OnModuleDestroy {
     const started = performance.now();
     const result: BillingPass = { at: now, meters: 0, charges: 0, batches: 0, ms: 0 };
     const total = new MoneyTotal();
+    const size = this.config.billingBatchSize;
+    // Buyer by buyer (docs/ARCHITECTURE.md §12): a batch holds whole buyers, so that each
+    // buyer's balance and standing, and mostly their providers' balances and hosts' incomes, are
+    // written by one or two batches of the pass instead of by nearly every one.
+    for (const group of buyerGroups(await dueBuyers(this.db.manager, now), size)) {
+      for (;;) {
+        if (this.closing) return result;
+        const batch = await this.batchWithRetries(now, total, group);
+        if (batch === null) break;
+        result.batches += 1;
+        result.meters += batch.meters;
+        result.charges += batch.charges;
+        // All of the group's meters due at the start fit one batch (the usual case), or fewer came than asked: done.
+        if (group.due <= size || batch.meters < size) break;
+      }
+    }
+    // Then whatever is still due (a meter far behind, a meter a hook made due meanwhile), oldest first.
     for (;;) {
       if (this.closing) return result;
-      const batch = await this.batchWithRetries(now, total);
+      const batch = await this.batchWithRetries(now, total, null);
       if (batch === null) break;
       result.batches += 1;
       result.meters += batch.meters;
@@ -150,10 +168,10 @@ export class BillingPassService implements OnModuleDestroy {
     return result;
   }
 
-  private async batchWithRetries(now: number, total: MoneyTotal) {
+  private async batchWithRetries(now: number, total: MoneyTotal, group: BuyerGroup | null) {
     for (let attempt = 1; ; attempt++) {
       try {
-        const batch = await this.batch(now);
+        const batch = await this.batch(now, group);
         // Counted once committed (a batch retried after a conflict is charged once).
         for (const amount of batch?.amounts ?? []) total.add(amount);
         return batch;
@@ -165,12 +183,14 @@ export class BillingPassService implements OnModuleDestroy {
   }
 
   /**
-   * One transaction: the next meters due, charged up to now, and the low-balance standing of
-   * their buyers judged on the balances that leaves. null when none is due.
+   * One transaction: the next meters due (of a group of buyers, or of anyone, oldest due first),
+   * charged up to now, and the low-balance standing of their buyers judged on the balances that
+   * leaves. null when none is due.
    */
-  private batch(now: number): Promise<{ meters: number; charges: number; amounts: string[] } | null> {
+  private batch(now: number, group: BuyerGroup | null): Promise<{ meters: number; charges: number; amounts: string[] } | null> {
     return this.db.transaction(async (em) => {
-      const due = await dueMeters(em, now, this.config.billingBatchSize);
+      const size = this.config.billingBatchSize;
+      const due = group ? await dueMetersOfBuyers(em, now, group.first, group.last, size) : await dueMeters(em, now, size);
       if (due.length === 0) return null;
       const buyers = new Set<string>();
       const changes: MeterChange[] = due.map(({ meter, hostId, revision }) => {
@@ -187,4 +207,31 @@ export class BillingPassService implements OnModuleDestroy {
       return { meters: changes.length, charges: charges.length, amounts: charges.map((charge) => charge.amount) };
     });
   }
+}
+
+/** Buyers next to each other in id order, from `first` to `last`, billed together. */
+export interface BuyerGroup {
+  first: string;
+  last: string;
+  /** Their meters due when the pass began. */
+  due: number;
+}
+
+/**
+ * Cuts the buyers with meters due (in id order, with how many each) into runs of whole buyers of
+ * at most `size` due meters; a buyer with more is a run alone (billed over several batches).
+ */
+export function buyerGroups(buyers: ReadonlyArray<{ buyerId: string; due: number }>, size: number): BuyerGroup[] {
+  const groups: BuyerGroup[] = [];
+  let current: BuyerGroup | null = null;
+  for (const { buyerId, due } of buyers) {
+    if (current && current.due + due <= size) {
+      current.last = buyerId;
+      current.due += due;
+    } else {
+      current = { first: buyerId, last: buyerId, due };
+      groups.push(current);
+    }
+  }
+  return groups;
 }

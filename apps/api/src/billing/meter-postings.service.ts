@@ -9,7 +9,7 @@ import { Sql, exec, reusableChunks, rowParts, select } from '../common/sql';
 import { nowIso } from '../common/time';
 import { HostIncome } from './host-income.entity';
 import { MachineMeterRow } from './machine-meter.entity';
-import { METER_COLUMNS, PROGRESS_SET, PROGRESS_WIDTH, meterOf, meterValues, progressValues } from './meter-rows';
+import { METER_COLUMNS, PROGRESS_SET, PROGRESS_TYPES, PROGRESS_WIDTH, meterOf, meterValues, progressValues } from './meter-rows';
 
 /** One meter advanced by libs/domain, to write with the charges it made. */
 export interface MeterChange {
@@ -178,6 +178,7 @@ export class MeterPostings {
       const source = sql.values(
         part.map((change) => progressValues(change.step.meter, change.revision!)),
         PROGRESS_WIDTH,
+        PROGRESS_TYPES,
       );
       // PostgreSQL, a batch of the billing pass: joined to the unnest, its planner hashes a
       // sequential scan of the whole table (every batch, the cost growing with the table) where a
