@@ -168,8 +168,9 @@ export async function startAgent(config: AgentConfig, opts: { logLevels?: LogLev
   // The front-end deleted this agent's host (agent.retire): record it so that a restart does not
   // serve again, stop heartbeating and close consoles; the process stays up and refuses commands.
   const onRetire = async (reason: string) => {
-    log.warn(`retired by the front-end: ${reason}; refusing every command and sending no more heartbeats (to serve a host again, join with a new join token)`);
+    // Recorded before it is said: whoever reads the line may read agent.json at once.
     markRetired(config.dataDir, reason);
+    log.warn(`retired by the front-end: ${reason}; refusing every command and sending no more heartbeats (to serve a host again, join with a new join token)`);
     await heartbeat?.stop();
     await relay.close().catch(() => undefined);
   };
