@@ -5,7 +5,8 @@
 // buyers' standings the hooks would have left) are written straight into it with multi-row
 // INSERTs. BENCH_MACHINES, BENCH_BUYERS, BENCH_BATCH (meters per transaction; default
 // VIRTUOSO_BILLING_BATCH_SIZE's 2500) and BENCH_BILLING_DATABASES (sqlite,postgres) vary it;
-// BENCH_PROFILE names a file for a CPU profile of the pass (the last database's). On SQLite it also
+// BENCH_PROFILE names a file for a CPU profile of the pass (the last database's), BENCH_HEAP_PROFILE
+// one for a sampling heap profile of what the pass allocated (garbage included). On SQLite it also
 // prints the bytes the pass and the floor handed to write() (the pages their commits wrote): a
 // count that does not move with the machine's load.
 //
@@ -151,12 +152,14 @@ async function runOn(database) {
     const written = bytesWritten();
     const serverCpu = kind === 'postgres' ? serverCpuMs(database.dataDir) : 0;
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
+    const heapProfiler = process.env.BENCH_HEAP_PROFILE ? await startHeapProfile() : null;
     const pass = await passes.runPass();
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
     const passWritten = bytesWritten() - written;
     const passServerMs = kind === 'postgres' ? serverCpuMs(database.dataDir) - serverCpu : 0;
     if (profiler) await profiler.stop(process.env.BENCH_PROFILE);
+    if (heapProfiler) await heapProfiler.stop(process.env.BENCH_HEAP_PROFILE);
     const [{ n }] = await db.manager.query('SELECT COUNT(*) AS n FROM ledger_entries');
     const [{ due }] = await db.manager.query(placeholders(kind, 'SELECT COUNT(*) AS due FROM machine_meters WHERE "nextDueAt" <= ?'), [NOW]);
     console.log(`one billing pass: ${pass.charges} charges over ${pass.meters} meters in ${pass.batches} batches: ${ms.toFixed(0)} ms (goal < 2000 ms)`);
@@ -434,6 +437,31 @@ async function startProfile() {
       writeFileSync(file, JSON.stringify(profile));
       session.disconnect();
       console.log(`  CPU profile of the pass: ${file}`);
+    },
+  };
+}
+
+/**
+ * Samples what is allocated (one sample per 32 KiB on average), counting the objects the
+ * collector has freed since: where the garbage of the pass comes from. Open the file in Chrome's
+ * DevTools (Memory).
+ */
+async function startHeapProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 32 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return {
+    async stop(file) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`  heap profile of the pass: ${file}`);
     },
   };
 }

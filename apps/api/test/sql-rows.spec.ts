@@ -27,6 +27,7 @@ describe('many rows in one statement (Sql.values, Sql.inList, rowParts)', () => 
     dataSource = new DataSource({ ...dataSourceOptions(database.config), synchronize: false, entities: [] });
     await dataSource.initialize();
     await dataSource.query('CREATE TABLE "rows_test" ("id" varchar(40) PRIMARY KEY, "amount" varchar(40), "count" integer, "at" bigint, "note" varchar(200))');
+    await dataSource.query('CREATE TABLE "typed_rows_test" ("id" varchar(40) PRIMARY KEY, "count" integer, "at" bigint, "text" varchar(40))');
   });
   afterAll(async () => {
     await dataSource?.destroy();
@@ -76,5 +77,35 @@ describe('many rows in one statement (Sql.values, Sql.inList, rowParts)', () => 
     expect(back.map((row) => [row.id, row.amount, Number(row.count), String(row.at), row.note])).toEqual(
       rows.filter((_, i) => i % 2 === 1).map((row) => [row[0], `${row[1]}1`, row[2], row[3], row[4]]),
     );
+  });
+
+  it('sends integer and bigint columns of numbers and nulls as typed arrays, and text that only looks like a number as text, exactly', async () => {
+    const typed = Array.from({ length: 2000 }, (_, i) => [
+      `typed-${i}`,
+      i % 5 === 0 ? null : i - 1000,
+      i % 9 === 0 ? null : 9_007_199_254_740_991 - i * 1_000_003,
+      i % 4 === 0 ? String(i) : i % 4 === 1 ? `${i}"` : null,
+    ]);
+    await dataSource.transaction(async (em) => {
+      const insert = new Sql(em);
+      const inserted = await exec(
+        em,
+        `INSERT INTO "typed_rows_test" ("id", "count", "at", "text") ` +
+          `SELECT v.column1, CAST(v.column2 AS integer), CAST(v.column3 AS bigint), v.column4 FROM ${insert.values(typed, 4, ['text', 'integer', 'bigint', 'text'])} AS v WHERE true`,
+        insert.params,
+      );
+      expect(inserted.affected).toBe(typed.length);
+      // PostgreSQL: the numbers went bare ({-1000,NULL,…}), not as quoted text.
+      if (database.kind === 'postgres') expect(insert.params[1]).toMatch(/^\{NULL,-999,-998,/);
+    });
+    const back = await select<{ id: string; count: number | null; at: string | number | null; text: string | null }>(
+      dataSource.manager,
+      'SELECT "id", "count", "at", "text" FROM "typed_rows_test"',
+      [],
+    );
+    const byId = new Map(
+      back.map((row) => [row.id, [row.id, row.count === null ? null : Number(row.count), row.at === null ? null : Number(row.at), row.text]]),
+    );
+    expect(typed.map((row) => byId.get(row[0] as string))).toEqual(typed);
   });
 });

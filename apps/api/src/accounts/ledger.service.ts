@@ -176,13 +176,17 @@ export class LedgerService {
 
   /** Moves each user's balance by the sum of their new entries (bigint units: exact, one write per user). */
   private async moveBalances(em: EntityManager, postings: Posting[], units: Map<string, bigint>): Promise<Map<string, string>> {
-    const deltas = new Map<string, bigint>();
+    // By account first, then each account's user once (not two user ids cut out of every posting).
+    const byAccount = new Map<string, bigint>();
     for (const posting of postings) {
       const amount = units.get(posting.amount)!;
-      const payer = userOfAccount(posting.from);
-      const payee = userOfAccount(posting.to);
-      if (payer) deltas.set(payer, (deltas.get(payer) ?? 0n) - amount);
-      if (payee) deltas.set(payee, (deltas.get(payee) ?? 0n) + amount);
+      byAccount.set(posting.from, (byAccount.get(posting.from) ?? 0n) - amount);
+      byAccount.set(posting.to, (byAccount.get(posting.to) ?? 0n) + amount);
+    }
+    const deltas = new Map<string, bigint>();
+    for (const [account, delta] of byAccount) {
+      const user = userOfAccount(account);
+      if (user) deltas.set(user, delta);
     }
     const balances = new Map<string, string>();
     // In id order, so that concurrent posters lock the same users in the same order (no deadlock).

@@ -27,6 +27,8 @@ export interface BillingPass {
 
 /** A meter far behind (a long outage, 1-second slices) is worked through over several batches. */
 const MAX_CHARGES_PER_METER = 1000;
+/** dueCharges' options, the same for every meter (not an object made for each). */
+const DUE_OPTIONS = { limit: MAX_CHARGES_PER_METER };
 const CONFLICT_RETRIES = 3;
 
 /**
@@ -196,7 +198,7 @@ export class BillingPassService implements OnModuleDestroy {
       const changes: MeterChange[] = due.map(({ meter, hostId, revision }) => {
         buyers.add(meter.buyerId);
         // (Nothing due after all would mean a stale nextDueAt: writing the meter recomputes it.)
-        return { step: dueCharges(meter, now, { limit: MAX_CHARGES_PER_METER }), hostId, revision, terms: false };
+        return { step: dueCharges(meter, now, DUE_OPTIONS), hostId, revision, terms: false };
       });
       const { charges, balances } = await this.billing.apply(em, changes);
       await this.lowBalance.afterCharges(
