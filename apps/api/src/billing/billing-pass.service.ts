@@ -118,31 +118,14 @@ export class BillingPassService implements OnModuleDestroy {
     const started = performance.now();
     const result: BillingPass = { at: now, meters: 0, charges: 0, batches: 0, ms: 0 };
     const total = new MoneyTotal();
-    const size = this.config.billingBatchSize;
     // Buyer by buyer (docs/ARCHITECTURE.md §12): a batch holds whole buyers, so that each
     // buyer's balance and standing, and mostly their providers' balances and hosts' incomes, are
     // written by one or two batches of the pass instead of by nearly every one.
-    for (const group of buyerGroups(await dueBuyers(this.db.manager, now), size)) {
-      for (;;) {
-        if (this.closing) return result;
-        const batch = await this.batchWithRetries(now, total, group);
-        if (batch === null) break;
-        result.batches += 1;
-        result.meters += batch.meters;
-        result.charges += batch.charges;
-        // All of the group's meters due at the start fit one batch (the usual case), or fewer came than asked: done.
-        if (group.due <= size || batch.meters < size) break;
-      }
+    for (const group of buyerGroups(await dueBuyers(this.db.manager, now), this.config.billingBatchSize)) {
+      if (!(await this.batches(now, total, result, group))) return result;
     }
     // Then whatever is still due (a meter far behind, a meter a hook made due meanwhile), oldest first.
-    for (;;) {
-      if (this.closing) return result;
-      const batch = await this.batchWithRetries(now, total, null);
-      if (batch === null) break;
-      result.batches += 1;
-      result.meters += batch.meters;
-      result.charges += batch.charges;
-    }
+    if (!(await this.batches(now, total, result, null))) return result;
     await this.lowBalance.enforce(now);
     result.ms = Math.round(performance.now() - started);
     this.metrics.billingPassDuration.observe(result.ms / 1000);
@@ -168,6 +151,24 @@ export class BillingPassService implements OnModuleDestroy {
     });
     void this.notifications.dispatch();
     return result;
+  }
+
+  /**
+   * Batches of `group`'s meters (null: anyone's, oldest due first), counted into `result`, until
+   * none is due; false when the service is closing.
+   */
+  private async batches(now: number, total: MoneyTotal, result: BillingPass, group: BuyerGroup | null): Promise<boolean> {
+    const size = this.config.billingBatchSize;
+    for (;;) {
+      if (this.closing) return false;
+      const batch = await this.batchWithRetries(now, total, group);
+      if (batch === null) return true;
+      result.batches += 1;
+      result.meters += batch.meters;
+      result.charges += batch.charges;
+      // All of the group's meters due at the start fit one batch (the usual case), or fewer came than asked: done.
+      if (group && (group.due <= size || batch.meters < size)) return true;
+    }
   }
 
   private async batchWithRetries(now: number, total: MoneyTotal, group: BuyerGroup | null) {
