@@ -425,43 +425,35 @@ function bytesWritten() {
 }
 
 /** BENCH_PROFILE=<file.cpuprofile>: a V8 CPU profile of the pass alone (open it in Chrome's DevTools). */
-async function startProfile() {
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    async stop(file) {
-      const { profile } = await session.post('Profiler.stop');
-      writeFileSync(file, JSON.stringify(profile));
-      session.disconnect();
-      console.log(`  CPU profile of the pass: ${file}`);
-    },
-  };
-}
+const startProfile = () => startInspector('Profiler', 'start', {}, 'stop', 'CPU profile');
 
 /**
- * Samples what is allocated (one sample per 32 KiB on average), counting the objects the
- * collector has freed since: where the garbage of the pass comes from. Open the file in Chrome's
- * DevTools (Memory).
+ * BENCH_HEAP_PROFILE: samples what is allocated (one sample per 32 KiB on average), counting the
+ * objects the collector has freed since: where the garbage of the pass comes from. Open the file
+ * in Chrome's DevTools (Memory).
  */
-async function startHeapProfile() {
+const startHeapProfile = () =>
+  startInspector(
+    'HeapProfiler',
+    'startSampling',
+    { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true },
+    'stopSampling',
+    'heap profile',
+  );
+
+/** An inspector session of this process running `domain`.`start` until stop(file) writes what `domain`.`stop` returns. */
+async function startInspector(domain, start, params, stop, what) {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
-  await session.post('HeapProfiler.enable');
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 32 * 1024,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
+  await session.post(`${domain}.enable`);
+  await session.post(`${domain}.${start}`, params);
   return {
     async stop(file) {
-      const { profile } = await session.post('HeapProfiler.stopSampling');
+      const { profile } = await session.post(`${domain}.${stop}`);
       writeFileSync(file, JSON.stringify(profile));
       session.disconnect();
-      console.log(`  heap profile of the pass: ${file}`);
+      console.log(`  ${what} of the pass: ${file}`);
     },
   };
 }

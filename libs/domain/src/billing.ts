@@ -155,8 +155,16 @@ const prepaidRunsOutAt = (meter: MachineMeter): number | null => (meter.runningS
 /** Moves the meter's clock forward to t (t ≥ asOf), consuming prepaid time while running. */
 function advance(meter: MachineMeter, t: number): MachineMeter {
   if (t <= meter.asOf) return meter;
-  const used = meter.runningSince === null ? 0 : t - meter.asOf;
-  return { ...meter, asOf: t, prepaidMsLeft: meter.prepaidMsLeft - used };
+  const next = { ...meter };
+  moveClock(next, t);
+  return next;
+}
+
+/** advance, in place: on dueCharges' own working copy of a meter. */
+function moveClock(meter: MachineMeter, t: number): void {
+  if (t <= meter.asOf) return;
+  if (meter.runningSince !== null) meter.prepaidMsLeft -= t - meter.asOf;
+  meter.asOf = t;
 }
 
 /** The earliest instant a charge falls due; null once billing has stopped. Index it in the DB. */
@@ -175,65 +183,40 @@ export function dueCharges(meter: MachineMeter, now: number, options: DueOptions
   instant(now, 'now');
   const limit = options.limit ?? Infinity;
   if (!(limit >= 1)) throw new RangeError(`limit must be at least 1, got ${limit}`);
-  if (meter.removedAt !== null) return { meter, charges: [] };
-  // The meter's moving parts as locals (nextDueAt and advance, worked inline): one meter object
-  // at the end instead of two for every charge (a billing pass runs this for every meter due).
-  const { machineId, buyerId, providerId, storedAt } = meter;
-  const running = meter.runningSince !== null;
-  const periodMs = storagePeriodMs(meter);
-  let { asOf, prepaidMsLeft, storagePeriodsCharged, slicesCharged } = meter;
+  // One working copy of the meter, moved in place (a billing pass runs this for every meter due):
+  // not two new meters for every charge.
+  const current: MachineMeter = { ...meter };
   const charges: Charge[] = [];
   while (charges.length < limit) {
-    const storageAt = storedAt + storagePeriodsCharged * periodMs;
-    const due = running ? Math.min(storageAt, asOf + prepaidMsLeft) : storageAt;
-    if (due > now) break;
-    if (due > asOf) {
-      if (running) prepaidMsLeft -= due - asOf;
-      asOf = due;
-    }
-    if (storageAt === due) {
+    const due = nextDueAt(current);
+    if (due === null || due > now) break;
+    moveClock(current, due);
+    if (nextStorageAt(current) === due) {
       charges.push({
-        key: storageKey(machineId, storedAt, storagePeriodsCharged),
+        key: storageKey(current.machineId, current.storedAt, current.storagePeriodsCharged),
         kind: 'storage',
-        machineId,
-        payer: buyerId,
-        payee: providerId,
-        amount: meter.storagePrice,
+        machineId: current.machineId,
+        payer: current.buyerId,
+        payee: current.providerId,
+        amount: current.storagePrice,
         dueAt: due,
       });
-      storagePeriodsCharged += 1;
+      current.storagePeriodsCharged += 1;
     } else {
       charges.push({
-        key: runningKey(machineId, slicesCharged),
+        key: runningKey(current.machineId, current.slicesCharged),
         kind: 'running',
-        machineId,
-        payer: buyerId,
-        payee: providerId,
-        amount: meter.runningPrice,
+        machineId: current.machineId,
+        payer: current.buyerId,
+        payee: current.providerId,
+        amount: current.runningPrice,
         dueAt: due,
       });
-      slicesCharged += 1;
-      prepaidMsLeft = sliceMs(meter);
+      current.slicesCharged += 1;
+      current.prepaidMsLeft = sliceMs(current);
     }
   }
-  if (charges.length === 0) return { meter, charges };
-  const advanced: MachineMeter = {
-    machineId,
-    buyerId,
-    providerId,
-    storagePrice: meter.storagePrice,
-    storageAmountDays: meter.storageAmountDays,
-    runningPrice: meter.runningPrice,
-    runningUnitSeconds: meter.runningUnitSeconds,
-    storedAt,
-    storagePeriodsCharged,
-    slicesCharged,
-    prepaidMsLeft,
-    runningSince: meter.runningSince,
-    asOf,
-    removedAt: null,
-  };
-  return { meter: advanced, charges };
+  return charges.length === 0 ? { meter, charges } : { meter: current, charges };
 }
 
 /** Settles everything due up to `at` (raised to asOf: billing never rewrites what it charged). */

@@ -21,9 +21,9 @@ export interface Posting {
   hostId?: string | null;
 }
 
-export interface Posted {
-  /** The movements recorded (those whose key was not in the ledger yet). */
-  applied: Posting[];
+export interface Posted<P extends Posting = Posting> {
+  /** The movements recorded (those whose key was not in the ledger yet), the objects given. */
+  applied: P[];
   /** New balance of each user account they moved, by user id. */
   balances: Map<string, string>;
 }
@@ -62,9 +62,9 @@ export class LedgerService {
    * Records the movements not yet in the ledger and moves the balances they touch. Returns those
    * it recorded, and the new balance of every user account they moved.
    */
-  async post(em: EntityManager, postings: readonly Posting[]): Promise<Posted> {
+  async post<P extends Posting>(em: EntityManager, postings: readonly P[]): Promise<Posted<P>> {
     if (postings.length === 0) return { applied: [], balances: new Map() };
-    const byKey = new Map<string, Posting>();
+    const byKey = new Map<string, P>();
     const units = new Map<string, bigint>();
     for (const posting of postings) {
       if (byKey.has(posting.key)) continue;

@@ -40,12 +40,11 @@ async function preferIndexLookups(em: EntityManager): Promise<void> {
   await exec(em, "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)", [], true);
 }
 
-/**
- * The ledger posting of a charge (libs/domain chargeMovement); fees go to the market, not to a host.
- * It carries the charge (the ledger ignores it): MeterPostings.apply gives back the charges of the
- * postings recorded.
- */
-export function postingOf(charge: Charge, hostId: string | null): Posting & { charge: Charge } {
+/** A charge's ledger posting, carrying the charge (the ledger ignores it). */
+export type ChargePosting = Posting & { charge: Charge };
+
+/** The ledger posting of a charge (libs/domain chargeMovement); fees go to the market, not to a host. */
+export function postingOf(charge: Charge, hostId: string | null): ChargePosting {
   const movement = chargeMovement(charge);
   return {
     key: movement.key,
@@ -86,14 +85,14 @@ export class MeterPostings {
   async apply(em: EntityManager, changes: readonly MeterChange[]): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
     // Each posting carries its charge: the ledger hands back the very objects it recorded (no map
     // of charges by key, a billing batch holds thousands).
-    const postings: Array<Posting & { charge: Charge }> = [];
+    const postings: ChargePosting[] = [];
     for (const change of changes) {
       for (const charge of change.step.charges) postings.push(postingOf(charge, change.hostId));
     }
     const { applied, balances } = await this.ledger.post(em, postings);
     await this.addIncome(em, applied);
     await this.writeMeters(em, changes);
-    return { charges: applied.map((posting) => (posting as Posting & { charge: Charge }).charge), balances };
+    return { charges: applied.map((posting) => posting.charge), balances };
   }
 
   /** Adds storage and running charges to the income of the host they were for. */
