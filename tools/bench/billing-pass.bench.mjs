@@ -2,8 +2,8 @@
 // < 2 s), on SQLite and on PostgreSQL (a private cluster, tools/postgres/cluster.mjs), each against
 // its floor in the same run (goal ≤ 1.5× the floor; docs/ARCHITECTURE.md §12). Builds on the built
 // API (apps/api/dist): the real BillingPassService on a fresh database; the meters (and the
-// buyers' standings the hooks would have left) are written straight into it with multi-row
-// INSERTs. BENCH_MACHINES, BENCH_BUYERS, BENCH_BATCH (meters per transaction; default
+// buyers' standings and billing marks the hooks would have left) are written straight into it
+// with multi-row INSERTs. BENCH_MACHINES, BENCH_BUYERS, BENCH_BATCH (meters per transaction; default
 // VIRTUOSO_BILLING_BATCH_SIZE's 2500) and BENCH_BILLING_DATABASES (sqlite,postgres) vary it;
 // BENCH_PROFILE names a file for a CPU profile of the pass (the last database's), BENCH_HEAP_PROFILE
 // one for a sampling heap profile of what the pass allocated (garbage included). On SQLite it also
@@ -12,9 +12,10 @@
 //
 // The floor, printed with it: the bare driver in one transaction writes the rows the pass wrote,
 // with nothing else: the same ledger rows inserted into an empty copy of ledger_entries (same
-// columns, same indexes) and the same number of meters moved from their values before the pass to
-// those after it in a copy of machine_meters (same indexes), each as ONE statement whose rows are
-// bound as few parameters — the fastest parameterised way through each driver:
+// columns, same indexes) and the same buyers' marks moved from their values before the pass to
+// those after it in a copy of buyer_billing (the pass leaves the meter rows as they are: each
+// buyer's mark says how far they are charged; docs/ARCHITECTURE.md §12), each as ONE statement
+// whose rows are bound as few parameters — the fastest parameterised way through each driver:
 //  - SQLite: the app's own TypeORM DataSource over sqlite3 (the connection the pass used), the
 //    rows as one JSON parameter read by json_each (see the app's common/sql);
 //  - PostgreSQL: node-postgres (`pg`) on a connection of its own, one array parameter per column
@@ -24,10 +25,9 @@
 // processes), is what the billing logic, its batching and its other writes (balances, standings,
 // host income) cost on top.
 //
-// The pass bills whole buyers per batch (docs/ARCHITECTURE.md §12): taken in due order, each of
-// its 40 batches rewrote the balances of the buyers (and their providers) and the incomes of the
-// hosts whose meters fell due about then; by buyer, each is rewritten by one batch of the pass
-// (3834 balance and 3195 host income rewrites before, 1974 and 997 after). On PostgreSQL, where
+// The pass bills whole buyers per batch (docs/ARCHITECTURE.md §12): each balance and host income
+// is rewritten by one batch of the pass (taken in due order, its 40 batches made 3834 balance and
+// 3195 host income rewrites; by buyer 1974 and 997). On PostgreSQL, where
 // each rewrite is a new row version with its index entries, it prints how many the pass made in
 // those tables (pg_stat_user_tables, read after the floor so the counts are flushed): a count that
 // does not move with the machine's load.
@@ -48,6 +48,8 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 
 const require = createRequire(join(repo, 'apps/api/dist/main.js'));
+/** buyer_billing's columns: each buyer's mark and next due instant (what the pass writes besides the ledger). */
+const MARK_COLUMNS = ['buyerId', 'billedTo', 'nextDueAt'];
 
 export async function run() {
   const databases = (process.env.BENCH_BILLING_DATABASES ?? 'sqlite,postgres').split(',').map((d) => d.trim());
@@ -80,7 +82,7 @@ async function runOn(database) {
   const { Database } = require('./common/database.service.js');
   const { BillingPassService } = require('./billing/billing-pass.service.js');
   const { METER_COLUMNS, rowOf } = require('./billing/meter-rows.js');
-  const { moneyToUnits, unitsToMoney } = require('@virtuoso/domain');
+  const { moneyToUnits, unitsToMoney, nextDueAt } = require('@virtuoso/domain');
   const { kind } = database;
 
   const dir = mkdtempSync(join(tmpdir(), 'virtuoso-bench-billing-'));
@@ -115,6 +117,7 @@ async function runOn(database) {
     // since 30 minutes ago on a slice with 20 minutes left then: one slice is due too.
     const prices = ['3', '0.3', '0.000000001', '12.5'];
     const rows = [];
+    const firstDue = new Map();
     for (let i = 0; i < MACHINES; i++) {
       const running = i % 4 === 0;
       const storedAt = NOW - 30 * DAY - (1 + (i % 600)) * MINUTE;
@@ -136,8 +139,12 @@ async function runOn(database) {
       };
       const row = rowOf(meter, `host-${i % HOSTS}`, 0);
       rows.push(METER_COLUMNS.map((column) => row[column]));
+      firstDue.set(meter.buyerId, Math.min(firstDue.get(meter.buyerId) ?? Infinity, nextDueAt(meter)));
     }
     await insert(db, kind, 'machine_meters', METER_COLUMNS, rows);
+    // Each buyer's billing mark as the hooks leave it: nothing charged by a pass yet, and the earliest next due instant.
+    const marks = [...firstDue].map(([buyerId, due]) => [buyerId, 0, due]);
+    await insert(db, kind, 'buyer_billing', MARK_COLUMNS, marks);
     // What the hooks leave behind: each buyer's standing, with the sum of their next debits.
     const required = new Map();
     for (const row of rows) required.set(row[1], (required.get(row[1]) ?? 0n) + moneyToUnits(row[METER_COLUMNS.indexOf('nextDebits')]));
@@ -161,10 +168,10 @@ async function runOn(database) {
     if (profiler) await profiler.stop(process.env.BENCH_PROFILE);
     if (heapProfiler) await heapProfiler.stop(process.env.BENCH_HEAP_PROFILE);
     const [{ n }] = await db.manager.query('SELECT COUNT(*) AS n FROM ledger_entries');
-    const [{ due }] = await db.manager.query(placeholders(kind, 'SELECT COUNT(*) AS due FROM machine_meters WHERE "nextDueAt" <= ?'), [NOW]);
+    const [{ due }] = await db.manager.query(placeholders(kind, 'SELECT COUNT(*) AS due FROM buyer_billing WHERE "nextDueAt" <= ?'), [NOW]);
     console.log(`one billing pass: ${pass.charges} charges over ${pass.meters} meters in ${pass.batches} batches: ${ms.toFixed(0)} ms (goal < 2000 ms)`);
     console.log(
-      `  ledger rows ${n}; meters still due ${due}; ${((pass.charges / ms) * 1000).toFixed(0)} charges/s; CPU of this process ${((used.user + used.system) / 1000).toFixed(0)} ms (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)})` +
+      `  ledger rows ${n}; buyers still due ${due}; ${((pass.charges / ms) * 1000).toFixed(0)} charges/s; CPU of this process ${((used.user + used.system) / 1000).toFixed(0)} ms (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)})` +
         (kind === 'postgres' ? `; CPU of the server ${passServerMs.toFixed(0)} ms` : `; written ${(passWritten / 1e6).toFixed(0)} MB`),
     );
     await checkBalances(db, kind, users);
@@ -172,10 +179,9 @@ async function runOn(database) {
     const idle = await passes.runPass();
     console.log(`  a second pass with nothing due: ${idle.charges} charges, ${(performance.now() - again).toFixed(0)} ms`);
 
-    const floor =
-      kind === 'postgres' ? await floorOfPostgres(database.url, database.dataDir, rows, Number(process.env.BENCH_BATCH ?? 2500)) : await floorOf(db, rows);
+    const floor = kind === 'postgres' ? await floorOfPostgres(database.url, database.dataDir, marks, pass.batches) : await floorOf(db, marks);
     console.log(
-      `floor: one bare transaction inserting the same ${floor.ledgerRows} ledger rows and updating the same ${floor.meters} meters: ${floor.ms.toFixed(0)} ms` +
+      `floor: one bare transaction inserting the same ${floor.ledgerRows} ledger rows and updating the same ${floor.marks} buyers' marks: ${floor.ms.toFixed(0)} ms` +
         `${kind === 'sqlite' ? `, CPU ${floor.cpuMs.toFixed(0)} ms, written ${(floor.written / 1e6).toFixed(0)} MB` : `, CPU ${floor.cpuMs.toFixed(0)} ms (server ${floor.serverMs.toFixed(0)})`} (wall: insert ${floor.inserted.toFixed(0)}, update ${floor.updated.toFixed(0)}, commit ${(floor.ms - floor.inserted - floor.updated).toFixed(0)})`,
     );
     const passCpuMs = (used.user + used.system) / 1000 + passServerMs;
@@ -228,9 +234,8 @@ async function checkBalances(db, kind, users) {
  * batch size (PostgreSQL's memory for one statement is bounded: a 100,000-row join may be slower
  * than 100 of 1,000); the floor is the faster.
  */
-async function floorOfPostgres(url, dataDir, before, batch) {
+async function floorOfPostgres(url, dataDir, before, batches) {
   const pg = (await import('pg')).default;
-  const { METER_COLUMNS } = require('./billing/meter-rows.js');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -244,32 +249,29 @@ async function floorOfPostgres(url, dataDir, before, batch) {
         ).rows.map((row) => [row.name, row.type]),
       );
     const ledgerTypes = await typesOf('ledger_entries');
-    const meterTypes = await typesOf('machine_meters');
-    const meterColumns = [...meterTypes.keys()];
+    const markTypes = await typesOf('buyer_billing');
+    const markColumns = [...markTypes.keys()];
     const ledgerColumns = [...ledgerTypes.keys()];
     const ledger = (await client.query('SELECT * FROM "ledger_entries" ORDER BY "key"')).rows;
-    const after = (await client.query('SELECT * FROM "machine_meters" ORDER BY "machineId"')).rows;
-    const [key, ...changed] = meterColumns;
+    const after = (await client.query('SELECT * FROM "buyer_billing" ORDER BY "buyerId"')).rows;
+    const [key, ...changed] = markColumns;
     const unnest = (columns, types) => `unnest(${columns.map((c, i) => `$${i + 1}::${types.get(c)}[]`).join(', ')})`;
 
     const attempt = async (label, parts) => {
       const ledgerCopy = `floor_ledger_entries_${label}`;
-      const meterCopy = `floor_machine_meters_${label}`;
+      const markCopy = `floor_buyer_billing_${label}`;
       await client.query(`CREATE TABLE "${ledgerCopy}" (LIKE "ledger_entries" INCLUDING ALL)`);
-      await client.query(`CREATE TABLE "${meterCopy}" (LIKE "machine_meters" INCLUDING ALL)`);
-      // The meters as they were before the pass (set-up, not timed).
-      for (let at = 0; at < before.length; at += 5000) {
-        const part = before.slice(at, at + 5000);
-        await client.query(
-          `INSERT INTO "${meterCopy}" (${METER_COLUMNS.map((c) => `"${c}"`).join(', ')}) SELECT * FROM unnest(${METER_COLUMNS.map((c, i) => `$${i + 1}::${meterTypes.get(c)}[]`).join(', ')})`,
-          METER_COLUMNS.map((_, i) => part.map((row) => row[i])),
-        );
-      }
-      await client.query(`ANALYZE "${meterCopy}"`);
+      await client.query(`CREATE TABLE "${markCopy}" (LIKE "buyer_billing" INCLUDING ALL)`);
+      // The marks as they were before the pass (set-up, not timed).
+      await client.query(
+        `INSERT INTO "${markCopy}" (${MARK_COLUMNS.map((c) => `"${c}"`).join(', ')}) SELECT * FROM unnest(${MARK_COLUMNS.map((c, i) => `$${i + 1}::${markTypes.get(c)}[]`).join(', ')})`,
+        MARK_COLUMNS.map((_, i) => before.map((row) => row[i])),
+      );
+      await client.query(`ANALYZE "${markCopy}"`);
       const slices = (rows) =>
         Array.from({ length: parts }, (_, i) => rows.slice(Math.floor((i * rows.length) / parts), Math.floor(((i + 1) * rows.length) / parts)));
       const ledgerParts = slices(ledger);
-      const meterParts = slices(after);
+      const markParts = slices(after);
       let inserted = 0;
       let updated = 0;
       const started = performance.now();
@@ -287,9 +289,9 @@ async function floorOfPostgres(url, dataDir, before, batch) {
         );
         const t1 = performance.now();
         await client.query(
-          `UPDATE "${meterCopy}" AS m SET ${changed.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
-            `FROM ${unnest(meterColumns, meterTypes)} AS v(${meterColumns.map((c) => `"${c}"`).join(', ')}) WHERE m."${key}" = v."${key}"`,
-          meterColumns.map((c) => meterParts[i].map((row) => row[c])),
+          `UPDATE "${markCopy}" AS m SET ${changed.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
+            `FROM ${unnest(markColumns, markTypes)} AS v(${markColumns.map((c) => `"${c}"`).join(', ')}) WHERE m."${key}" = v."${key}"`,
+          markColumns.map((c) => markParts[i].map((row) => row[c])),
         );
         inserted += t1 - t0;
         updated += performance.now() - t1;
@@ -303,14 +305,14 @@ async function floorOfPostgres(url, dataDir, before, batch) {
       const { rows: counted } = await client.query(`SELECT COUNT(*)::int AS n FROM "${ledgerCopy}"`);
       if (counted[0].n !== ledger.length) throw new Error(`floor: ${counted[0].n} ledger rows written, expected ${ledger.length}`);
       const { rows: same } = await client.query(
-        `SELECT COUNT(*)::int AS same FROM "${meterCopy}" f JOIN "machine_meters" m ON m."machineId" = f."machineId" WHERE f."nextDueAt" = m."nextDueAt" AND f."revision" = m."revision"`,
+        `SELECT COUNT(*)::int AS same FROM "${markCopy}" f JOIN "buyer_billing" m ON m."buyerId" = f."buyerId" WHERE f."billedTo" = m."billedTo" AND f."nextDueAt" IS NOT DISTINCT FROM m."nextDueAt"`,
       );
-      if (same[0].same !== after.length) throw new Error(`floor: ${same[0].same} meters updated to the pass's values, expected ${after.length}`);
+      if (same[0].same !== after.length) throw new Error(`floor: ${same[0].same} marks updated to the pass's values, expected ${after.length}`);
       console.log(`  floor attempt, ${parts === 1 ? 'one statement per table' : `${parts} parts per table`}: ${ms.toFixed(0)} ms, CPU ${cpuMs.toFixed(0)} ms`);
-      return { ms, cpuMs, serverMs, inserted, updated, ledgerRows: ledger.length, meters: after.length };
+      return { ms, cpuMs, serverMs, inserted, updated, ledgerRows: ledger.length, marks: after.length };
     };
     const whole = await attempt('whole', 1);
-    const parted = await attempt('parts', Math.max(1, Math.ceil(after.length / batch)));
+    const parted = await attempt('parts', Math.max(1, batches));
     return whole.ms <= parted.ms ? whole : parted;
   } finally {
     await client.end();
@@ -318,21 +320,19 @@ async function floorOfPostgres(url, dataDir, before, batch) {
 }
 
 /**
- * The floor (see the top of this file). `before`: the meters' rows as set up, in METER_COLUMNS
+ * The floor (see the top of this file). `before`: the buyers' marks as set up, in MARK_COLUMNS
  * order. Copies of the two tables are made from the database's own CREATE statements; only the
  * transaction is timed, including turning the rows into its JSON parameters.
  */
 async function floorOf(db, before) {
   const em = db.manager;
   await copyShape(em, 'ledger_entries', 'floor_ledger_entries');
-  await copyShape(em, 'machine_meters', 'floor_machine_meters');
-  const meterColumns = Object.keys((await em.query('SELECT * FROM "machine_meters" LIMIT 1'))[0]);
-  const { METER_COLUMNS } = require('./billing/meter-rows.js');
-  await insert(db, 'sqlite', 'floor_machine_meters', METER_COLUMNS, before);
+  await copyShape(em, 'buyer_billing', 'floor_buyer_billing');
+  await insert(db, 'sqlite', 'floor_buyer_billing', MARK_COLUMNS, before);
   const ledger = await em.query('SELECT * FROM "ledger_entries"');
-  const after = await em.query('SELECT * FROM "machine_meters"');
+  const after = await em.query('SELECT * FROM "buyer_billing"');
   const ledgerColumns = Object.keys(ledger[0]);
-  const [key, ...changed] = meterColumns;
+  const [key, ...changed] = MARK_COLUMNS;
   const columnsOf = (columns) => columns.map((column, i) => `j.value ->> ${i} AS "${column}"`).join(', ');
 
   const started = performance.now();
@@ -348,9 +348,9 @@ async function floorOf(db, before) {
     );
     const t1 = performance.now();
     await tx.query(
-      `UPDATE "floor_machine_meters" SET ${changed.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
-        `FROM (SELECT ${columnsOf(meterColumns)} FROM json_each(?) AS j) AS v WHERE "floor_machine_meters"."${key}" = v."${key}"`,
-      [JSON.stringify(after.map((row) => meterColumns.map((c) => row[c])))],
+      `UPDATE "floor_buyer_billing" SET ${changed.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
+        `FROM (SELECT ${columnsOf(MARK_COLUMNS)} FROM json_each(?) AS j) AS v WHERE "floor_buyer_billing"."${key}" = v."${key}"`,
+      [JSON.stringify(after.map((row) => MARK_COLUMNS.map((c) => row[c])))],
     );
     inserted = t1 - t0;
     updated = performance.now() - t1;
@@ -362,10 +362,10 @@ async function floorOf(db, before) {
   const [{ n }] = await em.query('SELECT COUNT(*) AS n FROM "floor_ledger_entries"');
   if (n !== ledger.length) throw new Error(`floor: ${n} ledger rows written, expected ${ledger.length}`);
   const [{ same }] = await em.query(
-    'SELECT COUNT(*) AS same FROM "floor_machine_meters" f JOIN "machine_meters" m ON m."machineId" = f."machineId" WHERE f."nextDueAt" = m."nextDueAt" AND f."revision" = m."revision"',
+    'SELECT COUNT(*) AS same FROM "floor_buyer_billing" f JOIN "buyer_billing" m ON m."buyerId" = f."buyerId" WHERE f."billedTo" = m."billedTo" AND f."nextDueAt" IS m."nextDueAt"',
   );
-  if (same !== after.length) throw new Error(`floor: ${same} meters updated to the pass's values, expected ${after.length}`);
-  return { ms, cpuMs, written: floorWritten, inserted, updated, ledgerRows: ledger.length, meters: after.length };
+  if (same !== after.length) throw new Error(`floor: ${same} marks updated to the pass's values, expected ${after.length}`);
+  return { ms, cpuMs, written: floorWritten, inserted, updated, ledgerRows: ledger.length, marks: after.length };
 }
 
 /** An empty table shaped like `table`: its CREATE TABLE and CREATE INDEX statements, renamed. */

@@ -90,9 +90,9 @@ describe('billing survives SIGKILL in the middle of a pass', () => {
     await exited(api1);
     const killedAt = first.originMs + first.offsetMs + (Date.now() - first.originMs) * first.rate;
 
-    // Killed mid-pass: charges are in, yet some meters are still due before the newest charge.
+    // Killed mid-pass: charges are in, yet some buyers still have something due before the newest charge.
     const [{ newest }] = await db.query<{ newest: number }>("SELECT MAX(at) AS newest FROM ledger_entries WHERE kind IN ('storage', 'running')");
-    const [{ behind }] = await db.query<{ behind: number | string }>('SELECT COUNT(*) AS behind FROM machine_meters WHERE "nextDueAt" <= ?', [newest]);
+    const [{ behind }] = await db.query<{ behind: number | string }>('SELECT COUNT(*) AS behind FROM buyer_billing WHERE "nextDueAt" <= ?', [newest]);
     const afterKill = await count();
     expect(afterKill).toBeGreaterThan(before);
     expect(Number(behind), 'the pass had finished before the kill').toBeGreaterThan(0);

@@ -1,10 +1,11 @@
-import { type Charge, type MachineMeter, dueCharges, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
+import { type Charge, type MachineMeter, chargedTo, dueCharges, moneyToUnits, nextDueAt, unitsToMoney } from '@virtuoso/domain';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LedgerService } from '../src/accounts/ledger.service';
 import { type BillingPass, BillingPassService } from '../src/billing/billing-pass.service';
 import { LowBalanceService } from '../src/billing/low-balance.service';
+import { BuyerBilling } from '../src/billing/buyer-billing.entity';
 import { MachineMeterRow } from '../src/billing/machine-meter.entity';
-import { dueBuyersStatement, rowOf } from '../src/billing/meter-rows';
+import { meterOf, rowOf } from '../src/billing/meter-rows';
 import { ManualClock } from '../src/common/clock';
 import { Database } from '../src/common/database.service';
 import { TestApp, startApp } from './helpers';
@@ -17,9 +18,10 @@ const BATCH = 4;
 /**
  * The billing pass takes its batches buyer by buyer (docs/ARCHITECTURE.md §12), on both databases:
  * meters of four buyers, due in an order that interleaves the buyers, with batches of 4 meters.
- * Every buyer's meters are charged in as few batches as they need (a buyer with 6 due meters in
- * two, buyers with 3 and 1 together), a meter too far behind for one batch is finished in the
- * same pass, every charge is made exactly once, and every balance moves by exactly its charges.
+ * Each buyer is billed in one batch (up to their mark: a buyer with 6 meters alone, buyers with 2
+ * and 1 together), a meter too far behind for one batch is finished by another batch of the same
+ * pass, every charge is made exactly once, every balance moves by exactly its charges, and the
+ * meter rows are left as they were: the buyers' marks say how far they are charged.
  */
 describe('a billing pass over several buyers in batches', () => {
   let t: TestApp;
@@ -65,8 +67,13 @@ describe('a billing pass over several buyers in batches', () => {
         });
       }
     }
+    // What the hooks would have left: the rows, and each buyer's mark (0) with their earliest next due instant.
     await t.app.get(Database).transaction(async (em) => {
       for (const { meter, hostId } of meters) await em.insert(MachineMeterRow, rowOf(meter, hostId, 0));
+      for (const buyerId of buyers) {
+        const due = Math.min(...meters.filter(({ meter }) => meter.buyerId === buyerId).map(({ meter }) => nextDueAt(meter)!));
+        await em.insert(BuyerBilling, { buyerId, billedTo: 0, nextDueAt: due });
+      }
     });
     const balanceOf = async (id: string) => (await t.database.query<{ balance: string }>('SELECT "balance" FROM "users" WHERE "id" = ?', [id]))[0].balance;
     const opening = new Map(await Promise.all([...buyers, provider.userId].map(async (id) => [id, moneyToUnits(await balanceOf(id))] as const)));
@@ -91,12 +98,12 @@ describe('a billing pass over several buyers in batches', () => {
     }
     expect(pass).toMatchObject({ meters: 13, charges: expected.size });
 
-    // Whole buyers per batch: each in as few batches as its meters need, the last two together;
-    // the meter far behind is finished by one more batch of the same pass.
+    // Whole buyers per batch, the last two together; the meter far behind (1800 charges, 1000 a
+    // batch at most) is finished by one more batch of the same pass.
     const batchesOf = (buyerId: string) => batches.filter((batch) => batch.includes(buyerId)).length;
-    expect(buyers.map(batchesOf)).toEqual([1, 2, 2, 1]);
+    expect(buyers.map(batchesOf)).toEqual([1, 1, 2, 1]);
     expect(batches).toContainEqual([buyers[2], buyers[3]]);
-    expect(batches).toHaveLength(5);
+    expect(batches).toHaveLength(4);
 
     // Every charge once, none other.
     const rows = await t.database.query<{ key: string; amount: string; debitAccount: string }>(
@@ -112,25 +119,68 @@ describe('a billing pass over several buyers in batches', () => {
     expect(await balanceOf(provider.userId)).toBe(unitsToMoney(opening.get(provider.userId)! + paid));
     expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
 
+    // The meter rows are as the hooks left them; the marks say all is charged up to now, and
+    // every meter reckoned at its buyer's mark has nothing due by now.
+    const rowsAfter = await t.database.query<Record<string, unknown>>('SELECT * FROM "machine_meters" WHERE "machineId" LIKE ?', ['batches-%']);
+    expect(rowsAfter.map((row) => Number(row.revision))).toEqual(rowsAfter.map(() => 0));
+    const marks = new Map(
+      (await t.database.query<{ buyerId: string; billedTo: number | string; nextDueAt: number | string | null }>('SELECT * FROM "buyer_billing"')).map(
+        (row) => [row.buyerId, { billedTo: Number(row.billedTo), nextDueAt: Number(row.nextDueAt) }],
+      ),
+    );
+    for (const buyerId of buyers) expect(marks.get(buyerId)!.billedTo).toBe(NOW);
+    for (const row of rowsAfter) {
+      const meter = meterOf(row);
+      const mark = marks.get(meter.buyerId)!;
+      expect(meter).toEqual(meters.find((m) => m.meter.machineId === meter.machineId)!.meter);
+      const due = nextDueAt(chargedTo(meter, mark.billedTo))!;
+      expect(due).toBeGreaterThan(NOW);
+      expect(mark.nextDueAt).toBeLessThanOrEqual(due);
+    }
     // Nothing left due: another pass charges nothing.
-    const [{ due }] = await t.database.query<{ due: number | string }>('SELECT COUNT(*) AS "due" FROM "machine_meters" WHERE "nextDueAt" <= ?', [NOW]);
-    expect(Number(due)).toBe(0);
     expect(await t.app.get(BillingPassService).runPass()).toMatchObject({ charges: 0, batches: 0 });
   });
 
-  it('finds the buyers with meters due through the nextDueAt index, and skips even that when nothing is due', async () => {
-    const { text, params } = dueBuyersStatement(t.app.get(Database).manager, NOW);
-    if (t.database.kind === 'postgres') {
-      // The earliest nextDueAt (the index's first entry) gates the scan: with nothing due it never runs,
-      // whatever the planner's statistics expect (right after a pass they count every meter due).
-      const plan = (await t.app.get(Database).manager.query(`EXPLAIN ${text}`, params)) as Array<{ 'QUERY PLAN': string }>;
-      expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/One-Time Filter/);
-    } else {
-      // Not a walk of the whole buyerId index for the grouping's order (every meter, due or not).
-      const plan = (await t.app.get(Database).manager.query(`EXPLAIN QUERY PLAN ${text}`, params)) as Array<{ detail: string }>;
-      const details = plan.map((row) => row.detail);
-      expect(details.some((detail) => /^SEARCH machine_meters USING .*INDEX .*\(nextDueAt<\?\)/.test(detail))).toBe(true);
-      expect(details.filter((detail) => detail.startsWith('SCAN machine_meters'))).toEqual([]);
+  it("charges with a late event what it makes due up to its buyer's mark, and the next pass goes on from there", async () => {
+    // A machine stored an hour ago and billed by a pass up to now; then a start that happened 30
+    // minutes ago is reported: its slices at −30, −20 and −10 minutes are charged with the event.
+    const provider = await t.signUp('provider');
+    const buyer = await t.signUp('buyer');
+    const storedAt = NOW - 60 * MINUTE;
+    const meter: MachineMeter = {
+      machineId: 'late-event-vm',
+      buyerId: buyer.userId,
+      providerId: provider.userId,
+      storagePrice: '0.5',
+      storageAmountDays: 30,
+      runningPrice: '0.01',
+      runningUnitSeconds: 600,
+      storedAt,
+      storagePeriodsCharged: 1,
+      slicesCharged: 0,
+      prepaidMsLeft: 0,
+      runningSince: null,
+      asOf: storedAt,
+      removedAt: null,
+    };
+    await t.app.get(Database).transaction(async (em) => {
+      await em.insert(MachineMeterRow, rowOf(meter, 'late-host', 0));
+      await em.insert(BuyerBilling, { buyerId: buyer.userId, billedTo: NOW, nextDueAt: nextDueAt(meter) });
+    });
+    const { BillingService } = await import('../src/billing/billing.service');
+    const charges = await t.app.get(Database).transaction((em) => t.app.get(BillingService).onStarted(em, meter.machineId, NOW - 30 * MINUTE));
+    expect(charges.map((charge) => charge.key)).toEqual([0, 1, 2, 3].map((i) => `running:late-event-vm:${i}`));
+    expect(charges.map((charge) => charge.dueAt)).toEqual([30, 20, 10, 0].map((ago) => NOW - ago * MINUTE));
+    const [mark] = await t.database.query<{ nextDueAt: number | string }>('SELECT "nextDueAt" FROM "buyer_billing" WHERE "buyerId" = ?', [buyer.userId]);
+    expect(Number(mark.nextDueAt)).toBe(NOW + 10 * MINUTE);
+    clock.set(NOW + 10 * MINUTE);
+    try {
+      await t.app.get(BillingPassService).runPass();
+      // Slice 4, and nothing twice.
+      const [{ n }] = await t.database.query<{ n: number | string }>('SELECT COUNT(*) AS "n" FROM "ledger_entries" WHERE "machineId" = ?', [meter.machineId]);
+      expect(Number(n)).toBe(5);
+    } finally {
+      clock.set(NOW);
     }
   });
 });

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { unpack } from '../src/billing/meter-rows';
 
 /**
- * The billing pass reads each due meter packed into one text (billing/meter-rows.ts PACKED_SELECT:
- * the columns in METER_COLUMNS' order but nextDueAt and nextDebits, space-separated, '-' for null).
+ * The billing pass reads each meter packed into one text (billing/meter-rows.ts PACKED_SELECT:
+ * the columns in METER_COLUMNS' order but nextDebits, space-separated, '-' for null).
  * unpack reads the numbers where they stand; whatever it does not read itself (a sign, a fraction,
  * 16 digits or more) is read by splitting: every row comes back as its columns said.
  */

@@ -7,6 +7,7 @@ import {
   type MeterStep,
   type MeterTerms,
   MS_PER_DAY,
+  chargedTo,
   dueCharges,
   ledgerBalances,
   meterOnArrived,
@@ -180,12 +181,13 @@ function buildTimeline(first: MeterTerms, ops: readonly Op[], tail: Gap): { even
 }
 
 /** Feeds the events to the meter; passes only when asked. Every charge made, in order. */
-function replay(events: readonly Event[], end: number, withPasses: boolean): { charges: Charge[]; meter: MachineMeter } {
+function replay(events: readonly Event[], end: number, withPasses: boolean, seen: MachineMeter[] = []): { charges: Charge[]; meter: MachineMeter } {
   let meter: MachineMeter | undefined;
   const charges: Charge[] = [];
   const take = (step: MeterStep) => {
     charges.push(...step.charges);
     meter = step.meter;
+    seen.push(step.meter);
   };
   for (const event of events) {
     switch (event.type) {
@@ -355,6 +357,27 @@ describe('billing against an independent oracle (fast-check)', () => {
       { numRuns: 300 },
     );
   }, 30_000); // ~1 s here; room for a slow CI machine
+
+  it('chargedTo reckons any meter of a timeline at any later instant as dueCharges leaves it, without the charges', () => {
+    fc.assert(
+      fc.property(scenario, fc.array(fc.integer({ min: 0, max: 5 * MS_PER_DAY }), { minLength: 1, maxLength: 6 }), ({ first, ops, tail }, offsets) => {
+        const { events, end } = buildTimeline(first, ops, tail);
+        const meters: MachineMeter[] = [];
+        replay(events, end, true, meters);
+        const instants = [...events.map((event) => event.t), end, ...offsets.map((offset) => T0 + offset)];
+        for (const meter of meters) {
+          for (const t of instants) {
+            const step = dueCharges(meter, t);
+            const reckoned = chargedTo(meter, t);
+            expect(reckoned).toEqual(step.meter);
+            // nothing due: the very same object, as dueCharges gives back
+            if (step.charges.length === 0) expect(reckoned).toBe(meter);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
 
   it('a pass at any instant leaves the meter where one pass at that instant would (no drift)', () => {
     // Any sequence of passes at increasing instants, then a pass at `at`, equals one pass at `at`.

@@ -219,6 +219,39 @@ export function dueCharges(meter: MachineMeter, now: number, options: DueOptions
   return charges.length === 0 ? { meter, charges } : { meter: current, charges };
 }
 
+/**
+ * The meter once every charge due at or before `t` has been made: what dueCharges(meter, t)
+ * returns as its meter (the same object when nothing is due), worked out in closed form without
+ * making the charges. A meter row is written only when an event changes it; the billing pass
+ * charges a buyer's meters up to a mark it keeps per buyer, and whoever reads a meter row reckons
+ * it at that mark with this (docs/ARCHITECTURE.md §12) — in constant time, however far the mark
+ * is past the row's asOf.
+ */
+export function chargedTo(meter: MachineMeter, t: number): MachineMeter {
+  instant(t, 'now');
+  if (meter.removedAt !== null) return meter;
+  const period = storagePeriodMs(meter);
+  const firstStorage = nextStorageAt(meter);
+  const periods = firstStorage <= t ? Math.floor((t - firstStorage) / period) + 1 : 0;
+  const runOut = prepaidRunsOutAt(meter);
+  const slice = sliceMs(meter);
+  const slices = runOut !== null && runOut <= t ? Math.floor((t - runOut) / slice) + 1 : 0;
+  if (periods === 0 && slices === 0) return meter;
+  const lastStorage = periods > 0 ? firstStorage + (periods - 1) * period : -Infinity;
+  const lastSlice = slices > 0 ? runOut! + (slices - 1) * slice : -Infinity;
+  const last = Math.max(lastStorage, lastSlice);
+  let prepaidMsLeft = meter.prepaidMsLeft;
+  if (slices > 0) prepaidMsLeft = slice - (last - lastSlice);
+  else if (meter.runningSince !== null) prepaidMsLeft -= last - meter.asOf;
+  return {
+    ...meter,
+    storagePeriodsCharged: meter.storagePeriodsCharged + periods,
+    slicesCharged: meter.slicesCharged + slices,
+    prepaidMsLeft,
+    asOf: last,
+  };
+}
+
 /** Settles everything due up to `at` (raised to asOf: billing never rewrites what it charged). */
 function settle(meter: MachineMeter, at: number): MeterStep & { at: number } {
   const t = Math.max(instant(at, 'at'), meter.asOf);
@@ -330,7 +363,7 @@ export interface NextDebits {
  * Works on a meter not yet advanced to `now`: it reckons as a pass at `now` would.
  */
 export function nextDebits(meter: MachineMeter, now: number): NextDebits {
-  const settled = dueCharges(meter, instant(now, 'now')).meter;
+  const settled = chargedTo(meter, instant(now, 'now'));
   const at = Math.max(now, settled.asOf);
   const current = advance(settled, at);
   const debit = (when: number, amount: string): NextDebit => ({ at: when, inMs: when - now, amount });

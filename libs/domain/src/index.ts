@@ -5,6 +5,7 @@ export * from './matching';
 export * from './market';
 export * from './lifecycle';
 export * from './billing';
+export * from './billing-buyer';
 export * from './billing-format';
 export * from './billing-next';
 export * from './market-history';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { BILLED_STATES, VM_RUNNING_STATES, dueCharges } from '@virtuoso/domain';
+import { BILLED_STATES, type MachineMeter, type MeterStep, VM_RUNNING_STATES, billBuyer } from '@virtuoso/domain';
 import { CLOCK, Clock } from '../common/clock';
 import { Daemons, SinglePass } from '../common/daemons';
 import { Database } from '../common/database.service';
@@ -11,10 +11,11 @@ import { MoneyTotal, passEvent } from '../events/charge-summary';
 import { EventLog } from '../events/event-log.service';
 import { Machine } from '../machines/machine.entity';
 import { NotificationsService } from '../notifications/notifications.service';
-import { BillingService, MeterChange } from './billing.service';
+import { BillingService } from './billing.service';
 import { BillingStatus } from './billing-status.entity';
 import { LowBalanceService } from './low-balance.service';
-import { dueBuyers, dueMeters, dueMetersOfBuyers } from './meter-rows';
+import { type BuyerMark, MeterPostings } from './meter-postings.service';
+import { dueBuyers, dueMarks, liveMetersOfBuyers } from './meter-rows';
 
 export interface BillingPass {
   /** The clock reading the pass charged up to. */
@@ -25,22 +26,21 @@ export interface BillingPass {
   ms: number;
 }
 
-/** A meter far behind (a long outage, 1-second slices) is worked through over several batches. */
+/** A meter far behind (a long outage, 1-second slices) is worked through over several batches (libs/domain billBuyer). */
 const MAX_CHARGES_PER_METER = 1000;
-/** dueCharges' options, the same for every meter (not an object made for each). */
-const DUE_OPTIONS = { limit: MAX_CHARGES_PER_METER };
 const CONFLICT_RETRIES = 3;
 
 /**
  * The billing daemon (report §6.1.9, storageupdate.pl and runningupdate.pl in one): every
  * VIRTUOSO_BILLING_INTERVAL_SECONDS, and once at boot, it reads `now` from the clock once and
- * charges everything due by then. Meters WHERE nextDueAt <= now are taken in batches of at most
- * VIRTUOSO_BILLING_BATCH_SIZE, whole buyers per batch (then any left due, in nextDueAt order:
- * docs/ARCHITECTURE.md §12); each batch is one transaction — libs/domain's
- * dueCharges for every meter, the ledger rows (a key never twice), balances, host incomes and the
- * meter rows — so a crash (even SIGKILL) loses or doubles nothing: a batch committed is done, one
- * not committed is redone by the next pass, to the same charges with the same keys. Then buyers
- * charged are checked for low balance, grace periods enforced and pending emails sent.
+ * charges everything due by then, buyer by buyer (docs/ARCHITECTURE.md §12). Each buyer keeps a
+ * mark (buyer_billing): everything due up to it is charged. The buyers with something due are
+ * taken in id order, whole buyers per batch of at most VIRTUOSO_BILLING_BATCH_SIZE meters, and
+ * each batch is one transaction — libs/domain's billBuyer for every buyer from their mark, the
+ * ledger rows (a key never twice), balances, host incomes and the buyers' new marks; the meter
+ * rows are not written — so a crash (even SIGKILL) loses or doubles nothing: a batch committed is
+ * done, one not committed is redone by the next pass, to the same charges with the same keys.
+ * Then buyers charged are checked for low balance, grace periods enforced and pending emails sent.
  */
 @Injectable()
 export class BillingPassService implements OnModuleDestroy {
@@ -51,6 +51,7 @@ export class BillingPassService implements OnModuleDestroy {
   constructor(
     private readonly db: Database,
     private readonly billing: BillingService,
+    private readonly postings: MeterPostings,
     private readonly lowBalance: LowBalanceService,
     private readonly notifications: NotificationsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -118,14 +119,18 @@ export class BillingPassService implements OnModuleDestroy {
     const started = performance.now();
     const result: BillingPass = { at: now, meters: 0, charges: 0, batches: 0, ms: 0 };
     const total = new MoneyTotal();
-    // Buyer by buyer (docs/ARCHITECTURE.md §12): a batch holds whole buyers, so that each
-    // buyer's balance and standing, and mostly their providers' balances and hosts' incomes, are
-    // written by one or two batches of the pass instead of by nearly every one.
-    for (const group of buyerGroups(await dueBuyers(this.db.manager, now), this.config.billingBatchSize)) {
-      if (!(await this.batches(now, total, result, group))) return result;
+    // Rounds until no buyer has anything due: a buyer with a meter far behind is billed up to a
+    // mark short of now (billBuyer) and is due again in the next round; so is one an event made due
+    // meanwhile. Each round moves every buyer it bills on, so the rounds end.
+    for (let due = await dueBuyers(this.db.manager, now); due.length > 0; due = await dueBuyers(this.db.manager, now)) {
+      for (const group of buyerGroups(due, this.config.billingBatchSize)) {
+        if (this.closing) return result;
+        const batch = await this.batchWithRetries(now, total, group);
+        result.batches += 1;
+        result.meters += batch.meters;
+        result.charges += batch.charges;
+      }
     }
-    // Then whatever is still due (a meter far behind, a meter a hook made due meanwhile), oldest first.
-    if (!(await this.batches(now, total, result, null))) return result;
     await this.lowBalance.enforce(now);
     result.ms = Math.round(performance.now() - started);
     this.metrics.billingPassDuration.observe(result.ms / 1000);
@@ -153,30 +158,12 @@ export class BillingPassService implements OnModuleDestroy {
     return result;
   }
 
-  /**
-   * Batches of `group`'s meters (null: anyone's, oldest due first), counted into `result`, until
-   * none is due; false when the service is closing.
-   */
-  private async batches(now: number, total: MoneyTotal, result: BillingPass, group: BuyerGroup | null): Promise<boolean> {
-    const size = this.config.billingBatchSize;
-    for (;;) {
-      if (this.closing) return false;
-      const batch = await this.batchWithRetries(now, total, group);
-      if (batch === null) return true;
-      result.batches += 1;
-      result.meters += batch.meters;
-      result.charges += batch.charges;
-      // All of the group's meters due at the start fit one batch (the usual case), or fewer came than asked: done.
-      if (group && (group.due <= size || batch.meters < size)) return true;
-    }
-  }
-
-  private async batchWithRetries(now: number, total: MoneyTotal, group: BuyerGroup | null) {
+  private async batchWithRetries(now: number, total: MoneyTotal, group: BuyerGroup) {
     for (let attempt = 1; ; attempt++) {
       try {
         const batch = await this.batch(now, group);
         // Counted once committed (a batch retried after a conflict is charged once).
-        for (const amount of batch?.amounts ?? []) total.add(amount);
+        for (const amount of batch.amounts) total.add(amount);
         return batch;
       } catch (error) {
         // A hook changed a meter of the batch meanwhile (PostgreSQL): redo it from fresh rows.
@@ -186,28 +173,38 @@ export class BillingPassService implements OnModuleDestroy {
   }
 
   /**
-   * One transaction: the next meters due (of a group of buyers, or of anyone, oldest due first),
-   * charged up to now, and the low-balance standing of their buyers judged on the balances that
-   * leaves. null when none is due.
+   * One transaction: the buyers of the group with something due (their marks locked on
+   * PostgreSQL), their live meters, each buyer charged from their mark up to now (libs/domain
+   * billBuyer), the charges posted, the new marks written, and the low-balance standing of the
+   * buyers judged on the balances that leaves.
    */
-  private batch(now: number, group: BuyerGroup | null): Promise<{ meters: number; charges: number; amounts: string[] } | null> {
+  private batch(now: number, group: BuyerGroup): Promise<{ meters: number; charges: number; amounts: string[] }> {
     return this.db.transaction(async (em) => {
-      const size = this.config.billingBatchSize;
-      const due = group ? await dueMetersOfBuyers(em, now, group.first, group.last, size) : await dueMeters(em, now, size);
-      if (due.length === 0) return null;
-      const buyers = new Set<string>();
-      const changes: MeterChange[] = due.map(({ meter, hostId, revision }) => {
-        buyers.add(meter.buyerId);
-        // (Nothing due after all would mean a stale nextDueAt: writing the meter recomputes it.)
-        return { step: dueCharges(meter, now, DUE_OPTIONS), hostId, revision, terms: false };
-      });
-      const { charges, balances } = await this.billing.apply(em, changes);
+      const marks = await dueMarks(em, now, group.first, group.last);
+      if (marks.length === 0) return { meters: 0, charges: 0, amounts: [] };
+      const meters = new Map<string, MachineMeter[]>(marks.map((mark) => [mark.buyerId, []]));
+      const hosts = new Map<string, string | null>();
+      for (const { meter, hostId } of await liveMetersOfBuyers(em, group.first, group.last)) {
+        const own = meters.get(meter.buyerId);
+        if (!own) continue; // a buyer of the range with nothing due
+        own.push(meter);
+        hosts.set(meter.machineId, hostId);
+      }
+      const steps: Array<{ step: MeterStep; hostId: string | null }> = [];
+      const next: BuyerMark[] = [];
+      for (const { buyerId, billedTo } of marks) {
+        const bill = billBuyer(meters.get(buyerId)!, billedTo, now, MAX_CHARGES_PER_METER);
+        for (const step of bill.steps) steps.push({ step, hostId: hosts.get(step.meter.machineId) ?? null });
+        next.push({ buyerId, billedTo: bill.billedTo, nextDueAt: bill.nextDueAt });
+      }
+      const { charges, balances } = await this.postings.post(em, steps);
+      await this.postings.setMarks(em, next);
       await this.lowBalance.afterCharges(
         em,
-        [...buyers].map((id) => ({ id, balance: balances.get(id) ?? null })),
+        marks.map(({ buyerId }) => ({ id: buyerId, balance: balances.get(buyerId) ?? null })),
         now,
       );
-      return { meters: changes.length, charges: charges.length, amounts: charges.map((charge) => charge.amount) };
+      return { meters: steps.length, charges: charges.length, amounts: charges.map((charge) => charge.amount) };
     });
   }
 }
@@ -216,23 +213,24 @@ export class BillingPassService implements OnModuleDestroy {
 export interface BuyerGroup {
   first: string;
   last: string;
-  /** Their meters due when the pass began. */
-  due: number;
+  /** Their live meters when the pass began. */
+  meters: number;
 }
 
 /**
- * Cuts the buyers with meters due (in id order, with how many each) into runs of whole buyers of
- * at most `size` due meters; a buyer with more is a run alone (billed over several batches).
+ * Cuts the buyers with something due (in id order, with how many live meters each) into runs of
+ * whole buyers of at most `size` meters; a buyer with more is a run alone (one transaction: a
+ * buyer's mark covers all their meters).
  */
-export function buyerGroups(buyers: ReadonlyArray<{ buyerId: string; due: number }>, size: number): BuyerGroup[] {
+export function buyerGroups(buyers: ReadonlyArray<{ buyerId: string; meters: number }>, size: number): BuyerGroup[] {
   const groups: BuyerGroup[] = [];
   let current: BuyerGroup | null = null;
-  for (const { buyerId, due } of buyers) {
-    if (current && current.due + due <= size) {
+  for (const { buyerId, meters } of buyers) {
+    if (current && current.meters + meters <= size) {
       current.last = buyerId;
-      current.due += due;
+      current.meters += meters;
     } else {
-      current = { first: buyerId, last: buyerId, due };
+      current = { first: buyerId, last: buyerId, meters };
       groups.push(current);
     }
   }

@@ -8,6 +8,7 @@ import { AccountService } from './account.service';
 import { BillingPassService } from './billing-pass.service';
 import { BillingStatus } from './billing-status.entity';
 import { BillingService } from './billing.service';
+import { BuyerBilling } from './buyer-billing.entity';
 import { BuyerStanding } from './buyer-standing.entity';
 import { HostIncome } from './host-income.entity';
 import { LowBalanceNotices } from './low-balance-notices';
@@ -18,9 +19,12 @@ import { CreditAtOnceGateway, PAYMENT_GATEWAY } from './payment-gateway';
 import { StatementService } from './statement.service';
 import { TopUpsService } from './top-ups.service';
 
+/** Every billing table, for ENTITIES. */
+export const BILLING_ENTITIES = [MachineMeterRow, BuyerBilling, HostIncome, BuyerStanding, BillingStatus];
+
 /** Meters, the billing pass, low-balance handling and the account pages. The machines module calls BillingService's hooks. */
 @Module({
-  imports: [AccountsModule, NotificationsModule, ProvidersModule, TypeOrmModule.forFeature([MachineMeterRow, HostIncome, BuyerStanding, BillingStatus])],
+  imports: [AccountsModule, NotificationsModule, ProvidersModule, TypeOrmModule.forFeature(BILLING_ENTITIES)],
   controllers: [AccountController],
   providers: [
     BillingService,
@@ -37,6 +41,3 @@ import { TopUpsService } from './top-ups.service';
   exports: [BillingService, BillingPassService, LowBalanceService],
 })
 export class BillingModule {}
-
-/** Every billing table, for ENTITIES. */
-export const BILLING_ENTITIES = [MachineMeterRow, HostIncome, BuyerStanding, BillingStatus];

@@ -20,6 +20,7 @@ import {
   unitsToMoney,
   type PaidCharge,
   type Refund,
+  catchUpToMark,
 } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { LedgerEntry, userAccount, userOfAccount } from '../accounts/ledger-entry.entity';
@@ -61,7 +62,9 @@ export type HookTime = number | string | undefined;
  *   onArrived   a migration committed on another host (storage restarts at the new prices)
  * and chargeRegistrationFee when a configuration is registered. The rules are libs/domain's
  * (billing.ts); MeterPostings records what they return: ledger entries (a key never twice), balances, the
- * provider's income per host, the meter row (compare-and-set on its revision). Then the buyer's
+ * provider's income per host, the meter row (compare-and-set on its revision), the buyer's next due
+ * instant. A meter is read reckoned at its buyer's billing mark, and an event dated before the mark
+ * also charges what it makes due up to it (libs/domain catchUpToMark). Then the buyer's
  * low-balance standing is re-checked. assertMayStart/assertMayStore refuse with 402 beforehand.
  */
 @Injectable()
@@ -86,6 +89,7 @@ export class BillingService {
     const when = this.instant(at);
     const terms = await this.termsOf(em, machine);
     const current = await this.load(em, machine.id);
+    const billedTo = current?.billedTo ?? (await this.postings.markOf(em, machine.ownerId));
     let step: MeterStep;
     if (!current) {
       step = meterOnStored({ machineId: machine.id, buyerId: machine.ownerId, at: when, ...terms });
@@ -95,7 +99,7 @@ export class BillingService {
       this.logger.warn(`machine ${machine.id} is already billed as stored; store ignored`);
       return [];
     }
-    return this.commit(em, [{ step, hostId: machine.hostId, revision: current?.revision ?? null, terms: true }], when);
+    return this.commit(em, [{ step: catchUpToMark(step, billedTo), hostId: machine.hostId, revision: current?.revision ?? null, terms: true }], when);
   }
 
   onStarted(em: EntityManager, machineId: string, at?: HookTime): Promise<Charge[]> {
@@ -115,7 +119,7 @@ export class BillingService {
     const current = await this.load(em, machine.id);
     if (!current || current.meter.removedAt !== null) return this.onStored(em, machine, when);
     const terms = await this.termsOf(em, machine);
-    const step = meterOnArrived(current.meter, Math.max(when, current.meter.storedAt + 1), terms);
+    const step = catchUpToMark(meterOnArrived(current.meter, Math.max(when, current.meter.storedAt + 1), terms), current.billedTo);
     return this.commit(em, [{ step, hostId: machine.hostId, revision: current.revision, terms: true }], when);
   }
 
@@ -215,8 +219,9 @@ export class BillingService {
     const when = this.instant(at);
     const current = await this.load(em, machineId);
     if (!current) return []; // never stored since billing began: nothing to bill
-    const step = rule(current.meter, when);
-    if (!step || (step.meter === current.meter && step.charges.length === 0)) return [];
+    const ruled = rule(current.meter, when);
+    if (!ruled || (ruled.meter === current.meter && ruled.charges.length === 0)) return [];
+    const step = catchUpToMark(ruled, current.billedTo);
     return this.commit(em, [{ step, hostId: current.hostId, revision: current.revision, terms: false }], when);
   }
 

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { chargedTo, nextDueAt } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { Sql, select } from '../common/sql';
 import { utcText } from '../common/time';
 import { APP_CONFIG, AppConfig } from '../config';
 import { NotificationsService } from '../notifications/notifications.service';
+import { liveMeters } from './account-reads';
 import { BuyerStanding } from './buyer-standing.entity';
 
 /**
@@ -19,13 +21,13 @@ export class LowBalanceNotices {
 
   /** The buyer became short: what they owe next, when it falls due, and what happens if they stay short. */
   async warn(em: EntityManager, userId: string, balance: string, required: string, now: number) {
-    const sql = new Sql(em);
-    const [first] = await select<{ at: number | string | null }>(
-      em,
-      `SELECT MIN("nextDueAt") AS "at" FROM "machine_meters" WHERE "buyerId" = ${sql.p(userId)} AND "removedAt" IS NULL`,
-      sql.params,
-    );
-    const when = first?.at === null || first?.at === undefined ? '' : ` The first of them falls due at ${utcText(Number(first.at))}.`;
+    // The meter rows stand where their last event left them: each reckoned at now (chargedTo).
+    let first: number | null = null;
+    for (const { meter } of await liveMeters(em, 'buyerId', userId)) {
+      const due = nextDueAt(chargedTo(meter, now));
+      if (due !== null && (first === null || due < first)) first = due;
+    }
+    const when = first === null ? '' : ` The first of them falls due at ${utcText(first)}.`;
     return this.notifications.notify(em, {
       userId,
       kind: 'lowBalance',

@@ -3,17 +3,19 @@ import { IntColumn, MoneyColumn, MsColumn, RefColumn } from '../common/columns';
 
 /**
  * libs/domain's MachineMeter of one machine, one row per machine ever stored (kept after billing
- * stops: removedAt). Times are integer ms. `nextDueAt` (libs/domain nextDueAt, indexed) is what the
- * billing pass selects on; `nextDebits` (nextDebitsAmount: the next storage debit, plus the next
- * running debit while running) what low-balance checks sum per buyer.
- * `revision` grows on every write: writes are compare-and-set on it.
+ * stops: removedAt). Times are integer ms. Written only when an event changes the meter (store,
+ * start, stop, arrival, removal): the billing pass charges up to its buyer's mark (BuyerBilling)
+ * and leaves the row as it is; whoever reads it reckons it at the mark (libs/domain chargedTo).
+ * `nextDebits` (nextDebitsAmount: the next storage debit, plus the next running debit while
+ * running) is what low-balance checks sum per buyer. `revision` grows on every write: writes are
+ * compare-and-set on it.
  */
 @Entity('machine_meters', { withoutRowid: true })
 export class MachineMeterRow {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   machineId: string;
 
-  /** Indexed alone, not with nextDueAt: the billing pass rewrites nextDueAt, and one index less to move is faster. */
+  /** The billing pass reads a run of buyers' meters through it. */
   @Index()
   @RefColumn()
   buyerId: string;
@@ -23,7 +25,7 @@ export class MachineMeterRow {
   @RefColumn()
   providerId: string;
 
-  /** Not indexed: no query looks meters up by host, and on PostgreSQL every index costs each meter write of the billing pass. */
+  /** Not indexed: no query looks meters up by host. */
   @RefColumn({ nullable: true })
   hostId: string | null;
 
@@ -59,10 +61,6 @@ export class MachineMeterRow {
 
   @MsColumn({ nullable: true })
   removedAt: number | null;
-
-  @Index()
-  @MsColumn({ nullable: true })
-  nextDueAt: number | null;
 
   @MoneyColumn()
   nextDebits: string;

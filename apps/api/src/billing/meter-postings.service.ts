@@ -1,5 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Charge, type MachineMeter, type MeterStep, MARKET_ACCOUNT, chargeMovement, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
+import {
+  type Charge,
+  type MachineMeter,
+  type MeterStep,
+  MARKET_ACCOUNT,
+  chargeMovement,
+  chargedTo,
+  moneyToUnits,
+  nextDueAt,
+  unitsToMoney,
+} from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { userAccount } from '../accounts/ledger-entry.entity';
 import { LedgerService, Posting } from '../accounts/ledger.service';
@@ -21,11 +31,22 @@ export interface MeterChange {
   terms: boolean;
 }
 
-/** A machine's meter as stored, with the host it bills for and the revision read (for the compare-and-set). */
+/**
+ * A machine's meter reckoned at its buyer's mark (chargedTo), with the host it bills for, the
+ * revision read (for the compare-and-set) and the mark.
+ */
 export interface LoadedMeter {
   meter: MachineMeter;
   hostId: string | null;
   revision: number;
+  billedTo: number;
+}
+
+/** The pass's new mark of a buyer and when they next have something due. */
+export interface BuyerMark {
+  buyerId: string;
+  billedTo: number;
+  nextDueAt: number | null;
 }
 
 /** Rows from which a PostgreSQL UPDATE … FROM is steered to primary-key lookups (preferIndexLookups). */
@@ -33,7 +54,7 @@ const MANY_ROWS = 64;
 
 /**
  * Turns hash and merge joins off for the rest of the transaction (set_config(…, true)): in the
- * billing pass's batch only the meters' UPDATE and the buyers' standings (read by primary key)
+ * billing pass's batch only the buyers' marks' UPDATE and their standings (read by primary key)
  * follow; one round trip, not two to put the values back.
  */
 async function preferIndexLookups(em: EntityManager): Promise<void> {
@@ -71,28 +92,113 @@ export class MeterPostings {
     @Inject(WALL_CLOCK) private readonly wallClock: Clock,
   ) {}
 
+  /**
+   * A machine's meter, reckoned at its buyer's mark. On PostgreSQL the buyer's mark is locked until
+   * the transaction ends (the billing pass locks it too, dueMarks): an event waits for a batch of
+   * its buyer's and reckons from the mark it leaves, and the batch, reading the meters after its
+   * lock, sees what the event wrote.
+   */
   async load(em: EntityManager, machineId: string): Promise<LoadedMeter | null> {
     const row = await em.findOneBy(MachineMeterRow, { machineId });
-    return row ? { meter: meterOf(row), hostId: row.hostId, revision: row.revision } : null;
+    if (!row) return null;
+    const billedTo = await this.markOf(em, row.buyerId);
+    return { meter: chargedTo(meterOf(row), billedTo), hostId: row.hostId, revision: row.revision, billedTo };
+  }
+
+  /** How far the billing pass has charged a buyer (0: not yet), locked on PostgreSQL as load says. */
+  async markOf(em: EntityManager, buyerId: string): Promise<number> {
+    const sql = new Sql(em);
+    const [mark] = await select<{ billedTo: number | string }>(
+      em,
+      `SELECT "billedTo" FROM "buyer_billing" WHERE "buyerId" = ${sql.p(buyerId)}${sql.sqlite ? '' : ' FOR UPDATE'}`,
+      sql.params,
+    );
+    return mark ? Number(mark.billedTo) : 0;
   }
 
   /**
    * Writes meter changes and their charges in the caller's transaction: ledger rows (keys already
    * there are skipped), balances, host incomes, then the meter rows with a compare-and-set on
-   * their revision. Returns the charges recorded and the new balances of the accounts they moved.
-   * The billing pass calls it with a whole batch.
+   * their revision, and brings their buyers' next due instant forward to theirs where it is
+   * earlier. Returns the charges recorded and the new balances of the accounts they moved.
    */
   async apply(em: EntityManager, changes: readonly MeterChange[]): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
+    const result = await this.post(em, changes);
+    await this.writeMeters(em, changes);
+    await this.bringForward(
+      em,
+      changes.map((change) => change.step.meter),
+    );
+    return result;
+  }
+
+  /**
+   * The charges of the steps, with the hosts they were for: ledger rows (keys already there are
+   * skipped), balances and host incomes; nothing else. The billing pass calls it with a whole
+   * batch (it writes its buyers' marks, not the meters).
+   */
+  async post(
+    em: EntityManager,
+    steps: ReadonlyArray<{ step: MeterStep; hostId: string | null }>,
+  ): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
     // Each posting carries its charge: the ledger hands back the very objects it recorded (no map
     // of charges by key, a billing batch holds thousands).
     const postings: ChargePosting[] = [];
-    for (const change of changes) {
-      for (const charge of change.step.charges) postings.push(postingOf(charge, change.hostId));
+    for (const { step, hostId } of steps) {
+      for (const charge of step.charges) postings.push(postingOf(charge, hostId));
     }
     const { applied, balances } = await this.ledger.post(em, postings);
     await this.addIncome(em, applied);
-    await this.writeMeters(em, changes);
     return { charges: applied.map((posting) => posting.charge), balances };
+  }
+
+  /**
+   * The buyers' marks the billing pass moved on, and when each next has something due: one
+   * statement. Their rows exist (the pass only bills buyers it read from buyer_billing).
+   */
+  async setMarks(em: EntityManager, marks: readonly BuyerMark[]): Promise<void> {
+    for (const part of rowParts(em, marks, 3)) {
+      const sql = new Sql(em);
+      const source = sql.values(
+        part.map((mark) => [mark.buyerId, mark.billedTo, mark.nextDueAt]),
+        3,
+        ['text', 'bigint', 'bigint'],
+      );
+      // PostgreSQL: joined to the unnest, its planner hashes a sequential scan of the whole table
+      // (every batch, the cost growing with the table) where a lookup by primary key per row is
+      // what is wanted (preferIndexLookups).
+      if (!sql.sqlite && part.length >= MANY_ROWS) await preferIndexLookups(em);
+      await exec(
+        em,
+        `UPDATE "buyer_billing" SET "billedTo" = CAST(v.column2 AS bigint), "nextDueAt" = CAST(v.column3 AS bigint) FROM ${source} AS v ` +
+          `WHERE "buyer_billing"."buyerId" = v.column1`,
+        sql.params,
+        true,
+      );
+    }
+  }
+
+  /**
+   * After events: each meter's buyer next has something due no later than the meter's next
+   * charge (a first meter makes the buyer's row, marked at 0: nothing charged by a pass yet).
+   */
+  private async bringForward(em: EntityManager, meters: readonly MachineMeter[]): Promise<void> {
+    const earliest = new Map<string, number | null>();
+    for (const meter of meters) {
+      const due = nextDueAt(meter);
+      const known = earliest.get(meter.buyerId);
+      earliest.set(meter.buyerId, known === undefined || known === null ? due : due === null ? known : Math.min(known, due));
+    }
+    for (const [buyerId, due] of [...earliest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const sql = new Sql(em);
+      await exec(
+        em,
+        `INSERT INTO "buyer_billing" ("buyerId", "billedTo", "nextDueAt") VALUES (${sql.p(buyerId)}, 0, ${sql.p(due)}) ` +
+          `ON CONFLICT ("buyerId") DO UPDATE SET "nextDueAt" = CASE WHEN "buyer_billing"."nextDueAt" IS NULL ` +
+          `OR excluded."nextDueAt" < "buyer_billing"."nextDueAt" THEN excluded."nextDueAt" ELSE "buyer_billing"."nextDueAt" END`,
+        sql.params,
+      );
+    }
   }
 
   /** Adds storage and running charges to the income of the host they were for. */
@@ -182,10 +288,6 @@ export class MeterPostings {
         PROGRESS_WIDTH,
         PROGRESS_TYPES,
       );
-      // PostgreSQL, a batch of the billing pass: joined to the unnest, its planner hashes a
-      // sequential scan of the whole table (every batch, the cost growing with the table) where a
-      // lookup by primary key per row is what is wanted (preferIndexLookups).
-      if (!sql.sqlite && part.length >= MANY_ROWS) await preferIndexLookups(em);
       const result = await exec(
         em,
         `UPDATE "machine_meters" SET ${PROGRESS_SET} FROM ${source} AS v ` +

@@ -1,4 +1,4 @@
-import { type MachineMeter, nextDebitsAmount, nextDueAt } from '@virtuoso/domain';
+import { type MachineMeter, nextDebitsAmount } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { Sql, select } from '../common/sql';
 import type { MachineMeterRow } from './machine-meter.entity';
@@ -20,7 +20,6 @@ export const METER_COLUMNS = [
   'runningSince',
   'asOf',
   'removedAt',
-  'nextDueAt',
   'nextDebits',
   'revision',
 ] as const satisfies ReadonlyArray<keyof MachineMeterRow>;
@@ -78,9 +77,9 @@ function nextDebitsOf(meter: MachineMeter): string {
   return (amounts[slot] ??= nextDebitsAmount(meter));
 }
 
-/** The row to write for a meter: the derived nextDueAt and nextDebits with it. */
+/** The row to write for a meter: the derived nextDebits with it. */
 export function rowOf(meter: MachineMeter, hostId: string | null, revision: number): MachineMeterRow {
-  return { ...meter, hostId, nextDueAt: nextDueAt(meter), nextDebits: nextDebitsOf(meter), revision };
+  return { ...meter, hostId, nextDebits: nextDebitsOf(meter), revision };
 }
 
 /** The values of METER_COLUMNS for a meter, in order. */
@@ -101,7 +100,6 @@ export function meterValues(meter: MachineMeter, hostId: string | null, revision
     meter.runningSince,
     meter.asOf,
     meter.removedAt,
-    nextDueAt(meter),
     nextDebitsOf(meter),
     revision,
   ];
@@ -111,11 +109,11 @@ export function meterValues(meter: MachineMeter, hostId: string | null, revision
 export const PROGRESS_SET =
   '"storagePeriodsCharged" = CAST(v.column3 AS integer), "slicesCharged" = CAST(v.column4 AS integer), ' +
   '"prepaidMsLeft" = CAST(v.column5 AS bigint), "runningSince" = CAST(v.column6 AS bigint), "asOf" = CAST(v.column7 AS bigint), ' +
-  '"removedAt" = CAST(v.column8 AS bigint), "nextDueAt" = CAST(v.column9 AS bigint), "nextDebits" = v.column10, ' +
+  '"removedAt" = CAST(v.column8 AS bigint), "nextDebits" = v.column9, ' +
   '"revision" = "machine_meters"."revision" + 1';
-export const PROGRESS_WIDTH = 10;
+export const PROGRESS_WIDTH = 9;
 /** The types of progressValues' columns (Sql.values on PostgreSQL). */
-export const PROGRESS_TYPES = ['text', 'integer', 'integer', 'integer', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'text'] as const;
+export const PROGRESS_TYPES = ['text', 'integer', 'integer', 'integer', 'bigint', 'bigint', 'bigint', 'bigint', 'text'] as const;
 
 /** machineId, the revision read, then the progress columns. */
 export function progressValues(meter: MachineMeter, revision: number): unknown[] {
@@ -128,63 +126,59 @@ export function progressValues(meter: MachineMeter, revision: number): unknown[]
     meter.runningSince,
     meter.asOf,
     meter.removedAt,
-    nextDueAt(meter),
     nextDebitsOf(meter),
   ];
 }
 
 // The due meters are read packed into one text column each (the sqlite3 driver's cost is per value
 // returned; see MarketHosts.marketHosts): ids are UUIDs and money is canonical, neither holds a space.
-// Every column but the two derived from the others (nextDueAt, nextDebits), in METER_COLUMNS' order.
-const PACKED = METER_COLUMNS.filter((column) => column !== 'nextDueAt' && column !== 'nextDebits');
+// Every column but nextDebits (derived from the others), in METER_COLUMNS' order.
+const PACKED = METER_COLUMNS.filter((column) => column !== 'nextDebits');
 const NULLABLE = new Set<string>(['hostId', 'runningSince', 'removedAt']);
 const PACKED_SELECT = PACKED.map((column) => (NULLABLE.has(column) ? `COALESCE(CAST("${column}" AS VARCHAR), '-')` : `CAST("${column}" AS VARCHAR)`)).join(
   " || ' ' || ",
 );
 
-/** The next `limit` meters due by `now`, oldest due first. */
-export async function dueMeters(em: EntityManager, now: number, limit: number): Promise<StoredMeter[]> {
+/**
+ * The buyers with something due by `now` (buyer_billing's nextDueAt), in id order, with how many
+ * live meters each: what the billing pass cuts into batches of whole buyers.
+ */
+export async function dueBuyers(em: EntityManager, now: number): Promise<Array<{ buyerId: string; meters: number }>> {
   const sql = new Sql(em);
-  const rows = await select<{ packed: string }>(
+  const rows = await select<{ buyerId: string; meters: number | string }>(
     em,
-    `SELECT ${PACKED_SELECT} AS "packed" FROM "machine_meters" WHERE "nextDueAt" <= ${sql.p(now)} ORDER BY "nextDueAt" LIMIT ${sql.p(limit)}`,
+    `SELECT b."buyerId", (SELECT COUNT(*) FROM "machine_meters" m WHERE m."buyerId" = b."buyerId" AND m."removedAt" IS NULL) AS "meters" ` +
+      `FROM "buyer_billing" b WHERE b."nextDueAt" <= ${sql.p(now)} ORDER BY b."buyerId"`,
     sql.params,
     true,
   );
-  return rows.map(({ packed }) => unpack(packed));
+  return rows.map((row) => ({ buyerId: row.buyerId, meters: Number(row.meters) }));
 }
 
 /**
- * The buyers with meters due by `now`, in id order, with how many each (read through the nextDueAt
- * index). The earliest nextDueAt first (the index's first entry, whatever the statistics say), a
- * condition on no row: when nothing is due, PostgreSQL skips the scan it may otherwise choose
- * right after a pass, while its statistics still count every meter due. SQLite would walk the
- * whole buyerId index for the grouping's order instead (36 ms at 100,000 meters with nothing due):
- * `+"buyerId"` is an expression no index orders, so it takes the nextDueAt index and sorts.
+ * The marks of the buyers from `first` to `last` (ids, inclusive) with something due by `now`,
+ * in id order; on PostgreSQL locked until the transaction ends, so that an event of one of their
+ * machines (BillingService's hooks lock the same row) waits for the batch and reckons its meter
+ * from the mark the batch leaves.
  */
-export async function dueBuyers(em: EntityManager, now: number): Promise<Array<{ buyerId: string; due: number }>> {
-  const { text, params } = dueBuyersStatement(em, now);
-  const rows = await select<{ buyerId: string; due: number | string }>(em, text, params, true);
-  return rows.map((row) => ({ buyerId: row.buyerId, due: Number(row.due) }));
-}
-
-/** dueBuyers' statement (its plan is tested). */
-export function dueBuyersStatement(em: EntityManager, now: number): { text: string; params: unknown[] } {
+export async function dueMarks(em: EntityManager, now: number, first: string, last: string): Promise<Array<{ buyerId: string; billedTo: number }>> {
   const sql = new Sql(em);
-  const buyer = sql.sqlite ? '+"buyerId"' : '"buyerId"';
-  const text =
-    `SELECT "buyerId", COUNT(*) AS "due" FROM "machine_meters" WHERE "nextDueAt" <= ${sql.p(now)} ` +
-    `AND (SELECT MIN("nextDueAt") FROM "machine_meters") <= ${sql.p(now)} GROUP BY ${buyer} ORDER BY ${buyer}`;
-  return { text, params: sql.params };
+  const rows = await select<{ buyerId: string; billedTo: number | string }>(
+    em,
+    `SELECT "buyerId", "billedTo" FROM "buyer_billing" WHERE "buyerId" >= ${sql.p(first)} AND "buyerId" <= ${sql.p(last)} ` +
+      `AND "nextDueAt" <= ${sql.p(now)} ORDER BY "buyerId"${sql.sqlite ? '' : ' FOR UPDATE'}`,
+    sql.params,
+    true,
+  );
+  return rows.map((row) => ({ buyerId: row.buyerId, billedTo: Number(row.billedTo) }));
 }
 
-/** Up to `limit` meters due by `now` of the buyers from `first` to `last` (ids, inclusive), read through the buyerId index. */
-export async function dueMetersOfBuyers(em: EntityManager, now: number, first: string, last: string, limit: number): Promise<StoredMeter[]> {
+/** The live meters (billing not stopped) of the buyers from `first` to `last` (ids, inclusive), read through the buyerId index. */
+export async function liveMetersOfBuyers(em: EntityManager, first: string, last: string): Promise<StoredMeter[]> {
   const sql = new Sql(em);
   const rows = await select<{ packed: string }>(
     em,
-    `SELECT ${PACKED_SELECT} AS "packed" FROM "machine_meters" WHERE "buyerId" >= ${sql.p(first)} AND "buyerId" <= ${sql.p(last)} ` +
-      `AND "nextDueAt" <= ${sql.p(now)} LIMIT ${sql.p(limit)}`,
+    `SELECT ${PACKED_SELECT} AS "packed" FROM "machine_meters" WHERE "buyerId" >= ${sql.p(first)} AND "buyerId" <= ${sql.p(last)} AND "removedAt" IS NULL`,
     sql.params,
     true,
   );

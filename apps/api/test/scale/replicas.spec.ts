@@ -134,7 +134,7 @@ describe('two replicas on one PostgreSQL', () => {
           const [status] = await db!.query<{ lastPassAt: string; passes: number }>('SELECT "lastPassAt", "passes" FROM billing_status');
           if (!status || Number(status.lastPassAt) < S0 + D) return false;
           const at = Number(status.lastPassAt);
-          const [{ due }] = await db!.query<{ due: string }>('SELECT COUNT(*) AS due FROM machine_meters WHERE "nextDueAt" <= ?', [at]);
+          const [{ due }] = await db!.query<{ due: string }>('SELECT COUNT(*) AS due FROM buyer_billing WHERE "nextDueAt" <= ?', [at]);
           return Number(due) === 0 && at;
         },
         'the survivor to finish the backlog',

@@ -4,6 +4,7 @@ import { EventLog1796531480659 } from './1796531480659-EventLog';
 import { DropMeterHostIndex1796531586582 } from './1796531586582-DropMeterHostIndex';
 import { EventUserIndex1796540904330 } from './1796540904330-EventUserIndex';
 import { EventTransactionIds1796541130867 } from './1796541130867-EventTransactionIds';
+import { BuyerBillingMarks1796564900060 } from './1796564900060-BuyerBillingMarks';
 
 /** The PostgreSQL schema migrations in the order they run. Written by `npm run db:migration` (tools/db/migration.mjs). */
 export const POSTGRES_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -12,4 +13,5 @@ export const POSTGRES_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
   DropMeterHostIndex1796531586582,
   EventUserIndex1796540904330,
   EventTransactionIds1796541130867,
+  BuyerBillingMarks1796564900060,
 ];

@@ -3,6 +3,7 @@ import { Initial1796522456940 } from './1796522456940-Initial';
 import { EventLog1796531480659 } from './1796531480659-EventLog';
 import { DropMeterHostIndex1796531586582 } from './1796531586582-DropMeterHostIndex';
 import { EventUserIndex1796540904330 } from './1796540904330-EventUserIndex';
+import { BuyerBillingMarks1796564900060 } from './1796564900060-BuyerBillingMarks';
 
 /** The SQLite schema migrations in the order they run. Written by `npm run db:migration` (tools/db/migration.mjs). */
 export const SQLITE_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -10,4 +11,5 @@ export const SQLITE_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
   EventLog1796531480659,
   DropMeterHostIndex1796531586582,
   EventUserIndex1796540904330,
+  BuyerBillingMarks1796564900060,
 ];
