@@ -67,6 +67,21 @@ describe('a billing pass over several buyers in batches', () => {
         });
       }
     }
+    // And one meter with nothing due, stored a day ago: the pass does not read it, yet its next
+    // storage period (in 29 days) is its buyer's next due instant after the pass.
+    meters.push({
+      meter: {
+        ...meters[0].meter,
+        machineId: 'batches-later',
+        storedAt: NOW - DAY,
+        asOf: NOW - DAY,
+        slicesCharged: 0,
+        prepaidMsLeft: 0,
+        runningSince: null,
+      },
+      hostId: 'batches-host-0',
+    });
+    expect(meters[0].meter.buyerId).toBe(buyers[0]);
     // What the hooks would have left: the rows, and each buyer's mark (0) with their earliest next due instant.
     await t.app.get(Database).transaction(async (em) => {
       for (const { meter, hostId } of meters) await em.insert(MachineMeterRow, rowOf(meter, hostId, 0));
@@ -129,14 +144,18 @@ describe('a billing pass over several buyers in batches', () => {
       ),
     );
     for (const buyerId of buyers) expect(marks.get(buyerId)!.billedTo).toBe(NOW);
+    const nextOf = new Map<string, number>();
     for (const row of rowsAfter) {
       const meter = meterOf(row);
       const mark = marks.get(meter.buyerId)!;
       expect(meter).toEqual(meters.find((m) => m.meter.machineId === meter.machineId)!.meter);
       const due = nextDueAt(chargedTo(meter, mark.billedTo))!;
       expect(due).toBeGreaterThan(NOW);
-      expect(mark.nextDueAt).toBeLessThanOrEqual(due);
+      nextOf.set(meter.buyerId, Math.min(nextOf.get(meter.buyerId) ?? Infinity, due));
     }
+    // Each buyer's next due instant is exactly their meters' earliest, the one not read included.
+    for (const buyerId of buyers) expect(marks.get(buyerId)!.nextDueAt).toBe(nextOf.get(buyerId));
+    expect(marks.get(buyers[0])!.nextDueAt).toBe(NOW + 29 * DAY);
     // Nothing left due: another pass charges nothing.
     expect(await t.app.get(BillingPassService).runPass()).toMatchObject({ charges: 0, batches: 0 });
   });

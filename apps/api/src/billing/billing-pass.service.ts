@@ -15,7 +15,7 @@ import { BillingService } from './billing.service';
 import { BillingStatus } from './billing-status.entity';
 import { LowBalanceService } from './low-balance.service';
 import { type BuyerMark, MeterPostings } from './meter-postings.service';
-import { dueBuyers, dueMarks, liveMetersOfBuyers } from './meter-rows';
+import { dueBuyers, dueMarks, dueMetersOfBuyers } from './meter-rows';
 
 export interface BillingPass {
   /** The clock reading the pass charged up to. */
@@ -174,9 +174,10 @@ export class BillingPassService implements OnModuleDestroy {
 
   /**
    * One transaction: the buyers of the group with something due (their marks locked on
-   * PostgreSQL), their live meters, each buyer charged from their mark up to now (libs/domain
-   * billBuyer), the charges posted, the new marks written, and the low-balance standing of the
-   * buyers judged on the balances that leaves.
+   * PostgreSQL), their meters with a charge due (and the earliest next due instant of the others),
+   * each buyer charged from their mark up to now (libs/domain billBuyer), the charges posted, the
+   * new marks written, and the low-balance standing of the buyers judged on the balances that
+   * leaves.
    */
   private batch(now: number, group: BuyerGroup): Promise<{ meters: number; charges: number; amounts: string[] }> {
     return this.db.transaction(async (em) => {
@@ -184,10 +185,9 @@ export class BillingPassService implements OnModuleDestroy {
       if (marks.length === 0) return { meters: 0, charges: 0, amounts: [] };
       const meters = new Map<string, MachineMeter[]>(marks.map((mark) => [mark.buyerId, []]));
       const hosts = new Map<string, string | null>();
-      for (const { meter, hostId } of await liveMetersOfBuyers(em, group.first, group.last)) {
-        const own = meters.get(meter.buyerId);
-        if (!own) continue; // a buyer of the range with nothing due
-        own.push(meter);
+      const { due, laterDue } = await dueMetersOfBuyers(em, now, group.first, group.last);
+      for (const { meter, hostId } of due) {
+        meters.get(meter.buyerId)!.push(meter);
         hosts.set(meter.machineId, hostId);
       }
       const steps: Array<{ step: MeterStep; hostId: string | null }> = [];
@@ -195,7 +195,10 @@ export class BillingPassService implements OnModuleDestroy {
       for (const { buyerId, billedTo } of marks) {
         const bill = billBuyer(meters.get(buyerId)!, billedTo, now, MAX_CHARGES_PER_METER);
         for (const step of bill.steps) steps.push({ step, hostId: hosts.get(step.meter.machineId) ?? null });
-        next.push({ buyerId, billedTo: bill.billedTo, nextDueAt: bill.nextDueAt });
+        // The buyer's other meters have nothing due up to now, so up to the new mark either: their next due instants stand.
+        const later = laterDue.get(buyerId) ?? null;
+        const nextDueAt = bill.nextDueAt === null ? later : later === null ? bill.nextDueAt : Math.min(bill.nextDueAt, later);
+        next.push({ buyerId, billedTo: bill.billedTo, nextDueAt });
       }
       const { charges, balances } = await this.postings.post(em, steps);
       await this.postings.setMarks(em, next);

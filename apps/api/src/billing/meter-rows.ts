@@ -135,20 +135,41 @@ export function progressValues(meter: MachineMeter, revision: number): unknown[]
 // Every column but nextDebits (derived from the others), in METER_COLUMNS' order.
 const PACKED = METER_COLUMNS.filter((column) => column !== 'nextDebits');
 const NULLABLE = new Set<string>(['hostId', 'runningSince', 'removedAt']);
-const PACKED_SELECT = PACKED.map((column) => (NULLABLE.has(column) ? `COALESCE(CAST("${column}" AS VARCHAR), '-')` : `CAST("${column}" AS VARCHAR)`)).join(
+const PACKED_SELECT = PACKED.map((column) => (NULLABLE.has(column) ? `COALESCE(CAST(m."${column}" AS VARCHAR), '-')` : `CAST(m."${column}" AS VARCHAR)`)).join(
   " || ' ' || ",
 );
 
 /**
+ * SQL for the instant a meter row (alias `m`) next has a charge due after its buyer's mark (alias
+ * `b`, buyer_billing): libs/domain's nextDueAt(chargedTo(meter, mark)), in the same closed form,
+ * for both databases (integer division of non-negative bigints truncates on both). NULL once
+ * billing has stopped. The pass reads only the meters for which it is at or before now, and the
+ * rest only through it (their earliest, for their buyer's next due instant): a test checks it
+ * against libs/domain on random rows of both databases, since a meter it wrongly called not due
+ * would have the mark moved past its charges.
+ */
+export function nextDueSql(): string {
+  const mark = 'b."billedTo"';
+  const period = 'CAST(m."storageAmountDays" AS bigint) * 86400000';
+  const firstStorage = `(m."storedAt" + CAST(m."storagePeriodsCharged" AS bigint) * ${period})`;
+  const storage = `(CASE WHEN ${firstStorage} > ${mark} THEN ${firstStorage} ELSE ${firstStorage} + ((${mark} - ${firstStorage}) / (${period}) + 1) * ${period} END)`;
+  const slice = 'CAST(m."runningUnitSeconds" AS bigint) * 1000';
+  const runOut = '(m."asOf" + m."prepaidMsLeft")';
+  const running = `(CASE WHEN ${runOut} > ${mark} THEN ${runOut} ELSE ${runOut} + ((${mark} - ${runOut}) / (${slice}) + 1) * ${slice} END)`;
+  return `(CASE WHEN m."removedAt" IS NOT NULL THEN NULL WHEN m."runningSince" IS NULL OR ${storage} <= ${running} ` + `THEN ${storage} ELSE ${running} END)`;
+}
+const NEXT_DUE = nextDueSql();
+
+/**
  * The buyers with something due by `now` (buyer_billing's nextDueAt), in id order, with how many
- * live meters each: what the billing pass cuts into batches of whole buyers.
+ * of their meters have: what the billing pass cuts into batches of whole buyers.
  */
 export async function dueBuyers(em: EntityManager, now: number): Promise<Array<{ buyerId: string; meters: number }>> {
   const sql = new Sql(em);
+  const meters = `SELECT COUNT(*) FROM "machine_meters" m WHERE m."buyerId" = b."buyerId" AND m."removedAt" IS NULL AND ${NEXT_DUE} <= ${sql.p(now)}`;
   const rows = await select<{ buyerId: string; meters: number | string }>(
     em,
-    `SELECT b."buyerId", (SELECT COUNT(*) FROM "machine_meters" m WHERE m."buyerId" = b."buyerId" AND m."removedAt" IS NULL) AS "meters" ` +
-      `FROM "buyer_billing" b WHERE b."nextDueAt" <= ${sql.p(now)} ORDER BY b."buyerId"`,
+    `SELECT b."buyerId", (${meters}) AS "meters" FROM "buyer_billing" b WHERE b."nextDueAt" <= ${sql.p(now)} ORDER BY b."buyerId"`,
     sql.params,
     true,
   );
@@ -173,16 +194,30 @@ export async function dueMarks(em: EntityManager, now: number, first: string, la
   return rows.map((row) => ({ buyerId: row.buyerId, billedTo: Number(row.billedTo) }));
 }
 
-/** The live meters (billing not stopped) of the buyers from `first` to `last` (ids, inclusive), read through the buyerId index. */
-export async function liveMetersOfBuyers(em: EntityManager, first: string, last: string): Promise<StoredMeter[]> {
-  const sql = new Sql(em);
-  const rows = await select<{ packed: string }>(
+/** What the meters of buyers from `first` to `last` with something due by `now` hold for a batch. */
+export interface DueMetersOfBuyers {
+  /** The meters with a charge due by now (reckoned at their buyer's mark), through the buyerId index. */
+  due: StoredMeter[];
+  /** Per buyer, the earliest next due instant of their other live meters (none due by now). */
+  laterDue: Map<string, number>;
+}
+
+/** The meters of the due buyers from `first` to `last` (ids, inclusive): those due by `now` whole, the others' earliest next due instant. */
+export async function dueMetersOfBuyers(em: EntityManager, now: number, first: string, last: string): Promise<DueMetersOfBuyers> {
+  // Placeholders in text order (SQLite binds them by position).
+  const from = (sql: Sql) =>
+    `FROM "machine_meters" m JOIN "buyer_billing" b ON b."buyerId" = m."buyerId" WHERE m."buyerId" >= ${sql.p(first)} AND m."buyerId" <= ${sql.p(last)} ` +
+    `AND m."removedAt" IS NULL AND b."nextDueAt" <= ${sql.p(now)}`;
+  const due = new Sql(em);
+  const rows = await select<{ packed: string }>(em, `SELECT ${PACKED_SELECT} AS "packed" ${from(due)} AND ${NEXT_DUE} <= ${due.p(now)}`, due.params, true);
+  const later = new Sql(em);
+  const earliest = await select<{ buyerId: string; at: number | string }>(
     em,
-    `SELECT ${PACKED_SELECT} AS "packed" FROM "machine_meters" WHERE "buyerId" >= ${sql.p(first)} AND "buyerId" <= ${sql.p(last)} AND "removedAt" IS NULL`,
-    sql.params,
+    `SELECT m."buyerId" AS "buyerId", MIN(${NEXT_DUE}) AS "at" ${from(later)} AND ${NEXT_DUE} > ${later.p(now)} GROUP BY m."buyerId"`,
+    later.params,
     true,
   );
-  return rows.map(({ packed }) => unpack(packed));
+  return { due: rows.map(({ packed }) => unpack(packed)), laterDue: new Map(earliest.map((row) => [row.buyerId, Number(row.at)])) };
 }
 
 /**
