@@ -12,7 +12,8 @@
 // Steps of increasing N; per step, after a warm-up of two intervals (new agents' first heartbeats
 // write more) and until the set-up's backlog has drained (2-s windows until one meets the goal, at
 // most 60 s: "settle s"), a window of BENCH_AGENTS_SECONDS (10) s: heartbeats/s, latency p50/p95/p99/max,
-// errors (non-2xx or no answer within 10 s, the agent's own timeout), and the simulator's own
+// errors (non-2xx or no answer within 10 s, the agent's own timeout; of them, how many the replica
+// shed: answered 503 at once, past VIRTUOSO_HEARTBEAT_CONCURRENCY in progress), and the simulator's own
 // event-loop delay (p99): when that is large the simulator, not the API, was the bottleneck.
 // Where the CPU went in the window: the API's CPU time per heartbeat (all replicas; with two, each
 // replica's own next to it: its CPU ÷ the heartbeats it answered), how much of a core each
@@ -223,7 +224,7 @@ function row(n, m, setupS, settleS) {
     fmt(m.p95),
     fmt(m.p99),
     fmt(m.max),
-    m.errors ? `${m.errors}${m.firstError ? ` (${m.firstError})` : ''}` : '0',
+    m.errors ? `${m.errors}${m.shed ? ` (${m.shed} shed: 503)` : ''}${m.firstError ? ` (${m.firstError})` : ''}` : '0',
     fmt(m.apiCpuMs / (m.count + m.errors)),
     m.perReplica.length > 1 ? m.perReplica.map((r) => fmt(r.cpuMs / r.heartbeats)).join(' / ') : '',
     fmt2(m.apiCpuMs / m.wallMs),
@@ -250,7 +251,7 @@ class Fleet {
     this.database = database;
     this.agents = [];
     this.providers = [];
-    /** The window being measured: { samples, errors, firstError, inFlight }, or null. */
+    /** The window being measured: { samples, errors, shed, firstError, inFlight }, or null. */
     this.window = null;
     this.closed = false;
     this.useReplicas(replicas);
@@ -472,7 +473,9 @@ class Fleet {
         window.inFlight--;
         if (error) {
           window.errors++;
-          window.firstError ??= error;
+          // Answered 503 at once: the replica was recording VIRTUOSO_HEARTBEAT_CONCURRENCY already (HeartbeatAdmission).
+          if (error.startsWith('503 ')) window.shed++;
+          else window.firstError ??= error;
         } else window.samples.push(ms);
         window.byBase.set(agent.base, (window.byBase.get(agent.base) ?? 0) + 1);
       }
@@ -510,7 +513,7 @@ class Fleet {
     const simulatorBefore = process.cpuUsage();
     const machineBefore = machineCpu();
     const started = performance.now();
-    const window = (this.window = { samples: [], errors: 0, firstError: null, inFlight: 0, byBase: new Map() });
+    const window = (this.window = { samples: [], errors: 0, shed: 0, firstError: null, inFlight: 0, byBase: new Map() });
     await sleep(ms);
     this.window = null;
     // Heartbeats started in the window may still be in flight: they count, so wait for them (each
@@ -531,6 +534,7 @@ class Fleet {
     return {
       count: sorted.length,
       errors: window.errors,
+      shed: window.shed,
       firstError: window.firstError,
       p50: percentile(sorted, 50),
       p95: percentile(sorted, 95),

@@ -1,3 +1,4 @@
+import { HeartbeatAdmission } from './agents/heartbeat-admission';
 import 'reflect-metadata';
 import { LoggerService, LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -150,6 +151,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   // A heartbeat carries every VM of the host and the events queued while the API was unreachable
   // (about 110 bytes a VM and 150 an event as JSON text): it gets 4 MiB, everything else the
   // configured cap. Over the cap: 413 before any parsing.
+  // Past VIRTUOSO_HEARTBEAT_CONCURRENCY heartbeats at once: 503 before the body is read.
+  app.use(`/${API_PREFIX}/agents/heartbeat`, app.get(HeartbeatAdmission).middleware());
   app.use(`/${API_PREFIX}/agents/heartbeat`, express.json({ limit: HEARTBEAT_BODY_LIMIT }));
   app.useBodyParser('json', { limit: config.jsonBodyMaxKb * 1024 });
   app.useBodyParser('urlencoded', { extended: true, limit: config.jsonBodyMaxKb * 1024 });

@@ -55,6 +55,8 @@ export interface AppConfig {
   sshKeysPerUser: number;
   /** A host whose agent sent no heartbeat for this long is offline. */
   agentOfflineMs: number;
+  /** Heartbeats a replica records at once at most; one more is answered 503 at once (HeartbeatAdmission). */
+  heartbeatConcurrency: number;
   /** How long a guest gets to power off after the ACPI button before the agent forces it. */
   stopTimeoutMs: number;
   /** Command timeouts: vm.create with an image, and every other command (stop: stopTimeoutMs + 10 s). */
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     networkSyncIntervalSeconds: integer('VIRTUOSO_NETWORK_SYNC_INTERVAL_SECONDS', 10, 1, 3600),
     sshKeysPerUser: 20,
     agentOfflineMs: integer('VIRTUOSO_AGENT_OFFLINE_SECONDS', OFFLINE_AFTER_MS / 1000, 1, 86_400) * 1000,
+    heartbeatConcurrency: integer('VIRTUOSO_HEARTBEAT_CONCURRENCY', 256, 1, 100_000),
     stopTimeoutMs: integer('VIRTUOSO_STOP_TIMEOUT_SECONDS', 30, 0, 600) * 1000,
     agentCreateTimeoutMs: 120_000,
     agentCommandTimeoutMs: 30_000,

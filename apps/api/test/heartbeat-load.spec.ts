@@ -3,10 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, type Logger } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentAuth } from '../src/agents/agent-auth.service';
+import { HeartbeatAdmission } from '../src/agents/heartbeat-admission';
 import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { HeartbeatStamps } from '../src/agents/heartbeat-stamps.service';
 import { Reconciler, inShare } from '../src/agents/reconciler.service';
 import { Database } from '../src/common/database.service';
+import { APP_CONFIG } from '../src/config';
+import { Metrics } from '../src/metrics/metrics.service';
 import { Machine } from '../src/machines/machine.entity';
 import { NetworkSync } from '../src/network/network-sync.service';
 import { addAgentHost, startApp, type Agent, type TestApp } from './helpers';
@@ -217,6 +220,57 @@ describe('heartbeats and reconciler passes at scale', () => {
     expect(nonceInserts(sent)).toBe(2);
     // Without BEGIN and COMMIT (the test's hold began before the count).
     expect(transactions(sent)).toBe(0);
+  });
+
+  it('answers 503 at once, recording nothing, to a heartbeat past VIRTUOSO_HEARTBEAT_CONCURRENCY in progress; its place is free again once one is answered', async () => {
+    const agents: SimulatedAgent[] = [];
+    const machines: string[][] = [];
+    for (let i = 0; i < 4; i++) {
+      agents.push(await joinAgent());
+      machines.push(await runMachines(agents[i], 1));
+    }
+    for (const [i, agent] of agents.entries()) expect(await send(envelope(agent, vmsOf(machines[i])))).toBe(204);
+    await settled();
+    const config = t.app.get(APP_CONFIG);
+    const admission = t.app.get(HeartbeatAdmission);
+    const shed = async () => (await t.app.get(Metrics).heartbeatsShed.get()).values[0]?.value ?? 0;
+    const shedBefore = await shed();
+    const limit = config.heartbeatConcurrency;
+    config.heartbeatConcurrency = 3;
+    const dataSource = t.app.get(DataSource);
+    const postgres = dataSource.options.type === 'postgres';
+    let release!: () => void;
+    const held = new Promise<void>((done) => (release = done));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((done) => (locked = done));
+    try {
+      // The nonces' writes are held up (as above), so three heartbeats stay in progress.
+      const holding = t.app.get(Database).transaction(async (em) => {
+        if (postgres) await em.query('LOCK TABLE "agent_nonces" IN EXCLUSIVE MODE');
+        locked();
+        await held;
+      });
+      await lockTaken;
+      const answers = Promise.all([0, 1, 2].map((i) => send(envelope(agents[i], vmsOf(machines[i])))));
+      while (admission.inFlight < 3) await new Promise((done) => setTimeout(done, 10));
+      const fourth = envelope(agents[3], vmsOf(machines[3]));
+      const refused = await t.anonymous().post(HEARTBEAT).send(fourth);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(refused.body.message).toMatch(/recording 3 heartbeats already; this one was not recorded/);
+      expect(await shed()).toBe(shedBefore + 1);
+      release();
+      await holding;
+      expect(await answers).toEqual([204, 204, 204]);
+      const [{ n }] = await dataSource.query(`SELECT COUNT(*) AS n FROM "agent_nonces" WHERE "nonce" = ${postgres ? '$1' : '?'}`, [fourth.nonce]);
+      expect(Number(n)).toBe(0);
+      // Answered: the places are free; the same message, never recorded, is recorded now.
+      expect(admission.inFlight).toBe(0);
+      expect(await send(fourth)).toBe(204);
+    } finally {
+      release();
+      config.heartbeatConcurrency = limit;
+    }
   });
 
   it('stamps a steady heartbeat of an online agent a moment later with others, one back from offline at once; a stamp never moves back', async () => {

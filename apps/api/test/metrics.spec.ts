@@ -21,6 +21,7 @@ function sample(text: string, name: string): number {
 const METRIC_TYPES = {
   virtuoso_http_request_duration_seconds: 'histogram',
   virtuoso_heartbeats_received_total: 'counter',
+  virtuoso_heartbeats_shed_total: 'counter',
   virtuoso_agent_commands_total: 'counter',
   virtuoso_billing_charges_total: 'counter',
   virtuoso_billing_pass_duration_seconds: 'histogram',

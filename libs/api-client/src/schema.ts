@@ -4646,6 +4646,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
+            /** @description VIRTUOSO_HEARTBEAT_CONCURRENCY heartbeats are being recorded already: this one was not read (Retry-After: 1). Send the next one as usual. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDto"];
+                };
+            };
         };
     };
     downloadImage: {

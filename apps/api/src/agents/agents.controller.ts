@@ -86,7 +86,11 @@ export class AgentsController {
       'Records the facts and machine states; events (guest power-off, crash) stop running machines with version + 1. Unsigned, tampered, stale or replayed: 401, nothing recorded.',
   })
   @ApiNoContentResponse({ description: 'Recorded; the events are acknowledged.' })
-  @ApiErrors(400, [401, 'Not signed by a joined agent, stale, or replayed. Nothing was recorded.'])
+  @ApiErrors(
+    400,
+    [401, 'Not signed by a joined agent, stale, or replayed. Nothing was recorded.'],
+    [503, 'VIRTUOSO_HEARTBEAT_CONCURRENCY heartbeats are being recorded already: this one was not read (Retry-After: 1). Send the next one as usual.'],
+  )
   heartbeat(@Body() envelope: unknown, @Req() req: Request): Promise<void> {
     return this.agents.heartbeat(envelope, req.ip);
   }

@@ -14,6 +14,7 @@ import { AgentDownloads } from './agent-downloads.service';
 import { AgentGateway } from './agent.gateway';
 import { AgentsController } from './agents.controller';
 import { AgentsService } from './agents.service';
+import { HeartbeatAdmission } from './heartbeat-admission';
 import { HeartbeatStamps } from './heartbeat-stamps.service';
 import { RetireDeletedHostAgent } from './host-deleted.listener';
 import { ImageStore } from './image-store.service';
@@ -36,12 +37,13 @@ import { Reconciler } from './reconciler.service';
     AgentDownloads,
     ProviderPackage,
     HeartbeatStamps,
+    HeartbeatAdmission,
     ImageStore,
     Reconciler,
     AgentGateway,
     RetireDeletedHostAgent,
     { provide: HOST_AGENT_GATEWAY, useExisting: AgentGateway },
   ],
-  exports: [AgentsService, AgentAuth, HeartbeatStamps, ImageStore, Reconciler, AgentGateway, HOST_AGENT_GATEWAY],
+  exports: [AgentsService, AgentAuth, HeartbeatStamps, HeartbeatAdmission, ImageStore, Reconciler, AgentGateway, HOST_AGENT_GATEWAY],
 })
 export class AgentsModule {}

@@ -27,6 +27,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly heartbeatsShed = new Counter({
+    name: 'virtuoso_heartbeats_shed_total',
+    help: 'Agent heartbeats answered 503 unread: VIRTUOSO_HEARTBEAT_CONCURRENCY were being recorded already.',
+    registers: [this.registry],
+  });
+
   readonly agentCommands = new Counter({
     name: 'virtuoso_agent_commands_total',
     help: 'Commands sent to agents, by command and outcome (ok, refused, no-answer, unavailable).',
