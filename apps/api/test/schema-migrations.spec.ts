@@ -83,4 +83,43 @@ describe('schema migrations', () => {
     await dataSource.runMigrations({ transaction: 'all' });
     expect(await schemaDrift(dataSource)).toEqual([]);
   });
+
+  it("BuyerBillingMarks carries billing over: each buyer's mark at 0 with their meters' earliest next due instant; back down, each live meter gets its buyer's", async () => {
+    const { config } = await fresh();
+    const dataSource = await openMigratedDataSource(dataSourceOptions(config));
+    open.push(dataSource);
+    // Down to the schema before it (and back down there at the end), whatever migrations follow it.
+    const index = dataSource.migrations.findIndex((migration) => migration.name?.startsWith('BuyerBillingMarks'));
+    expect(index).toBeGreaterThan(0);
+    const downToBefore = async () => {
+      for (let i = dataSource.migrations.length; i > index; i--) await dataSource.undoLastMigration({ transaction: 'all' });
+    };
+    await downToBefore();
+    // Meters as the pass before marks left them: each with its own next due instant (null: billing stopped).
+    const meter = (machineId: string, buyerId: string, nextDueAt: number | null, removedAt: number | null) =>
+      `('${machineId}', '${buyerId}', 'p', NULL, '1', 30, '0.5', 3600, 1000, 1, 0, 0, NULL, 1000, ${removedAt ?? 'NULL'}, ${nextDueAt ?? 'NULL'}, '1', 0)`;
+    await dataSource.query(
+      'INSERT INTO "machine_meters" ("machineId", "buyerId", "providerId", "hostId", "storagePrice", "storageAmountDays", "runningPrice", ' +
+        '"runningUnitSeconds", "storedAt", "storagePeriodsCharged", "slicesCharged", "prepaidMsLeft", "runningSince", "asOf", "removedAt", ' +
+        `"nextDueAt", "nextDebits", "revision") VALUES ${[meter('m1', 'b1', 5000, null), meter('m2', 'b1', 4000, null), meter('m3', 'b2', null, 3000), meter('m4', 'b2', 7000, null)].join(', ')}`,
+    );
+    await dataSource.runMigrations({ transaction: 'all' });
+    const marks = await dataSource.query<Array<{ buyerId: string; billedTo: number | string; nextDueAt: number | string }>>(
+      'SELECT "buyerId", "billedTo", "nextDueAt" FROM "buyer_billing" ORDER BY "buyerId"',
+    );
+    expect(marks.map((row) => [row.buyerId, Number(row.billedTo), Number(row.nextDueAt)])).toEqual([
+      ['b1', 0, 4000],
+      ['b2', 0, 7000],
+    ]);
+    await downToBefore();
+    const meters = await dataSource.query<Array<{ machineId: string; nextDueAt: number | string | null }>>(
+      'SELECT "machineId", "nextDueAt" FROM "machine_meters" ORDER BY "machineId"',
+    );
+    expect(meters.map((row) => [row.machineId, row.nextDueAt === null ? null : Number(row.nextDueAt)])).toEqual([
+      ['m1', 4000],
+      ['m2', 4000],
+      ['m3', null],
+      ['m4', 7000],
+    ]);
+  });
 });
