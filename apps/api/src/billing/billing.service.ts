@@ -258,9 +258,14 @@ export class BillingService {
    * The balance a check before a charge goes by. PostgreSQL runs transactions side by side (SQLite
    * one at a time, Database): the buyer's row is locked, so that a concurrent request of the same
    * buyer waits and checks the balance this one leaves (no two charges both passing one check).
+   * Their billing mark is locked first: every transaction here and the billing pass's batches take
+   * a buyer's mark before their balance (a start locking the balance, then the mark to read its
+   * meter, against a batch holding the mark and posting to the balance, would deadlock).
    */
   private async balanceOf(em: EntityManager, userId: string): Promise<string> {
-    const lock = em.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {};
+    const postgres = em.connection.options.type === 'postgres';
+    if (postgres) await this.postings.markOf(em, userId);
+    const lock = postgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
     return (await em.findOneOrFail(User, { select: { id: true, balance: true }, where: { id: userId }, ...lock })).balance;
   }
 
