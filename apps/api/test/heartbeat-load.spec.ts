@@ -144,6 +144,38 @@ describe('heartbeats and reconciler passes at scale', () => {
     await t.app.get(HeartbeatStamps).flush();
   };
 
+  /** `count` agents, each with `vms` running machines, that have sent their first heartbeat (recorded and settled). */
+  async function beatingAgents(count: number, vms: number): Promise<{ agents: SimulatedAgent[]; machines: string[][] }> {
+    const agents: SimulatedAgent[] = [];
+    const machines: string[][] = [];
+    // One after the other: a machine's MAC is made from the count of agents joined.
+    for (let i = 0; i < count; i++) {
+      agents.push(await joinAgent());
+      machines.push(await runMachines(agents[i], vms));
+    }
+    for (const [i, agent] of agents.entries()) expect(await send(envelope(agent, vmsOf(machines[i])))).toBe(204);
+    await settled();
+    return { agents, machines };
+  }
+
+  /**
+   * Holds up the nonces' writes (SQLite: a transaction ahead of them in the one connection's
+   * queue; PostgreSQL: the table locked against inserts) until `release`; `holding` ends after it.
+   */
+  async function holdNonceWrites(): Promise<{ release: () => void; holding: Promise<void> }> {
+    let release!: () => void;
+    const held = new Promise<void>((done) => (release = done));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((done) => (locked = done));
+    const holding = t.app.get(Database).transaction(async (em) => {
+      if (em.connection.options.type === 'postgres') await em.query('LOCK TABLE "agent_nonces" IN EXCLUSIVE MODE');
+      locked();
+      await held;
+    });
+    await lockTaken;
+    return { release, holding };
+  }
+
   it('records a steady heartbeat with its nonce (one statement, no transaction) and one read of its running machines; a replay changes nothing', async () => {
     const agent = await joinAgent();
     const ids = await runMachines(agent, 8);
@@ -176,30 +208,11 @@ describe('heartbeats and reconciler passes at scale', () => {
   });
 
   it('records the nonces of steady heartbeats that arrive while one is being written in one statement; of one message sent twice at once, one is refused', async () => {
-    const agents: SimulatedAgent[] = [];
-    const machines: string[][] = [];
-    // One after the other: a machine's MAC is made from the count of agents joined.
-    for (let i = 0; i < 3; i++) {
-      agents.push(await joinAgent());
-      machines.push(await runMachines(agents[i], 2));
-    }
-    for (const [i, agent] of agents.entries()) expect(await send(envelope(agent, vmsOf(machines[i])))).toBe(204);
-    await settled();
-
+    const { agents, machines } = await beatingAgents(3, 2);
     const dataSource = t.app.get(DataSource);
     const postgres = dataSource.options.type === 'postgres';
-    // The first nonce's write is held up (SQLite: a transaction ahead of it in the one connection's
-    // queue; PostgreSQL: the table locked against inserts) until every other message waits for it.
-    let release!: () => void;
-    const held = new Promise<void>((done) => (release = done));
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((done) => (locked = done));
-    const holding = t.app.get(Database).transaction(async (em) => {
-      if (postgres) await em.query('LOCK TABLE "agent_nonces" IN EXCLUSIVE MODE');
-      locked();
-      await held;
-    });
-    await lockTaken;
+    // The first nonce's write is held up until every other message waits for it.
+    const { release, holding } = await holdNonceWrites();
     const burst = Array.from({ length: 24 }, (_, i) => envelope(agents[i % 3], vmsOf(machines[i % 3])));
     const twice = burst[5];
     const group = (t.app.get(AgentAuth) as unknown as { nonceGroup: { waiting: unknown[] } }).nonceGroup;
@@ -223,14 +236,7 @@ describe('heartbeats and reconciler passes at scale', () => {
   });
 
   it('answers 503 at once, recording nothing, to a heartbeat past VIRTUOSO_HEARTBEAT_CONCURRENCY in progress; its place is free again once one is answered', async () => {
-    const agents: SimulatedAgent[] = [];
-    const machines: string[][] = [];
-    for (let i = 0; i < 4; i++) {
-      agents.push(await joinAgent());
-      machines.push(await runMachines(agents[i], 1));
-    }
-    for (const [i, agent] of agents.entries()) expect(await send(envelope(agent, vmsOf(machines[i])))).toBe(204);
-    await settled();
+    const { agents, machines } = await beatingAgents(4, 1);
     const config = t.app.get(APP_CONFIG);
     const admission = t.app.get(HeartbeatAdmission);
     const shed = async () => (await t.app.get(Metrics).heartbeatsShed.get()).values[0]?.value ?? 0;
@@ -239,18 +245,9 @@ describe('heartbeats and reconciler passes at scale', () => {
     config.heartbeatConcurrency = 3;
     const dataSource = t.app.get(DataSource);
     const postgres = dataSource.options.type === 'postgres';
-    let release!: () => void;
-    const held = new Promise<void>((done) => (release = done));
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((done) => (locked = done));
+    // The nonces' writes are held up, so three heartbeats stay in progress.
+    const { release, holding } = await holdNonceWrites();
     try {
-      // The nonces' writes are held up (as above), so three heartbeats stay in progress.
-      const holding = t.app.get(Database).transaction(async (em) => {
-        if (postgres) await em.query('LOCK TABLE "agent_nonces" IN EXCLUSIVE MODE');
-        locked();
-        await held;
-      });
-      await lockTaken;
       const answers = Promise.all([0, 1, 2].map((i) => send(envelope(agents[i], vmsOf(machines[i])))));
       while (admission.inFlight < 3) await new Promise((done) => setTimeout(done, 10));
       const fourth = envelope(agents[3], vmsOf(machines[3]));
