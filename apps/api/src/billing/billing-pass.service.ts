@@ -126,6 +126,7 @@ export class BillingPassService implements OnModuleDestroy {
       for (const group of buyerGroups(due, this.config.billingBatchSize)) {
         if (this.closing) return result;
         const batch = await this.batchWithRetries(now, total, group);
+        if (batch === null) continue; // none of its buyers has anything due any more
         result.batches += 1;
         result.meters += batch.meters;
         result.charges += batch.charges;
@@ -163,10 +164,10 @@ export class BillingPassService implements OnModuleDestroy {
       try {
         const batch = await this.batch(now, group);
         // Counted once committed (a batch retried after a conflict is charged once).
-        for (const amount of batch.amounts) total.add(amount);
+        for (const amount of batch?.amounts ?? []) total.add(amount);
         return batch;
       } catch (error) {
-        // A hook changed a meter of the batch meanwhile (PostgreSQL): redo it from fresh rows.
+        // A host's income changed meanwhile (PostgreSQL: its compare-and-set): redo the batch from fresh rows.
         if (!(error instanceof ApiError && error.getStatus() === 409) || attempt >= CONFLICT_RETRIES) throw error;
       }
     }
@@ -177,12 +178,12 @@ export class BillingPassService implements OnModuleDestroy {
    * PostgreSQL), their meters with a charge due (and the earliest next due instant of the others),
    * each buyer charged from their mark up to now (libs/domain billBuyer), the charges posted, the
    * new marks written, and the low-balance standing of the buyers judged on the balances that
-   * leaves.
+   * leaves. null when none of them has anything due any more.
    */
-  private batch(now: number, group: BuyerGroup): Promise<{ meters: number; charges: number; amounts: string[] }> {
+  private batch(now: number, group: BuyerGroup): Promise<{ meters: number; charges: number; amounts: string[] } | null> {
     return this.db.transaction(async (em) => {
       const marks = await dueMarks(em, now, group.first, group.last);
-      if (marks.length === 0) return { meters: 0, charges: 0, amounts: [] };
+      if (marks.length === 0) return null;
       const meters = new Map<string, MachineMeter[]>(marks.map((mark) => [mark.buyerId, []]));
       const hosts = new Map<string, string | null>();
       const { due, laterDue } = await dueMetersOfBuyers(em, now, group.first, group.last);

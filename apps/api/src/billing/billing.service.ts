@@ -210,7 +210,7 @@ export class BillingService {
 
   /** Posts the changes and re-checks their buyers' standing (hooks). */
   private async commit(em: EntityManager, changes: MeterChange[], at: number): Promise<Charge[]> {
-    const { charges } = await this.apply(em, changes);
+    const { charges } = await this.postings.apply(em, changes);
     await this.lowBalance.evaluate(em, [...new Set(changes.map((change) => change.step.meter.buyerId))], at);
     return charges;
   }
@@ -226,14 +226,6 @@ export class BillingService {
   }
 
   // ——— reading and writing (MeterPostings) ——————————————————————————————————————————————————
-
-  /**
-   * Writes meter changes and their charges in the caller's transaction (MeterPostings.apply);
-   * the billing pass calls it with a whole batch.
-   */
-  apply(em: EntityManager, changes: readonly MeterChange[]): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
-    return this.postings.apply(em, changes);
-  }
 
   load(em: EntityManager, machineId: string): Promise<LoadedMeter | null> {
     return this.postings.load(em, machineId);
