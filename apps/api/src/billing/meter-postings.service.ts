@@ -180,14 +180,14 @@ export class MeterPostings {
 
   /**
    * After events: each meter's buyer next has something due no later than the meter's next
-   * charge (a first meter makes the buyer's row, marked at 0: nothing charged by a pass yet).
+   * charge (a first meter makes the buyer's row, marked at 0: nothing charged by a pass yet). A
+   * meter whose billing stopped has no next charge and brings nothing forward.
    */
   private async bringForward(em: EntityManager, meters: readonly MachineMeter[]): Promise<void> {
-    const earliest = new Map<string, number | null>();
+    const earliest = new Map<string, number>();
     for (const meter of meters) {
       const due = nextDueAt(meter);
-      const known = earliest.get(meter.buyerId);
-      earliest.set(meter.buyerId, known === undefined || known === null ? due : due === null ? known : Math.min(known, due));
+      if (due !== null) earliest.set(meter.buyerId, Math.min(earliest.get(meter.buyerId) ?? due, due));
     }
     for (const [buyerId, due] of [...earliest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const sql = new Sql(em);
