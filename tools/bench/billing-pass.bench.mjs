@@ -252,7 +252,8 @@ async function floorOfPostgres(url, dataDir, before, batches) {
     const markTypes = await typesOf('buyer_billing');
     const markColumns = [...markTypes.keys()];
     const ledgerColumns = [...ledgerTypes.keys()];
-    const ledger = (await client.query('SELECT * FROM "ledger_entries" ORDER BY "key"')).rows;
+    // In primary key order (payer, key): the order its index takes rows fastest.
+    const ledger = (await client.query('SELECT * FROM "ledger_entries" ORDER BY "debitAccount", "key"')).rows;
     const after = (await client.query('SELECT * FROM "buyer_billing" ORDER BY "buyerId"')).rows;
     const [key, ...changed] = markColumns;
     const unnest = (columns, types) => `unnest(${columns.map((c, i) => `$${i + 1}::${types.get(c)}[]`).join(', ')})`;

@@ -63,6 +63,29 @@ describe('posting a batch to the ledger', () => {
     expect(await ledger.verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
   });
 
+  it('keys each movement under its payer: the same key from the same payer is posted once, and one recorded under a second payer is reported', async () => {
+    const buyer = await t.signUp('buyer');
+    const other = await t.signUp('buyer');
+    const provider = await t.signUp('provider');
+    const ledger = t.app.get(LedgerService);
+    const db = t.app.get(Database);
+    const key = 'running:ledger-payer-test:0';
+    const posting = (payer: string): Posting => ({
+      key,
+      kind: 'running',
+      from: userAccount(payer),
+      to: userAccount(provider.userId),
+      amount: '0.5',
+      at: 1_796_000_000_000,
+    });
+    expect((await db.transaction((em) => ledger.post(em, [posting(buyer.userId)]))).applied).toHaveLength(1);
+    expect((await db.transaction((em) => ledger.post(em, [posting(buyer.userId)]))).applied).toHaveLength(0);
+    expect(await ledger.verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
+    // No code path does this (every key names its payer); verify is what would tell.
+    expect((await db.transaction((em) => ledger.post(em, [posting(other.userId)]))).applied).toHaveLength(1);
+    expect((await ledger.verify()).malformed).toEqual([key]);
+  });
+
   it('keeps no index on the meters that no query reads (machine_meters.hostId), and no next due instant on them', async () => {
     const indexed =
       t.database.kind === 'postgres'

@@ -11,7 +11,8 @@ import { Agent as AgentRow } from '../src/agents/agent.entity';
 import { Machine } from '../src/machines/machine.entity';
 import { NetworkAgentRow } from '../src/network/network-agent.entity';
 import { NetworkSync } from '../src/network/network-sync.service';
-import { NetworkService, isUniqueViolation } from '../src/network/network.service';
+import { NetworkService } from '../src/network/network.service';
+import { isUniqueViolation } from '../src/common/errors';
 import { AgentProcess, eventually } from './agent-process';
 import { Agent, TestApp, addAgentHost, startApp, virt8, win2000Pro } from './helpers';
 

@@ -122,4 +122,57 @@ describe('schema migrations', () => {
       ['m4', 7000],
     ]);
   });
+
+  it('LedgerKeyedByPayer carries every ledger row over, keyed by (payer, key), stored in that order on SQLite; and back down', async () => {
+    const { config } = await fresh();
+    const dataSource = await openMigratedDataSource(dataSourceOptions(config));
+    open.push(dataSource);
+    const index = dataSource.migrations.findIndex((migration) => migration.name?.startsWith('LedgerKeyedByPayer'));
+    expect(index).toBeGreaterThan(0);
+    const downToBefore = async () => {
+      for (let i = dataSource.migrations.length; i > index; i--) await dataSource.undoLastMigration({ transaction: 'all' });
+    };
+    await downToBefore();
+    const entry = (key: string, payer: string, amount: string) => `('${key}', 'running', '${payer}', 'user:p', '${amount}', 'm', 'h', 1000, 'x')`;
+    const columns = '("key", "kind", "debitAccount", "creditAccount", "amount", "machineId", "hostId", "at", "createdAt")';
+    await dataSource.query(
+      `INSERT INTO "ledger_entries" ${columns} VALUES ${[entry('running:m2:0', 'user:b', '1.5'), entry('running:m1:0', 'user:c', '2'), entry('fee:m1', 'user:a', '0.25')].join(', ')}`,
+    );
+    await dataSource.runMigrations({ transaction: 'all' });
+    const rows = async () =>
+      (
+        await dataSource.query<Array<{ debitAccount: string; key: string; amount: string }>>(
+          'SELECT "debitAccount", "key", "amount" FROM "ledger_entries" ORDER BY "debitAccount", "key"',
+        )
+      ).map((row) => [row.debitAccount, row.key, row.amount]);
+    expect(await rows()).toEqual([
+      ['user:a', 'fee:m1', '0.25'],
+      ['user:b', 'running:m2:0', '1.5'],
+      ['user:c', 'running:m1:0', '2'],
+    ]);
+    // The same key under its payer again is refused; under another payer it is a row of its own (LedgerService.verify reports it).
+    await expect(dataSource.query(`INSERT INTO "ledger_entries" ${columns} VALUES ${entry('running:m2:0', 'user:b', '9')}`)).rejects.toThrow(
+      /UNIQUE constraint failed|duplicate key value/,
+    );
+    const primaryKey =
+      databaseKind(config) === 'postgres'
+        ? (
+            await dataSource.query<Array<{ definition: string }>>(
+              "SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conrelid = 'ledger_entries'::regclass AND contype = 'p'",
+            )
+          )[0].definition
+        : (await dataSource.query<Array<{ sql: string }>>("SELECT sql FROM sqlite_master WHERE name = 'ledger_entries'"))[0].sql;
+    expect(primaryKey).toMatch(/PRIMARY KEY \("debitAccount", "?key"?\)/);
+    if (databaseKind(config) === 'sqlite') expect(primaryKey).toMatch(/WITHOUT ROWID$/);
+    await downToBefore();
+    expect(await rows()).toEqual([
+      ['user:a', 'fee:m1', '0.25'],
+      ['user:b', 'running:m2:0', '1.5'],
+      ['user:c', 'running:m1:0', '2'],
+    ]);
+    // Keyed by the key alone again.
+    await expect(dataSource.query(`INSERT INTO "ledger_entries" ${columns} VALUES ${entry('running:m2:0', 'user:z', '9')}`)).rejects.toThrow(
+      /UNIQUE constraint failed|duplicate key value/,
+    );
+  });
 });

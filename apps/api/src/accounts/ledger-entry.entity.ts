@@ -16,23 +16,29 @@ export const userOfAccount = (account: string): string | null => (account.starts
 /**
  * One movement of money from debitAccount to creditAccount (double entry in one row: the debit
  * side is −amount, the credit side +amount, so every movement and the whole ledger sum to zero).
- * Immutable: never updated or deleted. The primary key is the movement's key (libs/domain: e.g.
+ * Immutable: never updated or deleted. Keyed by the movement's key (libs/domain: e.g.
  * `storage:<machineId>:<storedAtMs>:<period>`, `running:<machineId>:<slice>`, `fee:<machineId>`,
- * `topup:<userId>:<id>`), so a charge retried after a crash can never be recorded twice.
- * A user's balance always equals their credits minus their debits (LedgerService.verify).
+ * `topup:<userId>:<id>`) under its payer: the primary key is (debitAccount, key). Every key names
+ * its payer (a machine's charges are its buyer's, a top-up comes from outside), so a charge
+ * retried after a crash comes with the same pair and can never be recorded twice; and a billing
+ * batch, which bills buyers next to each other in id order, writes one stretch of the key's b-tree
+ * (on SQLite, of the table itself) instead of a page in every part of it (docs/ARCHITECTURE.md §12).
+ * A user's balance always equals their credits minus their debits, and no key has two payers
+ * (LedgerService.verify).
  */
-@Entity('ledger_entries')
+@Entity('ledger_entries', { withoutRowid: true })
 @Index(['debitAccount', 'at'])
 @Index(['creditAccount', 'at'])
 export class LedgerEntry {
+  /** Who pays: `user:<id>`, or the outside world or the market (ledger-entry accounts above). */
+  @PrimaryColumn({ type: 'varchar', length: 60 })
+  debitAccount: string;
+
   @PrimaryColumn({ type: 'varchar', length: 120 })
   key: string;
 
   @TextColumn(10)
   kind: LedgerKind;
-
-  @TextColumn(60)
-  debitAccount: string;
 
   @TextColumn(60)
   creditAccount: string;

@@ -3,8 +3,8 @@ import { Clock, WALL_CLOCK } from '../common/clock';
 import { type LedgerEntry as DomainEntry, ledgerBalances, ledgerEntries, moneyToUnits, unitsToMoney } from '@virtuoso/domain';
 import type { EntityManager } from 'typeorm';
 import { Database } from '../common/database.service';
-import { ApiError } from '../common/errors';
-import { MAX_PARAMS, Sql, chunks, exec, rowParts, select } from '../common/sql';
+import { ApiError, isUniqueViolation } from '../common/errors';
+import { Sql, exec, rowParts, select } from '../common/sql';
 import { nowIso } from '../common/time';
 import { LedgerKind, userAccount, userOfAccount } from './ledger-entry.entity';
 
@@ -33,11 +33,14 @@ export interface LedgerCheck {
   total: string;
   /** Users whose stored balance differs from their credits minus their debits. */
   mismatches: Array<{ userId: string; balance: string; ledger: string }>;
-  /** Movement keys that do not have exactly two sides (never, with the key as primary key). */
+  /** Movement keys that do not have exactly two sides: a key recorded under two payers (the primary key is the pair). */
   malformed: string[];
   users: number;
   entries: number;
 }
+
+/** Postings in the ledger's primary key order: by payer, then key. */
+const byPayerAndKey = (a: Posting, b: Posting): number => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 const LEDGER_COLUMNS = ['key', 'kind', 'debitAccount', 'creditAccount', 'amount', 'machineId', 'hostId', 'at', 'createdAt'] as const;
 /** The types of a posting's values on PostgreSQL (Sql.values): `at` read as bigint. */
@@ -77,82 +80,59 @@ export class LedgerService {
       if (amount < 0n) throw new Error(`movement ${posting.key} has a negative amount`);
       byKey.set(posting.key, posting);
     }
-    // In key order: inserting into the key index in order touches each of its pages once.
-    const unique = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // In primary key order (payer, key): inserting in order touches each page of it once.
+    const unique = [...byKey.values()].sort(byPayerAndKey);
     let applied = unique;
-    if (em.connection.options.type === 'postgres') {
-      // One statement, no savepoint (each is a round trip to the server): the keys it skipped
-      // come back, usually none.
-      const skipped = await this.insertReturningSkipped(em, unique);
-      if (skipped.size > 0) {
-        this.logger.warn(`skipped ${skipped.size} movement(s) already in the ledger, e.g. ${[...skipped][0]}`);
-        applied = unique.filter((posting) => !skipped.has(posting.key));
-      }
-      return { applied, balances: await this.moveBalances(em, applied, units) };
-    }
-    // The usual case: none of the keys is in the ledger yet, and one INSERT … ON CONFLICT DO NOTHING
-    // says so by its row count. Otherwise undo it and insert only the keys not there.
+    // The usual case: none of the keys is in the ledger yet, and a plain INSERT says so by not
+    // failing (on PostgreSQL, ON CONFLICT DO NOTHING would make every row a speculative insertion:
+    // the billing pass's ledger rows took 40 % longer; docs/ARCHITECTURE.md §12). Otherwise undo it
+    // and insert only the movements not there. A savepoint on PostgreSQL is one more round trip.
     await exec(em, 'SAVEPOINT ledger_post', [], true);
-    if ((await this.insert(em, unique)) !== unique.length) {
+    try {
+      await this.insert(em, unique);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
       await exec(em, 'ROLLBACK TO SAVEPOINT ledger_post', [], true);
-      const existing = await this.existingKeys(
-        em,
-        unique.map((posting) => posting.key),
-      );
+      const existing = await this.existingKeys(em, unique);
       this.logger.warn(`skipped ${existing.size} movement(s) already in the ledger, e.g. ${[...existing][0]}`);
       applied = unique.filter((posting) => !existing.has(posting.key));
-      if ((await this.insert(em, applied)) !== applied.length) throw new ApiError(409, 'the ledger changed while posting; try again');
+      try {
+        await this.insert(em, applied);
+      } catch (again) {
+        // PostgreSQL: another transaction committed one of them meanwhile.
+        if (isUniqueViolation(again)) throw new ApiError(409, 'the ledger changed while posting; try again');
+        throw again;
+      }
     }
     await exec(em, 'RELEASE SAVEPOINT ledger_post', [], true);
     const balances = await this.moveBalances(em, applied, units);
     return { applied, balances };
   }
 
-  private async existingKeys(em: EntityManager, keys: string[]): Promise<Set<string>> {
+  /** The keys of the postings already in the ledger under their payer. */
+  private async existingKeys(em: EntityManager, postings: Posting[]): Promise<Set<string>> {
     const found = new Set<string>();
-    for (const part of chunks(keys, MAX_PARAMS)) {
+    for (const part of rowParts(em, postings, 2)) {
       const sql = new Sql(em);
-      const rows = await select<{ key: string }>(em, `SELECT "key" FROM "ledger_entries" WHERE "key" IN ${sql.list(part)}`, sql.params);
+      const pairs = sql.values(
+        part.map((posting) => [posting.from, posting.key]),
+        2,
+      );
+      const rows = await select<{ key: string }>(
+        em,
+        `SELECT "key" FROM "ledger_entries" e JOIN ${pairs} AS v ON e."debitAccount" = v.column1 AND e."key" = v.column2`,
+        sql.params,
+      );
       for (const row of rows) found.add(row.key);
     }
     return found;
   }
 
-  /**
-   * PostgreSQL: inserts the rows, skipping keys already present (committed by now: a concurrent
-   * insert of the same key is waited for), and returns the keys it skipped.
-   */
-  private async insertReturningSkipped(em: EntityManager, postings: Posting[]): Promise<Set<string>> {
-    const skipped = new Set<string>();
+  /** Inserts the rows; fails with a unique violation when one of them is in the ledger already. */
+  private async insert(em: EntityManager, postings: Posting[]): Promise<void> {
     const createdAt = nowIso(this.wallClock);
     const perRow = LEDGER_COLUMNS.length - 1;
-    for (const part of rowParts(em, postings, perRow)) {
-      const sql = new Sql(em);
-      const rows = sql.values(
-        part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]),
-        perRow,
-        LEDGER_TYPES,
-      );
-      // The rows once, read by the insert and by the look for keys it skipped (not the keys bound again).
-      const found = await select<{ key: string }>(
-        em,
-        `WITH v AS MATERIALIZED ${rows}, inserted AS (INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
-          `SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, CAST(v.column8 AS bigint), ${sql.p(createdAt)} ` +
-          `FROM v WHERE true ON CONFLICT ("key") DO NOTHING RETURNING "key") ` +
-          `SELECT v.column1 AS "key" FROM v WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i."key" = v.column1)`,
-        sql.params,
-      );
-      for (const row of found) skipped.add(row.key);
-    }
-    return skipped;
-  }
-
-  /** Inserts the rows, skipping keys already present; returns how many it inserted. */
-  private async insert(em: EntityManager, postings: Posting[]): Promise<number> {
-    let inserted = 0;
-    const createdAt = nowIso(this.wallClock);
-    const perRow = LEDGER_COLUMNS.length - 1;
-    // In the order given (key order), json_each keeping it on SQLite.
+    // In the order given (primary key order), json_each keeping it on SQLite.
     for (const part of rowParts(em, postings, perRow)) {
       const sql = new Sql(em);
       // createdAt is the same for every row: bound once, not once a row (placeholders in text order).
@@ -160,18 +140,16 @@ export class LedgerService {
       const rows = sql.values(
         part.map((p) => [p.key, p.kind, p.from, p.to, p.amount, p.machineId ?? null, p.hostId ?? null, p.at]),
         perRow,
+        LEDGER_TYPES,
       );
-      const result = await exec(
+      await exec(
         em,
         `INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
-          `SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, CAST(v.column8 AS bigint), ${created} ` +
-          `FROM ${rows} AS v WHERE true ON CONFLICT ("key") DO NOTHING`,
+          `SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, CAST(v.column8 AS bigint), ${created} FROM ${rows} AS v`,
         sql.params,
         true,
       );
-      inserted += result.affected;
     }
-    return inserted;
   }
 
   /** Moves each user's balance by the sum of their new entries (bigint units: exact, one write per user). */

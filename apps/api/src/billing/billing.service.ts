@@ -144,7 +144,7 @@ export class BillingService {
     if (!current || current.meter.removedAt === null) return [];
     const meter = current.meter;
     const paidOf = async (key: string | null): Promise<(PaidCharge & { hostId: string | null }) | null> => {
-      const entry = key ? await em.findOneBy(LedgerEntry, { key }) : null;
+      const entry = key ? await em.findOneBy(LedgerEntry, { debitAccount: userAccount(meter.buyerId), key }) : null;
       const payee = entry ? userOfAccount(entry.creditAccount) : null;
       return entry && payee ? { amount: entry.amount, payee, hostId: entry.hostId } : null;
     };

@@ -84,3 +84,9 @@ export function withoutUndefined<T extends object>(dto: T): Partial<T> {
   }
   return set;
 }
+
+/** A unique index (a primary key's included) refused a row: SQLite's or PostgreSQL's words. */
+export function isUniqueViolation(error: unknown): boolean {
+  const text = error instanceof Error ? error.message : String(error);
+  return /UNIQUE constraint failed|duplicate key value violates unique constraint/i.test(text);
+}

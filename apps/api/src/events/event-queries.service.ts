@@ -76,10 +76,11 @@ export class EventQueries {
 
   /**
    * The machine's charges to its buyer after the cursor, grouped by write (createdAt), in order.
-   * Read by primary-key ranges (the key starts with the kind and the machine: storage:<id>:…,
-   * running:<id>:…, fee:<id>), no index of their own: on SQLite a range of the key's b-tree; on
-   * PostgreSQL a LIKE prefix, which its planner turns into a range of the key's index when the
-   * database's collation is C (tools/postgres/cluster.mjs), and a scan otherwise.
+   * Read by ranges of the primary key, (payer, key): the buyer's account, then keys that start
+   * with the kind and the machine (storage:<id>:…, running:<id>:…, fee:<id>); no index of their
+   * own: on SQLite a range of the table's b-tree; on PostgreSQL a LIKE prefix, which its planner
+   * turns into a range of the primary key's index when the database's collation is C
+   * (tools/postgres/cluster.mjs), and the buyer's whole stretch of it otherwise.
    */
   private async chargeEntries(buyerId: string, machineId: string, ascending: boolean, after: string | undefined): Promise<MachineEventDto[]> {
     const sql = new Sql(this.db.manager);

@@ -9,7 +9,7 @@ import { parseFacts } from '../agents/online';
 import { AuthUser } from '../common/auth.decorators';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { Database } from '../common/database.service';
-import { badRequest, conflict, notFound } from '../common/errors';
+import { badRequest, conflict, isUniqueViolation, notFound } from '../common/errors';
 import { nowIso } from '../common/time';
 import { Machine } from '../machines/machine.entity';
 import { Host } from '../providers/host.entity';
@@ -29,12 +29,6 @@ export function hostnameFor(machine: Pick<Machine, 'id' | 'name'>): string {
     .slice(0, 63)
     .replace(/-+$/, '');
   return label || `vm-${machine.id.slice(0, 8)}`;
-}
-
-/** A unique index refused a row (SQLite's or PostgreSQL's words). */
-export function isUniqueViolation(error: unknown): boolean {
-  const text = error instanceof Error ? error.message : String(error);
-  return /UNIQUE constraint failed|duplicate key value violates unique constraint/i.test(text);
 }
 
 /** The ssh command for a forwarded ssh port. */

@@ -5,6 +5,7 @@ import { DropMeterHostIndex1796531586582 } from './1796531586582-DropMeterHostIn
 import { EventUserIndex1796540904330 } from './1796540904330-EventUserIndex';
 import { EventTransactionIds1796541130867 } from './1796541130867-EventTransactionIds';
 import { BuyerBillingMarks1796564900060 } from './1796564900060-BuyerBillingMarks';
+import { LedgerKeyedByPayer1796575264292 } from './1796575264292-LedgerKeyedByPayer';
 
 /** The PostgreSQL schema migrations in the order they run. Written by `npm run db:migration` (tools/db/migration.mjs). */
 export const POSTGRES_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -14,4 +15,5 @@ export const POSTGRES_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
   EventUserIndex1796540904330,
   EventTransactionIds1796541130867,
   BuyerBillingMarks1796564900060,
+  LedgerKeyedByPayer1796575264292,
 ];

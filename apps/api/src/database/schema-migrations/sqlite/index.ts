@@ -4,6 +4,7 @@ import { EventLog1796531480659 } from './1796531480659-EventLog';
 import { DropMeterHostIndex1796531586582 } from './1796531586582-DropMeterHostIndex';
 import { EventUserIndex1796540904330 } from './1796540904330-EventUserIndex';
 import { BuyerBillingMarks1796564900060 } from './1796564900060-BuyerBillingMarks';
+import { LedgerKeyedByPayer1796575264292 } from './1796575264292-LedgerKeyedByPayer';
 
 /** The SQLite schema migrations in the order they run. Written by `npm run db:migration` (tools/db/migration.mjs). */
 export const SQLITE_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -12,4 +13,5 @@ export const SQLITE_SCHEMA_MIGRATIONS: Array<new () => MigrationInterface> = [
   DropMeterHostIndex1796531586582,
   EventUserIndex1796540904330,
   BuyerBillingMarks1796564900060,
+  LedgerKeyedByPayer1796575264292,
 ];
