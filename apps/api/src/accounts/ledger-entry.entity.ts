@@ -23,12 +23,15 @@ export const userOfAccount = (account: string): string | null => (account.starts
  * retried after a crash comes with the same pair and can never be recorded twice; and a billing
  * batch, which bills buyers next to each other in id order, writes one stretch of the key's b-tree
  * (on SQLite, of the table itself) instead of a page in every part of it (docs/ARCHITECTURE.md §12).
- * A user's balance always equals their credits minus their debits, and no key has two payers
- * (LedgerService.verify).
+ * The credit side is indexed the same way within each account, (creditAccount, debitAccount,
+ * key), for the same reason: by time, each batch would write a page in every stretch of every
+ * provider's entries. A user's entries by time (their statement) are then read in full and sorted
+ * on the credit side. A user's balance always equals their credits minus their debits, and no key
+ * has two payers (LedgerService.verify).
  */
 @Entity('ledger_entries', { withoutRowid: true })
 @Index(['debitAccount', 'at'])
-@Index(['creditAccount', 'at'])
+@Index(['creditAccount', 'debitAccount', 'key'])
 export class LedgerEntry {
   /** Who pays: `user:<id>`, or the outside world or the market (ledger-entry accounts above). */
   @PrimaryColumn({ type: 'varchar', length: 60 })

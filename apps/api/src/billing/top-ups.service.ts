@@ -95,8 +95,8 @@ export class TopUpsService {
     const sql = new Sql(em);
     const rows = await select<{ amount: string }>(
       em,
-      `SELECT "amount" FROM "ledger_entries" WHERE "creditAccount" = ${sql.p(userAccount(userId))} AND "kind" IN (${sql.p('topUp')}, ${sql.p('topup')}) ` +
-        `AND "key" LIKE ${sql.p('topup:%')} AND "at" >= ${sql.p(dayStart)}`,
+      `SELECT "amount" FROM "ledger_entries" WHERE "creditAccount" = ${sql.p(userAccount(userId))} AND "debitAccount" = ${sql.p(OUTSIDE_ACCOUNT)} ` +
+        `AND "key" LIKE ${sql.p('topup:%')} AND "kind" IN (${sql.p('topUp')}, ${sql.p('topup')}) AND "at" >= ${sql.p(dayStart)}`,
       sql.params,
     );
     const used = rows.reduce((total, row) => total + moneyToUnits(row.amount), 0n);

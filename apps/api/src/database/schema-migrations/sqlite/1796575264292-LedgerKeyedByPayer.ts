@@ -5,7 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * then given by hand what TypeORM's SQLite schema builder leaves out when it rebuilds a table: the
  * primary key's columns in the entity's order (payer first; it kept the table's, key first) and
  * WITHOUT ROWID (the rows stored in that order: a billing batch writes one stretch of the table;
- * docs/ARCHITECTURE.md §12). The rows are copied in that order.
+ * docs/ARCHITECTURE.md §12). The rows are copied in that order. The credit side's index is by
+ * payer and key within each account, (creditAccount, debitAccount, key), no longer by time.
  */
 export class LedgerKeyedByPayer1796575264292 implements MigrationInterface {
   name = 'LedgerKeyedByPayer1796575264292';
@@ -20,12 +21,12 @@ export class LedgerKeyedByPayer1796575264292 implements MigrationInterface {
     );
     await queryRunner.query(`DROP TABLE "ledger_entries"`);
     await queryRunner.query(`ALTER TABLE "temporary_ledger_entries" RENAME TO "ledger_entries"`);
-    await queryRunner.query(`CREATE INDEX "IDX_49549db9692768e12a74fd165a" ON "ledger_entries" ("creditAccount", "at") `);
+    await queryRunner.query(`CREATE INDEX "IDX_fcfaae560e1e23c53381c52f87" ON "ledger_entries" ("creditAccount", "debitAccount", "key") `);
     await queryRunner.query(`CREATE INDEX "IDX_04f9d2435c353ccb25e6f2f68e" ON "ledger_entries" ("debitAccount", "at") `);
   }
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX "IDX_04f9d2435c353ccb25e6f2f68e"`);
-    await queryRunner.query(`DROP INDEX "IDX_49549db9692768e12a74fd165a"`);
+    await queryRunner.query(`DROP INDEX "IDX_fcfaae560e1e23c53381c52f87"`);
     await queryRunner.query(`ALTER TABLE "ledger_entries" RENAME TO "temporary_ledger_entries"`);
     await queryRunner.query(
       `CREATE TABLE "ledger_entries" ("key" varchar(120) PRIMARY KEY NOT NULL, "kind" varchar(10) NOT NULL, "debitAccount" varchar(60) NOT NULL, "creditAccount" varchar(60) NOT NULL, "amount" varchar(40) NOT NULL, "machineId" varchar(36), "hostId" varchar(36), "at" bigint NOT NULL DEFAULT (0), "createdAt" varchar(30) NOT NULL)`,
