@@ -202,4 +202,39 @@ describe('a billing pass over several buyers in batches', () => {
       clock.set(NOW);
     }
   });
+
+  it('moves on a buyer whose next due instant came too early (nothing of theirs is due): no charge, the exact next due instant', async () => {
+    const provider = await t.signUp('provider');
+    const buyer = await t.signUp('buyer');
+    // Stored 20 minutes ago, charged its period 0; next due in 30 days. An event brought the buyer's next due instant to a minute ago.
+    const storedAt = NOW - 20 * MINUTE;
+    const meter: MachineMeter = {
+      machineId: 'too-early-vm',
+      buyerId: buyer.userId,
+      providerId: provider.userId,
+      storagePrice: '0.5',
+      storageAmountDays: 30,
+      runningPrice: '0.01',
+      runningUnitSeconds: 600,
+      storedAt,
+      storagePeriodsCharged: 1,
+      slicesCharged: 0,
+      prepaidMsLeft: 0,
+      runningSince: null,
+      asOf: storedAt,
+      removedAt: null,
+    };
+    await t.app.get(Database).transaction(async (em) => {
+      await em.insert(MachineMeterRow, rowOf(meter, 'too-early-host', 0));
+      await em.insert(BuyerBilling, { buyerId: buyer.userId, billedTo: 0, nextDueAt: NOW - MINUTE });
+    });
+    await t.app.get(BillingPassService).runPass();
+    const [mark] = await t.database.query<{ billedTo: number | string; nextDueAt: number | string }>(
+      'SELECT "billedTo", "nextDueAt" FROM "buyer_billing" WHERE "buyerId" = ?',
+      [buyer.userId],
+    );
+    expect([Number(mark.billedTo), Number(mark.nextDueAt)]).toEqual([NOW, storedAt + 30 * DAY]);
+    const [{ n }] = await t.database.query<{ n: number | string }>('SELECT COUNT(*) AS "n" FROM "ledger_entries" WHERE "machineId" = ?', [meter.machineId]);
+    expect(Number(n)).toBe(0);
+  });
 });
