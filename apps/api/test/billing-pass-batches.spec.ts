@@ -15,6 +15,24 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 const BATCH = 4;
 
+/** A machine stored at `storedAt` and never started: its period 0 charged, 10-minute slices of 0.01. */
+const storedIdle = (machineId: string, buyerId: string, providerId: string, storedAt: number): MachineMeter => ({
+  machineId,
+  buyerId,
+  providerId,
+  storagePrice: '0.5',
+  storageAmountDays: 30,
+  runningPrice: '0.01',
+  runningUnitSeconds: 600,
+  storedAt,
+  storagePeriodsCharged: 1,
+  slicesCharged: 0,
+  prepaidMsLeft: 0,
+  runningSince: null,
+  asOf: storedAt,
+  removedAt: null,
+});
+
 /**
  * The billing pass takes its batches buyer by buyer (docs/ARCHITECTURE.md §12), on both databases:
  * meters of four buyers, due in an order that interleaves the buyers, with batches of 4 meters.
@@ -32,6 +50,12 @@ describe('a billing pass over several buyers in batches', () => {
   afterAll(async () => {
     await t?.close();
   });
+  /** The meter's row (on a host of its own) and its buyer's mark, as the hooks and a pass would have left them. */
+  const insertWithMark = (meter: MachineMeter, mark: { billedTo: number; nextDueAt: number | null }) =>
+    t.app.get(Database).transaction(async (em) => {
+      await em.insert(MachineMeterRow, rowOf(meter, `${meter.machineId}-host`, 0));
+      await em.insert(BuyerBilling, { buyerId: meter.buyerId, ...mark });
+    });
 
   it('bills whole buyers per batch, charges every due charge once, and moves each balance by its charges', async () => {
     const provider = await t.signUp('provider');
@@ -166,26 +190,8 @@ describe('a billing pass over several buyers in batches', () => {
     const provider = await t.signUp('provider');
     const buyer = await t.signUp('buyer');
     const storedAt = NOW - 60 * MINUTE;
-    const meter: MachineMeter = {
-      machineId: 'late-event-vm',
-      buyerId: buyer.userId,
-      providerId: provider.userId,
-      storagePrice: '0.5',
-      storageAmountDays: 30,
-      runningPrice: '0.01',
-      runningUnitSeconds: 600,
-      storedAt,
-      storagePeriodsCharged: 1,
-      slicesCharged: 0,
-      prepaidMsLeft: 0,
-      runningSince: null,
-      asOf: storedAt,
-      removedAt: null,
-    };
-    await t.app.get(Database).transaction(async (em) => {
-      await em.insert(MachineMeterRow, rowOf(meter, 'late-host', 0));
-      await em.insert(BuyerBilling, { buyerId: buyer.userId, billedTo: NOW, nextDueAt: nextDueAt(meter) });
-    });
+    const meter = storedIdle('late-event-vm', buyer.userId, provider.userId, storedAt);
+    await insertWithMark(meter, { billedTo: NOW, nextDueAt: nextDueAt(meter) });
     const { BillingService } = await import('../src/billing/billing.service');
     const charges = await t.app.get(Database).transaction((em) => t.app.get(BillingService).onStarted(em, meter.machineId, NOW - 30 * MINUTE));
     expect(charges.map((charge) => charge.key)).toEqual([0, 1, 2, 3].map((i) => `running:late-event-vm:${i}`));
@@ -208,26 +214,8 @@ describe('a billing pass over several buyers in batches', () => {
     const buyer = await t.signUp('buyer');
     // Stored 20 minutes ago, charged its period 0; next due in 30 days. An event brought the buyer's next due instant to a minute ago.
     const storedAt = NOW - 20 * MINUTE;
-    const meter: MachineMeter = {
-      machineId: 'too-early-vm',
-      buyerId: buyer.userId,
-      providerId: provider.userId,
-      storagePrice: '0.5',
-      storageAmountDays: 30,
-      runningPrice: '0.01',
-      runningUnitSeconds: 600,
-      storedAt,
-      storagePeriodsCharged: 1,
-      slicesCharged: 0,
-      prepaidMsLeft: 0,
-      runningSince: null,
-      asOf: storedAt,
-      removedAt: null,
-    };
-    await t.app.get(Database).transaction(async (em) => {
-      await em.insert(MachineMeterRow, rowOf(meter, 'too-early-host', 0));
-      await em.insert(BuyerBilling, { buyerId: buyer.userId, billedTo: 0, nextDueAt: NOW - MINUTE });
-    });
+    const meter = storedIdle('too-early-vm', buyer.userId, provider.userId, storedAt);
+    await insertWithMark(meter, { billedTo: 0, nextDueAt: NOW - MINUTE });
     await t.app.get(BillingPassService).runPass();
     const [mark] = await t.database.query<{ billedTo: number | string; nextDueAt: number | string }>(
       'SELECT "billedTo", "nextDueAt" FROM "buyer_billing" WHERE "buyerId" = ?',

@@ -26,6 +26,22 @@ describe('schema migrations', () => {
     database = await testDatabase(dir);
     return database;
   };
+  /**
+   * A fresh database migrated up to just before the migration named `name` (whatever migrations
+   * follow it), and how to go back down there (tests of its data, up and down).
+   */
+  const beforeMigration = async (name: string) => {
+    const { config } = await fresh();
+    const dataSource = await openMigratedDataSource(dataSourceOptions(config));
+    open.push(dataSource);
+    const index = dataSource.migrations.findIndex((migration) => migration.name?.startsWith(name));
+    expect(index).toBeGreaterThan(0);
+    const downToBefore = async () => {
+      for (let i = dataSource.migrations.length; i > index; i--) await dataSource.undoLastMigration({ transaction: 'all' });
+    };
+    await downToBefore();
+    return { dataSource, downToBefore };
+  };
   afterEach(async () => {
     for (const dataSource of open.splice(0)) if (dataSource.isInitialized) await dataSource.destroy();
     await database?.drop();
@@ -85,16 +101,7 @@ describe('schema migrations', () => {
   });
 
   it("BuyerBillingMarks carries billing over: each buyer's mark at 0 with their meters' earliest next due instant; back down, each live meter gets its buyer's", async () => {
-    const { config } = await fresh();
-    const dataSource = await openMigratedDataSource(dataSourceOptions(config));
-    open.push(dataSource);
-    // Down to the schema before it (and back down there at the end), whatever migrations follow it.
-    const index = dataSource.migrations.findIndex((migration) => migration.name?.startsWith('BuyerBillingMarks'));
-    expect(index).toBeGreaterThan(0);
-    const downToBefore = async () => {
-      for (let i = dataSource.migrations.length; i > index; i--) await dataSource.undoLastMigration({ transaction: 'all' });
-    };
-    await downToBefore();
+    const { dataSource, downToBefore } = await beforeMigration('BuyerBillingMarks');
     // Meters as the pass before marks left them: each with its own next due instant (null: billing stopped).
     const meter = (machineId: string, buyerId: string, nextDueAt: number | null, removedAt: number | null) =>
       `('${machineId}', '${buyerId}', 'p', NULL, '1', 30, '0.5', 3600, 1000, 1, 0, 0, NULL, 1000, ${removedAt ?? 'NULL'}, ${nextDueAt ?? 'NULL'}, '1', 0)`;
@@ -124,33 +131,28 @@ describe('schema migrations', () => {
   });
 
   it('LedgerKeyedByPayer carries every ledger row over, keyed by (payer, key), stored in that order on SQLite; and back down', async () => {
-    const { config } = await fresh();
-    const dataSource = await openMigratedDataSource(dataSourceOptions(config));
-    open.push(dataSource);
-    const index = dataSource.migrations.findIndex((migration) => migration.name?.startsWith('LedgerKeyedByPayer'));
-    expect(index).toBeGreaterThan(0);
-    const downToBefore = async () => {
-      for (let i = dataSource.migrations.length; i > index; i--) await dataSource.undoLastMigration({ transaction: 'all' });
-    };
-    await downToBefore();
+    const { dataSource, downToBefore } = await beforeMigration('LedgerKeyedByPayer');
+    const { config } = database;
     const entry = (key: string, payer: string, amount: string) => `('${key}', 'running', '${payer}', 'user:p', '${amount}', 'm', 'h', 1000, 'x')`;
     const columns = '("key", "kind", "debitAccount", "creditAccount", "amount", "machineId", "hostId", "at", "createdAt")';
     await dataSource.query(
       `INSERT INTO "ledger_entries" ${columns} VALUES ${[entry('running:m2:0', 'user:b', '1.5'), entry('running:m1:0', 'user:c', '2'), entry('fee:m1', 'user:a', '0.25')].join(', ')}`,
     );
     await dataSource.runMigrations({ transaction: 'all' });
+    // In primary key order, every row as it was.
+    const carried = [
+      ['user:a', 'fee:m1', '0.25'],
+      ['user:b', 'running:m2:0', '1.5'],
+      ['user:c', 'running:m1:0', '2'],
+    ];
     const rows = async () =>
       (
         await dataSource.query<Array<{ debitAccount: string; key: string; amount: string }>>(
           'SELECT "debitAccount", "key", "amount" FROM "ledger_entries" ORDER BY "debitAccount", "key"',
         )
       ).map((row) => [row.debitAccount, row.key, row.amount]);
-    expect(await rows()).toEqual([
-      ['user:a', 'fee:m1', '0.25'],
-      ['user:b', 'running:m2:0', '1.5'],
-      ['user:c', 'running:m1:0', '2'],
-    ]);
-    // The same key under its payer again is refused; under another payer it is a row of its own (LedgerService.verify reports it).
+    expect(await rows()).toEqual(carried);
+    // The same key under its payer again is refused.
     await expect(dataSource.query(`INSERT INTO "ledger_entries" ${columns} VALUES ${entry('running:m2:0', 'user:b', '9')}`)).rejects.toThrow(
       /UNIQUE constraint failed|duplicate key value/,
     );
@@ -165,11 +167,7 @@ describe('schema migrations', () => {
     expect(primaryKey).toMatch(/PRIMARY KEY \("debitAccount", "?key"?\)/);
     if (databaseKind(config) === 'sqlite') expect(primaryKey).toMatch(/WITHOUT ROWID$/);
     await downToBefore();
-    expect(await rows()).toEqual([
-      ['user:a', 'fee:m1', '0.25'],
-      ['user:b', 'running:m2:0', '1.5'],
-      ['user:c', 'running:m1:0', '2'],
-    ]);
+    expect(await rows()).toEqual(carried);
     // Keyed by the key alone again.
     await expect(dataSource.query(`INSERT INTO "ledger_entries" ${columns} VALUES ${entry('running:m2:0', 'user:z', '9')}`)).rejects.toThrow(
       /UNIQUE constraint failed|duplicate key value/,
