@@ -7,6 +7,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * WITHOUT ROWID (the rows stored in that order: a billing batch writes one stretch of the table;
  * docs/ARCHITECTURE.md §12). The rows are copied in that order. The credit side's index is by
  * payer and key within each account, (creditAccount, debitAccount, key), no longer by time.
+ * Down fails if a key was recorded under two payers meanwhile (LedgerService.verify reports one).
  */
 export class LedgerKeyedByPayer1796575264292 implements MigrationInterface {
   name = 'LedgerKeyedByPayer1796575264292';
