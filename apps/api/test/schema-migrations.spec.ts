@@ -40,7 +40,7 @@ describe('schema migrations', () => {
       for (let i = dataSource.migrations.length; i > index; i--) await dataSource.undoLastMigration({ transaction: 'all' });
     };
     await downToBefore();
-    return { dataSource, downToBefore };
+    return { config, dataSource, downToBefore };
   };
   afterEach(async () => {
     for (const dataSource of open.splice(0)) if (dataSource.isInitialized) await dataSource.destroy();
@@ -131,8 +131,7 @@ describe('schema migrations', () => {
   });
 
   it('LedgerKeyedByPayer carries every ledger row over, keyed by (payer, key), stored in that order on SQLite; and back down', async () => {
-    const { dataSource, downToBefore } = await beforeMigration('LedgerKeyedByPayer');
-    const { config } = database;
+    const { config, dataSource, downToBefore } = await beforeMigration('LedgerKeyedByPayer');
     const entry = (key: string, payer: string, amount: string) => `('${key}', 'running', '${payer}', 'user:p', '${amount}', 'm', 'h', 1000, 'x')`;
     const columns = '("key", "kind", "debitAccount", "creditAccount", "amount", "machineId", "hostId", "at", "createdAt")';
     await dataSource.query(

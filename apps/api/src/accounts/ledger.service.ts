@@ -94,20 +94,26 @@ export class LedgerService {
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       await exec(em, 'ROLLBACK TO SAVEPOINT ledger_post', [], true);
-      const existing = await this.existingKeys(em, unique);
-      this.logger.warn(`skipped ${existing.size} movement(s) already in the ledger, e.g. ${[...existing][0]}`);
-      applied = unique.filter((posting) => !existing.has(posting.key));
-      try {
-        await this.insert(em, applied);
-      } catch (again) {
-        // PostgreSQL: another transaction committed one of them meanwhile.
-        if (isUniqueViolation(again)) throw new ApiError(409, 'the ledger changed while posting; try again');
-        throw again;
-      }
+      applied = await this.insertNotThere(em, unique);
     }
     await exec(em, 'RELEASE SAVEPOINT ledger_post', [], true);
     const balances = await this.moveBalances(em, applied, units);
     return { applied, balances };
+  }
+
+  /** Inserts the postings not in the ledger yet under their payer; returns them. */
+  private async insertNotThere<P extends Posting>(em: EntityManager, postings: P[]): Promise<P[]> {
+    const existing = await this.existingKeys(em, postings);
+    this.logger.warn(`skipped ${existing.size} movement(s) already in the ledger, e.g. ${[...existing][0]}`);
+    const fresh = postings.filter((posting) => !existing.has(posting.key));
+    try {
+      await this.insert(em, fresh);
+    } catch (error) {
+      // PostgreSQL: another transaction committed one of them meanwhile.
+      if (isUniqueViolation(error)) throw new ApiError(409, 'the ledger changed while posting; try again');
+      throw error;
+    }
+    return fresh;
   }
 
   /** The keys of the postings already in the ledger under their payer. */

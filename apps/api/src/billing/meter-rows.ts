@@ -170,13 +170,15 @@ export async function dueBuyers(em: EntityManager, now: number): Promise<Array<{
   // batch moves it on), in the form each database runs fastest (the billing-pass bench, 100,000
   // meters): SQLite a lookup of each buyer's meters through the buyerId index (64 ms; joined and
   // grouped, 220 ms), PostgreSQL one outer join grouped by buyer (80 ms; a subquery a buyer, 190 ms).
+  // Placeholders in text order (SQLite binds them by position): the meter's condition comes first in both forms.
+  const meterDue = `m."buyerId" = b."buyerId" AND m."removedAt" IS NULL AND ${NEXT_DUE} <= ${sql.p(now)}`;
+  const buyerDue = `b."nextDueAt" <= ${sql.p(now)}`;
   const rows = await select<{ buyerId: string; meters: number | string }>(
     em,
     sql.sqlite
-      ? `SELECT b."buyerId", (SELECT COUNT(*) FROM "machine_meters" m WHERE m."buyerId" = b."buyerId" AND m."removedAt" IS NULL AND ${NEXT_DUE} <= ${sql.p(now)}) AS "meters" ` +
-          `FROM "buyer_billing" b WHERE b."nextDueAt" <= ${sql.p(now)} ORDER BY b."buyerId"`
-      : `SELECT b."buyerId", COUNT(m."machineId") AS "meters" FROM "buyer_billing" b LEFT JOIN "machine_meters" m ON m."buyerId" = b."buyerId" AND m."removedAt" IS NULL ` +
-          `AND ${NEXT_DUE} <= ${sql.p(now)} WHERE b."nextDueAt" <= ${sql.p(now)} GROUP BY b."buyerId" ORDER BY b."buyerId"`,
+      ? `SELECT b."buyerId", (SELECT COUNT(*) FROM "machine_meters" m WHERE ${meterDue}) AS "meters" FROM "buyer_billing" b WHERE ${buyerDue} ORDER BY b."buyerId"`
+      : `SELECT b."buyerId", COUNT(m."machineId") AS "meters" FROM "buyer_billing" b LEFT JOIN "machine_meters" m ON ${meterDue} ` +
+          `WHERE ${buyerDue} GROUP BY b."buyerId" ORDER BY b."buyerId"`,
     sql.params,
     true,
   );

@@ -42,7 +42,9 @@ export class TopUpsService {
     if (moneyToUnits(amount) <= 0n) throw badRequest('amount', 'amount must be more than 0');
     const reference = dto.requestId ?? randomUUID();
     const key = `topup:${user.id}:${reference}`;
-    const repeated = await this.db.manager.findOneBy(LedgerEntry, { debitAccount: OUTSIDE_ACCOUNT, key });
+    // A top-up comes from outside: its row is found under that payer (the ledger's primary key).
+    const entryKey = { debitAccount: OUTSIDE_ACCOUNT, key };
+    const repeated = await this.db.manager.findOneBy(LedgerEntry, entryKey);
     if (!repeated) {
       if (moneyToUnits(amount) > moneyToUnits(this.config.topUpMaxAmount)) {
         throw badRequest('amount', `amount must be at most ${this.config.topUpMaxAmount}: the top-up limit per request`);
@@ -52,7 +54,7 @@ export class TopUpsService {
       if (payment.status !== 'paid') throw new ApiError(402, `payment declined: ${payment.reason}`.slice(0, 500));
     }
     const entry = await this.db.transaction(async (em) => {
-      const done = await em.findOneBy(LedgerEntry, { debitAccount: OUTSIDE_ACCOUNT, key });
+      const done = await em.findOneBy(LedgerEntry, entryKey);
       if (done) {
         if (done.amount !== amount)
           throw new ApiError(409, `requestId ${dto.requestId} already added ${done.amount}, not ${amount}`, {
@@ -74,7 +76,7 @@ export class TopUpsService {
         userId: user.id,
         data: { amount, reference },
       });
-      return em.findOneByOrFail(LedgerEntry, { debitAccount: OUTSIDE_ACCOUNT, key });
+      return em.findOneByOrFail(LedgerEntry, entryKey);
     });
     const balance = (await this.db.manager.findOneByOrFail(User, { id: user.id })).balance;
     return { balance, entry: (await this.statement.toStatement(this.db.manager, user.id, [entry]))[0] };
