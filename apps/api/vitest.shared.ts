@@ -19,6 +19,7 @@ export const GUESTLESS_API_TESTS = [
   'test/auth.spec.ts',
   'test/authorization.spec.ts',
   'test/billing.spec.ts',
+  'test/billing-locks.spec.ts',
   'test/billing-crash.spec.ts',
   'test/csrf.spec.ts',
   'test/daemons.spec.ts',

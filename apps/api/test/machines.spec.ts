@@ -35,11 +35,15 @@ describe('buyer machines', () => {
     const hostAgent = await AgentProcess.join(t, provider);
     try {
       const host = await addAgentHost(provider, hostAgent.agentId, overrides);
-      try {
-        await test(host);
-      } finally {
-        await retireHost(provider, buyer, host.id);
-      }
+      // The test's own failure is the one reported: a cleanup failing after it would hide it.
+      const failure = await test(host).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
+      await retireHost(provider, buyer, host.id).catch((error: unknown) => {
+        if (!failure) throw error;
+      });
+      if (failure) throw failure.error;
     } finally {
       await hostAgent.cleanup();
     }

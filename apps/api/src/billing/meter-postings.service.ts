@@ -105,14 +105,29 @@ export class MeterPostings {
     return { meter: chargedTo(meterOf(row), billedTo), hostId: row.hostId, revision: row.revision, billedTo };
   }
 
-  /** How far the billing pass has charged a buyer (0: not yet), locked on PostgreSQL as load says. */
+  /**
+   * How far the billing pass has charged a buyer (0: not yet), locked on PostgreSQL as load says.
+   * There, a buyer without a mark yet gets one (at 0, nothing due) to lock: a lock on no row is no
+   * lock, and a buyer's first charges would take their balance before the mark their first meter
+   * makes — against a transaction of theirs that locked that mark once it was there and then asked
+   * for the balance, a deadlock (seen with concurrent first stores of one buyer).
+   */
   async markOf(em: EntityManager, buyerId: string): Promise<number> {
-    const sql = new Sql(em);
-    const [mark] = await select<{ billedTo: number | string }>(
-      em,
-      `SELECT "billedTo" FROM "buyer_billing" WHERE "buyerId" = ${sql.p(buyerId)}${sql.sqlite ? '' : ' FOR UPDATE'}`,
-      sql.params,
-    );
+    const locked = async () => {
+      const sql = new Sql(em);
+      const [mark] = await select<{ billedTo: number | string }>(
+        em,
+        `SELECT "billedTo" FROM "buyer_billing" WHERE "buyerId" = ${sql.p(buyerId)}${sql.sqlite ? '' : ' FOR UPDATE'}`,
+        sql.params,
+      );
+      return mark;
+    };
+    let mark = await locked();
+    if (!mark && em.connection.options.type === 'postgres') {
+      // A concurrent first insert of the same buyer's mark makes this one wait for it, then do nothing.
+      await em.query(`INSERT INTO "buyer_billing" ("buyerId", "billedTo", "nextDueAt") VALUES ($1, 0, NULL) ON CONFLICT ("buyerId") DO NOTHING`, [buyerId]);
+      mark = await locked();
+    }
     return mark ? Number(mark.billedTo) : 0;
   }
 
