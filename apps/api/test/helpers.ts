@@ -149,6 +149,21 @@ export async function addAgentHost(
   return response.body;
 }
 
+/**
+ * Runs `test`, then `cleanup` whether it passed or not. The test's own failure is the one reported:
+ * a cleanup failing after it (a host left busy by what failed) would hide it, as `finally` does.
+ */
+export async function thenCleanUp(test: () => Promise<void>, cleanup: () => Promise<void>): Promise<void> {
+  const failure = await test().then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  await cleanup().catch((error: unknown) => {
+    if (!failure) throw error;
+  });
+  if (failure) throw failure.error;
+}
+
 /** Deletes every machine of `buyer` stored on the host (stopping running ones), then the host, which retires its agent. */
 export async function retireHost(provider: Agent, buyer: Agent, hostId: string): Promise<void> {
   for (const machine of (await buyer.get('/api/machines')).body as Array<{ id: string; state: string; host: { id: string } | null }>) {

@@ -5,7 +5,7 @@ import { LedgerEntry } from '../src/accounts/ledger-entry.entity';
 import { LedgerService } from '../src/accounts/ledger.service';
 import { HostIncome } from '../src/billing/host-income.entity';
 import { AgentProcess } from './agent-process';
-import { Agent, TestApp, addAgentHost, heardFrom, retireHost, startApp, virt8, win2000Pro } from './helpers';
+import { Agent, TestApp, addAgentHost, heardFrom, retireHost, startApp, thenCleanUp, virt8, win2000Pro } from './helpers';
 
 type User = Agent & { handle: string; userId: string };
 
@@ -35,15 +35,10 @@ describe('buyer machines', () => {
     const hostAgent = await AgentProcess.join(t, provider);
     try {
       const host = await addAgentHost(provider, hostAgent.agentId, overrides);
-      // The test's own failure is the one reported: a cleanup failing after it would hide it.
-      const failure = await test(host).then(
-        () => undefined,
-        (error: unknown) => ({ error }),
+      await thenCleanUp(
+        () => test(host),
+        () => retireHost(provider, buyer, host.id),
       );
-      await retireHost(provider, buyer, host.id).catch((error: unknown) => {
-        if (!failure) throw error;
-      });
-      if (failure) throw failure.error;
     } finally {
       await hostAgent.cleanup();
     }

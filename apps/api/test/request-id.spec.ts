@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, eventually } from './agent-process';
-import { type TestApp, addAgentHost, retireHost, startApp, win2000Pro } from './helpers';
+import { type TestApp, addAgentHost, retireHost, startApp, thenCleanUp, win2000Pro } from './helpers';
 
 /**
  * One user action followed across processes (docs/ARCHITECTURE.md, Operating): the request's id
@@ -30,33 +30,34 @@ describe('request ids', () => {
     const agent = await AgentProcess.join(t, provider);
     try {
       const host = await addAgentHost(provider, agent.agentId);
-      try {
-        const machine = (await buyer.post('/api/machines').send(win2000Pro())).body as { id: string; version: number };
-        const requestId = `abc-store-${process.pid}`;
-        // Storing creates the machine's blank disk on the host (vm.create): no guest boots.
-        const stored = await buyer
-          .post(`/api/machines/${machine.id}/store`)
-          .set('X-Request-Id', requestId)
-          .set('If-Match', `"${machine.version}"`)
-          .send({ hostId: host.id });
-        expect(stored.status, JSON.stringify(stored.body)).toBeLessThan(300);
-        expect(stored.headers['x-request-id']).toBe(requestId);
-        const lines = await eventually(async () => {
-          const json = agent.output
-            .split('\n')
-            .filter((line) => line.startsWith('{'))
-            .map((line) => JSON.parse(line) as Record<string, unknown>)
-            .filter((line) => line.requestId === requestId);
-          return json.some((line) => line.msg === 'command done') ? json : undefined;
-        }, `the agent's JSON log lines with requestId ${requestId}`);
-        expect(lines.map((line) => [line.command, line.msg])).toEqual([
-          ['vm.create', 'command received'],
-          ['vm.create', 'machine created'],
-          ['vm.create', 'command done'],
-        ]);
-      } finally {
-        await retireHost(provider, buyer, host.id);
-      }
+      await thenCleanUp(
+        async () => {
+          const machine = (await buyer.post('/api/machines').send(win2000Pro())).body as { id: string; version: number };
+          const requestId = `abc-store-${process.pid}`;
+          // Storing creates the machine's blank disk on the host (vm.create): no guest boots.
+          const stored = await buyer
+            .post(`/api/machines/${machine.id}/store`)
+            .set('X-Request-Id', requestId)
+            .set('If-Match', `"${machine.version}"`)
+            .send({ hostId: host.id });
+          expect(stored.status, JSON.stringify(stored.body)).toBeLessThan(300);
+          expect(stored.headers['x-request-id']).toBe(requestId);
+          const lines = await eventually(async () => {
+            const json = agent.output
+              .split('\n')
+              .filter((line) => line.startsWith('{'))
+              .map((line) => JSON.parse(line) as Record<string, unknown>)
+              .filter((line) => line.requestId === requestId);
+            return json.some((line) => line.msg === 'command done') ? json : undefined;
+          }, `the agent's JSON log lines with requestId ${requestId}`);
+          expect(lines.map((line) => [line.command, line.msg])).toEqual([
+            ['vm.create', 'command received'],
+            ['vm.create', 'machine created'],
+            ['vm.create', 'command done'],
+          ]);
+        },
+        () => retireHost(provider, buyer, host.id),
+      );
     } finally {
       await agent.cleanup();
     }
