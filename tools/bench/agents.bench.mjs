@@ -61,7 +61,7 @@ const SETTLE_MS = 60_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function run() {
-  const { HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay, sign } = require('@virtuoso/contracts');
+  const { AGENT_ID_HEADER, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay, sign } = require('@virtuoso/contracts');
   const results = {};
   console.log(
     `${VMS} running machines per agent, a heartbeat every ${HEARTBEAT_INTERVAL_MS} ms each; steps ${STEPS.join(', ')}; ` +
@@ -74,7 +74,9 @@ export async function run() {
   };
   if (MODES.includes('sqlite')) {
     const a = await startReplica('sqlite', env);
-    const fleet = new Fleet({ sign, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay }, [a], { dbPath: join(a.dataDir, 'virtuoso.sqlite') });
+    const fleet = new Fleet({ sign, AGENT_ID_HEADER, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay }, [a], {
+      dbPath: join(a.dataDir, 'virtuoso.sqlite'),
+    });
     try {
       results.sqlite = await steps('one replica, SQLite', fleet, STEPS);
     } finally {
@@ -102,7 +104,7 @@ export async function run() {
           console.log(`\n-- two replicas, PostgreSQL: the second replica did not start: ${error.message}`);
         }
       }
-      fleet = new Fleet({ sign, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay }, replicas, { databaseUrl: cluster.url('bench') });
+      fleet = new Fleet({ sign, AGENT_ID_HEADER, HEARTBEAT_INTERVAL_MS, HEARTBEAT_PATH, nextHeartbeatDelay }, replicas, { databaseUrl: cluster.url('bench') });
       if (MODES.includes('postgres')) results.postgres = await steps('one replica, PostgreSQL', fleet, STEPS);
       if (MODES.includes('postgres-2')) {
         if (second) {
@@ -457,7 +459,7 @@ class Fleet {
 
   beat(agent) {
     if (this.closed || !agent.running) return;
-    const { sign, HEARTBEAT_PATH } = this.protocol;
+    const { sign, HEARTBEAT_PATH, AGENT_ID_HEADER } = this.protocol;
     const hb = { agentId: agent.agentId, facts: agent.facts, vms: agent.vms, events: [] };
     const body = JSON.stringify(sign(agent.secret, agent.agentId, HEARTBEAT_PATH, hb));
     const started = performance.now();
@@ -487,7 +489,7 @@ class Fleet {
       {
         method: 'POST',
         agent: agent.http,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [AGENT_ID_HEADER]: agent.agentId },
         timeout: HEARTBEAT_TIMEOUT_MS,
       },
       (res) => {

@@ -1,4 +1,4 @@
-import { sign } from '@virtuoso/contracts';
+import { AGENT_ID_HEADER, sign } from '@virtuoso/contracts';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type Logger } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -266,6 +266,67 @@ describe('heartbeats and reconciler passes at scale', () => {
       expect(await send(fourth)).toBe(204);
     } finally {
       release();
+      config.heartbeatConcurrency = limit;
+    }
+  });
+
+  it('keeps the last quarter of VIRTUOSO_HEARTBEAT_CONCURRENCY for agents it answered lately, named in their header: one not answered yet is shed there until it is', async () => {
+    const { agents, machines } = await beatingAgents(4, 1);
+    const newcomer = await joinAgent();
+    const newcomerMachines = await runMachines(newcomer, 1);
+    const config = t.app.get(APP_CONFIG);
+    const admission = t.app.get(HeartbeatAdmission);
+    const limit = config.heartbeatConcurrency;
+    // Four places: three open to any heartbeat, the fourth kept for agents answered lately.
+    config.heartbeatConcurrency = 4;
+    const named = (agent: SimulatedAgent, vms: unknown[]) => t.anonymous().post(HEARTBEAT).set(AGENT_ID_HEADER, agent.agentId).send(envelope(agent, vms));
+    const status = async (request: PromiseLike<{ status: number }>) => (await request).status;
+    const inFlight = async (count: number) => {
+      for (const deadline = Date.now() + 10_000; admission.inFlight < count; await new Promise((done) => setTimeout(done, 10))) {
+        if (Date.now() > deadline) throw new Error(`${admission.inFlight} heartbeats in progress, not ${count}: one was not admitted`);
+      }
+    };
+    /**
+     * Three heartbeats held in progress (unnamed: the open places) while `whileHeld` sends more; it
+     * hands back the answers of those admitted (held too), awaited once the hold ends.
+     */
+    const withThreeHeld = async (whileHeld: () => Promise<Array<Promise<number>>>) => {
+      const { release, holding } = await holdNonceWrites();
+      try {
+        const held = Promise.all([0, 1, 2].map((i) => send(envelope(agents[i], vmsOf(machines[i])))));
+        await inFlight(3);
+        const admitted = await whileHeld();
+        release();
+        await holding;
+        expect(await held).toEqual([204, 204, 204]);
+        return await Promise.all(admitted);
+      } finally {
+        release();
+      }
+    };
+    try {
+      const first = await withThreeHeld(async () => {
+        const shed = await named(newcomer, vmsOf(newcomerMachines));
+        expect(shed.status).toBe(503);
+        expect(shed.headers['retry-after']).toBe('1');
+        expect(shed.body.message).toMatch(/recording 3 heartbeats already and keeps its last places for agents it answered lately/);
+        // Unnamed, an agent answered before is a stranger too; named, it takes the fourth place.
+        expect(await send(envelope(agents[3], vmsOf(machines[3])))).toBe(503);
+        const admitted = status(named(agents[3], vmsOf(machines[3])));
+        await inFlight(4);
+        return [admitted];
+      });
+      expect(first).toEqual([204]);
+      // Answered once, with room, the newcomer counts as answered lately: it gets the kept place.
+      expect(await status(named(newcomer, vmsOf(newcomerMachines)))).toBe(204);
+      const second = await withThreeHeld(async () => {
+        const admitted = status(named(newcomer, vmsOf(newcomerMachines)));
+        await inFlight(4);
+        return [admitted];
+      });
+      expect(second).toEqual([204]);
+      expect(admission.inFlight).toBe(0);
+    } finally {
       config.heartbeatConcurrency = limit;
     }
   });

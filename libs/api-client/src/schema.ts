@@ -4610,7 +4610,10 @@ export interface operations {
     heartbeat: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The sending agent's id, read before the body: the last quarter of the places in progress is kept for agents answered lately. Unsigned; the body is checked as ever. */
+                "x-virtuoso-agent-id"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4646,7 +4649,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDto"];
                 };
             };
-            /** @description VIRTUOSO_HEARTBEAT_CONCURRENCY heartbeats are being recorded already: this one was not read (Retry-After: 1). Send the next one as usual. */
+            /** @description VIRTUOSO_HEARTBEAT_CONCURRENCY heartbeats are being recorded already, or three quarters of them and this agent was not answered lately: this one was not read (Retry-After: 1). Send the next one as usual. */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, StreamableF
 import { ApiBody, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import {
   AGENT_HEADER,
+  AGENT_ID_HEADER,
   AgentDto,
   CreateJoinTokenDto,
   JoinRequestDto,
@@ -85,11 +86,20 @@ export class AgentsController {
     description:
       'Records the facts and machine states; events (guest power-off, crash) stop running machines with version + 1. Unsigned, tampered, stale or replayed: 401, nothing recorded.',
   })
+  @ApiHeader({
+    name: AGENT_ID_HEADER,
+    required: false,
+    description:
+      "The sending agent's id, read before the body: the last quarter of the places in progress is kept for agents answered lately. Unsigned; the body is checked as ever.",
+  })
   @ApiNoContentResponse({ description: 'Recorded; the events are acknowledged.' })
   @ApiErrors(
     400,
     [401, 'Not signed by a joined agent, stale, or replayed. Nothing was recorded.'],
-    [503, 'VIRTUOSO_HEARTBEAT_CONCURRENCY heartbeats are being recorded already: this one was not read (Retry-After: 1). Send the next one as usual.'],
+    [
+      503,
+      'VIRTUOSO_HEARTBEAT_CONCURRENCY heartbeats are being recorded already, or three quarters of them and this agent was not answered lately: this one was not read (Retry-After: 1). Send the next one as usual.',
+    ],
   )
   heartbeat(@Body() envelope: unknown, @Req() req: Request): Promise<void> {
     return this.agents.heartbeat(envelope, req.ip);

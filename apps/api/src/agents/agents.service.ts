@@ -37,6 +37,7 @@ import { AgentAuth } from './agent-auth.service';
 import { JoinToken } from './join-token.entity';
 import { CONSOLE_PORT_OFFSET, canBindLoopback, isThisMachine, suggestAgentPorts } from './port-suggestion';
 import { isOnline, mayStampLater, parseFacts } from './online';
+import { HeartbeatAdmission } from './heartbeat-admission';
 import { HeartbeatStamps } from './heartbeat-stamps.service';
 import { Reconciler } from './reconciler.service';
 
@@ -105,6 +106,7 @@ export class AgentsService {
     private readonly auth: AgentAuth,
     private readonly reconciler: Reconciler,
     private readonly stamps: HeartbeatStamps,
+    private readonly admission: HeartbeatAdmission,
     @InjectRepository(Agent) private readonly agents: Repository<Agent>,
     @InjectRepository(JoinToken) private readonly tokens: Repository<JoinToken>,
     @InjectRepository(Host) private readonly hosts: Repository<Host>,
@@ -342,6 +344,7 @@ export class AgentsService {
     await this.recordForwards(agent, hb.vms);
     await this.reconciler.applyEvents(agent, hb.events);
     this.metrics.heartbeatsReceived.inc();
+    this.admission.noteAnswered(agent.id);
     // Back from offline (or new, or restarted while offline): it is told what networks to hold.
     if (!isOnline(agent.lastHeartbeatAt, this.config.agentOfflineMs, this.wallClock.now())) {
       this.events.emit(NetworkChanged.event, new NetworkChanged(null, `agent ${agent.id} online`));

@@ -184,6 +184,8 @@ describe.sequential('provider agent (child process, real QEMU, real sockets)', (
 
     const hb = await fe.waitForHeartbeat(() => true);
     expect(hb).toMatchObject({ agentId: fe.agentId, vms: [], events: [] });
+    // Named in a header too, for the front-end's admission before it reads the body.
+    expect(fe.heartbeats.find((beat) => beat.hb === hb)?.named).toBe(fe.agentId);
     expect(hb.facts.bogomips).toBe(bogo);
     cmd = new CommandClient('127.0.0.1', port, fe.agentId, fe.secret);
   });

@@ -3,6 +3,7 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   AGENT_HEADER,
+  AGENT_ID_HEADER,
   HEARTBEAT_PATH,
   JOIN_PATH,
   MIGRATION_REPORT_PATH,
@@ -101,7 +102,7 @@ export class FrontendClient {
     const envelope = sign(secret, agentId, HEARTBEAT_PATH, hb);
     const res = await fetch(this.url(HEARTBEAT_PATH), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', [AGENT_ID_HEADER]: agentId },
       body: JSON.stringify(envelope),
       signal: AbortSignal.timeout(timeoutMs),
     });

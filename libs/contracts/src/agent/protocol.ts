@@ -8,7 +8,8 @@
  *
  * Agent → front-end: HTTP on the front-end's URL, signed the same way on channel = the path:
  *   POST /api/agents/join       { joinToken, ... }          (authenticated by the one-time join token)
- *   POST /api/agents/heartbeat  SignedEnvelope<Heartbeat>    every HEARTBEAT_INTERVAL_MS
+ *   POST /api/agents/heartbeat  SignedEnvelope<Heartbeat>    every HEARTBEAT_INTERVAL_MS (its
+ *                                                            agent id in AGENT_ID_HEADER too)
  *   GET  /api/agents/images/:name, /api/agents/media/:id    (envelope of `{ path }` in the
  *                                                            AGENT_HEADER header, base64 JSON)
  *
@@ -43,6 +44,12 @@ export const JOIN_PATH = '/api/agents/join';
 export const HEARTBEAT_PATH = '/api/agents/heartbeat';
 /** Header carrying the signed envelope of a download request (base64 of its JSON). */
 export const AGENT_HEADER = 'x-virtuoso-agent';
+/**
+ * Header naming the agent a heartbeat comes from, read before its body: a replica at its limit of
+ * heartbeats in progress still admits agents it answered lately and sheds the others
+ * (docs/ARCHITECTURE.md §12). Unsigned: it only orders admission; the body is checked as ever.
+ */
+export const AGENT_ID_HEADER = 'x-virtuoso-agent-id';
 
 export const AgentCommands = {
   facts: 'host.facts',

@@ -6,6 +6,7 @@ import { firstValueFrom, timeout } from 'rxjs';
 import { ClientTCP } from '@nestjs/microservices';
 import {
   AGENT_HEADER,
+  AGENT_ID_HEADER,
   NonceCache,
   sign,
   verify,
@@ -26,7 +27,8 @@ export class FakeFrontend {
   readonly agentId = randomUUID();
   readonly secret = randomBytes(32).toString('hex');
   readonly joins: JoinRequest[] = [];
-  readonly heartbeats: { at: number; hb: Heartbeat; status: number }[] = [];
+  /** Each heartbeat with the agent id its AGENT_ID_HEADER named (admission, read before the body). */
+  readonly heartbeats: { at: number; hb: Heartbeat; status: number; named: string | undefined }[] = [];
   /** Events acknowledged by a 2xx, in arrival order. */
   readonly ackedEvents: AgentEvent[] = [];
   readonly downloads: { path: string; status: number }[] = [];
@@ -110,7 +112,8 @@ export class FakeFrontend {
       if (v.agentId !== this.agentId) return error(401, 'unknown agent');
       const hb = v.body as Heartbeat;
       const status = this.heartbeatStatus;
-      this.heartbeats.push({ at: Date.now(), hb, status });
+      const named = req.headers[AGENT_ID_HEADER];
+      this.heartbeats.push({ at: Date.now(), hb, status, named: typeof named === 'string' ? named : undefined });
       if (status < 300) this.ackedEvents.push(...hb.events);
       this.notify();
       if (status >= 300) return error(status, 'not now');
