@@ -8,30 +8,12 @@ import { MachineMeterRow } from '../src/billing/machine-meter.entity';
 import { meterOf, rowOf } from '../src/billing/meter-rows';
 import { ManualClock } from '../src/common/clock';
 import { Database } from '../src/common/database.service';
-import { TestApp, startApp } from './helpers';
+import { TestApp, startApp, storedIdle } from './helpers';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 const BATCH = 4;
-
-/** A machine stored at `storedAt` and never started: its period 0 charged, 10-minute slices of 0.01. */
-const storedIdle = (machineId: string, buyerId: string, providerId: string, storedAt: number): MachineMeter => ({
-  machineId,
-  buyerId,
-  providerId,
-  storagePrice: '0.5',
-  storageAmountDays: 30,
-  runningPrice: '0.01',
-  runningUnitSeconds: 600,
-  storedAt,
-  storagePeriodsCharged: 1,
-  slicesCharged: 0,
-  prepaidMsLeft: 0,
-  runningSince: null,
-  asOf: storedAt,
-  removedAt: null,
-});
 
 /**
  * The billing pass takes its batches buyer by buyer (docs/ARCHITECTURE.md §12), on both databases:

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
+import type { MachineMeter } from '@virtuoso/domain';
 import { DataSource } from 'typeorm';
 import { CreateAppOptions, createApp } from '../src/app';
 import { ENTITIES } from '../src/entities';
@@ -133,6 +134,24 @@ export const win2000Pro = (overrides: Record<string, unknown> = {}) => ({
   askedStoragePerMonth: '60',
   askedRunningPerHour: '10.11',
   ...overrides,
+});
+
+/** A machine stored at `storedAt` and never started: its period 0 charged, 10-minute slices of 0.01. */
+export const storedIdle = (machineId: string, buyerId: string, providerId: string, storedAt: number): MachineMeter => ({
+  machineId,
+  buyerId,
+  providerId,
+  storagePrice: '0.5',
+  storageAmountDays: 30,
+  runningPrice: '0.01',
+  runningUnitSeconds: 600,
+  storedAt,
+  storagePeriodsCharged: 1,
+  slicesCharged: 0,
+  prepaidMsLeft: 0,
+  runningSince: null,
+  asOf: storedAt,
+  removedAt: null,
 });
 
 /** A host of `provider` served by `agentId`: virt8 with totals well within what an agent measures here (8000 bogomips, 20000 MB of disk). */
