@@ -12,6 +12,7 @@ import { APP_CONFIG } from '../src/config';
 import { Metrics } from '../src/metrics/metrics.service';
 import { Machine } from '../src/machines/machine.entity';
 import { NetworkSync } from '../src/network/network-sync.service';
+import { eventually } from './agent-process';
 import { addAgentHost, startApp, type Agent, type TestApp } from './helpers';
 import { testDatabase, type TestDatabase } from './test-database';
 
@@ -281,11 +282,7 @@ describe('heartbeats and reconciler passes at scale', () => {
     config.heartbeatConcurrency = 4;
     const named = (agent: SimulatedAgent, vms: unknown[]) => t.anonymous().post(HEARTBEAT).set(AGENT_ID_HEADER, agent.agentId).send(envelope(agent, vms));
     const status = async (request: PromiseLike<{ status: number }>) => (await request).status;
-    const inFlight = async (count: number) => {
-      for (const deadline = Date.now() + 10_000; admission.inFlight < count; await new Promise((done) => setTimeout(done, 10))) {
-        if (Date.now() > deadline) throw new Error(`${admission.inFlight} heartbeats in progress, not ${count}: one was not admitted`);
-      }
-    };
+    const inFlight = (count: number) => eventually(async () => admission.inFlight >= count, `${count} heartbeats in progress (one was not admitted)`, 10_000);
     /**
      * Three heartbeats held in progress (unnamed: the open places) while `whileHeld` sends more; it
      * hands back the answers of those admitted (held too), awaited once the hold ends.

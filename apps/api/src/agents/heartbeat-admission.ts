@@ -6,7 +6,7 @@ import { APP_CONFIG, AppConfig } from '../config';
 import { Metrics } from '../metrics/metrics.service';
 
 /** The share of VIRTUOSO_HEARTBEAT_CONCURRENCY open to any heartbeat; the rest is kept for agents answered lately. */
-export const OPEN_SHARE = 0.75;
+const OPEN_SHARE = 0.75;
 
 /**
  * At most VIRTUOSO_HEARTBEAT_CONCURRENCY heartbeats in progress; one more is answered 503 with
@@ -54,7 +54,7 @@ export class HeartbeatAdmission {
   }
 
   /** Whether this replica answered the agent within the offline threshold. */
-  answeredLately(agentId: string | undefined): boolean {
+  private answeredLately(agentId: string | undefined): boolean {
     const at = agentId === undefined ? undefined : this.answered.get(agentId);
     return at !== undefined && this.wallClock.now() - at < this.config.agentOfflineMs;
   }
@@ -72,10 +72,7 @@ export class HeartbeatAdmission {
         res.status(503).json({
           statusCode: 503,
           error: 'Service Unavailable',
-          message:
-            this.running >= limit
-              ? `the market is recording ${this.running} heartbeats already; this one was not recorded: send the next one as usual`
-              : `the market is recording ${this.running} heartbeats already and keeps its last places for agents it answered lately; this one was not recorded: send the next one as usual`,
+          message: `the market is recording ${this.running} heartbeats already${this.running >= limit ? '' : ' and keeps its last places for agents it answered lately'}; this one was not recorded: send the next one as usual`,
         });
         return;
       }

@@ -107,28 +107,26 @@ export class MeterPostings {
 
   /**
    * How far the billing pass has charged a buyer (0: not yet), locked on PostgreSQL as load says.
-   * There, a buyer without a mark yet gets one (at 0, nothing due) to lock: a lock on no row is no
-   * lock, and a buyer's first charges would take their balance before the mark their first meter
-   * makes — against a transaction of theirs that locked that mark once it was there and then asked
-   * for the balance, a deadlock (seen with concurrent first stores of one buyer).
+   * A buyer without a mark yet gets one (at 0, nothing due) to lock: a lock on no row is no lock,
+   * and a buyer's first charges would take their balance before the mark their first meter makes —
+   * against a transaction of theirs that locked that mark once it was there and then asked for the
+   * balance, a deadlock (seen with concurrent first stores of one buyer). A concurrent maker of the
+   * same mark waits for the other's insert, then inserts nothing.
    */
   async markOf(em: EntityManager, buyerId: string): Promise<number> {
-    const locked = async () => {
-      const sql = new Sql(em);
-      const [mark] = await select<{ billedTo: number | string }>(
+    const read = new Sql(em);
+    const lock = `SELECT "billedTo" FROM "buyer_billing" WHERE "buyerId" = ${read.p(buyerId)}${read.sqlite ? '' : ' FOR UPDATE'}`;
+    let [mark] = await select<{ billedTo: number | string }>(em, lock, read.params);
+    if (!mark) {
+      const make = new Sql(em);
+      await exec(
         em,
-        `SELECT "billedTo" FROM "buyer_billing" WHERE "buyerId" = ${sql.p(buyerId)}${sql.sqlite ? '' : ' FOR UPDATE'}`,
-        sql.params,
+        `INSERT INTO "buyer_billing" ("buyerId", "billedTo", "nextDueAt") VALUES (${make.p(buyerId)}, 0, NULL) ON CONFLICT ("buyerId") DO NOTHING`,
+        make.params,
       );
-      return mark;
-    };
-    let mark = await locked();
-    if (!mark && em.connection.options.type === 'postgres') {
-      // A concurrent first insert of the same buyer's mark makes this one wait for it, then do nothing.
-      await em.query(`INSERT INTO "buyer_billing" ("buyerId", "billedTo", "nextDueAt") VALUES ($1, 0, NULL) ON CONFLICT ("buyerId") DO NOTHING`, [buyerId]);
-      mark = await locked();
+      [mark] = await select<{ billedTo: number | string }>(em, lock, read.params);
     }
-    return mark ? Number(mark.billedTo) : 0;
+    return Number(mark.billedTo);
   }
 
   /**
