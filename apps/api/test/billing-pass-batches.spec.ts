@@ -5,6 +5,7 @@ import { type BillingPass, BillingPassService } from '../src/billing/billing-pas
 import { LowBalanceService } from '../src/billing/low-balance.service';
 import { BuyerBilling } from '../src/billing/buyer-billing.entity';
 import { MachineMeterRow } from '../src/billing/machine-meter.entity';
+import { postingOf } from '../src/billing/meter-postings.service';
 import { meterOf, rowOf } from '../src/billing/meter-rows';
 import { ManualClock } from '../src/common/clock';
 import { Database } from '../src/common/database.service';
@@ -189,6 +190,36 @@ describe('a billing pass over several buyers in batches', () => {
     } finally {
       clock.set(NOW);
     }
+  });
+
+  it('redoes a batch that finds one of its charges in the ledger already, skipping it: every other charge once, each balance moved once by each', async () => {
+    // The pass expects its charges to be new (its marks say so) and posts them without the ledger's
+    // savepoint; one that is there after all (written by whatever wrote it) fails that attempt, and
+    // the batch is redone letting the ledger skip it.
+    const provider = await t.signUp('provider');
+    const buyer = await t.signUp('buyer');
+    const meters = [0, 1, 2].map((i) => storedIdle(`redo-vm-${i}`, buyer.userId, provider.userId, NOW - 30 * DAY - (i + 1) * MINUTE));
+    await t.app.get(Database).transaction(async (em) => {
+      for (const meter of meters) await em.insert(MachineMeterRow, rowOf(meter, 'redo-host', 0));
+      await em.insert(BuyerBilling, { buyerId: buyer.userId, billedTo: 0, nextDueAt: Math.min(...meters.map((meter) => nextDueAt(meter)!)) });
+    });
+    const expected = meters.flatMap((meter) => dueCharges(meter, NOW).charges);
+    expect(expected).toHaveLength(3);
+    const balanceOf = async (id: string) =>
+      moneyToUnits((await t.database.query<{ balance: string }>('SELECT "balance" FROM "users" WHERE "id" = ?', [id]))[0].balance);
+    const opening = await balanceOf(buyer.userId);
+    const there = expected[1];
+    await t.app.get(Database).transaction((em) => t.app.get(LedgerService).post(em, [postingOf(there, 'redo-host')]));
+
+    const pass = await t.app.get(BillingPassService).runPass();
+    expect(pass.charges).toBe(2);
+    const rows = await t.database.query<{ key: string }>('SELECT "key" FROM "ledger_entries" WHERE "machineId" LIKE ?', ['redo-vm-%']);
+    expect(rows.map((row) => row.key).sort()).toEqual(expected.map((charge) => charge.key).sort());
+    const all = expected.reduce((sum, charge) => sum + moneyToUnits(charge.amount), 0n);
+    expect(await balanceOf(buyer.userId)).toBe(opening - all);
+    const [mark] = await t.database.query<{ billedTo: number | string }>('SELECT "billedTo" FROM "buyer_billing" WHERE "buyerId" = ?', [buyer.userId]);
+    expect(Number(mark.billedTo)).toBe(NOW);
+    expect(await t.app.get(LedgerService).verify()).toMatchObject({ total: '0', mismatches: [], malformed: [] });
   });
 
   it('moves on a buyer whose next due instant came too early (nothing of theirs is due): no charge, the exact next due instant', async () => {

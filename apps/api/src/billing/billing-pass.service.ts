@@ -35,11 +35,12 @@ const CONFLICT_RETRIES = 3;
  * VIRTUOSO_BILLING_INTERVAL_SECONDS, and once at boot, it reads `now` from the clock once and
  * charges everything due by then, buyer by buyer (docs/ARCHITECTURE.md §12). Each buyer keeps a
  * mark (buyer_billing): everything due up to it is charged. The buyers with something due are
- * taken in id order, whole buyers per batch of at most VIRTUOSO_BILLING_BATCH_SIZE meters, and
- * each batch is one transaction — libs/domain's billBuyer for every buyer from their mark, the
- * ledger rows (a key never twice), balances, host incomes and the buyers' new marks; the meter
- * rows are not written — so a crash (even SIGKILL) loses or doubles nothing: a batch committed is
- * done, one not committed is redone by the next pass, to the same charges with the same keys.
+ * taken in id order, whole buyers per batch of at most VIRTUOSO_BILLING_BATCH_SIZE meters (on
+ * PostgreSQL VIRTUOSO_BILLING_CONCURRENCY batches at once), and each batch is one transaction —
+ * libs/domain's billBuyer for every buyer from their mark, the ledger rows (a key never twice),
+ * balances, host incomes and the buyers' new marks; the meter rows are not written — so a crash
+ * (even SIGKILL) loses or doubles nothing: a batch committed is done, one not committed is redone
+ * by the next pass, to the same charges with the same keys.
  * Then buyers charged are checked for low balance, grace periods enforced and pending emails sent.
  */
 @Injectable()
@@ -123,14 +124,14 @@ export class BillingPassService implements OnModuleDestroy {
     // mark short of now (billBuyer) and is due again in the next round; so is one an event made due
     // meanwhile. Each round moves every buyer it bills on, so the rounds end.
     for (let due = await dueBuyers(this.db.manager, now); due.length > 0; due = await dueBuyers(this.db.manager, now)) {
-      for (const group of buyerGroups(due, this.config.billingBatchSize)) {
-        if (this.closing) return result;
+      await this.eachBatch(buyerGroups(due, this.batchSize()), async (group) => {
         const batch = await this.batchWithRetries(now, total, group);
-        if (batch === null) continue; // none of its buyers has anything due any more
+        if (batch === null) return; // none of its buyers has anything due any more
         result.batches += 1;
         result.meters += batch.meters;
         result.charges += batch.charges;
-      }
+      });
+      if (this.closing) return result;
     }
     await this.lowBalance.enforce(now);
     result.ms = Math.round(performance.now() - started);
@@ -159,15 +160,50 @@ export class BillingPassService implements OnModuleDestroy {
     return result;
   }
 
+  /** Meters a batch (VIRTUOSO_BILLING_BATCH_SIZE; by default per database, AppConfig.billingBatchSize). */
+  private batchSize(): number {
+    return this.config.billingBatchSize ?? (this.db.oneAtATime ? 2500 : 5000);
+  }
+
+  /**
+   * Runs the groups' batches, up to VIRTUOSO_BILLING_CONCURRENCY at a time on PostgreSQL (SQLite
+   * runs one transaction at a time, Database). Batches bill disjoint buyers; they meet only on the
+   * providers' balances and the hosts' incomes, which each locks in id order after its ledger
+   * insert: one batch reads its meters and inserts its ledger rows while another settles and
+   * commits. Stops taking groups once one fails or the app closes; the first failure is thrown.
+   */
+  private async eachBatch(groups: readonly BuyerGroup[], work: (group: BuyerGroup) => Promise<void>): Promise<void> {
+    const width = this.db.oneAtATime ? 1 : this.config.billingConcurrency;
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < groups.length && !failed && !this.closing) {
+        const group = groups[next++];
+        try {
+          await work(group);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    };
+    const outcomes = await Promise.allSettled(Array.from({ length: Math.min(width, groups.length) }, worker));
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
   private async batchWithRetries(now: number, total: MoneyTotal, group: BuyerGroup) {
     for (let attempt = 1; ; attempt++) {
       try {
-        const batch = await this.batch(now, group);
+        // Its charges are new (the buyers' marks say so): the ledger is told to expect that, and
+        // if one is there after all the batch is redone letting the ledger skip it.
+        const batch = await this.batch(now, group, attempt === 1);
         // Counted once committed (a batch retried after a conflict is charged once).
         for (const amount of batch?.amounts ?? []) total.add(amount);
         return batch;
       } catch (error) {
-        // A host's income changed meanwhile (PostgreSQL: its compare-and-set): redo the batch from fresh rows.
+        // A host's income changed meanwhile (PostgreSQL: its compare-and-set), or a charge was in
+        // the ledger already: redo the batch from fresh rows.
         if (!(error instanceof ApiError && error.getStatus() === 409) || attempt >= CONFLICT_RETRIES) throw error;
       }
     }
@@ -180,7 +216,7 @@ export class BillingPassService implements OnModuleDestroy {
    * new marks written, and the low-balance standing of the buyers judged on the balances that
    * leaves. null when none of them has anything due any more.
    */
-  private batch(now: number, group: BuyerGroup): Promise<{ meters: number; charges: number; amounts: string[] } | null> {
+  private batch(now: number, group: BuyerGroup, expectNew: boolean): Promise<{ meters: number; charges: number; amounts: string[] } | null> {
     return this.db.transaction(async (em) => {
       const marks = await dueMarks(em, now, group.first, group.last);
       if (marks.length === 0) return null;
@@ -201,7 +237,7 @@ export class BillingPassService implements OnModuleDestroy {
         const nextDueAt = bill.nextDueAt === null ? later : later === null ? bill.nextDueAt : Math.min(bill.nextDueAt, later);
         next.push({ buyerId, billedTo: bill.billedTo, nextDueAt });
       }
-      const { charges, balances } = await this.postings.post(em, steps);
+      const { charges, balances } = await this.postings.post(em, steps, { expectNew });
       await this.postings.setMarks(em, next);
       await this.lowBalance.afterCharges(
         em,

@@ -15,7 +15,7 @@ import { userAccount } from '../accounts/ledger-entry.entity';
 import { LedgerService, Posting } from '../accounts/ledger.service';
 import { Clock, WALL_CLOCK } from '../common/clock';
 import { ApiError } from '../common/errors';
-import { Sql, exec, reusableChunks, rowParts, select } from '../common/sql';
+import { Sql, exec, reusableChunks, rowParts, select, textArray } from '../common/sql';
 import { nowIso } from '../common/time';
 import { HostIncome } from './host-income.entity';
 import { MachineMeterRow } from './machine-meter.entity';
@@ -47,18 +47,6 @@ export interface BuyerMark {
   buyerId: string;
   billedTo: number;
   nextDueAt: number | null;
-}
-
-/** Rows from which a PostgreSQL UPDATE … FROM is steered to primary-key lookups (preferIndexLookups). */
-const MANY_ROWS = 64;
-
-/**
- * Turns hash and merge joins off for the rest of the transaction (set_config(…, true)): in the
- * billing pass's batch only the buyers' marks' UPDATE and their standings (read by primary key)
- * follow; one round trip, not two to put the values back.
- */
-async function preferIndexLookups(em: EntityManager): Promise<void> {
-  await exec(em, "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)", [], true);
 }
 
 /** A charge's ledger posting, carrying the charge (the ledger ignores it). */
@@ -147,12 +135,13 @@ export class MeterPostings {
 
   /**
    * The charges of the steps, with the hosts they were for: ledger rows (keys already there are
-   * skipped), balances and host incomes; nothing else. The billing pass calls it with a whole
-   * batch (it writes its buyers' marks, not the meters).
+   * skipped, or none expected: LedgerService.post), balances and host incomes; nothing else. The
+   * billing pass calls it with a whole batch (it writes its buyers' marks, not the meters).
    */
   async post(
     em: EntityManager,
     steps: ReadonlyArray<{ step: MeterStep; hostId: string | null }>,
+    options: { expectNew?: boolean } = {},
   ): Promise<{ charges: Charge[]; balances: Map<string, string> }> {
     // Each posting carries its charge: the ledger hands back the very objects it recorded (no map
     // of charges by key, a billing batch holds thousands).
@@ -160,7 +149,7 @@ export class MeterPostings {
     for (const { step, hostId } of steps) {
       for (const charge of step.charges) postings.push(postingOf(charge, hostId));
     }
-    const { applied, balances } = await this.ledger.post(em, postings);
+    const { applied, balances } = await this.ledger.post(em, postings, options);
     await this.addIncome(em, applied);
     return { charges: applied.map((posting) => posting.charge), balances };
   }
@@ -177,14 +166,14 @@ export class MeterPostings {
         3,
         ['text', 'bigint', 'bigint'],
       );
-      // PostgreSQL: joined to the unnest, its planner hashes a sequential scan of the whole table
-      // (every batch, the cost growing with the table) where a lookup by primary key per row is
-      // what is wanted (preferIndexLookups).
-      if (!sql.sqlite && part.length >= MANY_ROWS) await preferIndexLookups(em);
+      // PostgreSQL: the marks are also picked by key. Joined to the unnest alone, its planner hashes
+      // a sequential scan of the whole table (every batch, the cost growing with the table) where a
+      // lookup of each row by primary key is what is wanted. (SQLite looks each up by key as it is.)
+      const picked = sql.sqlite ? '' : ` AND "buyer_billing"."buyerId" = ANY(${sql.p(textArray(part.map((mark) => mark.buyerId)))}::text[])`;
       await exec(
         em,
         `UPDATE "buyer_billing" SET "billedTo" = CAST(v.column2 AS bigint), "nextDueAt" = CAST(v.column3 AS bigint) FROM ${source} AS v ` +
-          `WHERE "buyer_billing"."buyerId" = v.column1`,
+          `WHERE "buyer_billing"."buyerId" = v.column1${picked}`,
         sql.params,
         true,
       );

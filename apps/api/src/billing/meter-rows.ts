@@ -211,22 +211,33 @@ export interface DueMetersOfBuyers {
   laterDue: Map<string, number>;
 }
 
-/** The meters of the due buyers from `first` to `last` (ids, inclusive): those due by `now` whole, the others' earliest next due instant. */
+/**
+ * The meters of the due buyers from `first` to `last` (ids, inclusive): those due by `now` whole,
+ * the others' earliest next due instant. One statement, one scan of their meters: each meter's next
+ * due instant is worked out once (the common table) and split two ways (a round trip less a batch,
+ * and no second scan; the billing-pass bench on PostgreSQL).
+ */
 export async function dueMetersOfBuyers(em: EntityManager, now: number, first: string, last: string): Promise<DueMetersOfBuyers> {
   // Placeholders in text order (SQLite binds them by position).
-  const from = (sql: Sql) =>
-    `FROM "machine_meters" m JOIN "buyer_billing" b ON b."buyerId" = m."buyerId" WHERE m."buyerId" >= ${sql.p(first)} AND m."buyerId" <= ${sql.p(last)} ` +
-    `AND m."removedAt" IS NULL AND b."nextDueAt" <= ${sql.p(now)}`;
-  const due = new Sql(em);
-  const rows = await select<{ packed: string }>(em, `SELECT ${PACKED_SELECT} AS "packed" ${from(due)} AND ${NEXT_DUE} <= ${due.p(now)}`, due.params, true);
-  const later = new Sql(em);
-  const earliest = await select<{ buyerId: string; at: number | string }>(
+  const sql = new Sql(em);
+  const scanned =
+    `SELECT m.*, ${NEXT_DUE} AS "due" FROM "machine_meters" m JOIN "buyer_billing" b ON b."buyerId" = m."buyerId" ` +
+    `WHERE m."buyerId" >= ${sql.p(first)} AND m."buyerId" <= ${sql.p(last)} AND m."removedAt" IS NULL AND b."nextDueAt" <= ${sql.p(now)}`;
+  const rows = await select<{ packed: string | null; buyerId: string | null; at: number | string | null }>(
     em,
-    `SELECT m."buyerId" AS "buyerId", MIN(${NEXT_DUE}) AS "at" ${from(later)} AND ${NEXT_DUE} > ${later.p(now)} GROUP BY m."buyerId"`,
-    later.params,
+    `WITH s AS (${scanned}) ` +
+      `SELECT ${PACKED_SELECT} AS "packed", NULL AS "buyerId", NULL AS "at" FROM s m WHERE m."due" <= ${sql.p(now)} ` +
+      `UNION ALL SELECT NULL, m."buyerId", MIN(m."due") FROM s m WHERE m."due" > ${sql.p(now)} GROUP BY m."buyerId"`,
+    sql.params,
     true,
   );
-  return { due: rows.map(({ packed }) => unpack(packed)), laterDue: new Map(earliest.map((row) => [row.buyerId, Number(row.at)])) };
+  const due: StoredMeter[] = [];
+  const laterDue = new Map<string, number>();
+  for (const row of rows) {
+    if (row.packed !== null) due.push(unpack(row.packed));
+    else laterDue.set(row.buyerId!, Number(row.at));
+  }
+  return { due, laterDue };
 }
 
 /**

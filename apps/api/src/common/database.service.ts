@@ -43,6 +43,11 @@ export class Database implements BeforeApplicationShutdown, OnModuleInit {
     await this.dataSource.query('PRAGMA cache_size = -65536');
   }
 
+  /** SQLite: transactions run one at a time (queued here); PostgreSQL runs them side by side. */
+  get oneAtATime(): boolean {
+    return this.serialize;
+  }
+
   /** For reads outside a transaction. */
   get manager(): EntityManager {
     return this.dataSource.manager;
