@@ -213,9 +213,9 @@ export interface DueMetersOfBuyers {
 
 /**
  * The meters of the due buyers from `first` to `last` (ids, inclusive): those due by `now` whole,
- * the others' earliest next due instant. One statement, one scan of their meters: each meter's next
- * due instant is worked out once (the common table) and split two ways (a round trip less a batch,
- * and no second scan; the billing-pass bench on PostgreSQL).
+ * the others' earliest next due instant. One statement, so one round trip a batch: both databases
+ * inline the common table into its two uses (two scans, as two statements made; materialised it
+ * was slower on SQLite; docs/ARCHITECTURE.md §12).
  */
 export async function dueMetersOfBuyers(em: EntityManager, now: number, first: string, last: string): Promise<DueMetersOfBuyers> {
   // Placeholders in text order (SQLite binds them by position).
