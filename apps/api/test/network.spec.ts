@@ -537,15 +537,18 @@ describe('a machine network with a real agent', () => {
 
       const network = (await buyer.get('/api/network')).body as { id: string; hubHostName: string | null };
       expect(network.hubHostName).toBe('hubvirt');
-      // Each change starts a pass, and a call while one runs gets another after it: let any such
-      // pass end first, so that the pass below is the only one to send.
-      await t.app.get(NetworkSync).runPass();
       syncs.length = 0;
       const pass = await t.app.get(NetworkSync).runPass();
-      // The one agent holding the buyer's machine is the hub: it admits the buyer's keys, and has no uplink.
-      expect(syncs).toEqual([
-        { agentId: agent.agentId, command: { networks: [{ networkId: network.id, admit: [{ publicKey: key.line, label: `buyer-key:${added.id}` }] }] } },
-      ]);
+      // The one agent holding the buyer's machine is the hub: it admits the buyer's keys, and has no
+      // uplink. (The start's change is announced after a read of the machine: when that lands while
+      // this pass runs, one more pass follows it and sends the same.)
+      expect(syncs.length).toBeGreaterThan(0);
+      for (const sync of syncs) {
+        expect(sync).toEqual({
+          agentId: agent.agentId,
+          command: { networks: [{ networkId: network.id, admit: [{ publicKey: key.line, label: `buyer-key:${added.id}` }] }] },
+        });
+      }
       // (An agent of an earlier test, gone but not yet counted offline, may be in the pass too: its empty sync fails.)
       expect(pass.synced).toEqual([agent.agentId]);
       const held = await t.app.get(DataSource).getRepository(NetworkAgentRow).findBy({ agentId: agent.agentId });
