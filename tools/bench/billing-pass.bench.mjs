@@ -3,12 +3,13 @@
 // its floor in the same run (goal ≤ 1.5× the floor; docs/ARCHITECTURE.md §12). Builds on the built
 // API (apps/api/dist): the real BillingPassService on a fresh database; the meters (and the
 // buyers' standings and billing marks the hooks would have left) are written straight into it
-// with multi-row INSERTs. Each database is measured in BENCH_ROUNDS rounds (3; a fresh database, the
-// pass, its floor), then the medians are printed. BENCH_MACHINES, BENCH_BUYERS, BENCH_BATCH (meters
-// per transaction; default VIRTUOSO_BILLING_BATCH_SIZE's 2500), BENCH_CONCURRENCY (PostgreSQL:
-// batches in flight, VIRTUOSO_BILLING_CONCURRENCY's 2) and BENCH_BILLING_DATABASES (sqlite,postgres)
-// vary it; BENCH_PROFILE names a file for a CPU profile of the pass (the last round's), BENCH_HEAP_PROFILE
-// one for a sampling heap profile of what the pass allocated (garbage included). On SQLite it also
+// with multi-row INSERTs. Each database is measured in BENCH_ROUNDS rounds (3; a fresh database,
+// the pass, its floor), then the medians are printed. BENCH_MACHINES, BENCH_BUYERS, BENCH_BATCH
+// (meters per transaction; default VIRTUOSO_BILLING_BATCH_SIZE's: 2500 on SQLite, 5000 on
+// PostgreSQL), BENCH_CONCURRENCY (PostgreSQL: batches in flight, VIRTUOSO_BILLING_CONCURRENCY's 2)
+// and BENCH_BILLING_DATABASES (sqlite,postgres) vary it; BENCH_PROFILE names a file for a CPU
+// profile of the pass (the last round's), BENCH_HEAP_PROFILE one for a sampling heap profile of
+// what the pass allocated (garbage included). On SQLite it also
 // prints the bytes the pass and the floor handed to write() (the pages their commits wrote): a
 // count that does not move with the machine's load.
 //
@@ -230,10 +231,10 @@ async function runOn(database) {
 /**
  * Before the pass and before the floor: what earlier writes left to write back is written now, not
  * while one of them is timed (PostgreSQL: a CHECKPOINT; SQLite: the WAL copied into the database
- * and emptied).
+ * and emptied). `connection`: anything with query(text), an EntityManager or a pg client.
  */
-async function settle(em, kind) {
-  await em.query(kind === 'postgres' ? 'CHECKPOINT' : 'PRAGMA wal_checkpoint(TRUNCATE)');
+async function settle(connection, kind) {
+  await connection.query(kind === 'postgres' ? 'CHECKPOINT' : 'PRAGMA wal_checkpoint(TRUNCATE)');
 }
 
 /**
@@ -310,7 +311,7 @@ async function floorOfPostgres(url, dataDir, before, batches) {
       const markParts = slices(after);
       let inserted = 0;
       let updated = 0;
-      await client.query('CHECKPOINT');
+      await settle(client, 'postgres');
       const started = performance.now();
       const cpu = process.cpuUsage();
       const serverCpu = serverCpuMs(dataDir);

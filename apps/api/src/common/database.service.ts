@@ -12,10 +12,11 @@ import { finalizeStatements } from './sql';
 @Injectable()
 export class Database implements BeforeApplicationShutdown, OnModuleInit {
   private tail: Promise<unknown> = Promise.resolve();
-  private readonly serialize: boolean;
+  /** SQLite: transactions run one at a time (queued here); PostgreSQL runs them side by side. */
+  readonly oneAtATime: boolean;
 
   constructor(@InjectDataSource() readonly dataSource: DataSource) {
-    this.serialize = dataSource.options.type === 'sqlite' || dataSource.options.type === 'better-sqlite3';
+    this.oneAtATime = dataSource.options.type === 'sqlite' || dataSource.options.type === 'better-sqlite3';
   }
 
   /**
@@ -41,11 +42,6 @@ export class Database implements BeforeApplicationShutdown, OnModuleInit {
     }
     await this.dataSource.query('PRAGMA temp_store = MEMORY');
     await this.dataSource.query('PRAGMA cache_size = -65536');
-  }
-
-  /** SQLite: transactions run one at a time (queued here); PostgreSQL runs them side by side. */
-  get oneAtATime(): boolean {
-    return this.serialize;
   }
 
   /** For reads outside a transaction. */
@@ -74,7 +70,7 @@ export class Database implements BeforeApplicationShutdown, OnModuleInit {
 
   /** `run` after what is queued before it (SQLite); at once on PostgreSQL. */
   private queued<T>(run: () => Promise<T>): Promise<T> {
-    if (!this.serialize) return run();
+    if (!this.oneAtATime) return run();
     const result = this.tail.then(run);
     // The queue continues whether this one succeeds or fails.
     this.tail = result.catch(() => undefined);
