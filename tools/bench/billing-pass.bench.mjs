@@ -5,7 +5,7 @@
 // buyers' standings and billing marks the hooks would have left) are written straight into it
 // with multi-row INSERTs. Each database is measured in BENCH_ROUNDS rounds (3; a fresh database,
 // the pass, its floor), then the medians are printed. BENCH_MACHINES, BENCH_BUYERS, BENCH_BATCH
-// (meters per transaction; default VIRTUOSO_BILLING_BATCH_SIZE's: 2500 on SQLite, 5000 on
+// (meters per transaction; default VIRTUOSO_BILLING_BATCH_SIZE's: 10000 on SQLite, 5000 on
 // PostgreSQL), BENCH_CONCURRENCY (PostgreSQL: batches in flight, VIRTUOSO_BILLING_CONCURRENCY's 2)
 // and BENCH_BILLING_DATABASES (sqlite,postgres) vary it; BENCH_PROFILE names a file for a CPU
 // profile of the pass (the last round's), BENCH_HEAP_PROFILE one for a sampling heap profile of

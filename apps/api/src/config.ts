@@ -83,11 +83,12 @@ export interface AppConfig {
   /** Events older than this many days are deleted from the event log; 0 keeps them forever. */
   eventRetentionDays: number;
   /**
-   * Meters handled per billing transaction; null: 2500 on SQLite, 5000 on PostgreSQL. On SQLite
-   * each commit rewrites every page its batch touched (the ledger's key index: a batch touches
-   * about a page per meter), so fewer, larger batches write less, and a batch holds the one
-   * connection for its length (~0.1 s at 2500); on PostgreSQL a batch holds its buyers' marks, and
-   * larger ones take fewer round trips a meter (docs/ARCHITECTURE.md §12).
+   * Meters handled per billing transaction; null: 10000 on SQLite, 5000 on PostgreSQL. On SQLite
+   * each commit writes every page its batch touched again (the ends of the providers' stretches of
+   * the ledger's credit index, their balances), so fewer, larger batches write less, and a batch
+   * holds the one connection for its length (~0.1 s at 10000, its charges made by the database);
+   * on PostgreSQL a batch holds its buyers' marks, and larger ones take fewer round trips a meter
+   * (docs/ARCHITECTURE.md §12).
    */
   billingBatchSize: number | null;
   /** PostgreSQL: billing batches in flight at once (docs/ARCHITECTURE.md §12); SQLite runs one. */

@@ -1,14 +1,4 @@
-import {
-  type MachineMeter,
-  type MeterTerms,
-  chargedTo,
-  dueCharges,
-  meterOnRemoved,
-  meterOnStart,
-  meterOnStop,
-  meterOnStored,
-  nextDueAt,
-} from '@virtuoso/domain';
+import { type MachineMeter, chargedTo, nextDueAt } from '@virtuoso/domain';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuyerBilling } from '../src/billing/buyer-billing.entity';
@@ -16,10 +6,7 @@ import { MachineMeterRow } from '../src/billing/machine-meter.entity';
 import { dueMetersOfBuyers, nextDueSql, rowOf } from '../src/billing/meter-rows';
 import { Database } from '../src/common/database.service';
 import { TestApp, startApp } from './helpers';
-
-const T0 = Date.UTC(2026, 0, 1);
-const S = 1000;
-const DAY = 86_400_000;
+import { DAY, T0, lived, raw } from './meter-samples';
 
 /**
  * The billing pass reads only the meters with a charge due, chosen in SQL (billing/meter-rows.ts
@@ -38,60 +25,6 @@ describe("a meter row's next due instant at its buyer's mark, in SQL", () => {
   afterAll(async () => {
     await t?.close();
   });
-
-  const terms = fc.record<MeterTerms>({
-    providerId: fc.constant('p'),
-    storagePrice: fc.constantFrom('0', '3', '0.000000001'),
-    storageAmountDays: fc.integer({ min: 1, max: 3 }),
-    runningPrice: fc.constantFrom('0', '0.5'),
-    runningUnitSeconds: fc.constantFrom(1, 7, 60, 600, 3600),
-  });
-
-  /** A meter as events and passes leave it. */
-  const lived = fc
-    .record({
-      terms,
-      storedAt: fc.integer({ min: 0, max: 10 * DAY }),
-      startAfter: fc.option(fc.integer({ min: 0, max: 2 * DAY })),
-      stopAfter: fc.option(fc.integer({ min: 0, max: 2 * DAY })),
-      passAfter: fc.option(fc.integer({ min: 0, max: 3 * DAY })),
-      limit: fc.option(fc.integer({ min: 1, max: 5 })),
-      removeAfter: fc.option(fc.integer({ min: 0, max: 4 * DAY }), { freq: 5 }),
-    })
-    .map(({ terms, storedAt, startAfter, stopAfter, passAfter, limit, removeAfter }) => {
-      const at = T0 + storedAt;
-      let meter = meterOnStored({ machineId: 'x', buyerId: 'x', at, ...terms }).meter;
-      if (startAfter !== null) meter = meterOnStart(meter, at + startAfter).meter;
-      if (startAfter !== null && stopAfter !== null) meter = meterOnStop(meter, at + startAfter + stopAfter).meter;
-      // An old pass cut short by its limit leaves a charge due at asOf itself.
-      if (passAfter !== null) meter = dueCharges(meter, meter.asOf + passAfter, limit === null ? {} : { limit }).meter;
-      if (removeAfter !== null) meter = meterOnRemoved(meter, meter.asOf + removeAfter).meter;
-      return meter;
-    });
-
-  /** A meter with any counts a row could hold. */
-  const raw = fc
-    .record({
-      terms,
-      storedAt: fc.integer({ min: 0, max: 10 * DAY }),
-      periods: fc.integer({ min: 0, max: 4 }),
-      slices: fc.integer({ min: 0, max: 50 }),
-      prepaidPermille: fc.integer({ min: 0, max: 1000 }),
-      asOfAfter: fc.integer({ min: 0, max: 5 * DAY }),
-      running: fc.boolean(),
-    })
-    .map(({ terms, storedAt, periods, slices, prepaidPermille, asOfAfter, running }): MachineMeter => ({
-      machineId: 'x',
-      buyerId: 'x',
-      ...terms,
-      storedAt: T0 + storedAt,
-      storagePeriodsCharged: periods,
-      slicesCharged: slices,
-      prepaidMsLeft: Math.floor((terms.runningUnitSeconds * S * prepaidPermille) / 1000),
-      runningSince: running ? T0 + storedAt + asOfAfter : null,
-      asOf: T0 + storedAt + asOfAfter,
-      removedAt: null,
-    }));
 
   /** A mark anywhere from before the meter to days after it, or on (or just before) its next charge. */
   const withMark = fc.tuple(fc.oneof(lived, raw), fc.integer({ min: -DAY, max: 6 * DAY }), fc.constantFrom('any', 'onNext', 'beforeNext', 'zero'));

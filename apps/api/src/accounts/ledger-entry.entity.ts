@@ -11,6 +11,8 @@ export const MARKET_ACCOUNT = DOMAIN_MARKET_ACCOUNT;
 /** Where top-ups (and the sign-up credit) come from and refunds go to. */
 export const OUTSIDE_ACCOUNT = DOMAIN_OUTSIDE_ACCOUNT;
 export const userAccount = (userId: string) => `user:${userId}`;
+/** userAccount in SQL, of a column holding a user id. */
+export const userAccountSql = (column: string) => `'user:' || ${column}`;
 export const userOfAccount = (account: string): string | null => (account.startsWith('user:') ? account.slice(5) : null);
 
 /**

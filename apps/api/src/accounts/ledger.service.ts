@@ -28,6 +28,12 @@ export interface Posted<P extends Posting = Posting> {
   balances: Map<string, string>;
 }
 
+/** How many movements each account pays (debits) and is paid (credits) at each amount. */
+export interface SelectedSums {
+  debits: ReadonlyArray<{ account: string; amount: string; count: number }>;
+  credits: ReadonlyArray<{ account: string; amount: string; count: number }>;
+}
+
 export interface LedgerCheck {
   /** Every movement sums to zero and so does the whole ledger (one row = both sides). */
   total: string;
@@ -105,6 +111,61 @@ export class LedgerService {
     return { applied, balances };
   }
 
+  /**
+   * Records movements the database makes itself: `rows` is a SELECT of new ledger rows (columns
+   * key, kind, debitAccount, creditAccount, amount, machineId, hostId, at, in the ledger's primary
+   * key order; its placeholders in `sql`), and `sums` says how many of them each account pays and
+   * is paid at each amount — what the balances move by. None of the keys may be in the ledger yet:
+   * one that is fails the caller's transaction with a 409 (as post with expectNew). The rows
+   * inserted must be the rows summed, and debits and credits must balance, or it throws.
+   * Returns the new balance of every user account moved.
+   */
+  async postSelected(em: EntityManager, sql: Sql, rows: string, sums: SelectedSums): Promise<Map<string, string>> {
+    const byAccount = new Map<string, bigint>();
+    const units = new Map<string, bigint>();
+    const sidesOf = (side: SelectedSums['debits'], sign: bigint) => {
+      let count = 0;
+      let total = 0n;
+      for (const { account, amount, count: times } of side) {
+        let each = units.get(amount);
+        if (each === undefined) {
+          each = moneyToUnits(amount);
+          if (each < 0n) throw new Error(`movements to ${account} have a negative amount`);
+          units.set(amount, each);
+        }
+        byAccount.set(account, (byAccount.get(account) ?? 0n) + sign * each * BigInt(times));
+        count += times;
+        total += each * BigInt(times);
+      }
+      return { count, total };
+    };
+    const debits = sidesOf(sums.debits, -1n);
+    const credits = sidesOf(sums.credits, 1n);
+    if (debits.count !== credits.count || debits.total !== credits.total) {
+      throw new Error(
+        `the movements' debits (${debits.count}, ${unitsToMoney(debits.total)}) and credits (${credits.count}, ${unitsToMoney(credits.total)}) differ`,
+      );
+    }
+    if (debits.count === 0) return new Map();
+    let result: { affected: number };
+    try {
+      result = await exec(
+        em,
+        // createdAt bound after the rows' placeholders, in text order (SQLite binds them by position).
+        `INSERT INTO "ledger_entries" (${LEDGER_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
+          `SELECT s."key", s."kind", s."debitAccount", s."creditAccount", s."amount", s."machineId", s."hostId", s."at", k."createdAt" ` +
+          `FROM (${rows}) AS s CROSS JOIN (SELECT ${sql.p(nowIso(this.wallClock))} AS "createdAt") AS k`,
+        sql.params,
+        true,
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ApiError(409, 'a movement expected new is in the ledger already; try again');
+      throw error;
+    }
+    if (result.affected !== debits.count) throw new Error(`inserted ${result.affected} movements where ${debits.count} were summed`);
+    return this.moveAccounts(em, byAccount);
+  }
+
   /** Inserts the postings not in the ledger yet under their payer; returns them. */
   private async insertNotThere<P extends Posting>(em: EntityManager, postings: P[]): Promise<P[]> {
     const existing = await this.existingKeys(em, postings);
@@ -164,14 +225,19 @@ export class LedgerService {
   }
 
   /** Moves each user's balance by the sum of their new entries (bigint units: exact, one write per user). */
-  private async moveBalances(em: EntityManager, postings: Posting[], units: Map<string, bigint>): Promise<Map<string, string>> {
-    // By account first, then each account's user once (not two user ids cut out of every posting).
+  private moveBalances(em: EntityManager, postings: Posting[], units: Map<string, bigint>): Promise<Map<string, string>> {
     const byAccount = new Map<string, bigint>();
     for (const posting of postings) {
       const amount = units.get(posting.amount)!;
       byAccount.set(posting.from, (byAccount.get(posting.from) ?? 0n) - amount);
       byAccount.set(posting.to, (byAccount.get(posting.to) ?? 0n) + amount);
     }
+    return this.moveAccounts(em, byAccount);
+  }
+
+  /** Moves each user account's balance by its delta (other accounts have no balance row); returns the new balances by user id. */
+  private async moveAccounts(em: EntityManager, byAccount: ReadonlyMap<string, bigint>): Promise<Map<string, string>> {
+    // Each account's user once (not two user ids cut out of every posting).
     const deltas = new Map<string, bigint>();
     for (const [account, delta] of byAccount) {
       const user = userOfAccount(account);

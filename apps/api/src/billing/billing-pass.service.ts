@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { BILLED_STATES, type MachineMeter, type MeterStep, VM_RUNNING_STATES, billBuyer } from '@virtuoso/domain';
 import { CLOCK, Clock } from '../common/clock';
 import { Daemons, SinglePass } from '../common/daemons';
@@ -14,6 +15,7 @@ import { NotificationsService } from '../notifications/notifications.service';
 import { BillingService } from './billing.service';
 import { BillingStatus } from './billing-status.entity';
 import { LowBalanceService } from './low-balance.service';
+import { type DueChargeSums, dueChargeSums } from './due-charges';
 import { type BuyerMark, MeterPostings } from './meter-postings.service';
 import { dueBuyers, dueMarks, dueMetersOfBuyers } from './meter-rows';
 
@@ -27,7 +29,7 @@ export interface BillingPass {
 }
 
 /** A meter far behind (a long outage, 1-second slices) is worked through over several batches (libs/domain billBuyer). */
-const MAX_CHARGES_PER_METER = 1000;
+export const MAX_CHARGES_PER_METER = 1000;
 const CONFLICT_RETRIES = 3;
 
 /**
@@ -37,8 +39,9 @@ const CONFLICT_RETRIES = 3;
  * mark (buyer_billing): everything due up to it is charged. The buyers with something due are
  * taken in id order, whole buyers per batch of at most VIRTUOSO_BILLING_BATCH_SIZE meters (on
  * PostgreSQL VIRTUOSO_BILLING_CONCURRENCY batches at once), and each batch is one transaction —
- * libs/domain's billBuyer for every buyer from their mark, the ledger rows (a key never twice),
- * balances, host incomes and the buyers' new marks; the meter rows are not written — so a crash
+ * the charges libs/domain's billBuyer makes for every buyer from their mark (made by the database
+ * as a rule: due-charges.ts), the ledger rows (a key never twice), balances, host incomes and the
+ * buyers' new marks; the meter rows are not written — so a crash
  * (even SIGKILL) loses or doubles nothing: a batch committed is done, one not committed is redone
  * by the next pass, to the same charges with the same keys.
  * Then buyers charged are checked for low balance, grace periods enforced and pending emails sent.
@@ -162,7 +165,7 @@ export class BillingPassService implements OnModuleDestroy {
 
   /** Meters a batch (VIRTUOSO_BILLING_BATCH_SIZE; by default per database, AppConfig.billingBatchSize). */
   private batchSize(): number {
-    return this.config.billingBatchSize ?? (this.db.oneAtATime ? 2500 : 5000);
+    return this.config.billingBatchSize ?? (this.db.oneAtATime ? 10_000 : 5000);
   }
 
   /**
@@ -199,7 +202,7 @@ export class BillingPassService implements OnModuleDestroy {
         // if one is there after all the batch is redone letting the ledger skip it.
         const batch = await this.batch(now, group, attempt === 1);
         // Counted once committed (a batch retried after a conflict is charged once).
-        for (const amount of batch?.amounts ?? []) total.add(amount);
+        for (const { amount, count } of batch?.amounts ?? []) total.add(amount, count);
         return batch;
       } catch (error) {
         // A host's income changed meanwhile (PostgreSQL: its compare-and-set), or a charge was in
@@ -211,42 +214,87 @@ export class BillingPassService implements OnModuleDestroy {
 
   /**
    * One transaction: the buyers of the group with something due (their marks locked on
-   * PostgreSQL), their meters with a charge due (and the earliest next due instant of the others),
-   * each buyer charged from their mark up to now (libs/domain billBuyer), the charges posted, the
-   * new marks written, and the low-balance standing of the buyers judged on the balances that
-   * leaves. null when none of them has anything due any more.
+   * PostgreSQL), their charges from their marks up to now, posted, their new marks and next due
+   * instants written, and their low-balance standing judged on the balances that leaves. null
+   * when none of them has anything due any more. The charges are made by the database
+   * (billInDatabase) unless a meter has as many due as the pass's limit, one would pay its own
+   * payer, or this is a retry (a charge was there already: the ledger must skip it); then by
+   * libs/domain in the process (billInProcess), which handles all of those.
    */
-  private batch(now: number, group: BuyerGroup, expectNew: boolean): Promise<{ meters: number; charges: number; amounts: string[] } | null> {
+  private batch(now: number, group: BuyerGroup, firstAttempt: boolean): Promise<Batch | null> {
     return this.db.transaction(async (em) => {
       const marks = await dueMarks(em, now, group.first, group.last);
       if (marks.length === 0) return null;
-      const meters = new Map<string, MachineMeter[]>(marks.map((mark) => [mark.buyerId, []]));
-      const hosts = new Map<string, string | null>();
-      const { due, laterDue } = await dueMetersOfBuyers(em, now, group.first, group.last);
-      for (const { meter, hostId } of due) {
-        meters.get(meter.buyerId)!.push(meter);
-        hosts.set(meter.machineId, hostId);
+      if (firstAttempt) {
+        const sums = await dueChargeSums(em, now, group.first, group.last);
+        if (sums.mostOfOneMeter < MAX_CHARGES_PER_METER && sums.selfPaid === 0) return this.billInDatabase(em, now, group, marks, sums);
       }
-      const steps: Array<{ step: MeterStep; hostId: string | null }> = [];
-      const next: BuyerMark[] = [];
-      for (const { buyerId, billedTo } of marks) {
-        const bill = billBuyer(meters.get(buyerId)!, billedTo, now, MAX_CHARGES_PER_METER);
-        for (const step of bill.steps) steps.push({ step, hostId: hosts.get(step.meter.machineId) ?? null });
-        // The buyer's other meters have nothing due up to now, so up to the new mark either: their next due instants stand.
-        const later = laterDue.get(buyerId) ?? null;
-        const nextDueAt = bill.nextDueAt === null ? later : later === null ? bill.nextDueAt : Math.min(bill.nextDueAt, later);
-        next.push({ buyerId, billedTo: bill.billedTo, nextDueAt });
-      }
-      const { charges, balances } = await this.postings.post(em, steps, { expectNew });
-      await this.postings.setMarks(em, next);
-      await this.lowBalance.afterCharges(
-        em,
-        marks.map(({ buyerId }) => ({ id: buyerId, balance: balances.get(buyerId) ?? null })),
-        now,
-      );
-      return { meters: steps.length, charges: charges.length, amounts: charges.map((charge) => charge.amount) };
+      return this.billInProcess(em, now, group, marks, firstAttempt);
     });
   }
+
+  /**
+   * The batch's charges made by one INSERT … SELECT (due-charges.ts), the balances, incomes and
+   * marks moved by their sums: every buyer charged up to now (no meter reaches the limit).
+   */
+  private async billInDatabase(em: EntityManager, now: number, group: BuyerGroup, marks: readonly Mark[], sums: DueChargeSums): Promise<Batch> {
+    const balances = await this.postings.postDue(em, now, group.first, group.last, sums);
+    await this.postings.setMarks(
+      em,
+      marks.map(({ buyerId, billedTo }) => ({ buyerId, billedTo: Math.max(billedTo, now), nextDueAt: sums.nextDueAt.get(buyerId) ?? null })),
+    );
+    await this.lowBalance.afterCharges(
+      em,
+      marks.map(({ buyerId }) => ({ id: buyerId, balance: balances.get(buyerId) ?? null })),
+      now,
+    );
+    return { meters: sums.meters, charges: sums.charges, amounts: sums.debits.map(({ amount, count }) => ({ amount, count })) };
+  }
+
+  /**
+   * The batch's meters with a charge due read (and the earliest next due instant of the others),
+   * each buyer charged from their mark up to now by libs/domain's billBuyer, the charges posted
+   * (`expectNew`: none there yet; else the ledger skips those there), the new marks written.
+   */
+  private async billInProcess(em: EntityManager, now: number, group: BuyerGroup, marks: readonly Mark[], expectNew: boolean): Promise<Batch> {
+    const meters = new Map<string, MachineMeter[]>(marks.map((mark) => [mark.buyerId, []]));
+    const hosts = new Map<string, string | null>();
+    const { due, laterDue } = await dueMetersOfBuyers(em, now, group.first, group.last);
+    for (const { meter, hostId } of due) {
+      meters.get(meter.buyerId)!.push(meter);
+      hosts.set(meter.machineId, hostId);
+    }
+    const steps: Array<{ step: MeterStep; hostId: string | null }> = [];
+    const next: BuyerMark[] = [];
+    for (const { buyerId, billedTo } of marks) {
+      const bill = billBuyer(meters.get(buyerId)!, billedTo, now, MAX_CHARGES_PER_METER);
+      for (const step of bill.steps) steps.push({ step, hostId: hosts.get(step.meter.machineId) ?? null });
+      // The buyer's other meters have nothing due up to now, so up to the new mark either: their next due instants stand.
+      const later = laterDue.get(buyerId) ?? null;
+      const nextDueAt = bill.nextDueAt === null ? later : later === null ? bill.nextDueAt : Math.min(bill.nextDueAt, later);
+      next.push({ buyerId, billedTo: bill.billedTo, nextDueAt });
+    }
+    const { charges, balances } = await this.postings.post(em, steps, { expectNew });
+    await this.postings.setMarks(em, next);
+    await this.lowBalance.afterCharges(
+      em,
+      marks.map(({ buyerId }) => ({ id: buyerId, balance: balances.get(buyerId) ?? null })),
+      now,
+    );
+    const amounts = new Map<string, number>();
+    for (const { amount } of charges) amounts.set(amount, (amounts.get(amount) ?? 0) + 1);
+    return { meters: steps.length, charges: charges.length, amounts: [...amounts].map(([amount, count]) => ({ amount, count })) };
+  }
+}
+
+/** A buyer's mark as a batch read it. */
+type Mark = { buyerId: string; billedTo: number };
+
+/** What a committed batch charged: meters with charges, charges, and how many at each amount. */
+interface Batch {
+  meters: number;
+  charges: number;
+  amounts: Array<{ amount: string; count: number }>;
 }
 
 /** Buyers next to each other in id order, from `first` to `last`, billed together. */

@@ -17,6 +17,7 @@ import { Clock, WALL_CLOCK } from '../common/clock';
 import { ApiError } from '../common/errors';
 import { Sql, exec, reusableChunks, rowParts, select, textArray } from '../common/sql';
 import { nowIso } from '../common/time';
+import { type DueChargeSums, dueChargeRows } from './due-charges';
 import { HostIncome } from './host-income.entity';
 import { MachineMeterRow } from './machine-meter.entity';
 import { METER_COLUMNS, PROGRESS_SET, PROGRESS_TYPES, PROGRESS_WIDTH, meterOf, meterValues, progressValues } from './meter-rows';
@@ -155,6 +156,30 @@ export class MeterPostings {
   }
 
   /**
+   * The charges due by `now` of the buyers from `first` to `last` with something due, made by the
+   * database (due-charges.ts) and recorded with the sums read before (dueChargeSums): ledger rows
+   * (none of them there yet: LedgerService.postSelected), balances and host incomes. The billing
+   * pass's usual batch. Returns the new balances of the accounts moved.
+   */
+  async postDue(em: EntityManager, now: number, first: string, last: string, sums: DueChargeSums): Promise<Map<string, string>> {
+    const sql = new Sql(em);
+    const rows = dueChargeRows(sql, now, first, last);
+    const balances = await this.ledger.postSelected(em, sql, rows, {
+      debits: sums.debits.map(({ buyerId, amount, count }) => ({ account: userAccount(buyerId), amount, count })),
+      credits: sums.credits.map(({ providerId, amount, count }) => ({ account: userAccount(providerId), amount, count })),
+    });
+    const deltas = new Map<string, { providerId: string; units: bigint }>();
+    for (const { providerId, hostId, amount, count } of sums.credits) {
+      if (hostId === null) continue;
+      const entry = deltas.get(hostId) ?? { providerId, units: 0n };
+      entry.units += moneyToUnits(amount) * BigInt(count);
+      deltas.set(hostId, entry);
+    }
+    await this.moveIncome(em, deltas);
+    return balances;
+  }
+
+  /**
    * The buyers' marks the billing pass moved on, and when each next has something due: one
    * statement. Their rows exist (the pass only bills buyers it read from buyer_billing).
    */
@@ -204,7 +229,7 @@ export class MeterPostings {
   }
 
   /** Adds storage and running charges to the income of the host they were for. */
-  private async addIncome(em: EntityManager, postings: readonly Posting[]): Promise<void> {
+  private addIncome(em: EntityManager, postings: readonly Posting[]): Promise<void> {
     const deltas = new Map<string, { providerId: string; units: bigint }>();
     const units = new Map<string, bigint>();
     for (const posting of postings) {
@@ -218,6 +243,11 @@ export class MeterPostings {
       entry.units += amount;
       deltas.set(posting.hostId, entry);
     }
+    return this.moveIncome(em, deltas);
+  }
+
+  /** Moves each host's income by its delta (bigint units), making the rows of hosts without one. */
+  private async moveIncome(em: EntityManager, deltas: ReadonlyMap<string, { providerId: string; units: bigint }>): Promise<void> {
     if (deltas.size === 0) return;
     const updatedAt = nowIso(this.wallClock);
     // In host order, so that concurrent transactions lock the same rows in the same order.

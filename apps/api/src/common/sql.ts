@@ -2,8 +2,9 @@ import type { EntityManager } from 'typeorm';
 
 /**
  * Hand-written SQL for the few hot paths (the billing pass, ledger posting) that must touch
- * thousands of rows in a few statements. Only what SQLite (≥ 3.33) and PostgreSQL both accept:
- * double-quoted identifiers, multi-row VALUES, INSERT … ON CONFLICT, UPDATE … FROM, SAVEPOINT, CAST.
+ * thousands of rows in a few statements. Only what SQLite (≥ 3.38) and PostgreSQL both accept:
+ * double-quoted identifiers, multi-row VALUES, INSERT … ON CONFLICT, UPDATE … FROM, SAVEPOINT, CAST,
+ * WITH RECURSIVE and AS MATERIALIZED (billing/due-charges.ts).
  *
  * Multi-row statements come in a few fixed sizes (chunkSizes: 256, 128, …, 1 rows), so the same
  * few texts recur; on SQLite each is compiled once and kept as a prepared statement (compiling a

@@ -31,13 +31,14 @@ export class MoneyTotal {
   private units = 0n;
   private readonly parsed = new Map<string, bigint>();
 
-  add(amount: string): void {
+  /** Adds `amount`, `times` times over. */
+  add(amount: string, times = 1): void {
     let units = this.parsed.get(amount);
     if (units === undefined) {
       units = moneyToUnits(amount);
       this.parsed.set(amount, units);
     }
-    this.units += units;
+    this.units += units * BigInt(times);
   }
 
   get total(): string {
