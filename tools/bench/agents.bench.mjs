@@ -29,7 +29,12 @@
 //               two directly (every other agent). Its steps start at the largest N one replica held.
 // Then: the largest N with p95 < 100 ms per mode, and the ratio two replicas ÷ one.
 // BENCH_AGENTS_STEPS (comma-separated N), BENCH_AGENTS_QUICK=1 (a smoke test: small steps, short
-// windows), BENCH_AGENTS_PROFILE=<dir> (a CPU profile of every API process, written at its stop).
+// windows), BENCH_AGENTS_PROFILE=<dir> (a CPU profile of every API process, written at its stop),
+// BENCH_AGENTS_REPLICA_CPU=<share of a core> (each replica capped at it by the kernel's CPU
+// controller, tools/bench/cpu-cap.mjs; root): on a machine of few cores the simulator and
+// PostgreSQL take the cores a second replica would use, so uncapped two replicas cannot show what
+// they hold on machines of their own; capped, each stands for such a machine, and the rest of the
+// machine (its "rest" and "simulator" columns) must stay below its cores for the figure to hold.
 import { request, Agent as HttpAgent } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,6 +43,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { api, freePort, percentile, repo, signUpWithToken, startApi } from './api-server.mjs';
+import { capCpu } from './cpu-cap.mjs';
 
 export const name = 'agents';
 
@@ -51,6 +57,7 @@ const WINDOW_MS = Number(process.env.BENCH_AGENTS_SECONDS ?? (QUICK ? 4 : 10)) *
 const VMS = Number(process.env.BENCH_AGENTS_VMS ?? 8);
 const MODES = (process.env.BENCH_AGENTS_MODES ?? 'sqlite,postgres,postgres-2').split(',').map((m) => m.trim());
 const PROFILE_DIR = process.env.BENCH_AGENTS_PROFILE;
+const REPLICA_CPU = process.env.BENCH_AGENTS_REPLICA_CPU ? Number(process.env.BENCH_AGENTS_REPLICA_CPU) : null;
 const P95_GOAL_MS = 100;
 const MAX_ERROR_RATE = 0.01;
 const AGENTS_PER_PROVIDER = 500;
@@ -65,7 +72,8 @@ export async function run() {
   const results = {};
   console.log(
     `${VMS} running machines per agent, a heartbeat every ${HEARTBEAT_INTERVAL_MS} ms each; steps ${STEPS.join(', ')}; ` +
-      `${WINDOW_MS / 1000} s measured per step; goal p95 < ${P95_GOAL_MS} ms`,
+      `${WINDOW_MS / 1000} s measured per step; goal p95 < ${P95_GOAL_MS} ms` +
+      (REPLICA_CPU === null ? '' : `; each API replica capped at ${REPLICA_CPU} of a core`),
   );
   const env = {
     VIRTUOSO_QUOTA_HOSTS: '1000000',
@@ -128,7 +136,10 @@ export async function run() {
   console.log(`  one replica, PostgreSQL:   ${label(results.postgres)}`);
   console.log(`  two replicas, PostgreSQL:  ${label(results.postgres2)}`);
   if (results.postgres?.best && results.postgres2?.best) {
-    console.log(`  two ÷ one (PostgreSQL): ${(results.postgres2.best / results.postgres.best).toFixed(2)} (goal ≥ 1.6)`);
+    console.log(
+      `  two ÷ one (PostgreSQL): ${(results.postgres2.best / results.postgres.best).toFixed(2)} (goal ≥ 1.6)` +
+        (REPLICA_CPU === null ? '' : `, each replica capped at ${REPLICA_CPU} of a core`),
+    );
   }
 }
 
@@ -139,6 +150,14 @@ async function startReplica(label, env) {
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
   const nodeArgs = profileFile ? ['--import', pathToFileURL(join(repo, 'tools/bench/cpu-profile-preload.mjs')).href] : [];
   const server = await startApi({ port, env: { ...env, ...(profileFile ? { BENCH_CPU_PROFILE_FILE: profileFile } : {}) }, nodeArgs });
+  // Capped once up (its boot is not what is measured).
+  let uncap = () => {};
+  try {
+    if (REPLICA_CPU !== null) uncap = capCpu(server.child.pid, label, REPLICA_CPU);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
   return {
     ...server,
     label,
@@ -149,6 +168,7 @@ async function startReplica(label, env) {
         console.log(`  CPU profile of ${label}: ${profileFile}`);
       }
       await server.stop();
+      uncap();
     },
   };
 }

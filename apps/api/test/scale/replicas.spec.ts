@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { D, S, S0, type Timeline, expectedCharges, seedBillingBacklog } from '../billing-backlog';
@@ -52,7 +53,9 @@ function viewer(url: string, path: string, cookie: string) {
  * Several replicas on one PostgreSQL (docs/ARCHITECTURE.md §12): two REAL API processes on one
  * database, one leader running the daemons. The billing backlog of billing-crash.spec.ts (300
  * machines a day behind, small batches) is being worked through by the leader when it is
- * SIGKILLed; the other replica takes the lead (GET /api/health) and finishes it, and the ledger
+ * SIGKILLed (one of its batches waiting in its transaction for a buyer's mark the test holds: a
+ * pass takes about a second, too short to hit by timing alone); the other replica takes the lead
+ * (GET /api/health) and finishes it, and the ledger
  * then holds exactly the charges an oracle replaying the machines' events finds — none lost,
  * none doubled — with balances equal to the ledger. Then a real agent joins through the survivor,
  * a machine stored and started through it runs (serial marker), and a console ticket issued by
@@ -116,10 +119,32 @@ describe('two replicas on one PostgreSQL', () => {
       }, 'exactly one leader');
       expect((await health(leader)).replica).not.toBe((await health(follower)).replica);
 
-      // ——— 3. SIGKILL the leader once some of its batches have committed, in the middle of its pass.
-      await eventually(async () => (await count()) >= before + 3000, 'the leader to bill', 60_000);
-      expect((await health(follower)).leader, 'one leader at a time').toBe(false);
-      await leader.kill('SIGKILL');
+      // ——— 3. SIGKILL the leader in the middle of its pass: the test holds the mark of a buyer
+      // half-way in id order (a batch is whole buyers: here one each), so the batch that bills them
+      // waits in its transaction while the other batches commit; the leader is killed there.
+      const held = new Client({ connectionString: db.env.VIRTUOSO_DATABASE_URL });
+      await held.connect();
+      try {
+        const buyers = await db.query<{ buyerId: string }>('SELECT "buyerId" FROM buyer_billing ORDER BY "buyerId"');
+        await held.query('BEGIN');
+        await held.query('SELECT 1 FROM buyer_billing WHERE "buyerId" = $1 FOR UPDATE', [buyers[Math.floor(buyers.length / 2)].buyerId]);
+        await eventually(async () => (await count()) >= before + 3000, 'the leader to bill', 60_000);
+        await eventually(
+          async () =>
+            Number(
+              (await db!.query<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0]
+                .n,
+            ) > 0,
+          "the leader's batch to wait for the held mark",
+          60_000,
+        );
+        expect((await health(follower)).leader, 'one leader at a time').toBe(false);
+        await leader.kill('SIGKILL');
+      } finally {
+        // Let go: the killed leader's waiting statement then gets the row, finds its client gone and rolls back.
+        await held.query('ROLLBACK');
+        await held.end();
+      }
       const killed = Date.now();
       // At once: the survivor tries to lead only at its next poll (up to a second away), then bills.
       const afterKill = await count();
