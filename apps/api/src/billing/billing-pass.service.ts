@@ -218,7 +218,7 @@ export class BillingPassService implements OnModuleDestroy {
    * instants written, and their low-balance standing judged on the balances that leaves. null
    * when none of them has anything due any more. The charges are made by the database
    * (billInDatabase) unless a meter has as many due as the pass's limit, one would pay its own
-   * payer, or this is a retry (a charge was there already: the ledger must skip it); then by
+   * buyer, or this is a retry (a charge was there already: the ledger must skip it); then by
    * libs/domain in the process (billInProcess), which handles all of those.
    */
   private batch(now: number, group: BuyerGroup, firstAttempt: boolean): Promise<Batch | null> {
@@ -239,15 +239,8 @@ export class BillingPassService implements OnModuleDestroy {
    */
   private async billInDatabase(em: EntityManager, now: number, group: BuyerGroup, marks: readonly Mark[], sums: DueChargeSums): Promise<Batch> {
     const balances = await this.postings.postDue(em, now, group.first, group.last, sums);
-    await this.postings.setMarks(
-      em,
-      marks.map(({ buyerId, billedTo }) => ({ buyerId, billedTo: Math.max(billedTo, now), nextDueAt: sums.nextDueAt.get(buyerId) ?? null })),
-    );
-    await this.lowBalance.afterCharges(
-      em,
-      marks.map(({ buyerId }) => ({ id: buyerId, balance: balances.get(buyerId) ?? null })),
-      now,
-    );
+    const next = marks.map(({ buyerId, billedTo }) => ({ buyerId, billedTo: Math.max(billedTo, now), nextDueAt: sums.nextDueAt.get(buyerId) ?? null }));
+    await this.markAndJudge(em, now, next, balances);
     return { meters: sums.meters, charges: sums.charges, amounts: sums.debits.map(({ amount, count }) => ({ amount, count })) };
   }
 
@@ -275,15 +268,19 @@ export class BillingPassService implements OnModuleDestroy {
       next.push({ buyerId, billedTo: bill.billedTo, nextDueAt });
     }
     const { charges, balances } = await this.postings.post(em, steps, { expectNew });
-    await this.postings.setMarks(em, next);
-    await this.lowBalance.afterCharges(
-      em,
-      marks.map(({ buyerId }) => ({ id: buyerId, balance: balances.get(buyerId) ?? null })),
-      now,
-    );
+    await this.markAndJudge(em, now, next, balances);
     const amounts = new Map<string, number>();
     for (const { amount } of charges) amounts.set(amount, (amounts.get(amount) ?? 0) + 1);
     return { meters: steps.length, charges: charges.length, amounts: [...amounts].map(([amount, count]) => ({ amount, count })) };
+  }
+  /** The batch's buyers' new marks written, and their low-balance standing judged on the balances the charges left. */
+  private async markAndJudge(em: EntityManager, now: number, next: readonly BuyerMark[], balances: ReadonlyMap<string, string>): Promise<void> {
+    await this.postings.setMarks(em, next);
+    await this.lowBalance.afterCharges(
+      em,
+      next.map(({ buyerId }) => ({ id: buyerId, balance: balances.get(buyerId) ?? null })),
+      now,
+    );
   }
 }
 

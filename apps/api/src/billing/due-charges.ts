@@ -15,8 +15,9 @@ import { Sql, select } from '../common/sql';
  *
  * The statements share one common table, `due`, materialised (each of its columns worked out once
  * a row; inlined, SQLite worked every use of a column out again, and with two uses of the table
- * chose a plan ten times slower): the batch's live meters of buyers due by now, each with its
- * first storage period and running slice ("firstStorage", "runOut"), and how many of each fall due
+ * chose a plan ten times slower): the batch's live meters of buyers due by now, each with the
+ * start of its next storage period and the instant its prepaid running time runs out, as the row
+ * stands ("firstStorage", "runOut"; the latter counts only while running), and how many of each fall due
  * at or before the buyer's mark ("periodsAtMark", "slicesAtMark": charged already) and at or
  * before now ("periodsAtNow", "slicesAtNow"): the charges are those in between.
  */
@@ -27,12 +28,11 @@ function dueMeters(sql: Sql, now: number, first: string, last: string): string {
   const slice = 'CAST(m."runningUnitSeconds" AS bigint) * 1000';
   const firstStorage = `(m."storedAt" + CAST(m."storagePeriodsCharged" AS bigint) * ${period})`;
   const runOut = '(m."asOf" + m."prepaidMsLeft")';
-  // How many storage periods (running slices) of the row fall due at or before t: those before the
-  // mark were charged by earlier passes, those after it up to now are this batch's. Each a flat
-  // expression of the row's columns: SQLite evaluates an expression again wherever a column
-  // defined by it is used.
   // Now, or the mark if it is later (a clock set back): nothing is charged, nothing is owed back.
   const upTo = `(CASE WHEN p."now" > b."billedTo" THEN p."now" ELSE b."billedTo" END)`;
+  // How many storage periods (running slices) of the row fall due at or before t: those up to the
+  // mark were charged by earlier passes, those after it up to now are this batch's. Each a flat
+  // expression of the row's columns, not of columns defined from them.
   const periodsBy = (t: string) => `(CASE WHEN ${firstStorage} <= ${t} THEN (${t} - ${firstStorage}) / (${period}) + 1 ELSE 0 END)`;
   const slicesBy = (t: string) => `(CASE WHEN m."runningSince" IS NOT NULL AND ${runOut} <= ${t} THEN (${t} - ${runOut}) / (${slice}) + 1 ELSE 0 END)`;
   return (
