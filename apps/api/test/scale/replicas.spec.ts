@@ -67,9 +67,12 @@ describe('two replicas on one PostgreSQL', () => {
   let db: TestDatabase | null = null;
   const apis: ApiProcess[] = [];
   let agent: AgentProcess | null = null;
+  /** The test's own connection holding a buyer's mark (step 3). */
+  let held: Client | null = null;
   afterAll(async () => {
     await agent?.cleanup();
     for (const api of apis) await api.kill('SIGKILL');
+    await held?.end().catch(() => undefined);
     await db?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -96,6 +99,15 @@ describe('two replicas on one PostgreSQL', () => {
       const count = async () => Number((await db!.query<{ n: string }>('SELECT COUNT(*) AS n FROM ledger_entries'))[0].n);
       const before = await count();
 
+      // The test holds the mark of a buyer half-way in id order, from before the replicas start
+      // (their first pass begins as one of them leads): a batch is whole buyers (here one each), so
+      // the leader's batch that bills them waits in its transaction while the others commit.
+      held = new Client({ connectionString: db.env.VIRTUOSO_DATABASE_URL });
+      await held.connect();
+      const buyers = await db.query<{ buyerId: string }>('SELECT "buyerId" FROM buyer_billing ORDER BY "buyerId"');
+      await held.query('BEGIN');
+      await held.query('SELECT 1 FROM buyer_billing WHERE "buyerId" = $1 FOR UPDATE', [buyers[Math.floor(buyers.length / 2)].buyerId]);
+
       // ——— 2. Two replicas a day later, their clocks (the same test clock) all but stopped there; small batches.
       const originMs = Date.now();
       const env = (name: string) => ({
@@ -119,32 +131,22 @@ describe('two replicas on one PostgreSQL', () => {
       }, 'exactly one leader');
       expect((await health(leader)).replica).not.toBe((await health(follower)).replica);
 
-      // ——— 3. SIGKILL the leader in the middle of its pass: the test holds the mark of a buyer
-      // half-way in id order (a batch is whole buyers: here one each), so the batch that bills them
-      // waits in its transaction while the other batches commit; the leader is killed there.
-      const held = new Client({ connectionString: db.env.VIRTUOSO_DATABASE_URL });
-      await held.connect();
-      try {
-        const buyers = await db.query<{ buyerId: string }>('SELECT "buyerId" FROM buyer_billing ORDER BY "buyerId"');
-        await held.query('BEGIN');
-        await held.query('SELECT 1 FROM buyer_billing WHERE "buyerId" = $1 FOR UPDATE', [buyers[Math.floor(buyers.length / 2)].buyerId]);
-        await eventually(async () => (await count()) >= before + 3000, 'the leader to bill', 60_000);
-        await eventually(
-          async () =>
-            Number(
-              (await db!.query<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0]
-                .n,
-            ) > 0,
-          "the leader's batch to wait for the held mark",
-          60_000,
-        );
-        expect((await health(follower)).leader, 'one leader at a time').toBe(false);
-        await leader.kill('SIGKILL');
-      } finally {
-        // Let go: the killed leader's waiting statement then gets the row, finds its client gone and rolls back.
-        await held.query('ROLLBACK');
-        await held.end();
-      }
+      // ——— 3. SIGKILL the leader in the middle of its pass: in the batch waiting for the held mark.
+      await eventually(async () => (await count()) >= before + 3000, 'the leader to bill', 60_000);
+      await eventually(
+        async () =>
+          Number(
+            (await db!.query<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0].n,
+          ) > 0,
+        "the leader's batch to wait for the held mark",
+        60_000,
+      );
+      expect((await health(follower)).leader, 'one leader at a time').toBe(false);
+      await leader.kill('SIGKILL');
+      // Let go: the killed leader's waiting statement then gets the row, finds its client gone and rolls back.
+      await held.query('ROLLBACK');
+      await held.end();
+      held = null;
       const killed = Date.now();
       // At once: the survivor tries to lead only at its next poll (up to a second away), then bills.
       const afterKill = await count();
