@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { userAccountSql } from '../accounts/ledger-entry.entity';
 import { Sql, select } from '../common/sql';
+import { METER_SQL } from './meter-rows';
 
 /**
  * The billing pass's charges worked out by the database (docs/ARCHITECTURE.md §12): for a batch
@@ -24,10 +25,7 @@ import { Sql, select } from '../common/sql';
 function dueMeters(sql: Sql, now: number, first: string, last: string): string {
   // Placeholders in text order (SQLite binds them by position): now first.
   const instant = `p AS (SELECT CAST(${sql.p(now)} AS bigint) AS "now")`;
-  const period = 'CAST(m."storageAmountDays" AS bigint) * 86400000';
-  const slice = 'CAST(m."runningUnitSeconds" AS bigint) * 1000';
-  const firstStorage = `(m."storedAt" + CAST(m."storagePeriodsCharged" AS bigint) * ${period})`;
-  const runOut = '(m."asOf" + m."prepaidMsLeft")';
+  const { period, slice, firstStorage, runOut } = METER_SQL;
   // Now, or the mark if it is later (a clock set back): nothing is charged, nothing is owed back.
   const upTo = `(CASE WHEN p."now" > b."billedTo" THEN p."now" ELSE b."billedTo" END)`;
   // How many storage periods (running slices) of the row fall due at or before t: those up to the

@@ -140,6 +140,19 @@ const PACKED_SELECT = PACKED.map((column) => (NULLABLE.has(column) ? `COALESCE(C
 );
 
 /**
+ * A meter row's (alias `m`) terms and standing in SQL, in ms as bigint: a storage period, a running
+ * slice, the start of the next storage period not yet charged, and the instant its prepaid running
+ * time runs out (counting only while it runs). nextDueSql and the billing pass's charges
+ * (due-charges.ts) reckon from these.
+ */
+export const METER_SQL = {
+  period: 'CAST(m."storageAmountDays" AS bigint) * 86400000',
+  slice: 'CAST(m."runningUnitSeconds" AS bigint) * 1000',
+  firstStorage: '(m."storedAt" + CAST(m."storagePeriodsCharged" AS bigint) * CAST(m."storageAmountDays" AS bigint) * 86400000)',
+  runOut: '(m."asOf" + m."prepaidMsLeft")',
+} as const;
+
+/**
  * SQL for the instant a meter row (alias `m`) next has a charge due after its buyer's mark (alias
  * `b`, buyer_billing): libs/domain's nextDueAt(chargedTo(meter, mark)), in the same closed form,
  * for both databases (integer division of non-negative bigints truncates on both). NULL once
@@ -150,11 +163,8 @@ const PACKED_SELECT = PACKED.map((column) => (NULLABLE.has(column) ? `COALESCE(C
  */
 export function nextDueSql(): string {
   const mark = 'b."billedTo"';
-  const period = 'CAST(m."storageAmountDays" AS bigint) * 86400000';
-  const firstStorage = `(m."storedAt" + CAST(m."storagePeriodsCharged" AS bigint) * ${period})`;
+  const { period, firstStorage, slice, runOut } = METER_SQL;
   const storage = `(CASE WHEN ${firstStorage} > ${mark} THEN ${firstStorage} ELSE ${firstStorage} + ((${mark} - ${firstStorage}) / (${period}) + 1) * ${period} END)`;
-  const slice = 'CAST(m."runningUnitSeconds" AS bigint) * 1000';
-  const runOut = '(m."asOf" + m."prepaidMsLeft")';
   const running = `(CASE WHEN ${runOut} > ${mark} THEN ${runOut} ELSE ${runOut} + ((${mark} - ${runOut}) / (${slice}) + 1) * ${slice} END)`;
   return `(CASE WHEN m."removedAt" IS NOT NULL THEN NULL WHEN m."runningSince" IS NULL OR ${storage} <= ${running} ` + `THEN ${storage} ELSE ${running} END)`;
 }
